@@ -1,0 +1,57 @@
+"""Two arithmetics for one formula: symbolic (sympy) and numeric (floats, or mpmath on overflow).
+
+Every operator writes its cost once, against an :class:`Arithmetic`; evaluated with
+:data:`SYMBOLIC` it yields the expression that bounds are derived from, with :data:`FLOAT` the
+number a search compares in microseconds, and with :data:`BIG` the same number when a float
+would overflow (``2**k`` at large ``k``). Sharing the formula is what makes the two agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import mpmath
+import sympy
+
+Value = Any  # a sympy.Expr, a float or an mpmath.mpf, depending on the arithmetic
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """The non-operator functions a formula needs, for one kind of number."""
+
+    name: str
+    symbolic: bool
+    ceil: Callable[[Value], Value]
+    log: Callable[[Value], Value]
+    number: Callable[[Any], Value]
+
+    def rounds(self, calls: Value, parallelism: int | None) -> Value:
+        """Rounds needed for ``calls`` independent calls on ``parallelism`` workers."""
+        if parallelism is None:
+            return 1
+        return self.ceil(calls / parallelism)
+
+
+def _sym_number(x: Any) -> sympy.Expr:
+    if isinstance(x, sympy.Basic):
+        return x
+    if isinstance(x, int):
+        return sympy.Integer(x)
+    return sympy.Rational(repr(float(x)))
+
+
+def _float_number(x: Any) -> float:
+    return float(x)
+
+
+def _big_number(x: Any) -> Any:
+    return mpmath.mpf(x) if not isinstance(x, sympy.Basic) else mpmath.mpf(str(sympy.N(x, 30)))
+
+
+SYMBOLIC = Arithmetic("symbolic", True, sympy.ceiling, sympy.log, _sym_number)
+FLOAT = Arithmetic("float", False, lambda x: float(math.ceil(x)), math.log, _float_number)
+BIG = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number)

@@ -1,0 +1,287 @@
+"""The domain model: requests, task graphs, catalogs and plans, free of protobuf.
+
+Every record is frozen and already validated: instances come from
+:func:`cost_models.loading.load_request` (files, the wire) or are built by tests. Sizes are
+sympy expressions over the graph's parameter symbols (all positive), so that the same
+record serves symbolic bounds and numeric evaluation at the scale point.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import networkx as nx
+import sympy
+
+#: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
+CHUNK = sympy.Symbol("chunk", positive=True)
+
+
+class CostModel(enum.StrEnum):
+    """How one LLM call is charged (DESIGN §2, "Cost of one call")."""
+
+    FORWARD_PASS = "FORWARD_PASS"
+    KV_CACHED = "KV_CACHED"
+    PRICED = "PRICED"
+    QUADRATIC_ATTENTION = "QUADRATIC_ATTENTION"
+
+
+class Operator(enum.StrEnum):
+    """A decomposition of one task into LLM calls."""
+
+    DIRECT = "DIRECT"
+    ROUTE = "ROUTE"
+    MAP = "MAP"
+    SCAN_AND_FIX = "SCAN_AND_FIX"
+    ITERATE_WITH_HISTORY = "ITERATE_WITH_HISTORY"
+    ITERATE_STATELESS = "ITERATE_STATELESS"
+    GLOBAL_RETRY = "GLOBAL_RETRY"
+    LOCAL_RETRY = "LOCAL_RETRY"
+    CHUNK_AGGREGATE = "CHUNK_AGGREGATE"
+    AHEAD_BY_K = "AHEAD_BY_K"
+
+
+class Objective(enum.StrEnum):
+    """What a multi-objective search minimizes."""
+
+    COST = "COST"
+    LATENCY = "LATENCY"
+    FAILURE_PROBABILITY = "FAILURE_PROBABILITY"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A size symbol of the task graph; ``value`` is its scale point."""
+
+    name: str
+    symbol: sympy.Symbol
+    value: float
+    grows: bool = True
+    expr: sympy.Expr | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Model:
+    """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave."""
+
+    name: str
+    size: sympy.Expr
+    size_value: float
+    capabilities: Mapping[str, sympy.Rational]
+    price_per_input_token: sympy.Rational = sympy.Integer(0)
+    price_per_output_token: sympy.Rational = sympy.Integer(0)
+    context_window: float = 0.0
+    per_variant: bool = False
+    latency_per_token: float = 1.0
+    per_token_error: sympy.Rational = sympy.Integer(0)
+
+    def fits(self, tokens: float) -> bool:
+        """Whether a call that holds ``tokens`` (input + output) fits the context window."""
+        return self.context_window <= 0 or tokens <= self.context_window
+
+
+@dataclass(frozen=True)
+class Blocks:
+    count: sympy.Expr
+    size: sympy.Expr
+    output: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Routing:
+    tokens: sympy.Expr
+    capability: str = ""
+
+
+@dataclass(frozen=True)
+class Defects:
+    count: sympy.Expr
+    report_tokens: sympy.Expr = sympy.Integer(0)
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    success_probability: sympy.Expr
+    verifier: str = ""
+
+
+@dataclass(frozen=True)
+class Chunkable:
+    aggregate_tokens: sympy.Expr
+    aggregator: str = ""
+
+
+@dataclass(frozen=True)
+class Steps:
+    count: sympy.Expr
+    tokens: sympy.Expr
+    output: sympy.Expr = sympy.Integer(1)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One node of the task graph with its structure facts (the paper's oracle decompositions)."""
+
+    id: str
+    capability: str
+    input_tokens: sympy.Expr
+    output_tokens: sympy.Expr = sympy.Integer(1)
+    prompt_tokens: sympy.Expr = sympy.Integer(0)
+    role_capabilities: Mapping[str, str] = field(default_factory=dict)
+    blocks: Blocks | None = None
+    routing: Routing | None = None
+    defects: Defects | None = None
+    acceptance: Acceptance | None = None
+    chunkable: Chunkable | None = None
+    steps: Steps | None = None
+    baseline: Operator | None = None
+
+    def role_capability(self, operator: Operator, role: str, default: str | None = None) -> str:
+        """The capability a role needs.
+
+        ``role_capabilities`` keyed ``"<OPERATOR>.<role>"`` wins over the plain ``"<role>"``
+        key, which wins over the operator's default (e.g. ``routing.capability``) and the
+        task's ``capability``.
+        """
+        caps = self.role_capabilities
+        return caps.get(f"{operator}.{role}") or caps.get(role) or default or self.capability
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    tokens: sympy.Expr
+
+
+@dataclass(frozen=True)
+class TaskGraph:
+    """Tasks, edges and the parameters their sizes are written in."""
+
+    name: str
+    parameters: tuple[Parameter, ...]
+    tasks: tuple[Task, ...]
+    edges: tuple[Edge, ...] = ()
+    assumptions: tuple[sympy.core.relational.Relational, ...] = ()
+
+    @cached_property
+    def dag(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(task.id for task in self.tasks)
+        graph.add_edges_from((e.source, e.target) for e in self.edges)
+        return graph
+
+    @cached_property
+    def task_by_id(self) -> Mapping[str, Task]:
+        return {task.id: task for task in self.tasks}
+
+    @cached_property
+    def substitutions(self) -> Mapping[sympy.Symbol, sympy.Expr]:
+        """Defined parameters in terms of free ones (``n -> k*l``), fully resolved."""
+        subs: dict[sympy.Symbol, sympy.Expr] = {}
+        for p in self.parameters:
+            if p.expr is not None:
+                subs[p.symbol] = p.expr
+        for _ in range(len(subs)):
+            subs = {s: e.xreplace(subs) for s, e in subs.items()}
+        return subs
+
+    @cached_property
+    def values(self) -> Mapping[sympy.Symbol, float]:
+        """The scale point: every parameter symbol's numeric value."""
+        return {p.symbol: p.value for p in self.parameters}
+
+    @cached_property
+    def growing(self) -> frozenset[sympy.Symbol]:
+        return frozenset(p.symbol for p in self.parameters if p.grows and p.expr is None)
+
+    def incoming_tokens(self, task_id: str) -> sympy.Expr:
+        return sympy.Add(*(e.tokens for e in self.edges if e.target == task_id))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    models: tuple[Model, ...]
+
+    @cached_property
+    def by_name(self) -> Mapping[str, Model]:
+        return {m.name: m for m in self.models}
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Constraints over the whole plan; any of them couples the tasks."""
+
+    min_success_probability: float | None = None
+    max_cost: float | None = None
+    max_latency: float | None = None
+    parallelism: int | None = None
+
+    @property
+    def coupled(self) -> bool:
+        return any(
+            v is not None for v in (self.min_success_probability, self.max_cost, self.max_latency)
+        )
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    n_trials: int = 200
+    timeout_seconds: float | None = None
+    seed: int = 0
+    objectives: tuple[Objective, ...] = ()
+
+
+@dataclass(frozen=True)
+class OptimizeRequest:
+    graph: TaskGraph
+    catalog: Catalog
+    cost_model: CostModel = CostModel.FORWARD_PASS
+    constraints: Constraints = Constraints()
+    search: SearchOptions = SearchOptions()
+
+    @cached_property
+    def model_symbols(self) -> frozenset[sympy.Symbol]:
+        """Symbols that stand for model sizes: kept as factors in bounds."""
+        growing = self.graph.growing
+        symbols: set[sympy.Symbol] = set()
+        for model in self.catalog.models:
+            symbols |= {s for s in model.size.free_symbols if s not in growing}
+        return frozenset(symbols)
+
+
+# --- plans -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    role: str
+    model: str
+    votes: int = 1
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """How one task runs: an operator, a model (and vote count) per role, parameters."""
+
+    task_id: str
+    operator: Operator
+    roles: tuple[RoleAssignment, ...]
+    params: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def role_map(self) -> Mapping[str, RoleAssignment]:
+        return {r.role: r for r in self.roles}
+
+    @property
+    def param_map(self) -> Mapping[str, int]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class Plan:
+    tasks: tuple[TaskPlan, ...]

@@ -1,0 +1,429 @@
+"""Plan evaluation, two ways: symbolic (for bounds and display) and numeric (for the search).
+
+:class:`PlanEvaluator` is built once per request. It precomputes every task's sizes at the
+scale point, so scoring a candidate runs the operator's formula on floats: a few microseconds
+per task the first time a (task, operator, models, parameters) choice is seen and a dict
+look-up after that. The symbolic cost comes from the very same formula run on sympy
+expressions, so the two agree by construction (and tests check that they do).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import mpmath
+import networkx as nx
+import sympy
+
+from cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
+from cost_models.bounds import Bound, Separation, derive_bound, separation
+from cost_models.call_costs import Pricing, call_cost
+from cost_models.domain import (
+    CHUNK,
+    Model,
+    Operator,
+    OptimizeRequest,
+    Plan,
+    RoleAssignment,
+    Task,
+    TaskPlan,
+)
+from cost_models.errors import FieldViolation, InvalidRequestError
+from cost_models.operators import OPERATORS, CallGroup, RoleSpec, Schedule, TaskShape
+from cost_models.stochastic import majority_vote_success, tail_quantile
+
+VOTE_CHOICES = (1, 3, 5, 7, 9)
+_VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """A task plan's figures at the scale point."""
+
+    expected_cost: float
+    log_cost: float
+    success_probability: float
+    latency: float
+    cost_variance: float
+    window_violation: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskEvaluation:
+    plan: TaskPlan
+    cost: sympy.Expr
+    outcome: TaskOutcome
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A whole plan's figures at the scale point (what the search compares)."""
+
+    expected_cost: float
+    log_cost: float
+    success_probability: float
+    latency: float
+    cost_p95: float
+    window_violation: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanEvaluation:
+    plan: Plan
+    tasks: tuple[TaskEvaluation, ...]
+    cost: sympy.Expr
+    outcome: PlanOutcome
+    bound: Bound
+
+
+def _log_sum(logs: Iterable[float]) -> float:
+    values = list(logs)
+    top = max(values, default=-math.inf)
+    if top == -math.inf:
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def _to_float(value: Value) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _log_of(value: Value) -> float:
+    if isinstance(value, float):
+        return math.log(value) if value > 0 else -math.inf
+    return float(mpmath.log(value)) if value > 0 else -math.inf
+
+
+class _Compiled:
+    """One task's sizes in both arithmetics."""
+
+    def __init__(self, request: OptimizeRequest, task: Task) -> None:
+        graph = request.graph
+        self.task = task
+        self.symbolic = _shape(task, graph.incoming_tokens(task.id), None)
+        values = {s: sympy.Float(v, 30) for s, v in graph.values.items()}
+        self.numeric = _shape(task, graph.incoming_tokens(task.id), values)
+        self.big = _shape(task, graph.incoming_tokens(task.id), values, big=True)
+
+
+def _shape(
+    task: Task, incoming: sympy.Expr, values: Mapping[sympy.Symbol, Any] | None, big: bool = False
+) -> TaskShape:
+    """The task's sizes: sympy expressions (``values`` None) or numbers at the scale point."""
+
+    def v(expr: sympy.Expr) -> Value:
+        if values is None:
+            return expr
+        number = sympy.N(expr.xreplace(values), 30)
+        return mpmath.mpf(str(number)) if big else _to_float(number)
+
+    def aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
+        if values is None:
+            return lambda size: expr.xreplace({CHUNK: size})
+        bound = expr.xreplace(values)
+        module = "mpmath" if big else "math"
+        fn = sympy.lambdify(CHUNK, bound, modules=module)
+        return fn if bound.free_symbols else (lambda size, c=v(expr): c)
+
+    b, d, s = task.blocks, task.defects, task.steps
+    return TaskShape(
+        whole_input=v(task.input_tokens + incoming),
+        output=v(task.output_tokens),
+        prompt=v(task.prompt_tokens),
+        block_count=v(b.count) if b else 0,
+        block_size=v(b.size) if b else 0,
+        block_output=v(b.output) if b else 0,
+        routing_tokens=v(task.routing.tokens) if task.routing else 0,
+        defect_count=v(d.count) if d else 0,
+        report_tokens=v(d.report_tokens) if d else 0,
+        acceptance=v(task.acceptance.success_probability) if task.acceptance else 1,
+        llm_verifier=bool(task.acceptance and task.acceptance.verifier),
+        llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
+        aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
+        step_count=v(s.count) if s else 0,
+        step_tokens=v(s.tokens) if s else 0,
+        step_output=v(s.output) if s else 1,
+    )
+
+
+def group_cost(
+    group: CallGroup, cost_model: Any, pricing: Pricing, votes: int, arithmetic: Arithmetic
+) -> Value:
+    """Σ over the group's calls of one call's cost, times the votes.
+
+    Calls read an arithmetic progression of inputs; the cost of one call is a polynomial of
+    degree ≤ 2 in the call's index, so the sum is exact from three evaluations and the first
+    two moments of the index.
+    """
+    if group.input_step == 0:
+        return votes * group.calls * call_cost(cost_model, pricing, group.input, group.output)
+
+    def f(j: int) -> Value:
+        return call_cost(cost_model, pricing, group.input + (j - 1) * group.input_step, group.output)
+
+    f0, f1, f2 = f(0), f(1), f(2)
+    gamma = (f2 - 2 * f1 + f0) / 2
+    beta = f1 - f0 - gamma
+    n = group.calls
+    mean_j = (n + 1) / 2
+    mean_j2 = (n + 1) * (2 * n + 1) / 6
+    total = n * (f0 + beta * mean_j + gamma * mean_j2)
+    if arithmetic.symbolic:
+        total = sympy.expand(total)
+    return votes * total
+
+
+class PlanEvaluator:
+    """Scores plans of one request; build once, evaluate many candidates."""
+
+    def __init__(self, request: OptimizeRequest) -> None:
+        self.request = request
+        self.graph = request.graph
+        self.catalog = request.catalog
+        self._compiled = {t.id: _Compiled(request, t) for t in request.graph.tasks}
+        self._outcomes: dict[TaskPlan, TaskOutcome] = {}
+        self._costs: dict[TaskPlan, sympy.Expr] = {}
+        self._order = list(nx.topological_sort(self.graph.dag))
+        self._preds = {t: list(self.graph.dag.predecessors(t)) for t in self._order}
+
+    # --- feasibility -------------------------------------------------------------------
+
+    def role_specs(self, task: Task, operator: Operator) -> tuple[RoleSpec, ...]:
+        return OPERATORS[operator].roles(task)
+
+    def model_problem(self, spec: RoleSpec, model: Model) -> str | None:
+        """Why ``model`` cannot play the role (capability, per-variant), or None."""
+        if spec.capability not in model.capabilities:
+            return f"model {model.name} lacks capability {spec.capability}"
+        if model.per_variant and not spec.per_variant_allowed:
+            return f"model {model.name} is per-variant: usable only as a ROUTE specialist"
+        return None
+
+    def task_plan_problems(self, task_plan: TaskPlan) -> list[FieldViolation]:
+        """Everything wrong with a caller-supplied task plan (names the plan's fields)."""
+        where = f"plan.tasks[{task_plan.task_id}]"
+        task = self.graph.task_by_id.get(task_plan.task_id)
+        if task is None:
+            return [FieldViolation(f"{where}.task_id", "no such task in the graph")]
+        spec = OPERATORS[task_plan.operator]
+        missing = spec.missing(task)
+        if missing:
+            return [FieldViolation(f"{where}.operator", f"{task_plan.operator} {missing}")]
+        problems: list[FieldViolation] = []
+        assigned = task_plan.role_map
+        for role in spec.roles(task):
+            assignment = assigned.get(role.name)
+            if assignment is None:
+                problems.append(FieldViolation(f"{where}.roles", f"role {role.name} has no model"))
+                continue
+            model = self.catalog.by_name.get(assignment.model)
+            if model is None:
+                problems.append(
+                    FieldViolation(f"{where}.roles[{role.name}].model", "no such model in the catalog")
+                )
+                continue
+            problem = self.model_problem(role, model)
+            if problem:
+                problems.append(FieldViolation(f"{where}.roles[{role.name}].model", problem))
+            if assignment.votes not in VOTE_CHOICES or (assignment.votes > 1 and not role.votable):
+                problems.append(
+                    FieldViolation(
+                        f"{where}.roles[{role.name}].votes",
+                        "votes must be an odd number 1-9, and 1 for roles that cannot vote",
+                    )
+                )
+        extra = set(assigned) - {r.name for r in spec.roles(task)}
+        for name in sorted(extra):
+            problems.append(FieldViolation(f"{where}.roles[{name}]", "not a role of the operator"))
+        params = task_plan.param_map
+        for p in spec.params(task):
+            value = params.get(p.name)
+            if value is None or not p.low <= value <= p.high:
+                problems.append(
+                    FieldViolation(
+                        f"{where}.params.{p.name}", f"needs an integer in [{p.low}, {p.high}]"
+                    )
+                )
+        return problems
+
+    def validate_plan(self, plan: Plan) -> None:
+        problems = [v for tp in plan.tasks for v in self.task_plan_problems(tp)]
+        ids = [tp.task_id for tp in plan.tasks]
+        for task in self.graph.tasks:
+            if task.id not in ids:
+                problems.append(FieldViolation("plan.tasks", f"task {task.id} has no plan"))
+        if len(set(ids)) != len(ids):
+            problems.append(FieldViolation("plan.tasks", "a task is planned twice"))
+        if problems:
+            raise InvalidRequestError(problems)
+
+    # --- one task ----------------------------------------------------------------------
+
+    def _run(
+        self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
+    ) -> tuple[Schedule, dict[str, Pricing], dict[str, int], dict[str, Model]]:
+        task = self.graph.task_by_id[task_plan.task_id]
+        spec = OPERATORS[task_plan.operator]
+        assigned = task_plan.role_map
+        models = {r.name: self.catalog.by_name[assigned[r.name].model] for r in spec.roles(task)}
+        votes = {name: assigned[name].votes for name in models}
+        capability = {r.name: r.capability for r in spec.roles(task)}
+        num = arithmetic.number
+
+        def reliability(role: str, tokens_in: Value) -> Value:
+            model = models[role]
+            p = num(model.capabilities[capability[role]])
+            if model.per_token_error != 0:
+                p = p * (1 - num(model.per_token_error)) ** tokens_in
+            return majority_vote_success(p, votes[role])
+
+        if arithmetic.symbolic:
+            pricing = {
+                role: Pricing(m.size, m.price_per_input_token, m.price_per_output_token)
+                for role, m in models.items()
+            }
+        else:
+            pricing = {
+                role: Pricing(
+                    num(m.size_value), num(m.price_per_input_token), num(m.price_per_output_token)
+                )
+                for role, m in models.items()
+            }
+        schedule = spec.schedule(shape, reliability, task_plan.param_map, arithmetic)
+        if task.acceptance is not None and task_plan.operator not in _VERIFIED:
+            # Unverified attempts: each block is right only with the acceptance probability.
+            units = shape.block_count if shape.block_count != 0 else 1
+            success = schedule.success * shape.acceptance**units
+            schedule = Schedule(schedule.groups, success)
+        return schedule, pricing, votes, models
+
+    def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
+        """The symbolic expected cost of one task plan (cached)."""
+        cost = self._costs.get(task_plan)
+        if cost is None:
+            shape = self._compiled[task_plan.task_id].symbolic
+            schedule, pricing, votes, _ = self._run(task_plan, SYMBOLIC, shape)
+            cost = sympy.Add(
+                *(
+                    group_cost(g, self.request.cost_model, pricing[g.role], votes[g.role], SYMBOLIC)
+                    for g in schedule.groups
+                )
+            )
+            self._costs[task_plan] = cost
+        return cost
+
+    def task_outcome(self, task_plan: TaskPlan) -> TaskOutcome:
+        """The numeric figures of one task plan at the scale point (cached)."""
+        outcome = self._outcomes.get(task_plan)
+        if outcome is None:
+            compiled = self._compiled[task_plan.task_id]
+            try:
+                outcome = self._numeric(task_plan, FLOAT, compiled.numeric)
+            except (OverflowError, ZeroDivisionError):
+                outcome = None
+            if outcome is None or not math.isfinite(outcome.expected_cost):
+                outcome = self._numeric(task_plan, BIG, compiled.big)
+            self._outcomes[task_plan] = outcome
+        return outcome
+
+    def _numeric(self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape) -> TaskOutcome:
+        schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
+        parallelism = self.request.constraints.parallelism
+        cost: Value = 0
+        variance: Value = 0
+        latency: Value = 0
+        violation = None
+        for g in schedule.groups:
+            model, r = models[g.role], votes[g.role]
+            cost = cost + group_cost(g, self.request.cost_model, pricing[g.role], r, arithmetic)
+            if g.variance:
+                one = r * call_cost(self.request.cost_model, pricing[g.role], g.input, g.output)
+                variance = variance + g.variance * one * one
+            mean_in = g.input + (g.calls - 1) * g.input_step / 2
+            rounds = g.stages * arithmetic.rounds(g.parallel * r, parallelism)
+            latency = latency + rounds * model.latency_per_token * (mean_in + g.output)
+            peak = _to_float(g.max_input() + g.output)
+            if violation is None and not model.fits(peak):
+                violation = (
+                    f"{g.role} call of {peak:.6g} tokens exceeds {model.name}'s context window "
+                    f"of {model.context_window:.6g}"
+                )
+        return TaskOutcome(
+            expected_cost=_to_float(cost),
+            log_cost=_log_of(cost),
+            success_probability=_to_float(schedule.success),
+            latency=_to_float(latency),
+            cost_variance=_to_float(variance),
+            window_violation=violation,
+        )
+
+    # --- whole plans -------------------------------------------------------------------
+
+    def outcome(self, plan: Plan) -> PlanOutcome:
+        """Numeric figures of a plan: the search's objective and constraints."""
+        outcomes = {tp.task_id: self.task_outcome(tp) for tp in plan.tasks}
+        return self.combine(outcomes)
+
+    def combine(self, outcomes: Mapping[str, TaskOutcome]) -> PlanOutcome:
+        """Sum costs, multiply success, take the critical path of latencies."""
+        finish: dict[str, float] = {}
+        for t in self._order:
+            before = max((finish[p] for p in self._preds[t]), default=0.0)
+            finish[t] = before + outcomes[t].latency
+        values = outcomes.values()
+        cost = sum(o.expected_cost for o in values)
+        variance = sum(o.cost_variance for o in values)
+        success = math.prod(o.success_probability for o in values)
+        violation = next((o.window_violation for o in values if o.window_violation), None)
+        return PlanOutcome(
+            expected_cost=cost,
+            log_cost=_log_sum(o.log_cost for o in values),
+            success_probability=success,
+            latency=max(finish.values(), default=0.0),
+            cost_p95=tail_quantile(cost, variance) if math.isfinite(cost) else cost,
+            window_violation=violation,
+        )
+
+    def plan_cost(self, plan: Plan) -> sympy.Expr:
+        return sympy.Add(*(self.task_cost(tp) for tp in plan.tasks))
+
+    def bound_of(self, cost: sympy.Expr) -> Bound:
+        """Θ of a symbolic cost, in the graph's free parameters."""
+        return derive_bound(
+            cost.xreplace(self.graph.substitutions),
+            growing=self.graph.growing,
+            model_symbols=self.model_symbols,
+            assumptions=self.graph.assumptions,
+        )
+
+    @cached_property
+    def model_symbols(self) -> frozenset[sympy.Symbol]:
+        return self.request.model_symbols
+
+    def evaluate(self, plan: Plan) -> PlanEvaluation:
+        """Symbolic cost, numeric figures and Θ bound of a (validated) plan."""
+        tasks = tuple(
+            TaskEvaluation(tp, self.task_cost(tp), self.task_outcome(tp)) for tp in plan.tasks
+        )
+        cost = sympy.Add(*(t.cost for t in tasks))
+        outcome = self.combine({t.plan.task_id: t.outcome for t in tasks})
+        return PlanEvaluation(plan, tasks, cost, outcome, self.bound_of(cost))
+
+    def separation(self, baseline: PlanEvaluation, plan: PlanEvaluation) -> list[Separation]:
+        return separation(baseline.bound, plan.bound, assumptions=self.graph.assumptions)
+
+
+def single_role_plan(task_id: str, operator: Operator, **models: str | tuple[str, int]) -> TaskPlan:
+    """Convenience for tests and examples: ``single_role_plan("t", DIRECT, worker="big")``."""
+    roles = []
+    for role, choice in models.items():
+        name, votes = (choice, 1) if isinstance(choice, str) else choice
+        roles.append(RoleAssignment(role, name, votes))
+    return TaskPlan(task_id, operator, tuple(roles))

@@ -1,0 +1,66 @@
+"""The decomposition operators, one module per family, and the registry that lists them."""
+
+from __future__ import annotations
+
+from cost_models.domain import Operator, Task
+from cost_models.operators.base import (
+    CallGroup,
+    OperatorSpec,
+    ParamSpec,
+    Reliability,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
+from cost_models.operators.chunking import ChunkAggregate
+from cost_models.operators.repair import IterateStateless, IterateWithHistory, ScanAndFix
+from cost_models.operators.retry import GlobalRetry, LocalRetry
+from cost_models.operators.routing import Route
+from cost_models.operators.single import Direct, MapBlocks
+from cost_models.operators.voting import AheadByK
+
+OPERATORS: dict[Operator, OperatorSpec] = {
+    spec.operator: spec
+    for spec in (
+        Direct(),
+        Route(),
+        MapBlocks(),
+        ScanAndFix(),
+        IterateWithHistory(),
+        IterateStateless(),
+        GlobalRetry(),
+        LocalRetry(),
+        ChunkAggregate(),
+        AheadByK(),
+    )
+}
+
+
+def applicable_operators(task: Task) -> list[Operator]:
+    """Operators whose structure facts ``task`` has, in registry order."""
+    return [op for op, spec in OPERATORS.items() if spec.missing(task) is None]
+
+
+def default_baseline(task: Task) -> Operator:
+    """The naive plan a task's separation is measured against (DESIGN §2)."""
+    if task.baseline is not None:
+        return task.baseline
+    if task.defects is not None:
+        return Operator.ITERATE_WITH_HISTORY
+    if task.acceptance is not None:
+        return Operator.GLOBAL_RETRY
+    return Operator.DIRECT
+
+
+__all__ = [
+    "OPERATORS",
+    "CallGroup",
+    "OperatorSpec",
+    "ParamSpec",
+    "Reliability",
+    "RoleSpec",
+    "Schedule",
+    "TaskShape",
+    "applicable_operators",
+    "default_baseline",
+]

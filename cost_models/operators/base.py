@@ -1,0 +1,131 @@
+"""The contract every decomposition operator fulfils, and the records it returns.
+
+An operator turns one task into a :class:`Schedule`: groups of LLM calls (who makes them,
+how many, how many tokens each reads and writes, which run side by side) and the
+probability that the task ends right. It writes this once, in plain arithmetic over a
+:class:`TaskShape` and an :class:`~cost_models.arithmetic.Arithmetic`, so the same code yields
+the symbolic cost (for bounds) and the numeric one (for the search). Pricing the calls under a
+cost model, votes and latency are applied by :mod:`cost_models.evaluation`, not here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from cost_models.arithmetic import Arithmetic, Value
+from cost_models.domain import Operator, Task
+
+#: ``reliability(role, input_tokens)``: the chance that one call of the role is right,
+#: with its votes and the model's per-token error already applied.
+Reliability = Callable[[str, Value], Value]
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """A role of an operator: the capability its model needs and what it may use."""
+
+    name: str
+    capability: str
+    per_variant_allowed: bool = False
+    votable: bool = True
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """An integer parameter of an operator, searched on ``[low, high]`` (log scale if asked)."""
+
+    name: str
+    low: int
+    high: int
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class CallGroup:
+    """Calls of one role. Call ``j`` (1-based) reads ``input + (j−1)·input_step`` tokens.
+
+    ``calls`` is the expected number of calls before votes; ``stages`` sequential stages of
+    ``parallel`` concurrent calls each give the latency; ``variance`` is the variance of the
+    number of calls when retries make it random (numeric evaluation only).
+    """
+
+    role: str
+    calls: Value
+    input: Value
+    output: Value
+    input_step: Value = 0
+    parallel: Value = 1
+    stages: Value = 1
+    variance: Value = 0
+
+    def max_input(self) -> Value:
+        return self.input + (self.calls - 1) * self.input_step if self.input_step else self.input
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What a task costs under one operator, before calls are priced."""
+
+    groups: tuple[CallGroup, ...]
+    success: Value
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """A task's sizes in one arithmetic (all sympy expressions, or all numbers).
+
+    ``whole_input`` is the task's input plus the tokens its incoming edges carry;
+    ``aggregate_tokens`` maps a chunk size to the tokens one chunk's call writes.
+    """
+
+    whole_input: Value
+    output: Value
+    prompt: Value
+    block_count: Value = 0
+    block_size: Value = 0
+    block_output: Value = 0
+    routing_tokens: Value = 0
+    defect_count: Value = 0
+    report_tokens: Value = 0
+    acceptance: Value = 1
+    llm_verifier: bool = False
+    llm_aggregator: bool = False
+    aggregate_tokens: Callable[[Value], Value] | None = None
+    step_count: Value = 0
+    step_tokens: Value = 0
+    step_output: Value = 1
+
+    @property
+    def report_written(self) -> Value:
+        """A detector writes its report, and at least one token."""
+        return self.report_tokens if self.report_tokens != 0 else 1
+
+
+class OperatorSpec(ABC):
+    """One decomposition operator: when it applies, its roles, parameters and schedule."""
+
+    operator: Operator
+
+    @abstractmethod
+    def missing(self, task: Task) -> str | None:
+        """Why the operator does not apply to ``task`` (a missing fact), or None if it does."""
+
+    @abstractmethod
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        """The roles of the operator on ``task``, in a fixed order."""
+
+    def params(self, task: Task) -> tuple[ParamSpec, ...]:
+        """Integer parameters, with the widest range the operator allows (windows aside)."""
+        return ()
+
+    @abstractmethod
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        """The calls and success probability of the operator on a task of this shape."""

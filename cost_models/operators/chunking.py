@@ -1,0 +1,65 @@
+"""CHUNK_AGGREGATE: cut the input into chunks, one call per chunk, then combine.
+
+Chen et al. (2024, §3.1): with ``prompt_tokens`` carried by every call, the chunk size is a
+real trade-off. ``N`` input tokens at nominal chunk size ``s`` make ``c = ⌈N/s⌉`` balanced
+chunks of ``N/c`` tokens; each call writes ``aggregate_tokens`` (evaluated at the chunk's
+size), and the results are combined by code (free) or by one LLM call that reads them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cost_models.arithmetic import Arithmetic
+from cost_models.domain import Operator, Task
+from cost_models.operators.base import (
+    CallGroup,
+    OperatorSpec,
+    ParamSpec,
+    Reliability,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
+
+#: Largest chunk size searched when no window limits it (the input size limits it too).
+MAX_CHUNK = 10**9
+
+
+class ChunkAggregate(OperatorSpec):
+    operator = Operator.CHUNK_AGGREGATE
+
+    def missing(self, task: Task) -> str | None:
+        return None if task.chunkable is not None else "needs the chunkable fact"
+
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        assert task.chunkable is not None
+        worker = RoleSpec("worker", task.role_capability(self.operator, "worker"))
+        if not task.chunkable.aggregator:
+            return (worker,)
+        aggregator = task.role_capability(self.operator, "aggregator", task.chunkable.aggregator)
+        return (worker, RoleSpec("aggregator", aggregator))
+
+    def params(self, task: Task) -> tuple[ParamSpec, ...]:
+        return (ParamSpec("chunk", 1, MAX_CHUNK, log=True),)
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        assert shape.aggregate_tokens is not None
+        total = shape.whole_input
+        chunks = arithmetic.ceil(total / params["chunk"])
+        size = total / chunks
+        written = shape.aggregate_tokens(size)
+        chunk_in = shape.prompt + size
+        groups = [CallGroup("worker", chunks, chunk_in, written, parallel=chunks)]
+        success = reliability("worker", chunk_in) ** chunks
+        if shape.llm_aggregator:
+            combine_in = shape.prompt + chunks * written
+            groups.append(CallGroup("aggregator", 1, combine_in, shape.output))
+            success = success * reliability("aggregator", combine_in)
+        return Schedule(tuple(groups), success)

@@ -1,0 +1,100 @@
+"""Find-and-fix loops over a task with ``defects``: the paper's debugging example (§3.2).
+
+ITERATE_WITH_HISTORY is the anthropomorphic QA/developer chat: at iteration ``i`` (1..b)
+both agents read the whole history, ``i`` versions of the input and the reports so far, and
+the developer rewrites the whole input. ITERATE_STATELESS drops the history. SCAN_AND_FIX
+reads each block once and rewrites only the ``b`` flagged blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cost_models.arithmetic import Arithmetic
+from cost_models.domain import Operator, Task
+from cost_models.operators.base import (
+    CallGroup,
+    OperatorSpec,
+    Reliability,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
+
+
+class _Repair(OperatorSpec):
+    needs_blocks = False
+
+    def missing(self, task: Task) -> str | None:
+        if task.defects is None:
+            return "needs the defects fact"
+        if self.needs_blocks and task.blocks is None:
+            return "needs the blocks fact"
+        return None
+
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        return (
+            RoleSpec("detector", task.role_capability(self.operator, "detector")),
+            RoleSpec("fixer", task.role_capability(self.operator, "fixer"), votable=False),
+        )
+
+
+class IterateWithHistory(_Repair):
+    operator = Operator.ITERATE_WITH_HISTORY
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+        # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
+        detect = CallGroup(
+            "detector", b, shape.prompt + n, shape.report_written, n + r, stages=b
+        )
+        fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
+        mean_detect = shape.prompt + n + (b - 1) * (n + r) / 2
+        mean_fix = mean_detect + r
+        success = (reliability("detector", mean_detect) * reliability("fixer", mean_fix)) ** b
+        return Schedule((detect, fix), success)
+
+
+class IterateStateless(_Repair):
+    operator = Operator.ITERATE_STATELESS
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+        detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, stages=b)
+        fix = CallGroup("fixer", b, shape.prompt + n + r, n, stages=b)
+        success = (
+            reliability("detector", shape.prompt + n) * reliability("fixer", shape.prompt + n + r)
+        ) ** b
+        return Schedule((detect, fix), success)
+
+
+class ScanAndFix(_Repair):
+    operator = Operator.SCAN_AND_FIX
+    needs_blocks = True
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        k, b, r = shape.block_count, shape.defect_count, shape.report_tokens
+        scan_in = shape.prompt + shape.block_size
+        fix_in = scan_in + r
+        scan = CallGroup("detector", k, scan_in, shape.report_written, parallel=k)
+        fix = CallGroup("fixer", b, fix_in, shape.block_output, parallel=b)
+        success = reliability("detector", scan_in) ** k * reliability("fixer", fix_in) ** b
+        return Schedule((scan, fix), success)

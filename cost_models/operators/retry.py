@@ -1,0 +1,124 @@
+"""Retry until verified: GLOBAL_RETRY redoes the whole input, LOCAL_RETRY one block at a time.
+
+With ``acceptance.success_probability`` a per block and worker reliability p, one global
+attempt over ``count`` blocks is accepted with probability ``p·a^count`` (expected attempts
+its inverse: the paper's 2^k, §3.3); a local attempt on one block with ``p·a``. The verifier
+is code (free) unless ``acceptance.verifier`` names a capability: then an LLM role reads each
+attempt's output, and its reliability is the chance its final acceptance is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cost_models.arithmetic import Arithmetic, Value
+from cost_models.domain import Operator, Task
+from cost_models.operators.base import (
+    CallGroup,
+    OperatorSpec,
+    Reliability,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
+from cost_models.stochastic import geometric_variance
+
+
+class _Retry(OperatorSpec):
+    needs_blocks = False
+
+    def missing(self, task: Task) -> str | None:
+        if task.acceptance is None:
+            return "needs the acceptance fact"
+        if self.needs_blocks and task.blocks is None:
+            return "needs the blocks fact"
+        return None
+
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        assert task.acceptance is not None
+        worker = RoleSpec("worker", task.role_capability(self.operator, "worker"), votable=False)
+        if not task.acceptance.verifier:
+            return (worker,)
+        verifier = task.role_capability(self.operator, "verifier", task.acceptance.verifier)
+        return (worker, RoleSpec("verifier", verifier, votable=False))
+
+
+def _groups(
+    units: Value,
+    tokens_in: Value,
+    tokens_out: Value,
+    accept: Value,
+    reliability: Reliability,
+    with_verifier: bool,
+    prompt: Value,
+) -> tuple[tuple[CallGroup, ...], Value, Value]:
+    """Calls for ``units`` independent units, each retried until an attempt is accepted."""
+    attempts = 1 / accept
+    calls = units * attempts
+    variance = units * geometric_variance(accept)
+    groups = [
+        CallGroup(
+            "worker", calls, tokens_in, tokens_out, parallel=units, stages=attempts,
+            variance=variance,
+        )
+    ]
+    success: Value = 1
+    if with_verifier:
+        check_in = prompt + tokens_out
+        groups.append(
+            CallGroup(
+                "verifier", calls, check_in, 1, parallel=units, stages=attempts,
+                variance=variance,
+            )
+        )
+        success = reliability("verifier", check_in) ** units
+    return tuple(groups), success, attempts
+
+
+class GlobalRetry(_Retry):
+    operator = Operator.GLOBAL_RETRY
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        if shape.block_count != 0:
+            count = shape.block_count
+            tokens_in = shape.prompt + count * shape.block_size
+            tokens_out = count * shape.block_output
+        else:
+            count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
+        accept = reliability("worker", tokens_in) * shape.acceptance**count
+        groups, success, _ = _groups(
+            1, tokens_in, tokens_out, accept, reliability, shape.llm_verifier, shape.prompt
+        )
+        return Schedule(groups, success)
+
+
+class LocalRetry(_Retry):
+    operator = Operator.LOCAL_RETRY
+    needs_blocks = True
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        tokens_in = shape.prompt + shape.block_size
+        accept = reliability("worker", tokens_in) * shape.acceptance
+        groups, success, _ = _groups(
+            shape.block_count,
+            tokens_in,
+            shape.block_output,
+            accept,
+            reliability,
+            shape.llm_verifier,
+            shape.prompt,
+        )
+        return Schedule(groups, success)
+

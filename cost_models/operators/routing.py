@@ -1,0 +1,51 @@
+"""ROUTE: a delegator reads the routing metadata, the matching specialist does the work.
+
+The only operator whose specialist may be a per-variant model family (the paper's k
+specialists, §3.1): routing is what picks the right member of the family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cost_models.arithmetic import Arithmetic
+from cost_models.domain import Operator, Task
+from cost_models.operators.base import (
+    CallGroup,
+    OperatorSpec,
+    Reliability,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
+
+
+class Route(OperatorSpec):
+    operator = Operator.ROUTE
+
+    def missing(self, task: Task) -> str | None:
+        return None if task.routing is not None else "needs the routing fact"
+
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        assert task.routing is not None
+        delegator = task.role_capability(self.operator, "delegator", task.routing.capability)
+        return (
+            RoleSpec("delegator", delegator),
+            RoleSpec("specialist", task.role_capability(self.operator, "specialist"), per_variant_allowed=True),
+        )
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        route_in = shape.prompt + shape.routing_tokens
+        work_in = shape.prompt + shape.whole_input
+        groups = (
+            CallGroup("delegator", 1, route_in, 1),
+            CallGroup("specialist", 1, work_in, shape.output),
+        )
+        success = reliability("delegator", route_in) * reliability("specialist", work_in)
+        return Schedule(groups, success)

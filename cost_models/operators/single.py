@@ -1,0 +1,63 @@
+"""Operators that need no decomposition beyond the input itself: DIRECT and MAP."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cost_models.arithmetic import Arithmetic
+from cost_models.domain import Operator, Task
+from cost_models.operators.base import (
+    CallGroup,
+    OperatorSpec,
+    Reliability,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
+
+
+class Direct(OperatorSpec):
+    """One call of one model over the whole input (the paper's generalist)."""
+
+    operator = Operator.DIRECT
+
+    def missing(self, task: Task) -> str | None:
+        return None
+
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        return (RoleSpec("worker", task.role_capability(self.operator, "worker")),)
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        tokens_in = shape.prompt + shape.whole_input
+        call = CallGroup("worker", 1, tokens_in, shape.output)
+        return Schedule((call,), reliability("worker", tokens_in))
+
+
+class MapBlocks(OperatorSpec):
+    """One focused call per independent block, all side by side."""
+
+    operator = Operator.MAP
+
+    def missing(self, task: Task) -> str | None:
+        return None if task.blocks is not None else "needs the blocks fact"
+
+    def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        return (RoleSpec("worker", task.role_capability(self.operator, "worker")),)
+
+    def schedule(
+        self,
+        shape: TaskShape,
+        reliability: Reliability,
+        params: Mapping[str, int],
+        arithmetic: Arithmetic,
+    ) -> Schedule:
+        tokens_in = shape.prompt + shape.block_size
+        count = shape.block_count
+        calls = CallGroup("worker", count, tokens_in, shape.block_output, parallel=count)
+        return Schedule((calls,), reliability("worker", tokens_in) ** count)

@@ -1,0 +1,273 @@
+"""Run a plan call by call against a seeded stochastic stand-in for the LLMs.
+
+The independent check of every cost formula: it does not read the operators' schedules but
+executes each operator as DESIGN §2 describes it, one call at a time. A call succeeds with
+the catalog's reliability (decayed by ``per_token_error`` per input token); a mutated block
+becomes correct with the task's acceptance probability; retries loop until accepted, votes
+take a majority, AHEAD_BY_K samples until one answer leads by k. Every call is charged
+with the request's cost model at the scale point. Counts (blocks, defects, steps) are
+rounded to integers.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import sympy
+
+from cost_models.call_costs import Pricing, call_cost
+from cost_models.domain import CHUNK, Model, Operator, OptimizeRequest, Plan, Task, TaskPlan
+from cost_models.operators import OPERATORS
+
+
+@dataclass
+class SimulationRun:
+    """What one execution of a plan consumed, and whether it ended right."""
+
+    cost: float = 0.0
+    calls: int = 0
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
+    success: bool = True
+    calls_by_role: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    runs: int
+    mean_cost: float
+    standard_error: float
+    success_rate: float
+    mean_calls: float
+    cost_p95: float
+
+
+class _Executor:
+    """Executes one task plan; every LLM call goes through :meth:`call`."""
+
+    def __init__(
+        self,
+        request: OptimizeRequest,
+        task: Task,
+        task_plan: TaskPlan,
+        rng: random.Random,
+        run: SimulationRun,
+    ) -> None:
+        self.request, self.task, self.rng, self.run = request, task, rng, run
+        self.values = {s: sympy.Float(v, 30) for s, v in request.graph.values.items()}
+        roles = OPERATORS[task_plan.operator].roles(task)
+        assigned = task_plan.role_map
+        self.models: dict[str, Model] = {
+            r.name: request.catalog.by_name[assigned[r.name].model] for r in roles
+        }
+        self.votes = {r.name: assigned[r.name].votes for r in roles}
+        self.capability = {r.name: r.capability for r in roles}
+        self.params = task_plan.param_map
+
+    def size(self, expr: sympy.Expr) -> float:
+        return float(sympy.N(expr.xreplace(self.values), 30))
+
+    def count(self, expr: sympy.Expr) -> int:
+        return int(round(self.size(expr)))
+
+    def call(self, role: str, tokens_in: float, tokens_out: float) -> bool:
+        """One logical call of ``role`` (``votes`` samples, majority wins); True if right."""
+        model = self.models[role]
+        pricing = Pricing(
+            model.size_value,
+            float(model.price_per_input_token),
+            float(model.price_per_output_token),
+        )
+        p = float(model.capabilities[self.capability[role]])
+        p *= (1.0 - float(model.per_token_error)) ** tokens_in
+        votes = self.votes[role]
+        right = 0
+        for _ in range(votes):
+            self.run.cost += call_cost(self.request.cost_model, pricing, tokens_in, tokens_out)
+            self.run.calls += 1
+            self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
+            self.run.input_tokens += tokens_in
+            self.run.output_tokens += tokens_out
+            right += self.rng.random() < p
+        return right > votes / 2
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+
+def _direct(x: _Executor) -> bool:
+    t = x.task
+    n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    return x.call("worker", x.size(t.prompt_tokens) + n, x.size(t.output_tokens))
+
+
+def _route(x: _Executor) -> bool:
+    t = x.task
+    assert t.routing is not None
+    prompt = x.size(t.prompt_tokens)
+    routed = x.call("delegator", prompt + x.size(t.routing.tokens), 1)
+    n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    solved = x.call("specialist", prompt + n, x.size(t.output_tokens))
+    return routed and solved
+
+
+def _map(x: _Executor) -> bool:
+    b = x.task.blocks
+    assert b is not None
+    prompt, ok = x.size(x.task.prompt_tokens), True
+    for _ in range(x.count(b.count)):
+        ok &= x.call("worker", prompt + x.size(b.size), x.size(b.output))
+    return ok
+
+
+def _report(x: _Executor) -> tuple[float, float]:
+    assert x.task.defects is not None
+    r = x.size(x.task.defects.report_tokens)
+    return r, (r if r > 0 else 1.0)
+
+
+def _iterate(x: _Executor, history: bool) -> bool:
+    t = x.task
+    assert t.defects is not None
+    prompt = x.size(t.prompt_tokens)
+    n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    r, written = _report(x)
+    ok = True
+    for i in range(1, x.count(t.defects.count) + 1):
+        versions, reports = (i, i - 1) if history else (1, 0)
+        ok &= x.call("detector", prompt + versions * n + reports * r, written)
+        ok &= x.call("fixer", prompt + versions * n + (reports + 1) * r, n)
+    return ok
+
+
+def _scan_and_fix(x: _Executor) -> bool:
+    t = x.task
+    assert t.blocks is not None and t.defects is not None
+    prompt, size = x.size(t.prompt_tokens), x.size(t.blocks.size)
+    r, written = _report(x)
+    ok = True
+    for _ in range(x.count(t.blocks.count)):
+        ok &= x.call("detector", prompt + size, written)
+    for _ in range(x.count(t.defects.count)):
+        ok &= x.call("fixer", prompt + size + r, x.size(t.blocks.output))
+    return ok
+
+
+def _retry_unit(x: _Executor, tokens_in: float, tokens_out: float, blocks: int) -> bool:
+    """Attempt until the worker is right and all ``blocks`` came out correct; then verify."""
+    assert x.task.acceptance is not None
+    a = x.size(x.task.acceptance.success_probability)
+    verifier = "verifier" in x.models
+    prompt = x.size(x.task.prompt_tokens)
+    while True:
+        worked = x.call("worker", tokens_in, tokens_out)
+        correct = all(x.chance(a) for _ in range(blocks))
+        if verifier:
+            judged_right = x.call("verifier", prompt + tokens_out, 1)
+        if worked and correct:
+            return judged_right if verifier else True
+
+
+def _global_retry(x: _Executor) -> bool:
+    t = x.task
+    prompt = x.size(t.prompt_tokens)
+    if t.blocks is not None:
+        k = x.count(t.blocks.count)
+        return _retry_unit(x, prompt + k * x.size(t.blocks.size), k * x.size(t.blocks.output), k)
+    n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    return _retry_unit(x, prompt + n, x.size(t.output_tokens), 1)
+
+
+def _local_retry(x: _Executor) -> bool:
+    b = x.task.blocks
+    assert b is not None
+    prompt, ok = x.size(x.task.prompt_tokens), True
+    for _ in range(x.count(b.count)):
+        ok &= _retry_unit(x, prompt + x.size(b.size), x.size(b.output), 1)
+    return ok
+
+
+def _chunk_aggregate(x: _Executor) -> bool:
+    t = x.task
+    assert t.chunkable is not None
+    total = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    chunks = math.ceil(total / x.params["chunk"])
+    size = total / chunks
+    written = x.size(t.chunkable.aggregate_tokens.xreplace({CHUNK: sympy.Float(size, 30)}))
+    prompt, ok = x.size(t.prompt_tokens), True
+    for _ in range(chunks):
+        ok &= x.call("worker", prompt + size, written)
+    if "aggregator" in x.models:
+        ok &= x.call("aggregator", prompt + chunks * written, x.size(t.output_tokens))
+    return ok
+
+
+def _ahead_by_k(x: _Executor) -> bool:
+    s = x.task.steps
+    assert s is not None
+    k = x.params["ahead"]
+    tokens_in = x.size(x.task.prompt_tokens) + x.size(s.tokens)
+    ok = True
+    for _ in range(x.count(s.count)):
+        lead = 0
+        while abs(lead) < k:
+            lead += 1 if x.call("worker", tokens_in, x.size(s.output)) else -1
+        ok &= lead > 0
+    return ok
+
+
+_EXECUTE: Mapping[Operator, Callable[[_Executor], bool]] = {
+    Operator.DIRECT: _direct,
+    Operator.ROUTE: _route,
+    Operator.MAP: _map,
+    Operator.SCAN_AND_FIX: _scan_and_fix,
+    Operator.ITERATE_WITH_HISTORY: lambda x: _iterate(x, history=True),
+    Operator.ITERATE_STATELESS: lambda x: _iterate(x, history=False),
+    Operator.GLOBAL_RETRY: _global_retry,
+    Operator.LOCAL_RETRY: _local_retry,
+    Operator.CHUNK_AGGREGATE: _chunk_aggregate,
+    Operator.AHEAD_BY_K: _ahead_by_k,
+}
+
+
+def simulate_once(request: OptimizeRequest, plan: Plan, rng: random.Random) -> SimulationRun:
+    """Execute every task of ``plan`` once."""
+    run = SimulationRun()
+    for task_plan in plan.tasks:
+        task = request.graph.task_by_id[task_plan.task_id]
+        executor = _Executor(request, task, task_plan, rng, run)
+        ok = _EXECUTE[task_plan.operator](executor)
+        if task.acceptance is not None and task_plan.operator not in (
+            Operator.GLOBAL_RETRY,
+            Operator.LOCAL_RETRY,
+        ):
+            units = executor.count(task.blocks.count) if task.blocks is not None else 1
+            ok &= all(executor.chance(executor.size(task.acceptance.success_probability))
+                      for _ in range(units))
+        run.success &= ok
+    return run
+
+
+def simulate(request: OptimizeRequest, plan: Plan, *, runs: int, seed: int = 0) -> SimulationSummary:
+    """Execute ``plan`` ``runs`` times with a seeded generator and summarize the costs."""
+    rng = random.Random(seed)
+    costs, calls, successes = [], 0, 0
+    for _ in range(runs):
+        run = simulate_once(request, plan, rng)
+        costs.append(run.cost)
+        calls += run.calls
+        successes += run.success
+    mean = math.fsum(costs) / runs
+    variance = math.fsum((c - mean) ** 2 for c in costs) / max(runs - 1, 1)
+    ordered = sorted(costs)
+    return SimulationSummary(
+        runs=runs,
+        mean_cost=mean,
+        standard_error=math.sqrt(variance / runs),
+        success_rate=successes / runs,
+        mean_calls=calls / runs,
+        cost_p95=ordered[min(runs - 1, math.ceil(0.95 * runs) - 1)],
+    )
