@@ -129,8 +129,11 @@ def _shape(
             return lambda size: expr.xreplace({CHUNK: size})
         bound = expr.xreplace(values)
         module = "mpmath" if big else "math"
-        fn = sympy.lambdify(CHUNK, bound, modules=module)
-        return fn if bound.free_symbols else (lambda size, c=v(expr): c)
+        if not bound.free_symbols:
+            constant = v(expr)
+            return lambda size: constant
+        fn: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
+        return fn
 
     b, d, s = task.blocks, task.defects, task.steps
     return TaskShape(
@@ -166,7 +169,9 @@ def group_cost(
         return votes * group.calls * call_cost(cost_model, pricing, group.input, group.output)
 
     def f(j: int) -> Value:
-        return call_cost(cost_model, pricing, group.input + (j - 1) * group.input_step, group.output)
+        return call_cost(
+            cost_model, pricing, group.input + (j - 1) * group.input_step, group.output
+        )
 
     f0, f1, f2 = f(0), f(1), f(2)
     gamma = (f2 - 2 * f1 + f0) / 2
@@ -226,7 +231,9 @@ class PlanEvaluator:
             model = self.catalog.by_name.get(assignment.model)
             if model is None:
                 problems.append(
-                    FieldViolation(f"{where}.roles[{role.name}].model", "no such model in the catalog")
+                    FieldViolation(
+                        f"{where}.roles[{role.name}].model", "no such model in the catalog"
+                    )
                 )
                 continue
             problem = self.model_problem(role, model)
@@ -333,7 +340,9 @@ class PlanEvaluator:
             self._outcomes[task_plan] = outcome
         return outcome
 
-    def _numeric(self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape) -> TaskOutcome:
+    def _numeric(
+        self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
+    ) -> TaskOutcome:
         schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
         parallelism = self.request.constraints.parallelism
         cost: Value = 0

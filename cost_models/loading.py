@@ -10,7 +10,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import networkx as nx
@@ -40,7 +40,7 @@ from cost_models.domain import (
     TaskGraph,
     TaskPlan,
 )
-from cost_models.errors import ExpressionError, InvalidRequestError, Violations
+from cost_models.errors import ExpressionError, Violations
 from cost_models.expressions import expression_symbols, parse_assumption, parse_expression
 
 #: Caps that keep one request small enough to serve (the service may lower them).
@@ -54,13 +54,11 @@ _RESERVED = {"chunk", "log", "exp", "min", "max", "ceil", "floor"}
 E = TypeVar("E", bound=Any)
 
 
-def _enum(
-    cls: type[E], value: Any, field: str, errors: Violations, default: E | None
-) -> E | None:
+def _enum(cls: type[E], value: Any, field: str, errors: Violations, default: E | None) -> E | None:
     if value in (None, "", 0) or (isinstance(value, str) and value.endswith("_UNSPECIFIED")):
         return default
     if isinstance(value, str) and value in cls.__members__:
-        return cls[value]  # type: ignore[no-any-return]
+        return cls[value]
     allowed = ", ".join(cls.__members__)
     errors.add(field, f"unknown value {value!r}; expected one of {allowed}")
     return default
@@ -228,7 +226,9 @@ def _parameters(
                 continue
             if expr.free_symbols - set(values):
                 continue  # an undefined dependency was reported already
-            derived = float(sympy.N(expr.xreplace({s: sympy.Float(v, 30) for s, v in values.items()}), 20))
+            derived = float(
+                sympy.N(expr.xreplace({s: sympy.Float(v, 30) for s, v in values.items()}), 20)
+            )
             if value is not None and not math.isclose(value, derived, rel_tol=1e-9):
                 errors.add(f"{field}.value", f"is {value:g} but expr gives {derived:g}")
             value = derived
@@ -243,8 +243,19 @@ def _parameters(
 
 
 _TASK_KEYS = {
-    "id", "capability", "role_capabilities", "input_tokens", "output_tokens", "prompt_tokens",
-    "blocks", "routing", "defects", "acceptance", "chunkable", "steps", "baseline",
+    "id",
+    "capability",
+    "role_capabilities",
+    "input_tokens",
+    "output_tokens",
+    "prompt_tokens",
+    "blocks",
+    "routing",
+    "defects",
+    "acceptance",
+    "chunkable",
+    "steps",
+    "baseline",
 }
 
 
@@ -287,8 +298,11 @@ def _task(data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violati
     if (d := fact("defects", {"count", "report_tokens"})) is not None:
         count = parse(d.get("count"), f"{field}.defects.count", errors)
         report = parse(
-            d.get("report_tokens"), f"{field}.defects.report_tokens", errors,
-            default=sympy.Integer(0), allow_zero=True,
+            d.get("report_tokens"),
+            f"{field}.defects.report_tokens",
+            errors,
+            default=sympy.Integer(0),
+            allow_zero=True,
         )
         if count is None:
             if d.get("count") is None:
@@ -306,8 +320,11 @@ def _task(data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violati
             acceptance = Acceptance(p, str(a.get("verifier") or ""))
     if (c := fact("chunkable", {"aggregate_tokens", "aggregator"})) is not None:
         agg = parse(
-            c.get("aggregate_tokens"), f"{field}.chunkable.aggregate_tokens", errors,
-            default=one, extra={"chunk": CHUNK},
+            c.get("aggregate_tokens"),
+            f"{field}.chunkable.aggregate_tokens",
+            errors,
+            default=one,
+            extra={"chunk": CHUNK},
         )
         chunkable = Chunkable(agg or one, str(c.get("aggregator") or ""))
     if (s := fact("steps", {"count", "tokens", "output"})) is not None:
@@ -332,11 +349,16 @@ def _task(data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violati
         id=task_id,
         capability=str(capability or ""),
         input_tokens=input_tokens,
-        output_tokens=parse(data.get("output_tokens"), f"{field}.output_tokens", errors, default=one)
+        output_tokens=parse(
+            data.get("output_tokens"), f"{field}.output_tokens", errors, default=one
+        )
         or one,
         prompt_tokens=parse(
-            data.get("prompt_tokens"), f"{field}.prompt_tokens", errors,
-            default=sympy.Integer(0), allow_zero=True,
+            data.get("prompt_tokens"),
+            f"{field}.prompt_tokens",
+            errors,
+            default=sympy.Integer(0),
+            allow_zero=True,
         )
         or sympy.Integer(0),
         role_capabilities={str(k): str(v) for k, v in roles.items()},
@@ -354,8 +376,15 @@ def _model(
     data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violations
 ) -> Model | None:
     keys = {
-        "name", "size", "price_per_input_token", "price_per_output_token", "context_window",
-        "capabilities", "per_variant", "latency_per_token", "per_token_error",
+        "name",
+        "size",
+        "price_per_input_token",
+        "price_per_output_token",
+        "context_window",
+        "capabilities",
+        "per_variant",
+        "latency_per_token",
+        "per_token_error",
     }
     _unknown_keys(data, keys, field, errors)
     name = data.get("name")
@@ -388,7 +417,9 @@ def _model(
     if not isinstance(per_variant, bool):
         errors.add(f"{field}.per_variant", "must be true or false")
         per_variant = False
-    error = _number(data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5)
+    error = _number(
+        data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5
+    )
     return Model(
         name=name,
         size=size,
@@ -402,7 +433,10 @@ def _model(
         or 0.0,
         per_variant=per_variant,
         latency_per_token=_number(
-            data.get("latency_per_token"), f"{field}.latency_per_token", errors, low=0.0,
+            data.get("latency_per_token"),
+            f"{field}.latency_per_token",
+            errors,
+            low=0.0,
             default=1.0,
         )
         or 1.0,
@@ -428,8 +462,12 @@ def _graph_structure(
         if not ok:
             continue
         default = by_id[data["source"]].output_tokens
-        tokens = ex.parse(data.get("tokens"), f"{field}.tokens", errors, default=default, allow_zero=True)
-        edges.append(Edge(data["source"], data["target"], tokens if tokens is not None else default))
+        tokens = ex.parse(
+            data.get("tokens"), f"{field}.tokens", errors, default=default, allow_zero=True
+        )
+        edges.append(
+            Edge(data["source"], data["target"], tokens if tokens is not None else default)
+        )
     dag = nx.DiGraph()
     dag.add_nodes_from(ids)
     dag.add_edges_from((e.source, e.target) for e in edges)
@@ -443,7 +481,9 @@ def _graph_structure(
     return tuple(edges)
 
 
-def load_request(data: Any, *, max_tasks: int = MAX_TASKS, max_models: int = MAX_MODELS) -> OptimizeRequest:
+def load_request(
+    data: Any, *, max_tasks: int = MAX_TASKS, max_models: int = MAX_MODELS
+) -> OptimizeRequest:
     """Validate plain data into an :class:`OptimizeRequest`, reporting every violation.
 
     Raises
@@ -474,14 +514,20 @@ def load_request(data: Any, *, max_tasks: int = MAX_TASKS, max_models: int = MAX
     catalog_raw = _mapping(root.get("catalog"), "catalog", errors)
     _unknown_keys(catalog_raw, {"models"}, "catalog", errors)
     models: list[Model] = []
-    for i, item in enumerate(_list(catalog_raw.get("models"), "catalog.models", errors, max_models)):
-        model = _model(_mapping(item, f"catalog.models[{i}]", errors), f"catalog.models[{i}]", ex, errors)
+    for i, item in enumerate(
+        _list(catalog_raw.get("models"), "catalog.models", errors, max_models)
+    ):
+        model = _model(
+            _mapping(item, f"catalog.models[{i}]", errors), f"catalog.models[{i}]", ex, errors
+        )
         if model is None:
             continue
         if any(m.name == model.name for m in models):
             errors.add(f"catalog.models[{i}].name", f"duplicate model {model.name!r}")
-        elif model.size.is_Symbol and model.size.name == f"m_{model.name}" and (
-            model.size.name in symbols
+        elif (
+            model.size.is_Symbol
+            and model.size.name == f"m_{model.name}"
+            and (model.size.name in symbols)
         ):
             errors.add(
                 f"catalog.models[{i}].name",
@@ -507,7 +553,9 @@ def load_request(data: Any, *, max_tasks: int = MAX_TASKS, max_models: int = MAX
     edges = _graph_structure(
         tasks, _list(graph_raw.get("edges"), "graph.edges", errors, 10 * max_tasks), ex, errors
     )
-    cost_model = _enum(CostModel, root.get("cost_model"), "cost_model", errors, CostModel.FORWARD_PASS)
+    cost_model = _enum(
+        CostModel, root.get("cost_model"), "cost_model", errors, CostModel.FORWARD_PASS
+    )
     constraints = _constraints(_mapping(root.get("constraints"), "constraints", errors), errors)
     search = _search(_mapping(root.get("search"), "search", errors), errors)
     if cost_model is CostModel.PRICED:
@@ -544,8 +592,11 @@ def _constraints(data: Mapping[str, Any], errors: Violations) -> Constraints:
         errors.add(f + "parallelism", "must be an integer")
     return Constraints(
         min_success_probability=_number(
-            data.get("min_success_probability"), f + "min_success_probability", errors,
-            low=0.0, high=1.0,
+            data.get("min_success_probability"),
+            f + "min_success_probability",
+            errors,
+            low=0.0,
+            high=1.0,
         )
         or None,
         max_cost=_number(data.get("max_cost"), f + "max_cost", errors, low=0.0, low_open=True),
@@ -590,14 +641,16 @@ def load_plan(data: Any, field: str = "plan") -> Plan:
         for j, role in enumerate(_list(raw.get("roles"), f"{where}.roles", errors, 10)):
             r = _mapping(role, f"{where}.roles[{j}]", errors)
             votes = _number(r.get("votes"), f"{where}.roles[{j}].votes", errors, low=0, default=1)
-            roles.append(RoleAssignment(str(r.get("role", "")), str(r.get("model", "")), int(votes or 1)))
+            roles.append(
+                RoleAssignment(str(r.get("role", "")), str(r.get("model", "")), int(votes or 1))
+            )
         params = []
         for name, value in _mapping(raw.get("params"), f"{where}.params", errors).items():
             number = _number(value, f"{where}.params.{name}", errors, low=1)
             if number is not None:
                 params.append((str(name), int(number)))
-        tasks.append(TaskPlan(str(raw.get("task_id", "")), operator, tuple(roles), tuple(sorted(params))))
+        tasks.append(
+            TaskPlan(str(raw.get("task_id", "")), operator, tuple(roles), tuple(sorted(params)))
+        )
     errors.raise_if_any()
     return Plan(tuple(tasks))
-
-

@@ -245,13 +245,17 @@ def simulate_once(request: OptimizeRequest, plan: Plan, rng: random.Random) -> S
             Operator.LOCAL_RETRY,
         ):
             units = executor.count(task.blocks.count) if task.blocks is not None else 1
-            ok &= all(executor.chance(executor.size(task.acceptance.success_probability))
-                      for _ in range(units))
+            ok &= all(
+                executor.chance(executor.size(task.acceptance.success_probability))
+                for _ in range(units)
+            )
         run.success &= ok
     return run
 
 
-def simulate(request: OptimizeRequest, plan: Plan, *, runs: int, seed: int = 0) -> SimulationSummary:
+def simulate(
+    request: OptimizeRequest, plan: Plan, *, runs: int, seed: int = 0
+) -> SimulationSummary:
     """Execute ``plan`` ``runs`` times with a seeded generator and summarize the costs."""
     rng = random.Random(seed)
     costs, calls, successes = [], 0, 0

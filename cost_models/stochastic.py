@@ -14,11 +14,15 @@ Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 
 
 def majority_vote_success(p: Value, votes: int) -> Value:
-    """P(a strict majority of ``votes`` independent calls is right): Σ_{j>r/2} C(r,j)p^j(1−p)^{r−j}."""
+    """P(a strict majority of ``votes`` independent calls is right).
+
+    Σ_{j>r/2} C(r,j)·p^j·(1−p)^{r−j}.
+    """
     if votes == 1:
         return p
     return sum(
-        math.comb(votes, j) * p**j * (1 - p) ** (votes - j) for j in range(votes // 2 + 1, votes + 1)
+        math.comb(votes, j) * p**j * (1 - p) ** (votes - j)
+        for j in range(votes // 2 + 1, votes + 1)
     )
 
 
@@ -48,6 +52,7 @@ def ahead_by_k_samples_variance(p: float, k: int) -> float:
     # First and second moments of the absorption time of the walk on (-k, k), by linear solve.
     n = 2 * k - 1
     q = 1.0 - p
+
     # Tridiagonal system (I - Q) x = b, solved by the Thomas algorithm.
     def solve(rhs: list[float]) -> list[float]:
         a = [-q] * n  # sub-diagonal

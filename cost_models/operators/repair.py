@@ -51,9 +51,7 @@ class IterateWithHistory(_Repair):
     ) -> Schedule:
         b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
         # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
-        detect = CallGroup(
-            "detector", b, shape.prompt + n, shape.report_written, n + r, stages=b
-        )
+        detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
         mean_detect = shape.prompt + n + (b - 1) * (n + r) / 2
         mean_fix = mean_detect + r

@@ -58,7 +58,12 @@ def _groups(
     variance = units * geometric_variance(accept)
     groups = [
         CallGroup(
-            "worker", calls, tokens_in, tokens_out, parallel=units, stages=attempts,
+            "worker",
+            calls,
+            tokens_in,
+            tokens_out,
+            parallel=units,
+            stages=attempts,
             variance=variance,
         )
     ]
@@ -67,7 +72,12 @@ def _groups(
         check_in = prompt + tokens_out
         groups.append(
             CallGroup(
-                "verifier", calls, check_in, 1, parallel=units, stages=attempts,
+                "verifier",
+                calls,
+                check_in,
+                1,
+                parallel=units,
+                stages=attempts,
                 variance=variance,
             )
         )
@@ -121,4 +131,3 @@ class LocalRetry(_Retry):
             shape.prompt,
         )
         return Schedule(groups, success)
-

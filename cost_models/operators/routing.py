@@ -31,7 +31,11 @@ class Route(OperatorSpec):
         delegator = task.role_capability(self.operator, "delegator", task.routing.capability)
         return (
             RoleSpec("delegator", delegator),
-            RoleSpec("specialist", task.role_capability(self.operator, "specialist"), per_variant_allowed=True),
+            RoleSpec(
+                "specialist",
+                task.role_capability(self.operator, "specialist"),
+                per_variant_allowed=True,
+            ),
         )
 
     def schedule(

@@ -54,7 +54,11 @@ class AheadByK(OperatorSpec):
         samples = ahead_by_k_expected_samples(p, k)
         variance = 0 if arithmetic.symbolic else steps * ahead_by_k_samples_variance(float(p), k)
         calls = CallGroup(
-            "worker", steps * samples, step_in, shape.step_output,
-            stages=steps * samples, variance=variance,
+            "worker",
+            steps * samples,
+            step_in,
+            shape.step_output,
+            stages=steps * samples,
+            variance=variance,
         )
         return Schedule((calls,), ahead_by_k_step_success(p, k) ** steps)
