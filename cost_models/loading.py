@@ -154,7 +154,8 @@ class _Expressions:
         except ExpressionError as error:
             errors.extend(error)
             return default
-        if positive:
+        if positive and not (expr.free_symbols - set(self.values) - {CHUNK}):
+            # (a parameter that failed validation was reported already: no cascade here)
             point = expr.xreplace({**self.values, CHUNK: sympy.Integer(1)})
             try:
                 number = float(sympy.N(point, 20))
