@@ -1,0 +1,1 @@
+"""The built-in request files (YAML): the paper's three examples and two more."""
