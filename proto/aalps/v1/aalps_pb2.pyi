@@ -1134,19 +1134,49 @@ class Crossover(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class ValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     PLAN_FIELD_NUMBER: _builtins.int
     PARAMETER_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    SCALE_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
     parameter: _builtins.str
     """The parameter whose growth makes it win."""
     at: _builtins.float
-    """The parameter value beyond which it is cheaper (others at their scale point)."""
+    """The value of `parameter` beyond which it is cheaper, on the scaling path: every
+    growing parameter multiplied by `scale` from its scale point (defined ones follow).
+    """
     text: _builtins.str
     """A readable summary, e.g. "B is cheaper beyond k ≈ 3,400"."""
+    scale: _builtins.float
+    """The factor s of the scaling path at the crossover."""
     @_builtins.property
     def plan(self) -> Global___Plan:
         """The plan that overtakes."""
+
+    @_builtins.property
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """Every growing parameter's value at the crossover."""
 
     def __init__(
         self,
@@ -1155,10 +1185,12 @@ class Crossover(_message.Message):
         parameter: _builtins.str = ...,
         at: _builtins.float = ...,
         text: _builtins.str = ...,
+        scale: _builtins.float = ...,
+        values: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["plan", b"plan"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "parameter", b"parameter", "plan", b"plan", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "parameter", b"parameter", "plan", b"plan", "scale", b"scale", "text", b"text", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
