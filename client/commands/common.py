@@ -1,0 +1,115 @@
+"""Options and helpers the subcommands share: output format, server, search overrides."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+from client.client import Client
+from client.progress import ProgressBar
+from client.render import FORMATS
+from proto.aalps.v1 import aalps_pb2 as pb
+
+#: The environment variable read when ``--token`` is not given.
+TOKEN_ENV = "AALPS_TOKEN"
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..{2**32 - 1}, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def output_options() -> argparse.ArgumentParser:
+    """``--format`` and ``--no-progress``."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), json (the response message, proto field names), markdown or latex",
+    )
+    group.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar on stderr (it is off anyway when stderr is not a terminal)",
+    )
+    return parser
+
+
+def server_options(*, required: bool) -> argparse.ArgumentParser:
+    """``--server`` and ``--token`` (default: the AALPS_TOKEN environment variable)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("server")
+    where = "the aalps server to use" if required else "use this aalps server (default: run here)"
+    group.add_argument("--server", metavar="HOST:PORT", required=required, help=where)
+    group.add_argument(
+        "--token",
+        default=None,
+        help=f"bearer token for the server (default: ${TOKEN_ENV})",
+    )
+    return parser
+
+
+def search_options() -> argparse.ArgumentParser:
+    """``--trials``, ``--seed`` and ``--timeout``: override the file's search options."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("search (overrides the file's `search` options)")
+    group.add_argument("--trials", type=positive_int, metavar="N", help="search.n_trials")
+    group.add_argument("--seed", type=seed, metavar="S", help="search.seed")
+    group.add_argument(
+        "--timeout", type=positive_float, metavar="SEC", help="search.timeout_seconds"
+    )
+    return parser
+
+
+def make_client(args: argparse.Namespace) -> Client:
+    """A remote client when ``--server`` is given, else an in-process one."""
+    if getattr(args, "server", None):
+        token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+        return Client.remote(args.server, token=token)
+    return Client.in_process()
+
+
+def progress_bar(args: argparse.Namespace, label: str, unit: str = "trials") -> ProgressBar:
+    """A progress bar on stderr, unless ``--no-progress`` (or stderr is not a terminal)."""
+    enabled = False if getattr(args, "no_progress", False) else None
+    return ProgressBar(label, unit=unit, stream=sys.stderr, enabled=enabled)
+
+
+def overridden(request: pb.OptimizeRequest, args: argparse.Namespace) -> pb.OptimizeRequest:
+    """The request with ``--trials``/``--seed``/``--timeout`` applied."""
+    from client.inputs import with_search_options
+
+    return with_search_options(
+        request,
+        n_trials=getattr(args, "trials", None),
+        seed=getattr(args, "seed", None),
+        timeout_seconds=getattr(args, "timeout", None),
+    )
+
+
+def out(text: str) -> None:
+    """Write a result to stdout."""
+    sys.stdout.write(text)
+    sys.stdout.flush()

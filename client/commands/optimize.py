@@ -1,0 +1,77 @@
+"""``aalps optimize FILE`` and ``aalps analyze FILE --plan PLANFILE``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from client.commands import common
+from client.inputs import request_message
+from client.render import analysis_document, json_text, number, optimize_document, write
+from client.results import Progress
+
+
+def register(subparsers: Any) -> None:
+    parents = [common.server_options(required=False), common.output_options()]
+    parser = subparsers.add_parser(
+        "optimize",
+        parents=[*parents, common.search_options()],
+        help="find the cheapest plan for a request file",
+        description="Find the cheapest plan for a request (YAML/JSON file, or the name of a "
+        "built-in example) and show it against the naive baseline with both Θ bounds.",
+    )
+    parser.add_argument("file", metavar="FILE", help="request file or built-in example name")
+    parser.set_defaults(run=run_optimize)
+
+    parser = subparsers.add_parser(
+        "analyze",
+        parents=parents,
+        help="cost a given plan (no search)",
+        description="Cost a plan you supply (cost, success, latency, Θ bound) and compare it "
+        "with the baseline, without searching.",
+    )
+    parser.add_argument("file", metavar="FILE", help="request file or built-in example name")
+    parser.add_argument(
+        "--plan",
+        required=True,
+        metavar="PLANFILE",
+        help="YAML/JSON plan: tasks[]: {task_id, operator, roles[], params} "
+        "(or a saved `optimize --format json` result)",
+    )
+    parser.add_argument(
+        "--baseline", metavar="PLANFILE", help="compare against this plan (default: baseline)"
+    )
+    parser.set_defaults(run=run_analyze)
+
+
+def _title(name: str, what: str) -> str:
+    return f"{name}: {what}" if name else f"aalps: {what}"
+
+
+def run_optimize(args: argparse.Namespace) -> int:
+    request = common.overridden(request_message(args.file), args)
+    with common.make_client(args) as client, common.progress_bar(args, "optimize") as bar:
+
+        def progress(update: Progress) -> None:
+            note = f"best {number(update.best_expected_cost)}" if update.best_expected_cost else ""
+            bar.update(update.trials_done, update.n_trials, note)
+
+        report = client.optimize(request, timeout=None, progress=progress)
+    if args.format == "json":
+        common.out(json_text(report.to_dict()))
+    else:
+        title = _title(request.graph.name, "optimized plan")
+        common.out(write(optimize_document(report, title), args.format))
+    return 0
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    request = request_message(args.file)
+    with common.make_client(args) as client:
+        report = client.analyze(request, args.plan, args.baseline, timeout=None)
+    if args.format == "json":
+        common.out(json_text(report.to_dict()))
+    else:
+        title = _title(request.graph.name, "plan analysis")
+        common.out(write(analysis_document(report, title), args.format))
+    return 0

@@ -1,0 +1,259 @@
+"""Typed errors of the aalps client, whatever the transport.
+
+A remote call fails with a ``grpc.RpcError`` whose rich status (``google.rpc.Status``)
+carries ``BadRequest`` or ``PreconditionFailure`` details; an in-process call fails with a
+domain error from ``cost_models``. Both become the same :class:`AalpsClientError`
+subclass here, so code written against the client never imports grpc to handle failures:
+
+>>> try:
+...     client.optimize("bad.yaml")                          # doctest: +SKIP
+... except InvalidArgumentError as error:
+...     for field, description in error.violations:
+...         print(field, description)
+
+The other direction (:func:`status_from_error`) lets the in-process backend report a
+failed batch entry or job exactly as the server does, as a ``google.rpc.Status``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar, NamedTuple
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+#: The ``PreconditionFailure.Violation.type`` that marks an infeasible request.
+INFEASIBLE_TYPE = "INFEASIBLE"
+
+
+class Violation(NamedTuple):
+    """One problem with one field (or, for preconditions, one subject such as a task)."""
+
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}" if self.field else self.description
+
+
+class AalpsClientError(Exception):
+    """Base class of every error the client raises on purpose.
+
+    Attributes:
+        code: The gRPC status code the failure corresponds to.
+        message: The server's (or the domain error's) message.
+        violations: The per-field or per-subject problems, if any.
+    """
+
+    code: ClassVar[grpc.StatusCode] = grpc.StatusCode.UNKNOWN
+
+    def __init__(self, message: str, violations: Iterable[tuple[str, str]] = ()) -> None:
+        self.message = message
+        self.violations: tuple[Violation, ...] = tuple(Violation(f, d) for f, d in violations)
+        super().__init__(message)
+
+    @property
+    def status_code(self) -> grpc.StatusCode:
+        """The status code of this instance (the generic class keeps the server's code)."""
+        return self.code
+
+
+class InvalidArgumentError(AalpsClientError):
+    """The request (or plan, or input file) is malformed; ``violations`` names each field."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, violations: Iterable[tuple[str, str]], message: str | None = None) -> None:
+        items = tuple(Violation(f, d) for f, d in violations)
+        super().__init__(message or "; ".join(str(v) for v in items) or "invalid argument", items)
+
+
+class FailedPreconditionError(AalpsClientError):
+    """The request is well-formed but cannot be served in the current state."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class InfeasibleRequestError(FailedPreconditionError):
+    """No plan satisfies the request; ``reasons`` says why, per task or for the whole plan."""
+
+    def __init__(self, reasons: Iterable[tuple[str, str]], message: str | None = None) -> None:
+        items = tuple(Violation(f, d) for f, d in reasons)
+        text = message or "no feasible plan: " + "; ".join(str(r) for r in items)
+        super().__init__(text, items)
+
+    @property
+    def reasons(self) -> tuple[Violation, ...]:
+        """The same as ``violations``: (task or field, why) pairs."""
+        return self.violations
+
+
+class NotFoundError(AalpsClientError):
+    """The job does not exist (or belongs to another caller)."""
+
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class UnauthenticatedError(AalpsClientError):
+    """The server wants a bearer token and got none, or an unknown one."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class DeadlineExceededError(AalpsClientError):
+    """The call's deadline passed before the server answered."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class CancelledError(AalpsClientError):
+    """The call (or the job) was cancelled."""
+
+    code = grpc.StatusCode.CANCELLED
+
+
+class UnavailableError(AalpsClientError):
+    """The server cannot be reached (down, wrong address, or shutting down)."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+class _OtherError(AalpsClientError):
+    """Any other status code: keeps the code it was built from."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self._code = code
+
+    @property
+    def status_code(self) -> grpc.StatusCode:
+        return self._code
+
+
+_BY_CODE: dict[grpc.StatusCode, type[AalpsClientError]] = {
+    cls.code: cls
+    for cls in (
+        NotFoundError,
+        UnauthenticatedError,
+        DeadlineExceededError,
+        CancelledError,
+        UnavailableError,
+    )
+}
+_CODE_BY_NUMBER: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def error_from_status(status: status_pb2.Status) -> AalpsClientError:
+    """The typed error for a ``google.rpc.Status`` (a failed call, batch entry or job)."""
+    code = _CODE_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    field_violations: list[tuple[str, str]] = []
+    preconditions: list[tuple[str, str, str]] = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            field_violations += [(v.field, v.description) for v in bad.field_violations]
+        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+            failure = error_details_pb2.PreconditionFailure()
+            detail.Unpack(failure)
+            preconditions += [(v.type, v.subject, v.description) for v in failure.violations]
+    return _error_for(code, status.message, field_violations, preconditions)
+
+
+def _error_for(
+    code: grpc.StatusCode,
+    message: str,
+    field_violations: list[tuple[str, str]],
+    preconditions: list[tuple[str, str, str]],
+) -> AalpsClientError:
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgumentError(field_violations or [("", message)], message)
+    if code == grpc.StatusCode.FAILED_PRECONDITION:
+        reasons = [(subject, description) for _, subject, description in preconditions]
+        if any(kind.upper() == INFEASIBLE_TYPE for kind, _, _ in preconditions):
+            return InfeasibleRequestError(reasons, message)
+        return FailedPreconditionError(message, reasons)
+    cls = _BY_CODE.get(code)
+    if cls is not None:
+        return cls(message)
+    return _OtherError(code, message)
+
+
+def error_from_rpc(error: grpc.RpcError) -> AalpsClientError:
+    """The typed error for a failed gRPC call (sync or ``grpc.aio``), rich details parsed."""
+    from grpc_status import rpc_status
+
+    try:
+        status = rpc_status.from_call(error)
+    except (ValueError, AttributeError):  # details disagree with the call's code
+        status = None
+    if status is not None:
+        return error_from_status(status)
+    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    details = error.details() if hasattr(error, "details") else str(error)
+    return _error_for(code, details or code.name, [], [])
+
+
+def error_from_domain(error: Exception) -> AalpsClientError | None:
+    """The typed error for a domain error raised in process, or None for anything else.
+
+    Mirrors what the server sends for the same failure, so in-process and remote callers
+    catch the same classes.
+    """
+    from cost_models.errors import AalpsError, InfeasibleError, InvalidRequestError
+
+    if isinstance(error, InvalidRequestError):
+        return InvalidArgumentError([(v.field, v.description) for v in error.violations])
+    if isinstance(error, InfeasibleError):
+        return InfeasibleRequestError([(r.field, r.description) for r in error.reasons])
+    if isinstance(error, AalpsError):
+        return _OtherError(grpc.StatusCode.INTERNAL, str(error))
+    return None
+
+
+def internal_error(error: BaseException) -> AalpsClientError:
+    """An unexpected failure (a bug) of one batch entry or job, reported as INTERNAL."""
+    return _OtherError(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}")
+
+
+def status_from_error(error: AalpsClientError) -> status_pb2.Status:
+    """The ``google.rpc.Status`` the server would send for ``error`` (rich details packed)."""
+    status = status_pb2.Status(code=error.status_code.value[0], message=error.message)
+    if isinstance(error, InvalidArgumentError):
+        bad = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                for f, d in error.violations
+            ]
+        )
+        status.details.add().Pack(bad)
+    elif isinstance(error, FailedPreconditionError) and error.violations:
+        kind = INFEASIBLE_TYPE if isinstance(error, InfeasibleRequestError) else ""
+        failure = error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(type=kind, subject=s, description=d)
+                for s, d in error.violations
+            ]
+        )
+        status.details.add().Pack(failure)
+    return status
+
+
+__all__ = [
+    "AalpsClientError",
+    "CancelledError",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "InfeasibleRequestError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "Violation",
+    "error_from_domain",
+    "error_from_rpc",
+    "error_from_status",
+    "internal_error",
+    "status_from_error",
+]

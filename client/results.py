@@ -1,0 +1,297 @@
+"""What the client returns: frozen domain records, not protobuf messages.
+
+Each record is built from its wire message by one function (``*_from_proto``), whether the
+message came from a server or from the in-process backend, so a report looks the same
+over either transport. Reports keep the message they were built from (``.message``) and
+give its JSON form (``.to_dict()``, proto field names), which is what ``--format json``
+prints.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from client.errors import AalpsClientError, InvalidArgumentError, error_from_status
+from proto.aalps.v1 import aalps_pb2 as pb
+
+
+class JobState(enum.StrEnum):
+    """The life cycle of a job: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
+
+    JOB_STATE_UNSPECIFIED = "JOB_STATE_UNSPECIFIED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def final(self) -> bool:
+        """True once the job can no longer change."""
+        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+
+    @classmethod
+    def number(cls, state: JobState | str) -> pb.JobState.ValueType:
+        """The wire value of ``state`` (a member or its name); InvalidArgumentError if none."""
+        try:
+            return pb.JobState.Value(cls(state).value)
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise InvalidArgumentError([("state", f"{state!r} is not one of {names}")]) from None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress update of a search: trials so far, trials planned, best cost so far."""
+
+    trials_done: int
+    n_trials: int
+    best_expected_cost: float
+
+
+class RoleReport(NamedTuple):
+    """A model filling one role; ``votes`` > 1 is VOTE(r)."""
+
+    role: str
+    model: str
+    votes: int
+
+
+class SeparationReport(NamedTuple):
+    """Θ(baseline / plan) for the whole plan (``role`` empty) or one model-size symbol."""
+
+    role: str
+    text: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """How one task is done, with its symbolic cost and its figures at the scale point."""
+
+    task_id: str
+    operator: str
+    roles: tuple[RoleReport, ...]
+    params: Mapping[str, int] = field(hash=False)
+    cost: str
+    expected_cost: float
+    success_probability: float
+    latency: float
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """A whole plan: its tasks, totals and Θ bound (text and LaTeX)."""
+
+    tasks: tuple[TaskReport, ...]
+    cost: str
+    expected_cost: float
+    success_probability: float
+    latency: float
+    cost_p95: float
+    bound_text: str
+    bound_latex: str
+
+
+@dataclass(frozen=True)
+class CrossoverReport:
+    """Another plan that wins beyond ``parameter`` ≈ ``at`` (others at their scale point)."""
+
+    plan: PlanReport
+    parameter: str
+    at: float
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchStatsReport:
+    """How the search went; ``exhaustive`` means the plan is provably optimal."""
+
+    trials: int
+    exhaustive: bool
+    seconds: float
+    candidates: int
+
+
+def _to_dict(message: Message) -> dict[str, Any]:
+    """The JSON users see, from the one converter module (imported when first needed)."""
+    from server.converters import message_to_dict
+
+    return message_to_dict(message)
+
+
+@dataclass(frozen=True)
+class OptimizeReport:
+    """The result of an optimization: best plan, baseline, separation, crossovers, stats."""
+
+    plan: PlanReport
+    baseline: PlanReport
+    separation: tuple[SeparationReport, ...]
+    pareto_front: tuple[PlanReport, ...]
+    crossovers: tuple[CrossoverReport, ...]
+    stats: SearchStatsReport
+    message: pb.OptimizeResponse = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The response message's JSON form (proto field names)."""
+        return _to_dict(self.message)
+
+
+@dataclass(frozen=True)
+class AnalysisReport:
+    """A caller-supplied plan costed against its baseline (no search)."""
+
+    plan: PlanReport
+    baseline: PlanReport
+    separation: tuple[SeparationReport, ...]
+    message: pb.AnalyzePlanResponse = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The response message's JSON form (proto field names)."""
+        return _to_dict(self.message)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A snapshot of a job: progress, and the result or the error once final."""
+
+    job_id: str
+    state: JobState
+    trials_done: int
+    n_trials: int
+    best_expected_cost: float
+    result: OptimizeReport | None
+    error: AalpsClientError | None
+    create_time: datetime | None
+    update_time: datetime | None
+    message: pb.Job = field(repr=False, compare=False)
+
+    @property
+    def done(self) -> bool:
+        """True once the job is SUCCEEDED, FAILED or CANCELLED."""
+        return self.state.final
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job message's JSON form (proto field names)."""
+        return _to_dict(self.message)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """The outcome of the ``index``-th request of a batch: a report or an error."""
+
+    index: int
+    report: OptimizeReport | None
+    error: AalpsClientError | None
+    message: pb.BatchOptimizeResponse = field(repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry's JSON form (proto field names)."""
+        return _to_dict(self.message)
+
+
+def task_from_proto(message: pb.TaskPlan) -> TaskReport:
+    return TaskReport(
+        task_id=message.task_id,
+        operator=pb.Operator.Name(message.operator),
+        roles=tuple(RoleReport(r.role, r.model, r.votes) for r in message.roles),
+        params=dict(sorted(message.params.items())),
+        cost=message.cost,
+        expected_cost=message.expected_cost,
+        success_probability=message.success_probability,
+        latency=message.latency,
+    )
+
+
+def plan_from_proto(message: pb.Plan) -> PlanReport:
+    return PlanReport(
+        tasks=tuple(task_from_proto(t) for t in message.tasks),
+        cost=message.cost,
+        expected_cost=message.expected_cost,
+        success_probability=message.success_probability,
+        latency=message.latency,
+        cost_p95=message.cost_p95,
+        bound_text=message.bound.text,
+        bound_latex=message.bound.latex,
+    )
+
+
+def separation_from_proto(message: pb.Separation) -> SeparationReport:
+    return SeparationReport(message.role, message.text, message.latex)
+
+
+def crossover_from_proto(message: pb.Crossover) -> CrossoverReport:
+    return CrossoverReport(
+        plan=plan_from_proto(message.plan),
+        parameter=message.parameter,
+        at=message.at,
+        text=message.text,
+    )
+
+
+def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
+    return OptimizeReport(
+        plan=plan_from_proto(message.plan),
+        baseline=plan_from_proto(message.baseline),
+        separation=tuple(separation_from_proto(s) for s in message.separation),
+        pareto_front=tuple(plan_from_proto(p) for p in message.pareto_front),
+        crossovers=tuple(crossover_from_proto(c) for c in message.crossovers),
+        stats=SearchStatsReport(
+            trials=message.stats.trials,
+            exhaustive=message.stats.exhaustive,
+            seconds=message.stats.seconds,
+            candidates=message.stats.candidates,
+        ),
+        message=message,
+    )
+
+
+def analysis_report_from_proto(message: pb.AnalyzePlanResponse) -> AnalysisReport:
+    return AnalysisReport(
+        plan=plan_from_proto(message.plan),
+        baseline=plan_from_proto(message.baseline),
+        separation=tuple(separation_from_proto(s) for s in message.separation),
+        message=message,
+    )
+
+
+def _time(stamp: Timestamp) -> datetime | None:
+    if stamp.seconds == 0 and stamp.nanos == 0:
+        return None
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def job_from_proto(message: pb.Job) -> JobInfo:
+    return JobInfo(
+        job_id=message.job_id,
+        state=JobState(pb.JobState.Name(message.state)),
+        trials_done=message.trials_done,
+        n_trials=message.n_trials,
+        best_expected_cost=message.best_expected_cost,
+        result=optimize_report_from_proto(message.result) if message.HasField("result") else None,
+        error=error_from_status(message.error) if message.HasField("error") else None,
+        create_time=_time(message.create_time),
+        update_time=_time(message.update_time),
+        message=message,
+    )
+
+
+def batch_item_from_proto(message: pb.BatchOptimizeResponse) -> BatchItem:
+    outcome = message.WhichOneof("outcome")
+    return BatchItem(
+        index=message.index,
+        report=optimize_report_from_proto(message.result) if outcome == "result" else None,
+        error=error_from_status(message.error) if outcome == "error" else None,
+        message=message,
+    )

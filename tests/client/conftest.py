@@ -1,0 +1,161 @@
+"""Fixtures of the client tests: request files, an in-process client, a real server.
+
+The server runs as a subprocess (``python -m server --port 0``) on a loopback port, as a
+user would start it; tests that need it are skipped while the server package is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from client import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+PAPER = {
+    "k_task_routing": ("m_s*n", "k*m_s*n", {"": "k"}),
+    "code_debugging": (
+        "b*l**2*m_dev + k*l*m_qa",
+        None,
+        {"m_qa": "b**2", "m_dev": "b*k**2"},
+    ),
+    "evolutionary_optimization": ("k*l**2*m_u", None, {"": "2**k*k"}),
+}
+TOKENS = {"alice": "alice-secret-token", "bob": "bob-secret-token"}
+
+
+def example_data(name: str) -> dict[str, Any]:
+    with open(EXAMPLES / f"{name}.yaml", encoding="utf-8") as handle:
+        data: dict[str, Any] = yaml.safe_load(handle)
+    return data
+
+
+def write_yaml(path: Path, data: Any) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def bad_request() -> dict[str, Any]:
+    """k_task_routing with an undefined symbol in the first task's input size."""
+    data = example_data("k_task_routing")
+    data["graph"]["tasks"][0]["input_tokens"] = "n*zz"
+    return data
+
+
+def long_request() -> dict[str, Any]:
+    """A search that runs until cancelled: many coupled tasks, many trials, a long budget."""
+    data = example_data("character_counting")
+    task = data["graph"]["tasks"][0]
+    data["graph"]["tasks"] = [{**task, "id": f"count_{i}"} for i in range(40)]
+    data["graph"]["edges"] = [
+        {"source": f"count_{i}", "target": f"count_{i + 1}"} for i in range(39)
+    ]
+    data["constraints"] = {"max_latency": 1e12, "parallelism": 4}
+    data["search"] = {"n_trials": 100000, "timeout_seconds": 600, "seed": 1}
+    return data
+
+
+def separations(report: Any) -> dict[str, str]:
+    return {s.role: s.text for s in report.separation}
+
+
+@pytest.fixture(scope="session")
+def local_client() -> Iterator[Client]:
+    with Client.in_process() as client:
+        yield client
+
+
+def server_ready() -> bool:
+    return importlib.util.find_spec("server.app") is not None and (
+        importlib.util.find_spec("server.__main__") is not None
+    )
+
+
+class ServerProcess:
+    """``python -m server`` (or ``python -m client serve``) on a free loopback port, stopped
+    with SIGTERM."""
+
+    def __init__(
+        self, storage: str, extra: list[str], *, module: tuple[str, ...] = ("server",)
+    ) -> None:
+        command = [sys.executable, "-m", *module, "--port", "0", "--storage", storage, *extra]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self.address = self._wait_for_address()
+
+    def _wait_for_address(self, seconds: float = 60.0) -> str:
+        assert self.process.stdout is not None
+        end = time.monotonic() + seconds
+        seen = []
+        while time.monotonic() < end:
+            line = self.process.stdout.readline()
+            if not line and self.process.poll() is not None:
+                break
+            seen.append(line)
+            if "listening on" in line:
+                return line.rsplit("listening on", 1)[1].strip()
+        self.stop()
+        raise RuntimeError("server did not start:\n" + "".join(seen))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """An aalps server without auth."""
+    if not server_ready():
+        pytest.skip("the server package (server.app, python -m server) is not there yet")
+    folder = tmp_path_factory.mktemp("server")
+    process = ServerProcess(f"sqlite:///{folder / 'a.db'}", [])
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """An aalps server with bearer-token auth (alice and bob)."""
+    if not server_ready():
+        pytest.skip("the server package (server.app, python -m server) is not there yet")
+    folder = tmp_path_factory.mktemp("auth-server")
+    tokens = folder / "tokens.txt"
+    tokens.write_text("".join(f"{name}: {token}\n" for name, token in TOKENS.items()))
+    process = ServerProcess(f"sqlite:///{folder / 'a.db'}", ["--auth-token-file", str(tokens)])
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def remote_client(server: ServerProcess) -> Iterator[Client]:
+    with Client.remote(server.address, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture(params=["in_process", "remote"])
+def client(request: pytest.FixtureRequest) -> Client:
+    """The same tests against the in-process backend and a real server."""
+    name = "local_client" if request.param == "in_process" else "remote_client"
+    result: Client = request.getfixturevalue(name)
+    return result
