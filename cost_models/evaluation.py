@@ -34,7 +34,7 @@ from cost_models.domain import (
 )
 from cost_models.errors import FieldViolation, InvalidRequestError
 from cost_models.operators import OPERATORS, CallGroup, RoleSpec, Schedule, TaskShape
-from cost_models.stochastic import majority_vote_success, tail_quantile
+from cost_models.stochastic import majority_vote_success, retry_attempts_quantile, tail_quantile
 
 VOTE_CHOICES = (1, 3, 5, 7, 9)
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
@@ -50,6 +50,17 @@ class TaskOutcome:
     latency: float
     cost_variance: float
     window_violation: str | None = None
+    retry: RetryTail | None = None
+
+
+@dataclass(frozen=True)
+class RetryTail:
+    """The random part of a retry-until-accepted task: ``units`` geometric attempt counts."""
+
+    units: int
+    accept: float
+    per_attempt: float
+    mean: float
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,18 @@ def _shape(
         step_tokens=v(s.tokens) if s else 0,
         step_output=v(s.output) if s else 1,
     )
+
+
+def _cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> float:
+    """95th percentile of the plan's cost: exact for one retried task, else moment-matched."""
+    if not math.isfinite(cost) or variance <= 0.0:
+        return cost
+    if len(random) == 1 and random[0].retry is not None:
+        tail = random[0].retry
+        attempts = retry_attempts_quantile(tail.units, tail.accept)
+        if attempts is not None:
+            return cost - tail.mean + attempts * tail.per_attempt
+    return tail_quantile(cost, variance)
 
 
 def group_cost(
@@ -345,16 +368,30 @@ class PlanEvaluator:
     ) -> TaskOutcome:
         schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
         parallelism = self.request.constraints.parallelism
+        cost_model = self.request.cost_model
         cost: Value = 0
-        variance: Value = 0
         latency: Value = 0
         violation = None
+        # Per-attempt cost of each random group, with the groups that follow its attempts.
+        per_attempt = {
+            g.role: votes[g.role] * call_cost(cost_model, pricing[g.role], g.input, g.output)
+            for g in schedule.groups
+            if g.variance or g.follows
+        }
+        variance: Value = 0
+        retry = None
         for g in schedule.groups:
             model, r = models[g.role], votes[g.role]
-            cost = cost + group_cost(g, self.request.cost_model, pricing[g.role], r, arithmetic)
+            cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic)
             if g.variance:
-                one = r * call_cost(self.request.cost_model, pricing[g.role], g.input, g.output)
+                one = per_attempt[g.role] + sum(
+                    per_attempt[f.role] for f in schedule.groups if f.follows == g.role
+                )
                 variance = variance + g.variance * one * one
+                if g.retry_units and retry is None:
+                    units = int(round(_to_float(g.retry_units)))
+                    mean = _to_float(g.calls * one)
+                    retry = RetryTail(units, _to_float(g.retry_accept), _to_float(one), mean)
             mean_in = g.input + (g.calls - 1) * g.input_step / 2
             rounds = g.stages * arithmetic.rounds(g.parallel * r, parallelism)
             latency = latency + rounds * model.latency_per_token * (mean_in + g.output)
@@ -371,6 +408,7 @@ class PlanEvaluator:
             latency=_to_float(latency),
             cost_variance=_to_float(variance),
             window_violation=violation,
+            retry=retry,
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -383,20 +421,34 @@ class PlanEvaluator:
     def combine(self, outcomes: Mapping[str, TaskOutcome]) -> PlanOutcome:
         """Sum costs, multiply success, take the critical path of latencies."""
         finish: dict[str, float] = {}
+        cost = variance = 0.0
+        success = 1.0
+        longest = 0.0
+        violation = None
+        random: list[TaskOutcome] = []
         for t in self._order:
-            before = max((finish[p] for p in self._preds[t]), default=0.0)
-            finish[t] = before + outcomes[t].latency
-        values = outcomes.values()
-        cost = sum(o.expected_cost for o in values)
-        variance = sum(o.cost_variance for o in values)
-        success = math.prod(o.success_probability for o in values)
-        violation = next((o.window_violation for o in values if o.window_violation), None)
+            o = outcomes[t]
+            preds = self._preds[t]
+            end = (max([finish[p] for p in preds]) if preds else 0.0) + o.latency
+            finish[t] = end
+            longest = end if end > longest else longest
+            cost += o.expected_cost
+            success *= o.success_probability
+            if o.cost_variance:
+                variance += o.cost_variance
+                random.append(o)
+            if violation is None and o.window_violation:
+                violation = o.window_violation
+        if 0.0 < cost < math.inf:
+            log_cost = math.log(cost)
+        else:
+            log_cost = _log_sum(o.log_cost for o in outcomes.values())
         return PlanOutcome(
             expected_cost=cost,
-            log_cost=_log_sum(o.log_cost for o in values),
+            log_cost=log_cost,
             success_probability=success,
-            latency=max(finish.values(), default=0.0),
-            cost_p95=tail_quantile(cost, variance) if math.isfinite(cost) else cost,
+            latency=longest,
+            cost_p95=_cost_p95(cost, variance, random),
             window_violation=violation,
         )
 

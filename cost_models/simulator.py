@@ -55,9 +55,10 @@ class _Executor:
         task_plan: TaskPlan,
         rng: random.Random,
         run: SimulationRun,
+        sizes: dict[sympy.Expr, float],
     ) -> None:
         self.request, self.task, self.rng, self.run = request, task, rng, run
-        self.values = {s: sympy.Float(v, 30) for s, v in request.graph.values.items()}
+        self.sizes = sizes
         roles = OPERATORS[task_plan.operator].roles(task)
         assigned = task_plan.role_map
         self.models: dict[str, Model] = {
@@ -68,7 +69,12 @@ class _Executor:
         self.params = task_plan.param_map
 
     def size(self, expr: sympy.Expr) -> float:
-        return float(sympy.N(expr.xreplace(self.values), 30))
+        """An expression's value at the scale point (memoized across runs: sizes are fixed)."""
+        value = self.sizes.get(expr)
+        if value is None:
+            values = {s: sympy.Float(v, 30) for s, v in self.request.graph.values.items()}
+            value = self.sizes[expr] = float(sympy.N(expr.xreplace(values), 30))
+        return value
 
     def count(self, expr: sympy.Expr) -> int:
         return int(round(self.size(expr)))
@@ -233,12 +239,18 @@ _EXECUTE: Mapping[Operator, Callable[[_Executor], bool]] = {
 }
 
 
-def simulate_once(request: OptimizeRequest, plan: Plan, rng: random.Random) -> SimulationRun:
+def simulate_once(
+    request: OptimizeRequest,
+    plan: Plan,
+    rng: random.Random,
+    sizes: dict[sympy.Expr, float] | None = None,
+) -> SimulationRun:
     """Execute every task of ``plan`` once."""
     run = SimulationRun()
+    sizes = {} if sizes is None else sizes
     for task_plan in plan.tasks:
         task = request.graph.task_by_id[task_plan.task_id]
-        executor = _Executor(request, task, task_plan, rng, run)
+        executor = _Executor(request, task, task_plan, rng, run, sizes)
         ok = _EXECUTE[task_plan.operator](executor)
         if task.acceptance is not None and task_plan.operator not in (
             Operator.GLOBAL_RETRY,
@@ -259,8 +271,9 @@ def simulate(
     """Execute ``plan`` ``runs`` times with a seeded generator and summarize the costs."""
     rng = random.Random(seed)
     costs, calls, successes = [], 0, 0
+    sizes: dict[sympy.Expr, float] = {}
     for _ in range(runs):
-        run = simulate_once(request, plan, rng)
+        run = simulate_once(request, plan, rng, sizes)
         costs.append(run.cost)
         calls += run.calls
         successes += run.success

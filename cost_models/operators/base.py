@@ -47,8 +47,12 @@ class CallGroup:
     """Calls of one role. Call ``j`` (1-based) reads ``input + (j−1)·input_step`` tokens.
 
     ``calls`` is the expected number of calls before votes; ``stages`` sequential stages of
-    ``parallel`` concurrent calls each give the latency; ``variance`` is the variance of the
-    number of calls when retries make it random (numeric evaluation only).
+    ``parallel`` concurrent calls each give the latency. When retries make the number of
+    calls random, ``variance`` is its variance (numeric evaluation only) and, for
+    retry-until-accepted, ``retry_units`` independent units each accepted with probability
+    ``retry_accept`` per attempt describe it exactly. A group that makes one call per attempt
+    of another role's group (a verifier) names that role in ``follows``: the two counts are
+    the same random number, so their costs vary together.
     """
 
     role: str
@@ -59,6 +63,9 @@ class CallGroup:
     parallel: Value = 1
     stages: Value = 1
     variance: Value = 0
+    retry_units: Value = 0
+    retry_accept: Value = 1
+    follows: str = ""
 
     def max_input(self) -> Value:
         return self.input + (self.calls - 1) * self.input_step if self.input_step else self.input

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cost_models.arithmetic import Arithmetic
+from cost_models.arithmetic import Arithmetic, Value
 from cost_models.domain import Operator, Task
 from cost_models.operators.base import (
     CallGroup,
@@ -53,10 +53,32 @@ class IterateWithHistory(_Repair):
         # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
         detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
-        mean_detect = shape.prompt + n + (b - 1) * (n + r) / 2
-        mean_fix = mean_detect + r
-        success = (reliability("detector", mean_detect) * reliability("fixer", mean_fix)) ** b
-        return Schedule((detect, fix), success)
+        return Schedule((detect, fix), _iterated_success(shape, reliability, arithmetic))
+
+
+#: Beyond this many iterations the numeric success uses the mean input of a call.
+_EXACT_ITERATIONS = 10_000
+
+
+def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Arithmetic) -> Value:
+    """Success of ``b`` iterations whose calls read more and more history.
+
+    The product over iterations of each call's reliability at its own input length. With
+    votes and a per-token error the reliability is not exponential in the length, so the mean
+    length is not enough: the numeric form multiplies call by call (up to
+    ``_EXACT_ITERATIONS``); the symbolic form, used for display only, takes the mean.
+    """
+    b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+    first = shape.prompt + n
+    if not arithmetic.symbolic and b <= _EXACT_ITERATIONS:
+        success: Value = 1
+        for i in range(int(round(b))):
+            detect_in = first + i * (n + r)
+            success = success * reliability("detector", detect_in)
+            success = success * reliability("fixer", detect_in + r)
+        return success
+    mean_detect = first + (b - 1) * (n + r) / 2
+    return (reliability("detector", mean_detect) * reliability("fixer", mean_detect + r)) ** b
 
 
 class IterateStateless(_Repair):

@@ -65,6 +65,8 @@ def _groups(
             parallel=units,
             stages=attempts,
             variance=variance,
+            retry_units=units,
+            retry_accept=accept,
         )
     ]
     success: Value = 1
@@ -78,7 +80,7 @@ def _groups(
                 1,
                 parallel=units,
                 stages=attempts,
-                variance=variance,
+                follows="worker",
             )
         )
         success = reliability("verifier", check_in) ** units
