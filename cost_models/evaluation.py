@@ -208,6 +208,28 @@ def group_cost(
     return votes * total
 
 
+@dataclass(frozen=True)
+class _ModelNumbers:
+    """A model's figures in one arithmetic, converted once per evaluator."""
+
+    pricing: Pricing
+    capabilities: Mapping[str, Value]
+    keep_per_token: Value | None  # 1 − per_token_error, None when there is no decay
+
+    @staticmethod
+    def table(catalog: Any, arithmetic: Arithmetic) -> dict[str, _ModelNumbers]:
+        num = arithmetic.number
+        table = {}
+        for m in catalog.models:
+            size = m.size if arithmetic.symbolic else num(m.size_value)
+            table[m.name] = _ModelNumbers(
+                Pricing(size, num(m.price_per_input_token), num(m.price_per_output_token)),
+                {cap: num(p) for cap, p in m.capabilities.items()},
+                None if m.per_token_error == 0 else 1 - num(m.per_token_error),
+            )
+        return table
+
+
 class PlanEvaluator:
     """Scores plans of one request; build once, evaluate many candidates."""
 
@@ -217,6 +239,8 @@ class PlanEvaluator:
         self.catalog = request.catalog
         self._compiled = {t.id: _Compiled(request, t) for t in request.graph.tasks}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
+        self._numbers: dict[str, dict[str, _ModelNumbers]] = {}
+        self._capabilities: dict[tuple[str, Operator], dict[str, str]] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         self._order = list(nx.topological_sort(self.graph.dag))
         self._preds = {t: list(self.graph.dag.predecessors(t)) for t in self._order}
@@ -301,31 +325,27 @@ class PlanEvaluator:
     ) -> tuple[Schedule, dict[str, Pricing], dict[str, int], dict[str, Model]]:
         task = self.graph.task_by_id[task_plan.task_id]
         spec = OPERATORS[task_plan.operator]
-        assigned = task_plan.role_map
-        models = {r.name: self.catalog.by_name[assigned[r.name].model] for r in spec.roles(task)}
-        votes = {name: assigned[name].votes for name in models}
-        capability = {r.name: r.capability for r in spec.roles(task)}
-        num = arithmetic.number
+        capability = self._capabilities.get((task.id, task_plan.operator))
+        if capability is None:
+            capability = {r.name: r.capability for r in spec.roles(task)}
+            self._capabilities[(task.id, task_plan.operator)] = capability
+        assigned = {r.role: r for r in task_plan.roles}
+        by_name = self.catalog.by_name
+        models = {role: by_name[assigned[role].model] for role in capability}
+        votes = {role: assigned[role].votes for role in capability}
+        numbers = self._numbers.get(arithmetic.name)
+        if numbers is None:
+            numbers = self._numbers[arithmetic.name] = _ModelNumbers.table(self.catalog, arithmetic)
+        rel = {role: numbers[m.name].capabilities[capability[role]] for role, m in models.items()}
+        decay = {role: numbers[m.name].keep_per_token for role, m in models.items()}
 
         def reliability(role: str, tokens_in: Value) -> Value:
-            model = models[role]
-            p = num(model.capabilities[capability[role]])
-            if model.per_token_error != 0:
-                p = p * (1 - num(model.per_token_error)) ** tokens_in
+            p = rel[role]
+            if decay[role] is not None:
+                p = p * decay[role] ** tokens_in
             return majority_vote_success(p, votes[role])
 
-        if arithmetic.symbolic:
-            pricing = {
-                role: Pricing(m.size, m.price_per_input_token, m.price_per_output_token)
-                for role, m in models.items()
-            }
-        else:
-            pricing = {
-                role: Pricing(
-                    num(m.size_value), num(m.price_per_input_token), num(m.price_per_output_token)
-                )
-                for role, m in models.items()
-            }
+        pricing = {role: numbers[m.name].pricing for role, m in models.items()}
         schedule = spec.schedule(shape, reliability, task_plan.param_map, arithmetic)
         if task.acceptance is not None and task_plan.operator not in _VERIFIED:
             # Unverified attempts: each block is right only with the acceptance probability.
