@@ -1,0 +1,25 @@
+"""Search over decompositions × model assignments: exact where the structure allows, Optuna
+for the coupled remainder, Pareto fronts, crossover analysis (DESIGN §2, "Search")."""
+
+from optimizer.api import analyze_plan, optimize
+from optimizer.baseline import baseline_plan
+from optimizer.result import (
+    AnalysisResult,
+    Crossover,
+    OptimizeResult,
+    Progress,
+    SearchCancelled,
+    SearchStats,
+)
+
+__all__ = [
+    "AnalysisResult",
+    "Crossover",
+    "OptimizeResult",
+    "Progress",
+    "SearchCancelled",
+    "SearchStats",
+    "analyze_plan",
+    "baseline_plan",
+    "optimize",
+]

@@ -1,0 +1,52 @@
+"""The aalps gRPC service: ``aalps.v1.AalpsService`` with health, reflection and auth.
+
+Public surface::
+
+    from server import ServerConfig, make_server, run_server
+    server = make_server(ServerConfig(port=0))   # in a coroutine:
+    await server.start(); ...; await server.stop()
+
+Names are imported lazily (as Optuna does), so that the search processes, which import
+``server.workers``, do not load gRPC's server side.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from server.app import AalpsServer, make_server, run_server
+    from server.config import ServerConfig
+    from server.store import JobPage, JobRecord, JobState, JobStore, open_store
+
+_EXPORTS = {
+    "AalpsServer": "server.app",
+    "make_server": "server.app",
+    "run_server": "server.app",
+    "ServerConfig": "server.config",
+    "JobPage": "server.store",
+    "JobRecord": "server.store",
+    "JobState": "server.store",
+    "JobStore": "server.store",
+    "open_store": "server.store",
+}
+
+__all__ = [
+    "AalpsServer",
+    "JobPage",
+    "JobRecord",
+    "JobState",
+    "JobStore",
+    "ServerConfig",
+    "make_server",
+    "open_store",
+    "run_server",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'server' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -24,6 +24,7 @@ from cost_models.evaluation import PlanEvaluation
 from cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
 from optimizer import AnalysisResult, Crossover, OptimizeResult
 from proto.aalps.v1 import aalps_pb2 as pb
+from server.store import JobRecord, JobState
 
 
 def request_from_proto(
@@ -38,6 +39,34 @@ def request_from_proto(
 
     Oversized lists are rejected on the message itself, before any conversion work, so a
     request with a million tasks costs the server nothing but the check.
+    """
+    check_request_caps(
+        message, max_tasks=max_tasks, max_models=max_models, max_trials=max_trials, field=field
+    )
+    prefix = f"{field}." if field else ""
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    try:
+        return load_request(data, max_tasks=max_tasks, max_models=max_models)
+    except InvalidRequestError as error:
+        if not prefix:
+            raise
+        raise InvalidRequestError(
+            FieldViolation(prefix + v.field, v.description) for v in error.violations
+        ) from None
+
+
+def check_request_caps(
+    message: pb.OptimizeRequest,
+    *,
+    max_tasks: int = MAX_TASKS,
+    max_models: int = MAX_MODELS,
+    max_trials: int | None = None,
+    field: str = "",
+) -> None:
+    """Reject oversized lists on the message itself (no conversion: a few ``len`` calls).
+
+    The server runs this before handing a request to a worker process, so a request with
+    a million tasks is answered at once and never copied.
     """
     prefix = f"{field}." if field else ""
     caps = [
@@ -55,15 +84,6 @@ def request_from_proto(
     ]
     if too_big:
         raise InvalidRequestError(too_big)
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    try:
-        return load_request(data, max_tasks=max_tasks, max_models=max_models)
-    except InvalidRequestError as error:
-        if not prefix:
-            raise
-        raise InvalidRequestError(
-            FieldViolation(prefix + v.field, v.description) for v in error.violations
-        ) from None
 
 
 def plan_from_proto(message: pb.Plan, field: str = "plan") -> Plan:
@@ -77,7 +97,7 @@ def dict_to_proto(data: Any, message: Message, field: str = "") -> Message:
     fields and wrong types become an :class:`InvalidRequestError` naming the field.
     """
     try:
-        json_format.ParseDict(_coerce(data, message.DESCRIPTOR), message)
+        json_format.ParseDict(_coerce(data, message.DESCRIPTOR), message)  # type: ignore[arg-type]
     except json_format.ParseError as error:
         raise InvalidRequestError.single(field or message.DESCRIPTOR.name, str(error)) from None
     return message
@@ -140,7 +160,9 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
             pb.TaskPlan(
                 task_id=tp.task_id,
                 operator=pb.Operator.Value(tp.operator.value),
-                roles=[pb.RoleAssignment(role=r.role, model=r.model, votes=r.votes) for r in tp.roles],
+                roles=[
+                    pb.RoleAssignment(role=r.role, model=r.model, votes=r.votes) for r in tp.roles
+                ],
                 params=dict(tp.params),
                 cost=str(task.cost),
                 expected_cost=_finite(task.outcome.expected_cost),
@@ -161,6 +183,8 @@ def crossover_to_proto(crossover: Crossover) -> pb.Crossover:
         parameter=crossover.parameter,
         at=crossover.at,
         text=crossover.text,
+        scale=crossover.scale,
+        values=dict(crossover.values),
     )
 
 
@@ -195,3 +219,43 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         preserving_proto_field_name=True,
         always_print_fields_with_no_presence=True,
     )
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def message_to_json(message: Message) -> str:
+    """Compact JSON of a message, as the job store keeps requests and results."""
+    return json_format.MessageToJson(
+        message, preserving_proto_field_name=True, indent=None, ensure_ascii=False
+    )
+
+
+def job_state_from_proto(state: int) -> JobState | None:
+    """A ListJobs filter: None for JOB_STATE_UNSPECIFIED, else the domain state."""
+    if state == pb.JOB_STATE_UNSPECIFIED:
+        return None
+    if state not in pb.JobState.values():
+        raise InvalidRequestError.single("state", f"unknown job state {state}")
+    return JobState(pb.JobState.Name(state))  # type: ignore[arg-type]
+
+
+def job_to_proto(job: JobRecord, *, with_request: bool = False) -> pb.Job:
+    """A stored job as the wire shows it: result and error parsed back from their JSON."""
+    message = pb.Job(
+        job_id=job.job_id,
+        state=pb.JobState.Value(job.state.value),
+        trials_done=job.trials_done,
+        n_trials=job.n_trials,
+        best_expected_cost=job.best_expected_cost or 0.0,
+    )
+    message.create_time.FromDatetime(job.create_time)
+    message.update_time.FromDatetime(job.update_time)
+    if job.result_json:
+        json_format.Parse(job.result_json, message.result, ignore_unknown_fields=True)
+    if job.error_code:
+        message.error.code = job.error_code
+        message.error.message = job.error_message
+    if with_request:
+        json_format.Parse(job.request_json, message.request, ignore_unknown_fields=True)
+    return message

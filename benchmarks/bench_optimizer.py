@@ -1,0 +1,243 @@
+"""Optimizer benchmarks: quality against brute force, speed, and scaling (prints tables).
+
+Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_optimizer.py [--quick]``.
+
+* Quality: seeded random graphs with binding coupling constraints (the test suite's
+  generator): how often aalps returns the brute-force optimum and the mean cost ratio,
+  beside plain Optuna (a default ``TPESampler``, no warm start, no exactness) over the same
+  define-by-run space with the same trial budget.
+* Speed: median wall time of a 50-task, 20-model request, separable and with a binding
+  success constraint, beside plain Optuna's time to reach its best trial.
+* Scaling: wall time against the number of tasks for separable requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import optuna
+
+from cost_models.domain import Objective, Operator, OptimizeRequest, Plan, RoleAssignment, TaskPlan
+from cost_models.evaluation import PlanEvaluator
+from cost_models.loading import load_request
+from cost_models.operators import OPERATORS, applicable_operators
+from optimizer import Progress, optimize
+from optimizer.enumeration import build_spaces
+from optimizer.exact import JointProblem
+from optimizer.space import Metrics
+from tests.optimizer.brute_force import brute_force, feasible, input_size
+from tests.optimizer.random_requests import random_request, wide_request_data
+
+
+@dataclass(frozen=True)
+class Run:
+    """One method on one request: the cheapest feasible cost found and the wall times."""
+
+    cost: float | None
+    seconds: float
+    seconds_to_best: float
+
+
+def plain_optuna(request: OptimizeRequest, n_trials: int, seed: int = 0) -> Run:
+    """Default TPE over the raw define-by-run space; infeasible plans are constrained out."""
+    evaluator = PlanEvaluator(request)
+    votes_matter = (
+        request.constraints.min_success_probability is not None
+        or Objective.FAILURE_PROBABILITY in request.search.objectives
+    )
+    best: list[Any] = [None, 0.0]
+    started = time.perf_counter()
+
+    def objective(trial: optuna.Trial) -> float:
+        tasks, capable = [], True
+        for task in request.graph.tasks:
+            ops = [str(op) for op in applicable_operators(task)]
+            op = Operator(trial.suggest_categorical(f"{task.id}.operator", ops))
+            spec = OPERATORS[op]
+            roles = []
+            for role in spec.roles(task):
+                models = [
+                    m.name
+                    for m in request.catalog.models
+                    if evaluator.model_problem(role, m) is None
+                ] or ["-"]
+                name = f"{task.id}.{op}.{role.name}"
+                model = trial.suggest_categorical(name, models)
+                capable = capable and model != "-"
+                votes = 1
+                if votes_matter and role.votable:
+                    votes = trial.suggest_int(f"{name}.votes", 1, 9, step=2)
+                roles.append(RoleAssignment(role.name, model, votes))
+            params = []
+            for p in spec.params(task):
+                high = (
+                    min(p.high, max(1, math.ceil(input_size(request, task))))
+                    if p.name == "chunk"
+                    else p.high
+                )
+                params.append(
+                    (p.name, trial.suggest_int(f"{task.id}.{op}.{p.name}", p.low, high, log=p.log))
+                )
+            tasks.append(TaskPlan(task.id, op, tuple(roles), tuple(params)))
+        if not capable:
+            trial.set_constraint("capability", 1.0)
+            return 1e300
+        outcome = evaluator.outcome(Plan(tuple(tasks)))
+        ok = feasible(request, outcome) and outcome.window_violation is None
+        trial.set_constraint("feasible", -1.0 if ok else 1.0)
+        if ok and (best[0] is None or outcome.expected_cost < best[0]):
+            best[0], best[1] = outcome.expected_cost, time.perf_counter() - started
+        return outcome.log_cost
+
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=n_trials)
+    return Run(best[0], time.perf_counter() - started, best[1])
+
+
+def aalps(request: OptimizeRequest) -> Run:
+    """optimize(), and when the plan was known (its first report of the final cost)."""
+    marks: list[tuple[float, float | None]] = []
+    started = time.perf_counter()
+
+    def progress(p: Progress) -> None:
+        marks.append((time.perf_counter() - started, p.best_expected_cost))
+
+    result = optimize(request, progress=progress)
+    cost = result.plan.outcome.expected_cost
+    known = next(t for t, b in marks if b is not None and b <= cost * (1 + 1e-12))
+    return Run(cost, time.perf_counter() - started, known)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def quality(n_graphs: int, n_trials: int) -> None:
+    rows: dict[str, list[tuple[float | None, float]]] = {"aalps": [], "plain Optuna TPE": []}
+    optima: list[float] = []
+    for i in range(n_graphs):
+        request = random_request(2 * i + 1)  # odd seeds: binding coupling constraints
+        request = replace(request, search=replace(request.search, n_trials=n_trials))
+        best = brute_force(request)
+        assert best is not None
+        optima.append(best[1].expected_cost)
+        for name, method in (
+            ("aalps", aalps),
+            ("plain Optuna TPE", lambda r: plain_optuna(r, n_trials)),
+        ):
+            run = method(request)
+            rows[name].append((run.cost, run.seconds))
+    lines = []
+    for name, runs in rows.items():
+        found = [(c, o) for (c, _), o in zip(runs, optima, strict=True) if c is not None]
+        optimal = sum(math.isclose(c, o, rel_tol=1e-9) for c, o in found)
+        ratios = [c / o for c, o in found]
+        lines.append(
+            (
+                name,
+                f"{100 * optimal / n_graphs:.0f}%",
+                f"{statistics.mean(ratios):.4f}" if ratios else "-",
+                f"{max(ratios):.3f}" if ratios else "-",
+                f"{100 * len(found) / n_graphs:.0f}%",
+                f"{statistics.median(s for _, s in runs):.3f}",
+            )
+        )
+    print(f"\nQuality: {n_graphs} random graphs with binding constraints, {n_trials} trials each")
+    print(
+        table(
+            ("method", "optimal", "mean cost ratio", "worst ratio", "feasible found", "median s"),
+            lines,
+        )
+    )
+
+
+def coupled_wide(seed: int, n_tasks: int, n_models: int, position: float = 0.5) -> OptimizeRequest:
+    """A wide request whose success target lies between the cheapest and the best plan's."""
+    data = wide_request_data(seed, n_tasks, n_models, min_success_probability=1e-300)
+    request = load_request(data)
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request))
+    assert spaces is not None
+    problem = JointProblem.of(evaluator, spaces, request.constraints)
+    cheapest = math.prod(s[0] for s in problem.success)
+    top = problem.best_success()
+    data["constraints"]["min_success_probability"] = math.exp(
+        math.log(cheapest) + position * (math.log(top) - math.log(cheapest))
+    )
+    return load_request(data)
+
+
+def speed(repeats: int, n_trials: int) -> None:
+    cases: list[tuple[str, Callable[[int], OptimizeRequest]]] = [
+        ("separable", lambda seed: load_request(wide_request_data(seed, 50, 20))),
+        ("coupled (success)", lambda seed: coupled_wide(seed, 50, 20)),
+    ]
+    rows = []
+    for name, make in cases:
+        runs = [aalps(make(seed)) for seed in range(1, repeats + 1)]
+        plain = plain_optuna(make(1), n_trials)
+        ratio = "-" if plain.cost is None else f"{plain.cost / runs[0].cost:.3f}"  # type: ignore[operator]
+        rows.append(
+            (
+                name,
+                f"{statistics.median(r.seconds_to_best for r in runs):.2f}",
+                f"{statistics.median(r.seconds for r in runs):.2f}",
+                f"{plain.seconds_to_best:.1f} / {plain.seconds:.1f}",
+                ratio,
+            )
+        )
+    print(
+        f"\nSpeed: 50 tasks x 20 models, median of {repeats} seeds "
+        f"(plain Optuna: seed 1, {n_trials} trials)"
+    )
+    print(
+        table(
+            (
+                "request",
+                "aalps plan s",
+                "aalps total s",
+                "plain TPE best s / total s",
+                "plain cost / aalps cost",
+            ),
+            rows,
+        )
+    )
+    print("(plan s: until the optimum is known; total s: with bounds, baseline and crossovers)")
+
+
+def scaling(sizes: Sequence[int]) -> None:
+    rows = []
+    for n in sizes:
+        run = aalps(load_request(wide_request_data(1, n, 20)))
+        rows.append((n, f"{run.seconds_to_best:.2f}", f"{run.seconds:.2f}"))
+    print("\nScaling: separable requests, 20 models")
+    print(table(("tasks", "plan s", "total s"), rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a reduced run (about a minute)")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.quick:
+        quality(n_graphs=10, n_trials=100)
+        speed(repeats=1, n_trials=30)
+        scaling((10, 50, 200))
+    else:
+        quality(n_graphs=100, n_trials=200)
+        speed(repeats=3, n_trials=100)
+        scaling((10, 50, 200, 1000))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The optimizer's entry points: :func:`optimize` a request, :func:`analyze_plan` a given plan.
+
+:func:`optimize` enumerates each task's feasible choices (:mod:`optimizer.enumeration`; a
+task without any ends the run with an :class:`~cost_models.errors.InfeasibleError`),
+searches their joint product with the cheapest exact method the request's structure allows
+(:mod:`optimizer.joint_search`), records the results in an Optuna study, and derives the
+baseline, the separation and the crossovers from the chosen plan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import optuna
+
+from cost_models.bounds import Separation
+from cost_models.domain import Objective, Operator, OptimizeRequest, Plan
+from cost_models.errors import FieldViolation, InvalidRequestError
+from cost_models.evaluation import PlanEvaluation, PlanEvaluator
+from optimizer.baseline import baseline_from_spaces, baseline_plan
+from optimizer.crossover import find_crossovers
+from optimizer.enumeration import SpaceBuilder, build_spaces
+from optimizer.joint_search import JointSearch
+from optimizer.progress import Reporter
+from optimizer.result import (
+    AnalysisResult,
+    OptimizeResult,
+    Progress,
+    SearchCancelled,
+    SearchStats,
+)
+from optimizer.search import nsga2_sampler, tpe_sampler
+from optimizer.space import Metrics
+from optimizer.study import create_study
+
+logger = logging.getLogger(__name__)
+
+
+def optimize(
+    request: OptimizeRequest,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    storage: str | optuna.storages.BaseStorage | None = None,
+    study_name: str | None = None,
+) -> OptimizeResult:
+    """The cheapest feasible plan of ``request`` (or its Pareto front), with its analysis.
+
+    Parameters
+    ----------
+    request
+        A validated request (:func:`cost_models.loading.load_request`).
+    progress
+        Called with a :class:`Progress` at the start, on every improvement and trial, and
+        at the end.
+    should_stop
+        Polled during the search; once it returns True the search stops and returns the
+        best plan found so far (``stats.exhaustive`` False).
+    storage, study_name
+        Where the Optuna study lives (in memory by default); an existing study of that
+        name is continued.
+
+    Raises
+    ------
+    InfeasibleError
+        when no plan is feasible: a reason per task without any feasible choice, or per
+        coupling constraint no plan meets.
+    SearchCancelled
+        when ``should_stop`` turned true before any feasible plan was known.
+    """
+    reporter = Reporter(progress, should_stop, request.search.timeout_seconds)
+    evaluator = PlanEvaluator(request)
+    objectives = request.search.objectives
+    multi = len(objectives) >= 2
+    sampler = nsga2_sampler(request.search.seed) if multi else tpe_sampler(request.search.seed)
+    study = create_study(
+        objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
+    )
+    trials_before = len(study.get_trials(deepcopy=False))
+    reporter.report()
+    if reporter.stop_requested():
+        raise SearchCancelled("stopped before the search began")
+    spaces = build_spaces(evaluator, Metrics.of(request), should_stop=reporter.stop_requested)
+    if spaces is None:
+        raise SearchCancelled("stopped while the search space was being built")
+    run = JointSearch(request, evaluator, spaces, study, reporter)
+    solution = run.front() if objectives and objectives != (Objective.COST,) else run.cheapest()
+    plan = evaluator.evaluate(solution.plans[0])
+    baseline, notes = baseline_from_spaces(spaces)
+    baseline_evaluation = evaluator.evaluate(baseline)
+    for note in notes:
+        logger.info("baseline: %s", note)
+    run.record_results(solution, baseline_evaluation, notes)
+    front = tuple(evaluator.evaluate(p) for p in solution.plans) if multi else ()
+    crossovers = find_crossovers(evaluator, plan, spaces, request.constraints)
+    stats = SearchStats(
+        trials=len(study.get_trials(deepcopy=False)) - trials_before,
+        exhaustive=solution.exact,
+        seconds=reporter.elapsed(),
+        candidates=sum(s.scored for s in spaces),
+    )
+    reporter.offer(plan.outcome.expected_cost)
+    reporter.report()
+    return OptimizeResult(
+        plan=plan,
+        baseline=baseline_evaluation,
+        separation=_separation(evaluator, baseline_evaluation, plan),
+        pareto_front=front,
+        crossovers=crossovers,
+        stats=stats,
+    )
+
+
+def analyze_plan(
+    request: OptimizeRequest, plan: Plan, baseline: Plan | None = None
+) -> AnalysisResult:
+    """Cost, bound and separation of a caller's plan, without any search.
+
+    Raises
+    ------
+    InvalidRequestError
+        naming every problem of ``plan`` (fields ``plan.…``) or ``baseline`` (``baseline.…``).
+    InfeasibleError
+        when ``baseline`` is not given and some task has no feasible baseline.
+    """
+    evaluator = PlanEvaluator(request)
+    evaluator.validate_plan(plan)
+    _check_chunked_inputs(evaluator, plan)
+    if baseline is None:
+        baseline = baseline_plan(evaluator)
+    else:
+        try:
+            evaluator.validate_plan(baseline)
+            _check_chunked_inputs(evaluator, baseline)
+        except InvalidRequestError as error:
+            raise InvalidRequestError(
+                FieldViolation(_rename(v.field), v.description) for v in error.violations
+            ) from None
+    evaluation = evaluator.evaluate(plan)
+    baseline_evaluation = evaluator.evaluate(baseline)
+    return AnalysisResult(
+        evaluation, baseline_evaluation, _separation(evaluator, baseline_evaluation, evaluation)
+    )
+
+
+def _check_chunked_inputs(evaluator: PlanEvaluator, plan: Plan) -> None:
+    """Reject CHUNK_AGGREGATE on a task without input tokens.
+
+    ``PlanEvaluator`` divides 0 by 0 chunks there (``task_outcome`` raises
+    ZeroDivisionError, ``task_cost`` gives nan); the search never proposes it.
+    """
+    builder = SpaceBuilder(evaluator, Metrics())
+    graph = evaluator.graph
+    problems = [
+        FieldViolation(
+            f"plan.tasks[{tp.task_id}].operator",
+            "CHUNK_AGGREGATE needs a task with a positive number of input tokens",
+        )
+        for tp in plan.tasks
+        if tp.operator is Operator.CHUNK_AGGREGATE
+        and not builder.number(
+            graph.task_by_id[tp.task_id].input_tokens + graph.incoming_tokens(tp.task_id)
+        )
+        > 0
+    ]
+    if problems:
+        raise InvalidRequestError(problems)
+
+
+def _rename(field: str) -> str:
+    return "baseline" + field[len("plan") :] if field.startswith("plan") else field
+
+
+def _separation(
+    evaluator: PlanEvaluator, baseline: PlanEvaluation, plan: PlanEvaluation
+) -> tuple[Separation, ...]:
+    try:
+        return tuple(evaluator.separation(baseline, plan))
+    except ValueError:  # a plan whose bound is 0 (free calls) has no separation
+        return ()

@@ -1,0 +1,328 @@
+"""Enumerating the search space, task by task: every feasible task plan worth comparing.
+
+Per task: an operator among those whose facts it has; per role of the operator a model
+that has the capability (per-variant families only where the role allows them) and whose
+context window holds the role's calls at the scale point; votes on votable roles; the
+operator's parameters (AHEAD_BY_K's ``ahead``, CHUNK_AGGREGATE's chunk size, see
+:mod:`optimizer.chunk_enumeration`). Infeasible choices are dropped here, so they never
+reach a trial, and the reasons are kept for the
+:class:`~cost_models.errors.InfeasibleError` when a task has no plan left.
+
+What "worth comparing" means depends on the request (:class:`~optimizer.space.Metrics`):
+a choice that another beats or equals in expected cost and in every other figure the
+request cares about (success probability, latency) can be replaced by it in any plan, so
+it is dropped (:func:`~optimizer.pareto.pareto_filter`). With cost the only figure each
+task keeps one choice, and votes are not even tried: they multiply a role's calls and only
+ever raise its success.
+
+Three facts about the operators keep the enumeration small, all sound for that filter:
+
+* A role's calls (their number and sizes) do not depend on its model, except through the
+  model's reliability in the roles of :data:`RELIABILITY_SETS_CALLS` (more reliable, fewer
+  retries) and :data:`RELIABILITY_SHAPES_CALLS`. So a model that is no dearer (size, or
+  prices under PRICED), has a window at least as wide, is at least as reliable and no
+  slower per token (when those matter) replaces another in every plan: dominated models
+  are dropped before anything is scored.
+* In :data:`ROLE_SEPARABLE` operators a role's calls do not depend on the other roles'
+  models either: the task's cost is the sum of the roles' costs, its success the product
+  of theirs, its latency the sum. A role's choices are therefore compared with the other
+  roles held at a reference choice (the widest window, so that a window violation is the
+  role's own), the dominated ones dropped, and only the product of the survivors is
+  scored. (Not so in the retry operators: the worker's reliability sets how often the
+  verifier runs.)
+* CHUNK_AGGREGATE depends on the chunk size only through the number of chunks
+  (:mod:`optimizer.chunking`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import sympy
+
+from cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
+from cost_models.errors import InfeasibleError
+from cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
+from cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
+from optimizer.chunk_enumeration import chunk_candidates
+from optimizer.pareto import pareto_filter
+from optimizer.space import (
+    Candidate,
+    Metrics,
+    OperatorOptions,
+    Option,
+    TaskSpace,
+    widest,
+    window_of,
+)
+
+ROLE_SEPARABLE = frozenset(
+    {
+        Operator.ROUTE,
+        Operator.SCAN_AND_FIX,
+        Operator.ITERATE_WITH_HISTORY,
+        Operator.ITERATE_STATELESS,
+        Operator.CHUNK_AGGREGATE,
+    }
+)
+#: Roles whose model's reliability sets how many calls run, monotonically (more retries).
+RELIABILITY_SETS_CALLS = frozenset(
+    {(Operator.GLOBAL_RETRY, "worker"), (Operator.LOCAL_RETRY, "worker")}
+)
+#: Roles whose model's reliability sets the calls non-monotonically (kept unfiltered).
+RELIABILITY_SHAPES_CALLS = frozenset({(Operator.AHEAD_BY_K, "worker")})
+#: Integer parameters with a wider range are sampled (only chunk sizes are that wide).
+PARAM_ENUMERATION_LIMIT = 256
+
+
+class SpaceBuilder:
+    """Builds :class:`TaskSpace` records for the tasks of one request."""
+
+    def __init__(self, evaluator: PlanEvaluator, metrics: Metrics) -> None:
+        self.evaluator = evaluator
+        self.metrics = metrics
+        self.catalog = evaluator.catalog.models
+        self.values = {s: sympy.Float(v, 30) for s, v in evaluator.graph.values.items()}
+
+    def build(self, index: int, task: Task) -> TaskSpace:
+        space = TaskSpace(index, task)
+        for operator in applicable_operators(task):
+            OperatorEnumerator(self, space, operator).build()
+        pool = [c for op in space.by_operator for c in space.by_operator[op]]
+        space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c.outcome)))
+        return space
+
+    def number(self, expr: sympy.Expr) -> float:
+        """An expression's value at the scale point, computed as the evaluator does."""
+        try:
+            return float(sympy.N(expr.xreplace(self.values), 30))
+        except OverflowError:
+            return math.inf
+
+
+def build_spaces(
+    evaluator: PlanEvaluator,
+    metrics: Metrics,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[TaskSpace] | None:
+    """Every task's space, in graph order; None when ``should_stop`` interrupted.
+
+    Raises
+    ------
+    InfeasibleError
+        with one reason per task that has no feasible plan (field ``graph.tasks[i]``).
+    """
+    builder = SpaceBuilder(evaluator, metrics)
+    spaces = []
+    for index, task in enumerate(evaluator.graph.tasks):
+        if should_stop is not None and should_stop():
+            return None
+        spaces.append(builder.build(index, task))
+    reasons = [s.problem() for s in spaces if not s.candidates]
+    if reasons:
+        raise InfeasibleError(reasons)
+    return spaces
+
+
+class OperatorEnumerator:
+    """Enumerates one operator's feasible task plans on one task."""
+
+    def __init__(self, owner: SpaceBuilder, space: TaskSpace, operator: Operator) -> None:
+        self.owner = owner
+        self.space = space
+        self.task = space.task
+        self.operator = operator
+        self.spec = OPERATORS[operator]
+        self.roles = self.spec.roles(self.task)
+        self.metrics = owner.metrics
+        self.evaluator = owner.evaluator
+
+    # --- entry ------------------------------------------------------------------------
+
+    def build(self) -> None:
+        models: dict[str, tuple[Model, ...]] = {}
+        for role in self.roles:
+            able = tuple(
+                m for m in self.owner.catalog if self.evaluator.model_problem(role, m) is None
+            )
+            if not able:
+                self.space.problems[self.operator] = self._no_model(role)
+                return
+            models[role.name] = self._useful(role, able)
+        votes = {
+            r.name: VOTE_CHOICES if (r.votable and self.metrics.success) else (1,)
+            for r in self.roles
+        }
+        if self.operator is Operator.CHUNK_AGGREGATE:
+            candidates, feasible, chunk = chunk_candidates(self, models, votes)
+        else:
+            chunk = None
+            candidates, feasible = self._plain(models, votes)
+        if not candidates:
+            return
+        self.space.problems.pop(self.operator, None)
+        self.space.operators[self.operator] = OperatorOptions(
+            self.operator,
+            self.roles,
+            feasible,
+            votes,
+            tuple(p for p in self.spec.params(self.task) if p.name != "chunk"),
+            chunk,
+        )
+        kept = pareto_filter(candidates, lambda c: self.metrics.key(c.outcome))
+        self.space.by_operator[self.operator] = tuple(kept)
+
+    def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
+        """The models no other capable model dominates in this role (catalog order).
+
+        A role's calls (their number and sizes) do not depend on its model, except through
+        the model's reliability in the roles of :data:`RELIABILITY_SETS_CALLS`. So a model
+        that is no dearer (size, or prices under PRICED), has a context window at least as
+        wide, is at least as reliable (when success matters, or when reliability sets the
+        calls: fewer retries), and no slower per token (when latency matters) can replace
+        the other in every plan. AHEAD_BY_K's worker is kept whole: its expected samples
+        are not monotone in the reliability.
+        """
+        if (self.operator, role.name) in RELIABILITY_SHAPES_CALLS:
+            return models
+        retries = (self.operator, role.name) in RELIABILITY_SETS_CALLS
+        priced = self.evaluator.request.cost_model is CostModel.PRICED
+
+        def key(model: Model) -> tuple[float, ...]:
+            figures: list[float] = (
+                [float(model.price_per_input_token), float(model.price_per_output_token)]
+                if priced
+                else [model.size_value]
+            )
+            figures.append(-window_of(model))
+            if self.metrics.success or retries:
+                figures += [
+                    -float(model.capabilities[role.capability]),
+                    float(model.per_token_error),
+                ]
+            if self.metrics.latency:
+                figures.append(model.latency_per_token)
+            return tuple(figures)
+
+        kept = {m.name for m in pareto_filter(models, key)}
+        return tuple(m for m in models if m.name in kept)
+
+    # --- scoring ----------------------------------------------------------------------
+
+    def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
+        roles = tuple(RoleAssignment(r.name, *choice[r.name]) for r in self.roles)
+        return TaskPlan(self.task.id, self.operator, roles, tuple(sorted(params.items())))
+
+    def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
+        plan = self.plan(choice, params)
+        self.space.scored += 1
+        return Candidate(plan, self.evaluator.task_outcome(plan))
+
+    def key(self, candidate: Candidate) -> tuple[float, ...]:
+        return self.metrics.key(candidate.outcome)
+
+    # --- operators without a chunk size -----------------------------------------------
+
+    def _plain(
+        self, models: Mapping[str, tuple[Model, ...]], votes: Mapping[str, tuple[int, ...]]
+    ) -> tuple[list[Candidate], dict[str, tuple[str, ...]]]:
+        options = {
+            r.name: [(m.name, v) for m in models[r.name] for v in votes[r.name]] for r in self.roles
+        }
+        reference = {r.name: (widest(models[r.name]).name, 1) for r in self.roles}
+        candidates: list[Candidate] = []
+        feasible: dict[str, set[str]] = {r.name: set() for r in self.roles}
+        for params in self._param_grid():
+            candidates.extend(self.combinations(options, reference, params, feasible))
+        return candidates, self.ordered(models, feasible)
+
+    def _param_grid(self) -> Iterable[dict[str, int]]:
+        specs = [p for p in self.spec.params(self.task) if p.name != "chunk"]
+        ranges = [_param_values(p, self.space) for p in specs]
+        for values in itertools.product(*ranges):
+            yield {p.name: v for p, v in zip(specs, values, strict=True)}
+
+    def combinations(
+        self,
+        options: Mapping[str, Sequence[Option]],
+        reference: Mapping[str, Option],
+        params: Mapping[str, int],
+        feasible: dict[str, set[str]] | None = None,
+    ) -> list[Candidate]:
+        """Feasible (non-dominated, for separable roles) role choices at fixed parameters.
+
+        ``feasible`` collects, per role, the models whose window holds the role's calls.
+        """
+        names = [r.name for r in self.roles]
+        rejected: list[Candidate] = []
+        if self.operator in ROLE_SEPARABLE and len(names) > 1:
+            fronts = []
+            for name in names:
+                scored = [(o, self.score({**reference, name: o}, params)) for o in options[name]]
+                ok = [(o, c) for o, c in scored if c.outcome.window_violation is None]
+                if not ok:
+                    self.window_problem([c for _, c in scored])
+                    return []
+                if feasible is not None:
+                    feasible[name].update(o[0] for o, _ in ok)
+                fronts.append([o for o, _ in pareto_filter(ok, lambda oc: self.key(oc[1]))])
+            product: Iterable[tuple[Option, ...]] = itertools.product(*fronts)
+        else:
+            product = itertools.product(*(options[n] for n in names))
+        candidates = []
+        for combo in product:
+            candidate = self.score(dict(zip(names, combo, strict=True)), params)
+            if candidate.outcome.window_violation is None:
+                candidates.append(candidate)
+                if feasible is not None:
+                    for assignment in candidate.plan.roles:
+                        feasible[assignment.role].add(assignment.model)
+            else:
+                rejected.append(candidate)
+        if not candidates and rejected:
+            self.window_problem(rejected)
+        return candidates
+
+    def window_problem(self, scored: Sequence[Candidate]) -> None:
+        """Record why no choice fits: the violation of the plan with the widest windows."""
+        by_name = {m.name: m for m in self.owner.catalog}
+        roomiest = max(scored, key=lambda c: min(window_of(by_name[a.model]) for a in c.plan.roles))
+        self.space.problems.setdefault(
+            self.operator,
+            "no capable model's context window is large enough "
+            f"({roomiest.outcome.window_violation})",
+        )
+
+    def ordered(
+        self, models: Mapping[str, tuple[Model, ...]], feasible: Mapping[str, set[str]]
+    ) -> dict[str, tuple[str, ...]]:
+        """Per role, the models found feasible, in catalog order."""
+        return {
+            name: tuple(m.name for m in models[name] if m.name in feasible[name])
+            for name in feasible
+        }
+
+    def _no_model(self, role: RoleSpec) -> str:
+        """Why no model can play ``role``: none has the capability, or only families do."""
+        capability = role.capability
+        variants = [
+            m.name for m in self.owner.catalog if m.per_variant and capability in m.capabilities
+        ]
+        if variants and not role.per_variant_allowed:
+            return (
+                f"only per-variant models ({', '.join(variants)}) have capability {capability}, "
+                f"and they serve only as ROUTE specialists"
+            )
+        return f"no model has capability {capability}"
+
+
+def _param_values(param: ParamSpec, space: TaskSpace) -> list[int]:
+    """Every value of a parameter, or a log-spaced sample of a wide one (then not exact)."""
+    if param.high - param.low < PARAM_ENUMERATION_LIMIT:
+        return list(range(param.low, param.high + 1))
+    space.exact = False
+    ratio = (param.high / param.low) ** (1 / (PARAM_ENUMERATION_LIMIT - 1))
+    return sorted({round(param.low * ratio**j) for j in range(PARAM_ENUMERATION_LIMIT)})

@@ -1,0 +1,333 @@
+"""The joint search over the tasks' filtered choices, cheapest exact method first.
+
+One objective (cost): joint enumeration when the product of the tasks' choice counts is
+small (with no coupling constraint every task keeps one choice, so this is the per-task
+argmin), else branch and bound, else (its node budget spent) Optuna's TPE warm-started
+from the best incumbents. One other objective (latency or failure probability): the best
+achievable figure is known exactly, so the cheapest plan reaching it is a constrained
+search. Several objectives: the Pareto front by joint enumeration, else NSGA-II started
+from ε-constraint plans (the cheapest plan under a sweep of limits on each other
+objective). Results that Optuna did not produce are recorded in the study as trials.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import optuna
+
+from cost_models.domain import Objective, OptimizeRequest, Plan
+from cost_models.errors import FieldViolation, InfeasibleError
+from cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
+from optimizer.branch_and_bound import NODE_BUDGET, branch_and_bound
+from optimizer.constraints import jointly_unreachable, meets, unreachable
+from optimizer.exact import (
+    ENUMERATION_LIMIT,
+    TINY,
+    JointProblem,
+    Selection,
+    cheapest_enumerated,
+    enumerate_joint,
+)
+from optimizer.incumbents import greedy_repair, lagrangian_incumbent
+from optimizer.pareto import nondominated
+from optimizer.plan_params import PlanParams
+from optimizer.progress import Reporter
+from optimizer.result import SearchCancelled
+from optimizer.search import OptunaSearch
+from optimizer.space import TaskSpace
+from optimizer.study import objective_values, record
+
+T = TypeVar("T")
+
+#: A Pareto front longer than this is thinned, evenly along the cost axis.
+MAX_FRONT = 50
+#: NSGA-II starts from this many ε-constraint plans per objective besides cost.
+SWEEP_POINTS = 8
+#: The node budget of each ε-constraint search.
+SWEEP_NODES = 20_000
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The plan (or the front, plan first) a search settled on."""
+
+    plans: list[Plan]
+    exact: bool
+    recorded: bool = False
+
+
+class JointSearch:
+    """One request's joint search over its built spaces.
+
+    Raises :class:`~cost_models.errors.InfeasibleError` on construction when a coupling
+    constraint is out of reach even on its own.
+    """
+
+    def __init__(
+        self,
+        request: OptimizeRequest,
+        evaluator: PlanEvaluator,
+        spaces: Sequence[TaskSpace],
+        study: optuna.Study,
+        reporter: Reporter,
+    ) -> None:
+        self.request = request
+        self.evaluator = evaluator
+        self.constraints = request.constraints
+        self.objectives = request.search.objectives
+        self.study = study
+        self.reporter = reporter
+        self.params = PlanParams(spaces)
+        self.problem = JointProblem.of(evaluator, spaces, request.constraints)
+        self.spaces_exact = all(s.exact for s in spaces)
+        reasons = unreachable(self.problem, self.constraints)
+        if reasons:
+            raise InfeasibleError(reasons)
+
+    # --- one objective -----------------------------------------------------------------
+
+    def cheapest(self) -> Solution:
+        problem = self.problem
+        if problem.size <= ENUMERATION_LIMIT:
+            selection = cheapest_enumerated(problem)
+            if selection is None:
+                raise InfeasibleError([jointly_unreachable(self.constraints)])
+            self._offer(selection)
+            return Solution([problem.plan(selection)], self.spaces_exact)
+        warm = self._warm_starts()
+        result = branch_and_bound(
+            problem,
+            incumbent=warm[0] if warm else None,
+            node_budget=NODE_BUDGET,
+            deadline=self.reporter.deadline,
+            should_stop=self.reporter.stop_requested,
+            on_improve=lambda s, cost: self.reporter.offer(problem.unscaled(cost)),
+        )
+        if result.complete:
+            if result.selection is None:
+                raise InfeasibleError([jointly_unreachable(self.constraints)])
+            return Solution([problem.plan(result.selection)], self.spaces_exact)
+        if self.reporter.stop_requested() or self.reporter.out_of_time():
+            return self._interrupted(result.selection)
+        return self._tpe([s for s in [result.selection, *warm] if s is not None])
+
+    def _tpe(self, starts: list[Selection]) -> Solution:
+        search = self._search()
+        self.reporter.expect(self.request.search.n_trials)
+        search.run(self.request.search.n_trials, [self.problem.plan(s) for s in starts])
+        best = search.cheapest()
+        if best is not None:
+            return Solution([best[0]], exact=False, recorded=True)
+        if starts:
+            return Solution([self.problem.plan(starts[0])], exact=False)
+        return self._interrupted(None)
+
+    def _interrupted(self, selection: Selection | None) -> Solution:
+        if selection is not None:
+            return Solution([self.problem.plan(selection)], exact=False)
+        if self.reporter.stop_requested():
+            raise SearchCancelled("stopped before any feasible plan was found")
+        raise InfeasibleError(
+            [
+                FieldViolation(
+                    "constraints",
+                    "no plan meeting the constraints was found within the search budget "
+                    "(search.n_trials, search.timeout_seconds)",
+                )
+            ]
+        )
+
+    def _warm_starts(self) -> list[Selection]:
+        """Feasible greedy plans, cheapest first: the Lagrangian incumbent and a repair."""
+        problem = self.problem
+        found = [lagrangian_incumbent(problem), greedy_repair(problem, self._cheapest())]
+        unique = {s for s in found if s is not None}
+        ranked = sorted(unique, key=lambda s: (problem.figures(s).cost, s))
+        if ranked:
+            self._offer(ranked[0])
+        return ranked
+
+    def _offer(self, selection: Selection) -> None:
+        self.reporter.offer(self.problem.unscaled(self.problem.figures(selection).cost))
+
+    def _search(self) -> OptunaSearch:
+        return OptunaSearch(
+            self.evaluator,
+            self.params,
+            self.study,
+            self.objectives,
+            self.constraints,
+            self.reporter,
+        )
+
+    # --- several objectives -------------------------------------------------------------
+
+    def front(self) -> Solution:
+        """The Pareto front (for one non-cost objective: its best plan, cost breaking ties)."""
+        objectives = tuple(self.objectives)
+        if len(objectives) == 1:
+            objectives = (objectives[0], Objective.COST)
+        if self.problem.size <= ENUMERATION_LIMIT:
+            plans, exact = self._enumerated_front(objectives), self.spaces_exact
+            recorded = False
+        else:
+            if len(self.objectives) == 1:
+                best = self._extreme(self.objectives[0])
+                if best is not None:
+                    return best
+            plans, exact, recorded = self._nsga2_front(objectives), False, True
+        if len(self.objectives) == 1:
+            plans = plans[:1]
+        return Solution(plans, exact, recorded)
+
+    def _enumerated_front(self, objectives: Sequence[Objective]) -> list[Plan]:
+        problem = self.problem
+        arrays = enumerate_joint(problem)
+        rows = np.nonzero(arrays.feasible)[0]
+        if rows.size == 0:
+            raise InfeasibleError([jointly_unreachable(self.constraints)])
+        columns = {
+            Objective.COST: arrays.cost,
+            Objective.LATENCY: arrays.latency,
+            Objective.FAILURE_PROBABILITY: 1.0 - arrays.success,
+        }
+        points = np.stack([columns[o][rows] for o in objectives], axis=1)
+        kept = rows[nondominated(points)]
+        order = sorted(kept.tolist(), key=lambda r: tuple(columns[o][r] for o in objectives))
+        if len(self.objectives) >= 2:
+            order = _thin(sorted(order, key=lambda r: (arrays.cost[r], r)))
+        plans = [problem.plan(arrays.selection(problem, r)) for r in order]
+        self.reporter.offer(problem.unscaled(float(arrays.cost[order[0]])))
+        return plans
+
+    def _extreme(self, objective: Objective) -> Solution | None:
+        """The cheapest plan among the most reliable (or fastest) ones, by branch and bound.
+
+        The best success probability (the product of the tasks' best) and the shortest
+        critical path (every task at its fastest) are known exactly; the cheapest plan that
+        reaches it is a constrained search. None when the request's other constraints rule
+        that extreme out.
+        """
+        bounded = self._bounded(objective, 1.0)
+        incumbent = lagrangian_incumbent(bounded) or greedy_repair(bounded, self._cheapest())
+        result = branch_and_bound(
+            bounded,
+            incumbent=incumbent,
+            node_budget=NODE_BUDGET,
+            deadline=self.reporter.deadline,
+            should_stop=self.reporter.stop_requested,
+        )
+        if result.selection is None:
+            return None
+        self._offer(result.selection)
+        plan = self.problem.plan(result.selection)
+        return Solution([plan], result.complete and self.spaces_exact)
+
+    def _bounded(self, objective: Objective, position: float) -> JointProblem:
+        """The problem with its success (or latency) limit moved ``position`` of the way from
+        the cheapest plan's figure to the best achievable one (never looser than asked)."""
+        problem = self.problem
+        bounded = copy.copy(problem)
+        cheapest = problem.figures(self._cheapest())
+        if objective is Objective.FAILURE_PROBABILITY:
+            low, high = max(cheapest.success, TINY), max(problem.best_success(), TINY)
+            target = low ** (1 - position) * high**position
+            bounded.target = max(target, problem.target or 0.0)
+        elif objective is Objective.LATENCY:
+            limit = cheapest.latency - position * (cheapest.latency - problem.fastest_latency())
+            bounded.max_latency = min(limit, problem.max_latency or math.inf)
+        return bounded
+
+    def _sweep(self, objectives: Sequence[Objective]) -> list[Selection]:
+        """ε-constraint points for NSGA-II to start from: the cheapest plans under a sweep of
+        limits on each other objective (branch and bound with a small node budget)."""
+        found: list[Selection] = []
+        for objective in objectives:
+            if objective is Objective.COST:
+                continue
+            for position in np.linspace(1.0 / SWEEP_POINTS, 1.0, SWEEP_POINTS):
+                if self.reporter.stop_requested() or self.reporter.out_of_time():
+                    return found
+                bounded = self._bounded(objective, float(position))
+                incumbent = lagrangian_incumbent(bounded) or greedy_repair(
+                    bounded, self._cheapest()
+                )
+                if incumbent is None:
+                    continue
+                result = branch_and_bound(bounded, incumbent=incumbent, node_budget=SWEEP_NODES)
+                found.append(result.selection or incumbent)
+        return found
+
+    def _cheapest(self) -> Selection:
+        """Every task at its cheapest choice (the candidates are sorted by cost)."""
+        return tuple(0 for _ in self.problem.cost)
+
+    def _nsga2_front(self, objectives: Sequence[Objective]) -> list[Plan]:
+        problem = self.problem
+        starts = self._warm_starts() + self._sweep(objectives)
+        for figure in (problem.success, [[-x for x in xs] for xs in problem.latency]):
+            starts.append(tuple(_first_max(xs) for xs in figure))
+        starts.insert(0, self._cheapest())
+        search = self._search()
+        self.reporter.expect(self.request.search.n_trials)
+        search.run(self.request.search.n_trials, [problem.plan(s) for s in starts])
+        feasible = search.feasible()
+        if not feasible:
+            return self._interrupted(None).plans
+        points = np.array([objective_values(o, objectives) for _, _, o in feasible])
+        kept = nondominated(points)
+        entries = sorted((feasible[i] for i in kept), key=lambda e: (e[2].log_cost, e[0]))
+        if len(self.objectives) >= 2:
+            entries = _thin(entries)
+        else:
+            entries.sort(key=lambda e: (objective_values(e[2], objectives), e[0]))
+        return [plan for _, plan, _ in entries]
+
+    # --- recording -----------------------------------------------------------------------
+
+    def record_results(
+        self, solution: Solution, baseline: PlanEvaluation, notes: Sequence[str]
+    ) -> None:
+        """Add exact results (and always the baseline) to the study as trials."""
+        objectives = self.objectives
+        self.reporter.expect(1 + (0 if solution.recorded else len(solution.plans)))
+        if not solution.recorded:
+            kind = "front" if len(objectives) >= 2 else "optimum"
+            for plan in solution.plans:
+                self._record(plan, self.evaluator.outcome(plan), kind)
+        extra = {"notes": list(notes)} if notes else None
+        self._record(baseline.plan, baseline.outcome, "baseline", extra)
+
+    def _record(
+        self, plan: Plan, outcome: PlanOutcome, kind: str, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        record(
+            self.study,
+            self.params,
+            plan,
+            outcome,
+            objectives=self.objectives,
+            constraints=self.constraints,
+            kind=kind,
+            extra={"feasible": meets(outcome, self.constraints), **(extra or {})},
+        )
+        self.reporter.trial_done()
+
+
+def _first_max(values: Sequence[float]) -> int:
+    """The index of the largest value (the first of equals)."""
+    return max(range(len(values)), key=lambda j: (values[j], -j))
+
+
+def _thin(items: list[T]) -> list[T]:
+    """At most :data:`MAX_FRONT` items, evenly spread, first and last kept."""
+    if len(items) <= MAX_FRONT:
+        return items
+    step = (len(items) - 1) / (MAX_FRONT - 1)
+    return [items[round(j * step)] for j in range(MAX_FRONT)]

@@ -1,0 +1,90 @@
+"""What :func:`optimizer.optimize` and :func:`optimizer.analyze_plan` hand back.
+
+Frozen records, free of Optuna and protobuf: the service and the CLI convert them to the
+wire (``OptimizeResponse``) in their own converter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cost_models.bounds import Separation
+from cost_models.evaluation import PlanEvaluation
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running search, passed to the ``progress`` callback.
+
+    ``n_trials`` is the number of trials the search expects to run (exact paths record a
+    handful of trials in the study; the Optuna phase runs ``search.n_trials``);
+    ``best_expected_cost`` is the expected cost of the best feasible plan known so far.
+    """
+
+    trials_done: int
+    n_trials: int
+    best_expected_cost: float | None
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Another plan that is dearer at the scale point but grows strictly slower.
+
+    Along the scaling path (every growing parameter multiplied by ``scale`` from its scale
+    point, defined parameters following), ``plan`` becomes the cheaper one beyond
+    ``scale``; ``parameter`` is the first growing parameter (declaration order), ``at`` its
+    value there, ``values`` every growing parameter's value there.
+    """
+
+    plan: PlanEvaluation
+    parameter: str
+    at: float
+    scale: float
+    values: Mapping[str, float]
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    """How the plan was found.
+
+    ``trials`` counts the trials this run added to the Optuna study (exact paths record
+    their results as trials too); ``exhaustive`` is True when the returned plan (or front)
+    is provably optimal; ``candidates`` counts the task plans (operator × models × votes ×
+    parameters of one task) that were scored.
+    """
+
+    trials: int
+    exhaustive: bool
+    seconds: float
+    candidates: int
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """The cheapest plan, its naive baseline, their separation, and the search's extras.
+
+    ``pareto_front`` is empty for single-objective requests; for multi-objective ones it
+    holds the non-dominated feasible plans, cheapest first, and ``plan`` is its first entry.
+    """
+
+    plan: PlanEvaluation
+    baseline: PlanEvaluation
+    separation: tuple[Separation, ...]
+    pareto_front: tuple[PlanEvaluation, ...]
+    crossovers: tuple[Crossover, ...]
+    stats: SearchStats
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """A caller-supplied plan scored against a baseline, without any search."""
+
+    plan: PlanEvaluation
+    baseline: PlanEvaluation
+    separation: tuple[Separation, ...]
+
+
+class SearchCancelled(Exception):
+    """``should_stop()`` turned true before any feasible plan was known."""

@@ -1,0 +1,106 @@
+"""The Optuna phase: what the exact searches leave over, searched with a seeded sampler.
+
+The objective only plugs the evaluator into a trial: it suggests a plan through
+:class:`~optimizer.plan_params.PlanParams`, scores it, reports its constraint values with
+``trial.set_constraint`` (Optuna 5's replacement for ``constraints_func``) and returns the
+objective values of :func:`~optimizer.study.objective_values`. The study is warm-started
+with ``enqueue_trial`` (the best incumbent and greedy repairs), runs serially (a seeded
+serial sampler reproduces its trials; ``n_jobs > 1`` would not) within ``n_trials`` and the
+time left, and a callback reports progress and calls ``study.stop()`` when the caller asks
+to stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import optuna
+
+from cost_models.domain import Constraints, Objective, Plan
+from cost_models.evaluation import PlanEvaluator, PlanOutcome
+from optimizer.constraints import meets
+from optimizer.plan_params import PlanParams
+from optimizer.progress import Reporter
+from optimizer.study import constraint_values, describe, figures, objective_values
+
+
+@dataclass
+class OptunaSearch:
+    """Runs trials on a study and remembers every plan it scored, by trial number."""
+
+    evaluator: PlanEvaluator
+    params: PlanParams
+    study: optuna.Study
+    objectives: Sequence[Objective]
+    constraints: Constraints
+    reporter: Reporter
+    scored: dict[int, tuple[Plan, PlanOutcome]] = field(default_factory=dict)
+
+    def objective(self, trial: optuna.Trial) -> float | list[float]:
+        plan = self.params.suggest(trial)
+        outcome = self.evaluator.outcome(plan)
+        for key, value in constraint_values(outcome, self.constraints).items():
+            trial.set_constraint(key, value)
+        for key, value in figures(outcome).items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr("plan", describe(plan))
+        self.scored[trial.number] = (plan, outcome)
+        values = objective_values(outcome, self.objectives)
+        return values[0] if len(values) == 1 else values
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        entry = self.scored.get(trial.number)
+        if entry is not None and meets(entry[1], self.constraints):
+            self.reporter.offer(entry[1].expected_cost)
+        self.reporter.trial_done()
+        if self.reporter.stop_requested() or self.reporter.out_of_time():
+            study.stop()
+
+    def run(self, n_trials: int, warm_starts: Sequence[Plan]) -> None:
+        """Enqueue the warm starts (once each) and run up to ``n_trials`` trials."""
+        seen: set[str] = set()
+        for plan in warm_starts:
+            values, _ = self.params.encode(plan)
+            key = repr(sorted(values.items()))
+            if key in seen or len(seen) >= n_trials:
+                continue
+            seen.add(key)
+            self.study.enqueue_trial(values, user_attrs={"kind": "warm start"})
+        remaining = self.reporter.seconds_left()
+        if n_trials <= 0 or (remaining is not None and remaining <= 0):
+            return
+        self.study.optimize(
+            self.objective,
+            n_trials=n_trials,
+            timeout=remaining,
+            callbacks=[self.after_trial],
+            gc_after_trial=False,
+            show_progress_bar=False,
+        )
+
+    def feasible(self) -> list[tuple[int, Plan, PlanOutcome]]:
+        """The feasible plans scored, in trial order."""
+        return [
+            (number, plan, outcome)
+            for number, (plan, outcome) in sorted(self.scored.items())
+            if meets(outcome, self.constraints)
+        ]
+
+    def cheapest(self) -> tuple[Plan, PlanOutcome] | None:
+        """The cheapest feasible plan scored (the earliest of equals)."""
+        found = self.feasible()
+        if not found:
+            return None
+        _, plan, outcome = min(found, key=lambda e: (e[2].log_cost, e[0]))
+        return plan, outcome
+
+
+def tpe_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    """The constrained single-objective sampler (Optuna 5 TPE: multivariate by default)."""
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def nsga2_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    """The multi-objective sampler (constraints come from ``trial.set_constraint``)."""
+    return optuna.samplers.NSGAIISampler(seed=seed)

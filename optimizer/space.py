@@ -1,0 +1,142 @@
+"""The search space's records: per task, every feasible task plan worth comparing.
+
+A :class:`TaskSpace` holds, per operator that applies to its task, the feasible choices
+(:class:`OperatorOptions`: the models whose context window holds each role's calls, the
+vote counts, the parameters, and for CHUNK_AGGREGATE the chunk counts each window allows)
+and the scored task plans that survive the Pareto filter of :class:`Metrics`, per operator
+and across operators. :mod:`optimizer.enumeration` builds them; the exact searches read the
+candidates and :mod:`optimizer.plan_params` turns the options into Optuna parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cost_models.domain import Model, Objective, Operator, OptimizeRequest, Task, TaskPlan
+from cost_models.errors import FieldViolation
+from cost_models.evaluation import TaskOutcome
+from cost_models.operators import ParamSpec, RoleSpec
+from optimizer.chunking import ChunkCounts
+
+Option = tuple[str, int]  # (model name, votes) for one role
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Which task figures a search compares besides expected cost."""
+
+    success: bool = False
+    latency: bool = False
+
+    @classmethod
+    def of(cls, request: OptimizeRequest) -> Metrics:
+        constraints = request.constraints
+        objectives = set(request.search.objectives)
+        return cls(
+            success=constraints.min_success_probability is not None
+            or Objective.FAILURE_PROBABILITY in objectives,
+            latency=constraints.max_latency is not None or Objective.LATENCY in objectives,
+        )
+
+    def key(self, outcome: TaskOutcome) -> tuple[float, ...]:
+        """The figures to minimize: log cost, then −success and latency when they matter."""
+        figures = [outcome.log_cost]
+        if self.success:
+            figures.append(-outcome.success_probability)
+        if self.latency:
+            figures.append(outcome.latency)
+        return tuple(figures)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One feasible task plan and its figures at the scale point."""
+
+    plan: TaskPlan
+    outcome: TaskOutcome
+
+
+@dataclass(frozen=True)
+class ChunkWindows:
+    """Which chunk counts each model's context window allows, for one chunked task.
+
+    Counts are kept as index intervals into :attr:`counts`; the operator's parameter
+    range (``size_low..size_high``) is already applied.
+    """
+
+    counts: ChunkCounts
+    size_low: int
+    size_high: int
+    worker_from: Mapping[str, int]  # worker model -> first feasible count index
+    aggregator_span: Mapping[str, tuple[int, int]]  # aggregator model -> index interval
+    last: int  # last index allowed by the parameter range
+
+    def span(self, worker: str, aggregator: str | None) -> tuple[int, int] | None:
+        """The count indices a (worker, aggregator) pair can use, or None."""
+        lo, hi = self.worker_from[worker], self.last
+        if aggregator is not None:
+            a_lo, a_hi = self.aggregator_span[aggregator]
+            lo, hi = max(lo, a_lo), min(hi, a_hi)
+        return (lo, hi) if lo <= hi else None
+
+    def size_span(self, worker: str, aggregator: str | None) -> tuple[int, int] | None:
+        """The chunk sizes a pair can use: every size in it gives a count in :meth:`span`."""
+        span = self.span(worker, aggregator)
+        if span is None:
+            return None
+        return self.size_for(self.counts[span[1]]), self.size_for(self.counts[span[0]])
+
+    def size_for(self, count: int) -> int:
+        return self.counts.size_for(count, self.size_low, self.size_high)
+
+    def aggregators_for(self, worker: str) -> tuple[str, ...]:
+        return tuple(a for a in self.aggregator_span if self.span(worker, a) is not None)
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    """The feasible choices of one operator on one task: the define-by-run space's leaves."""
+
+    operator: Operator
+    roles: tuple[RoleSpec, ...]
+    models: Mapping[str, tuple[str, ...]]  # role -> models whose window holds its calls
+    votes: Mapping[str, tuple[int, ...]]  # role -> vote counts tried
+    params: tuple[ParamSpec, ...]  # integer parameters other than the chunk size
+    chunk: ChunkWindows | None = None
+
+
+@dataclass
+class TaskSpace:
+    """One task's feasible choices: per operator, and filtered across operators."""
+
+    index: int
+    task: Task
+    operators: dict[Operator, OperatorOptions] = field(default_factory=dict)
+    by_operator: dict[Operator, tuple[Candidate, ...]] = field(default_factory=dict)
+    problems: dict[Operator, str] = field(default_factory=dict)
+    candidates: tuple[Candidate, ...] = ()
+    exact: bool = True
+    scored: int = 0
+
+    def problem(self) -> FieldViolation:
+        """Why the task has no feasible plan: the reasons of every operator, grouped."""
+        groups: dict[str, list[str]] = {}
+        for operator, reason in self.problems.items():
+            groups.setdefault(reason, []).append(str(operator))
+        if len(groups) == 1:
+            text = next(iter(groups))
+        else:
+            text = "; ".join(f"{reason} ({', '.join(ops)})" for reason, ops in groups.items())
+        return FieldViolation(f"graph.tasks[{self.index}]", f"{self.task.id}: {text}")
+
+
+def window_of(model: Model) -> float:
+    """A model's context window in tokens (unlimited is infinite)."""
+    return model.context_window if model.context_window > 0 else math.inf
+
+
+def widest(models: Sequence[Model]) -> Model:
+    """The model with the widest context window (the first of equals)."""
+    return max(models, key=window_of)

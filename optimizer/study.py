@@ -1,0 +1,123 @@
+"""The Optuna study every optimization records into, exact or not.
+
+Searches that Optuna drives add their own trials. Exact paths (enumeration, branch and
+bound) add theirs by hand with :func:`record`: the optimum (or the Pareto front) and the
+baseline, with their objective values, constraint values and figures as user attributes,
+so a dashboard over the service's storage shows something meaningful for every job.
+
+Objective values: ``log`` of the expected cost (a plan of ``2^k`` calls at large ``k``
+does not overflow), the latency, and the failure probability; constraint values are
+``log(figure / limit)`` (feasible when ``<= 0``, Optuna's convention).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import optuna
+
+from cost_models.domain import Constraints, Objective, Plan
+from cost_models.evaluation import PlanOutcome
+from optimizer.plan_params import PlanParams
+
+
+def create_study(
+    *,
+    objectives: Sequence[Objective],
+    sampler: optuna.samplers.BaseSampler,
+    storage: str | optuna.storages.BaseStorage | None,
+    study_name: str | None,
+) -> optuna.Study:
+    """An in-memory study by default; the caller's storage and name when given.
+
+    An existing study of that name is continued (a job resumed after a restart).
+    """
+    return optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        sampler=sampler,
+        directions=["minimize"] * max(1, len(objectives)),
+        load_if_exists=study_name is not None,
+    )
+
+
+def objective_values(outcome: PlanOutcome, objectives: Sequence[Objective]) -> list[float]:
+    """The values a trial reports: log cost alone, or one per requested objective."""
+    values = []
+    for objective in objectives or (Objective.COST,):
+        if objective is Objective.COST:
+            values.append(outcome.log_cost)
+        elif objective is Objective.LATENCY:
+            values.append(outcome.latency)
+        else:
+            values.append(1.0 - outcome.success_probability)
+    return values
+
+
+def constraint_values(outcome: PlanOutcome, constraints: Constraints) -> dict[str, float]:
+    """``log(figure / limit)`` per set constraint: ``<= 0`` when it is met."""
+    values: dict[str, float] = {}
+    if constraints.min_success_probability is not None:
+        values["min_success_probability"] = _log_ratio(
+            constraints.min_success_probability, outcome.success_probability
+        )
+    if constraints.max_cost is not None:
+        values["max_cost"] = outcome.log_cost - math.log(constraints.max_cost)
+    if constraints.max_latency is not None:
+        values["max_latency"] = _log_ratio(outcome.latency, constraints.max_latency)
+    return values
+
+
+def figures(outcome: PlanOutcome) -> dict[str, Any]:
+    """The user attributes every recorded trial carries."""
+    return {
+        "expected_cost": outcome.expected_cost,
+        "success_probability": outcome.success_probability,
+        "latency": outcome.latency,
+    }
+
+
+def describe(plan: Plan) -> str:
+    """A one-line summary of a plan, e.g. ``debug: SCAN_AND_FIX(detector=qa, fixer=dev)``."""
+    parts = []
+    for tp in plan.tasks:
+        roles = ", ".join(
+            f"{r.role}={r.model}" + (f"×{r.votes}" if r.votes > 1 else "") for r in tp.roles
+        )
+        params = "".join(f", {k}={v}" for k, v in tp.params)
+        parts.append(f"{tp.task_id}: {tp.operator}({roles}{params})")
+    return "; ".join(parts)
+
+
+def record(
+    study: optuna.Study,
+    params: PlanParams,
+    plan: Plan,
+    outcome: PlanOutcome,
+    *,
+    objectives: Sequence[Objective],
+    constraints: Constraints,
+    kind: str,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """Add ``plan`` to ``study`` as a finished trial (``kind``: optimum, baseline, front…)."""
+    values, distributions = params.encode(plan)
+    attrs = {"kind": kind, "plan": describe(plan), **figures(outcome), **(extra or {})}
+    trial = optuna.trial.create_trial(
+        params=values,
+        distributions=distributions,
+        values=objective_values(outcome, objectives),
+        user_attrs=attrs,
+        constraints=constraint_values(outcome, constraints) or None,
+    )
+    study.add_trial(trial)
+
+
+def _log_ratio(numerator: float, denominator: float) -> float:
+    if numerator <= 0:
+        return -math.inf if denominator > 0 else 0.0
+    if denominator <= 0:
+        return math.inf
+    return math.log(numerator / denominator)

@@ -1,0 +1,180 @@
+"""Assembling and running the server: ``make_server`` (testable) and ``run_server`` (blocking).
+
+``make_server(config)`` creates the search processes' pool first, before any gRPC object,
+and returns an :class:`AalpsServer` that is started and stopped from a coroutine, so a
+test can run it on a loopback port inside its own event loop. ``run_server(config)`` is
+the process's main: it serves until SIGTERM or SIGINT, then shuts down gracefully.
+
+Start-up order: open the store (and create Optuna's tables), start gRPC, start every
+search process, resume the unfinished jobs, and only then report SERVING. Shutdown:
+NOT_SERVING at once, stop accepting calls, give running calls and jobs ``grace_seconds``,
+then interrupt what is left; unfinished jobs stay in the store for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
+from server.auth import TokenAuth
+from server.config import ServerConfig
+from server.decoding import DecodeErrorInterceptor
+from server.jobs import JobRunner
+from server.pool import SearchPool
+from server.servicer import AalpsServicer
+from server.store import JobStore, open_store
+from server.workers import Limits, optuna_storage
+
+_log = logging.getLogger(__name__)
+
+SERVICE_NAME: str = aalps_pb2.DESCRIPTOR.services_by_name["AalpsService"].full_name
+#: Seconds the search processes get to stop after the grace period, before being killed.
+KILL_AFTER_SECONDS = 2.0
+
+
+class AalpsServer:
+    """One aalps server: its search pool, job store, job runner and gRPC server.
+
+    Build it with :func:`make_server`; ``await start()`` from the event loop that will
+    serve. ``port`` is the bound port once started (useful with ``config.port == 0``).
+    """
+
+    def __init__(self, config: ServerConfig, pool: SearchPool | None = None) -> None:
+        if config.storage == "memory:":
+            raise ValueError("the server needs a database its worker processes can open")
+        self.config = config
+        self.port = config.port
+        self._limits = Limits(config.max_tasks, config.max_models, config.max_trials)
+        self._auth = TokenAuth(config.tokens())
+        self._pool = pool or SearchPool(config.workers)  # before any gRPC object
+        self._store: JobStore | None = None
+        self._jobs: JobRunner | None = None
+        self._health = HealthServicer()
+        self._grpc: grpc.aio.Server | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.config.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Open the store and start the processes, bind, resume jobs, report SERVING."""
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        store, _ = await asyncio.gather(asyncio.to_thread(self._open_store), self._pool.warm_up())
+        self._store = store
+        jobs = self._jobs = JobRunner(
+            self._pool,
+            store,
+            storage_url=self.config.storage_url,
+            table_prefix=self.config.table_prefix,
+            limits=self._limits,
+            slots=max(1, self.config.workers - 1),
+        )
+        self._grpc = self._make_grpc(store, jobs)
+        self.port = self._grpc.add_insecure_port(f"{self.config.host}:{self.config.port}")
+        await self._grpc.start()
+        for job in await asyncio.to_thread(store.unfinished):
+            jobs.submit(job)
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        _log.info("serving on %s (storage %s)", self.address, self.config.storage)
+
+    def _open_store(self) -> JobStore:
+        url = self.config.storage_url
+        store = open_store(url, table_prefix=self.config.table_prefix)
+        optuna_storage(url)  # creates Optuna's tables once, before workers race to
+        return store
+
+    def _make_grpc(self, store: JobStore, jobs: JobRunner) -> grpc.aio.Server:
+        size = self.config.max_message_bytes
+        interceptors: list[grpc.aio.ServerInterceptor] = [DecodeErrorInterceptor(SERVICE_NAME)]
+        if self._auth.enabled:
+            interceptors.insert(0, self._auth.interceptor())
+        server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", size),
+                ("grpc.max_send_message_length", size),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        servicer = AalpsServicer(
+            store=store,
+            pool=self._pool,
+            jobs=jobs,
+            auth=self._auth,
+            limits=self._limits,
+            batch_workers=self.config.batch_workers,
+            max_message_bytes=size,
+        )
+        aalps_pb2_grpc.add_AalpsServiceServicer_to_server(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        services = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
+        reflection.enable_server_reflection((*services, reflection.SERVICE_NAME), server)
+        return server
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful shutdown: NOT_SERVING, stop accepting, wait ``grace`` s, interrupt."""
+        grace = self.config.grace_seconds if grace is None else grace
+        await self._health.enter_graceful_shutdown()
+        waits = []
+        if self._grpc is not None:
+            waits.append(self._grpc.stop(grace))
+        if self._jobs is not None:
+            waits.append(self._jobs.drain(grace))
+        await asyncio.gather(*waits)
+        await asyncio.to_thread(self._pool.shutdown, KILL_AFTER_SECONDS)
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
+
+    async def wait(self) -> None:
+        """Until the gRPC server has stopped."""
+        if self._grpc is not None:
+            await self._grpc.wait_for_termination()
+
+
+def make_server(config: ServerConfig, *, pool: SearchPool | None = None) -> AalpsServer:
+    """A configured server, not yet started; its search processes are starting already.
+
+    ``pool`` lets a caller start the processes even earlier (``python -m server`` does,
+    before importing the rest of the server); by default one of ``config.workers``.
+    """
+    return AalpsServer(config, pool)
+
+
+def run_server(
+    config: ServerConfig,
+    *,
+    pool: SearchPool | None = None,
+    on_ready: Callable[[AalpsServer], None] | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully. Blocks.
+
+    ``on_ready`` is called once the server reports SERVING (``python -m server`` prints
+    its address there).
+    """
+    asyncio.run(_serve(make_server(config, pool=pool), on_ready))
+
+
+async def _serve(server: AalpsServer, on_ready: Callable[[AalpsServer], None] | None) -> None:
+    config = server.config
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await server.start()
+        if on_ready is not None:
+            on_ready(server)
+        await stopping.wait()
+        _log.info("shutting down (grace %.1fs)", config.grace_seconds)
+    finally:
+        await server.stop(config.grace_seconds)

@@ -1,0 +1,26 @@
+"""Errors the service raises beside the domain's own (``cost_models.errors``).
+
+Each maps to one status code in :mod:`server.status`; none carries protobuf.
+"""
+
+from __future__ import annotations
+
+
+class JobNotFoundError(LookupError):
+    """No job with this id is visible to the caller (absent, or another caller's)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} not found")
+        self.job_id = job_id
+
+
+class DeadlineExceededError(TimeoutError):
+    """The call's deadline passed before the search produced a plan."""
+
+
+class SearchCancelledError(Exception):
+    """The search was stopped before it found any feasible plan."""
+
+
+class WorkerDiedError(Exception):
+    """The worker process running the search died (killed, or out of memory)."""

@@ -1,0 +1,130 @@
+"""Persisted jobs, driven from the server's event loop.
+
+:class:`JobRunner` hands each job to a search process (:func:`server.workers.run_job`),
+at most ``slots`` at a time so that long jobs never take every process from interactive
+calls. The worker writes the job's progress and final state into the store itself; the
+runner only schedules, signals stops, and retries a job whose process died. On shutdown,
+:meth:`JobRunner.drain` waits for running jobs, then interrupts them: they stay RUNNING
+(or PENDING) in the store and the next start resumes them with a new attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.errors import WorkerDiedError
+from server.pool import SearchPool, StopEvent
+from server.store import JobRecord, JobStore
+from server.workers import Limits, run_job
+
+_log = logging.getLogger(__name__)
+
+#: Times a job is handed to a fresh process after its process died, before giving up
+#: until the next server start.
+WORKER_RETRIES = 2
+#: Seconds an interrupted job's search gets to stop by itself at shutdown.
+INTERRUPT_SECONDS = 2.0
+
+
+class JobRunner:
+    """Schedules jobs on the search pool and stops them.
+
+    Args:
+        pool: The search processes.
+        store: The job store (read to retry a job whose process died).
+        storage_url: The store's URL, for the worker processes to open it.
+        table_prefix: The store's table prefix.
+        limits: Request caps (re-checked by the worker: caps may change across restarts).
+        slots: Jobs that may run at once.
+    """
+
+    def __init__(
+        self,
+        pool: SearchPool,
+        store: JobStore,
+        *,
+        storage_url: str,
+        table_prefix: str,
+        limits: Limits,
+        slots: int,
+    ) -> None:
+        self._pool = pool
+        self._store = store
+        self._url = storage_url
+        self._prefix = table_prefix
+        self._limits = limits
+        self._slots = asyncio.Semaphore(slots)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stops: dict[str, StopEvent] = {}
+        self._closing = False
+
+    def submit(self, job: JobRecord) -> None:
+        """Queue a PENDING job (or resume an unfinished one) unless it is already queued."""
+        if self._closing or job.job_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(job), name=f"job-{job.job_id}")
+        self._tasks[job.job_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.job_id, None))
+
+    def stop(self, job_id: str) -> None:
+        """Wake a running job's search at once (the store's cancel flag says why)."""
+        event = self._stops.get(job_id)
+        if event is not None:
+            event.set()
+
+    @property
+    def active(self) -> int:
+        """Jobs queued or running in this process."""
+        return len(self._tasks)
+
+    async def _run(self, job: JobRecord) -> None:
+        async with self._slots:
+            if self._closing:
+                return
+            stop = self._pool.event()
+            self._stops[job.job_id] = stop
+            try:
+                await self._run_with_retries(job, stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("job %s could not run; it resumes on the next start", job.job_id)
+            finally:
+                self._stops.pop(job.job_id, None)
+                self._pool.recycle(stop)
+
+    async def _run_with_retries(self, job: JobRecord, stop: StopEvent) -> None:
+        attempts_seen = job.attempts
+        for retry in range(WORKER_RETRIES + 1):
+            try:
+                state = await self._pool.run(
+                    run_job, job.job_id, self._url, self._prefix, attempts_seen, self._limits, stop
+                )
+                _log.info("job %s: %s", job.job_id, state or "owned by another worker")
+                return
+            except WorkerDiedError:
+                if retry == WORKER_RETRIES or self._closing:
+                    raise
+                current = await asyncio.to_thread(self._store.get, job.job_id, job.owner)
+                if current is None or current.state.finished:
+                    return
+                attempts_seen = current.attempts
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for queued and running jobs, then interrupt the rest.
+
+        An interrupted search gets :data:`INTERRUPT_SECONDS` to stop by itself; the pool's
+        shutdown kills it after that. Either way its job stays RUNNING (or PENDING) in
+        the store, and every write it made was a whole transaction.
+        """
+        self._closing = True
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        for event in list(self._stops.values()):
+            event.set()  # without a cancel flag in the store: the worker leaves it RUNNING
+        remaining = [t for t in self._tasks.values() if not t.done()]
+        if remaining:
+            _log.info("interrupting %d job(s); they resume on the next start", len(remaining))
+            await asyncio.wait(remaining, timeout=INTERRUPT_SECONDS)

@@ -1,0 +1,162 @@
+"""Domain errors -> gRPC status codes, with google.rpc rich error details.
+
+The servicer raises domain errors and never builds a status itself: :func:`status_for`
+is the one mapping, used for failed calls (:func:`rpc_errors`), failed batch entries and
+failed jobs alike, so a client sees the same status for the same failure everywhere.
+
+==========================================  ====================  ========================
+error                                       code                  details
+==========================================  ====================  ========================
+``InvalidRequestError``                     INVALID_ARGUMENT      ``BadRequest``, one
+                                                                  violation per field
+``InfeasibleError`` (no feasible plan,      FAILED_PRECONDITION   ``PreconditionFailure``
+e.g. a capability no model has)                                   type ``INFEASIBLE``
+``JobFinishedError`` (cancel a final job)   FAILED_PRECONDITION
+``JobNotFoundError``                        NOT_FOUND
+``SearchCancelled`` / cancelled call        CANCELLED
+``DeadlineExceededError``                   DEADLINE_EXCEEDED
+``StoreUnavailableError``, worker died      UNAVAILABLE
+anything else (a bug)                       INTERNAL              (message only)
+==========================================  ====================  ========================
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
+from server.errors import (
+    DeadlineExceededError,
+    JobNotFoundError,
+    SearchCancelledError,
+    WorkerDiedError,
+)
+from server.store import JobFinishedError, StoreUnavailableError
+
+_log = logging.getLogger(__name__)
+
+#: PreconditionFailure.Violation.type of an infeasible request (the client keys on it).
+INFEASIBLE_TYPE = "INFEASIBLE"
+#: Rich details travel in trailing metadata, which clients cap (8 KiB by default): a
+#: request with thousands of bad fields reports the first ones and a count of the rest.
+MAX_DETAIL_BYTES = 6000
+
+
+def status_for(error: BaseException) -> status_pb2.Status:
+    """The ``google.rpc.Status`` reporting ``error`` to a client."""
+    if isinstance(error, InvalidRequestError):
+        return _bad_request(error.violations)
+    if isinstance(error, InfeasibleError):
+        return _infeasible(str(error), error.reasons)
+    simple: list[tuple[type[BaseException], int]] = [
+        (JobFinishedError, code_pb2.FAILED_PRECONDITION),
+        (JobNotFoundError, code_pb2.NOT_FOUND),
+        (SearchCancelledError, code_pb2.CANCELLED),
+        (DeadlineExceededError, code_pb2.DEADLINE_EXCEEDED),
+        (StoreUnavailableError, code_pb2.UNAVAILABLE),
+        (WorkerDiedError, code_pb2.UNAVAILABLE),
+    ]
+    for kind, code in simple:
+        if isinstance(error, kind):
+            return status_pb2.Status(code=code, message=_clip(str(error)))
+    _log.exception("internal error", exc_info=error)
+    return status_pb2.Status(
+        code=code_pb2.INTERNAL, message=_clip(f"internal error: {type(error).__name__}: {error}")
+    )
+
+
+def _bad_request(violations: Sequence[FieldViolation]) -> status_pb2.Status:
+    shown, size = [], 0
+    for v in violations:
+        item = error_details_pb2.BadRequest.FieldViolation(
+            field=v.field[:300], description=v.description[:500]
+        )
+        size += item.ByteSize() + 4
+        if size > MAX_DETAIL_BYTES:
+            break
+        shown.append(item)
+    hidden = len(violations) - len(shown)
+    if hidden:
+        shown.append(
+            error_details_pb2.BadRequest.FieldViolation(
+                field="", description=f"... and {hidden} more violations"
+            )
+        )
+    message = f"invalid request: {len(violations)} violation(s); first: {violations[0]}"
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=_clip(message))
+    status.details.add().Pack(error_details_pb2.BadRequest(field_violations=shown))
+    return status
+
+
+def _infeasible(message: str, reasons: Sequence[FieldViolation]) -> status_pb2.Status:
+    violations = [
+        error_details_pb2.PreconditionFailure.Violation(
+            type=INFEASIBLE_TYPE, subject=r.field[:300], description=r.description[:500]
+        )
+        for r in reasons[:50]
+    ]
+    status = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=_clip(message))
+    status.details.add().Pack(error_details_pb2.PreconditionFailure(violations=violations))
+    return status
+
+
+def _clip(text: str, limit: int = 1000) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- handler decorators -------------------------------------------------------------------
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Self = TypeVar("Self")
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> None:
+    await context.abort_with_status(rpc_status.to_status(status_for(error)))
+
+
+def rpc_errors(
+    method: Callable[[Self, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]],
+) -> Callable[[Self, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]:
+    """Make a unary handler report domain errors as their status (see the module table)."""
+
+    @functools.wraps(method)
+    async def handler(
+        self: Self, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
+    ) -> Resp:
+        try:
+            return await method(self, request, context)
+        except Exception as error:  # noqa: BLE001 - every error becomes a status
+            if isinstance(error, grpc.aio.AbortError):
+                raise
+            await _abort(context, error)
+            raise AssertionError("unreachable: abort raises") from error
+
+    return handler
+
+
+def rpc_stream_errors(
+    method: Callable[[Self, Req, grpc.aio.ServicerContext[Req, Resp]], AsyncIterator[Resp]],
+) -> Callable[[Self, Req, grpc.aio.ServicerContext[Req, Resp]], AsyncIterator[Resp]]:
+    """As :func:`rpc_errors`, for server-streaming handlers (async generators)."""
+
+    @functools.wraps(method)
+    async def handler(
+        self: Self, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
+    ) -> AsyncIterator[Resp]:
+        try:
+            async for item in method(self, request, context):
+                yield item
+        except Exception as error:  # noqa: BLE001 - every error becomes a status
+            if isinstance(error, grpc.aio.AbortError):
+                raise
+            await _abort(context, error)
+
+    return handler

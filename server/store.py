@@ -1,0 +1,237 @@
+"""The job store contract: persisted optimization jobs, free of protobuf.
+
+A job's request and result are opaque JSON text (the servicer side writes the proto
+messages' JSON form), so the store knows nothing of the wire. Two implementations pass
+one shared test suite (``tests/server/test_store_contract.py``):
+:class:`~server.store_memory.InMemoryJobStore` and :class:`~server.store_sql.SqlJobStore`
+(SQLite by default, PostgreSQL by URL).
+
+Concurrency model: the server process creates and cancels jobs; worker processes claim
+them (:meth:`JobStore.start`), report progress and finish them. Every write is a single
+conditional statement (or one transaction), so a crashed writer or bad input never leaves a
+job half-updated, and a stale worker (an earlier attempt) cannot overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import binascii
+import builtins
+import enum
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cost_models.errors import InvalidRequestError
+
+
+class JobState(enum.StrEnum):
+    """The life cycle: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def finished(self) -> bool:
+        return self in _FINISHED
+
+
+_FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One job as stored: a snapshot, never a live object.
+
+    Attributes:
+        job_id: Server-assigned id.
+        owner: The auth identity that submitted it ("" without auth).
+        state: Where the job is in its life cycle.
+        create_time, update_time: Timezone-aware UTC times of submission and last change.
+        request_json: The submitted request (JSON of the proto message).
+        n_trials: Trials planned.
+        trials_done: Trials completed so far (never decreases).
+        best_expected_cost: Best plan's expected cost so far (never increases); None until
+            a feasible plan is found.
+        result_json: The result (JSON of the response message) once finished, else "".
+        error_code: A ``google.rpc.Code`` number when FAILED, else 0.
+        error_message: Why it FAILED.
+        cancel_requested: The caller asked to cancel; the worker stops at its next check.
+        attempts: Times a worker has started the job (restarts resume with a new attempt).
+    """
+
+    job_id: str
+    owner: str
+    state: JobState
+    create_time: datetime
+    update_time: datetime
+    request_json: str
+    n_trials: int = 0
+    trials_done: int = 0
+    best_expected_cost: float | None = None
+    result_json: str = ""
+    error_code: int = 0
+    error_message: str = ""
+    cancel_requested: bool = False
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of :meth:`JobStore.list`; ``next_page_token`` is "" on the last page."""
+
+    jobs: Sequence[JobRecord]
+    next_page_token: str = ""
+
+
+class JobFinishedError(Exception):
+    """Raised by :meth:`JobStore.request_cancel` for a job already in a final state."""
+
+    def __init__(self, job: JobRecord) -> None:
+        super().__init__(f"job {job.job_id} has already finished ({job.state})")
+        self.job = job
+
+
+class StoreUnavailableError(Exception):
+    """The database could not be reached or stayed locked: retry later (UNAVAILABLE)."""
+
+
+class JobStore(abc.ABC):
+    """Persisted jobs. Every method is thread-safe and each write is atomic."""
+
+    @abc.abstractmethod
+    def create(self, *, owner: str, request_json: str, n_trials: int) -> JobRecord:
+        """Called by SubmitJob once the request is valid. Returns the new PENDING job."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str, owner: str) -> JobRecord | None:
+        """The job, or None if it does not exist or belongs to another owner."""
+
+    @abc.abstractmethod
+    def list(
+        self,
+        owner: str,
+        *,
+        page_size: int,
+        page_token: str = "",
+        state: JobState | None = None,
+    ) -> JobPage:
+        """The owner's jobs, newest first, ``page_size`` at a time.
+
+        The order is stable (by creation sequence), so paging never skips or repeats a
+        job even while new ones are submitted. ``page_token`` is the previous page's
+        ``next_page_token``; a malformed one, or one made for another ``state`` filter,
+        raises :class:`~cost_models.errors.InvalidRequestError` on ``page_token``.
+        """
+
+    @abc.abstractmethod
+    def start(self, job_id: str, *, attempts_seen: int) -> JobRecord | None:
+        """Claim the job for a worker: state RUNNING, ``attempts`` + 1.
+
+        Only succeeds if the job is PENDING or RUNNING (a restart resumes a RUNNING job
+        whose worker died) and ``attempts`` still equals ``attempts_seen`` (so two
+        workers never both claim one attempt). Returns the claimed job, or None. A
+        claimed job may carry a cancel flag set before a restart: the worker then cancels
+        it at once.
+        """
+
+    @abc.abstractmethod
+    def update_progress(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        trials_done: int,
+        best_expected_cost: float | None,
+    ) -> bool:
+        """Record progress of a RUNNING job's current attempt, monotonically.
+
+        ``trials_done`` never decreases and ``best_expected_cost`` never increases (a
+        resumed attempt starts from zero but the job's figures do not go back). Returns
+        whether the job is still RUNNING under ``attempt``.
+        """
+
+    @abc.abstractmethod
+    def request_cancel(self, job_id: str, owner: str) -> JobRecord | None:
+        """Ask for cancellation; returns the job afterwards, None if unknown.
+
+        A PENDING job becomes CANCELLED at once; a RUNNING one gets its cancel flag set
+        and its worker finishes it. Raises :class:`JobFinishedError` when the job is
+        already SUCCEEDED, FAILED or CANCELLED (nothing is changed).
+        """
+
+    @abc.abstractmethod
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether the job should stop (cancel flag set, or no longer RUNNING)."""
+
+    @abc.abstractmethod
+    def finish(self, job_id: str, *, attempt: int, result_json: str) -> bool:
+        """RUNNING -> SUCCEEDED with the result, if ``attempt`` is still current."""
+
+    @abc.abstractmethod
+    def fail(self, job_id: str, *, attempt: int, code: int, message: str) -> bool:
+        """RUNNING -> FAILED with a ``google.rpc.Code`` and message, if ``attempt`` is
+        current."""
+
+    @abc.abstractmethod
+    def cancel(self, job_id: str, *, attempt: int, result_json: str = "") -> bool:
+        """RUNNING -> CANCELLED, with the best result found before, if ``attempt`` is
+        current."""
+
+    @abc.abstractmethod
+    def unfinished(self) -> builtins.list[JobRecord]:
+        """PENDING and RUNNING jobs of every owner, oldest first: what a start resumes."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release connections. The store must not be used afterwards."""
+
+
+def open_store(url: str, *, table_prefix: str = "aalps_", create: bool = True) -> JobStore:
+    """The store for a URL: ``memory:`` for a process-local store, else SQL."""
+    if url == "memory:":
+        from server.store_memory import InMemoryJobStore
+
+        return InMemoryJobStore()
+    from server.store_sql import SqlJobStore
+
+    return SqlJobStore(url, table_prefix=table_prefix, create=create)
+
+
+# --- page tokens --------------------------------------------------------------------------
+
+
+def encode_page_token(after_seq: int, state: JobState | None) -> str:
+    """An opaque token: the last sequence number shown and the filter it was made for."""
+    raw = json.dumps({"after": after_seq, "state": state.value if state else ""})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str, state: JobState | None) -> int | None:
+    """The sequence number to continue after, None for the first page."""
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        after = data["after"]
+        made_for = data["state"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
+        raise InvalidRequestError.single(
+            "page_token", "is not a token this server issued"
+        ) from None
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        raise InvalidRequestError.single("page_token", "is not a token this server issued")
+    if made_for != (state.value if state else ""):
+        raise InvalidRequestError.single("page_token", "was issued for another state filter")
+    return after
+
+
+def new_job_id() -> str:
+    """A random, URL-safe job id."""
+    return uuid.uuid4().hex
