@@ -1,0 +1,101 @@
+"""Acceptance 5: a plan cheaper at the scale point loses to one that grows slower."""
+
+from __future__ import annotations
+
+import mpmath
+import pytest
+import sympy
+
+from cost_models.domain import Operator
+from cost_models.evaluation import PlanEvaluator
+from cost_models.loading import load_request
+from optimizer import optimize
+from optimizer.crossover import approximately
+
+
+def _debugging(scale_k: int = 4, scale_l: int = 10) -> dict:  # type: ignore[type-arg]
+    """Debugging with a huge detector model: at k=4, l=10, b=1, rewriting the whole input in
+    one call (DIRECT, m_dev·k²l²·1.5 ≈ 2,400·m_dev) beats scanning with the detector
+    (SCAN_AND_FIX, 100·m_dev·k·l + m_dev·b·l²·1.5 ≈ 4,150·m_dev); SCAN_AND_FIX grows as
+    k·l + b·l², DIRECT as k²l². MAP is ruled out (no model rewrites single blocks)."""
+    return {
+        "graph": {
+            "parameters": [
+                {"name": "k", "value": scale_k},
+                {"name": "l", "value": scale_l},
+                {"name": "b", "value": 1},
+                {"name": "n", "expr": "k*l"},
+            ],
+            "assumptions": ["b <= k"],
+            "tasks": [
+                {
+                    "id": "debug",
+                    "capability": "fix_bug",
+                    "role_capabilities": {
+                        "detector": "find_bug",
+                        "fixer": "fix_bug",
+                        "MAP.worker": "rewrite_block",
+                    },
+                    "input_tokens": "n",
+                    "output_tokens": "n",
+                    "blocks": {"count": "k", "size": "l"},
+                    "defects": {"count": "b"},
+                }
+            ],
+        },
+        "catalog": {
+            "models": [
+                {"name": "qa", "size": 10**11, "capabilities": {"find_bug": 1.0}},
+                {"name": "dev", "size": 10**9, "capabilities": {"fix_bug": 1.0}},
+            ]
+        },
+    }
+
+
+def _cost_along_path(request, task_plan, scale: float) -> mpmath.mpf:  # type: ignore[no-untyped-def]
+    """The symbolic cost at every growing parameter times ``scale`` (computed here, apart)."""
+    evaluator = PlanEvaluator(request)
+    cost = evaluator.task_cost(task_plan).xreplace(request.graph.substitutions)
+    point = {}
+    for p in request.graph.parameters:
+        if p.expr is None:
+            point[p.symbol] = sympy.Float(p.value * (scale if p.grows else 1), 30)
+    for m in request.catalog.models:
+        if m.size.is_Symbol:
+            point[m.size] = sympy.Float(m.size_value, 30)
+    return sympy.N(cost.xreplace(point), 30)
+
+
+def test_crossover_is_reported_where_the_costs_cross() -> None:
+    request = load_request(_debugging())
+    result = optimize(request)
+    (best,) = result.plan.plan.tasks
+    assert best.operator is Operator.DIRECT
+    scan = [c for c in result.crossovers if c.plan.plan.tasks[0].operator is Operator.SCAN_AND_FIX]
+    assert len(scan) == 1
+    crossover = scan[0]
+    (alternative,) = crossover.plan.plan.tasks
+    s = crossover.scale
+    assert s > 1
+    below, above = s * (1 - 1e-3), s * (1 + 1e-3)
+    assert _cost_along_path(request, alternative, below) > _cost_along_path(request, best, below)
+    assert _cost_along_path(request, alternative, above) < _cost_along_path(request, best, above)
+    assert crossover.parameter == "k"
+    assert crossover.at == pytest.approx(4 * s)
+    assert crossover.values == pytest.approx({"k": 4 * s, "l": 10 * s, "b": 1 * s})
+    assert crossover.text == f"SCAN_AND_FIX is cheaper beyond k ≈ {approximately(4 * s)}"
+
+
+def test_no_crossover_when_the_best_plan_also_grows_slowest() -> None:
+    """At a large scale point SCAN_AND_FIX is already the cheapest: nothing overtakes it."""
+    result = optimize(load_request(_debugging(scale_k=400, scale_l=1000)))
+    assert result.plan.plan.tasks[0].operator is Operator.SCAN_AND_FIX
+    assert result.crossovers == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(3412.7, "3,410"), (3400, "3,400"), (12.345, "12.3"), (1.5, "1.5"), (123456, "123,000")],
+)
+def test_approximately(value: float, text: str) -> None:
+    assert approximately(value) == text
