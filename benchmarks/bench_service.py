@@ -32,11 +32,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import grpc
+import optuna
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimizer import optimize  # noqa: E402
+from cost_models.domain import OptimizeRequest  # noqa: E402
+from optimizer import OptimizeResult, optimize  # noqa: E402
 from proto.aalps.v1 import aalps_pb2 as pb  # noqa: E402
 from proto.aalps.v1 import aalps_pb2_grpc  # noqa: E402
 from server.converters import dict_to_proto, request_from_proto, result_to_proto  # noqa: E402
@@ -75,34 +77,21 @@ def requests() -> dict[str, pb.OptimizeRequest]:
     return out
 
 
-def in_process(messages: dict[str, pb.OptimizeRequest], calls: int) -> dict[str, list[float]]:
-    """Latencies of optimize() alone and of the servicer's whole in-process path."""
-    search, full = [], []
-    for message in messages.values():
-        domain = request_from_proto(message)
-        optimize(domain, progress=None, should_stop=None, storage=None, study_name=None)  # warm
-        for _ in range(calls):
-            search.append(
-                timed(
-                    lambda d=domain: optimize(
-                        d, progress=None, should_stop=None, storage=None, study_name=None
-                    )
-                )
-            )
-            full.append(
-                timed(
-                    lambda m=message: result_to_proto(
-                        optimize(
-                            request_from_proto(m),
-                            progress=None,
-                            should_stop=None,
-                            storage=None,
-                            study_name=None,
-                        )
-                    ).SerializeToString()
-                )
-            )
-    return {"optimize()": search, "convert+optimize+convert": full}
+def _optimize(domain: OptimizeRequest) -> OptimizeResult:
+    return optimize(domain, progress=None, should_stop=None, storage=None, study_name=None)
+
+
+def in_process(message: pb.OptimizeRequest, calls: int) -> tuple[list[float], list[float]]:
+    """Latencies of optimize() alone, and of the servicer's whole path in this process
+    (convert the request, optimize, convert and serialize the response)."""
+    domain = request_from_proto(message)
+    _optimize(domain)  # warm caches, as a long-running server has them
+    search = [timed(lambda: _optimize(domain)) for _ in range(calls)]
+    full = [
+        timed(lambda: result_to_proto(_optimize(request_from_proto(message))).SerializeToString())
+        for _ in range(calls)
+    ]
+    return search, full
 
 
 def over_grpc(
@@ -161,46 +150,63 @@ def start_server(
     raise RuntimeError("the server did not start")
 
 
-def row(label: str, values: Sequence[float]) -> str:
-    p50, p99 = percentile(values, 0.5) * 1e3, percentile(values, 0.99) * 1e3
-    return f"  {label:<38} n={len(values):<5} p50 {p50:8.1f} ms   p99 {p99:8.1f} ms"
+def figures(values: Sequence[float]) -> str:
+    return f"{percentile(values, 0.5) * 1e3:7.1f} / {percentile(values, 0.99) * 1e3:6.1f}"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--batch-workers", type=int, default=None)
-    parser.add_argument("--calls", type=int, default=20, help="calls per example / client")
+    parser.add_argument("--calls", type=int, default=30, help="calls per example / client")
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     batch_workers = args.batch_workers or args.workers
     messages = requests()
-    print(f"aalps service benchmark: {os.cpu_count()} CPUs, server with {args.workers} search "
-          f"processes, batch_workers={batch_workers}")  # fmt: skip
-    local = in_process(messages, args.calls)
-    print("in process (this interpreter):")
-    for label, values in local.items():
-        print(row(label, values))
+    ordered = list(messages.values())
+    local = {name: in_process(message, args.calls) for name, message in messages.items()}
     with tempfile.TemporaryDirectory() as folder:
         process, address = start_server(args.workers, batch_workers, folder)
         try:
-            ordered = list(messages.values())
-            one, _ = over_grpc(address, ordered, clients=1, calls=args.calls * len(ordered))
+            remote = {
+                name: over_grpc(address, [message], clients=1, calls=args.calls)[0]
+                for name, message in messages.items()
+            }
             many, wall = over_grpc(address, ordered, clients=16, calls=args.calls)
             throughput = batch_throughput(address, ordered, args.batch)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
-    print(f"Optimize over loopback gRPC ({address}):")
-    print(row("1 client", one))
-    print(row("16 concurrent clients", many))
-    print(f"  16 clients: {len(many) / wall:.1f} calls/s overall")
-    base = statistics.median(local["optimize()"])
-    full = statistics.median(local["convert+optimize+convert"])
-    service = statistics.median(one)
-    print(f"overhead (1 client p50 / in-process p50): {service / base:.2f}x vs optimize(), "
-          f"{service / full:.2f}x vs convert+optimize+convert")  # fmt: skip
-    print(f"BatchOptimize, {args.batch} small requests: {throughput:.1f} requests/s")
+    print(
+        f"aalps service benchmark: {os.cpu_count()} CPUs; server: {args.workers} search "
+        f"processes, batch_workers={batch_workers}; {args.calls} calls per row"
+    )
+    print("Optimize latency, p50 / p99 in ms:")
+    header = f"  {'example':<28}{'optimize()':>17}{'in-process path':>17}{'gRPC, 1 client':>17}"
+    print(header + "   overhead (p50)")
+    for name in EXAMPLES:
+        search, full = local[name]
+        ratio = statistics.median(remote[name]) / statistics.median(full)
+        print(
+            f"  {name:<28}{figures(search):>17}{figures(full):>17}"
+            f"{figures(remote[name]):>17}   {ratio:.2f}x"
+        )
+    all_full = [t for name in EXAMPLES for t in local[name][1]]
+    all_remote = [t for name in EXAMPLES for t in remote[name]]
+    ratio = statistics.median(all_remote) / statistics.median(all_full)
+    blank = ""
+    print(
+        f"  {'all three, 1 client':<28}{blank:>17}{figures(all_full):>17}"
+        f"{figures(all_remote):>17}   {ratio:.2f}x"
+    )
+    print(
+        f"  {'all three, 16 clients':<28}{blank:>17}{blank:>17}{figures(many):>17}"
+        f"   {len(many) / wall:.1f} calls/s"
+    )
+    print(
+        f"BatchOptimize, {args.batch} small requests (paper examples): {throughput:.1f} requests/s"
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ from proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
 from server.auth import TokenAuth
 from server.config import ServerConfig
 from server.decoding import DecodeErrorInterceptor
+from server.job_worker import optuna_storage
 from server.jobs import JobRunner
+from server.outcome import Limits
 from server.pool import SearchPool
 from server.servicer import AalpsServicer
 from server.store import JobStore, open_store
-from server.workers import Limits, optuna_storage
 
 _log = logging.getLogger(__name__)
 

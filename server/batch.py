@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from proto.aalps.v1 import aalps_pb2 as pb
 from server import workers
 from server.converters import check_request_caps
+from server.outcome import Limits
 from server.pool import SearchPool
 from server.status import status_for
 
@@ -22,7 +23,7 @@ from server.status import status_for
 async def optimize_batch(
     pool: SearchPool,
     requests: Sequence[pb.OptimizeRequest],
-    limits: workers.Limits,
+    limits: Limits,
     *,
     parallel: int,
     deadline: float | None,

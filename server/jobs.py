@@ -14,9 +14,11 @@ import asyncio
 import logging
 
 from server.errors import WorkerDiedError
-from server.pool import SearchPool, StopEvent
+from server.job_worker import run_job
+from server.outcome import Limits
+from server.pool import SearchPool
+from server.stop_flags import StopHandle
 from server.store import JobRecord, JobStore
-from server.workers import Limits, run_job
 
 _log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class JobRunner:
         self._limits = limits
         self._slots = asyncio.Semaphore(slots)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stops: dict[str, StopEvent] = {}
+        self._stops: dict[str, StopHandle] = {}
         self._closing = False
 
     def submit(self, job: JobRecord) -> None:
@@ -69,9 +71,9 @@ class JobRunner:
 
     def stop(self, job_id: str) -> None:
         """Wake a running job's search at once (the store's cancel flag says why)."""
-        event = self._stops.get(job_id)
-        if event is not None:
-            event.set()
+        handle = self._stops.get(job_id)
+        if handle is not None:
+            handle.set()
 
     @property
     def active(self) -> int:
@@ -82,24 +84,29 @@ class JobRunner:
         async with self._slots:
             if self._closing:
                 return
-            stop = self._pool.event()
-            self._stops[job.job_id] = stop
             try:
-                await self._run_with_retries(job, stop)
+                await self._run_with_retries(job)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 _log.exception("job %s could not run; it resumes on the next start", job.job_id)
             finally:
                 self._stops.pop(job.job_id, None)
-                self._pool.recycle(stop)
 
-    async def _run_with_retries(self, job: JobRecord, stop: StopEvent) -> None:
+    async def _run_with_retries(self, job: JobRecord) -> None:
         attempts_seen = job.attempts
         for retry in range(WORKER_RETRIES + 1):
+            handle = self._pool.stop_handle()
+            self._stops[job.job_id] = handle
             try:
-                state = await self._pool.run(
-                    run_job, job.job_id, self._url, self._prefix, attempts_seen, self._limits, stop
+                state = await self._pool.run_stoppable(
+                    run_job,
+                    job.job_id,
+                    self._url,
+                    self._prefix,
+                    attempts_seen,
+                    self._limits,
+                    stop=handle,
                 )
                 _log.info("job %s: %s", job.job_id, state or "owned by another worker")
                 return
@@ -122,8 +129,8 @@ class JobRunner:
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
-        for event in list(self._stops.values()):
-            event.set()  # without a cancel flag in the store: the worker leaves it RUNNING
+        for handle in list(self._stops.values()):
+            handle.set()  # without a cancel flag in the store: the worker leaves it RUNNING
         remaining = [t for t in self._tasks.values() if not t.done()]
         if remaining:
             _log.info("interrupting %d job(s); they resume on the next start", len(remaining))

@@ -30,6 +30,7 @@ from server.converters import (
 )
 from server.errors import JobNotFoundError
 from server.jobs import JobRunner
+from server.outcome import Limits
 from server.pool import SearchPool
 from server.status import rpc_errors, rpc_stream_errors
 from server.store import JobRecord, JobStore
@@ -66,7 +67,7 @@ class AalpsServicer(aalps_pb2_grpc.AalpsServiceServicer):
         pool: SearchPool,
         jobs: JobRunner,
         auth: TokenAuth,
-        limits: workers.Limits,
+        limits: Limits,
         batch_workers: int,
         max_message_bytes: int,
     ) -> None:

@@ -1,0 +1,177 @@
+"""A persisted job, run in a search process: claim it, search, record the outcome.
+
+The worker writes the store itself: progress at most every
+:data:`~server.stop_flags.POLL_SECONDS` (monotone: the store keeps the maximum), the
+final state once. It stops when the server sets its stop flag (CancelJob, shutdown) or
+when the store's cancel flag is set (a CancelJob that reached another replica). The
+Optuna study lives in the job store's database, named ``aalps-job-<id>-<attempt>``, so
+``optuna-dashboard <storage URL>`` shows every job.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from typing import Any
+
+from google.protobuf import json_format
+from google.rpc import code_pb2
+
+from server.outcome import Limits, as_outcome
+from server.stop_flags import POLL_SECONDS, Stopper, StopSignal
+from server.store import JobState, JobStore, open_store
+from server.workers import request_from_message
+
+_log = logging.getLogger(__name__)
+
+#: A job that has crashed its worker this many times is failed instead of resumed.
+MAX_ATTEMPTS = 5
+
+
+@functools.cache
+def _store(url: str, table_prefix: str) -> JobStore:
+    return open_store(url, table_prefix=table_prefix, create=False)
+
+
+@functools.cache
+def optuna_storage(url: str) -> Any:
+    """The Optuna storage in the job store's database (one per process and URL)."""
+    import optuna
+
+    if url.startswith("sqlite"):
+        engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    else:
+        engine_kwargs = {"pool_pre_ping": True}
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+class _ProgressWriter:
+    """The optimizer's progress callback: writes the store at most every POLL_SECONDS."""
+
+    def __init__(self, store: JobStore, job_id: str, attempt: int) -> None:
+        self._store, self._job_id, self._attempt = store, job_id, attempt
+        self._next = 0.0
+        self._trials = 0
+        self._best: float | None = None
+        self._dirty = False
+
+    def __call__(self, progress: Any) -> None:
+        """Called by the optimizer with an ``optimizer.Progress`` after each trial."""
+        self._trials = max(self._trials, int(progress.trials_done))
+        self._note_best(progress.best_expected_cost)
+        self._dirty = True
+        if time.monotonic() >= self._next:
+            self.flush()
+
+    def _note_best(self, best: float | None) -> None:
+        if best is not None and math.isfinite(best):
+            self._best = best if self._best is None else min(self._best, best)
+
+    def flush(self, final_best: float | None = None) -> None:
+        """Write the latest figures now (with the final plan's cost at the end)."""
+        if final_best is not None:
+            self._best = None  # the plan returned is the best: its cost is the figure
+            self._note_best(final_best)
+            self._dirty = True
+        if not self._dirty:
+            return
+        self._dirty = False
+        self._next = time.monotonic() + POLL_SECONDS
+        self._store.update_progress(
+            self._job_id,
+            attempt=self._attempt,
+            trials_done=self._trials,
+            best_expected_cost=self._best,
+        )
+
+
+def run_job(
+    job_id: str,
+    storage_url: str,
+    table_prefix: str,
+    attempts_seen: int,
+    limits: Limits,
+    stop: StopSignal | None,
+    deadline: float | None = None,
+) -> str:
+    """Run one persisted job to a final state (or until the server stops it).
+
+    Claims the job (attempt ``attempts_seen + 1``), searches with its Optuna study
+    ``aalps-job-<id>-<attempt>`` in the job store's database, and finishes, fails or
+    cancels it. When ``stop`` is set without a cancel request (the server is shutting
+    down), the job is left RUNNING for the next start to resume. Returns the state the
+    job was left in ("" if another worker owns it). Jobs have no deadline: ``deadline``
+    is accepted (and ignored) to fit :meth:`server.pool.SearchPool.run_stoppable`.
+    """
+    store = _store(storage_url, table_prefix)
+    job = store.start(job_id, attempts_seen=attempts_seen)
+    if job is None:
+        return ""
+    attempt = job.attempts
+    if job.cancel_requested:
+        store.cancel(job_id, attempt=attempt)
+        return JobState.CANCELLED
+    if attempt > MAX_ATTEMPTS:
+        message = f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)"
+        store.fail(job_id, attempt=attempt, code=code_pb2.ABORTED, message=message)
+        return JobState.FAILED
+    try:
+        return _search_job(store, job_id, job.request_json, attempt, storage_url, limits, stop)
+    except Exception as error:  # a bug: record it rather than leave the job RUNNING forever
+        _log.exception("job %s failed", job_id)
+        store.fail(
+            job_id, attempt=attempt, code=code_pb2.INTERNAL, message=f"internal error: {error}"
+        )
+        return JobState.FAILED
+
+
+def _search_job(
+    store: JobStore,
+    job_id: str,
+    request_json: str,
+    attempt: int,
+    storage_url: str,
+    limits: Limits,
+    stop: StopSignal | None,
+) -> str:
+    from optimizer import optimize
+    from proto.aalps.v1 import aalps_pb2 as pb
+    from server.converters import message_to_json, result_to_proto
+    from server.status import status_for
+
+    stopper = Stopper(stop, None, poll=lambda: store.cancel_requested(job_id))
+    writer = _ProgressWriter(store, job_id, attempt)
+    result_json = ""
+    with as_outcome() as box:
+        message = json_format.Parse(request_json, pb.OptimizeRequest())
+        request = request_from_message(message, limits)
+        result = optimize(
+            request,
+            progress=writer,
+            should_stop=stopper,
+            storage=optuna_storage(storage_url),
+            study_name=f"aalps-job-{job_id}-{attempt}",
+        )
+        writer.flush(final_best=result.plan.outcome.expected_cost)
+        result_json = message_to_json(result_to_proto(result))
+    interrupted = stopper.stopped and not store.cancel_requested(job_id)
+    if interrupted:
+        return JobState.RUNNING  # the server is shutting down: resume on the next start
+    if not box:
+        if stopper.stopped:
+            store.cancel(job_id, attempt=attempt, result_json=result_json)
+            return JobState.CANCELLED
+        store.finish(job_id, attempt=attempt, result_json=result_json)
+        return JobState.SUCCEEDED
+    outcome = box[0]
+    if outcome.error == "cancelled":
+        store.cancel(job_id, attempt=attempt)
+        return JobState.CANCELLED
+    try:
+        outcome.unwrap()
+    except Exception as error:
+        status = status_for(error)
+        store.fail(job_id, attempt=attempt, code=status.code, message=status.message)
+    return JobState.FAILED

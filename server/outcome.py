@@ -1,0 +1,78 @@
+"""What a search process hands back: a serialized response, or a domain error as data.
+
+Exceptions whose ``__init__`` takes records (``InvalidRequestError(violations)``) do not
+survive pickling across processes, so a worker catches the domain errors of its call into
+an :class:`Outcome`, and the server re-raises them with :meth:`Outcome.unwrap`, where
+:mod:`server.status` maps them to status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
+from server.errors import DeadlineExceededError, SearchCancelledError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps on one request, as the server is configured."""
+
+    max_tasks: int
+    max_models: int
+    max_trials: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker hands back: a serialized response, or an error as plain data.
+
+    Attributes:
+        response: The serialized response message when ``error`` is "".
+        error: "", or one of "invalid", "infeasible", "cancelled", "deadline".
+        violations: (field, description) pairs of an invalid or infeasible request.
+        message: The error's message.
+        n_trials: Trials the request asks for (from validation).
+    """
+
+    response: bytes = b""
+    error: str = ""
+    violations: tuple[tuple[str, str], ...] = ()
+    message: str = ""
+    n_trials: int = 0
+
+    def unwrap(self) -> bytes:
+        """The response, or the domain error re-raised in the calling process."""
+        items = [FieldViolation(f, d) for f, d in self.violations]
+        if self.error == "invalid":
+            raise InvalidRequestError(items)
+        if self.error == "infeasible":
+            raise InfeasibleError(items)
+        if self.error == "cancelled":
+            raise SearchCancelledError(self.message or "the search was cancelled")
+        if self.error == "deadline":
+            raise DeadlineExceededError(self.message or "deadline exceeded")
+        return self.response
+
+
+@contextmanager
+def as_outcome() -> Iterator[list[Outcome]]:
+    """Catch the domain errors of a call into an Outcome (appended to the yielded list)."""
+    from optimizer import SearchCancelled
+
+    box: list[Outcome] = []
+    try:
+        yield box
+    except InvalidRequestError as error:
+        box.append(Outcome(error="invalid", violations=pairs(error.violations)))
+    except InfeasibleError as error:
+        box.append(Outcome(error="infeasible", violations=pairs(error.reasons), message=str(error)))
+    except SearchCancelled as error:
+        box.append(Outcome(error="cancelled", message=str(error)))
+
+
+def pairs(items: tuple[FieldViolation, ...]) -> tuple[tuple[str, str], ...]:
+    """(field, description) pairs: violations as plain data."""
+    return tuple((v.field, v.description) for v in items)
