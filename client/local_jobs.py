@@ -24,6 +24,7 @@ from client.errors import (
     AalpsClientError,
     CancelledError,
     DeadlineExceededError,
+    FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
     internal_error,
@@ -134,7 +135,8 @@ class LocalJobs:
         entry = self._entry(job_id)
         with self._changed:
             if entry.job.state in _FINAL:
-                return self._snapshot(job_id)
+                state = pb.JobState.Name(entry.job.state)
+                raise FailedPreconditionError(f"job {job_id!r} has already finished ({state})")
             entry.stop.set()
             if entry.job.state == pb.PENDING:
                 self._update(entry, state=pb.CANCELLED)

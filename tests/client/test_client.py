@@ -136,15 +136,14 @@ def test_job_lifecycle(client: Client) -> None:
     assert again.create_time is not None and again.update_time is not None
 
 
-def test_cancel_a_finished_job_is_a_no_op(client: Client) -> None:
-    """aalps.proto: "Cancelling a finished job is a no-op that returns it unchanged"."""
+def test_cancel_a_finished_job_fails_and_leaves_it_intact(client: Client) -> None:
+    """aalps.proto: cancelling a finished job is FAILED_PRECONDITION; its state is final."""
     job = client.submit("k_task_routing")
     list(client.watch(job.job_id, timeout=300))
-    try:
-        cancelled = client.cancel(job.job_id)
-    except FailedPreconditionError as error:
-        pytest.xfail(f"the server deviates from aalps.proto's CancelJob contract: {error}")
-    assert cancelled.state is JobState.SUCCEEDED and cancelled.result is not None
+    with pytest.raises(FailedPreconditionError, match="finished"):
+        client.cancel(job.job_id)
+    again = client.get_job(job.job_id)
+    assert again.state is JobState.SUCCEEDED and again.result is not None
 
 
 def test_unknown_job_is_not_found(client: Client) -> None:

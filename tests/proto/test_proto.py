@@ -260,7 +260,7 @@ FIELDS = {
         "stats",
     },
     "Separation": {"role", "text", "latex"},
-    "Crossover": {"plan", "parameter", "at", "text"},
+    "Crossover": {"plan", "parameter", "at", "text", "scale", "values"},
     "SearchStats": {"trials", "exhaustive", "seconds", "candidates"},
     "Plan": {
         "tasks",

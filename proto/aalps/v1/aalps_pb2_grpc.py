@@ -122,8 +122,9 @@ class AalpsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelJob(self, request, context):
-        """Requests cancellation of a job and returns its state. Cancelling a finished job is a
-        no-op that returns it unchanged.
+        """Requests cancellation of a job and returns its state: a pending job is CANCELLED at
+        once, a running one stops within about a second. Cancelling a job that has already
+        finished fails with FAILED_PRECONDITION (its state is final and unchanged).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

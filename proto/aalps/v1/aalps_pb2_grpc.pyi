@@ -91,8 +91,9 @@ class AalpsServiceStub:
     finished job yields its final snapshot and ends.
     """
     CancelJob: _grpc.UnaryUnaryMultiCallable[_aalps_pb2.CancelJobRequest, _aalps_pb2.CancelJobResponse]
-    """Requests cancellation of a job and returns its state. Cancelling a finished job is a
-    no-op that returns it unchanged.
+    """Requests cancellation of a job and returns its state: a pending job is CANCELLED at
+    once, a running one stops within about a second. Cancelling a job that has already
+    finished fails with FAILED_PRECONDITION (its state is final and unchanged).
     """
     ListJobs: _grpc.UnaryUnaryMultiCallable[_aalps_pb2.ListJobsRequest, _aalps_pb2.ListJobsResponse]
     """Lists the caller's jobs, newest first, a page at a time."""
@@ -134,8 +135,9 @@ class AalpsServiceAsyncStub(AalpsServiceStub):
     finished job yields its final snapshot and ends.
     """
     CancelJob: _aio.UnaryUnaryMultiCallable[_aalps_pb2.CancelJobRequest, _aalps_pb2.CancelJobResponse]  # type: ignore[assignment]
-    """Requests cancellation of a job and returns its state. Cancelling a finished job is a
-    no-op that returns it unchanged.
+    """Requests cancellation of a job and returns its state: a pending job is CANCELLED at
+    once, a running one stops within about a second. Cancelling a job that has already
+    finished fails with FAILED_PRECONDITION (its state is final and unchanged).
     """
     ListJobs: _aio.UnaryUnaryMultiCallable[_aalps_pb2.ListJobsRequest, _aalps_pb2.ListJobsResponse]  # type: ignore[assignment]
     """Lists the caller's jobs, newest first, a page at a time."""
@@ -204,8 +206,9 @@ class AalpsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _aalps_pb2.CancelJobRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_aalps_pb2.CancelJobResponse, _abc.Awaitable[_aalps_pb2.CancelJobResponse]]:
-        """Requests cancellation of a job and returns its state. Cancelling a finished job is a
-        no-op that returns it unchanged.
+        """Requests cancellation of a job and returns its state: a pending job is CANCELLED at
+        once, a running one stops within about a second. Cancelling a job that has already
+        finished fails with FAILED_PRECONDITION (its state is final and unchanged).
         """
 
     @_abc_1.abstractmethod
