@@ -137,6 +137,15 @@ class Separation:
         return str(sympy.latex(self.expr))
 
 
+def _as_sympy(value: Any) -> Any:
+    """A sympy object, from one or a Python number (never from text: that is the parser's job)."""
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a sympy expression or a number, got {type(value).__name__}")
+    return sympy.Integer(value) if isinstance(value, int) else sympy.Rational(repr(value))
+
+
 def derive_bound(
     expr: sympy.Expr,
     *,
@@ -188,7 +197,7 @@ def derive_bound(
     >>> derive_bound(b**2 * k + b * k**2, growing=(b, k), assumptions=(b <= k,)).text
     'b*k**2'
     """
-    expr = sympy.sympify(expr)
+    expr = _as_sympy(expr)
     assumptions = tuple(assumptions)
     growing_t = tuple(sorted(set(growing), key=sympy.default_sort_key))
     models_t = tuple(sorted(set(model_symbols), key=sympy.default_sort_key))
@@ -215,7 +224,7 @@ def derive_bound(
     analyzer = _Analyzer(
         [to_pos.get(s, s) for s in growing_t],
         [to_pos.get(s, s) for s in models_t],
-        [sympy.sympify(rel).xreplace(to_pos) for rel in assumptions],
+        [_as_sympy(rel).xreplace(to_pos) for rel in assumptions],
     )
     total, groups = analyzer.bound(expr.xreplace(to_pos))
     if back:
