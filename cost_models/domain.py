@@ -273,6 +273,14 @@ class TaskPlan:
     roles: tuple[RoleAssignment, ...]
     params: tuple[tuple[str, int], ...] = ()
 
+    def __hash__(self) -> int:
+        # Task plans key the evaluator's caches: hash once per object, not per look-up.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.task_id, self.operator, self.roles, self.params))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     @property
     def role_map(self) -> Mapping[str, RoleAssignment]:
         return {r.role: r for r in self.roles}

@@ -243,7 +243,10 @@ class PlanEvaluator:
         self._capabilities: dict[tuple[str, Operator], dict[str, str]] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         self._order = list(nx.topological_sort(self.graph.dag))
-        self._preds = {t: list(self.graph.dag.predecessors(t)) for t in self._order}
+        position = {t: i for i, t in enumerate(self._order)}
+        self._pred_index = [
+            [position[p] for p in self.graph.dag.predecessors(t)] for t in self._order
+        ]
 
     # --- feasibility -------------------------------------------------------------------
 
@@ -435,23 +438,29 @@ class PlanEvaluator:
 
     def outcome(self, plan: Plan) -> PlanOutcome:
         """Numeric figures of a plan: the search's objective and constraints."""
-        outcomes = {tp.task_id: self.task_outcome(tp) for tp in plan.tasks}
+        cache = self._outcomes
+        outcomes = {}
+        for tp in plan.tasks:
+            known = cache.get(tp)
+            outcomes[tp.task_id] = known if known is not None else self.task_outcome(tp)
         return self.combine(outcomes)
 
     def combine(self, outcomes: Mapping[str, TaskOutcome]) -> PlanOutcome:
         """Sum costs, multiply success, take the critical path of latencies."""
-        finish: dict[str, float] = {}
-        cost = variance = 0.0
+        ordered = [outcomes[t] for t in self._order]
+        finish = [0.0] * len(ordered)
+        cost = variance = longest = 0.0
         success = 1.0
-        longest = 0.0
         violation = None
         random: list[TaskOutcome] = []
-        for t in self._order:
-            o = outcomes[t]
-            preds = self._preds[t]
-            end = (max([finish[p] for p in preds]) if preds else 0.0) + o.latency
-            finish[t] = end
-            longest = end if end > longest else longest
+        for i, (o, preds) in enumerate(zip(ordered, self._pred_index, strict=True)):
+            start = 0.0
+            for p in preds:
+                if finish[p] > start:
+                    start = finish[p]
+            end = finish[i] = start + o.latency
+            if end > longest:
+                longest = end
             cost += o.expected_cost
             success *= o.success_probability
             if o.cost_variance:
@@ -462,7 +471,7 @@ class PlanEvaluator:
         if 0.0 < cost < math.inf:
             log_cost = math.log(cost)
         else:
-            log_cost = _log_sum(o.log_cost for o in outcomes.values())
+            log_cost = _log_sum(o.log_cost for o in ordered)
         return PlanOutcome(
             expected_cost=cost,
             log_cost=log_cost,
