@@ -53,7 +53,7 @@ class ChunkAggregate(OperatorSpec):
         assert shape.aggregate_tokens is not None
         total = shape.whole_input
         chunks = arithmetic.ceil(total / params["chunk"])
-        size = total / chunks
+        size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
         written = shape.aggregate_tokens(size)
         chunk_in = shape.prompt + size
         groups = [CallGroup("worker", chunks, chunk_in, written, parallel=chunks)]
