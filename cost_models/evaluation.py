@@ -113,15 +113,22 @@ def _log_of(value: Value) -> float:
 
 
 class _Compiled:
-    """One task's sizes in both arithmetics."""
+    """One task's sizes: numbers at once (the search needs them), the rest on first use."""
 
-    def __init__(self, request: OptimizeRequest, task: Task) -> None:
-        graph = request.graph
-        self.task = task
-        self.symbolic = _shape(task, graph.incoming_tokens(task.id), None)
-        values = {s: sympy.Float(v, 30) for s, v in graph.values.items()}
-        self.numeric = _shape(task, graph.incoming_tokens(task.id), values)
-        self.big = _shape(task, graph.incoming_tokens(task.id), values, big=True)
+    def __init__(
+        self, task: Task, incoming: sympy.Expr, values: Mapping[sympy.Symbol, Any]
+    ) -> None:
+        self.task, self.incoming, self.values = task, incoming, values
+        self.numeric = _shape(task, incoming, values)
+
+    @cached_property
+    def symbolic(self) -> TaskShape:
+        return _shape(self.task, self.incoming, None)
+
+    @cached_property
+    def big(self) -> TaskShape:
+        """Sizes as mpmath numbers, for the rare plan whose cost overflows a float."""
+        return _shape(self.task, self.incoming, self.values, big=True)
 
 
 def _shape(
@@ -237,7 +244,13 @@ class PlanEvaluator:
         self.request = request
         self.graph = request.graph
         self.catalog = request.catalog
-        self._compiled = {t.id: _Compiled(request, t) for t in request.graph.tasks}
+        values = {s: sympy.Float(v, 30) for s, v in self.graph.values.items()}
+        incoming: dict[str, list[sympy.Expr]] = {t.id: [] for t in self.graph.tasks}
+        for edge in self.graph.edges:
+            incoming[edge.target].append(edge.tokens)
+        self._compiled = {
+            t.id: _Compiled(t, sympy.Add(*incoming[t.id]), values) for t in self.graph.tasks
+        }
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, _ModelNumbers]] = {}
         self._capabilities: dict[tuple[str, Operator], dict[str, str]] = {}
@@ -510,8 +523,8 @@ class PlanEvaluator:
         return separation(baseline.bound, plan.bound, assumptions=self.graph.assumptions)
 
 
-def single_role_plan(task_id: str, operator: Operator, **models: str | tuple[str, int]) -> TaskPlan:
-    """Convenience for tests and examples: ``single_role_plan("t", DIRECT, worker="big")``."""
+def make_task_plan(task_id: str, operator: Operator, **models: str | tuple[str, int]) -> TaskPlan:
+    """A task plan from keyword roles: ``make_task_plan("t", ROUTE, delegator="d")``."""
     roles = []
     for role, choice in models.items():
         name, votes = (choice, 1) if isinstance(choice, str) else choice

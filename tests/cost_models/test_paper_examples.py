@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 
 from cost_models.domain import Operator, Plan
-from cost_models.evaluation import PlanEvaluation, PlanEvaluator, single_role_plan
+from cost_models.evaluation import PlanEvaluation, PlanEvaluator, make_task_plan
 from cost_models.loading import load_request
 from tests.conftest import example_data
 
@@ -18,7 +18,7 @@ def _evaluate(name: str, operator: Operator, **roles: str) -> tuple[PlanEvaluato
     request = load_request(example_data(name))
     evaluator = PlanEvaluator(request)
     task_id = request.graph.tasks[0].id
-    plan = Plan((single_role_plan(task_id, operator, **roles),))
+    plan = Plan((make_task_plan(task_id, operator, **roles),))
     return evaluator, evaluator.evaluate(plan)
 
 

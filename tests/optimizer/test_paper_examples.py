@@ -6,7 +6,7 @@ import pytest
 import sympy
 
 from cost_models.domain import Operator
-from cost_models.evaluation import PlanEvaluator, single_role_plan
+from cost_models.evaluation import PlanEvaluator, make_task_plan
 from cost_models.loading import load_request
 from cost_models.stochastic import majority_vote_success
 from optimizer import optimize
@@ -85,7 +85,7 @@ def test_votes_beat_size_only_when_cheaper(size_ratio: int) -> None:
     (task_plan,) = result.plan.plan.tasks
     (role,) = task_plan.roles
     single = PlanEvaluator(request).task_outcome(
-        single_role_plan("answer", Operator.DIRECT, worker="cheap")
+        make_task_plan("answer", Operator.DIRECT, worker="cheap")
     )
     if 7 < size_ratio:
         assert (role.model, role.votes) == ("cheap", 7)
