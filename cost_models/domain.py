@@ -44,6 +44,20 @@ class Operator(enum.StrEnum):
     AHEAD_BY_K = "AHEAD_BY_K"
 
 
+class SearchObjective(enum.StrEnum):
+    """What a single-objective search minimizes (DESIGN §2, "Objective")."""
+
+    COST_OF_PASS = "COST_OF_PASS"  # E[cost] / P(success): the cost of a correct result
+    EXPECTED_COST = "EXPECTED_COST"  # E[cost], whatever the success probability
+
+
+class RankBy(enum.StrEnum):
+    """Which plan a result names *the* plan (DESIGN §2, "Asymptotic optimum")."""
+
+    SCALE_POINT = "SCALE_POINT"
+    ASYMPTOTIC = "ASYMPTOTIC"
+
+
 class Objective(enum.StrEnum):
     """What a multi-objective search minimizes."""
 
@@ -139,6 +153,7 @@ class Task:
     chunkable: Chunkable | None = None
     steps: Steps | None = None
     baseline: Operator | None = None
+    discrete: bool = False
 
     def role_capability(self, operator: Operator, role: str, default: str | None = None) -> str:
         """The capability a role needs.
@@ -234,6 +249,8 @@ class SearchOptions:
     timeout_seconds: float | None = None
     seed: int = 0
     objectives: tuple[Objective, ...] = ()
+    objective: SearchObjective = SearchObjective.COST_OF_PASS
+    rank_by: RankBy = RankBy.SCALE_POINT
 
 
 @dataclass(frozen=True)

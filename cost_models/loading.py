@@ -32,8 +32,10 @@ from cost_models.domain import (
     OptimizeRequest,
     Parameter,
     Plan,
+    RankBy,
     RoleAssignment,
     Routing,
+    SearchObjective,
     SearchOptions,
     Steps,
     Task,
@@ -257,6 +259,7 @@ _TASK_KEYS = {
     "chunkable",
     "steps",
     "baseline",
+    "discrete",
 }
 
 
@@ -338,6 +341,10 @@ def _task(data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violati
         else:
             steps = Steps(count, tokens or one, output or one)
     baseline = _enum(Operator, data.get("baseline"), f"{field}.baseline", errors, None)
+    discrete = data.get("discrete", False)
+    if not isinstance(discrete, bool):
+        errors.add(f"{field}.discrete", "must be true or false")
+        discrete = False
     if input_tokens is None:
         if data.get("input_tokens") is None and blocks is not None:
             input_tokens = blocks.count * blocks.size
@@ -370,6 +377,7 @@ def _task(data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violati
         chunkable=chunkable,
         steps=steps,
         baseline=baseline,
+        discrete=discrete,
     )
 
 
@@ -609,7 +617,12 @@ def _constraints(data: Mapping[str, Any], errors: Violations) -> Constraints:
 
 
 def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
-    _unknown_keys(data, {"n_trials", "timeout_seconds", "seed", "objectives"}, "search", errors)
+    _unknown_keys(
+        data,
+        {"n_trials", "timeout_seconds", "seed", "objectives", "objective", "rank_by"},
+        "search",
+        errors,
+    )
     n_trials = _number(data.get("n_trials"), "search.n_trials", errors, low=0, high=MAX_TRIALS)
     timeout = _number(data.get("timeout_seconds"), "search.timeout_seconds", errors, low=0.0)
     seed = _number(data.get("seed"), "search.seed", errors, low=0, high=2**32 - 1)
@@ -618,11 +631,15 @@ def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
         objective = _enum(Objective, item, f"search.objectives[{i}]", errors, None)
         if objective is not None and objective not in objectives:
             objectives.append(objective)
+    objective = _enum(SearchObjective, data.get("objective"), "search.objective", errors, None)
+    rank_by = _enum(RankBy, data.get("rank_by"), "search.rank_by", errors, None)
     return SearchOptions(
         n_trials=int(n_trials) if n_trials else SearchOptions.n_trials,
         timeout_seconds=timeout or None,
         seed=int(seed or 0),
         objectives=tuple(objectives),
+        objective=objective or SearchObjective.COST_OF_PASS,
+        rank_by=rank_by or RankBy.SCALE_POINT,
     )
 
 

@@ -225,6 +225,68 @@ FAILURE_PROBABILITY: Objective.ValueType  # 3
 """1 - success probability."""
 Global___Objective: _TypeAlias = Objective  # noqa: Y015
 
+class _SearchObjective:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SearchObjectiveEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SearchObjective.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SEARCH_OBJECTIVE_UNSPECIFIED: _SearchObjective.ValueType  # 0
+    """Default: COST_OF_PASS."""
+    COST_OF_PASS: _SearchObjective.ValueType  # 1
+    """The expected cost of a correct result: expected cost / success probability
+    (cost-of-pass, Erol et al. 2025).
+    """
+    EXPECTED_COST: _SearchObjective.ValueType  # 2
+    """The raw expected cost, whatever the success probability."""
+
+class SearchObjective(_SearchObjective, metaclass=_SearchObjectiveEnumTypeWrapper):
+    """The life cycle of a job: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED.
+    What a single-objective search minimizes (DESIGN §2, "Objective").
+    """
+
+SEARCH_OBJECTIVE_UNSPECIFIED: SearchObjective.ValueType  # 0
+"""Default: COST_OF_PASS."""
+COST_OF_PASS: SearchObjective.ValueType  # 1
+"""The expected cost of a correct result: expected cost / success probability
+(cost-of-pass, Erol et al. 2025).
+"""
+EXPECTED_COST: SearchObjective.ValueType  # 2
+"""The raw expected cost, whatever the success probability."""
+Global___SearchObjective: _TypeAlias = SearchObjective  # noqa: Y015
+
+class _RankBy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RankByEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RankBy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RANK_BY_UNSPECIFIED: _RankBy.ValueType  # 0
+    """Default: SCALE_POINT."""
+    SCALE_POINT: _RankBy.ValueType  # 1
+    """The plan with the best objective at the scale point (ties go to the asymptotically
+    smaller plan).
+    """
+    ASYMPTOTIC: _RankBy.ValueType  # 2
+    """The plan with the best objective for all large enough scale factors along the scale
+    ray (every growing parameter multiplied by s from its scale point).
+    """
+
+class RankBy(_RankBy, metaclass=_RankByEnumTypeWrapper):
+    """Which plan a response names `plan` (DESIGN §2, "Asymptotic optimum")."""
+
+RANK_BY_UNSPECIFIED: RankBy.ValueType  # 0
+"""Default: SCALE_POINT."""
+SCALE_POINT: RankBy.ValueType  # 1
+"""The plan with the best objective at the scale point (ties go to the asymptotically
+smaller plan).
+"""
+ASYMPTOTIC: RankBy.ValueType  # 2
+"""The plan with the best objective for all large enough scale factors along the scale
+ray (every growing parameter multiplied by s from its scale point).
+"""
+Global___RankBy: _TypeAlias = RankBy  # noqa: Y015
+
 class _JobState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -244,8 +306,7 @@ class _JobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobState.Val
     CANCELLED: _JobState.ValueType  # 5
     """Cancelled by the caller; `result` may hold the best plan found before."""
 
-class JobState(_JobState, metaclass=_JobStateEnumTypeWrapper):
-    """The life cycle of a job: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
+class JobState(_JobState, metaclass=_JobStateEnumTypeWrapper): ...
 
 JOB_STATE_UNSPECIFIED: JobState.ValueType  # 0
 """Not set. In ListJobsRequest: no filter."""
@@ -443,6 +504,7 @@ class Task(_message.Message):
     CHUNKABLE_FIELD_NUMBER: _builtins.int
     STEPS_FIELD_NUMBER: _builtins.int
     BASELINE_FIELD_NUMBER: _builtins.int
+    DISCRETE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """A unique id (at most 128 characters)."""
     capability: _builtins.str
@@ -458,6 +520,10 @@ class Task(_message.Message):
     baseline: Global___Operator.ValueType
     """The naive operator the separation is measured against. Default (unspecified):
     ITERATE_WITH_HISTORY with `defects`, GLOBAL_RETRY with `acceptance`, else DIRECT.
+    """
+    discrete: _builtins.bool
+    """The task's answer is discrete (a label, a choice, a number): its calls may be voted
+    on (VOTE). Without it only roles that write one token may vote.
     """
     @_builtins.property
     def role_capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -505,10 +571,11 @@ class Task(_message.Message):
         chunkable: Global___Chunkable | None = ...,
         steps: Global___Steps | None = ...,
         baseline: Global___Operator.ValueType = ...,
+        discrete: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "blocks", b"blocks", "chunkable", b"chunkable", "defects", b"defects", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "baseline", b"baseline", "blocks", b"blocks", "capability", b"capability", "chunkable", b"chunkable", "defects", b"defects", "id", b"id", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "prompt_tokens", b"prompt_tokens", "role_capabilities", b"role_capabilities", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "baseline", b"baseline", "blocks", b"blocks", "capability", b"capability", "chunkable", b"chunkable", "defects", b"defects", "discrete", b"discrete", "id", b"id", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "prompt_tokens", b"prompt_tokens", "role_capabilities", b"role_capabilities", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -878,6 +945,8 @@ class SearchOptions(_message.Message):
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     OBJECTIVES_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    RANK_BY_FIELD_NUMBER: _builtins.int
     n_trials: _builtins.int
     """Trials for the stochastic search; 0 = the server's default. Small spaces are
     enumerated exactly regardless.
@@ -886,6 +955,10 @@ class SearchOptions(_message.Message):
     """Wall-clock budget of the search in seconds; 0 = the server's default."""
     seed: _builtins.int
     """Seed of the search; the same request and seed give the same plan."""
+    objective: Global___SearchObjective.ValueType
+    """What a single-objective search minimizes. Default: COST_OF_PASS."""
+    rank_by: Global___RankBy.ValueType
+    """Which plan the response returns as `plan`. Default: SCALE_POINT."""
     @_builtins.property
     def objectives(self) -> _containers.RepeatedScalarFieldContainer[Global___Objective.ValueType]:
         """Objectives to minimize. Empty = [COST]; more than one returns a Pareto front."""
@@ -897,10 +970,12 @@ class SearchOptions(_message.Message):
         timeout_seconds: _builtins.float = ...,
         seed: _builtins.int = ...,
         objectives: _abc.Iterable[Global___Objective.ValueType] | None = ...,
+        objective: Global___SearchObjective.ValueType = ...,
+        rank_by: Global___RankBy.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["n_trials", b"n_trials", "objectives", b"objectives", "seed", b"seed", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["n_trials", b"n_trials", "objective", b"objective", "objectives", b"objectives", "rank_by", b"rank_by", "seed", b"seed", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -925,6 +1000,8 @@ class Plan(_message.Message):
     LATENCY_FIELD_NUMBER: _builtins.int
     COST_P95_FIELD_NUMBER: _builtins.int
     BOUND_FIELD_NUMBER: _builtins.int
+    COST_OF_PASS_FIELD_NUMBER: _builtins.int
+    COST_P95_APPROXIMATE_FIELD_NUMBER: _builtins.int
     cost: _builtins.str
     """The symbolic expected cost of the whole plan (sympy text form), e.g.
     "b*l**2*m_dev + k*l*m_qa".
@@ -937,6 +1014,12 @@ class Plan(_message.Message):
     """Latency of the critical path at the scale point (latency units)."""
     cost_p95: _builtins.float
     """95th-percentile cost at the scale point (differs from expected_cost for retries)."""
+    cost_of_pass: _builtins.float
+    """The expected cost of a correct result at the scale point:
+    expected_cost / success_probability (infinite when the plan never succeeds).
+    """
+    cost_p95_approximate: _builtins.bool
+    """True when `cost_p95` is a moment-matched approximation rather than exact."""
     @_builtins.property
     def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskPlan]:
         """One entry per task of the graph."""
@@ -955,10 +1038,12 @@ class Plan(_message.Message):
         latency: _builtins.float = ...,
         cost_p95: _builtins.float = ...,
         bound: Global___Bound | None = ...,
+        cost_of_pass: _builtins.float = ...,
+        cost_p95_approximate: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound", "cost", b"cost", "cost_p95", b"cost_p95", "expected_cost", b"expected_cost", "latency", b"latency", "success_probability", b"success_probability", "tasks", b"tasks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound", "cost", b"cost", "cost_of_pass", b"cost_of_pass", "cost_p95", b"cost_p95", "cost_p95_approximate", b"cost_p95_approximate", "expected_cost", b"expected_cost", "latency", b"latency", "success_probability", b"success_probability", "tasks", b"tasks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1242,6 +1327,7 @@ class OptimizeResponse(_message.Message):
     PARETO_FRONT_FIELD_NUMBER: _builtins.int
     CROSSOVERS_FIELD_NUMBER: _builtins.int
     STATS_FIELD_NUMBER: _builtins.int
+    ASYMPTOTIC_PLAN_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def plan(self) -> Global___Plan:
         """The best feasible plan found."""
@@ -1266,6 +1352,12 @@ class OptimizeResponse(_message.Message):
     def stats(self) -> Global___SearchStats:
         """Search statistics."""
 
+    @_builtins.property
+    def asymptotic_plan(self) -> Global___Plan:
+        """The asymptotically optimal plan (best objective for all large enough scale factors
+        along the scale ray), when it differs from `plan`; unset otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -1275,10 +1367,11 @@ class OptimizeResponse(_message.Message):
         pareto_front: _abc.Iterable[Global___Plan] | None = ...,
         crossovers: _abc.Iterable[Global___Crossover] | None = ...,
         stats: Global___SearchStats | None = ...,
+        asymptotic_plan: Global___Plan | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "plan", b"plan", "stats", b"stats"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "plan", b"plan", "stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline", b"baseline", "crossovers", b"crossovers", "pareto_front", b"pareto_front", "plan", b"plan", "separation", b"separation", "stats", b"stats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "crossovers", b"crossovers", "pareto_front", b"pareto_front", "plan", b"plan", "separation", b"separation", "stats", b"stats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
