@@ -214,7 +214,7 @@ def test_enum_names_parse_unprefixed_in_files() -> None:
 FIELDS = {
     "OptimizeRequest": {"graph", "catalog", "cost_model", "constraints", "search"},
     "Constraints": {"min_success_probability", "max_cost", "max_latency", "parallelism"},
-    "SearchOptions": {"n_trials", "timeout_seconds", "seed", "objectives"},
+    "SearchOptions": {"n_trials", "timeout_seconds", "seed", "objectives", "objective", "rank_by"},
     "TaskGraph": {"name", "parameters", "assumptions", "tasks", "edges"},
     "Parameter": {"name", "description", "value", "grows", "expr"},
     "Edge": {"source", "target", "tokens"},
@@ -232,6 +232,7 @@ FIELDS = {
         "chunkable",
         "steps",
         "baseline",
+        "discrete",
     },
     "Blocks": {"count", "size", "output"},
     "Routing": {"tokens", "capability"},
@@ -258,6 +259,7 @@ FIELDS = {
         "pareto_front",
         "crossovers",
         "stats",
+        "asymptotic_plan",
     },
     "Separation": {"role", "text", "latex"},
     "Crossover": {"plan", "parameter", "at", "text", "scale", "values"},
@@ -270,6 +272,8 @@ FIELDS = {
         "latency",
         "cost_p95",
         "bound",
+        "cost_of_pass",
+        "cost_p95_approximate",
     },
     "TaskPlan": {
         "task_id",
