@@ -11,6 +11,7 @@ rounded to integers.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -43,6 +44,15 @@ class SimulationSummary:
     success_rate: float
     mean_calls: float
     cost_p95: float
+    costs: tuple[float, ...] = ()  # every run's cost, sorted
+
+    def fraction_at_most(self, cost: float) -> float:
+        """Empirical P(cost ≤ ``cost``)."""
+        return bisect.bisect_right(self.costs, cost) / max(len(self.costs), 1)
+
+    def fraction_below(self, cost: float) -> float:
+        """Empirical P(cost < ``cost``)."""
+        return bisect.bisect_left(self.costs, cost) / max(len(self.costs), 1)
 
 
 class _Executor:
@@ -163,7 +173,13 @@ def _scan_and_fix(x: _Executor) -> bool:
 
 
 def _retry_unit(x: _Executor, tokens_in: float, tokens_out: float, blocks: int) -> bool:
-    """Attempt until the worker is right and all ``blocks`` came out correct; then verify."""
+    """Attempt until the verifier accepts; True if the accepted attempt is right.
+
+    An attempt is right when the worker's call is right and all ``blocks`` came out correct.
+    A code verifier accepts exactly the right attempts; an LLM verifier errs on each check:
+    its call is right (with its reliability) when it accepts a right attempt or rejects a
+    wrong one.
+    """
     assert x.task.acceptance is not None
     a = x.size(x.task.acceptance.success_probability)
     verifier = "verifier" in x.models
@@ -171,10 +187,14 @@ def _retry_unit(x: _Executor, tokens_in: float, tokens_out: float, blocks: int) 
     while True:
         worked = x.call("worker", tokens_in, tokens_out)
         correct = all(x.chance(a) for _ in range(blocks))
+        right = worked and correct
         if verifier:
             judged_right = x.call("verifier", prompt + tokens_out, 1)
-        if worked and correct:
-            return judged_right if verifier else True
+            accepted = right if judged_right else not right
+        else:
+            accepted = right
+        if accepted:
+            return right
 
 
 def _global_retry(x: _Executor) -> bool:
@@ -287,4 +307,5 @@ def simulate(
         success_rate=successes / runs,
         mean_calls=calls / runs,
         cost_p95=ordered[min(runs - 1, math.ceil(0.95 * runs) - 1)],
+        costs=tuple(ordered),
     )

@@ -1,10 +1,14 @@
 """Retry until verified: GLOBAL_RETRY redoes the whole input, LOCAL_RETRY one block at a time.
 
 With ``acceptance.success_probability`` a per block and worker reliability p, one global
-attempt over ``count`` blocks is accepted with probability ``p·a^count`` (expected attempts
-its inverse: the paper's 2^k, §3.3); a local attempt on one block with ``p·a``. The verifier
-is code (free) unless ``acceptance.verifier`` names a capability: then an LLM role reads each
-attempt's output, and its reliability is the chance its final acceptance is right.
+attempt over ``count`` blocks is right with probability ``p·a^count`` (with a code verifier,
+expected attempts its inverse: the paper's 2^k, §3.3); a local attempt on one block with
+``p·a``. The verifier is code (free) unless ``acceptance.verifier`` names a capability: then
+an LLM role reads each attempt's output and errs on *each check* (DESIGN §2): with ``r`` the
+chance an attempt is right and ``v`` the verifier's reliability, it accepts a right attempt
+with probability ``v`` and a wrong one with ``1−v``. One attempt is accepted with
+``a = r·v + (1−r)(1−v)`` (expected attempts ``1/a``), and the accepted result is right with
+``r·v/a``.
 """
 
 from __future__ import annotations
@@ -43,16 +47,36 @@ class _Retry(OperatorSpec):
         return (worker, RoleSpec("verifier", verifier, votable=False))
 
 
+def verified_acceptance(right: Value, check: Value) -> tuple[Value, Value]:
+    """(P(an attempt is accepted), P(an accepted attempt is right)) for one unit.
+
+    ``right``: the chance an attempt is right; ``check``: the verifier's reliability on each
+    check (it accepts a right attempt with ``check`` and a wrong one with ``1 − check``).
+    """
+    accept = right * check + (1 - right) * (1 - check)
+    return accept, right * check / accept
+
+
 def _groups(
     units: Value,
     tokens_in: Value,
     tokens_out: Value,
-    accept: Value,
+    right: Value,
     reliability: Reliability,
     with_verifier: bool,
     prompt: Value,
-) -> tuple[tuple[CallGroup, ...], Value, Value]:
-    """Calls for ``units`` independent units, each retried until an attempt is accepted."""
+) -> tuple[tuple[CallGroup, ...], Value]:
+    """Calls for ``units`` independent units, each retried until an attempt is accepted.
+
+    ``right`` is the chance one attempt of a unit is right. A code verifier accepts exactly
+    the right attempts; an LLM verifier errs on each check (see the module docstring).
+    """
+    check_in = prompt + tokens_out
+    success: Value = 1
+    accept = right
+    if with_verifier:
+        accept, right_when_accepted = verified_acceptance(right, reliability("verifier", check_in))
+        success = right_when_accepted**units
     attempts = 1 / accept
     calls = units * attempts
     variance = units * geometric_variance(accept)
@@ -69,9 +93,7 @@ def _groups(
             retry_accept=accept,
         )
     ]
-    success: Value = 1
     if with_verifier:
-        check_in = prompt + tokens_out
         groups.append(
             CallGroup(
                 "verifier",
@@ -83,8 +105,7 @@ def _groups(
                 follows="worker",
             )
         )
-        success = reliability("verifier", check_in) ** units
-    return tuple(groups), success, attempts
+    return tuple(groups), success
 
 
 class GlobalRetry(_Retry):
@@ -103,9 +124,9 @@ class GlobalRetry(_Retry):
             tokens_out = count * shape.block_output
         else:
             count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
-        accept = reliability("worker", tokens_in) * shape.acceptance**count
-        groups, success, _ = _groups(
-            1, tokens_in, tokens_out, accept, reliability, shape.llm_verifier, shape.prompt
+        right = reliability("worker", tokens_in) * shape.acceptance**count
+        groups, success = _groups(
+            1, tokens_in, tokens_out, right, reliability, shape.llm_verifier, shape.prompt
         )
         return Schedule(groups, success)
 
@@ -122,12 +143,12 @@ class LocalRetry(_Retry):
         arithmetic: Arithmetic,
     ) -> Schedule:
         tokens_in = shape.prompt + shape.block_size
-        accept = reliability("worker", tokens_in) * shape.acceptance
-        groups, success, _ = _groups(
+        right = reliability("worker", tokens_in) * shape.acceptance
+        groups, success = _groups(
             shape.block_count,
             tokens_in,
             shape.block_output,
-            accept,
+            right,
             reliability,
             shape.llm_verifier,
             shape.prompt,

@@ -148,11 +148,19 @@ def hand_success(case: Case, votes: int, error: float) -> float:
     if op in (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY):
         if not case.verifier:
             return 1.0  # retried until the (free) verifier accepts
-        units = 1 if op is Operator.GLOBAL_RETRY else s.blocks
-        checked = s.blocks * s.block_output if op is Operator.GLOBAL_RETRY else s.block_output
-        if case.whole_input:
-            checked = s.output
-        return call("verifier", s.prompt + checked) ** units
+        # An LLM verifier errs on each check: an attempt right with probability r is
+        # accepted with a = r·v + (1−r)(1−v), and an accepted attempt is right with r·v/a.
+        if op is Operator.GLOBAL_RETRY and case.whole_input:
+            units, tokens_in, checked, blocks = 1, s.prompt + n, s.output, 1
+        elif op is Operator.GLOBAL_RETRY:
+            units, tokens_in, checked = 1, s.prompt + n, s.blocks * s.block_output
+            blocks = s.blocks
+        else:
+            units, tokens_in, checked = s.blocks, s.prompt + s.block_size, s.block_output
+            blocks = 1
+        right = call("worker", tokens_in) * s.acceptance**blocks
+        v = call("verifier", s.prompt + checked)
+        return (right * v / (right * v + (1 - right) * (1 - v))) ** units
     if op is Operator.CHUNK_AGGREGATE:
         chunks = math.ceil(n / dict(case.params)["chunk"])
         size = n / chunks

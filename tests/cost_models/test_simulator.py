@@ -19,7 +19,7 @@ import pytest
 from cost_models.domain import CostModel, Operator, Plan
 from cost_models.evaluation import PlanEvaluator
 from cost_models.loading import load_request
-from cost_models.simulator import simulate
+from cost_models.simulator import SimulationSummary, simulate
 from cost_models.stochastic import geometric_variance
 from tests.cost_models.conftest import (
     CASE_BY_NAME,
@@ -119,12 +119,25 @@ def check_against_simulation(request, plan: Plan, label: str, random_cost: bool)
 
     # The tail of a random cost.
     if random_cost:
-        assert plan_outcome.cost_p95 == pytest.approx(sim.cost_p95, rel=P95_TOLERANCE), (
-            sim,
-            plan_outcome,
-        )
+        assert p95_agrees(plan_outcome.cost_p95, sim), (sim.cost_p95, plan_outcome)
     else:
         assert plan_outcome.cost_p95 == pytest.approx(predicted.expected_cost, rel=1e-12)
+
+
+def p95_agrees(predicted: float, sim: SimulationSummary) -> bool:
+    """The predicted 95th percentile is within 10% of the simulated one, or is a 95% quantile.
+
+    Attempt counts are whole numbers, so the cost's distribution has atoms: when
+    P(cost ≤ q) is close to 0.95 the empirical percentile jumps between two atoms a whole
+    attempt apart. A number ``q`` is a 95% quantile when P(cost ≤ q) ≥ 0.95 ≥ P(cost < q);
+    the empirical fractions must meet that within 3 binomial standard errors.
+    """
+    if predicted == pytest.approx(sim.cost_p95, rel=P95_TOLERANCE):
+        return True
+    se = math.sqrt(0.95 * 0.05 / sim.runs)
+    at_most = sim.fraction_at_most(predicted * (1 + 1e-9))
+    below = sim.fraction_below(predicted * (1 - 1e-9))
+    return at_most >= 0.95 - 3 * se and below <= 0.95 + 3 * se
 
 
 @pytest.mark.parametrize(("case", "cost_model", "votes", "per_token_error"), _params())
@@ -141,7 +154,7 @@ RESIZED_CHECKER = 6
 
 
 def _retry_figures(case: Case, acceptance: float) -> tuple[int, float, float]:
-    """(units, acceptance of one attempt, KV_CACHED cost of one attempt) by hand."""
+    """(units, P(an attempt is accepted), KV_CACHED cost of one attempt) by hand."""
     s = SIMULATION
     worker, checker = MODELS["solver"][1], RESIZED_CHECKER
     if case.operator is Operator.GLOBAL_RETRY and case.whole_input:
@@ -156,6 +169,10 @@ def _retry_figures(case: Case, acceptance: float) -> tuple[int, float, float]:
     per_attempt = worker * (tokens_in + tokens_out)
     if case.verifier:
         per_attempt += checker * (s.prompt + tokens_out + 1)
+        # The verifier errs on each check: it accepts a right attempt with v, a wrong one
+        # with 1 − v, so an attempt is accepted with r·v + (1 − r)(1 − v).
+        v = s.reliability["checker"]
+        accept = accept * v + (1 - accept) * (1 - v)
     return units, accept, per_attempt
 
 
