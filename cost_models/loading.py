@@ -638,7 +638,7 @@ def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
         timeout_seconds=timeout or None,
         seed=int(seed or 0),
         objectives=tuple(objectives),
-        objective=objective or SearchObjective.COST_OF_PASS,
+        objective=goal or SearchObjective.COST_OF_PASS,
         rank_by=rank_by or RankBy.SCALE_POINT,
     )
 
