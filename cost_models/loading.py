@@ -631,7 +631,7 @@ def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
         objective = _enum(Objective, item, f"search.objectives[{i}]", errors, None)
         if objective is not None and objective not in objectives:
             objectives.append(objective)
-    objective = _enum(SearchObjective, data.get("objective"), "search.objective", errors, None)
+    goal = _enum(SearchObjective, data.get("objective"), "search.objective", errors, None)
     rank_by = _enum(RankBy, data.get("rank_by"), "search.rank_by", errors, None)
     return SearchOptions(
         n_trials=int(n_trials) if n_trials else SearchOptions.n_trials,
