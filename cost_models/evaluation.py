@@ -40,9 +40,30 @@ VOTE_CHOICES = (1, 3, 5, 7, 9)
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
 
 
+def _cost_of_pass(cost: float, success: float) -> float:
+    """E[cost] / P(success): the expected cost of a correct result (inf when never right)."""
+    if success <= 0.0:
+        return math.inf
+    return cost / success
+
+
+def _log_cost_of_pass(log_cost: float, log_success: float) -> float:
+    if log_success == -math.inf:
+        return math.inf
+    return log_cost - log_success
+
+
+def _log_probability(p: float) -> float:
+    return math.log(p) if p > 0.0 else -math.inf
+
+
 @dataclass(frozen=True)
 class TaskOutcome:
-    """A task plan's figures at the scale point."""
+    """A task plan's figures at one point of the scale ray (the scale point by default).
+
+    ``log_success`` is the natural log of the success probability, finite even when the
+    float ``success_probability`` underflows to 0 (−inf only when success is exactly 0).
+    """
 
     expected_cost: float
     log_cost: float
@@ -51,6 +72,21 @@ class TaskOutcome:
     cost_variance: float
     window_violation: str | None = None
     retry: RetryTail | None = None
+    log_success: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.log_success):
+            object.__setattr__(self, "log_success", _log_probability(self.success_probability))
+
+    @property
+    def cost_of_pass(self) -> float:
+        """E[cost] / P(success) (math.inf when success is 0)."""
+        return _cost_of_pass(self.expected_cost, self.success_probability)
+
+    @property
+    def log_cost_of_pass(self) -> float:
+        """log E[cost] − log P(success), finite when the two overflow and underflow."""
+        return _log_cost_of_pass(self.log_cost, self.log_success)
 
 
 @dataclass(frozen=True)
@@ -72,14 +108,49 @@ class TaskEvaluation:
 
 @dataclass(frozen=True)
 class PlanOutcome:
-    """A whole plan's figures at the scale point (what the search compares)."""
+    """A whole plan's figures at one point of the scale ray (what the search compares).
+
+    ``cost_p95`` (the 95th-percentile cost) is computed on first use: exact when the random
+    part of the cost is retries whose attempt counts can be convolved, else moment-matched,
+    and then ``cost_p95_approximate`` is True.
+    """
 
     expected_cost: float
     log_cost: float
     success_probability: float
     latency: float
-    cost_p95: float
     window_violation: str | None = None
+    log_success: float = math.nan
+    cost_variance: float = 0.0
+    random_tasks: tuple[TaskOutcome, ...] = ()
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.log_success):
+            object.__setattr__(self, "log_success", _log_probability(self.success_probability))
+
+    @property
+    def cost_of_pass(self) -> float:
+        """E[cost] / P(success) (math.inf when success is 0)."""
+        return _cost_of_pass(self.expected_cost, self.success_probability)
+
+    @property
+    def log_cost_of_pass(self) -> float:
+        """log E[cost] − log P(success), finite when the two overflow and underflow."""
+        return _log_cost_of_pass(self.log_cost, self.log_success)
+
+    @cached_property
+    def _tail(self) -> tuple[float, bool]:
+        return _cost_p95(self.expected_cost, self.cost_variance, list(self.random_tasks))
+
+    @property
+    def cost_p95(self) -> float:
+        """95th percentile of the plan's cost."""
+        return self._tail[0]
+
+    @property
+    def cost_p95_approximate(self) -> bool:
+        """Whether ``cost_p95`` is moment-matched rather than exact."""
+        return self._tail[1]
 
 
 @dataclass(frozen=True)
@@ -174,16 +245,19 @@ def _shape(
     )
 
 
-def _cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> float:
-    """95th percentile of the plan's cost: exact for one retried task, else moment-matched."""
+def _cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[float, bool]:
+    """95th percentile of the plan's cost, and whether it is approximate.
+
+    Exact for one retried task, else moment-matched.
+    """
     if not math.isfinite(cost) or variance <= 0.0:
-        return cost
+        return cost, False
     if len(random) == 1 and random[0].retry is not None:
         tail = random[0].retry
         attempts = retry_attempts_quantile(tail.units, tail.accept)
         if attempts is not None:
-            return cost - tail.mean + attempts * tail.per_attempt
-    return tail_quantile(cost, variance)
+            return cost - tail.mean + attempts * tail.per_attempt, False
+    return tail_quantile(cost, variance), True
 
 
 def group_cost(
@@ -355,10 +429,12 @@ class PlanEvaluator:
         rel = {role: numbers[m.name].capabilities[capability[role]] for role, m in models.items()}
         decay = {role: numbers[m.name].keep_per_token for role, m in models.items()}
 
-        def reliability(role: str, tokens_in: Value) -> Value:
+        def reliability(role: str, tokens_in: Value, decisions: Value = 1) -> Value:
             p = rel[role]
             if decay[role] is not None:
                 p = p * decay[role] ** tokens_in
+            if decisions != 1:
+                p = p**decisions
             return majority_vote_success(p, votes[role])
 
         pricing = {role: numbers[m.name].pricing for role, m in models.items()}
@@ -394,7 +470,11 @@ class PlanEvaluator:
                 outcome = self._numeric(task_plan, FLOAT, compiled.numeric)
             except (OverflowError, ZeroDivisionError):
                 outcome = None
-            if outcome is None or not math.isfinite(outcome.expected_cost):
+            if (
+                outcome is None
+                or not math.isfinite(outcome.expected_cost)
+                or outcome.success_probability == 0.0  # underflow: log_success from mpmath
+            ):
                 outcome = self._numeric(task_plan, BIG, compiled.big)
             self._outcomes[task_plan] = outcome
         return outcome
@@ -445,6 +525,7 @@ class PlanEvaluator:
             cost_variance=_to_float(variance),
             window_violation=violation,
             retry=retry,
+            log_success=_log_of(schedule.success),
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -462,7 +543,7 @@ class PlanEvaluator:
         """Sum costs, multiply success, take the critical path of latencies."""
         ordered = [outcomes[t] for t in self._order]
         finish = [0.0] * len(ordered)
-        cost = variance = longest = 0.0
+        cost = variance = longest = log_success = 0.0
         success = 1.0
         violation = None
         random: list[TaskOutcome] = []
@@ -476,6 +557,7 @@ class PlanEvaluator:
                 longest = end
             cost += o.expected_cost
             success *= o.success_probability
+            log_success += o.log_success
             if o.cost_variance:
                 variance += o.cost_variance
                 random.append(o)
@@ -490,8 +572,10 @@ class PlanEvaluator:
             log_cost=log_cost,
             success_probability=success,
             latency=longest,
-            cost_p95=_cost_p95(cost, variance, random),
             window_violation=violation,
+            log_success=log_success,
+            cost_variance=variance,
+            random_tasks=tuple(random),
         )
 
     def plan_cost(self, plan: Plan) -> sympy.Expr:

@@ -89,8 +89,19 @@ class _Executor:
     def count(self, expr: sympy.Expr) -> int:
         return int(round(self.size(expr)))
 
-    def call(self, role: str, tokens_in: float, tokens_out: float) -> bool:
-        """One logical call of ``role`` (``votes`` samples, majority wins); True if right."""
+    def decisions(self, calls: int) -> float:
+        """Decisions of the task's ``steps`` chain each of ``calls`` calls makes (1 without)."""
+        steps = self.task.steps
+        if steps is None:
+            return 1.0
+        return self.size(steps.count) / calls if calls else 0.0
+
+    def call(self, role: str, tokens_in: float, tokens_out: float, decisions: float = 1.0) -> bool:
+        """One logical call of ``role`` (``votes`` samples, majority wins); True if right.
+
+        A call that writes ``decisions`` decisions of a chain is right only if each is: the
+        decisions are independent, so one draw with ``p^decisions`` stands for them all.
+        """
         model = self.models[role]
         pricing = Pricing(
             model.size_value,
@@ -99,6 +110,7 @@ class _Executor:
         )
         p = float(model.capabilities[self.capability[role]])
         p *= (1.0 - float(model.per_token_error)) ** tokens_in
+        p **= decisions
         votes = self.votes[role]
         right = 0
         for _ in range(votes):
@@ -117,7 +129,7 @@ class _Executor:
 def _direct(x: _Executor) -> bool:
     t = x.task
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
-    return x.call("worker", x.size(t.prompt_tokens) + n, x.size(t.output_tokens))
+    return x.call("worker", x.size(t.prompt_tokens) + n, x.size(t.output_tokens), x.decisions(1))
 
 
 def _route(x: _Executor) -> bool:
@@ -126,7 +138,7 @@ def _route(x: _Executor) -> bool:
     prompt = x.size(t.prompt_tokens)
     routed = x.call("delegator", prompt + x.size(t.routing.tokens), 1)
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
-    solved = x.call("specialist", prompt + n, x.size(t.output_tokens))
+    solved = x.call("specialist", prompt + n, x.size(t.output_tokens), x.decisions(1))
     return routed and solved
 
 
@@ -134,8 +146,9 @@ def _map(x: _Executor) -> bool:
     b = x.task.blocks
     assert b is not None
     prompt, ok = x.size(x.task.prompt_tokens), True
-    for _ in range(x.count(b.count)):
-        ok &= x.call("worker", prompt + x.size(b.size), x.size(b.output))
+    count = x.count(b.count)
+    for _ in range(count):
+        ok &= x.call("worker", prompt + x.size(b.size), x.size(b.output), x.decisions(count))
     return ok
 
 
@@ -172,7 +185,9 @@ def _scan_and_fix(x: _Executor) -> bool:
     return ok
 
 
-def _retry_unit(x: _Executor, tokens_in: float, tokens_out: float, blocks: int) -> bool:
+def _retry_unit(
+    x: _Executor, tokens_in: float, tokens_out: float, blocks: int, decisions: float
+) -> bool:
     """Attempt until the verifier accepts; True if the accepted attempt is right.
 
     An attempt is right when the worker's call is right and all ``blocks`` came out correct.
@@ -185,7 +200,7 @@ def _retry_unit(x: _Executor, tokens_in: float, tokens_out: float, blocks: int) 
     verifier = "verifier" in x.models
     prompt = x.size(x.task.prompt_tokens)
     while True:
-        worked = x.call("worker", tokens_in, tokens_out)
+        worked = x.call("worker", tokens_in, tokens_out, decisions)
         correct = all(x.chance(a) for _ in range(blocks))
         right = worked and correct
         if verifier:
@@ -202,17 +217,19 @@ def _global_retry(x: _Executor) -> bool:
     prompt = x.size(t.prompt_tokens)
     if t.blocks is not None:
         k = x.count(t.blocks.count)
-        return _retry_unit(x, prompt + k * x.size(t.blocks.size), k * x.size(t.blocks.output), k)
+        tokens_in = prompt + k * x.size(t.blocks.size)
+        return _retry_unit(x, tokens_in, k * x.size(t.blocks.output), k, x.decisions(1))
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
-    return _retry_unit(x, prompt + n, x.size(t.output_tokens), 1)
+    return _retry_unit(x, prompt + n, x.size(t.output_tokens), 1, x.decisions(1))
 
 
 def _local_retry(x: _Executor) -> bool:
     b = x.task.blocks
     assert b is not None
     prompt, ok = x.size(x.task.prompt_tokens), True
-    for _ in range(x.count(b.count)):
-        ok &= _retry_unit(x, prompt + x.size(b.size), x.size(b.output), 1)
+    count = x.count(b.count)
+    for _ in range(count):
+        ok &= _retry_unit(x, prompt + x.size(b.size), x.size(b.output), 1, x.decisions(count))
     return ok
 
 
@@ -225,7 +242,7 @@ def _chunk_aggregate(x: _Executor) -> bool:
     written = x.size(t.chunkable.aggregate_tokens.xreplace({CHUNK: sympy.Float(size, 30)}))
     prompt, ok = x.size(t.prompt_tokens), True
     for _ in range(chunks):
-        ok &= x.call("worker", prompt + size, written)
+        ok &= x.call("worker", prompt + size, written, x.decisions(chunks))
     if "aggregator" in x.models:
         ok &= x.call("aggregator", prompt + chunks * written, x.size(t.output_tokens))
     return ok

@@ -13,13 +13,47 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from cost_models.arithmetic import Arithmetic, Value
 from cost_models.domain import Operator, Task
 
-#: ``reliability(role, input_tokens)``: the chance that one call of the role is right,
-#: with its votes and the model's per-token error already applied.
-Reliability = Callable[[str, Value], Value]
+
+class Reliability(Protocol):
+    """``reliability(role, input_tokens, decisions)``: the chance one call of the role is right.
+
+    The model's per-token error is applied, then the call's ``decisions`` (a call that writes
+    ``d`` decisions of a ``steps`` chain is right only if all ``d`` are: ``p^d``), then the
+    role's votes (a majority over whole calls).
+    """
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value: ...
+
+
+def discrete_answer(task: Task, written: Value) -> bool:
+    """Whether calls that write ``written`` tokens of ``task`` have an answer a vote can take.
+
+    A majority needs a discrete answer: a call that writes exactly one token (a label, a
+    routing decision) that is not a whole ``steps`` chain, or any call of a task that declares
+    ``discrete: true`` (issue 7, item 7).
+    """
+    if task.discrete:
+        return True
+    return bool(written == 1) and task.steps is None
+
+
+def chain_decisions(shape: TaskShape, calls: Value) -> Value:
+    """Decisions of a ``steps`` chain that each of ``calls`` calls makes (1 without steps).
+
+    A task with ``steps {count}`` is a chain of ``count`` decisions whatever the operator:
+    calls that split the chain between them make ``count/calls`` decisions each, so the
+    product of their successes is ``p^count``.
+    """
+    if shape.step_count == 0:
+        return 1
+    if calls == 0:
+        return 0
+    return shape.step_count / calls
 
 
 @dataclass(frozen=True)

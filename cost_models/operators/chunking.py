@@ -20,6 +20,8 @@ from cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    chain_decisions,
+    discrete_answer,
 )
 
 #: Largest chunk size searched when no window limits it (the input size limits it too).
@@ -34,11 +36,16 @@ class ChunkAggregate(OperatorSpec):
 
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
         assert task.chunkable is not None
-        worker = RoleSpec("worker", task.role_capability(self.operator, "worker"))
+        worker = RoleSpec(
+            "worker",
+            task.role_capability(self.operator, "worker"),
+            votable=discrete_answer(task, task.chunkable.aggregate_tokens),
+        )
         if not task.chunkable.aggregator:
             return (worker,)
         aggregator = task.role_capability(self.operator, "aggregator", task.chunkable.aggregator)
-        return (worker, RoleSpec("aggregator", aggregator))
+        votable = discrete_answer(task, task.output_tokens)
+        return (worker, RoleSpec("aggregator", aggregator, votable=votable))
 
     def params(self, task: Task) -> tuple[ParamSpec, ...]:
         return (ParamSpec("chunk", 1, MAX_CHUNK, log=True),)
@@ -57,7 +64,7 @@ class ChunkAggregate(OperatorSpec):
         written = shape.aggregate_tokens(size)
         chunk_in = shape.prompt + size
         groups = [CallGroup("worker", chunks, chunk_in, written, parallel=chunks)]
-        success = reliability("worker", chunk_in) ** chunks
+        success = reliability("worker", chunk_in, chain_decisions(shape, chunks)) ** chunks
         if shape.llm_aggregator:
             combine_in = shape.prompt + chunks * written
             groups.append(CallGroup("aggregator", 1, combine_in, shape.output))

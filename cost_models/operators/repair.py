@@ -3,7 +3,8 @@
 ITERATE_WITH_HISTORY is the anthropomorphic QA/developer chat: at iteration ``i`` (1..b)
 both agents read the whole history, ``i`` versions of the input and the reports so far, and
 the developer rewrites the whole input. ITERATE_STATELESS drops the history. SCAN_AND_FIX
-reads each block once and rewrites only the ``b`` flagged blocks.
+reads each block once and rewrites only the ``b`` flagged blocks. Their decisions are the
+defects' fixes, one per call, whether or not the task also has a ``steps`` fact.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    discrete_answer,
 )
 
 
@@ -33,8 +35,15 @@ class _Repair(OperatorSpec):
         return None
 
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        assert task.defects is not None
+        report = task.defects.report_tokens
+        written = report if report != 0 else 1  # a detector writes at least one token
         return (
-            RoleSpec("detector", task.role_capability(self.operator, "detector")),
+            RoleSpec(
+                "detector",
+                task.role_capability(self.operator, "detector"),
+                votable=discrete_answer(task, written),
+            ),
             RoleSpec("fixer", task.role_capability(self.operator, "fixer"), votable=False),
         )
 

@@ -24,6 +24,7 @@ from cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    chain_decisions,
 )
 from cost_models.stochastic import geometric_variance
 
@@ -124,7 +125,8 @@ class GlobalRetry(_Retry):
             tokens_out = count * shape.block_output
         else:
             count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
-        right = reliability("worker", tokens_in) * shape.acceptance**count
+        decisions = chain_decisions(shape, 1)
+        right = reliability("worker", tokens_in, decisions) * shape.acceptance**count
         groups, success = _groups(
             1, tokens_in, tokens_out, right, reliability, shape.llm_verifier, shape.prompt
         )
@@ -143,7 +145,8 @@ class LocalRetry(_Retry):
         arithmetic: Arithmetic,
     ) -> Schedule:
         tokens_in = shape.prompt + shape.block_size
-        right = reliability("worker", tokens_in) * shape.acceptance
+        decisions = chain_decisions(shape, shape.block_count)
+        right = reliability("worker", tokens_in, decisions) * shape.acceptance
         groups, success = _groups(
             shape.block_count,
             tokens_in,

@@ -17,6 +17,8 @@ from cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    chain_decisions,
+    discrete_answer,
 )
 
 
@@ -35,6 +37,7 @@ class Route(OperatorSpec):
                 "specialist",
                 task.role_capability(self.operator, "specialist"),
                 per_variant_allowed=True,
+                votable=discrete_answer(task, task.output_tokens),
             ),
         )
 
@@ -51,5 +54,6 @@ class Route(OperatorSpec):
             CallGroup("delegator", 1, route_in, 1),
             CallGroup("specialist", 1, work_in, shape.output),
         )
-        success = reliability("delegator", route_in) * reliability("specialist", work_in)
+        decisions = chain_decisions(shape, 1)  # the specialist writes the whole chain
+        success = reliability("delegator", route_in) * reliability("specialist", work_in, decisions)
         return Schedule(groups, success)

@@ -13,6 +13,8 @@ from cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    chain_decisions,
+    discrete_answer,
 )
 
 
@@ -25,7 +27,8 @@ class Direct(OperatorSpec):
         return None
 
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
-        return (RoleSpec("worker", task.role_capability(self.operator, "worker")),)
+        votable = discrete_answer(task, task.output_tokens)
+        return (RoleSpec("worker", task.role_capability(self.operator, "worker"), votable=votable),)
 
     def schedule(
         self,
@@ -36,7 +39,8 @@ class Direct(OperatorSpec):
     ) -> Schedule:
         tokens_in = shape.prompt + shape.whole_input
         call = CallGroup("worker", 1, tokens_in, shape.output)
-        return Schedule((call,), reliability("worker", tokens_in))
+        # On a ``steps`` task the one call writes the whole chain: right only if every step is.
+        return Schedule((call,), reliability("worker", tokens_in, chain_decisions(shape, 1)))
 
 
 class MapBlocks(OperatorSpec):
@@ -48,7 +52,9 @@ class MapBlocks(OperatorSpec):
         return None if task.blocks is not None else "needs the blocks fact"
 
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
-        return (RoleSpec("worker", task.role_capability(self.operator, "worker")),)
+        assert task.blocks is not None
+        votable = discrete_answer(task, task.blocks.output)
+        return (RoleSpec("worker", task.role_capability(self.operator, "worker"), votable=votable),)
 
     def schedule(
         self,
@@ -60,4 +66,5 @@ class MapBlocks(OperatorSpec):
         tokens_in = shape.prompt + shape.block_size
         count = shape.block_count
         calls = CallGroup("worker", count, tokens_in, shape.block_output, parallel=count)
-        return Schedule((calls,), reliability("worker", tokens_in) ** count)
+        one = reliability("worker", tokens_in, chain_decisions(shape, count))
+        return Schedule((calls,), one**count)

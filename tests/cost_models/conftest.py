@@ -74,6 +74,11 @@ def _facts(*names: str) -> frozenset[str]:
 
 CASES: tuple[Case, ...] = (
     Case("DIRECT", Operator.DIRECT, _facts()),
+    # A task that declares its answer discrete: its roles may vote (issue 7, item 7).
+    Case("DIRECT-discrete", Operator.DIRECT, _facts("discrete")),
+    # A steps task is a chain of decisions for every operator (issue 7, item 4).
+    Case("DIRECT-steps", Operator.DIRECT, _facts("steps")),
+    Case("MAP-steps", Operator.MAP, _facts("blocks", "steps")),
     Case("ROUTE", Operator.ROUTE, _facts("routing")),
     Case("MAP", Operator.MAP, _facts("blocks")),
     # Unverified attempts on a task with acceptance: success also needs every block right.
@@ -221,6 +226,8 @@ def build_request_dict(
         "output_tokens": str(s.output),
         "prompt_tokens": str(s.prompt),
     }
+    if "discrete" in facts:
+        task["discrete"] = True
     if "blocks" in facts:
         task["blocks"] = {"count": "k", "size": "l", "output": str(s.block_output)}
     if "routing" in facts:

@@ -113,36 +113,47 @@ def test_whole_plan_evaluation_agrees_with_its_tasks(cost_model):
 
 
 def hand_success(case: Case, votes: int, error: float) -> float:
-    """P(the task ends right), call by call, from DESIGN §2 and the AGREEMENT sizes."""
+    """P(the task ends right), call by call, from DESIGN §2 and the AGREEMENT sizes.
+
+    Votes apply only where a majority exists (issue 7, item 7): the delegator (it writes one
+    token) and, on a ``discrete`` task, the DIRECT worker. Every other role of these sizes
+    writes several tokens (output 25, block output 30, report 6), so it does not vote. A
+    ``steps`` task is a chain of ``q`` decisions: a call that writes ``d`` of them is right
+    with ``p^d``.
+    """
     s = AGREEMENT
     rel = {role: s.reliability[model] for role, model in ROLE_MODEL.items()}
     n = s.blocks * s.block_size
     r = s.report_tokens
+    discrete = "discrete" in case.facts
+    steps = s.steps if "steps" in case.facts else 0
 
-    def call(role: str, tokens_in: float, role_votes: int = 1) -> float:
-        return majority_vote_success(rel[role] * (1 - error) ** tokens_in, role_votes)
+    def call(role: str, tokens_in: float, role_votes: int = 1, decisions: float = 1) -> float:
+        p = (rel[role] * (1 - error) ** tokens_in) ** decisions
+        return majority_vote_success(p, role_votes)
 
     op = case.operator
     if op is Operator.DIRECT:
-        return call("worker", s.prompt + n, votes)
+        return call("worker", s.prompt + n, votes if discrete else 1, steps or 1)
     if op is Operator.ROUTE:
         return call("delegator", s.prompt + s.routing_tokens, votes) * call(
-            "specialist", s.prompt + n, votes
+            "specialist", s.prompt + n
         )
     if op is Operator.MAP:
-        ok = call("worker", s.prompt + s.block_size, votes) ** s.blocks
+        per_block = steps / s.blocks if steps else 1
+        ok = call("worker", s.prompt + s.block_size, 1, per_block) ** s.blocks
         if "acceptance" in case.facts:  # unverified: every block must come out right
             ok *= s.acceptance**s.blocks
         return ok
     if op is Operator.SCAN_AND_FIX:
-        detect = call("detector", s.prompt + s.block_size, votes) ** s.blocks
+        detect = call("detector", s.prompt + s.block_size) ** s.blocks
         return detect * call("fixer", s.prompt + s.block_size + r) ** s.defects
     if op in (Operator.ITERATE_WITH_HISTORY, Operator.ITERATE_STATELESS):
         history = op is Operator.ITERATE_WITH_HISTORY
         ok = 1.0
         for i in range(1, s.defects + 1):
             versions, reports = (i, i - 1) if history else (1, 0)
-            ok *= call("detector", s.prompt + versions * n + reports * r, votes)
+            ok *= call("detector", s.prompt + versions * n + reports * r)
             ok *= call("fixer", s.prompt + versions * n + (reports + 1) * r)
         return ok
     if op in (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY):
@@ -165,9 +176,9 @@ def hand_success(case: Case, votes: int, error: float) -> float:
         chunks = math.ceil(n / dict(case.params)["chunk"])
         size = n / chunks
         written = size / 4 + 1
-        ok = call("worker", s.prompt + size, votes) ** chunks
+        ok = call("worker", s.prompt + size) ** chunks  # writes chunk/4 + 1 tokens: no votes
         if case.aggregator:
-            ok *= call("aggregator", s.prompt + chunks * written, votes)
+            ok *= call("aggregator", s.prompt + chunks * written)
         return ok
     if op is Operator.AHEAD_BY_K:
         p = rel["worker"] * (1 - error) ** (s.prompt + s.step_tokens)

@@ -106,3 +106,85 @@ def test_global_retry_llm_verifier_over_the_whole_output():
     # the verifier reads 500 and writes 1.
     one = 500 * 500 + 500 * 499 / 2 + 500
     assert outcome.expected_cost == pytest.approx(one / accept, rel=1e-9)
+
+
+# ------------------------------------------------------------------ item 7: votes
+
+
+def _summary_request(output_tokens: str, discrete: bool = False):
+    task: dict[str, Any] = {
+        "id": "t",
+        "capability": "solve",
+        "input_tokens": "10*k",
+        "output_tokens": output_tokens,
+    }
+    if discrete:
+        task["discrete"] = True
+    models = [{"name": "small", "size": "1", "capabilities": {"solve": 0.9}}]
+    return _request(task, models, constraints={"min_success_probability": 0.99})
+
+
+def test_a_500_token_summary_cannot_vote():
+    """Issue 7 item 7: no majority over 500-token summaries, so `worker: small x3` is refused."""
+    request = _summary_request("500")
+    evaluator = PlanEvaluator(request)
+    (worker,) = evaluator.role_specs(request.graph.tasks[0], Operator.DIRECT)
+    assert not worker.votable
+    problems = evaluator.task_plan_problems(
+        make_task_plan("t", Operator.DIRECT, worker=("small", 3))
+    )
+    assert [p.field for p in problems] == ["plan.tasks[t].roles[worker].votes"]
+
+
+@pytest.mark.parametrize(("output", "discrete"), [("1", False), ("500", True)])
+def test_a_label_or_a_discrete_answer_can_vote(output, discrete):
+    """A one-token label, or a task declared discrete: 3 votes at p = 0.9 give
+    0.9³ + 3·0.9²·0.1 = 0.729 + 0.243 = 0.972."""
+    request = _summary_request(output, discrete)
+    evaluator = PlanEvaluator(request)
+    tp = make_task_plan("t", Operator.DIRECT, worker=("small", 3))
+    assert not evaluator.task_plan_problems(tp)
+    assert evaluator.task_outcome(tp).success_probability == pytest.approx(0.972, rel=1e-12)
+
+
+def test_route_delegator_votes_but_a_long_answer_does_not():
+    """The delegator writes one token (a routing decision): votable; the specialist writes 500."""
+    task = {
+        "id": "t",
+        "capability": "solve",
+        "input_tokens": "10*k",
+        "output_tokens": "500",
+        "routing": {"tokens": "4", "capability": "identify"},
+    }
+    models = [{"name": "m", "size": "1", "capabilities": {"solve": 0.9, "identify": 0.9}}]
+    request = _request(task, models)
+    specs = PlanEvaluator(request).role_specs(request.graph.tasks[0], Operator.ROUTE)
+    assert {s.name: s.votable for s in specs} == {"delegator": True, "specialist": False}
+
+
+# ------------------------------------------------------------------ item 4: steps chains
+
+
+def _steps_request():
+    task = {
+        "id": "t",
+        "capability": "solve",
+        "input_tokens": "S",
+        "output_tokens": "S",
+        "steps": {"count": "S", "tokens": "20"},
+    }
+    models = [{"name": "w", "size": "1", "capabilities": {"solve": 0.9}}]
+    return _request(task, models, constraints={"min_success_probability": 0.99})
+
+
+def test_direct_on_a_steps_chain_is_right_only_if_every_step_is():
+    """Issue 7 item 4: DIRECT on a 10^4-step chain at p = 0.9 succeeds with 0.9^10000, which
+    underflows a float: log success = 10^4·ln 0.9 = −1053.6; and 5 votes are refused (a
+    whole chain is no discrete answer)."""
+    request = _steps_request()
+    evaluator = PlanEvaluator(request)
+    problems = evaluator.task_plan_problems(make_task_plan("t", Operator.DIRECT, worker=("w", 5)))
+    assert [p.field for p in problems] == ["plan.tasks[t].roles[worker].votes"]
+    outcome = evaluator.task_outcome(make_task_plan("t", Operator.DIRECT, worker="w"))
+    assert outcome.success_probability == 0.0  # 0.9^10000 ≈ 10^−457.6
+    assert outcome.log_success == pytest.approx(10_000 * math.log(0.9), rel=1e-12)
