@@ -1,0 +1,120 @@
+"""Exact rational helpers and the assumptions' cone (double description) for :mod:`bounds`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from math import gcd, lcm
+
+import sympy
+
+Vec = tuple[Fraction | int, ...]
+Ray = tuple[int, ...]
+
+
+def _rational(e: sympy.Expr) -> Fraction | None:
+    if e.is_Rational:
+        return Fraction(int(e.p), int(e.q))
+    if e.is_Float:
+        r = sympy.nsimplify(e, rational=True)
+        return Fraction(int(r.p), int(r.q))
+    return None
+
+
+def _sign(e: sympy.Expr) -> int | None:
+    """Sign of a constant expression (numbers, logs, positive parameters), None if unknown."""
+    if e.is_Rational:
+        return 1 if e.p > 0 else -1 if e.p < 0 else 0
+    e = sympy.expand(e)
+    if e == 0:
+        return 0
+    if e.is_number:
+        v = e.evalf(40)
+        if v.is_comparable:
+            if v > sympy.Float("1e-30"):
+                return 1
+            if v < sympy.Float("-1e-30"):
+                return -1
+        return None
+    if e.is_positive:
+        return 1
+    if e.is_negative:
+        return -1
+    return None
+
+
+def _log_of_base(b: sympy.Expr) -> sympy.Expr | None:
+    """Canonical ``log(b)`` for an exponential's base: a sum of ``c*log(prime)``."""
+    if b == sympy.E:
+        return sympy.Integer(1)
+    if b.is_Float:
+        b = sympy.nsimplify(b, rational=True)
+    if b.is_Rational:
+        if b <= 0:
+            return None
+        out = sympy.Integer(0)
+        for p, e in sympy.factorint(int(b.p)).items():
+            out += e * sympy.log(sympy.Integer(p))
+        for p, e in sympy.factorint(int(b.q)).items():
+            out -= e * sympy.log(sympy.Integer(p))
+        return out
+    if b.is_positive:
+        return sympy.expand_log(sympy.log(b), force=True)
+    return None
+
+
+def _compact(v: Iterable[Fraction]) -> Vec:
+    """Integral entries as ``int`` (equal and hashing like the Fraction, compared faster)."""
+    return tuple(x.numerator if x.denominator == 1 else x for x in v)
+
+
+def _dot(a: Sequence[Fraction | int], g: Sequence[int]) -> Fraction | int:
+    """Exact dot product; an ``int`` when integral (int comparisons are much faster)."""
+    total: Fraction | int = sum(x * y for x, y in zip(a, g, strict=True) if x and y)
+    if isinstance(total, Fraction) and total.denominator == 1:
+        return total.numerator
+    return total
+
+
+def _primitive(v: Sequence[Fraction | int]) -> Ray:
+    den = lcm(*(x.denominator for x in v)) if v else 1
+    ints = [int(x * den) for x in v]
+    g = gcd(*ints) if ints else 1
+    return tuple(i // g for i in ints) if g else tuple(ints)
+
+
+def _cone_generators(n: int, rows: Sequence[Vec]) -> list[Ray]:
+    """Extreme rays of ``{y >= 0, a . y <= 0 for a in rows}`` by double description.
+
+    Candidates are all pairwise combinations across each new constraint; a candidate is
+    kept when no other candidate is tight on a superset of its tight constraints (the
+    combinatorial extremality test: the candidates contain every extreme ray).
+    """
+    gens: list[Ray] = [tuple(int(i == j) for i in range(n)) for j in range(n)]
+    active: list[Ray] = []
+    for a in (_primitive(row) for row in rows):
+        active.append(a)
+        vals = [sum(x * y for x, y in zip(a, g, strict=True)) for g in gens]
+        if all(v <= 0 for v in vals):
+            continue
+        new: list[Ray] = [g for g, v in zip(gens, vals, strict=True) if v <= 0]
+        for g, v in zip(gens, vals, strict=True):
+            if v <= 0:
+                continue
+            for h, w in zip(gens, vals, strict=True):
+                if w < 0:
+                    new.append(_primitive([v * y - w * x for x, y in zip(g, h, strict=True)]))
+        candidates = [r for r in dict.fromkeys(new) if any(r)]
+        tight = []
+        for r in candidates:
+            mask = sum(1 << j for j in range(n) if r[j] == 0)
+            for i, row in enumerate(active):
+                if sum(x * y for x, y in zip(row, r, strict=True)) == 0:
+                    mask |= 1 << (n + i)
+            tight.append(mask)
+        gens = [
+            r
+            for r, mask in zip(candidates, tight, strict=True)
+            if not any(other != mask and other & mask == mask for other in tight)
+        ]
+    return gens
