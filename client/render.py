@@ -69,19 +69,28 @@ def _plans_sections(named: list[tuple[str, PlanReport]]) -> list[Section]:
         frozenset({5, 6, 7}),
     )
     totals = Table(
-        ("plan", "expected cost", "success", "latency", "p95 cost", "bound"),
+        (
+            "plan",
+            "expected cost",
+            "success",
+            "cost of a correct result",
+            "latency",
+            "p95 cost",
+            "bound",
+        ),
         tuple(
             (
                 name,
                 number(plan.expected_cost),
                 probability(plan.success_probability),
+                number(plan.cost_of_pass),
                 number(plan.latency),
-                number(plan.cost_p95),
+                number(plan.cost_p95) + (" (approx.)" if plan.cost_p95_approximate else ""),
                 _bound(plan),
             )
             for name, plan in named
         ),
-        frozenset({1, 2, 3, 4}),
+        frozenset({1, 2, 3, 4, 5}),
     )
     return [Section("Tasks", tasks), Section("Totals", totals)]
 
@@ -94,11 +103,13 @@ def _separation(items: Iterable[SeparationReport]) -> Section:
 def optimize_document(report: OptimizeReport, title: str = "") -> Document:
     """The optimized plan against its baseline, with crossovers and search statistics."""
     named = [("plan", report.plan), ("baseline", report.baseline)]
+    if report.asymptotic_plan is not None:
+        named.append(("asymptotic", report.asymptotic_plan))
     named += [(f"pareto {i + 1}", p) for i, p in enumerate(report.pareto_front)]
     sections = _plans_sections(named) + [_separation(report.separation)]
     if report.crossovers:
-        rows = tuple((c.parameter, number(c.at), _bound(c.plan), c.text) for c in report.crossovers)
-        body: Table | Fields = Table(("parameter", "at", "bound", "note"), rows, frozenset({1}))
+        rows = tuple((number(c.scale), _bound(c.plan), c.text) for c in report.crossovers)
+        body: Table | Fields = Table(("scale ×", "bound", "note"), rows, frozenset({0}))
     else:
         body = Fields((("none", "no other plan overtakes this one as the parameters grow"),))
     sections.append(Section("Crossovers", body))

@@ -98,16 +98,21 @@ class PlanReport:
     cost_p95: float
     bound_text: str
     bound_latex: str
+    cost_of_pass: float = 0.0
+    cost_p95_approximate: bool = False
 
 
 @dataclass(frozen=True)
 class CrossoverReport:
-    """Another plan that wins beyond ``parameter`` ≈ ``at`` (others at their scale point)."""
+    """Another plan that wins beyond scale ×``scale`` along the scale ray (``values``: every
+    growing parameter there; ``parameter`` ≈ ``at`` is the first of them)."""
 
     plan: PlanReport
     parameter: str
     at: float
     text: str
+    scale: float = 0.0
+    values: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class OptimizeReport:
     crossovers: tuple[CrossoverReport, ...]
     stats: SearchStatsReport
     message: pb.OptimizeResponse = field(repr=False, compare=False)
+    asymptotic_plan: PlanReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The response message's JSON form (proto field names)."""
@@ -224,6 +230,8 @@ def plan_from_proto(message: pb.Plan) -> PlanReport:
         cost_p95=message.cost_p95,
         bound_text=message.bound.text,
         bound_latex=message.bound.latex,
+        cost_of_pass=message.cost_of_pass,
+        cost_p95_approximate=message.cost_p95_approximate,
     )
 
 
@@ -237,6 +245,8 @@ def crossover_from_proto(message: pb.Crossover) -> CrossoverReport:
         parameter=message.parameter,
         at=message.at,
         text=message.text,
+        scale=message.scale,
+        values=dict(sorted(message.values.items())),
     )
 
 
@@ -254,6 +264,11 @@ def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
             candidates=message.stats.candidates,
         ),
         message=message,
+        asymptotic_plan=(
+            plan_from_proto(message.asymptotic_plan)
+            if message.HasField("asymptotic_plan")
+            else None
+        ),
     )
 
 

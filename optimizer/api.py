@@ -15,14 +15,15 @@ from collections.abc import Callable
 import optuna
 
 from cost_models.bounds import Separation
-from cost_models.domain import Objective, Operator, OptimizeRequest, Plan
+from cost_models.domain import Objective, Operator, OptimizeRequest, Plan, RankBy
 from cost_models.errors import FieldViolation, InvalidRequestError
 from cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from optimizer.baseline import baseline_from_spaces, baseline_plan
 from optimizer.crossover import find_crossovers
 from optimizer.enumeration import SpaceBuilder, build_spaces
-from optimizer.joint_search import JointSearch
+from optimizer.joint_search import JointSearch, Solution
 from optimizer.progress import Reporter
+from optimizer.ray import FAR_SCALE, evaluator_at, grows
 from optimizer.result import (
     AnalysisResult,
     OptimizeResult,
@@ -81,19 +82,34 @@ def optimize(
     reporter.report()
     if reporter.stop_requested():
         raise SearchCancelled("stopped before the search began")
-    spaces = build_spaces(evaluator, Metrics.of(request), should_stop=reporter.stop_requested)
+    far = evaluator_at(request, FAR_SCALE) if grows(request) else None
+    metrics = Metrics.of(request, far=far is not None)
+    spaces = build_spaces(evaluator, metrics, far=far, should_stop=reporter.stop_requested)
     if spaces is None:
         raise SearchCancelled("stopped while the search space was being built")
     run = JointSearch(request, evaluator, spaces, study, reporter)
-    solution = run.front() if objectives and objectives != (Objective.COST,) else run.cheapest()
+    single = not objectives or objectives == (Objective.COST,)
+    solution = run.cheapest() if single else run.front()
     plan = evaluator.evaluate(solution.plans[0])
+    asymptotic = _asymptotic(evaluator, run, solution) if single else None
+    ranked_far = request.search.rank_by is RankBy.ASYMPTOTIC and asymptotic is not None
+    if ranked_far:
+        assert asymptotic is not None
+        plan, asymptotic = asymptotic, None
     baseline, notes = baseline_from_spaces(spaces)
     baseline_evaluation = evaluator.evaluate(baseline)
     for note in notes:
         logger.info("baseline: %s", note)
     run.record_results(solution, baseline_evaluation, notes)
     front = tuple(evaluator.evaluate(p) for p in solution.plans) if multi else ()
-    crossovers = find_crossovers(evaluator, plan, spaces, request.constraints)
+    crossovers = find_crossovers(
+        evaluator,
+        plan,
+        run.problem,
+        run.selection_of(plan.plan),
+        asymptotic,
+        ratio=run.ratio,
+    )
     stats = SearchStats(
         trials=len(study.get_trials(deepcopy=False)) - trials_before,
         exhaustive=solution.exact,
@@ -109,7 +125,21 @@ def optimize(
         pareto_front=front,
         crossovers=crossovers,
         stats=stats,
+        asymptotic_plan=asymptotic,
     )
+
+
+def _asymptotic(
+    evaluator: PlanEvaluator, run: JointSearch, solution: Solution
+) -> PlanEvaluation | None:
+    """The asymptotically optimal plan when it differs from the solution's, else None."""
+    selection = run.asymptotic(solution)
+    if selection is None:
+        return None
+    plan = run.problem.plan(selection)
+    if plan == solution.plans[0]:
+        return None
+    return evaluator.evaluate(plan)
 
 
 def analyze_plan(

@@ -152,7 +152,9 @@ def branch_and_bound(
         if spent >= node_budget or _interrupted(deadline, should_stop):
             return BranchResult(result.selection, False, spent)
         if result.selection != incumbent and result.selection is not None:
-            incumbent = improve(problem, result.selection)
+            incumbent = (
+                improve(problem, result.selection) if not problem.ratio else result.selection
+            )
             if on_improve is not None and incumbent != result.selection:
                 on_improve(incumbent, problem.figures(incumbent).cost)
         else:
@@ -178,12 +180,19 @@ def _search(
     is then optimal.
     """
     n = len(problem.cost)
+    ratio = problem.ratio
     best_cost, best = math.inf, None
     if incumbent is not None and problem.feasible(problem.figures(incumbent)):
-        best_cost, best = problem.figures(incumbent).cost, incumbent
-    lam = lagrangian_multiplier(problem)
-    log_target = math.log(problem.target) if problem.target is not None else -math.inf
-    allowed = _fixed(problem, lam, best_cost)
+        best_cost, best = problem.value(problem.figures(incumbent)), incumbent
+    if ratio:
+        # Choices ranked by the linearized objective c/C − log s around the incumbent.
+        lam = math.exp(best_cost) if best is not None and math.isfinite(best_cost) else 0.0
+        log_target = math.log(problem.target) if problem.target is not None else -math.inf
+        allowed = [list(range(len(c))) for c in problem.cost]
+    else:
+        lam = lagrangian_multiplier(problem)
+        log_target = math.log(problem.target) if problem.target is not None else -math.inf
+        allowed = _fixed(problem, lam, best_cost)
     if problem.max_latency is not None:
         order = problem.order
     else:
@@ -199,12 +208,12 @@ def _search(
         min_cost[d] = min_cost[d + 1] + min(problem.cost[i][j] for j in ranked[d])
         max_log[d] = max_log[d + 1] + max(problem.logs[i][j] for j in ranked[d])
     lp = None
-    if problem.target is not None and SuccessBound.fits([len(r) for r in ranked]):
+    if not ratio and problem.target is not None and SuccessBound.fits([len(r) for r in ranked]):
         lp = SuccessBound(
             [[problem.cost[order[d]][j] for j in ranked[d]] for d in range(n)],
             [[problem.logs[order[d]][j] for j in ranked[d]] for d in range(n)],
         )
-    by_cost = problem.target is None
+    by_cost = problem.target is None and not ratio
     tail = problem.tail_latency()
     selection = [0] * n
     finish = [0.0] * n
@@ -217,10 +226,11 @@ def _search(
     while depth >= 0:
         if depth == n:
             figures = problem.figures(tuple(selection))
-            if problem.feasible(figures) and figures.cost < best_cost:
-                best_cost, best = figures.cost, tuple(selection)
+            value = problem.value(figures)
+            if problem.feasible(figures) and value < best_cost:
+                best_cost, best = value, tuple(selection)
                 if on_improve is not None:
-                    on_improve(best, best_cost)
+                    on_improve(best, figures.cost)
             depth -= 1
             continue
         i = order[depth]
@@ -245,7 +255,13 @@ def _search(
             else:
                 rest = min_cost[depth + 1]
             bound = cost + rest
-            if bound > best_cost * (1 + tolerance) or (
+            if ratio:
+                reach = log_success + max_log[depth + 1]
+                value_bound = (math.log(bound) if bound > 0 else -math.inf) - reach
+                beaten = value_bound > best_cost + tolerance
+            else:
+                beaten = bound > best_cost * (1 + tolerance)
+            if beaten or (
                 problem.max_cost is not None and bound > problem.max_cost * (1 + tolerance)
             ):
                 if by_cost:

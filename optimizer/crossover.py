@@ -1,50 +1,48 @@
 """Crossovers: plans dearer at the scale point that win as the sizes grow.
 
-For each task and each other operator that applies to it, the alternative plan swaps that
-task's plan for the operator's cheapest choice that keeps the plan feasible (the other
-tasks unchanged). The alternative differs from the best plan in one task, so it is
-eventually cheaper exactly when that task's cost is: the test compares the two task costs.
-Model sizes are constants when comparing growth, so every model-size symbol is set to 1;
-``derive_bound(a + b)`` equal to ``Θ(b)`` and different from ``Θ(a)`` means ``a`` grows
-strictly slower than ``b``.
+The challengers of a plan are the asymptotically optimal plan (when it differs) and, per
+task and operator, the one-task change that does best far along the scale ray — other
+operators *and* other model assignments of every choice the search scored. A challenger
+counts when it is feasible at the scale point, dearer there and cheaper at
+:data:`~optimizer.ray.FAR_SCALE` (the request's objective: the cost of a correct result,
+or the expected cost).
 
-Only alternatives still cheaper far along the scaling path (``s = 2**MAX_DOUBLINGS``,
-scored numerically by an evaluator built at that point) get the symbolic test: a crossing
-further out than that is of no practical interest, and the test is the expensive part.
-
-Where the alternative becomes cheaper: along the scaling path (every free growing
-parameter multiplied by ``s`` from its scale point, defined parameters following, model
-sizes and other parameters at their values) both symbolic costs are compiled once with
-mpmath (``2**k`` does not overflow there), then ``s`` doubles until the difference of
-their logs turns negative and bisection finds the sign change.
+Where it becomes cheaper: along the scale ray (every growing parameter multiplied by ``s``
+from its scale point, defined parameters and model sizes such as ``k*m_s`` following) each
+task plan's symbolic cost and success probability are compiled once with mpmath (``2**k``
+and ``0.5**k`` neither overflow nor underflow there), the objective of a plan is the sum
+over its tasks, and the gap between the two plans is read on a doubling grid up to the far
+point; the last sign change is refined by bisection.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 
 import mpmath
 import sympy
 
-from cost_models.bounds import derive_bound
-from cost_models.domain import Catalog, Constraints, OptimizeRequest, Plan, TaskPlan
+from cost_models.domain import Plan, TaskPlan
 from cost_models.evaluation import PlanEvaluation, PlanEvaluator
-from optimizer.constraints import meets
+from optimizer.exact import JointProblem, Selection
+from optimizer.ray import FAR_SCALE
 from optimizer.result import Crossover
-from optimizer.space import TaskSpace
 
-#: The scaling path is followed up to s = 2**MAX_DOUBLINGS.
-MAX_DOUBLINGS = 40
-_BISECTIONS = 60
+#: At most this many one-task challengers are reported (the earliest crossings).
+MAX_CROSSOVERS = 10
+_BISECTIONS = 50
+_PRECISION = 50  # mpmath digits: plan costs are sums of task costs of very different sizes
+
+Curve = Callable[[mpmath.mpf], mpmath.mpf]
 
 
 class ScalingPath:
-    """The request's costs as functions of the common scale factor ``s``."""
+    """Task plans' costs and log-success probabilities as functions of the scale factor."""
 
     def __init__(self, evaluator: PlanEvaluator) -> None:
         graph = evaluator.graph
+        self.evaluator = evaluator
         self.s = sympy.Symbol("s", positive=True)
         self.growing = [p for p in graph.parameters if p.grows and p.expr is None]
         point: dict[sympy.Symbol, sympy.Expr] = {}
@@ -57,30 +55,59 @@ class ScalingPath:
                 point[model.size] = sympy.Float(model.size_value, 30)
         self.substitutions = graph.substitutions
         self.point = point
+        self._curves: dict[TaskPlan, tuple[Curve, Curve]] = {}
 
-    def function(self, cost: sympy.Expr) -> Callable[[float], mpmath.mpf]:
-        expr = cost.xreplace(self.substitutions).xreplace(self.point)
-        return sympy.lambdify(self.s, expr, modules="mpmath")
+    def function(self, expr: sympy.Expr) -> Curve:
+        """``expr`` along the ray, as a function of ``s`` (mpmath)."""
+        along = expr.xreplace(self.substitutions).xreplace(self.point)
+        fn: Curve = sympy.lambdify(self.s, along, modules="mpmath")
+        return fn
+
+    def curves(self, task_plan: TaskPlan) -> tuple[Curve, Curve]:
+        """A task plan's (cost, success) along the ray (cached)."""
+        found = self._curves.get(task_plan)
+        if found is None:
+            cost = self.function(self.evaluator.task_cost(task_plan))
+            success = self.function(self.evaluator.task_success(task_plan))
+            found = self._curves[task_plan] = (cost, success)
+        return found
+
+    def objective(self, plan: Plan, ratio: bool) -> Callable[[float], float]:
+        """The plan's objective along the ray, in log space."""
+        curves = [self.curves(tp) for tp in plan.tasks]
+
+        def at(scale: float) -> float:
+            with mpmath.workdps(_PRECISION):
+                s = mpmath.mpf(scale)
+                cost = mpmath.fsum(c(s) for c, _ in curves)
+                value = mpmath.log(cost) if cost > 0 else mpmath.mpf("-inf")
+                if ratio:
+                    for _, p in curves:
+                        success = p(s)
+                        value -= mpmath.log(success) if success > 0 else mpmath.mpf("-inf")
+                return float(value)
+
+        return at
 
     def values(self, scale: float) -> dict[str, float]:
         return {p.name: p.value * scale for p in self.growing}
 
-    def crossing(self, cheaper_later: sympy.Expr, cheaper_now: sympy.Expr) -> float | None:
-        """The ``s > 1`` beyond which ``cheaper_later`` costs less, or None."""
-        later, now = self.function(cheaper_later), self.function(cheaper_now)
+    def crossing(
+        self, later: Callable[[float], float], now: Callable[[float], float]
+    ) -> float | None:
+        """The ``s > 1`` beyond which ``later`` stays below ``now`` up to the far point."""
 
         def gap(scale: float) -> float:
-            return float(mpmath.log(later(mpmath.mpf(scale))) - mpmath.log(now(mpmath.mpf(scale))))
+            return later(scale) - now(scale)
 
-        if gap(1.0) < 0:
+        if not gap(FAR_SCALE) < 0:
             return None
-        lo, hi = 1.0, 2.0
-        for _ in range(MAX_DOUBLINGS):
-            if gap(hi) < 0:
-                break
-            lo, hi = hi, hi * 2
-        else:
-            return None
+        grid = [2.0**i for i in range(int(math.log2(FAR_SCALE)) + 1)] + [FAR_SCALE]
+        gaps = [gap(s) for s in grid]
+        if gaps[0] < 0:
+            return None  # cheaper already at the scale point: not a crossover
+        last = max(i for i, g in enumerate(gaps) if g >= 0)
+        lo, hi = grid[last], grid[last + 1]
         for _ in range(_BISECTIONS):
             mid = math.sqrt(lo * hi)
             if gap(mid) < 0:
@@ -92,113 +119,96 @@ class ScalingPath:
 
 def find_crossovers(
     evaluator: PlanEvaluator,
-    best: PlanEvaluation,
-    spaces: Sequence[TaskSpace],
-    constraints: Constraints,
+    plan: PlanEvaluation,
+    problem: JointProblem,
+    selection: Selection | None,
+    asymptotic: PlanEvaluation | None,
+    *,
+    ratio: bool,
 ) -> tuple[Crossover, ...]:
-    """Every single-task alternative to ``best`` that grows strictly slower, with its crossing."""
+    """The challengers of ``plan`` (module docstring) that overtake it, earliest first."""
     path = ScalingPath(evaluator)
     if not path.growing:
         return ()
-    growth = _Growth(evaluator)
-    far = PlanEvaluator(_scaled(evaluator.request, 2.0**MAX_DOUBLINGS))
-    chosen = {tp.task_id: tp for tp in best.plan.tasks}
-    outcomes = {t.plan.task_id: t.outcome for t in best.tasks}
+    now = path.objective(plan.plan, ratio)
     found: list[Crossover] = []
-    for space in spaces:
-        current = chosen[space.task.id]
-        for operator, candidates in space.by_operator.items():
-            if operator is current.operator:
-                continue
-            for candidate in candidates:
-                trial = {**outcomes, space.task.id: candidate.outcome}
-                if meets(evaluator.combine(trial), constraints):
-                    break
-            else:
-                continue
-            alternative = candidate.plan
-            if far.task_outcome(alternative).log_cost >= far.task_outcome(current).log_cost:
-                continue
-            later, now = evaluator.task_cost(alternative), evaluator.task_cost(current)
-            if not growth.slower(later, now):
-                continue
-            scale = path.crossing(later, now)
-            if scale is None:
-                continue
-            plan = _replace(best.plan, alternative)
-            found.append(_crossover(evaluator.evaluate(plan), alternative, scale, path, spaces))
+    seen: set[Plan] = {plan.plan}
+    if asymptotic is not None and asymptotic.plan != plan.plan:
+        scale = path.crossing(path.objective(asymptotic.plan, ratio), now)
+        if scale is not None:
+            seen.add(asymptotic.plan)
+            found.append(_crossover(asymptotic, "the asymptotically optimal plan", scale, path))
+    swaps: list[Crossover] = []
+    for alternative in _one_task_challengers(problem, selection):
+        changed = _replace(plan.plan, alternative)
+        if changed in seen:
+            continue
+        seen.add(changed)
+        scale = path.crossing(path.objective(changed, ratio), now)
+        if scale is None:
+            continue
+        label = f"{_describe(alternative)} on {alternative.task_id}"
+        swaps.append(_crossover(evaluator.evaluate(changed), label, scale, path))
+    swaps.sort(key=lambda c: c.scale)
+    found.extend(swaps[:MAX_CROSSOVERS])
     return tuple(sorted(found, key=lambda c: c.scale))
 
 
-class _Growth:
-    """Growth comparisons of task costs, model sizes set to 1 (bounds cached)."""
-
-    def __init__(self, evaluator: PlanEvaluator) -> None:
-        graph = evaluator.graph
-        self.ones = {m: sympy.Integer(1) for m in evaluator.model_symbols}
-        self.substitutions = graph.substitutions
-        self.context = {"growing": graph.growing, "assumptions": graph.assumptions}
-        self.cache: dict[sympy.Expr, sympy.Expr] = {}
-
-    def theta(self, cost: sympy.Expr) -> sympy.Expr:
-        if cost not in self.cache:
-            expr = cost.xreplace(self.substitutions).xreplace(self.ones)
-            self.cache[cost] = derive_bound(expr, **self.context).expr  # type: ignore[arg-type]
-        return self.cache[cost]
-
-    def slower(self, a: sympy.Expr, b: sympy.Expr) -> bool:
-        """Whether ``a`` grows strictly slower than ``b``."""
-        theta_a, theta_b = self.theta(a), self.theta(b)
-        if sympy.expand(theta_a - theta_b) == 0:
-            return False
-        joint = derive_bound(theta_a + theta_b, **self.context).expr  # type: ignore[arg-type]
-        return bool(sympy.expand(joint - theta_b) == 0)
-
-
-def _scaled(request: OptimizeRequest, scale: float) -> OptimizeRequest:
-    """``request`` with every free growing parameter multiplied by ``scale``."""
-    graph = request.graph
-    free = {
-        p.symbol: sympy.Float(p.value * scale if p.grows else p.value, 30)
-        for p in graph.parameters
-        if p.expr is None
-    }
-
-    def value(expr: sympy.Expr) -> float:
-        return float(sympy.N(expr.xreplace(graph.substitutions).xreplace(free), 30))
-
-    parameters = tuple(
-        replace(p, value=float(free[p.symbol]) if p.expr is None else value(p.expr))
-        for p in graph.parameters
-    )
-    models = tuple(
-        m if m.size.is_Symbol else replace(m, size_value=value(m.size))
-        for m in request.catalog.models
-    )
-    return replace(
-        request,
-        graph=replace(graph, parameters=parameters),
-        catalog=Catalog(models),
-    )
+def _one_task_challengers(problem: JointProblem, selection: Selection | None) -> list[TaskPlan]:
+    """Per task and operator, the feasible one-task change best far along the ray that beats
+    the plan there while being dearer at the scale point."""
+    if selection is None or problem.far_cost is None or problem.far_logs is None:
+        return []
+    far_cost, far_logs = problem.far_cost, problem.far_logs
+    figures = problem.figures(selection)
+    here = problem.value(figures)
+    far_here = problem.far_value(selection)
+    best: dict[tuple[int, str], tuple[float, int]] = {}
+    for i, choices in enumerate(problem.choices):
+        now = selection[i]
+        for j, candidate in enumerate(choices):
+            if j == now:
+                continue
+            trial = (*selection[:i], j, *selection[i + 1 :])
+            if far_cost[i][j] >= far_cost[i][now] and far_logs[i][j] <= far_logs[i][now]:
+                continue  # no better far away
+            far = problem.far_value(trial)
+            if not far < far_here:
+                continue
+            trial_figures = problem.figures(trial)
+            if not problem.feasible(trial_figures) or problem.value(trial_figures) <= here:
+                continue
+            key = (i, str(candidate.plan.operator))
+            if key not in best or far < best[key][0]:
+                best[key] = (far, j)
+    return [problem.choices[i][j].plan for (i, _), (_, j) in sorted(best.items())]
 
 
 def _replace(plan: Plan, task_plan: TaskPlan) -> Plan:
     return Plan(tuple(task_plan if tp.task_id == task_plan.task_id else tp for tp in plan.tasks))
 
 
+def _describe(task_plan: TaskPlan) -> str:
+    roles = ", ".join(
+        f"{r.role}={r.model}" + (f"×{r.votes}" if r.votes > 1 else "") for r in task_plan.roles
+    )
+    params = "".join(f", {k}={v}" for k, v in task_plan.params)
+    return f"{task_plan.operator}({roles}{params})"
+
+
 def _crossover(
-    evaluation: PlanEvaluation,
-    alternative: TaskPlan,
-    scale: float,
-    path: ScalingPath,
-    spaces: Sequence[TaskSpace],
+    evaluation: PlanEvaluation, label: str, scale: float, path: ScalingPath
 ) -> Crossover:
     first = path.growing[0]
-    at = first.value * scale
-    where = "" if len(spaces) == 1 else f" on {alternative.task_id}"
-    text = f"{alternative.operator}{where} is cheaper beyond {first.name} ≈ {approximately(at)}"
     values: Mapping[str, float] = path.values(scale)
-    return Crossover(evaluation, first.name, at, scale, values, text)
+    where = ", ".join(f"{name} ≈ {approximately(v)}" for name, v in values.items())
+    text = f"{label} is cheaper beyond scale ×{approximately(scale)} ({where})"
+    return Crossover(evaluation, first.name, first.value * scale, scale, values, text)
+
+
+def describe_plan(plan: Plan) -> str:
+    """A short description of a plan's task plans, e.g. ``ROUTE(delegator=d, …) on t``."""
+    return "; ".join(f"{_describe(tp)} on {tp.task_id}" for tp in plan.tasks)
 
 
 def approximately(x: float) -> str:

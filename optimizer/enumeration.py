@@ -48,6 +48,7 @@ from cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
 from optimizer.chunk_enumeration import chunk_candidates
 from optimizer.pareto import pareto_filter
+from optimizer.ray import FAR_SCALE, model_size_at
 from optimizer.space import (
     Candidate,
     Metrics,
@@ -80,10 +81,18 @@ PARAM_ENUMERATION_LIMIT = 256
 class SpaceBuilder:
     """Builds :class:`TaskSpace` records for the tasks of one request."""
 
-    def __init__(self, evaluator: PlanEvaluator, metrics: Metrics) -> None:
+    def __init__(
+        self, evaluator: PlanEvaluator, metrics: Metrics, far: PlanEvaluator | None = None
+    ) -> None:
         self.evaluator = evaluator
         self.metrics = metrics
+        self.far = far if metrics.far else None
         self.catalog = evaluator.catalog.models
+        graph = evaluator.graph
+        self.far_sizes = {
+            m.name: model_size_at(graph, m, FAR_SCALE) if self.far is not None else m.size_value
+            for m in self.catalog
+        }
         self.values = {s: sympy.Float(v, 30) for s, v in evaluator.graph.values.items()}
 
     def build(self, index: int, task: Task) -> TaskSpace:
@@ -91,7 +100,7 @@ class SpaceBuilder:
         for operator in applicable_operators(task):
             OperatorEnumerator(self, space, operator).build()
         pool = [c for op in space.by_operator for c in space.by_operator[op]]
-        space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c.outcome)))
+        space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c)))
         return space
 
     def number(self, expr: sympy.Expr) -> float:
@@ -106,6 +115,7 @@ def build_spaces(
     evaluator: PlanEvaluator,
     metrics: Metrics,
     *,
+    far: PlanEvaluator | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[TaskSpace] | None:
     """Every task's space, in graph order; None when ``should_stop`` interrupted.
@@ -115,7 +125,7 @@ def build_spaces(
     InfeasibleError
         with one reason per task that has no feasible plan (field ``graph.tasks[i]``).
     """
-    builder = SpaceBuilder(evaluator, metrics)
+    builder = SpaceBuilder(evaluator, metrics, far)
     spaces = []
     for index, task in enumerate(evaluator.graph.tasks):
         if should_stop is not None and should_stop():
@@ -172,7 +182,7 @@ class OperatorEnumerator:
             tuple(p for p in self.spec.params(self.task) if p.name != "chunk"),
             chunk,
         )
-        kept = pareto_filter(candidates, lambda c: self.metrics.key(c.outcome))
+        kept = pareto_filter(candidates, lambda c: self.metrics.key(c))
         self.space.by_operator[self.operator] = tuple(kept)
 
     def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
@@ -195,7 +205,7 @@ class OperatorEnumerator:
             figures: list[float] = (
                 [float(model.price_per_input_token), float(model.price_per_output_token)]
                 if priced
-                else [model.size_value]
+                else [model.size_value, self.owner.far_sizes[model.name]]
             )
             figures.append(-window_of(model))
             if self.metrics.success or retries:
@@ -219,10 +229,15 @@ class OperatorEnumerator:
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
         plan = self.plan(choice, params)
         self.space.scored += 1
-        return Candidate(plan, self.evaluator.task_outcome(plan))
+        far = self.owner.far
+        return Candidate(
+            plan,
+            self.evaluator.task_outcome(plan),
+            far.task_outcome(plan) if far is not None else None,
+        )
 
     def key(self, candidate: Candidate) -> tuple[float, ...]:
-        return self.metrics.key(candidate.outcome)
+        return self.metrics.key(candidate)
 
     # --- operators without a chunk size -----------------------------------------------
 
@@ -241,9 +256,36 @@ class OperatorEnumerator:
 
     def _param_grid(self) -> Iterable[dict[str, int]]:
         specs = [p for p in self.spec.params(self.task) if p.name != "chunk"]
-        ranges = [_param_values(p, self.space) for p in specs]
+        ranges = [
+            self._lead_values(p) if p.name == "ahead" else _param_values(p, self.space)
+            for p in specs
+        ]
         for values in itertools.product(*ranges):
             yield {p.name: v for p, v in zip(specs, values, strict=True)}
+
+    def _lead_values(self, param: ParamSpec) -> list[int]:
+        """AHEAD_BY_K's leads worth trying: every lead up to the one past which no worker
+        model's chain can fail by more than :data:`LEAD_FAILURE_FLOOR`.
+
+        A longer lead only adds samples (cost grows about linearly in it) for a gain in
+        success below what a float resolves, so it never improves any objective; shorter
+        ones are all tried, which keeps the enumeration exact.
+        """
+        steps = self.task.steps
+        assert steps is not None
+        count = max(1.0, self.owner.number(steps.count))
+        step_in = self.owner.number(self.task.prompt_tokens + steps.tokens)
+        capability = self.roles[0].capability
+        top = param.low
+        for model in self.owner.catalog:
+            if capability not in model.capabilities:
+                continue
+            p = (
+                float(model.capabilities[capability])
+                * (1 - float(model.per_token_error)) ** step_in
+            )
+            top = max(top, _longest_useful_lead(p, count))
+        return list(range(param.low, min(top, param.high) + 1))
 
     def combinations(
         self,
@@ -317,6 +359,24 @@ class OperatorEnumerator:
                 f"and they serve only as ROUTE specialists"
             )
         return f"no model has capability {capability}"
+
+
+#: Leads beyond the one that makes a chain's failure probability this small are useless.
+LEAD_FAILURE_FLOOR = 1e-17
+
+
+def _longest_useful_lead(p: float, steps: float) -> int:
+    """The least lead ``k`` with ``steps·((1−p)/p)^k ≤`` :data:`LEAD_FAILURE_FLOOR` (≥ 1).
+
+    With ``p ≤ 1/2`` a longer lead only makes the wrong answer likelier: 3 covers it.
+    """
+    if p >= 1.0:
+        return 1
+    if p <= 0.5:
+        return 3
+    ratio = (1.0 - p) / p
+    need = math.log(LEAD_FAILURE_FLOOR / steps) / math.log(ratio)
+    return max(1, math.ceil(need))
 
 
 def _param_values(param: ParamSpec, space: TaskSpace) -> list[int]:

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from cost_models.domain import Constraints, Plan
 from cost_models.evaluation import PlanEvaluator
+from optimizer.ray import TIE_TOLERANCE
 from optimizer.space import Candidate, TaskSpace
 
 #: Joint products up to this size are enumerated outright.
@@ -41,6 +42,7 @@ class JointFigures:
     cost: float
     success: float
     latency: float
+    log_success: float = 0.0
 
 
 class JointProblem:
@@ -63,11 +65,22 @@ class JointProblem:
         max_latency: float | None = None,
         shift: float = 0.0,
         spaces: Sequence[TaskSpace] = (),
+        ratio: bool = False,
+        logs: Sequence[Sequence[float]] | None = None,
+        far_cost: Sequence[Sequence[float]] | None = None,
+        far_logs: Sequence[Sequence[float]] | None = None,
     ) -> None:
         self.cost = [list(c) for c in cost]
         self.success = [list(s) for s in success]
         self.latency = [list(x) for x in latency]
-        self.logs = [[math.log(max(p, TINY)) for p in ps] for ps in self.success]
+        if logs is None:
+            self.logs = [[math.log(p) if p > 0 else -math.inf for p in ps] for ps in self.success]
+        else:
+            self.logs = [list(g) for g in logs]
+        self.ratio = ratio
+        # Far along the scale ray: log costs and log successes (None: no ray).
+        self.far_cost = None if far_cost is None else [list(c) for c in far_cost]
+        self.far_logs = None if far_logs is None else [list(g) for g in far_logs]
         self.preds = [list(p) for p in preds]
         self.succs: list[list[int]] = [[] for _ in self.preds]
         for j, ps in enumerate(self.preds):
@@ -83,7 +96,12 @@ class JointProblem:
 
     @classmethod
     def of(
-        cls, evaluator: PlanEvaluator, spaces: Sequence[TaskSpace], constraints: Constraints
+        cls,
+        evaluator: PlanEvaluator,
+        spaces: Sequence[TaskSpace],
+        constraints: Constraints,
+        *,
+        ratio: bool = False,
     ) -> JointProblem:
         """The joint problem over the spaces' filtered candidates (graph order)."""
         choices = [s.candidates for s in spaces]
@@ -98,11 +116,16 @@ class JointProblem:
                 return candidate.outcome.expected_cost
             return math.exp(candidate.outcome.log_cost - shift)
 
+        far = all(c.far is not None for cs in choices for c in cs) and bool(choices)
         return cls(
             [[cost(c) for c in cs] for cs in choices],
             [[c.outcome.success_probability for c in cs] for cs in choices],
             [[c.outcome.latency for c in cs] for cs in choices],
             preds,
+            ratio=ratio,
+            logs=[[c.outcome.log_success for c in cs] for cs in choices],
+            far_cost=[[c.far.log_cost for c in cs if c.far] for cs in choices] if far else None,
+            far_logs=[[c.far.log_success for c in cs if c.far] for cs in choices] if far else None,
             target=constraints.min_success_probability,
             max_cost=None
             if constraints.max_cost is None
@@ -143,11 +166,29 @@ class JointProblem:
     def figures(self, selection: Selection) -> JointFigures:
         cost = sum(self.cost[i][j] for i, j in enumerate(selection))
         success = math.prod(self.success[i][j] for i, j in enumerate(selection))
+        log_success = sum(self.logs[i][j] for i, j in enumerate(selection))
         finish = [0.0] * len(selection)
         for i in self.order:
             before = max((finish[p] for p in self.preds[i]), default=0.0)
             finish[i] = before + self.latency[i][selection[i]]
-        return JointFigures(cost, success, max(finish, default=0.0))
+        return JointFigures(cost, success, max(finish, default=0.0), log_success)
+
+    def value(self, figures: JointFigures) -> float:
+        """The objective of a joint plan: its cost, or log(cost / success) for the ratio."""
+        if not self.ratio:
+            return figures.cost
+        if figures.cost <= 0.0:
+            return -math.inf if figures.log_success > -math.inf else math.inf
+        return math.log(figures.cost) - figures.log_success
+
+    def far_value(self, selection: Selection) -> float:
+        """The objective far along the scale ray, in log space (0 when there is no ray)."""
+        if self.far_cost is None or self.far_logs is None:
+            return 0.0
+        log_cost = _log_sum([self.far_cost[i][j] for i, j in enumerate(selection)])
+        if not self.ratio:
+            return log_cost
+        return log_cost - math.fsum(self.far_logs[i][j] for i, j in enumerate(selection))
 
     def feasible(self, figures: JointFigures) -> bool:
         return (
@@ -182,6 +223,28 @@ class JointProblem:
         return tail
 
 
+def far_problem(problem: JointProblem) -> JointProblem:
+    """The problem with the far point's figures as its costs and successes (no constraints).
+
+    Costs are scaled by a common factor so that they fit floats; the objective's order is
+    unchanged by it.
+    """
+    assert problem.far_cost is not None and problem.far_logs is not None
+    top = max((max(c) for c in problem.far_cost if c), default=0.0)
+    shift = top - _LOG_HEADROOM if math.isfinite(top) else 0.0
+    cost = [[math.exp(c - shift) for c in cs] for cs in problem.far_cost]
+    return JointProblem(
+        cost,
+        [[1.0 for _ in cs] for cs in cost],
+        [[0.0 for _ in cs] for cs in cost],
+        problem.preds,
+        shift=shift,
+        spaces=problem.spaces,
+        ratio=problem.ratio,
+        logs=problem.far_logs,
+    )
+
+
 @dataclass(frozen=True)
 class JointArrays:
     """Every joint plan's figures (enumeration order: the first task varies slowest)."""
@@ -190,6 +253,7 @@ class JointArrays:
     success: npt.NDArray[np.float64]
     latency: npt.NDArray[np.float64]
     feasible: npt.NDArray[np.bool_]
+    log_success: npt.NDArray[np.float64]
 
     def selection(self, problem: JointProblem, flat: int) -> Selection:
         sizes = [len(c) for c in problem.cost]
@@ -219,9 +283,11 @@ def enumerate_joint(problem: JointProblem) -> JointArrays:
 
     cost = np.zeros(flat.shape)
     success = np.ones(flat.shape)
+    log_success = np.zeros(flat.shape)
     for i, pick in enumerate(picks):
         cost = cost + column(problem.cost[i], pick)
         success = success * column(problem.success[i], pick)
+        log_success = log_success + column(problem.logs[i], pick)
     finish: dict[int, npt.NDArray[np.float64]] = {}
     latency = np.zeros(flat.shape)
     for i in problem.order:
@@ -237,13 +303,81 @@ def enumerate_joint(problem: JointProblem) -> JointArrays:
         feasible &= cost <= problem.max_cost
     if problem.max_latency is not None:
         feasible &= latency <= problem.max_latency
-    return JointArrays(cost, success, latency, feasible)
+    return JointArrays(cost, success, latency, feasible, log_success)
 
 
-def cheapest_enumerated(problem: JointProblem) -> Selection | None:
-    """The cheapest feasible joint plan by enumeration (the first of equals), or None."""
+def cheapest_enumerated(problem: JointProblem, *, asymptotic: bool = False) -> Selection | None:
+    """The best feasible joint plan by enumeration, or None.
+
+    Best by the problem's objective at the scale point, ties (within
+    :data:`~optimizer.ray.TIE_TOLERANCE`) going to the asymptotically smaller plan and then
+    to the first; with ``asymptotic`` the other way round: best far along the ray, ties
+    broken at the scale point.
+    """
     arrays = enumerate_joint(problem)
     if not arrays.feasible.any():
         return None
-    masked = np.where(arrays.feasible, arrays.cost, np.inf)
-    return arrays.selection(problem, int(np.argmin(masked)))
+    here = np.where(arrays.feasible, objective_array(problem, arrays), np.inf)
+    far = far_objective_array(problem)
+    if far is None:
+        return arrays.selection(problem, int(np.argmin(here)))
+    far = np.where(arrays.feasible, far, np.inf)
+    first, second = (far, here) if asymptotic else (here, far)
+    best = float(np.min(first))
+    near = first <= best + _tolerance(best, problem.ratio or asymptotic)
+    return arrays.selection(problem, int(np.argmin(np.where(near, second, np.inf))))
+
+
+def _tolerance(value: float, log_space: bool) -> float:
+    """How far from ``value`` a tie reaches: relative for costs, absolute for logs."""
+    if not math.isfinite(value):
+        return 0.0
+    return TIE_TOLERANCE if log_space else TIE_TOLERANCE * abs(value)
+
+
+def objective_array(problem: JointProblem, arrays: JointArrays) -> npt.NDArray[np.float64]:
+    """Every enumerated joint plan's objective at the scale point."""
+    if not problem.ratio:
+        return arrays.cost
+    with np.errstate(divide="ignore"):
+        return np.log(arrays.cost) - arrays.log_success
+
+
+def far_objective_array(problem: JointProblem) -> npt.NDArray[np.float64] | None:
+    """Every enumerated joint plan's objective far along the ray (log space), or None."""
+    if problem.far_cost is None or problem.far_logs is None:
+        return None
+    flat_picks = _picks(problem)
+    top = max((max(c) for c in problem.far_cost if c), default=0.0)
+    shift = top if math.isfinite(top) else 0.0
+    total = np.zeros(problem.size)
+    logs = np.zeros(problem.size)
+    for i, pick in enumerate(flat_picks):
+        costs = np.exp(np.asarray(problem.far_cost[i], dtype=np.float64) - shift)
+        total = total + np.broadcast_to(costs[pick], total.shape)
+        if problem.ratio:
+            far_logs = np.asarray(problem.far_logs[i], dtype=np.float64)
+            logs = logs + np.broadcast_to(far_logs[pick], logs.shape)
+    with np.errstate(divide="ignore"):
+        value = np.log(total) + shift
+    return value - logs if problem.ratio else value
+
+
+def _picks(problem: JointProblem) -> list[npt.NDArray[np.int64] | int]:
+    """Per task, the index of its choice in every enumerated joint plan."""
+    sizes = [len(c) for c in problem.cost]
+    flat = np.arange(problem.size, dtype=np.int64)
+    picks: list[npt.NDArray[np.int64] | int] = [0] * len(sizes)
+    stride = 1
+    for i in reversed(range(len(sizes))):
+        if sizes[i] > 1:
+            picks[i] = (flat // stride) % sizes[i]
+            stride *= sizes[i]
+    return picks
+
+
+def _log_sum(logs: Sequence[float]) -> float:
+    top = max(logs, default=-math.inf)
+    if not math.isfinite(top):
+        return top
+    return top + math.log(math.fsum(math.exp(v - top) for v in logs))

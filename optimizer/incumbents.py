@@ -65,8 +65,9 @@ def lagrangian_incumbent(problem: JointProblem) -> Selection | None:
             for c, g in zip(costs, logs, strict=True)
         )
         figures = problem.figures(selection)
-        if problem.feasible(figures) and (best is None or figures.cost < best[0]):
-            best = (figures.cost, selection)
+        value = problem.value(figures)
+        if problem.feasible(figures) and (best is None or value < best[0]):
+            best = (value, selection)
     return None if best is None else improve(problem, best[1])
 
 
@@ -77,6 +78,8 @@ def improve(problem: JointProblem, selection: Selection, rounds: int = 50) -> Se
     cheaper choice. Every move keeps the plan feasible; the search stops when no move cuts
     the cost.
     """
+    if problem.ratio:
+        return improve_value(problem, selection, rounds)
     costs, logs = problem.arrays()
     current = list(selection)
     for _ in range(rounds):
@@ -101,6 +104,81 @@ def improve(problem: JointProblem, selection: Selection, rounds: int = 50) -> Se
         for i, j in changes:
             current[i] = j
     return tuple(current)
+
+
+def improve_value(
+    problem: JointProblem,
+    selection: Selection,
+    rounds: int = 50,
+    *,
+    far: bool = False,
+    within: float | None = None,
+) -> Selection:
+    """Local search by one-task moves that keep the plan feasible and lower its objective.
+
+    With ``far`` the objective is the one far along the scale ray
+    (:meth:`JointProblem.far_value`), and ``within`` (when given) keeps the objective at the
+    scale point at most that high: the tie-break among plans equal at the scale point.
+    """
+
+    log_target = math.log(problem.target) if problem.target is not None else -math.inf
+    far_cost, far_logs = problem.far_cost, problem.far_logs
+    use_far = far and far_cost is not None and far_logs is not None
+    current = list(selection)
+    for _ in range(rounds):
+        cost = sum(problem.cost[i][j] for i, j in enumerate(current))
+        logs = sum(problem.logs[i][j] for i, j in enumerate(current))
+        if use_far:
+            assert far_cost is not None and far_logs is not None
+            far_terms = [far_cost[i][j] for i, j in enumerate(current)]
+            top = max(far_terms)
+            far_sum = sum(math.exp(t - top) for t in far_terms)
+            far_log_sum = sum(far_logs[i][j] for i, j in enumerate(current))
+        here = _value(problem, cost, logs)
+        best = _far(problem, top, far_sum, far_log_sum) if use_far else here
+        move: tuple[float, int, int] | None = None
+        for i, choices in enumerate(problem.cost):
+            now = current[i]
+            for j in range(len(choices)):
+                if j == now:
+                    continue
+                c = cost - problem.cost[i][now] + problem.cost[i][j]
+                g = logs - problem.logs[i][now] + problem.logs[i][j]
+                if g < log_target - 1e-12 or (
+                    problem.max_cost is not None and c > problem.max_cost
+                ):
+                    continue
+                v_here = _value(problem, c, g)
+                if within is not None and v_here > within:
+                    continue
+                if use_far:
+                    assert far_cost is not None and far_logs is not None
+                    s_far = far_sum - math.exp(far_cost[i][now] - top)
+                    s_far += math.exp(far_cost[i][j] - top)
+                    v = _far(problem, top, s_far, far_log_sum - far_logs[i][now] + far_logs[i][j])
+                else:
+                    v = v_here
+                if v < best - 1e-12 * max(1.0, abs(best)) and (move is None or v < move[0]):
+                    if problem.max_latency is not None:
+                        trial = [*current[:i], j, *current[i + 1 :]]
+                        if not problem.feasible(problem.figures(tuple(trial))):
+                            continue
+                    move = (v, i, j)
+        if move is None:
+            break
+        current[move[1]] = move[2]
+    return tuple(current)
+
+
+def _value(problem: JointProblem, cost: float, logs: float) -> float:
+    if not problem.ratio:
+        return cost
+    return (math.log(cost) if cost > 0 else -math.inf) - logs
+
+
+def _far(problem: JointProblem, top: float, total: float, logs: float) -> float:
+    value = top + math.log(total) if total > 0 else -math.inf
+    return value - logs if problem.ratio else value
 
 
 def _best_move(

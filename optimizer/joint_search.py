@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 import numpy as np
 import optuna
 
-from cost_models.domain import Objective, OptimizeRequest, Plan
+from cost_models.domain import Objective, OptimizeRequest, Plan, SearchObjective
 from cost_models.errors import FieldViolation, InfeasibleError
 from cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
 from optimizer.branch_and_bound import NODE_BUDGET, branch_and_bound
 from optimizer.constraints import jointly_unreachable, meets, unreachable
+from optimizer.cost_of_pass import best_ratio_selection
 from optimizer.exact import (
     ENUMERATION_LIMIT,
     TINY,
@@ -33,11 +34,13 @@ from optimizer.exact import (
     Selection,
     cheapest_enumerated,
     enumerate_joint,
+    far_problem,
 )
-from optimizer.incumbents import greedy_repair, lagrangian_incumbent
+from optimizer.incumbents import greedy_repair, improve_value, lagrangian_incumbent
 from optimizer.pareto import nondominated
 from optimizer.plan_params import PlanParams
 from optimizer.progress import Reporter
+from optimizer.ray import TIE_TOLERANCE
 from optimizer.result import SearchCancelled
 from optimizer.search import OptunaSearch
 from optimizer.space import TaskSpace
@@ -60,6 +63,7 @@ class Solution:
     plans: list[Plan]
     exact: bool
     recorded: bool = False
+    selection: Selection | None = None
 
 
 class JointSearch:
@@ -84,7 +88,10 @@ class JointSearch:
         self.study = study
         self.reporter = reporter
         self.params = PlanParams(spaces)
-        self.problem = JointProblem.of(evaluator, spaces, request.constraints)
+        self.ratio = not self.objectives and (
+            request.search.objective is SearchObjective.COST_OF_PASS
+        )
+        self.problem = JointProblem.of(evaluator, spaces, request.constraints, ratio=self.ratio)
         self.spaces_exact = all(s.exact for s in spaces)
         reasons = unreachable(self.problem, self.constraints)
         if reasons:
@@ -93,13 +100,22 @@ class JointSearch:
     # --- one objective -----------------------------------------------------------------
 
     def cheapest(self) -> Solution:
+        """The best feasible plan by the request's objective at the scale point.
+
+        Ties (within :data:`~optimizer.ray.TIE_TOLERANCE`) go to the asymptotically smaller
+        plan: exactly under enumeration, by one-task moves among equals otherwise.
+        """
         problem = self.problem
         if problem.size <= ENUMERATION_LIMIT:
             selection = cheapest_enumerated(problem)
             if selection is None:
                 raise InfeasibleError([jointly_unreachable(self.constraints)])
             self._offer(selection)
-            return Solution([problem.plan(selection)], self.spaces_exact)
+            return self._solution(selection, self.spaces_exact)
+        if self.ratio and not self.constraints.coupled:
+            selection = self._tie_break(best_ratio_selection(problem))
+            self._offer(selection)
+            return self._solution(selection, self.spaces_exact)
         warm = self._warm_starts()
         result = branch_and_bound(
             problem,
@@ -112,10 +128,44 @@ class JointSearch:
         if result.complete:
             if result.selection is None:
                 raise InfeasibleError([jointly_unreachable(self.constraints)])
-            return Solution([problem.plan(result.selection)], self.spaces_exact)
+            return self._solution(self._tie_break(result.selection), self.spaces_exact)
         if self.reporter.stop_requested() or self.reporter.out_of_time():
             return self._interrupted(result.selection)
         return self._tpe([s for s in [result.selection, *warm] if s is not None])
+
+    def asymptotic(self, solution: Solution) -> Selection | None:
+        """The feasible plan with the best objective far along the scale ray, or None.
+
+        Exact by enumeration, or without coupling constraints by the same exact methods on
+        the far figures; otherwise the plan improved by one-task moves (not exact). Ties go
+        to the plan better at the scale point.
+        """
+        problem = self.problem
+        if problem.far_cost is None or problem.far_logs is None:
+            return None
+        if problem.size <= ENUMERATION_LIMIT:
+            return cheapest_enumerated(problem, asymptotic=True)
+        start = solution.selection
+        if not self.constraints.coupled:
+            far = far_problem(problem)
+            if self.ratio:
+                return best_ratio_selection(far)
+            return tuple(_first_min(costs) for costs in far.cost)
+        if start is None:
+            return None
+        return improve_value(problem, start, rounds=200, far=True)
+
+    def _tie_break(self, selection: Selection) -> Selection:
+        """Among plans equal to ``selection`` at the scale point, the asymptotically smaller."""
+        problem = self.problem
+        if problem.far_cost is None:
+            return selection
+        value = problem.value(problem.figures(selection))
+        within = value + (TIE_TOLERANCE if self.ratio else TIE_TOLERANCE * abs(value))
+        return improve_value(problem, selection, far=True, within=within)
+
+    def _solution(self, selection: Selection, exact: bool) -> Solution:
+        return Solution([self.problem.plan(selection)], exact, selection=selection)
 
     def _tpe(self, starts: list[Selection]) -> Solution:
         search = self._search()
@@ -123,14 +173,25 @@ class JointSearch:
         search.run(self.request.search.n_trials, [self.problem.plan(s) for s in starts])
         best = search.cheapest()
         if best is not None:
-            return Solution([best[0]], exact=False, recorded=True)
+            selection = self.selection_of(best[0])
+            return Solution([best[0]], exact=False, recorded=True, selection=selection)
         if starts:
-            return Solution([self.problem.plan(starts[0])], exact=False)
+            return self._solution(starts[0], exact=False)
         return self._interrupted(None)
+
+    def selection_of(self, plan: Plan) -> Selection | None:
+        """The indices of a plan's task plans among the candidates (None if one is not)."""
+        picks = []
+        for choices, task_plan in zip(self.problem.choices, plan.tasks, strict=True):
+            index = next((j for j, c in enumerate(choices) if c.plan == task_plan), None)
+            if index is None:
+                return None
+            picks.append(index)
+        return tuple(picks)
 
     def _interrupted(self, selection: Selection | None) -> Solution:
         if selection is not None:
-            return Solution([self.problem.plan(selection)], exact=False)
+            return self._solution(selection, exact=False)
         if self.reporter.stop_requested():
             raise SearchCancelled("stopped before any feasible plan was found")
         raise InfeasibleError(
@@ -147,8 +208,11 @@ class JointSearch:
         """Feasible greedy plans, cheapest first: the Lagrangian incumbent and a repair."""
         problem = self.problem
         found = [lagrangian_incumbent(problem), greedy_repair(problem, self._cheapest())]
-        unique = {s for s in found if s is not None}
-        ranked = sorted(unique, key=lambda s: (problem.figures(s).cost, s))
+        if self.ratio:
+            found.append(best_ratio_selection(problem))
+            found = [improve_value(problem, s) if s is not None else None for s in found]
+        unique = {s for s in found if s is not None and problem.feasible(problem.figures(s))}
+        ranked = sorted(unique, key=lambda s: (problem.value(problem.figures(s)), s))
         if ranked:
             self._offer(ranked[0])
         return ranked
@@ -164,6 +228,7 @@ class JointSearch:
             self.objectives,
             self.constraints,
             self.reporter,
+            ratio=self.ratio,
         )
 
     # --- several objectives -------------------------------------------------------------
@@ -316,8 +381,14 @@ class JointSearch:
             constraints=self.constraints,
             kind=kind,
             extra={"feasible": meets(outcome, self.constraints), **(extra or {})},
+            ratio=self.ratio,
         )
         self.reporter.trial_done()
+
+
+def _first_min(values: Sequence[float]) -> int:
+    """The index of the smallest value (the first of equals)."""
+    return min(range(len(values)), key=lambda j: (values[j], j))
 
 
 def _first_max(values: Sequence[float]) -> int:

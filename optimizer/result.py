@@ -29,12 +29,13 @@ class Progress:
 
 @dataclass(frozen=True)
 class Crossover:
-    """Another plan that is dearer at the scale point but grows strictly slower.
+    """Another plan that is dearer at the scale point but cheaper far along the scale ray.
 
-    Along the scaling path (every growing parameter multiplied by ``scale`` from its scale
-    point, defined parameters following), ``plan`` becomes the cheaper one beyond
-    ``scale``; ``parameter`` is the first growing parameter (declaration order), ``at`` its
-    value there, ``values`` every growing parameter's value there.
+    Along the scale ray (every growing parameter multiplied by ``scale`` from its scale
+    point, defined parameters and growing model sizes following), ``plan`` becomes and stays
+    the cheaper one beyond ``scale``; ``parameter`` is the first growing parameter
+    (declaration order), ``at`` its value there, ``values`` every growing parameter's value
+    there, all of which ``text`` names.
     """
 
     plan: PlanEvaluation
@@ -67,6 +68,9 @@ class OptimizeResult:
 
     ``pareto_front`` is empty for single-objective requests; for multi-objective ones it
     holds the non-dominated feasible plans, cheapest first, and ``plan`` is its first entry.
+    ``asymptotic_plan`` is the plan with the best objective far along the scale ray when it
+    differs from ``plan`` (with ``search.rank_by: ASYMPTOTIC`` it *is* ``plan``, and this is
+    None).
     """
 
     plan: PlanEvaluation
@@ -75,6 +79,7 @@ class OptimizeResult:
     pareto_front: tuple[PlanEvaluation, ...]
     crossovers: tuple[Crossover, ...]
     stats: SearchStats
+    asymptotic_plan: PlanEvaluation | None = None
 
 
 @dataclass(frozen=True)

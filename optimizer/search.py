@@ -22,6 +22,7 @@ from cost_models.evaluation import PlanEvaluator, PlanOutcome
 from optimizer.constraints import meets
 from optimizer.plan_params import PlanParams
 from optimizer.progress import Reporter
+from optimizer.ray import objective_of
 from optimizer.study import constraint_values, describe, figures, objective_values
 
 
@@ -35,6 +36,7 @@ class OptunaSearch:
     objectives: Sequence[Objective]
     constraints: Constraints
     reporter: Reporter
+    ratio: bool = False
     scored: dict[int, tuple[Plan, PlanOutcome]] = field(default_factory=dict)
 
     def objective(self, trial: optuna.Trial) -> float | list[float]:
@@ -46,7 +48,7 @@ class OptunaSearch:
             trial.set_user_attr(key, value)
         trial.set_user_attr("plan", describe(plan))
         self.scored[trial.number] = (plan, outcome)
-        values = objective_values(outcome, self.objectives)
+        values = objective_values(outcome, self.objectives, ratio=self.ratio)
         return values[0] if len(values) == 1 else values
 
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -92,7 +94,7 @@ class OptunaSearch:
         found = self.feasible()
         if not found:
             return None
-        _, plan, outcome = min(found, key=lambda e: (e[2].log_cost, e[0]))
+        _, plan, outcome = min(found, key=lambda e: (objective_of(e[2], self.ratio), e[0]))
         return plan, outcome
 
 

@@ -14,7 +14,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cost_models.domain import Model, Objective, Operator, OptimizeRequest, Task, TaskPlan
+from cost_models.domain import (
+    Model,
+    Objective,
+    Operator,
+    OptimizeRequest,
+    SearchObjective,
+    Task,
+    TaskPlan,
+)
 from cost_models.errors import FieldViolation
 from cost_models.evaluation import TaskOutcome
 from cost_models.operators import ParamSpec, RoleSpec
@@ -25,37 +33,57 @@ Option = tuple[str, int]  # (model name, votes) for one role
 
 @dataclass(frozen=True)
 class Metrics:
-    """Which task figures a search compares besides expected cost."""
+    """Which task figures a search compares besides expected cost.
+
+    ``success`` and ``latency`` matter when a constraint or an objective names them (the
+    cost of a correct result divides by the success probability, so it makes ``success``
+    matter); ``far`` adds the figures at the far point of the scale ray
+    (:data:`~optimizer.ray.FAR_SCALE`): the asymptotic optimum and the tie-break need them,
+    and a choice that is dearer at the scale point but cheaper far away must survive.
+    """
 
     success: bool = False
     latency: bool = False
+    far: bool = False
+    ratio: bool = False
 
     @classmethod
-    def of(cls, request: OptimizeRequest) -> Metrics:
+    def of(cls, request: OptimizeRequest, *, far: bool = False) -> Metrics:
         constraints = request.constraints
         objectives = set(request.search.objectives)
+        ratio = not objectives and request.search.objective is SearchObjective.COST_OF_PASS
         return cls(
-            success=constraints.min_success_probability is not None
+            success=ratio
+            or constraints.min_success_probability is not None
             or Objective.FAILURE_PROBABILITY in objectives,
             latency=constraints.max_latency is not None or Objective.LATENCY in objectives,
+            far=far,
+            ratio=ratio,
         )
 
-    def key(self, outcome: TaskOutcome) -> tuple[float, ...]:
-        """The figures to minimize: log cost, then −success and latency when they matter."""
+    def key(self, candidate: Candidate) -> tuple[float, ...]:
+        """The figures to minimize: log cost, then −log success and latency when they
+        matter, then the far point's log cost (and −log success for the ratio)."""
+        outcome = candidate.outcome
         figures = [outcome.log_cost]
         if self.success:
-            figures.append(-outcome.success_probability)
+            figures.append(-outcome.log_success)
         if self.latency:
             figures.append(outcome.latency)
+        if self.far and candidate.far is not None:
+            figures.append(candidate.far.log_cost)
+            if self.ratio:
+                figures.append(-candidate.far.log_success)
         return tuple(figures)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One feasible task plan and its figures at the scale point."""
+    """One feasible task plan, its figures at the scale point and far along the ray."""
 
     plan: TaskPlan
     outcome: TaskOutcome
+    far: TaskOutcome | None = None
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,15 @@ def create_study(
     )
 
 
-def objective_values(outcome: PlanOutcome, objectives: Sequence[Objective]) -> list[float]:
-    """The values a trial reports: log cost alone, or one per requested objective."""
+def objective_values(
+    outcome: PlanOutcome, objectives: Sequence[Objective], *, ratio: bool = False
+) -> list[float]:
+    """The values a trial reports: one per requested objective, else the log of the cost
+    (of a correct result, with ``ratio``: expected cost / success probability)."""
+    if not objectives:
+        return [outcome.log_cost_of_pass if ratio else outcome.log_cost]
     values = []
-    for objective in objectives or (Objective.COST,):
+    for objective in objectives:
         if objective is Objective.COST:
             values.append(outcome.log_cost)
         elif objective is Objective.LATENCY:
@@ -101,6 +106,7 @@ def record(
     constraints: Constraints,
     kind: str,
     extra: Mapping[str, Any] | None = None,
+    ratio: bool = False,
 ) -> None:
     """Add ``plan`` to ``study`` as a finished trial (``kind``: optimum, baseline, front…)."""
     values, distributions = params.encode(plan)
@@ -108,7 +114,7 @@ def record(
     trial = optuna.trial.create_trial(
         params=values,
         distributions=distributions,
-        values=objective_values(outcome, objectives),
+        values=objective_values(outcome, objectives, ratio=ratio),
         user_attrs=attrs,
         constraints=constraint_values(outcome, constraints) or None,
     )

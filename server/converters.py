@@ -153,6 +153,8 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
         latency=evaluation.outcome.latency,
         cost_p95=_finite(evaluation.outcome.cost_p95),
         bound=pb.Bound(text=evaluation.bound.text, latex=evaluation.bound.latex),
+        cost_of_pass=_finite(evaluation.outcome.cost_of_pass),
+        cost_p95_approximate=evaluation.outcome.cost_p95_approximate,
     )
     for task in evaluation.tasks:
         tp = task.plan
@@ -189,7 +191,7 @@ def crossover_to_proto(crossover: Crossover) -> pb.Crossover:
 
 
 def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
-    return pb.OptimizeResponse(
+    message = pb.OptimizeResponse(
         plan=plan_to_proto(result.plan),
         baseline=plan_to_proto(result.baseline),
         separation=separation_to_proto(result.separation),
@@ -202,6 +204,9 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
             candidates=result.stats.candidates,
         ),
     )
+    if result.asymptotic_plan is not None:
+        message.asymptotic_plan.CopyFrom(plan_to_proto(result.asymptotic_plan))
+    return message
 
 
 def analysis_to_proto(result: AnalysisResult) -> pb.AnalyzePlanResponse:

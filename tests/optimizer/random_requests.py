@@ -21,7 +21,14 @@ from cost_models.domain import OptimizeRequest
 from cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome
 from cost_models.loading import load_request
 from cost_models.operators import OPERATORS, applicable_operators
-from tests.optimizer.brute_force import Choice, all_choices, input_size, joint_size, success_matters
+from tests.optimizer.brute_force import (
+    MAX_LEAD,
+    Choice,
+    all_choices,
+    input_size,
+    joint_size,
+    success_matters,
+)
 
 CAPABILITIES = ("solve", "write", "identify", "find", "check", "combine")
 COST_MODELS = ("FORWARD_PASS", "KV_CACHED", "PRICED", "QUADRATIC_ATTENTION")
@@ -130,7 +137,7 @@ def _estimate(request: OptimizeRequest) -> int:
                 product *= (
                     min(math.ceil(size), 2 * math.isqrt(math.ceil(size)) + 2)
                     if param.name == "chunk"
-                    else param.high - param.low + 1
+                    else min(param.high, MAX_LEAD) - param.low + 1
                 )
             count += product
         total *= count

@@ -1,0 +1,82 @@
+"""The cheapest correct result without coupling constraints, exactly, by a parametric sweep.
+
+The objective ``C/S`` (expected cost over success probability, DESIGN §2 "Objective") is not
+separable: ``log C − Σ log s_i`` with ``C = Σ c_i``. But ``log C ≤ C/t + log t − 1`` for
+every ``t > 0``, with equality at ``t = C``, so
+
+    min_sel (log C − L) = min_t [ min_sel Σ_i (c_i/t − ℓ_i) ] + log t − 1,
+
+and for each ``t`` the inner problem is separable: every task on its own minimizes
+``μ·c − ℓ`` with ``μ = 1/t``. Let ``sel*`` be optimal and ``t* = C(sel*)``: any minimizer of
+the inner problem at ``t*`` is optimal as well (the chain of inequalities above closes).
+As ``μ`` falls from ∞ to 0 each task walks its upper convex hull in the (cost,
+log-success) plane, from its cheapest choice to its most reliable one; the selections met
+along the merged walk contain a minimizer for every ``μ``, so the best of them is optimal.
+That is one sort of at most ``Σ_i |hull_i|`` events: exact, and fast for any number of
+tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from optimizer.exact import JointProblem, Selection
+
+__all__ = ["hull_walk", "sweep_selections", "best_ratio_selection"]
+
+
+def hull_walk(costs: Sequence[float], logs: Sequence[float]) -> list[int]:
+    """A task's choices on the upper hull of (cost, log-success), cheapest first.
+
+    These are the minimizers of ``μ·cost − log_success`` for some ``μ > 0`` (the cheapest
+    choice, most reliable of equals, to the most reliable, cheapest of equals).
+    """
+    order = sorted(range(len(costs)), key=lambda j: (costs[j], -logs[j], j))
+    hull: list[int] = []
+    for j in order:
+        if hull and logs[j] <= logs[hull[-1]]:
+            continue  # no more reliable than a cheaper (or equal) choice
+        while len(hull) >= 2 and _turn(costs, logs, hull[-2], hull[-1], j) >= 0:
+            hull.pop()
+        hull.append(j)
+    return hull
+
+
+def _turn(costs: Sequence[float], logs: Sequence[float], a: int, b: int, c: int) -> float:
+    """> 0 when ``b`` lies below the chord from ``a`` to ``c`` (so not on the upper hull)."""
+    return (costs[b] - costs[a]) * (logs[c] - logs[a]) - (logs[b] - logs[a]) * (costs[c] - costs[a])
+
+
+def sweep_selections(
+    costs: Sequence[Sequence[float]], logs: Sequence[Sequence[float]]
+) -> list[Selection]:
+    """Every selection met as ``μ`` sweeps from ∞ to 0 (module docstring), in order."""
+    walks = [hull_walk(c, g) for c, g in zip(costs, logs, strict=True)]
+    events: list[tuple[float, int, int]] = []
+    for i, walk in enumerate(walks):
+        c, g = costs[i], logs[i]
+        for step, (a, b) in enumerate(zip(walk, walk[1:], strict=False)):
+            dc = c[b] - c[a]
+            mu = (g[b] - g[a]) / dc if dc > 0 else math.inf
+            events.append((mu, i, step + 1))
+    events.sort(key=lambda e: (-e[0], e[1], e[2]))
+    current = [walk[0] for walk in walks]
+    found = [tuple(current)]
+    for _, i, step in events:
+        current[i] = walks[i][step]
+        found.append(tuple(current))
+    return found
+
+
+def best_ratio_selection(problem: JointProblem) -> Selection:
+    """The selection of least ``cost / success`` (no constraint is consulted).
+
+    Among selections within the tie tolerance the asymptotically smaller one wins
+    (:meth:`JointProblem.far_value`).
+    """
+    candidates = sweep_selections(problem.cost, problem.logs)
+    values = [problem.value(problem.figures(s)) for s in candidates]
+    best = min(values)
+    tied = [s for s, v in zip(candidates, values, strict=True) if v <= best + 1e-9]
+    return min(tied, key=problem.far_value)
