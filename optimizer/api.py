@@ -82,13 +82,14 @@ def optimize(
     reporter.report()
     if reporter.stop_requested():
         raise SearchCancelled("stopped before the search began")
-    far = evaluator_at(request, FAR_SCALE) if grows(request) else None
+    single = not objectives or objectives == (Objective.COST,)
+    # Far figures rank plans asymptotically; a Pareto front has no asymptotic plan.
+    far = evaluator_at(request, FAR_SCALE) if single and grows(request) else None
     metrics = Metrics.of(request, far=far is not None)
     spaces = build_spaces(evaluator, metrics, far=far, should_stop=reporter.stop_requested)
     if spaces is None:
         raise SearchCancelled("stopped while the search space was being built")
     run = JointSearch(request, evaluator, spaces, study, reporter)
-    single = not objectives or objectives == (Objective.COST,)
     solution = run.cheapest() if single else run.front()
     plan = evaluator.evaluate(solution.plans[0])
     asymptotic = _asymptotic(evaluator, run, solution) if single else None

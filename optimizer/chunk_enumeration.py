@@ -61,7 +61,7 @@ def chunk_candidates(
             "no worker and aggregator fit a common chunk size in their context windows"
         )
         return [], {}, None
-    if enum.metrics.success or enum.metrics.latency:
+    if enum.metrics.latency or (enum.metrics.success and _success_varies(enum, models, votes)):
         candidates = _fronts(enum, windows, pairs, models, votes)
     else:
         candidates = [_cheapest(enum, windows, shape, w, a) for w, a in pairs]
@@ -70,6 +70,24 @@ def chunk_candidates(
         feasible["aggregator"] = {a for _, a in pairs if a is not None}
     ok = [c for c in candidates if c.outcome.window_violation is None]
     return ok, enum.ordered(models, feasible), windows
+
+
+def _success_varies(
+    enum: OperatorEnumerator,
+    models: Mapping[str, tuple[Model, ...]],
+    votes: Mapping[str, tuple[int, ...]],
+) -> bool:
+    """Whether the chunk count can change the task's success probability.
+
+    Not when every capable model is always right (reliability 1, no per-token error) and
+    nothing is voted on: then cost alone ranks the counts, and the exact cost search holds.
+    """
+    capability = {r.name: r.capability for r in enum.roles}
+    return any(len(v) > 1 for v in votes.values()) or any(
+        float(m.capabilities[capability[role]]) < 1.0 or float(m.per_token_error) > 0.0
+        for role, ms in models.items()
+        for m in ms
+    )
 
 
 def _choice(worker: str, aggregator: str | None) -> dict[str, Option]:

@@ -153,9 +153,10 @@ def improve_value(
                     continue
                 if use_far:
                     assert far_cost is not None and far_logs is not None
-                    s_far = far_sum - math.exp(far_cost[i][now] - top)
-                    s_far += math.exp(far_cost[i][j] - top)
-                    v = _far(problem, top, s_far, far_log_sum - far_logs[i][now] + far_logs[i][j])
+                    log_cost = _swapped_log_sum(top, far_sum, far_cost[i][now], far_cost[i][j])
+                    v = log_cost
+                    if problem.ratio:
+                        v -= far_log_sum - far_logs[i][now] + far_logs[i][j]
                 else:
                     v = v_here
                 if v < best - 1e-12 * max(1.0, abs(best)) and (move is None or v < move[0]):
@@ -174,6 +175,15 @@ def _value(problem: JointProblem, cost: float, logs: float) -> float:
     if not problem.ratio:
         return cost
     return (math.log(cost) if cost > 0 else -math.inf) - logs
+
+
+def _swapped_log_sum(top: float, total: float, out: float, into: float) -> float:
+    """log of ``Σ exp(terms)`` (given as ``exp(top)·total``) with ``out`` swapped for ``into``."""
+    rest = max(total - math.exp(out - top), 0.0)
+    if into - top > 50.0:
+        return into + math.log1p(rest * math.exp(top - into))
+    inside = rest + math.exp(into - top)
+    return top + math.log(inside) if inside > 0 else -math.inf
 
 
 def _far(problem: JointProblem, top: float, total: float, logs: float) -> float:

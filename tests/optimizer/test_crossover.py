@@ -83,7 +83,11 @@ def test_crossover_is_reported_where_the_costs_cross() -> None:
     assert crossover.parameter == "k"
     assert crossover.at == pytest.approx(4 * s)
     assert crossover.values == pytest.approx({"k": 4 * s, "l": 10 * s, "b": 1 * s})
-    assert crossover.text == f"SCAN_AND_FIX is cheaper beyond k ≈ {approximately(4 * s)}"
+    where = f"k ≈ {approximately(4 * s)}, l ≈ {approximately(10 * s)}, b ≈ {approximately(s)}"
+    assert crossover.text.endswith(f"is cheaper beyond scale ×{approximately(s)} ({where})")
+    # The one-task alternative is the asymptotic optimum itself.
+    assert result.asymptotic_plan is not None
+    assert result.asymptotic_plan.plan == crossover.plan.plan
 
 
 def test_no_crossover_when_the_best_plan_also_grows_slowest() -> None:

@@ -10,7 +10,7 @@ from cost_models.domain import Constraints, TaskPlan
 from cost_models.evaluation import PlanEvaluator
 from cost_models.operators import OPERATORS
 from optimizer.enumeration import build_spaces
-from optimizer.space import Metrics
+from optimizer.space import Candidate, Metrics
 from tests.optimizer.brute_force import task_choices
 from tests.optimizer.conftest import cached_request
 
@@ -25,9 +25,9 @@ def test_every_choice_is_dominated_by_a_kept_one(seed: int, metrics: Metrics) ->
     spaces = build_spaces(evaluator, metrics)
     assert spaces is not None
     for space in spaces:
-        kept = [metrics.key(c.outcome) for c in space.candidates]
-        for _, outcome in task_choices(evaluator, space.task, votes=True):
-            figures = metrics.key(outcome)
+        kept = [metrics.key(c) for c in space.candidates]
+        for plan, outcome in task_choices(evaluator, space.task, votes=True):
+            figures = metrics.key(Candidate(plan, outcome))
             assert any(
                 all(
                     a <= b * (1 + 1e-12) if b > 0 else a <= b
