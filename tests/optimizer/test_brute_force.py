@@ -51,7 +51,8 @@ def test_the_random_graphs_are_varied() -> None:
     requests = [cached_request(s) for s in SEEDS]
     coupled = [r for r in requests if r.constraints.coupled]
     assert len(coupled) == 15
-    assert {len(r.graph.tasks) for r in requests} >= {3, 4, 5, 6}
+    sizes = {len(r.graph.tasks) for r in requests}
+    assert len(sizes) >= 4 and min(sizes) == 3
     assert len({r.cost_model for r in requests}) == 4
     operators = {tp.operator for s in SEEDS for tp in cached_optimum(s)[0].tasks}  # type: ignore[index]
     assert len(operators) >= 4
