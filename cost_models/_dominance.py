@@ -71,6 +71,13 @@ def _is_atomic_factor(f: sympy.Expr) -> bool:
     return False
 
 
+def _base_exp(f: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """``(base, exponent)``: powering factor by factor keeps ``(log(k)**2)**(1/2)`` from
+    becoming ``Abs(log(k))`` (the factors of a core are positive)."""
+    base, e = f.as_base_exp()
+    return base, e
+
+
 def _is_expanded_product(t: sympy.Expr) -> bool:
     """A product of atomic factors: ``sympy.expand`` would leave it as it is."""
     return all(_is_atomic_factor(f) for f in sympy.Mul.make_args(t))
@@ -332,7 +339,10 @@ class _Dominance:
         if t.alts:
             powered = [[self.power(x, q) for x in alpha] for alpha in t.alts]
             alts = tuple(tuple(x for x in alpha if x is not None) for alpha in powered)
-        return self._term(t.model**e, t.core**e, t.coef**e, key, alts)
+        core = sympy.Mul(
+            *(sympy.Pow(f, x * e) for f, x in map(_base_exp, sympy.Mul.make_args(t.core)))
+        )
+        return self._term(t.model**e, core, t.coef**e, key, alts)
 
     def maximal(self, terms: Sequence[_Term]) -> list[_Term]:
         """Terms not dominated by another term of the same model monomial, in input order.

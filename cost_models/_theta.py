@@ -104,6 +104,9 @@ class _Theta(_Dominance):
             return 1, self.maximal([t for r in parts if r is not None for t in r[1]])
         if isinstance(e, sympy.Min):
             return self._min(e.args)
+        if isinstance(e, sympy.Abs):
+            r = self.theta(e.args[0])
+            return None if r is None else (abs(r[0]), r[1])
         if e.is_positive:
             return 1, [self._analyze(e)]
         return None

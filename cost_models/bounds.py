@@ -6,7 +6,7 @@ model-size symbols (``m_dev``, ``m_qa``, ...), rationals, exponentials (``2**k``
 of its Θ as the *growing* symbols go to infinity, the way the AALPs position paper does by
 hand (§3.1-3.3): expand, drop constant factors, drop every term dominated by another term
 of the same role, keep one sum per model-size symbol. :func:`separation` divides two
-bounds.
+bounds and reduces the ratio the same way.
 
 Everything here is pure sympy plus exact rational arithmetic: no ``simplify``, ``Order``,
 ``limit`` or solvers, which are far too slow on plan costs with hundreds of terms.
@@ -39,24 +39,40 @@ result is always a correct Θ (a sum with a redundant term is Θ-equivalent), po
 minimal one. Known cases left undecided: ties between different multi-symbol exponent
 monomials (``2**(k*l)`` against ``2**k * l**3``), exponent rates with symbolic parameters
 of unknown order, and sums dominated only jointly (``k*l`` against ``k**2 + l**2``).
+Terms of different model monomials are never compared (the roles are kept apart).
 
-Normalization before expansion (all Θ-preserving for positive arguments):
+Reduction (``_theta``): every subexpression gets a sign and the maximal terms of a sum of
+positive terms that is Θ of its absolute value. Θ-shortcuts are applied to positive values
+only, which is what makes them exact up to constants:
 
-* ``ceiling(x)``, ``floor(x)`` -> ``x`` (also inside exponents: the error is a constant
-  factor);
-* ``Max(a, b, ...)`` -> ``a + b + ...``; ``Min(a, ...)`` -> the argument that every other
-  one dominates (term by term); when there is none, the *first* argument is kept, which is
-  an upper bound rather than a Θ;
-* ``(s1 + s2 + ...)**e`` -> ``s1**e + s2**e + ...`` over the maximal terms for ``e > 0``,
-  ``smax**e`` for ``e < 0`` when one term is maximal (avoids multinomial blow-up);
-* ``log(product)`` -> sum of logs; ``log(sum)`` -> sum of the logs of its maximal terms
-  (``log(k + l)`` is Θ(``log k + log l``)), so ``log(k*l)`` splits into two terms exactly.
+* a product is the product of its factors' Θ (terms multiplied out, then maximal terms);
+* a sum is split by sign; when every negative term is strictly dominated (``o(·)``, shown
+  as: a positive term dominates it times ``x**eps`` or ``log(x)**eps``) the sum is Θ of its
+  positive part. Otherwise it is first expanded exactly (multinomials, ``log`` of products
+  and quotients), equal cores are merged, and the test is made again, so
+  ``(n+k)**2 - n**2 - k**2`` is Θ(``k*n``) and ``n*(log(n) - log(n/2))`` is Θ(``n``);
+* ``(t1 + t2 + ...)**q`` is Θ(``t1**q + t2**q + ...``) over the maximal terms for ``q > 0``
+  and Θ(``min(t1**q, t2**q, ...)``) for ``q < 0``: kept as ``1/(t1 + t2)`` and compared
+  through its *alternatives* (below), so ``k*n/(k + n)`` is one term;
+* ``log(x)``: of a product or quotient, the exact expanded sum of logs (constants cancel);
+  of a sum that grows, the sum of the logs of its maximal terms when they are products of
+  non-negative powers (``log(k + l)`` is Θ(``log k + log l``)), else ``log`` of the sum of
+  maximal terms, verbatim;
+* ``Max(a, b)`` is Θ(``a + b``); ``Min(a, b)`` is the argument that every other one dominates
+  when there is one, else ``Min`` of the reduced arguments, a term with alternatives;
+* ``ceiling(x)`` is Θ(``x + 1``), ``floor(x)`` is Θ(``x``) when ``x`` grows (else verbatim),
+  and both go from exponents (the error is a constant factor).
+
+A term with alternatives (``Min(k, n)``, ``1/(k + n)``) is Θ of the smallest of them:
+``b <= C*a`` is shown when for every alternative of ``a`` some alternative of ``b`` is
+dominated by it. What stays undecided (a sum whose negative part is not strictly dominated
+even after exact expansion, such as ``k**2 - k*l + l**2`` or ``sqrt(n + 1) - sqrt(n)``) is
+kept exactly, per model monomial: a correct Θ, not a reduced one.
 
 Factors the key cannot describe (``log(log(n))``, ``n**k``, ``factorial(k)``, ``Max`` in an
-exponent, ``1/(k + l)``) are *opaque*: two terms are compared only when their opaque
-factors are identical. Logs of quantities that do not grow, and terms whose leading
-coefficient is negative, are outside the model (costs are positive); an exact
-cancellation of equal cores is honoured.
+exponent) are *opaque*: two terms are compared only when their opaque factors are
+identical. Logs of quantities that do not grow have an unknown sign and are decided, if at
+all, by the exact expansion.
 """
 
 from __future__ import annotations
