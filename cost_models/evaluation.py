@@ -30,11 +30,17 @@ from cost_models.domain import (
     Plan,
     RoleAssignment,
     Task,
+    TaskGraph,
     TaskPlan,
 )
 from cost_models.errors import FieldViolation, InvalidRequestError
 from cost_models.operators import OPERATORS, CallGroup, RoleSpec, Schedule, TaskShape
-from cost_models.stochastic import majority_vote_success, retry_attempts_quantile, tail_quantile
+from cost_models.stochastic import (
+    lead_choices,
+    majority_vote_success,
+    retry_attempts_quantile,
+    tail_quantile,
+)
 
 VOTE_CHOICES = (1, 3, 5, 7, 9)
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
@@ -184,28 +190,41 @@ def _log_of(value: Value) -> float:
 
 
 class _Compiled:
-    """One task's sizes: numbers at once (the search needs them), the rest on first use."""
+    """One task's sizes: numbers at once (the search needs them), the rest on first use.
+
+    ``values`` is the point of the scale ray the numbers are taken at; ``reference`` the
+    task's step count at the scale point itself (AHEAD_BY_K's lead is set there).
+    """
 
     def __init__(
-        self, task: Task, incoming: sympy.Expr, values: Mapping[sympy.Symbol, Any]
+        self,
+        task: Task,
+        incoming: sympy.Expr,
+        values: Mapping[sympy.Symbol, Any],
+        reference: float,
     ) -> None:
         self.task, self.incoming, self.values = task, incoming, values
-        self.numeric = _shape(task, incoming, values)
+        self.reference = reference
+        self.numeric = _shape(task, incoming, values, reference)
 
     @cached_property
     def symbolic(self) -> TaskShape:
-        return _shape(self.task, self.incoming, None)
+        return _shape(self.task, self.incoming, None, self.reference)
 
     @cached_property
     def big(self) -> TaskShape:
         """Sizes as mpmath numbers, for the rare plan whose cost overflows a float."""
-        return _shape(self.task, self.incoming, self.values, big=True)
+        return _shape(self.task, self.incoming, self.values, self.reference, big=True)
 
 
 def _shape(
-    task: Task, incoming: sympy.Expr, values: Mapping[sympy.Symbol, Any] | None, big: bool = False
+    task: Task,
+    incoming: sympy.Expr,
+    values: Mapping[sympy.Symbol, Any] | None,
+    reference: float,
+    big: bool = False,
 ) -> TaskShape:
-    """The task's sizes: sympy expressions (``values`` None) or numbers at the scale point."""
+    """The task's sizes: sympy expressions (``values`` None) or numbers at ``values``."""
 
     def v(expr: sympy.Expr) -> Value:
         if values is None:
@@ -242,6 +261,15 @@ def _shape(
         step_count=v(s.count) if s else 0,
         step_tokens=v(s.tokens) if s else 0,
         step_output=v(s.output) if s else 1,
+        step_reference=(
+            0
+            if not s
+            else SYMBOLIC.number(reference)
+            if values is None
+            else mpmath.mpf(reference)
+            if big
+            else reference
+        ),
     )
 
 
@@ -298,11 +326,13 @@ class _ModelNumbers:
     keep_per_token: Value | None  # 1 − per_token_error, None when there is no decay
 
     @staticmethod
-    def table(catalog: Any, arithmetic: Arithmetic) -> dict[str, _ModelNumbers]:
+    def table(
+        catalog: Any, arithmetic: Arithmetic, sizes: Mapping[str, float]
+    ) -> dict[str, _ModelNumbers]:
         num = arithmetic.number
         table = {}
         for m in catalog.models:
-            size = m.size if arithmetic.symbolic else num(m.size_value)
+            size = m.size if arithmetic.symbolic else num(sizes[m.name])
             table[m.name] = _ModelNumbers(
                 Pricing(size, num(m.price_per_input_token), num(m.price_per_output_token)),
                 {cap: num(p) for cap, p in m.capabilities.items()},
@@ -311,20 +341,73 @@ class _ModelNumbers:
         return table
 
 
-class PlanEvaluator:
-    """Scores plans of one request; build once, evaluate many candidates."""
+def ray_values(graph: TaskGraph, scale: float) -> dict[sympy.Symbol, sympy.Float]:
+    """Every parameter's value at ``scale`` along the scale ray (DESIGN §2).
 
-    def __init__(self, request: OptimizeRequest) -> None:
+    Growing free parameters are multiplied by ``scale`` from their scale-point value,
+    defined parameters follow from their definitions, the others stay.
+    """
+    if scale == 1.0:
+        return {s: sympy.Float(v, 30) for s, v in graph.values.items()}
+    values: dict[sympy.Symbol, sympy.Float] = {}
+    for p in graph.parameters:
+        if p.expr is None:
+            values[p.symbol] = sympy.Float(p.value * scale if p.grows else p.value, 30)
+    for symbol, expr in graph.substitutions.items():
+        values[symbol] = sympy.Float(sympy.N(expr.xreplace(values), 30), 30)
+    return values
+
+
+def _model_sizes(
+    request: OptimizeRequest, values: Mapping[sympy.Symbol, Any], scale: float
+) -> dict[str, float]:
+    """Every model's size at the ray point: a size such as ``k*m_s`` follows its parameters."""
+    sizes = {}
+    for m in request.catalog.models:
+        size = m.size_value
+        free = m.size.free_symbols
+        if scale != 1.0 and free and free <= set(values):
+            try:
+                size = float(sympy.N(m.size.xreplace(values), 30))
+            except (OverflowError, TypeError):
+                size = math.inf
+        sizes[m.name] = size
+    return sizes
+
+
+class PlanEvaluator:
+    """Scores plans of one request; build once, evaluate many candidates.
+
+    ``scale``: the point of the request's scale ray where every numeric figure is taken
+    (1.0, the default, is the scale point itself). Every growing free parameter is multiplied
+    by ``scale``, defined parameters and model sizes that are expressions (``k*m_s``) follow,
+    numbers stay; AHEAD_BY_K's lead grows from ``ahead`` with the steps
+    (:func:`~cost_models.stochastic.lead_at_scale`). Symbolic costs do not depend on it.
+    """
+
+    def __init__(self, request: OptimizeRequest, *, scale: float = 1.0) -> None:
+        if not scale > 0.0 or not math.isfinite(scale):
+            raise ValueError(f"scale must be a positive number, not {scale}")
         self.request = request
         self.graph = request.graph
         self.catalog = request.catalog
-        values = {s: sympy.Float(v, 30) for s, v in self.graph.values.items()}
+        self.scale = scale
+        values = ray_values(self.graph, scale)
+        reference = values if scale == 1.0 else ray_values(self.graph, 1.0)
+        self._model_sizes = _model_sizes(request, values, scale)
         incoming: dict[str, list[sympy.Expr]] = {t.id: [] for t in self.graph.tasks}
         for edge in self.graph.edges:
             incoming[edge.target].append(edge.tokens)
         self._compiled = {
-            t.id: _Compiled(t, sympy.Add(*incoming[t.id]), values) for t in self.graph.tasks
+            t.id: _Compiled(
+                t,
+                sympy.Add(*incoming[t.id]),
+                values,
+                float(sympy.N(t.steps.count.xreplace(reference), 30)) if t.steps else 0.0,
+            )
+            for t in self.graph.tasks
         }
+        self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, _ModelNumbers]] = {}
         self._capabilities: dict[tuple[str, Operator], dict[str, str]] = {}
@@ -425,7 +508,9 @@ class PlanEvaluator:
         votes = {role: assigned[role].votes for role in capability}
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
-            numbers = self._numbers[arithmetic.name] = _ModelNumbers.table(self.catalog, arithmetic)
+            numbers = self._numbers[arithmetic.name] = _ModelNumbers.table(
+                self.catalog, arithmetic, self._model_sizes
+            )
         rel = {role: numbers[m.name].capabilities[capability[role]] for role, m in models.items()}
         decay = {role: numbers[m.name].keep_per_token for role, m in models.items()}
 
@@ -461,8 +546,42 @@ class PlanEvaluator:
             self._costs[task_plan] = cost
         return cost
 
+    def task_success(self, task_plan: TaskPlan) -> sympy.Expr:
+        """The symbolic success probability of one task plan in the graph's parameters (cached).
+
+        The numeric formula run on sympy expressions (ITERATE_WITH_HISTORY's calls at their
+        mean length); AHEAD_BY_K's lead grows with the steps as in :meth:`task_cost`.
+        """
+        success = self._successes.get(task_plan)
+        if success is None:
+            shape = self._compiled[task_plan.task_id].symbolic
+            schedule, _, _, _ = self._run(task_plan, SYMBOLIC, shape)
+            success = self._successes[task_plan] = sympy.sympify(schedule.success)
+        return success
+
+    def plan_success(self, plan: Plan) -> sympy.Expr:
+        """The symbolic success probability of a plan: the product over its tasks."""
+        return sympy.Mul(*(self.task_success(tp) for tp in plan.tasks))
+
+    def lead_choices(self, task_id: str, model: str, target: float | None) -> tuple[int, ...]:
+        """AHEAD_BY_K's candidate leads for ``task_id`` with worker ``model`` (no votes).
+
+        :func:`~cost_models.stochastic.lead_choices` with the model's per-sample reliability
+        on one step (per-token error applied) and the task's step count at the scale point.
+        """
+        task = self.graph.task_by_id[task_id]
+        assert task.steps is not None
+        compiled = self._compiled[task_id]
+        shape = compiled.numeric
+        m = self.catalog.by_name[model]
+        capability = task.role_capability(Operator.AHEAD_BY_K, "worker")
+        p = float(m.capabilities[capability])
+        if m.per_token_error:
+            p *= (1.0 - float(m.per_token_error)) ** (shape.prompt + shape.step_tokens)
+        return lead_choices(p, compiled.reference, target)
+
     def task_outcome(self, task_plan: TaskPlan) -> TaskOutcome:
-        """The numeric figures of one task plan at the scale point (cached)."""
+        """The numeric figures of one task plan at the evaluator's ray point (cached)."""
         outcome = self._outcomes.get(task_plan)
         if outcome is None:
             compiled = self._compiled[task_plan.task_id]

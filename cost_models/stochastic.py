@@ -120,3 +120,97 @@ def retry_attempts_quantile(units: int, accept: float, level: float = 0.95) -> i
         if t > 2_000_000:
             return None
     return t
+
+
+#: The largest lead AHEAD_BY_K is searched over (a lead this long is 10^4 votes per step
+#: ahead: far beyond any target a request can state with a float at p > 1/2 + 1e-3).
+MAX_LEAD = 10_000
+
+
+def _log_step_failure_odds(p: float, k: int) -> float:
+    """log of ((1−p)/p)^k, the odds against the right answer winning a race to ``k``."""
+    return k * (math.log1p(-p) - math.log(p))
+
+
+def ahead_by_k_log_chain_success(p: float, k: int, steps: float) -> float:
+    """log P(all ``steps`` steps right) = −steps·log(1 + ((1−p)/p)^k), without underflow."""
+    if p >= 1.0:
+        return 0.0
+    log_odds = _log_step_failure_odds(p, k)
+    return -steps * (math.log1p(math.exp(log_odds)) if log_odds < 700 else log_odds)
+
+
+def target_lead(p: float, steps: float, target: float) -> int | None:
+    """The smallest lead whose chain success ``step_success(k)^steps`` meets ``target``.
+
+    ``(1/(1+r^k))^S ≥ t`` with ``r = (1−p)/p`` ⇔ ``r^k ≤ t^(−1/S) − 1`` ⇔
+    ``k ≥ log(expm1(−log(t)/S)) / log(r)``. None when no lead up to :data:`MAX_LEAD` does
+    (``p ≤ 1/2``: a lead cannot help).
+    """
+    if p >= 1.0 or target <= 0.0 or steps <= 0:
+        return 1
+    if p <= 0.5 or target >= 1.0:
+        return None
+    slack = math.expm1(-math.log(target) / steps)
+    guess = max(1, math.ceil(math.log(slack) / (math.log1p(-p) - math.log(p))))
+    log_target = math.log(target)
+    k = max(1, guess - 2)  # correct the float rounding of the closed form by direct checks
+    while k <= MAX_LEAD and ahead_by_k_log_chain_success(p, k, steps) < log_target:
+        k += 1
+    return k if k <= MAX_LEAD else None
+
+
+def cheapest_lead(p: float, steps: float) -> int:
+    """The lead that minimizes the cost of a correct result of the chain.
+
+    ``steps·E[samples(k)] / step_success(k)^steps``: samples grow about linearly in ``k``,
+    the failure penalty falls geometrically, so the log of the ratio is unimodal in ``k``;
+    the search walks up from 1 and stops a few leads past the best.
+    """
+    if p >= 1.0 or p <= 0.5:
+        return 1
+
+    def log_cost(k: int) -> float:
+        return math.log(ahead_by_k_expected_samples(p, k)) - ahead_by_k_log_chain_success(
+            p, k, steps
+        )
+
+    best, best_cost = 1, log_cost(1)
+    k = 1
+    while k < MAX_LEAD and k - best < 8:
+        k += 1
+        c = log_cost(k)
+        if c < best_cost:
+            best, best_cost = k, c
+    return best
+
+
+def lead_choices(p: float, steps: float, target: float | None) -> tuple[int, ...]:
+    """Candidate leads of AHEAD_BY_K for a worker of per-sample reliability ``p``.
+
+    The smallest lead that meets ``target`` (the chain's success ``step_success^steps``,
+    when a target is given and reachable), the lead of the cheapest correct result
+    (:func:`cheapest_lead`), and their ±1, ±2 neighbours: all in [1, MAX_LEAD], sorted,
+    without repeats.
+    """
+    centres = [cheapest_lead(p, steps)]
+    if target is not None:
+        lead = target_lead(p, steps, target)
+        if lead is not None:
+            centres.append(lead)
+    return tuple(
+        sorted({k + d for k in centres for d in (-2, -1, 0, 1, 2) if 1 <= k + d <= MAX_LEAD})
+    )
+
+
+def lead_at_scale(p: float, ahead: int, steps: float, reference_steps: float) -> int:
+    """The lead at ``steps`` steps when it is ``ahead`` at ``reference_steps`` (the scale point).
+
+    ``ahead + ceil(log(S/S0) / log(p/(1−p)))``: the chain's failure ``≈ S·((1−p)/p)^k`` stays
+    what it was at the scale point. The lead does not move when ``p ≤ 1/2`` or ``p = 1``
+    (a longer lead would not help) and never drops below 1.
+    """
+    if steps == reference_steps or not 0.5 < p < 1.0 or reference_steps <= 0 or steps <= 0:
+        return ahead
+    growth = math.log(steps / reference_steps) / (math.log(p) - math.log1p(-p))
+    return max(1, ahead + math.ceil(growth - 1e-9))

@@ -137,6 +137,9 @@ class TaskShape:
     step_count: Value = 0
     step_tokens: Value = 0
     step_output: Value = 1
+    #: The step count at the scale point (a number in every arithmetic): AHEAD_BY_K's lead
+    #: ``ahead`` is the lead there, and it grows with the steps along the scale ray.
+    step_reference: Value = 0
 
     @property
     def report_written(self) -> Value:

@@ -1,14 +1,20 @@
 """AHEAD_BY_K: a chain of small decisions, each sampled until one answer leads by k votes.
 
 Meyerson et al., "MAKER" (2025): per-step success ``1/(1+((1−p)/p)^k)``, expected samples per
-step from the gambler's ruin; the ``k`` a whole-task target needs grows as Θ(log steps).
+step from the gambler's ruin; the ``k`` a whole-task target needs grows as Θ(log steps). The
+parameter ``ahead`` is the lead at the scale point; along the scale ray the lead grows with
+the steps so that the chain's success stays put (:func:`~cost_models.stochastic.lead_at_scale`),
+which puts the Θ(log S) factor in the cost. The search's candidate leads come from
+:func:`~cost_models.stochastic.lead_choices`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cost_models.arithmetic import Arithmetic
+import sympy
+
+from cost_models.arithmetic import Arithmetic, Value
 from cost_models.domain import Operator, Task
 from cost_models.operators.base import (
     CallGroup,
@@ -20,12 +26,22 @@ from cost_models.operators.base import (
     TaskShape,
 )
 from cost_models.stochastic import (
+    MAX_LEAD,
     ahead_by_k_expected_samples,
     ahead_by_k_samples_variance,
     ahead_by_k_step_success,
+    lead_at_scale,
+    lead_choices,
 )
 
-MAX_AHEAD = 12
+__all__ = ["MAX_LEAD", "AheadByK", "lead_choices"]
+
+
+def _lead_grows(p: Value) -> bool:
+    """Whether a longer lead helps: ``1/2 < p < 1`` (and ``p`` a number)."""
+    if isinstance(p, sympy.Basic):
+        return bool(p.is_number) and 0.5 < float(p) < 1.0
+    return 0.5 < float(p) < 1.0
 
 
 class AheadByK(OperatorSpec):
@@ -38,7 +54,9 @@ class AheadByK(OperatorSpec):
         return (RoleSpec("worker", task.role_capability(self.operator, "worker"), votable=False),)
 
     def params(self, task: Task) -> tuple[ParamSpec, ...]:
-        return (ParamSpec("ahead", 1, MAX_AHEAD),)
+        # The lead is unbounded in principle (Θ(log steps)); the search takes its candidates
+        # from :func:`lead_choices`, this range only validates a caller's plan.
+        return (ParamSpec("ahead", 1, MAX_LEAD, log=True),)
 
     def schedule(
         self,
@@ -47,12 +65,28 @@ class AheadByK(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        k = params["ahead"]
-        steps = shape.step_count
+        ahead = params["ahead"]
+        steps, reference = shape.step_count, shape.step_reference
         step_in = shape.prompt + shape.step_tokens
         p = reliability("worker", step_in)
-        samples = ahead_by_k_expected_samples(p, k)
-        variance = 0 if arithmetic.symbolic else steps * ahead_by_k_samples_variance(float(p), k)
+        variance: Value = 0
+        if arithmetic.symbolic and _lead_grows(p) and reference:
+            # k(S) = ahead + log(S/S0)/log(p/(1−p)): then ((1−p)/p)^k = ((1−p)/p)^ahead·S0/S,
+            # so the chain's success stays what it is at the scale point while the samples per
+            # step (≈ k/(2p−1)) grow as Θ(log S).
+            q = 1 - p
+            lead = ahead + arithmetic.log(steps / reference) / arithmetic.log(p / q)
+            odds = (q / p) ** ahead * reference / steps
+            samples = lead / (p - q) * (1 - odds) / (1 + odds)
+            step_success = 1 / (1 + odds)
+        else:
+            lead = ahead
+            if not arithmetic.symbolic and reference:
+                lead = lead_at_scale(float(p), ahead, float(steps), float(reference))
+            samples = ahead_by_k_expected_samples(p, lead)
+            step_success = ahead_by_k_step_success(p, lead)
+            if not arithmetic.symbolic:
+                variance = steps * ahead_by_k_samples_variance(float(p), lead)
         calls = CallGroup(
             "worker",
             steps * samples,
@@ -61,4 +95,4 @@ class AheadByK(OperatorSpec):
             stages=steps * samples,
             variance=variance,
         )
-        return Schedule((calls,), ahead_by_k_step_success(p, k) ** steps)
+        return Schedule((calls,), step_success**steps)
