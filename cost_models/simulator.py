@@ -77,6 +77,14 @@ class _Executor:
         self.votes = {r.name: assigned[r.name].votes for r in roles}
         self.capability = {r.name: r.capability for r in roles}
         self.params = task_plan.param_map
+        self.pricing = {
+            role: Pricing(
+                model.size_value,
+                float(model.price_per_input_token),
+                float(model.price_per_output_token),
+            )
+            for role, model in self.models.items()
+        }
 
     def size(self, expr: sympy.Expr) -> float:
         """An expression's value at the scale point (memoized across runs: sizes are fixed)."""
@@ -103,11 +111,7 @@ class _Executor:
         decisions are independent, so one draw with ``p^decisions`` stands for them all.
         """
         model = self.models[role]
-        pricing = Pricing(
-            model.size_value,
-            float(model.price_per_input_token),
-            float(model.price_per_output_token),
-        )
+        pricing = self.pricing[role]
         p = float(model.capabilities[self.capability[role]])
         p *= (1.0 - float(model.per_token_error)) ** tokens_in
         p **= decisions

@@ -82,7 +82,7 @@ def test_llm_verifier_agrees_with_the_call_by_call_simulation():
     request = _verified_request()
     tp = make_task_plan("t", Operator.LOCAL_RETRY, worker="w", verifier="v")
     predicted = PlanEvaluator(request).task_outcome(tp)
-    runs = 3000
+    runs = 1500
     sim = simulate(request, Plan((tp,)), runs=runs, seed=7)
     p = predicted.success_probability
     assert abs(sim.success_rate - p) <= 3 * math.sqrt(p * (1 - p) / runs)
@@ -188,3 +188,106 @@ def test_direct_on_a_steps_chain_is_right_only_if_every_step_is():
     outcome = evaluator.task_outcome(make_task_plan("t", Operator.DIRECT, worker="w"))
     assert outcome.success_probability == 0.0  # 0.9^10000 ≈ 10^−457.6
     assert outcome.log_success == pytest.approx(10_000 * math.log(0.9), rel=1e-12)
+
+
+# ------------------------------------------------------------------ p95 of several retries
+
+
+def _two_retries_request(accepts: tuple[float, float], steps_task: bool = False):
+    """Tasks a and b, each GLOBAL_RETRY over its whole input with a code verifier (KV_CACHED).
+
+    Worker size 1, input 6, output 4: one attempt costs 1·(6 + 4) = 10 for a; task b's input
+    is 6 + the 4 tokens a passes on, output 4: 1·(10 + 4) = 14 per attempt.
+    """
+    tasks: list[dict[str, Any]] = [
+        {
+            "id": name,
+            "capability": "solve",
+            "input_tokens": "6",
+            "output_tokens": "4",
+            "acceptance": {"success_probability": str(a)},
+        }
+        for name, a in zip("ab", accepts, strict=True)
+    ]
+    if steps_task:
+        tasks.append(
+            {
+                "id": "c",
+                "capability": "step",
+                "input_tokens": "6",
+                "steps": {"count": "S", "tokens": "3"},
+            }
+        )
+    data = {
+        "graph": {
+            "name": "two retries",
+            "parameters": [{"name": "S", "description": "steps", "value": 5}],
+            "tasks": tasks,
+            "edges": [{"source": "a", "target": "b"}],
+        },
+        "catalog": {
+            "models": [{"name": "w", "size": "1", "capabilities": {"solve": 1.0, "step": 0.9}}]
+        },
+        "cost_model": "KV_CACHED",
+    }
+    return load_request(data)
+
+
+def _two_retries_plan(steps_task: bool = False) -> Plan:
+    plans = [make_task_plan(t, Operator.GLOBAL_RETRY, worker="w") for t in "ab"]
+    if steps_task:
+        tp = make_task_plan("c", Operator.AHEAD_BY_K, worker="w")
+        plans.append(type(tp)(tp.task_id, tp.operator, tp.roles, (("ahead", 2),)))
+    return Plan(tuple(plans))
+
+
+def test_p95_of_two_retried_tasks_is_exact():
+    """Attempts T_a, T_b geometric with 0.76 and 0.5; cost = 10·T_a + 14·T_b.
+
+    By hand, P(10·T_a + 14·T_b ≤ x) = Σ_{t_b} 0.5^{t_b}·(1 − 0.24^{⌊(x − 14·t_b)/10⌋}):
+    x = 58: t_b=1 → 0.5·(1 − 0.24^4) = 0.498341, t_b=2 → 0.25·(1 − 0.24^3) = 0.246544,
+    t_b=3 → 0.125·(1 − 0.24^1) = 0.095, t_b=4 (56 + 10 > 58) → 0: total 0.8399 < 0.95.
+    x = 78 (the atom below 80): 0.5·(1 − 0.24^6) + 0.25·(1 − 0.24^5) + 0.125·(1 − 0.24^3)
+    + 0.0625·(1 − 0.24^2) = 0.499904 + 0.249801 + 0.123272 + 0.058900 = 0.931877 < 0.95;
+    x = 80 adds t_b=5, t_a=1: 0.03125·0.76 = 0.02375, total 0.955627 ≥ 0.95. So p95 = 80
+    (before, two retried tasks fell back to the moment-matched gamma).
+    """
+
+    def cdf(x: float) -> float:
+        total = 0.0
+        for tb in range(1, 200):
+            ta = math.floor((x - 14 * tb) / 10)
+            if ta >= 1:
+                total += 0.5**tb * (1 - 0.24**ta)
+        return total
+
+    assert cdf(58) == pytest.approx(0.498341 + 0.246544 + 0.095, abs=1e-6)
+    values = sorted({10 * ta + 14 * tb for ta in range(1, 60) for tb in range(1, 60)})
+    exact = next(x for x in values if cdf(x) >= 0.95)
+    assert cdf(78) == pytest.approx(0.931877, abs=1e-6)
+    assert exact == 80
+    request = _two_retries_request((0.76, 0.5))
+    outcome = PlanEvaluator(request).outcome(_two_retries_plan())
+    assert outcome.expected_cost == pytest.approx(10 / 0.76 + 14 / 0.5, rel=1e-12)
+    assert outcome.cost_p95 == exact
+    assert outcome.cost_p95_approximate is False
+
+
+def test_p95_of_two_retried_tasks_agrees_with_the_simulator():
+    from tests.cost_models.test_simulator import p95_agrees
+
+    request = _two_retries_request((0.3, 0.45))
+    plan = _two_retries_plan()
+    outcome = PlanEvaluator(request).outcome(plan)
+    sim = simulate(request, plan, runs=20_000, seed=95)
+    assert p95_agrees(outcome.cost_p95, sim), (outcome.cost_p95, sim.cost_p95)
+    assert not outcome.cost_p95_approximate
+
+
+def test_p95_with_ahead_by_k_samples_is_labelled_approximate():
+    """AHEAD_BY_K's sample count is no retry: the moment-matched quantile, flagged."""
+    request = _two_retries_request((0.76, 0.5), steps_task=True)
+    plan = _two_retries_plan(steps_task=True)
+    outcome = PlanEvaluator(request).outcome(plan)
+    assert outcome.cost_p95_approximate is True
+    assert outcome.cost_p95 > outcome.expected_cost

@@ -25,6 +25,7 @@ from cost_models.stochastic import (
     ahead_by_k_step_success,
     geometric_variance,
     majority_vote_success,
+    retry_sum_quantile,
     tail_quantile,
 )
 
@@ -272,3 +273,69 @@ def test_tail_quantile_approaches_the_normal_quantile_for_many_units():
     """With a huge shape the gamma is nearly normal: mean + z·sd."""
     mean, variance = 1e6, 1e6
     assert tail_quantile(mean, variance) == pytest.approx(mean + Z95 * 1e3, rel=1e-6)
+
+
+# ------------------------------------------------------------------ sums of retries
+
+
+def exact_sum_quantile(tails, level: float = 0.95) -> float:
+    """Smallest atom x of Σ c_i·T_i with P(sum ≤ x) ≥ level, by enumerating every outcome."""
+    atoms: dict[float, float] = {0.0: 1.0}
+    for units, q, c in tails:
+        pmf = {}
+        for t in range(units, units + 400):
+            p = math.comb(t - 1, units - 1) * q**units * (1 - q) ** (t - units)
+            if p < 1e-16:
+                continue
+            pmf[t * c] = p
+        merged: dict[float, float] = {}
+        for x, px in atoms.items():
+            for y, py in pmf.items():
+                merged[round(x + y, 9)] = merged.get(round(x + y, 9), 0.0) + px * py
+        atoms = merged
+    cdf = 0.0
+    for x in sorted(atoms):
+        cdf += atoms[x]
+        if cdf >= level:
+            return x
+    raise AssertionError("tail not reached")
+
+
+@pytest.mark.parametrize(
+    "tails",
+    [
+        [(1, 0.76, 10.0), (1, 0.5, 14.0)],
+        [(2, 0.3, 7.0), (3, 0.6, 5.0)],
+        [(1, 0.2, 3.0), (2, 0.5, 9.0), (1, 0.9, 30.0)],
+        [(4, 0.45, 12.0), (1, 0.1, 8.0)],
+    ],
+)
+def test_sum_of_retries_quantile_on_the_lattice_is_exact(tails):
+    """Whole-number per-attempt costs: the convolution on their lattice is exact."""
+    got, on_lattice = retry_sum_quantile(tails)
+    assert on_lattice
+    assert got == exact_sum_quantile(tails)
+
+
+@pytest.mark.parametrize(
+    "tails",
+    [
+        [(1, 0.76, 10.3), (1, 0.5, 14.7)],
+        [(2, 0.3, 7.25), (3, 0.6, math.pi)],
+    ],
+)
+def test_sum_of_retries_quantile_on_a_grid_is_within_its_resolution(tails):
+    """Incommensurate costs: a grid of 2^16 points over the span, error ≤ tasks·step/2.
+
+    Each task's attempts are walked to mean + 40 sd + 64 beyond ``units`` (the documented
+    tail); the span is Σ c_i times those lengths, the grid step span/2^16. Rounding every
+    outcome by at most step/2 per task moves any quantile by at most tasks·step/2.
+    """
+    got, on_lattice = retry_sum_quantile(tails)
+    assert not on_lattice
+    exact = exact_sum_quantile(tails)
+    span = 0.0
+    for units, q, c in tails:
+        mean, sd = units * (1 - q) / q, math.sqrt(units * (1 - q)) / q
+        span += c * (math.ceil(mean + 40 * sd + 64) - 1)
+    assert abs(got - exact) <= len(tails) * span / (1 << 16) / 2
