@@ -225,3 +225,28 @@ def test_retry_p95_when_few_attempts_are_needed():
     predicted = PlanEvaluator(aalps_request).outcome(plan)
     assert predicted.expected_cost == pytest.approx(per_attempt / accept, rel=1e-12)
     assert predicted.cost_p95 == pytest.approx(3 * per_attempt, rel=P95_TOLERANCE)
+
+
+def test_growing_lead_at_scale_matches_simulation(request):
+    """AHEAD_BY_K at s = 19 along the ray: q = 4·19 = 76 steps, p = 0.95 (p/(1−p) = 19), so the
+    lead grows by log(19)/log(19) = 1: ahead 2 at the scale point plays lead 3. The
+    simulator runs a request with q = 76 by hand and lead 3; the evaluator the original
+    request at scale 19 with ahead 2."""
+    case = CASE_BY_NAME["AHEAD_BY_K-2"]
+    base = build_request(case, CostModel.FORWARD_PASS, SIMULATION)
+    data = build_request_dict(case, CostModel.FORWARD_PASS, SIMULATION)
+    for p in data["graph"]["parameters"]:
+        if "value" in p and p.get("grows", True):
+            p["value"] = p["value"] * 19
+    scaled = load_request(data)
+    tp = build_plan(base, case)
+    lead3 = type(tp)(tp.task_id, tp.operator, tp.roles, (("ahead", 3),))
+    predicted = PlanEvaluator(base, scale=19.0).task_outcome(tp)
+    assert predicted == PlanEvaluator(scaled).task_outcome(lead3)
+    runs = _runs_for(predicted.expected_cost, predicted.cost_variance)
+    sim = simulate(scaled, Plan((lead3,)), runs=runs, seed=_seed(request.node.name))
+    gap = abs(sim.mean_cost - predicted.expected_cost)
+    assert gap <= 3 * sim.standard_error
+    assert gap <= MEAN_TOLERANCE * predicted.expected_cost
+    p = predicted.success_probability
+    assert abs(sim.success_rate - p) <= 3 * math.sqrt(p * (1 - p) / runs) + 1e-9
