@@ -7,98 +7,54 @@ counts when it is feasible at the scale point, dearer there and cheaper at
 :data:`~optimizer.ray.FAR_SCALE` (the request's objective: the cost of a correct result,
 or the expected cost).
 
-Where it becomes cheaper: along the scale ray (every growing parameter multiplied by ``s``
-from its scale point, defined parameters and model sizes such as ``k*m_s`` following) each
-task plan's symbolic cost and success probability are compiled once with mpmath (``2**k``
-and ``0.5**k`` neither overflow nor underflow there), the objective of a plan is the sum
-over its tasks, and the gap between the two plans is read on a doubling grid up to the far
-point; the last sign change is refined by bisection.
+Where it becomes cheaper: the two plans' objectives are compared on a doubling grid of the
+scale ray up to the far point, each point scored numerically by an evaluator built there
+(:func:`~optimizer.ray.evaluator_at`: the same figures the search compares, with growing
+model sizes and AHEAD_BY_K's growing lead), and the last sign change is refined by
+bisection. Evaluators are shared by every challenger of a request.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-
-import mpmath
-import sympy
+from collections.abc import Mapping
 
 from cost_models.domain import Plan, TaskPlan
 from cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from optimizer.exact import JointProblem, Selection
-from optimizer.ray import FAR_SCALE
+from optimizer.ray import FAR_SCALE, evaluator_at, objective_of
 from optimizer.result import Crossover
 
-#: At most this many one-task challengers are reported (the earliest crossings).
-MAX_CROSSOVERS = 10
-_BISECTIONS = 50
-_PRECISION = 50  # mpmath digits: plan costs are sums of task costs of very different sizes
-
-Curve = Callable[[mpmath.mpf], mpmath.mpf]
+#: At most this many one-task challengers are followed: those that do best far away.
+MAX_CROSSOVERS = 5
+#: Bisections of a doubling: the crossing to a relative 2^-22 (about 2e-7).
+_BISECTIONS = 22
 
 
 class ScalingPath:
-    """Task plans' costs and log-success probabilities as functions of the scale factor."""
+    """Plans' objectives at any point of the scale ray (evaluators cached per point)."""
 
-    def __init__(self, evaluator: PlanEvaluator) -> None:
-        graph = evaluator.graph
-        self.evaluator = evaluator
-        self.s = sympy.Symbol("s", positive=True)
-        self.growing = [p for p in graph.parameters if p.grows and p.expr is None]
-        point: dict[sympy.Symbol, sympy.Expr] = {}
-        for p in graph.parameters:
-            if p.expr is None:
-                value = sympy.Float(p.value, 30)
-                point[p.symbol] = value * self.s if p in self.growing else value
-        for model in evaluator.catalog.models:
-            if model.size.is_Symbol and model.size not in point:
-                point[model.size] = sympy.Float(model.size_value, 30)
-        self.substitutions = graph.substitutions
-        self.point = point
-        self._curves: dict[TaskPlan, tuple[Curve, Curve]] = {}
+    def __init__(self, evaluator: PlanEvaluator, ratio: bool) -> None:
+        self.request = evaluator.request
+        self.ratio = ratio
+        self.growing = [p for p in evaluator.graph.parameters if p.grows and p.expr is None]
+        self._evaluators: dict[float, PlanEvaluator] = {1.0: evaluator}
 
-    def function(self, expr: sympy.Expr) -> Curve:
-        """``expr`` along the ray, as a function of ``s`` (mpmath)."""
-        along = expr.xreplace(self.substitutions).xreplace(self.point)
-        fn: Curve = sympy.lambdify(self.s, along, modules="mpmath")
-        return fn
-
-    def curves(self, task_plan: TaskPlan) -> tuple[Curve, Curve]:
-        """A task plan's (cost, success) along the ray (cached)."""
-        found = self._curves.get(task_plan)
-        if found is None:
-            cost = self.function(self.evaluator.task_cost(task_plan))
-            success = self.function(self.evaluator.task_success(task_plan))
-            found = self._curves[task_plan] = (cost, success)
-        return found
-
-    def objective(self, plan: Plan, ratio: bool) -> Callable[[float], float]:
-        """The plan's objective along the ray, in log space."""
-        curves = [self.curves(tp) for tp in plan.tasks]
-
-        def at(scale: float) -> float:
-            with mpmath.workdps(_PRECISION):
-                s = mpmath.mpf(scale)
-                cost = mpmath.fsum(c(s) for c, _ in curves)
-                value = mpmath.log(cost) if cost > 0 else mpmath.mpf("-inf")
-                if ratio:
-                    for _, p in curves:
-                        success = p(s)
-                        value -= mpmath.log(success) if success > 0 else mpmath.mpf("-inf")
-                return float(value)
-
-        return at
+    def objective(self, plan: Plan, scale: float) -> float:
+        """The plan's objective at ``scale`` along the ray, in log space."""
+        evaluator = self._evaluators.get(scale)
+        if evaluator is None:
+            evaluator = self._evaluators[scale] = evaluator_at(self.request, scale)
+        return objective_of(evaluator.outcome(plan), self.ratio)
 
     def values(self, scale: float) -> dict[str, float]:
         return {p.name: p.value * scale for p in self.growing}
 
-    def crossing(
-        self, later: Callable[[float], float], now: Callable[[float], float]
-    ) -> float | None:
-        """The ``s > 1`` beyond which ``later`` stays below ``now`` up to the far point."""
+    def crossing(self, later: Plan, now: Plan) -> float | None:
+        """The ``s > 1`` beyond which ``later`` stays cheaper than ``now`` up to the far point."""
 
         def gap(scale: float) -> float:
-            return later(scale) - now(scale)
+            return self.objective(later, scale) - self.objective(now, scale)
 
         if not gap(FAR_SCALE) < 0:
             return None
@@ -127,14 +83,13 @@ def find_crossovers(
     ratio: bool,
 ) -> tuple[Crossover, ...]:
     """The challengers of ``plan`` (module docstring) that overtake it, earliest first."""
-    path = ScalingPath(evaluator)
+    path = ScalingPath(evaluator, ratio)
     if not path.growing:
         return ()
-    now = path.objective(plan.plan, ratio)
     found: list[Crossover] = []
     seen: set[Plan] = {plan.plan}
     if asymptotic is not None and asymptotic.plan != plan.plan:
-        scale = path.crossing(path.objective(asymptotic.plan, ratio), now)
+        scale = path.crossing(asymptotic.plan, plan.plan)
         if scale is not None:
             seen.add(asymptotic.plan)
             found.append(_crossover(asymptotic, "the asymptotically optimal plan", scale, path))
@@ -144,13 +99,12 @@ def find_crossovers(
         if changed in seen:
             continue
         seen.add(changed)
-        scale = path.crossing(path.objective(changed, ratio), now)
+        scale = path.crossing(changed, plan.plan)
         if scale is None:
             continue
         label = f"{_describe(alternative)} on {alternative.task_id}"
         swaps.append(_crossover(evaluator.evaluate(changed), label, scale, path))
-    swaps.sort(key=lambda c: c.scale)
-    found.extend(swaps[:MAX_CROSSOVERS])
+    found.extend(swaps)
     return tuple(sorted(found, key=lambda c: c.scale))
 
 
@@ -181,7 +135,8 @@ def _one_task_challengers(problem: JointProblem, selection: Selection | None) ->
             key = (i, str(candidate.plan.operator))
             if key not in best or far < best[key][0]:
                 best[key] = (far, j)
-    return [problem.choices[i][j].plan for (i, _), (_, j) in sorted(best.items())]
+    ranked = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:MAX_CROSSOVERS]
+    return [problem.choices[i][j].plan for (i, _), (_, j) in ranked]
 
 
 def _replace(plan: Plan, task_plan: TaskPlan) -> Plan:

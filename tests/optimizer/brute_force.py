@@ -93,14 +93,21 @@ def grown_lead(request: OptimizeRequest, far: OptimizeRequest, task_plan: TaskPl
     task = request.graph.task_by_id[task_plan.task_id]
     assert task.steps is not None
     model = request.catalog.by_name[task_plan.roles[0].model]
-    p = float(model.capabilities[task.role_capability(Operator.AHEAD_BY_K, "worker")])
-    if not 0.5 < p < 1.0:
-        return task_plan
     values = {s: sympy.Float(v, 30) for s, v in request.graph.values.items()}
     far_values = {s: sympy.Float(v, 30) for s, v in far.graph.values.items()}
-    s0 = float(sympy.N(task.steps.count.xreplace(values), 30))
-    s1 = float(sympy.N(task.steps.count.xreplace(far_values), 30))
-    extra = math.ceil(math.log(s1 / s0) / math.log(p / (1 - p)) - 1e-12)
+
+    def at(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Float]) -> float:
+        return float(sympy.N(expr.xreplace(point), 30))
+
+    # The worker's reliability on one step's call, with its per-token decay.
+    step_in = at(task.prompt_tokens + task.steps.tokens, values)
+    p = float(model.capabilities[task.role_capability(Operator.AHEAD_BY_K, "worker")])
+    p *= (1 - float(model.per_token_error)) ** step_in
+    if not 0.5 < p < 1.0:
+        return task_plan
+    s0, s1 = at(task.steps.count, values), at(task.steps.count, far_values)
+    # The lead that keeps steps·((1−p)/p)^lead where it is at the scale point.
+    extra = math.ceil(math.log(s1 / s0) / math.log(p / (1 - p)) - 1e-9)
     params = tuple((k, v + extra if k == "ahead" else v) for k, v in task_plan.params)
     return replace(task_plan, params=params)
 
