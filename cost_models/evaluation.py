@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import mpmath
@@ -203,10 +203,11 @@ class _Compiled:
         incoming: sympy.Expr,
         values: Mapping[sympy.Symbol, Any],
         reference: float,
+        fast: bool = False,
     ) -> None:
         self.task, self.incoming, self.values = task, incoming, values
-        self.reference = reference
-        self.numeric = _shape(task, incoming, values, reference)
+        self.reference, self.fast = reference, fast
+        self.numeric = _shape(task, incoming, values, reference, fast=fast)
 
     @cached_property
     def symbolic(self) -> TaskShape:
@@ -215,7 +216,34 @@ class _Compiled:
     @cached_property
     def big(self) -> TaskShape:
         """Sizes as mpmath numbers, for the rare plan whose cost overflows a float."""
-        return _shape(self.task, self.incoming, self.values, self.reference, big=True)
+        return _shape(self.task, self.incoming, self.values, self.reference, True, self.fast)
+
+
+@lru_cache(maxsize=8192)
+def _ray_function(
+    expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], module: str
+) -> Callable[..., Value]:
+    """``expr`` compiled once as a function of the parameters (shared by every ray point)."""
+    fn: Callable[..., Value] = sympy.lambdify(symbols, expr, modules=module)
+    return fn
+
+
+_POINTS: dict[int, tuple[Mapping[sympy.Symbol, Any], bool, tuple[Any, ...], tuple[Any, ...]]] = {}
+
+
+def _point_arguments(
+    values: Mapping[sympy.Symbol, Any], big: bool
+) -> tuple[tuple[sympy.Symbol, ...], tuple[Any, ...]]:
+    """A ray point's symbols (in a fixed order) and their numbers, worked out once per point."""
+    known = _POINTS.get(id(values))
+    if known is not None and known[0] is values and known[1] == big:
+        return known[2], known[3]
+    symbols = tuple(sorted(values, key=str))
+    args = tuple(mpmath.mpf(str(values[s])) if big else float(values[s]) for s in symbols)
+    if len(_POINTS) > 64:
+        _POINTS.clear()
+    _POINTS[id(values)] = (values, big, symbols, args)
+    return symbols, args
 
 
 def _shape(
@@ -224,23 +252,40 @@ def _shape(
     values: Mapping[sympy.Symbol, Any] | None,
     reference: float,
     big: bool = False,
+    fast: bool = False,
 ) -> TaskShape:
-    """The task's sizes: sympy expressions (``values`` None) or numbers at ``values``."""
+    """The task's sizes: sympy expressions (``values`` None) or numbers at ``values``.
+
+    At the scale point numbers come from 30-digit sympy evaluation; at other points of the
+    ray (evaluators built many times over by the crossover search) from functions compiled
+    once per expression, called with the point's values.
+    """
+    module = "mpmath" if big else "math"
+    fast = fast and values is not None
+    symbols, args = _point_arguments(values, big) if fast and values is not None else ((), ())
 
     def v(expr: sympy.Expr) -> Value:
         if values is None:
             return expr
+        if fast:
+            try:
+                number = _ray_function(expr, symbols, module)(*args)
+            except OverflowError:
+                return math.inf
+            return number if big else _to_float(number)
         number = sympy.N(expr.xreplace(values), 30)
         return mpmath.mpf(str(number)) if big else _to_float(number)
 
     def aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
         if values is None:
             return lambda size: expr.xreplace({CHUNK: size})
-        bound = expr.xreplace(values)
-        module = "mpmath" if big else "math"
-        if not bound.free_symbols:
+        if CHUNK not in expr.free_symbols:
             constant = v(expr)
             return lambda size: constant
+        if fast:
+            compiled = _ray_function(expr, (CHUNK, *symbols), module)
+            return lambda size: compiled(size, *args)
+        bound = expr.xreplace(values)
         fn: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
         return fn
 
@@ -417,6 +462,7 @@ class PlanEvaluator:
                 sympy.Add(*incoming[t.id]),
                 values,
                 float(sympy.N(t.steps.count.xreplace(reference), 30)) if t.steps else 0.0,
+                fast=scale != 1.0,
             )
             for t in self.graph.tasks
         }

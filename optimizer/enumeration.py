@@ -194,11 +194,24 @@ class OperatorEnumerator:
         wide, is at least as reliable (when success matters, or when reliability sets the
         calls: fewer retries), and no slower per token (when latency matters) can replace
         the other in every plan. AHEAD_BY_K's worker is kept whole: its expected samples
-        are not monotone in the reliability.
+        are not monotone in the reliability below 1/2 (above, they fall as it rises).
         """
         if (self.operator, role.name) in RELIABILITY_SHAPES_CALLS:
-            return models
+            # Above 1/2 the expected samples per step fall and the step success rises with
+            # the reliability, so dominance holds among those models; the rest stay whole.
+            above = tuple(m for m in models if float(m.capabilities[role.capability]) > 0.5)
+            below = tuple(m for m in models if m not in above)
+            kept = {m.name for m in self._dominant(role, above, reliability=True)}
+            kept |= {m.name for m in below}
+            return tuple(m for m in models if m.name in kept)
         retries = (self.operator, role.name) in RELIABILITY_SETS_CALLS
+        return self._dominant(role, models, reliability=retries)
+
+    def _dominant(
+        self, role: RoleSpec, models: tuple[Model, ...], *, reliability: bool
+    ) -> tuple[Model, ...]:
+        """The models no other of ``models`` dominates in this role (catalog order)."""
+        retries = reliability
         priced = self.evaluator.request.cost_model is CostModel.PRICED
 
         def key(model: Model) -> tuple[float, ...]:
