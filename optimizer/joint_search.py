@@ -24,7 +24,7 @@ import optuna
 from cost_models.domain import Objective, OptimizeRequest, Plan, SearchObjective
 from cost_models.errors import FieldViolation, InfeasibleError
 from cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
-from optimizer.branch_and_bound import NODE_BUDGET, branch_and_bound
+from optimizer.branch_and_bound import NODE_BUDGET, BranchResult, branch_and_bound
 from optimizer.constraints import jointly_unreachable, meets, unreachable
 from optimizer.cost_of_pass import best_ratio_selection
 from optimizer.exact import (
@@ -54,6 +54,8 @@ MAX_FRONT = 50
 SWEEP_POINTS = 8
 #: The node budget of each ε-constraint search.
 SWEEP_NODES = 20_000
+#: Bisection on a reachable success (or latency) stops at this relative bracket.
+REACH_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -276,23 +278,68 @@ class JointSearch:
 
         The best success probability (the product of the tasks' best) and the shortest
         critical path (every task at its fastest) are known exactly; the cheapest plan that
-        reaches it is a constrained search. None when the request's other constraints rule
-        that extreme out.
+        reaches it is a constrained search. When the request's other constraints rule that
+        extreme out, the best reachable figure is found by bisection (:meth:`_reachable`).
+        None when neither settles it within the node budget.
         """
-        bounded = self._bounded(objective, 1.0)
+        result = self._cheapest_within(self._bounded(objective, 1.0))
+        if result.complete and result.selection is None:
+            result = self._reachable(objective)
+        if result.selection is None:
+            return None
+        self._offer(result.selection)
+        plan = self.problem.plan(result.selection)
+        return Solution([plan], result.complete and self.spaces_exact)
+
+    def _cheapest_within(self, bounded: JointProblem) -> BranchResult:
         incumbent = lagrangian_incumbent(bounded) or greedy_repair(bounded, self._cheapest())
-        result = branch_and_bound(
+        return branch_and_bound(
             bounded,
             incumbent=incumbent,
             node_budget=NODE_BUDGET,
             deadline=self.reporter.deadline,
             should_stop=self.reporter.stop_requested,
         )
-        if result.selection is None:
-            return None
-        self._offer(result.selection)
-        plan = self.problem.plan(result.selection)
-        return Solution([plan], result.complete and self.spaces_exact)
+
+    def _reachable(self, objective: Objective) -> BranchResult:
+        """The cheapest plan at the best success (or latency) the constraints allow.
+
+        Bisection on the limit between the unreachable extreme and the figure of a feasible
+        plan, each step an exact branch and bound; the upper end is always a figure some
+        plan reaches, so the result is exact once the bracket is within
+        :data:`REACH_TOLERANCE` (relative). Incomplete when a step runs out of nodes.
+        """
+        problem = self.problem
+        success = objective is Objective.FAILURE_PROBABILITY
+        start = self._cheapest_within(problem)
+        if start.selection is None:
+            return start
+
+        def figure(selection: Selection) -> float:
+            figures = problem.figures(selection)
+            return -figures.log_success if success else figures.latency
+
+        def limited(limit: float) -> JointProblem:
+            bounded = copy.copy(problem)
+            if success:
+                bounded.target = max(math.exp(-limit), problem.target or 0.0)
+            else:
+                bounded.max_latency = min(limit, problem.max_latency or math.inf)
+            return bounded
+
+        extreme = self._bounded(objective, 1.0)
+        low = -math.log(max(extreme.target or TINY, TINY)) if success else extreme.max_latency
+        assert low is not None
+        best, high = start, figure(start.selection)
+        while high - low > REACH_TOLERANCE * max(abs(high), 1e-300):
+            found = self._cheapest_within(limited((low + high) / 2))
+            if not found.complete:
+                return BranchResult(best.selection, False, 0)
+            if found.selection is None:
+                low = (low + high) / 2
+            else:
+                best, high = found, figure(found.selection)
+        return BranchResult(self._cheapest_within(limited(high)).selection, True, 0)
 
     def _bounded(self, objective: Objective, position: float) -> JointProblem:
         """The problem with its success (or latency) limit moved ``position`` of the way from
