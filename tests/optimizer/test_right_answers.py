@@ -119,3 +119,71 @@ def test_rank_by_asymptotic_returns_the_asymptotic_plan() -> None:
     assert roles(result.plan) == {"delegator": "d", "specialist": "specialist"}
     assert result.asymptotic_plan is None
     assert result.plan.bound.text == "m_s*n"
+
+
+def test_document_ranking_reports_the_cost_of_a_correct_result() -> None:
+    # MAP with the scorer: 500 one-token calls over 2,000 tokens, m = 3e9: cost 3e15, right
+    # with 0.999^500 ≈ 0.606 → 4.95e15 per correct result. Three votes per block: 9e15 and
+    # (3p² − 2p³)^500 ≈ 0.9985 → 9.01e15, dearer. DIRECT with the frontier (4e11, reading
+    # k·l = 1e6 tokens for each of its 500 output tokens): ≈ 2.0e20 at 0.99. So MAP wins,
+    # and it says what a correct ranking costs.
+    result = optimize(load_request(data("document_ranking")))
+    assert operators(result.plan) == [Operator.MAP]
+    assert roles(result.plan) == {"worker": "scorer"}
+    assert result.plan.tasks[0].plan.roles[0].votes == 1
+    assert result.plan.outcome.cost_of_pass == pytest.approx(3e15 / 0.999**500, rel=1e-9)
+    assert result.baseline.outcome.cost_of_pass == pytest.approx(
+        4e11 * (500 * 1e6 + 500 * 499 / 2) / 0.99, rel=1e-9
+    )
+
+
+def steps_request(count: float, p: float, target: float) -> dict[str, Any]:
+    return {
+        "graph": {
+            "name": "long chain",
+            "parameters": [{"name": "S", "value": count}],
+            "tasks": [
+                {"id": "chain", "capability": "step", "input_tokens": "S", "steps": {"count": "S"}}
+            ],
+        },
+        "catalog": {"models": [{"name": "w", "size": 1e9, "capabilities": {"step": p}}]},
+        "constraints": {"min_success_probability": target},
+    }
+
+
+def test_a_million_steps_at_p_07_need_a_lead_of_22() -> None:
+    # Per-step failure with lead k is r^k/(1 + r^k), r = 3/7; the chain of S = 10^6 steps is
+    # right with (1 + r^k)^−S ≈ exp(−S·r^k) ≥ 0.99 ⇔ r^k ≤ 1.005e-8: r^21 = 1.87e-8 fails,
+    # r^22 = 8.0e-9 holds. The cheapest correct result alone would take a shorter lead (20),
+    # so the floor decides: 22. DIRECT is right with 0.7^10^6 and votes are refused on it.
+    result = optimize(load_request(steps_request(1e6, 0.7, 0.99)))
+    (task,) = result.plan.tasks
+    assert task.plan.operator is Operator.AHEAD_BY_K
+    assert task.plan.param_map["ahead"] == 22
+    assert result.plan.outcome.success_probability >= 0.99
+    # The lead grows as log S along the ray: Θ(S·log S) (MAKER).
+    assert result.plan.bound.text == "S*m_w*log(S)"
+
+
+def test_a_long_summary_gets_no_votes_even_under_a_floor() -> None:
+    # A 500-token summary has no majority. Were votes allowed, `small ×5` (success
+    # Σ_{j≥3} C(5,j)·0.9^j·0.1^(5−j) = 0.99144 ≥ 0.99, five calls of size 1e9) would beat
+    # the big model (1e12); they are not, so the big model writes the summary.
+    request = {
+        "graph": {
+            "name": "summary",
+            "parameters": [{"name": "n", "value": 10_000}],
+            "tasks": [
+                {"id": "sum", "capability": "write", "input_tokens": "n", "output_tokens": "500"}
+            ],
+        },
+        "catalog": {
+            "models": [
+                {"name": "small", "size": 1e9, "capabilities": {"write": 0.9}},
+                {"name": "big", "size": 1e12, "capabilities": {"write": 0.995}},
+            ]
+        },
+        "constraints": {"min_success_probability": 0.99},
+    }
+    result = optimize(load_request(request))
+    assert [(r.model, r.votes) for r in result.plan.tasks[0].plan.roles] == [("big", 1)]
