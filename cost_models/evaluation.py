@@ -615,7 +615,10 @@ class PlanEvaluator:
         if success is None:
             shape = self._compiled[task_plan.task_id].symbolic
             schedule, _, _, _ = self._run(task_plan, SYMBOLIC, shape)
-            success = self._successes[task_plan] = sympy.sympify(schedule.success)
+            value = schedule.success
+            if not isinstance(value, sympy.Basic):
+                value = SYMBOLIC.number(value)  # a plain 1 when nothing can fail
+            success = self._successes[task_plan] = value
         return success
 
     def plan_success(self, plan: Plan) -> sympy.Expr:
