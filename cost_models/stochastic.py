@@ -7,6 +7,7 @@ they serve symbolic and numeric evaluation alike.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ def ahead_by_k_expected_samples(p: Value, k: int) -> Value:
     return k / (p - q) * (1 - r**k) / (1 + r**k)
 
 
+@lru_cache(maxsize=4096)
 def ahead_by_k_samples_variance(p: float, k: int) -> float:
     """Variance of the number of samples of :func:`ahead_by_k_expected_samples` (numeric)."""
     if p >= 1.0 or k <= 0:

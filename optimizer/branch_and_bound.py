@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from optimizer.cost_of_pass import sweep_totals
 from optimizer.exact import JointProblem, Selection
 from optimizer.incumbents import improve, lagrangian_multiplier
 
@@ -214,6 +215,7 @@ def _search(
             [[problem.logs[order[d]][j] for j in ranked[d]] for d in range(n)],
         )
     by_cost = problem.target is None and not ratio
+    completions = _ratio_bounds(problem, order, ranked) if ratio else []
     tail = problem.tail_latency()
     selection = [0] * n
     finish = [0.0] * n
@@ -256,9 +258,10 @@ def _search(
                 rest = min_cost[depth + 1]
             bound = cost + rest
             if ratio:
-                reach = log_success + max_log[depth + 1]
-                value_bound = (math.log(bound) if bound > 0 else -math.inf) - reach
-                beaten = value_bound > best_cost + tolerance
+                rest_cost, rest_log = completions[depth + 1]
+                with np.errstate(divide="ignore"):
+                    least = float(np.min(np.log(cost + rest_cost) - rest_log))
+                beaten = least - log_success > best_cost + tolerance
             else:
                 beaten = bound > best_cost * (1 + tolerance)
             if beaten or (
@@ -283,6 +286,22 @@ def _search(
         if not advanced:
             depth -= 1
     return BranchResult(best, True, nodes)
+
+
+def _ratio_bounds(
+    problem: JointProblem, order: Sequence[int], ranked: Sequence[list[int]]
+) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """Per depth, the totals of the remaining tasks' parametric sweep
+    (:func:`~optimizer.cost_of_pass.sweep_totals`): the least cost of a correct result of
+    any completion, constraints aside, is ``min(log(c + C) − L) − log s`` of the partial
+    plan's cost ``c`` and success ``s``."""
+    out = []
+    for d in range(len(order) + 1):
+        costs = [[problem.cost[order[e]][j] for j in ranked[e]] for e in range(d, len(order))]
+        logs = [[problem.logs[order[e]][j] for j in ranked[e]] for e in range(d, len(order))]
+        total_cost, total_log = sweep_totals(costs, logs)
+        out.append((np.asarray(total_cost), np.asarray(total_log)))
+    return out
 
 
 def _by_reduced_cost(problem: JointProblem, i: int, choices: list[int], lam: float) -> list[int]:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from optimizer.exact import JointProblem, Selection
 
-__all__ = ["hull_walk", "sweep_selections", "best_ratio_selection"]
+__all__ = ["best_ratio_selection", "hull_walk", "sweep_selections", "sweep_totals"]
 
 
 def hull_walk(costs: Sequence[float], logs: Sequence[float]) -> list[int]:
@@ -67,6 +67,37 @@ def sweep_selections(
         current[i] = walks[i][step]
         found.append(tuple(current))
     return found
+
+
+def sweep_totals(
+    costs: Sequence[Sequence[float]], logs: Sequence[Sequence[float]]
+) -> tuple[list[float], list[float]]:
+    """Total cost and log-success of every selection :func:`sweep_selections` meets.
+
+    ``min_k log(a + C_k) − L_k`` is then the exact least ``log(a + C) − L`` over every
+    selection, for any constant ``a ≥ 0`` (the module docstring's argument holds with ``a``
+    added to ``C``): branch and bound's lower bound on a partial plan's completions.
+    """
+    walks = [hull_walk(c, g) for c, g in zip(costs, logs, strict=True)]
+    events: list[tuple[float, int, int]] = []
+    for i, walk in enumerate(walks):
+        c, g = costs[i], logs[i]
+        for step, (a, b) in enumerate(zip(walk, walk[1:], strict=False)):
+            dc = c[b] - c[a]
+            events.append(((g[b] - g[a]) / dc if dc > 0 else math.inf, i, step + 1))
+    events.sort(key=lambda e: (-e[0], e[1], e[2]))
+    current = [walk[0] for walk in walks]
+    total_cost = math.fsum(c[j] for c, j in zip(costs, current, strict=True))
+    total_log = math.fsum(g[j] for g, j in zip(logs, current, strict=True))
+    out_cost, out_log = [total_cost], [total_log]
+    for _, i, step in events:
+        j_old, j_new = current[i], walks[i][step]
+        total_cost += costs[i][j_new] - costs[i][j_old]
+        total_log += logs[i][j_new] - logs[i][j_old]
+        current[i] = j_new
+        out_cost.append(total_cost)
+        out_log.append(total_log)
+    return out_cost, out_log
 
 
 def best_ratio_selection(problem: JointProblem) -> Selection:
