@@ -7,8 +7,8 @@ they serve symbolic and numeric evaluation alike.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from cost_models.arithmetic import Value
