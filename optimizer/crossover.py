@@ -27,10 +27,10 @@ from optimizer.result import Crossover
 
 #: At most this many one-task challengers are followed: those that do best far away.
 MAX_CROSSOVERS = 3
-#: The grid's step along the ray; the crossing is found to a relative 1e-8 within a step.
+#: The grid's step along the ray; the crossing is found to a relative 1e-6 within a step.
 _GRID_STEP = 4.0
-_PRECISION = 1e-8
-_MAX_STEPS = 60
+_PRECISION = 1e-6
+_MAX_STEPS = 40
 
 
 class ScalingPath:
