@@ -8,7 +8,7 @@ What is measured, on seeded random task graphs of 10 and 50 tasks with mixed str
 facts (blocks, routing, defects, acceptance with and without an LLM verifier, chunkable
 with and without an LLM aggregator, steps) and a random DAG of edges:
 
-* **score a candidate plan** with :class:`~cost_models.evaluation.PlanEvaluator` (built
+* **score a candidate plan** with :class:`~aalps.cost_models.evaluation.PlanEvaluator` (built
   once per graph): candidates are drawn at random from each task's applicable operators ×
   feasible models × votes × parameters.
 
@@ -21,7 +21,7 @@ with and without an LLM aggregator, steps) and a random DAG of edges:
   expression (the per-task expressions are cached as well, so *warm* naive is only the
   substitution) and substitute the scale point with ``.subs(...)`` + ``evalf``.
 
-* **derive the bound** of a 50-task plan with :func:`~cost_models.bounds.derive_bound`
+* **derive the bound** of a 50-task plan with :func:`~aalps.cost_models.bounds.derive_bound`
   (via ``PlanEvaluator.bound_of``), beside ``sympy.simplify`` of the cost and
   ``sympy.O(cost, *[(s, oo) for s in growing])``, each in a child process that is killed
   after a timeout (reported as "timed out").
@@ -43,11 +43,10 @@ from functools import partial
 from typing import Any
 
 import sympy
-
-from cost_models.domain import Operator, OptimizeRequest, Plan, RoleAssignment, TaskPlan
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.domain import Operator, OptimizeRequest, Plan, RoleAssignment, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.operators import OPERATORS, applicable_operators
 
 CAPABILITIES = ("solve", "identify", "detect", "fix", "verify", "combine")
 CHUNKS = (64, 256, 1024)

@@ -22,8 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import optuna
-
-from cost_models.domain import (
+from aalps.cost_models.domain import (
     Objective,
     Operator,
     OptimizeRequest,
@@ -32,13 +31,14 @@ from cost_models.domain import (
     SearchObjective,
     TaskPlan,
 )
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from cost_models.operators import OPERATORS, applicable_operators
-from optimizer import Progress, optimize
-from optimizer.enumeration import build_spaces
-from optimizer.exact import JointProblem
-from optimizer.space import Metrics
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.operators import OPERATORS, applicable_operators
+from aalps.optimizer import Progress, optimize
+from aalps.optimizer.enumeration import build_spaces
+from aalps.optimizer.exact import JointProblem
+from aalps.optimizer.space import Metrics
+
 from tests.optimizer.brute_force import brute_force, feasible, input_size
 from tests.optimizer.random_requests import random_request, wide_request_data
 

@@ -4,10 +4,10 @@ Run from the repository root::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_service.py [--workers N] [--calls N]
 
-It starts ``python -m server`` as a subprocess (its own interpreter, so the benchmark's
+It starts ``python -m aalps.server`` as a subprocess (its own interpreter, so the benchmark's
 client threads do not share a GIL with it) on a fresh SQLite file, and measures, in one run:
 
-- in-process: ``optimizer.optimize`` on each paper example (request already converted),
+- in-process: ``aalps.optimizer.optimize`` on each paper example (request already converted),
   and the full in-process path the servicer runs (convert + optimize + convert back);
 - Optimize over loopback with 1 client and with 16 concurrent clients (p50 / p99);
 - BatchOptimize throughput on 200 small requests (the paper examples, round robin).
@@ -37,11 +37,12 @@ import optuna
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cost_models.domain import OptimizeRequest  # noqa: E402
-from optimizer import OptimizeResult, optimize  # noqa: E402
-from proto.aalps.v1 import aalps_pb2 as pb  # noqa: E402
-from proto.aalps.v1 import aalps_pb2_grpc  # noqa: E402
-from server.converters import dict_to_proto, request_from_proto, result_to_proto  # noqa: E402
+from aalps.cost_models.domain import OptimizeRequest  # noqa: E402
+from aalps.optimizer import OptimizeResult, optimize  # noqa: E402
+from aalps.proto.aalps.v1 import aalps_pb2 as pb  # noqa: E402
+from aalps.proto.aalps.v1 import aalps_pb2_grpc  # noqa: E402
+from aalps.server.converters import dict_to_proto, request_from_proto, result_to_proto  # noqa: E402
+
 from tests.conftest import example_data  # noqa: E402
 
 EXAMPLES = ("k_task_routing", "code_debugging", "evolutionary_optimization")
@@ -134,7 +135,7 @@ def start_server(
     workers: int, batch_workers: int, folder: str
 ) -> tuple[subprocess.Popen[str], str]:
     command = [
-        sys.executable, "-m", "server", "--port", "0", "--workers", str(workers),
+        sys.executable, "-m", "aalps.server", "--port", "0", "--workers", str(workers),
         "--batch-workers", str(batch_workers), "--storage", f"sqlite:///{folder}/bench.db",
         "--log-level", "WARNING",
     ]  # fmt: skip

@@ -8,9 +8,9 @@ records; failures are :class:`AalpsClientError` subclasses. :class:`AsyncClient`
 
 from __future__ import annotations
 
-from client.aio import AsyncClient
-from client.client import Client
-from client.errors import (
+from aalps.client.aio import AsyncClient
+from aalps.client.client import Client
+from aalps.client.errors import (
     AalpsClientError,
     CancelledError,
     DeadlineExceededError,
@@ -22,7 +22,7 @@ from client.errors import (
     UnavailableError,
     Violation,
 )
-from client.results import (
+from aalps.client.results import (
     AnalysisReport,
     BatchItem,
     CrossoverReport,

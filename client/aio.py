@@ -1,5 +1,5 @@
 """The asyncio client (``grpc.aio``) for remote servers: the same calls and records as
-:class:`~client.Client`, awaited.
+:class:`~aalps.client.Client`, awaited.
 
 >>> async with AsyncClient("localhost:50051", token="s3cret") as aalps:   # doctest: +SKIP
 ...     job = await aalps.submit("evolutionary_optimization")
@@ -15,11 +15,10 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
-
-from client.errors import AalpsClientError, error_from_rpc, status_from_error
-from client.inputs import PlanLike, RequestLike, plan_message, request_message
-from client.remote import auth_metadata, channel_options
-from client.results import (
+from aalps.client.errors import AalpsClientError, error_from_rpc, status_from_error
+from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
+from aalps.client.remote import auth_metadata, channel_options
+from aalps.client.results import (
     AnalysisReport,
     BatchItem,
     JobInfo,
@@ -30,8 +29,8 @@ from client.results import (
     job_from_proto,
     optimize_report_from_proto,
 )
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
 
 T = TypeVar("T")
 

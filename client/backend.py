@@ -1,7 +1,7 @@
-"""What a :class:`~client.Client` runs against: a remote stub or the in-process optimizer.
+"""What a :class:`~aalps.client.Client` runs against: a remote stub or the in-process optimizer.
 
 Both backends speak the wire messages of ``aalps.v1`` and raise
-:class:`~client.errors.AalpsClientError`, so the client above them (request loading, report
+:class:`~aalps.client.errors.AalpsClientError`, so the client above them (request loading, report
 building) is one code path whatever the transport — the OSS Vizier pattern, which also lets
 one test suite run against both.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from client.results import Progress
-from proto.aalps.v1 import aalps_pb2 as pb
+from aalps.client.results import Progress
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 #: Called with each progress update of a search.
 ProgressCallback = Callable[[Progress], None]

@@ -12,15 +12,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from client.commands import batch, examples, jobs, optimize, serve
-from client.commands.common import TOKEN_ENV
-from client.errors import (
+from aalps.client.commands import batch, examples, jobs, optimize, serve
+from aalps.client.commands.common import TOKEN_ENV
+from aalps.client.errors import (
     AalpsClientError,
     InfeasibleRequestError,
     InvalidArgumentError,
     UnauthenticatedError,
     UnavailableError,
 )
+
+from aalps import __version__
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "naive baseline.",
         epilog="Try: aalps examples; aalps optimize k_task_routing",
     )
+    parser.add_argument("--version", action="version", version=f"aalps {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (serve, optimize, batch, jobs, examples):
         module.register(commands)

@@ -1,6 +1,6 @@
 """The typed, synchronous aalps client.
 
->>> from client import Client
+>>> from aalps import Client
 >>> with Client.in_process() as aalps:                       # doctest: +SKIP
 ...     report = aalps.optimize("k_task_routing")
 ...     print(report.plan.bound_text, report.separation[0].text)
@@ -9,7 +9,7 @@ m_s*n k
 ``Client.remote("host:port", token=...)`` gives the same API over gRPC. Requests may be a
 path to a YAML/JSON file (or the name of a built-in example), a dict with the proto field
 names, or an ``aalps_pb2.OptimizeRequest``. Every failure is an
-:class:`~client.errors.AalpsClientError` subclass.
+:class:`~aalps.client.errors.AalpsClientError` subclass.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 
 import grpc
-
-from client.backend import Backend, ProgressCallback
-from client.errors import AalpsClientError, status_from_error
-from client.in_process import InProcessBackend
-from client.inputs import PlanLike, RequestLike, plan_message, request_message
-from client.remote import RemoteBackend
-from client.results import (
+from aalps.client.backend import Backend, ProgressCallback
+from aalps.client.errors import AalpsClientError, status_from_error
+from aalps.client.in_process import InProcessBackend
+from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
+from aalps.client.remote import RemoteBackend
+from aalps.client.results import (
     AnalysisReport,
     BatchItem,
     JobInfo,
@@ -35,7 +34,7 @@ from client.results import (
     job_from_proto,
     optimize_report_from_proto,
 )
-from proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 _UNSET: float = -1.0
 
@@ -93,7 +92,7 @@ class Client:
         Args:
             request: A file path, built-in example name, dict or ``OptimizeRequest``.
             timeout: The call's deadline in seconds (default: the client's).
-            progress: Called with each :class:`~client.results.Progress` update of the
+            progress: Called with each :class:`~aalps.client.results.Progress` update of the
                 search. In process only: a remote Optimize is unary and reports none
                 (submit a job and :meth:`watch` it to follow a remote search).
 

@@ -1,6 +1,6 @@
 """A tiny format-neutral document (titled tables and key/value lists) and its three writers.
 
-Reports are laid out once (:mod:`client.render`) and written as an aligned plain-text
+Reports are laid out once (:mod:`aalps.client.render`) and written as an aligned plain-text
 table, a GitHub markdown table, or a LaTeX ``tabular`` with bounds in math mode. A
 :class:`Math` cell carries both spellings of an expression, so each writer picks its own.
 Plain Python formatting only: no dependency.

@@ -201,7 +201,7 @@ def error_from_domain(error: Exception) -> AalpsClientError | None:
     Mirrors what the server sends for the same failure, so in-process and remote callers
     catch the same classes.
     """
-    from cost_models.errors import AalpsError, InfeasibleError, InvalidRequestError
+    from aalps.cost_models.errors import AalpsError, InfeasibleError, InvalidRequestError
 
     if isinstance(error, InvalidRequestError):
         return InvalidArgumentError([(v.field, v.description) for v in error.violations])

@@ -1,6 +1,6 @@
 """The built-in request files: the paper's three examples and two more.
 
-They install as the package ``aalps_examples`` (from ``examples/`` in the repository); in a
+They install as the package ``aalps.examples`` (from ``examples/`` in the repository); in a
 source checkout that is not installed, the ``examples/`` folder beside ``client/`` is used,
 so ``aalps optimize k_task_routing`` works either way.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from client.errors import InvalidArgumentError
+from aalps.client.errors import InvalidArgumentError
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -31,7 +31,7 @@ class Example:
 
 def _folder() -> Traversable:
     try:
-        return importlib.resources.files("aalps_examples")
+        return importlib.resources.files("aalps.examples")
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / "examples"
 

@@ -3,7 +3,7 @@
 Requests go message -> domain (``request_from_proto``) -> optimizer -> message
 (``result_to_proto``), exactly the path the server's servicer takes, so a report built here
 is the one a server would send. Domain errors become the client's typed errors. Jobs run
-in memory on a background thread (:mod:`client.local_jobs`): they live as long as the
+in memory on a background thread (:mod:`aalps.client.local_jobs`): they live as long as the
 client, and are meant for scripts and tests; persisted jobs need a server.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from client.backend import ProgressCallback
-from client.errors import (
+from aalps.client.backend import ProgressCallback
+from aalps.client.errors import (
     AalpsClientError,
     CancelledError,
     DeadlineExceededError,
@@ -24,10 +24,10 @@ from client.errors import (
     internal_error,
     status_from_error,
 )
-from client.inputs import with_search_options
-from client.local_jobs import LocalJobs
-from client.results import Progress
-from proto.aalps.v1 import aalps_pb2 as pb
+from aalps.client.inputs import with_search_options
+from aalps.client.local_jobs import LocalJobs
+from aalps.client.results import Progress
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 StopCheck = Callable[[], bool]
 
@@ -57,7 +57,7 @@ class InProcessBackend:
 
     @staticmethod
     def _validate(request: pb.OptimizeRequest, field: str = "") -> Any:
-        from server.converters import request_from_proto
+        from aalps.server.converters import request_from_proto
 
         with domain_errors():
             return request_from_proto(request, field=field)
@@ -69,8 +69,8 @@ class InProcessBackend:
         should_stop: StopCheck,
     ) -> pb.OptimizeResponse:
         """Validate, search, convert: the servicer's path without the wire."""
-        from optimizer import SearchCancelled, optimize
-        from server.converters import result_to_proto
+        from aalps.optimizer import SearchCancelled, optimize
+        from aalps.server.converters import result_to_proto
 
         domain = self._validate(request)
 
@@ -120,8 +120,8 @@ class InProcessBackend:
     def analyze(
         self, request: pb.AnalyzePlanRequest, *, timeout: float | None
     ) -> pb.AnalyzePlanResponse:
-        from optimizer import analyze_plan
-        from server.converters import analysis_to_proto, plan_from_proto
+        from aalps.optimizer import analyze_plan
+        from aalps.server.converters import analysis_to_proto, plan_from_proto
 
         domain = self._validate(request.request, field="request")
         with domain_errors():

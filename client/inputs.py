@@ -3,7 +3,7 @@
 Request and plan files are YAML or JSON with the proto field names (one schema for files
 and wire). A path that does not exist but names a built-in example (``k_task_routing``)
 reads that example. Every user mistake — a missing file, bad YAML, an unknown field —
-becomes an :class:`~client.errors.InvalidArgumentError` whose violation names the file or
+becomes an :class:`~aalps.client.errors.InvalidArgumentError` whose violation names the file or
 the field, never a traceback.
 """
 
@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aalps.client.errors import InvalidArgumentError
+from aalps.client.examples import find_example
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from google.protobuf.message import Message
-
-from client.errors import InvalidArgumentError
-from client.examples import find_example
-from proto.aalps.v1 import aalps_pb2 as pb
 
 #: A request: a file path (or built-in example name), a dict, or the message itself.
 RequestLike = str | os.PathLike[str] | Mapping[str, Any] | pb.OptimizeRequest
@@ -67,8 +66,8 @@ def read_data(source: str | os.PathLike[str]) -> tuple[str, Any]:
 
 def _fill(data: Any, message: Message, name: str) -> None:
     """Fill ``message`` from file data through the shared converter (numbers accepted)."""
-    from cost_models.errors import InvalidRequestError
-    from server.converters import dict_to_proto
+    from aalps.cost_models.errors import InvalidRequestError
+    from aalps.server.converters import dict_to_proto
 
     if not isinstance(data, Mapping):
         kind = "empty" if data is None else f"a {type(data).__name__}"

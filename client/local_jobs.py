@@ -2,7 +2,7 @@
 
 Jobs run one at a time, in submission order, on one daemon thread (searches are CPU-bound:
 running several at once in threads would only interleave them). They are kept as ``Job``
-messages so that the client builds :class:`~client.results.JobInfo` from them exactly as
+messages so that the client builds :class:`~aalps.client.results.JobInfo` from them exactly as
 from a server's. Nothing is persisted: jobs end with the client (``close`` cancels them).
 For persisted, restartable jobs run ``aalps serve`` and use ``Client.remote``.
 """
@@ -18,9 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf.message import Message
-
-from client.errors import (
+from aalps.client.errors import (
     AalpsClientError,
     CancelledError,
     DeadlineExceededError,
@@ -30,8 +28,9 @@ from client.errors import (
     internal_error,
     status_from_error,
 )
-from client.results import Progress
-from proto.aalps.v1 import aalps_pb2 as pb
+from aalps.client.results import Progress
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from google.protobuf.message import Message
 
 Runner = Callable[
     [pb.OptimizeRequest, Callable[[Progress], None] | None, Callable[[], bool]],

@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
-
-from client.backend import ProgressCallback
-from client.errors import error_from_rpc
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
+from aalps.client.backend import ProgressCallback
+from aalps.client.errors import error_from_rpc
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
 
 T = TypeVar("T")
 

@@ -13,9 +13,15 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from client.document import WRITERS, Document, Fields, Math, Section, Table
-from client.errors import AalpsClientError
-from client.results import AnalysisReport, JobInfo, OptimizeReport, PlanReport, SeparationReport
+from aalps.client.document import WRITERS, Document, Fields, Math, Section, Table
+from aalps.client.errors import AalpsClientError
+from aalps.client.results import (
+    AnalysisReport,
+    JobInfo,
+    OptimizeReport,
+    PlanReport,
+    SeparationReport,
+)
 
 FORMATS = ("table", "json", "markdown", "latex")
 

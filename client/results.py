@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from aalps.client.errors import AalpsClientError, InvalidArgumentError, error_from_status
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-
-from client.errors import AalpsClientError, InvalidArgumentError, error_from_status
-from proto.aalps.v1 import aalps_pb2 as pb
 
 
 class JobState(enum.StrEnum):
@@ -127,7 +126,7 @@ class SearchStatsReport:
 
 def _to_dict(message: Message) -> dict[str, Any]:
     """The JSON users see, from the one converter module (imported when first needed)."""
-    from server.converters import message_to_dict
+    from aalps.server.converters import message_to_dict
 
     return message_to_dict(message)
 

@@ -6,8 +6,8 @@ on the names exported here.
 
 from __future__ import annotations
 
-from cost_models.bounds import Bound, Separation, derive_bound, separation
-from cost_models.domain import (
+from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
+from aalps.cost_models.domain import (
     Catalog,
     Constraints,
     CostModel,
@@ -22,17 +22,17 @@ from cost_models.domain import (
     TaskGraph,
     TaskPlan,
 )
-from cost_models.errors import (
+from aalps.cost_models.errors import (
     AalpsError,
     ExpressionError,
     FieldViolation,
     InfeasibleError,
     InvalidRequestError,
 )
-from cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome, TaskOutcome
-from cost_models.expressions import parse_expression
-from cost_models.loading import load_plan, load_request
-from cost_models.simulator import simulate
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome, TaskOutcome
+from aalps.cost_models.expressions import parse_expression
+from aalps.cost_models.loading import load_plan, load_request
+from aalps.cost_models.simulator import simulate
 
 __all__ = [
     "AalpsError",

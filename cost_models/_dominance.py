@@ -9,16 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 import sympy
-from sympy.core.relational import (
-    Equality,
-    GreaterThan,
-    LessThan,
-    Relational,
-    StrictGreaterThan,
-    StrictLessThan,
-)
-
-from cost_models._cone import (
+from aalps.cost_models._cone import (
     Ray,
     Vec,
     _compact,
@@ -27,6 +18,14 @@ from cost_models._cone import (
     _log_of_base,
     _rational,
     _sign,
+)
+from sympy.core.relational import (
+    Equality,
+    GreaterThan,
+    LessThan,
+    Relational,
+    StrictGreaterThan,
+    StrictLessThan,
 )
 
 _MAX_SUBSETS = 12  # up-set enumeration is exponential in this; beyond it, stay undecided

@@ -18,9 +18,8 @@ from fractions import Fraction
 from typing import Any
 
 import sympy
-
-from cost_models._cone import _rational, _sign
-from cost_models._dominance import _MAX_ALTS, _Dominance, _is_atomic_factor, _Term
+from aalps.cost_models._cone import _rational, _sign
+from aalps.cost_models._dominance import _MAX_ALTS, _Dominance, _is_atomic_factor, _Term
 
 Signed = tuple[int, list[_Term]] | None  # sign of e (1, -1, 0) and the Θ terms of |e|
 

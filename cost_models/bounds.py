@@ -83,9 +83,8 @@ from types import MappingProxyType
 from typing import Any
 
 import sympy
+from aalps.cost_models._theta import _Theta
 from sympy.core.relational import Relational
-
-from cost_models._theta import _Theta
 
 __all__ = ["Bound", "Separation", "derive_bound", "separation"]
 

@@ -2,7 +2,7 @@
 
 A call of a model of size ``m`` that reads ``i`` tokens and writes ``t`` tokens. The
 functions are plain arithmetic, so they work on sympy expressions, floats and mpmath numbers
-alike (see :mod:`cost_models.arithmetic`).
+alike (see :mod:`aalps.cost_models.arithmetic`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cost_models.arithmetic import Value
-from cost_models.domain import CostModel
+from aalps.cost_models.arithmetic import Value
+from aalps.cost_models.domain import CostModel
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The domain model: requests, task graphs, catalogs and plans, free of protobuf.
 
 Every record is frozen and already validated: instances come from
-:func:`cost_models.loading.load_request` (files, the wire) or are built by tests. Sizes are
+:func:`aalps.cost_models.loading.load_request` (files, the wire) or are built by tests. Sizes are
 sympy expressions over the graph's parameter symbols (all positive), so that the same
 record serves symbolic bounds and numeric evaluation at the scale point.
 """

@@ -18,11 +18,10 @@ from typing import Any
 import mpmath
 import networkx as nx
 import sympy
-
-from cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
-from cost_models.bounds import Bound, Separation, derive_bound, separation
-from cost_models.call_costs import Pricing, call_cost
-from cost_models.domain import (
+from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
+from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
+from aalps.cost_models.call_costs import Pricing, call_cost
+from aalps.cost_models.domain import (
     CHUNK,
     Model,
     Operator,
@@ -33,9 +32,9 @@ from cost_models.domain import (
     TaskGraph,
     TaskPlan,
 )
-from cost_models.errors import FieldViolation, InvalidRequestError
-from cost_models.operators import OPERATORS, CallGroup, RoleSpec, Schedule, TaskShape
-from cost_models.stochastic import (
+from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.operators import OPERATORS, CallGroup, RoleSpec, Schedule, TaskShape
+from aalps.cost_models.stochastic import (
     lead_choices,
     majority_vote_success,
     retry_attempts_quantile,
@@ -324,7 +323,7 @@ def _cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[
 
     When every random cost is a retry (attempt counts times a per-attempt cost) the quantile
     comes from the attempt counts' exact distributions: one task's negative binomial, or the
-    convolution of several (:func:`~cost_models.stochastic.retry_sum_quantile`: exact on the
+    convolution of several (:func:`~aalps.cost_models.stochastic.retry_sum_quantile`: exact on the
     lattice of commensurate per-attempt costs, else on a 2^16-point grid, within a few
     1e-5 of the span). Other random costs (AHEAD_BY_K's samples), or attempt counts too long
     to walk, get the moment-matched gamma quantile, flagged approximate.
@@ -440,7 +439,7 @@ class PlanEvaluator:
     (1.0, the default, is the scale point itself). Every growing free parameter is multiplied
     by ``scale``, defined parameters and model sizes that are expressions (``k*m_s``) follow,
     numbers stay; AHEAD_BY_K's lead grows from ``ahead`` with the steps
-    (:func:`~cost_models.stochastic.lead_at_scale`). Symbolic costs do not depend on it.
+    (:func:`~aalps.cost_models.stochastic.lead_at_scale`). Symbolic costs do not depend on it.
     """
 
     def __init__(self, request: OptimizeRequest, *, scale: float = 1.0) -> None:
@@ -628,7 +627,7 @@ class PlanEvaluator:
     def lead_choices(self, task_id: str, model: str, target: float | None) -> tuple[int, ...]:
         """AHEAD_BY_K's candidate leads for ``task_id`` with worker ``model`` (no votes).
 
-        :func:`~cost_models.stochastic.lead_choices` with the model's per-sample reliability
+        :func:`~aalps.cost_models.stochastic.lead_choices` with the model's per-sample reliability
         on one step (per-token error applied) and the task's step count at the scale point.
         """
         task = self.graph.task_by_id[task_id]

@@ -18,7 +18,7 @@ sees it: the text's length, the nesting depth, the digits of a literal, numeric 
 ``10**300``, checked on a cheap mpmath approximation). Functions of non-rational constants
 (``ceil(exp(5))``) and ``min``/``max`` of symbolic arguments are left unevaluated, because
 sympy's attempts to decide them can take seconds. Every rejection is an
-:class:`~cost_models.errors.ExpressionError` naming the request field.
+:class:`~aalps.cost_models.errors.ExpressionError` naming the request field.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from typing import Any, NoReturn
 
 import mpmath
 import sympy
+from aalps.cost_models.errors import ExpressionError
 from sympy.core.relational import Relational
-
-from cost_models.errors import ExpressionError
 
 MAX_LENGTH = 500
 """Longest accepted expression text, in characters (checked before anything else)."""

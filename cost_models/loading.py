@@ -2,7 +2,7 @@
 
 One schema for files and the wire: the keys are the proto field names (DESIGN §5). Every
 problem is collected with its field path and raised together as an
-:class:`~cost_models.errors.InvalidRequestError`, so a caller fixes a request in one round.
+:class:`~aalps.cost_models.errors.InvalidRequestError`, so a caller fixes a request in one round.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 
 import networkx as nx
 import sympy
-
-from cost_models.domain import (
+from aalps.cost_models.domain import (
     CHUNK,
     Acceptance,
     Blocks,
@@ -42,8 +41,8 @@ from cost_models.domain import (
     TaskGraph,
     TaskPlan,
 )
-from cost_models.errors import ExpressionError, Violations
-from cost_models.expressions import expression_symbols, parse_assumption, parse_expression
+from aalps.cost_models.errors import ExpressionError, Violations
+from aalps.cost_models.expressions import expression_symbols, parse_assumption, parse_expression
 
 #: Caps that keep one request small enough to serve (the service may lower them).
 MAX_TASKS = 5000
@@ -498,7 +497,7 @@ def load_request(
     Raises
     ------
     InvalidRequestError
-        with one :class:`~cost_models.errors.FieldViolation` per problem found.
+        with one :class:`~aalps.cost_models.errors.FieldViolation` per problem found.
     """
     errors = Violations()
     root = _mapping(data, "", errors)

@@ -18,10 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sympy
-
-from cost_models.call_costs import Pricing, call_cost
-from cost_models.domain import CHUNK, Model, Operator, OptimizeRequest, Plan, Task, TaskPlan
-from cost_models.operators import OPERATORS
+from aalps.cost_models.call_costs import Pricing, call_cost
+from aalps.cost_models.domain import CHUNK, Model, Operator, OptimizeRequest, Plan, Task, TaskPlan
+from aalps.cost_models.operators import OPERATORS
 
 
 @dataclass

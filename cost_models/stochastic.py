@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from cost_models.arithmetic import Value
+from aalps.cost_models.arithmetic import Value
 
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 

@@ -1,9 +1,9 @@
 """Search over decompositions × model assignments: exact where the structure allows, Optuna
 for the coupled remainder, Pareto fronts, crossover analysis (DESIGN §2, "Search")."""
 
-from optimizer.api import analyze_plan, optimize
-from optimizer.baseline import baseline_plan
-from optimizer.result import (
+from aalps.optimizer.api import analyze_plan, optimize
+from aalps.optimizer.baseline import baseline_plan
+from aalps.optimizer.result import (
     AnalysisResult,
     Crossover,
     OptimizeResult,

@@ -1,9 +1,9 @@
 """The optimizer's entry points: :func:`optimize` a request, :func:`analyze_plan` a given plan.
 
-:func:`optimize` enumerates each task's feasible choices (:mod:`optimizer.enumeration`; a
-task without any ends the run with an :class:`~cost_models.errors.InfeasibleError`),
+:func:`optimize` enumerates each task's feasible choices (:mod:`aalps.optimizer.enumeration`; a
+task without any ends the run with an :class:`~aalps.cost_models.errors.InfeasibleError`),
 searches their joint product with the cheapest exact method the request's structure allows
-(:mod:`optimizer.joint_search`), records the results in an Optuna study, and derives the
+(:mod:`aalps.optimizer.joint_search`), records the results in an Optuna study, and derives the
 baseline, the separation and the crossovers from the chosen plan.
 """
 
@@ -13,27 +13,26 @@ import logging
 from collections.abc import Callable
 
 import optuna
-
-from cost_models.bounds import Separation
-from cost_models.domain import Objective, Operator, OptimizeRequest, Plan, RankBy
-from cost_models.errors import FieldViolation, InvalidRequestError
-from cost_models.evaluation import PlanEvaluation, PlanEvaluator
-from optimizer.baseline import baseline_from_spaces, baseline_plan
-from optimizer.crossover import find_crossovers
-from optimizer.enumeration import SpaceBuilder, build_spaces
-from optimizer.joint_search import JointSearch, Solution
-from optimizer.progress import Reporter
-from optimizer.ray import FAR_SCALE, evaluator_at, grows
-from optimizer.result import (
+from aalps.cost_models.bounds import Separation
+from aalps.cost_models.domain import Objective, Operator, OptimizeRequest, Plan, RankBy
+from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
+from aalps.optimizer.baseline import baseline_from_spaces, baseline_plan
+from aalps.optimizer.crossover import find_crossovers
+from aalps.optimizer.enumeration import SpaceBuilder, build_spaces
+from aalps.optimizer.joint_search import JointSearch, Solution
+from aalps.optimizer.progress import Reporter
+from aalps.optimizer.ray import FAR_SCALE, evaluator_at, grows
+from aalps.optimizer.result import (
     AnalysisResult,
     OptimizeResult,
     Progress,
     SearchCancelled,
     SearchStats,
 )
-from optimizer.search import nsga2_sampler, tpe_sampler
-from optimizer.space import Metrics
-from optimizer.study import create_study
+from aalps.optimizer.search import nsga2_sampler, tpe_sampler
+from aalps.optimizer.space import Metrics
+from aalps.optimizer.study import create_study
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def optimize(
     Parameters
     ----------
     request
-        A validated request (:func:`cost_models.loading.load_request`).
+        A validated request (:func:`aalps.cost_models.loading.load_request`).
     progress
         Called with a :class:`Progress` at the start, on every improvement and trial, and
         at the end.

@@ -1,7 +1,7 @@
 """The naive plan a result's separation is measured against (DESIGN §2).
 
 Per task: the task's ``baseline`` operator, else the one its facts suggest
-(:func:`~cost_models.operators.default_baseline`: ITERATE_WITH_HISTORY with defects,
+(:func:`~aalps.cost_models.operators.default_baseline`: ITERATE_WITH_HISTORY with defects,
 GLOBAL_RETRY with an acceptance test, DIRECT otherwise), with the cheapest feasible model
 in each role, one vote, and the cheapest parameters. The request's constraints do not
 apply: the baseline is what one would build without thinking. When the baseline operator
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cost_models.domain import Operator, Plan, TaskPlan
-from cost_models.errors import InfeasibleError
-from cost_models.evaluation import PlanEvaluator
-from cost_models.operators import default_baseline
-from optimizer.enumeration import SpaceBuilder
-from optimizer.space import Candidate, Metrics, TaskSpace
+from aalps.cost_models.domain import Operator, Plan, TaskPlan
+from aalps.cost_models.errors import InfeasibleError
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.operators import default_baseline
+from aalps.optimizer.enumeration import SpaceBuilder
+from aalps.optimizer.space import Candidate, Metrics, TaskSpace
 
 
 def baseline_plan(evaluator: PlanEvaluator) -> Plan:

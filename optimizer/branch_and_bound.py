@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from optimizer.cost_of_pass import sweep_totals
-from optimizer.exact import JointProblem, Selection
-from optimizer.incumbents import improve, lagrangian_multiplier
+from aalps.optimizer.cost_of_pass import sweep_totals
+from aalps.optimizer.exact import JointProblem, Selection
+from aalps.optimizer.incumbents import improve, lagrangian_multiplier
 
 #: Branch-and-bound nodes (choices tried) before it gives up being exact.
 NODE_BUDGET = 500_000
@@ -292,7 +291,7 @@ def _ratio_bounds(
     problem: JointProblem, order: Sequence[int], ranked: Sequence[list[int]]
 ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     """Per depth, the totals of the remaining tasks' parametric sweep
-    (:func:`~optimizer.cost_of_pass.sweep_totals`): the least cost of a correct result of
+    (:func:`~aalps.optimizer.cost_of_pass.sweep_totals`): the least cost of a correct result of
     any completion, constraints aside, is ``min(log(c + C) − L) − log s`` of the partial
     plan's cost ``c`` and success ``s``."""
     out = []

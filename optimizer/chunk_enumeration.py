@@ -1,11 +1,11 @@
 """CHUNK_AGGREGATE's choices: which chunk counts each window allows, and the best ones.
 
 Every figure of a chunked task depends on the chunk size only through the number of
-chunks (:mod:`optimizer.chunking`), so the space is searched over counts. Per model the
+chunks (:mod:`aalps.optimizer.chunking`), so the space is searched over counts. Per model the
 context window allows an interval of counts: the worker's call (prompt + chunk + written
 tokens) shrinks as the count grows, the aggregator's (prompt + every chunk's written
 tokens + output) is convex in it. With cost the only figure, every (worker, aggregator)
-pair gets the exact 1-D search of :func:`~optimizer.chunking.cheapest_count`; with success
+pair gets the exact 1-D search of :func:`~aalps.optimizer.chunking.cheapest_count`; with success
 or latency in play, every count is tried when there are at most
 :data:`MULTI_METRIC_COUNT_LIMIT` (exact), else each pair's cost optimum plus
 :data:`MULTI_METRIC_COUNT_SAMPLE` counts spread over the range (not exact: the space says
@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sympy
-
-from cost_models.domain import CHUNK, Model, Task
-from optimizer.chunking import ChunkCounts, cheapest_count
-from optimizer.space import Candidate, ChunkWindows, Option, widest, window_of
+from aalps.cost_models.domain import CHUNK, Model, Task
+from aalps.optimizer.chunking import ChunkCounts, cheapest_count
+from aalps.optimizer.space import Candidate, ChunkWindows, Option, widest, window_of
 
 if TYPE_CHECKING:
-    from optimizer.enumeration import OperatorEnumerator, SpaceBuilder
+    from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder
 
 #: With success or latency in play, up to this many chunk counts are all tried (exact).
 MULTI_METRIC_COUNT_LIMIT = 256

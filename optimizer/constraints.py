@@ -9,10 +9,10 @@ them all.
 
 from __future__ import annotations
 
-from cost_models.domain import Constraints
-from cost_models.errors import FieldViolation
-from cost_models.evaluation import PlanOutcome
-from optimizer.exact import JointProblem
+from aalps.cost_models.domain import Constraints
+from aalps.cost_models.errors import FieldViolation
+from aalps.cost_models.evaluation import PlanOutcome
+from aalps.optimizer.exact import JointProblem
 
 #: At most this many limiting tasks are named under a constraint's reason.
 MAX_TASKS_NAMED = 10

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from optimizer.exact import JointProblem, Selection
+from aalps.optimizer.exact import JointProblem, Selection
 
 __all__ = ["best_ratio_selection", "hull_walk", "sweep_selections", "sweep_totals"]
 

@@ -4,13 +4,13 @@ The challengers of a plan are the asymptotically optimal plan (when it differs) 
 task and operator, the one-task change that does best far along the scale ray — other
 operators *and* other model assignments of every choice the search scored. A challenger
 counts when it is feasible at the scale point, dearer there and cheaper at
-:data:`~optimizer.ray.FAR_SCALE` (the request's objective: the cost of a correct result,
+:data:`~aalps.optimizer.ray.FAR_SCALE` (the request's objective: the cost of a correct result,
 or the expected cost).
 
 Where it becomes cheaper: the two plans' objectives are compared on a grid of the scale ray
 up to the far point (a factor of 4 a step), each point scored numerically by an evaluator
-built there (:func:`~optimizer.ray.evaluator_at`: the same figures the search compares, with growing
-model sizes and AHEAD_BY_K's growing lead), and the last sign change is refined by
+built there (:func:`~aalps.optimizer.ray.evaluator_at`: the same figures the search compares,
+with growing model sizes and AHEAD_BY_K's growing lead), and the last sign change is refined by
 regula falsi. Evaluators are shared by every challenger of a request.
 """
 
@@ -19,11 +19,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from cost_models.domain import Plan, TaskPlan
-from cost_models.evaluation import PlanEvaluation, PlanEvaluator
-from optimizer.exact import JointProblem, Selection
-from optimizer.ray import FAR_SCALE, evaluator_at, objective_of
-from optimizer.result import Crossover
+from aalps.cost_models.domain import Plan, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
+from aalps.optimizer.exact import JointProblem, Selection
+from aalps.optimizer.ray import FAR_SCALE, evaluator_at, objective_of
+from aalps.optimizer.result import Crossover
 
 #: At most this many one-task challengers are followed: those that do best far away.
 MAX_CROSSOVERS = 3

@@ -4,14 +4,14 @@ Per task: an operator among those whose facts it has; per role of the operator a
 that has the capability (per-variant families only where the role allows them) and whose
 context window holds the role's calls at the scale point; votes on votable roles; the
 operator's parameters (AHEAD_BY_K's ``ahead``, CHUNK_AGGREGATE's chunk size, see
-:mod:`optimizer.chunk_enumeration`). Infeasible choices are dropped here, so they never
+:mod:`aalps.optimizer.chunk_enumeration`). Infeasible choices are dropped here, so they never
 reach a trial, and the reasons are kept for the
-:class:`~cost_models.errors.InfeasibleError` when a task has no plan left.
+:class:`~aalps.cost_models.errors.InfeasibleError` when a task has no plan left.
 
-What "worth comparing" means depends on the request (:class:`~optimizer.space.Metrics`):
+What "worth comparing" means depends on the request (:class:`~aalps.optimizer.space.Metrics`):
 a choice that another beats or equals in expected cost and in every other figure the
 request cares about (success probability, latency) can be replaced by it in any plan, so
-it is dropped (:func:`~optimizer.pareto.pareto_filter`). With cost the only figure each
+it is dropped (:func:`~aalps.optimizer.pareto.pareto_filter`). With cost the only figure each
 task keeps one choice, and votes are not even tried: they multiply a role's calls and only
 ever raise its success.
 
@@ -31,7 +31,7 @@ Three facts about the operators keep the enumeration small, all sound for that f
   scored. (Not so in the retry operators: the worker's reliability sets how often the
   verifier runs.)
 * CHUNK_AGGREGATE depends on the chunk size only through the number of chunks
-  (:mod:`optimizer.chunking`).
+  (:mod:`aalps.optimizer.chunking`).
 """
 
 from __future__ import annotations
@@ -41,15 +41,14 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import sympy
-
-from cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
-from cost_models.errors import InfeasibleError
-from cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
-from cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
-from optimizer.chunk_enumeration import chunk_candidates
-from optimizer.pareto import pareto_filter
-from optimizer.ray import FAR_SCALE, model_size_at
-from optimizer.space import (
+from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
+from aalps.cost_models.errors import InfeasibleError
+from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
+from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
+from aalps.optimizer.chunk_enumeration import chunk_candidates
+from aalps.optimizer.pareto import pareto_filter
+from aalps.optimizer.ray import FAR_SCALE, model_size_at
+from aalps.optimizer.space import (
     Candidate,
     Metrics,
     OperatorOptions,

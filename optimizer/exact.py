@@ -1,13 +1,13 @@
 """The joint problem over the tasks' filtered choices, and its exact enumeration.
 
-A joint plan picks one :class:`~optimizer.space.Candidate` per task. Its expected cost is
+A joint plan picks one :class:`~aalps.optimizer.space.Candidate` per task. Its expected cost is
 the sum of the tasks' costs, its success probability their product and its latency the
 critical path of the DAG: the evaluator's
-:meth:`~cost_models.evaluation.PlanEvaluator.combine` arithmetic, reproduced here in the
+:meth:`~aalps.cost_models.evaluation.PlanEvaluator.combine` arithmetic, reproduced here in the
 same order (graph order, left folds) so that feasibility and costs agree with it to the
 last bit. :func:`enumerate_joint` scores every joint plan at once with NumPy when their
 number is at most :data:`ENUMERATION_LIMIT`; larger products go to
-:mod:`optimizer.branch_and_bound`.
+:mod:`aalps.optimizer.branch_and_bound`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-
-from cost_models.domain import Constraints, Plan
-from cost_models.evaluation import PlanEvaluator
-from optimizer.ray import TIE_TOLERANCE
-from optimizer.space import Candidate, TaskSpace
+from aalps.cost_models.domain import Constraints, Plan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.optimizer.ray import TIE_TOLERANCE
+from aalps.optimizer.space import Candidate, TaskSpace
 
 #: Joint products up to this size are enumerated outright.
 ENUMERATION_LIMIT = 200_000
@@ -310,7 +309,7 @@ def cheapest_enumerated(problem: JointProblem, *, asymptotic: bool = False) -> S
     """The best feasible joint plan by enumeration, or None.
 
     Best by the problem's objective at the scale point, ties (within
-    :data:`~optimizer.ray.TIE_TOLERANCE`) going to the asymptotically smaller plan and then
+    :data:`~aalps.optimizer.ray.TIE_TOLERANCE`) going to the asymptotically smaller plan and then
     to the first; with ``asymptotic`` the other way round: best far along the ray, ties
     broken at the scale point.
     """

@@ -14,8 +14,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-
-from optimizer.exact import JointFigures, JointProblem, Selection
+from aalps.optimizer.exact import JointFigures, JointProblem, Selection
 
 
 def lagrangian_multiplier(problem: JointProblem) -> float:

@@ -20,14 +20,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 import optuna
-
-from cost_models.domain import Objective, OptimizeRequest, Plan, SearchObjective
-from cost_models.errors import FieldViolation, InfeasibleError
-from cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
-from optimizer.branch_and_bound import NODE_BUDGET, BranchResult, branch_and_bound
-from optimizer.constraints import jointly_unreachable, meets, unreachable
-from optimizer.cost_of_pass import best_ratio_selection
-from optimizer.exact import (
+from aalps.cost_models.domain import Objective, OptimizeRequest, Plan, SearchObjective
+from aalps.cost_models.errors import FieldViolation, InfeasibleError
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
+from aalps.optimizer.branch_and_bound import NODE_BUDGET, BranchResult, branch_and_bound
+from aalps.optimizer.constraints import jointly_unreachable, meets, unreachable
+from aalps.optimizer.cost_of_pass import best_ratio_selection
+from aalps.optimizer.exact import (
     ENUMERATION_LIMIT,
     TINY,
     JointProblem,
@@ -36,15 +35,15 @@ from optimizer.exact import (
     enumerate_joint,
     far_problem,
 )
-from optimizer.incumbents import greedy_repair, improve_value, lagrangian_incumbent
-from optimizer.pareto import nondominated
-from optimizer.plan_params import PlanParams
-from optimizer.progress import Reporter
-from optimizer.ray import TIE_TOLERANCE
-from optimizer.result import SearchCancelled
-from optimizer.search import OptunaSearch
-from optimizer.space import TaskSpace
-from optimizer.study import objective_values, record
+from aalps.optimizer.incumbents import greedy_repair, improve_value, lagrangian_incumbent
+from aalps.optimizer.pareto import nondominated
+from aalps.optimizer.plan_params import PlanParams
+from aalps.optimizer.progress import Reporter
+from aalps.optimizer.ray import TIE_TOLERANCE
+from aalps.optimizer.result import SearchCancelled
+from aalps.optimizer.search import OptunaSearch
+from aalps.optimizer.space import TaskSpace
+from aalps.optimizer.study import objective_values, record
 
 T = TypeVar("T")
 
@@ -71,7 +70,7 @@ class Solution:
 class JointSearch:
     """One request's joint search over its built spaces.
 
-    Raises :class:`~cost_models.errors.InfeasibleError` on construction when a coupling
+    Raises :class:`~aalps.cost_models.errors.InfeasibleError` on construction when a coupling
     constraint is out of reach even on its own.
     """
 
@@ -104,7 +103,7 @@ class JointSearch:
     def cheapest(self) -> Solution:
         """The best feasible plan by the request's objective at the scale point.
 
-        Ties (within :data:`~optimizer.ray.TIE_TOLERANCE`) go to the asymptotically smaller
+        Ties (within :data:`~aalps.optimizer.ray.TIE_TOLERANCE`) go to the asymptotically smaller
         plan: exactly under enumeration, by one-task moves among equals otherwise.
         """
         problem = self.problem

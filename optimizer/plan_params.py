@@ -19,10 +19,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
+from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
+from aalps.optimizer.space import TaskSpace
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
-
-from cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
-from optimizer.space import TaskSpace
 
 #: What a parameter stands for: ("operator",), ("model", role), ("votes", role), ("param", name).
 Meaning = tuple[str, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from optimizer.result import Progress
+from aalps.optimizer.result import Progress
 
 
 class Reporter:

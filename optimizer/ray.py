@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 
 import sympy
-
-from cost_models.domain import Model, OptimizeRequest, TaskGraph
-from cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
+from aalps.cost_models.domain import Model, OptimizeRequest, TaskGraph
+from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
 
 #: The point of the scale ray where plans are ranked asymptotically.
 FAR_SCALE = 1e6

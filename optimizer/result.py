@@ -1,4 +1,4 @@
-"""What :func:`optimizer.optimize` and :func:`optimizer.analyze_plan` hand back.
+"""What :func:`aalps.optimizer.optimize` and :func:`aalps.optimizer.analyze_plan` hand back.
 
 Frozen records, free of Optuna and protobuf: the service and the CLI convert them to the
 wire (``OptimizeResponse``) in their own converter.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cost_models.bounds import Separation
-from cost_models.evaluation import PlanEvaluation
+from aalps.cost_models.bounds import Separation
+from aalps.cost_models.evaluation import PlanEvaluation
 
 
 @dataclass(frozen=True)

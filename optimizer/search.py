@@ -1,9 +1,9 @@
 """The Optuna phase: what the exact searches leave over, searched with a seeded sampler.
 
 The objective only plugs the evaluator into a trial: it suggests a plan through
-:class:`~optimizer.plan_params.PlanParams`, scores it, reports its constraint values with
+:class:`~aalps.optimizer.plan_params.PlanParams`, scores it, reports its constraint values with
 ``trial.set_constraint`` (Optuna 5's replacement for ``constraints_func``) and returns the
-objective values of :func:`~optimizer.study.objective_values`. The study is warm-started
+objective values of :func:`~aalps.optimizer.study.objective_values`. The study is warm-started
 with ``enqueue_trial`` (the best incumbent and greedy repairs), runs serially (a seeded
 serial sampler reproduces its trials; ``n_jobs > 1`` would not) within ``n_trials`` and the
 time left, and a callback reports progress and calls ``study.stop()`` when the caller asks
@@ -16,14 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import optuna
-
-from cost_models.domain import Constraints, Objective, Plan
-from cost_models.evaluation import PlanEvaluator, PlanOutcome
-from optimizer.constraints import meets
-from optimizer.plan_params import PlanParams
-from optimizer.progress import Reporter
-from optimizer.ray import objective_of
-from optimizer.study import constraint_values, describe, figures, objective_values
+from aalps.cost_models.domain import Constraints, Objective, Plan
+from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome
+from aalps.optimizer.constraints import meets
+from aalps.optimizer.plan_params import PlanParams
+from aalps.optimizer.progress import Reporter
+from aalps.optimizer.ray import objective_of
+from aalps.optimizer.study import constraint_values, describe, figures, objective_values
 
 
 @dataclass

@@ -4,8 +4,8 @@ A :class:`TaskSpace` holds, per operator that applies to its task, the feasible 
 (:class:`OperatorOptions`: the models whose context window holds each role's calls, the
 vote counts, the parameters, and for CHUNK_AGGREGATE the chunk counts each window allows)
 and the scored task plans that survive the Pareto filter of :class:`Metrics`, per operator
-and across operators. :mod:`optimizer.enumeration` builds them; the exact searches read the
-candidates and :mod:`optimizer.plan_params` turns the options into Optuna parameters.
+and across operators. :mod:`aalps.optimizer.enumeration` builds them; the exact searches read the
+candidates and :mod:`aalps.optimizer.plan_params` turns the options into Optuna parameters.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cost_models.domain import (
+from aalps.cost_models.domain import (
     Model,
     Objective,
     Operator,
@@ -23,10 +23,10 @@ from cost_models.domain import (
     Task,
     TaskPlan,
 )
-from cost_models.errors import FieldViolation
-from cost_models.evaluation import TaskOutcome
-from cost_models.operators import ParamSpec, RoleSpec
-from optimizer.chunking import ChunkCounts
+from aalps.cost_models.errors import FieldViolation
+from aalps.cost_models.evaluation import TaskOutcome
+from aalps.cost_models.operators import ParamSpec, RoleSpec
+from aalps.optimizer.chunking import ChunkCounts
 
 Option = tuple[str, int]  # (model name, votes) for one role
 
@@ -38,7 +38,7 @@ class Metrics:
     ``success`` and ``latency`` matter when a constraint or an objective names them (the
     cost of a correct result divides by the success probability, so it makes ``success``
     matter); ``far`` adds the figures at the far point of the scale ray
-    (:data:`~optimizer.ray.FAR_SCALE`): the asymptotic optimum and the tie-break need them,
+    (:data:`~aalps.optimizer.ray.FAR_SCALE`): the asymptotic optimum and the tie-break need them,
     and a choice that is dearer at the scale point but cheaper far away must survive.
     """
 

@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
-
-from cost_models.domain import Constraints, Objective, Plan
-from cost_models.evaluation import PlanOutcome
-from optimizer.plan_params import PlanParams
+from aalps.cost_models.domain import Constraints, Objective, Plan
+from aalps.cost_models.evaluation import PlanOutcome
+from aalps.optimizer.plan_params import PlanParams
 
 
 def create_study(

@@ -8,8 +8,11 @@ Run from anywhere (paths are relative to the repository root):
     python scripts/gen_proto.py --lint     # buf lint (STANDARD, see proto/buf.yaml)
 
 Each ``proto/**/*.proto`` is compiled with the repository root as the proto root
-(``-I .``), so the generated modules import each other as ``from proto.aalps.v1 import
-aalps_pb2``. Well-known types come from grpc_tools' bundled includes and
+(``-I .``: the descriptors keep the file name ``proto/aalps/v1/aalps.proto``). The folder
+installs as ``aalps.proto`` (pyproject's package-dir), so the generated imports of each
+other (``from proto.aalps.v1 import aalps_pb2``) and the module names given to the protobuf
+builder are rewritten to ``aalps.proto.aalps.v1``; message names (``aalps.v1.*``) are the
+.proto's own and do not change. Well-known types come from grpc_tools' bundled includes and
 ``google/rpc/status.proto`` from googleapis-common-protos. protoc runs in-process
 (``grpc_tools.protoc``); the ``.pyi`` stubs come from mypy-protobuf's plugins
 (``protoc-gen-mypy``, ``protoc-gen-mypy_grpc``), which must be installed beside this
@@ -32,6 +35,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +48,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 #: Suffixes of the files the generators write beside each .proto.
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
+#: The import package that the proto/ folder installs as (pyproject's package-dir).
+IMPORT_PREFIX = "aalps."
+#: What the import-path rewrite matches in generated code: an import statement of a module
+#: under proto/, or the module name the generated code passes to protobuf's builder.
+_PROTO_IMPORT = re.compile(r"^(from|import) (proto\.)", re.MULTILINE)
+_PROTO_MODULE_NAME = re.compile(r"(['\"])(proto\.[\w.]+_pb2)\1")
 
 
 def _fail(message: str) -> NoReturn:
@@ -132,7 +142,18 @@ def generate(out: Path) -> list[Path]:
             *(str(ROOT / f) for f in proto_files()),
         ]
     )
-    return sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    generated = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    for rel in generated:
+        _to_import_package(out / rel)
+    return generated
+
+
+def _to_import_package(path: Path) -> None:
+    """Rewrite a generated file's ``proto.`` module paths to ``aalps.proto.``."""
+    text = path.read_text(encoding="utf-8")
+    text = _PROTO_IMPORT.sub(rf"\1 {IMPORT_PREFIX}\2", text)
+    text = _PROTO_MODULE_NAME.sub(rf"\1{IMPORT_PREFIX}\2\1", text)
+    path.write_text(text, encoding="utf-8")
 
 
 def committed_files() -> list[Path]:

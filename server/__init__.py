@@ -2,12 +2,12 @@
 
 Public surface::
 
-    from server import ServerConfig, make_server, run_server
+    from aalps.server import ServerConfig, make_server, run_server
     server = make_server(ServerConfig(port=0))   # in a coroutine:
     await server.start(); ...; await server.stop()
 
 Names are imported lazily (as Optuna does), so that the search processes, which import
-``server.workers``, do not load gRPC's server side.
+``aalps.server.workers``, do not load gRPC's server side.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from server.app import AalpsServer, make_server, run_server
-    from server.config import ServerConfig
-    from server.store import JobPage, JobRecord, JobState, JobStore, open_store
+    from aalps.server.app import AalpsServer, make_server, run_server
+    from aalps.server.config import ServerConfig
+    from aalps.server.store import JobPage, JobRecord, JobState, JobStore, open_store
 
 _EXPORTS = {
-    "AalpsServer": "server.app",
-    "make_server": "server.app",
-    "run_server": "server.app",
-    "ServerConfig": "server.config",
-    "JobPage": "server.store",
-    "JobRecord": "server.store",
-    "JobState": "server.store",
-    "JobStore": "server.store",
-    "open_store": "server.store",
+    "AalpsServer": "aalps.server.app",
+    "make_server": "aalps.server.app",
+    "run_server": "aalps.server.app",
+    "ServerConfig": "aalps.server.config",
+    "JobPage": "aalps.server.store",
+    "JobRecord": "aalps.server.store",
+    "JobState": "aalps.server.store",
+    "JobStore": "aalps.server.store",
+    "open_store": "aalps.server.store",
 }
 
 __all__ = [
@@ -48,5 +48,5 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'server' has no attribute {name!r}")
+        raise AttributeError(f"module 'aalps.server' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)

@@ -1,16 +1,19 @@
-"""``python -m server``: run an aalps server until SIGTERM or SIGINT (see server.command)."""
+"""``python -m aalps.server``: run an aalps server until SIGTERM or SIGINT.
+
+The flags are those of ``aalps serve`` (:mod:`aalps.server.command`).
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from server.command import add_arguments, config_from_args, serve
-from server.config import ServerConfig
+from aalps.server.command import add_arguments, config_from_args, serve
+from aalps.server.config import ServerConfig
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m aalps.server", description=__doc__)
     add_arguments(parser)
     return parser.parse_args(argv)
 

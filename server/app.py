@@ -19,20 +19,19 @@ import signal
 from collections.abc import Callable
 
 import grpc
+from aalps.proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
+from aalps.server.auth import TokenAuth
+from aalps.server.config import ServerConfig
+from aalps.server.decoding import DecodeErrorInterceptor
+from aalps.server.job_worker import optuna_storage
+from aalps.server.jobs import JobRunner
+from aalps.server.outcome import Limits
+from aalps.server.pool import SearchPool
+from aalps.server.servicer import AalpsServicer
+from aalps.server.store import JobStore, open_store
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-
-from proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
-from server.auth import TokenAuth
-from server.config import ServerConfig
-from server.decoding import DecodeErrorInterceptor
-from server.job_worker import optuna_storage
-from server.jobs import JobRunner
-from server.outcome import Limits
-from server.pool import SearchPool
-from server.servicer import AalpsServicer
-from server.store import JobStore, open_store
 
 _log = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ class AalpsServer:
 def make_server(config: ServerConfig, *, pool: SearchPool | None = None) -> AalpsServer:
     """A configured server, not yet started; its search processes are starting already.
 
-    ``pool`` lets a caller start the processes even earlier (``python -m server`` does,
+    ``pool`` lets a caller start the processes even earlier (``python -m aalps.server`` does,
     before importing the rest of the server); by default one of ``config.workers``.
     """
     return AalpsServer(config, pool)
@@ -159,7 +158,7 @@ def run_server(
 ) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully. Blocks.
 
-    ``on_ready`` is called once the server reports SERVING (``python -m server`` prints
+    ``on_ready`` is called once the server reports SERVING (``python -m aalps.server`` prints
     its address there).
     """
     asyncio.run(_serve(make_server(config, pool=pool), on_ready))

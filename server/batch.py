@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from proto.aalps.v1 import aalps_pb2 as pb
-from server import workers
-from server.converters import check_request_caps
-from server.outcome import Limits
-from server.pool import SearchPool
-from server.status import status_for
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.server import workers
+from aalps.server.converters import check_request_caps
+from aalps.server.outcome import Limits
+from aalps.server.pool import SearchPool
+from aalps.server.status import status_for
 
 
 async def optimize_batch(

@@ -1,6 +1,6 @@
-"""The server's command line, shared by ``python -m server`` and ``aalps serve``.
+"""The server's command line, shared by ``python -m aalps.server`` and ``aalps serve``.
 
-Flags map one to one onto :class:`~server.config.ServerConfig` fields; unset flags keep its
+Flags map one to one onto :class:`~aalps.server.config.ServerConfig` fields; unset flags keep its
 defaults. ``serve`` prints ``listening on HOST:PORT`` (flushed) once the server reports
 SERVING, so a script or a test can start it with ``--port 0`` and read the port it got.
 """
@@ -11,10 +11,10 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
-from server.config import DEFAULT_STORAGE, ServerConfig
+from aalps.server.config import DEFAULT_STORAGE, ServerConfig
 
 if TYPE_CHECKING:
-    from server.app import AalpsServer
+    from aalps.server.app import AalpsServer
 
 DEFAULT_PORT = 50051
 
@@ -89,9 +89,9 @@ def serve(config: ServerConfig, log_level: str = "INFO") -> None:
     # The search processes start first (before any gRPC object) and import the optimizer
     # while this process imports the server. The server is imported here, not at the top:
     # spawned processes re-import the main module as ``__mp_main__`` and must stay light.
-    from server.pool import SearchPool
+    from aalps.server.pool import SearchPool
 
     pool = SearchPool(config.workers)
-    from server.app import run_server
+    from aalps.server.app import run_server
 
     run_server(config, pool=pool, on_ready=_announce)

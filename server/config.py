@@ -19,7 +19,7 @@ DEFAULT_STORAGE = "sqlite:///aalps.db"
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #: Trials one request may ask for (``search.n_trials``).
 DEFAULT_MAX_TRIALS = 100_000
-#: Tasks and models of one request: the domain loader's caps (``cost_models.loading``),
+#: Tasks and models of one request: the domain loader's caps (``aalps.cost_models.loading``),
 #: repeated here so that reading a config does not import sympy (a test keeps them equal).
 DEFAULT_MAX_TASKS = 5000
 DEFAULT_MAX_MODELS = 500

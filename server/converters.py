@@ -13,18 +13,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aalps.cost_models.bounds import Separation
+from aalps.cost_models.domain import OptimizeRequest, Plan
+from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.evaluation import PlanEvaluation
+from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
+from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.server.store import JobRecord, JobState
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-
-from cost_models.bounds import Separation
-from cost_models.domain import OptimizeRequest, Plan
-from cost_models.errors import FieldViolation, InvalidRequestError
-from cost_models.evaluation import PlanEvaluation
-from cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
-from optimizer import AnalysisResult, Crossover, OptimizeResult
-from proto.aalps.v1 import aalps_pb2 as pb
-from server.store import JobRecord, JobState
 
 
 def request_from_proto(

@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.server.status import status_for
 from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
-
-from cost_models.errors import InvalidRequestError
-from server.status import status_for
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

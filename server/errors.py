@@ -1,6 +1,6 @@
-"""Errors the service raises beside the domain's own (``cost_models.errors``).
+"""Errors the service raises beside the domain's own (``aalps.cost_models.errors``).
 
-Each maps to one status code in :mod:`server.status`; none carries protobuf.
+Each maps to one status code in :mod:`aalps.server.status`; none carries protobuf.
 """
 
 from __future__ import annotations

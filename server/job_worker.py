@@ -1,7 +1,7 @@
 """A persisted job, run in a search process: claim it, search, record the outcome.
 
 The worker writes the store itself: progress at most every
-:data:`~server.stop_flags.POLL_SECONDS` (monotone: the store keeps the maximum), the
+:data:`~aalps.server.stop_flags.POLL_SECONDS` (monotone: the store keeps the maximum), the
 final state once. It stops when the server sets its stop flag (CancelJob, shutdown) or
 when the store's cancel flag is set (a CancelJob that reached another replica). The
 Optuna study lives in the job store's database, named ``aalps-job-<id>-<attempt>``, so
@@ -16,13 +16,12 @@ import math
 import time
 from typing import Any
 
+from aalps.server.outcome import Limits, as_outcome
+from aalps.server.stop_flags import POLL_SECONDS, Stopper, StopSignal
+from aalps.server.store import JobState, JobStore, open_store
+from aalps.server.workers import request_from_message
 from google.protobuf import json_format
 from google.rpc import code_pb2
-
-from server.outcome import Limits, as_outcome
-from server.stop_flags import POLL_SECONDS, Stopper, StopSignal
-from server.store import JobState, JobStore, open_store
-from server.workers import request_from_message
 
 _log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class _ProgressWriter:
         self._dirty = False
 
     def __call__(self, progress: Any) -> None:
-        """Called by the optimizer with an ``optimizer.Progress`` after each trial."""
+        """Called by the optimizer with an ``aalps.optimizer.Progress`` after each trial."""
         self._trials = max(self._trials, int(progress.trials_done))
         self._note_best(progress.best_expected_cost)
         self._dirty = True
@@ -103,7 +102,7 @@ def run_job(
     cancels it. When ``stop`` is set without a cancel request (the server is shutting
     down), the job is left RUNNING for the next start to resume. Returns the state the
     job was left in ("" if another worker owns it). Jobs have no deadline: ``deadline``
-    is accepted (and ignored) to fit :meth:`server.pool.SearchPool.run_stoppable`.
+    is accepted (and ignored) to fit :meth:`aalps.server.pool.SearchPool.run_stoppable`.
     """
     store = _store(storage_url, table_prefix)
     job = store.start(job_id, attempts_seen=attempts_seen)
@@ -136,10 +135,10 @@ def _search_job(
     limits: Limits,
     stop: StopSignal | None,
 ) -> str:
-    from optimizer import optimize
-    from proto.aalps.v1 import aalps_pb2 as pb
-    from server.converters import message_to_json, result_to_proto
-    from server.status import status_for
+    from aalps.optimizer import optimize
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+    from aalps.server.converters import message_to_json, result_to_proto
+    from aalps.server.status import status_for
 
     stopper = Stopper(stop, None, poll=lambda: store.cancel_requested(job_id))
     writer = _ProgressWriter(store, job_id, attempt)

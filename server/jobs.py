@@ -1,6 +1,6 @@
 """Persisted jobs, driven from the server's event loop.
 
-:class:`JobRunner` hands each job to a search process (:func:`server.workers.run_job`),
+:class:`JobRunner` hands each job to a search process (:func:`aalps.server.workers.run_job`),
 at most ``slots`` at a time so that long jobs never take every process from interactive
 calls. The worker writes the job's progress and final state into the store itself; the
 runner only schedules, signals stops, and retries a job whose process died. On shutdown,
@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.errors import WorkerDiedError
-from server.job_worker import run_job
-from server.outcome import Limits
-from server.pool import SearchPool
-from server.stop_flags import StopHandle
-from server.store import JobRecord, JobStore
+from aalps.server.errors import WorkerDiedError
+from aalps.server.job_worker import run_job
+from aalps.server.outcome import Limits
+from aalps.server.pool import SearchPool
+from aalps.server.stop_flags import StopHandle
+from aalps.server.store import JobRecord, JobStore
 
 _log = logging.getLogger(__name__)
 

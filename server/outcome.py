@@ -3,7 +3,7 @@
 Exceptions whose ``__init__`` takes records (``InvalidRequestError(violations)``) do not
 survive pickling across processes, so a worker catches the domain errors of its call into
 an :class:`Outcome`, and the server re-raises them with :meth:`Outcome.unwrap`, where
-:mod:`server.status` maps them to status codes.
+:mod:`aalps.server.status` maps them to status codes.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
-from server.errors import DeadlineExceededError, SearchCancelledError
+from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
+from aalps.server.errors import DeadlineExceededError, SearchCancelledError
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Outcome:
 @contextmanager
 def as_outcome() -> Iterator[list[Outcome]]:
     """Catch the domain errors of a call into an Outcome (appended to the yielded list)."""
-    from optimizer import SearchCancelled
+    from aalps.optimizer import SearchCancelled
 
     box: list[Outcome] = []
     try:

@@ -2,12 +2,12 @@
 
 :class:`SearchPool` owns a ``ProcessPoolExecutor`` (spawn start method: a forked child
 would inherit gRPC's threads and locks) and the shared stop flags
-(:mod:`server.stop_flags`) that reach into running searches; both are created before any
+(:mod:`aalps.server.stop_flags`) that reach into running searches; both are created before any
 gRPC object. Awaiting a call never blocks the loop. Cancelling the awaiting task, or
 reaching the deadline, sets the call's stop flag, and the search ends at its next check
 (``should_stop`` -> ``study.stop()``), which frees the process for the next call.
 
-This module is imported by ``python -m server`` before the rest of the server (so that
+This module is imported by ``python -m aalps.server`` before the rest of the server (so that
 the processes start importing the optimizer early): it imports nothing heavy.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from server.errors import DeadlineExceededError, WorkerDiedError
-from server.stop_flags import StopFlags, StopHandle
+from aalps.server.errors import DeadlineExceededError, WorkerDiedError
+from aalps.server.stop_flags import StopFlags, StopHandle
 
 _log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class SearchPool:
         self._warming = self._start_processes()
 
     def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
-        from server.workers import init_search_process
+        from aalps.server.workers import init_search_process
 
         return concurrent.futures.ProcessPoolExecutor(
             self.workers,
@@ -61,7 +61,7 @@ class SearchPool:
         )
 
     def _start_processes(self) -> list[concurrent.futures.Future[int]]:
-        from server.workers import warm_up
+        from aalps.server.workers import warm_up
 
         return [self._executor.submit(warm_up) for _ in range(self.workers)]
 

@@ -2,7 +2,7 @@
 
 Each RPC converts the request, calls the search pool, the job store or the job runner,
 and converts the answer back. Domain errors propagate as exceptions and
-:mod:`server.status` turns them into status codes with rich details. The CPU-bound work
+:mod:`aalps.server.status` turns them into status codes with rich details. The CPU-bound work
 (validation with sympy, searches with Optuna, bounds) runs in search processes; store
 calls run in threads; so the event loop only moves bytes.
 """
@@ -15,25 +15,24 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
-from cost_models.errors import InvalidRequestError
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
-from server import workers
-from server.auth import TokenAuth
-from server.batch import optimize_batch
-from server.converters import (
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
+from aalps.server import workers
+from aalps.server.auth import TokenAuth
+from aalps.server.batch import optimize_batch
+from aalps.server.converters import (
     check_request_caps,
     job_state_from_proto,
     job_to_proto,
     message_to_json,
 )
-from server.errors import JobNotFoundError
-from server.jobs import JobRunner
-from server.outcome import Limits
-from server.pool import SearchPool
-from server.status import rpc_errors, rpc_stream_errors
-from server.store import JobRecord, JobStore
+from aalps.server.errors import JobNotFoundError
+from aalps.server.jobs import JobRunner
+from aalps.server.outcome import Limits
+from aalps.server.pool import SearchPool
+from aalps.server.status import rpc_errors, rpc_stream_errors
+from aalps.server.store import JobRecord, JobStore
 
 Context = grpc.aio.ServicerContext[Any, Any]
 

@@ -28,17 +28,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
-
-from cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
-from server.errors import (
+from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
+from aalps.server.errors import (
     DeadlineExceededError,
     JobNotFoundError,
     SearchCancelledError,
     WorkerDiedError,
 )
-from server.store import JobFinishedError, StoreUnavailableError
+from aalps.server.store import JobFinishedError, StoreUnavailableError
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 _log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 A job's request and result are opaque JSON text (the servicer side writes the proto
 messages' JSON form), so the store knows nothing of the wire. Two implementations pass
 one shared test suite (``tests/server/test_store_contract.py``):
-:class:`~server.store_memory.InMemoryJobStore` and :class:`~server.store_sql.SqlJobStore`
-(SQLite by default, PostgreSQL by URL).
+:class:`~aalps.server.store_memory.InMemoryJobStore` and
+:class:`~aalps.server.store_sql.SqlJobStore` (SQLite by default, PostgreSQL by URL).
 
 Concurrency model: the server process creates and cancels jobs; worker processes claim
 them (:meth:`JobStore.start`), report progress and finish them. Every write is a single
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cost_models.errors import InvalidRequestError
+from aalps.cost_models.errors import InvalidRequestError
 
 
 class JobState(enum.StrEnum):
@@ -127,7 +127,7 @@ class JobStore(abc.ABC):
         The order is stable (by creation sequence), so paging never skips or repeats a
         job even while new ones are submitted. ``page_token`` is the previous page's
         ``next_page_token``; a malformed one, or one made for another ``state`` filter,
-        raises :class:`~cost_models.errors.InvalidRequestError` on ``page_token``.
+        raises :class:`~aalps.cost_models.errors.InvalidRequestError` on ``page_token``.
         """
 
     @abc.abstractmethod
@@ -195,10 +195,10 @@ class JobStore(abc.ABC):
 def open_store(url: str, *, table_prefix: str = "aalps_", create: bool = True) -> JobStore:
     """The store for a URL: ``memory:`` for a process-local store, else SQL."""
     if url == "memory:":
-        from server.store_memory import InMemoryJobStore
+        from aalps.server.store_memory import InMemoryJobStore
 
         return InMemoryJobStore()
-    from server.store_sql import SqlJobStore
+    from aalps.server.store_sql import SqlJobStore
 
     return SqlJobStore(url, table_prefix=table_prefix, create=create)
 

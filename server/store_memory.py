@@ -1,8 +1,8 @@
 """A job store in a dict: for tests and for a throw-away single-process server.
 
-It follows the :class:`~server.store.JobStore` contract exactly (the shared contract
+It follows the :class:`~aalps.server.store.JobStore` contract exactly (the shared contract
 suite runs against it), but it lives in one process: worker processes cannot see it, so
-the server itself always uses :class:`~server.store_sql.SqlJobStore`.
+the server itself always uses :class:`~aalps.server.store_sql.SqlJobStore`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from server.store import (
+from aalps.server.store import (
     JobFinishedError,
     JobPage,
     JobRecord,

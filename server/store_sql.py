@@ -21,10 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Engine
-
-from server.store import (
+from aalps.server.store import (
     JobFinishedError,
     JobPage,
     JobRecord,
@@ -35,6 +32,8 @@ from server.store import (
     encode_page_token,
     new_job_id,
 )
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Engine
 
 #: Seconds a writer waits for another's lock before giving up (SQLite).
 BUSY_TIMEOUT_SECONDS = 30.0

@@ -2,11 +2,11 @@
 
 Searches (Optuna) and bounds (sympy) are CPU-bound: run in the server's event loop they
 would starve every other call, health checks included. So each RPC's real work runs here,
-in a spawned process of :class:`server.pool.SearchPool`. The functions take the bytes of
-proto messages and numbers, and return an :class:`~server.outcome.Outcome`. Persisted
-jobs run :func:`server.job_worker.run_job`.
+in a spawned process of :class:`aalps.server.pool.SearchPool`. The functions take the bytes of
+proto messages and numbers, and return an :class:`~aalps.server.outcome.Outcome`. Persisted
+jobs run :func:`aalps.server.job_worker.run_job`.
 
-A search polls ``should_stop`` (:class:`~server.stop_flags.Stopper`) between trials: it
+A search polls ``should_stop`` (:class:`~aalps.server.stop_flags.Stopper`) between trials: it
 turns true once the server sets the call's stop flag (client cancelled, deadline passed)
 or the deadline passes; the search then returns its best plan so far.
 """
@@ -21,10 +21,10 @@ import threading
 import time
 from typing import Any
 
-from cost_models.domain import OptimizeRequest
-from server import stop_flags
-from server.outcome import Limits, Outcome, as_outcome
-from server.stop_flags import Stopper, StopSignal
+from aalps.cost_models.domain import OptimizeRequest
+from aalps.server import stop_flags
+from aalps.server.outcome import Limits, Outcome, as_outcome
+from aalps.server.stop_flags import Stopper, StopSignal
 
 #: Share of the remaining deadline given to the search; the rest covers bounds and replies.
 DEADLINE_SHARE = 0.8
@@ -55,10 +55,10 @@ def init_search_process(flags: Any) -> None:
     """
     init_process()
     stop_flags.install(flags)
+    import aalps.server.converters  # noqa: F401
     import optuna
 
-    import optimizer  # noqa: F401
-    import server.converters  # noqa: F401
+    from aalps import optimizer  # noqa: F401
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -77,7 +77,7 @@ def warm_up() -> int:
 
 
 def request_from_message(message: Any, limits: Limits, field: str = "") -> OptimizeRequest:
-    from server.converters import request_from_proto
+    from aalps.server.converters import request_from_proto
 
     return request_from_proto(
         message,
@@ -90,7 +90,7 @@ def request_from_message(message: Any, limits: Limits, field: str = "") -> Optim
 
 def validate_request(request: bytes, limits: Limits, field: str) -> Outcome:
     """SubmitJob's check: the request converts (every violation named); no search."""
-    from proto.aalps.v1 import aalps_pb2 as pb
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
     with as_outcome() as box:
         domain = request_from_message(pb.OptimizeRequest.FromString(request), limits, field)
@@ -109,9 +109,9 @@ def optimize_request(
 
     ``field`` prefixes violation paths (``requests[3]`` in a batch).
     """
-    from optimizer import optimize
-    from proto.aalps.v1 import aalps_pb2 as pb
-    from server.converters import result_to_proto
+    from aalps.optimizer import optimize
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+    from aalps.server.converters import result_to_proto
 
     with as_outcome() as box:
         message = pb.OptimizeRequest.FromString(request)
@@ -127,9 +127,9 @@ def optimize_request(
 
 def analyze_request(request: bytes, limits: Limits) -> Outcome:
     """AnalyzePlan: cost, bound and separation of the caller's plan; no search."""
-    from optimizer import analyze_plan
-    from proto.aalps.v1 import aalps_pb2 as pb
-    from server.converters import analysis_to_proto, plan_from_proto
+    from aalps.optimizer import analyze_plan
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+    from aalps.server.converters import analysis_to_proto, plan_from_proto
 
     with as_outcome() as box:
         message = pb.AnalyzePlanRequest.FromString(request)

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from client.commands import common
-from client.errors import AalpsClientError, InvalidArgumentError
-from client.inputs import RequestLike, request_message
-from client.render import error_text, json_text
-from client.results import BatchItem
+from aalps.client.commands import common
+from aalps.client.errors import AalpsClientError, InvalidArgumentError
+from aalps.client.inputs import RequestLike, request_message
+from aalps.client.render import error_text, json_text
+from aalps.client.results import BatchItem
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 RESULT_SUFFIX = ".result.json"

@@ -7,10 +7,10 @@ import os
 import sys
 from collections.abc import Callable
 
-from client.client import Client
-from client.progress import ProgressBar
-from client.render import FORMATS
-from proto.aalps.v1 import aalps_pb2 as pb
+from aalps.client.client import Client
+from aalps.client.progress import ProgressBar
+from aalps.client.render import FORMATS
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 #: The environment variable read when ``--token`` is not given.
 TOKEN_ENV = "AALPS_TOKEN"
@@ -99,7 +99,7 @@ def progress_bar(args: argparse.Namespace, label: str, unit: str = "trials") -> 
 
 def overridden(request: pb.OptimizeRequest, args: argparse.Namespace) -> pb.OptimizeRequest:
     """The request with ``--trials``/``--seed``/``--timeout`` applied."""
-    from client.inputs import with_search_options
+    from aalps.client.inputs import with_search_options
 
     return with_search_options(
         request,

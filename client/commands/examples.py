@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from client.commands import common
-from client.examples import examples, get_example
+from aalps.client.commands import common
+from aalps.client.examples import examples, get_example
 
 
 def register(subparsers: Any) -> None:

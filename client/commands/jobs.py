@@ -6,10 +6,10 @@ import argparse
 import itertools
 from typing import Any
 
-from client.client import Client
-from client.commands import common
-from client.render import job_document, jobs_document, json_text, number, write
-from client.results import JobInfo, JobState
+from aalps.client.client import Client
+from aalps.client.commands import common
+from aalps.client.render import job_document, jobs_document, json_text, number, write
+from aalps.client.results import JobInfo, JobState
 
 
 def register(subparsers: Any) -> None:
@@ -66,7 +66,7 @@ def _watch(client: Client, job_id: str, args: argparse.Namespace) -> JobInfo:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from client.inputs import request_message
+    from aalps.client.inputs import request_message
 
     request = common.overridden(request_message(args.file), args)
     with common.make_client(args) as client:

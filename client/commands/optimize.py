@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from client.commands import common
-from client.inputs import request_message
-from client.render import analysis_document, json_text, number, optimize_document, write
-from client.results import Progress
+from aalps.client.commands import common
+from aalps.client.inputs import request_message
+from aalps.client.render import analysis_document, json_text, number, optimize_document, write
+from aalps.client.results import Progress
 
 
 def register(subparsers: Any) -> None:

@@ -1,15 +1,15 @@
-"""``aalps serve``: run the gRPC service (the flags of ``python -m server``)."""
+"""``aalps serve``: run the gRPC service (the flags of ``python -m aalps.server``)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from client.errors import InvalidArgumentError
+from aalps.client.errors import InvalidArgumentError
 
 
 def register(subparsers: Any) -> None:
-    from server.command import add_arguments
+    from aalps.server.command import add_arguments
 
     parser = subparsers.add_parser(
         "serve",
@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The ``ServerConfig`` the flags describe; a bad value is a usage error naming it."""
-    from server import command
+    from aalps.server import command
 
     try:
         return command.config_from_args(args)
@@ -32,7 +32,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from server.command import serve
+    from aalps.server.command import serve
 
     serve(config_from_args(args), args.log_level)
     return 0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cost_models.domain import Operator, Task
-from cost_models.operators.base import (
+from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
     ParamSpec,
@@ -12,12 +12,12 @@ from cost_models.operators.base import (
     Schedule,
     TaskShape,
 )
-from cost_models.operators.chunking import ChunkAggregate
-from cost_models.operators.repair import IterateStateless, IterateWithHistory, ScanAndFix
-from cost_models.operators.retry import GlobalRetry, LocalRetry
-from cost_models.operators.routing import Route
-from cost_models.operators.single import Direct, MapBlocks
-from cost_models.operators.voting import AheadByK
+from aalps.cost_models.operators.chunking import ChunkAggregate
+from aalps.cost_models.operators.repair import IterateStateless, IterateWithHistory, ScanAndFix
+from aalps.cost_models.operators.retry import GlobalRetry, LocalRetry
+from aalps.cost_models.operators.routing import Route
+from aalps.cost_models.operators.single import Direct, MapBlocks
+from aalps.cost_models.operators.voting import AheadByK
 
 OPERATORS: dict[Operator, OperatorSpec] = {
     spec.operator: spec

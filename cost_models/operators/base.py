@@ -3,9 +3,9 @@
 An operator turns one task into a :class:`Schedule`: groups of LLM calls (who makes them,
 how many, how many tokens each reads and writes, which run side by side) and the
 probability that the task ends right. It writes this once, in plain arithmetic over a
-:class:`TaskShape` and an :class:`~cost_models.arithmetic.Arithmetic`, so the same code yields
+:class:`TaskShape` and an :class:`~aalps.cost_models.arithmetic.Arithmetic`, so the same code yields
 the symbolic cost (for bounds) and the numeric one (for the search). Pricing the calls under a
-cost model, votes and latency are applied by :mod:`cost_models.evaluation`, not here.
+cost model, votes and latency are applied by :mod:`aalps.cost_models.evaluation`, not here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from cost_models.arithmetic import Arithmetic, Value
-from cost_models.domain import Operator, Task
+from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.domain import Operator, Task
 
 
 class Reliability(Protocol):

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cost_models.arithmetic import Arithmetic, Value
-from cost_models.domain import Operator, Task
-from cost_models.operators.base import (
+from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
     Reliability,
@@ -26,7 +26,7 @@ from cost_models.operators.base import (
     TaskShape,
     chain_decisions,
 )
-from cost_models.stochastic import geometric_variance
+from aalps.cost_models.stochastic import geometric_variance
 
 
 class _Retry(OperatorSpec):

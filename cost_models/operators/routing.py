@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cost_models.arithmetic import Arithmetic
-from cost_models.domain import Operator, Task
-from cost_models.operators.base import (
+from aalps.cost_models.arithmetic import Arithmetic
+from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
     Reliability,

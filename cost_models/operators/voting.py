@@ -3,9 +3,10 @@
 Meyerson et al., "MAKER" (2025): per-step success ``1/(1+((1−p)/p)^k)``, expected samples per
 step from the gambler's ruin; the ``k`` a whole-task target needs grows as Θ(log steps). The
 parameter ``ahead`` is the lead at the scale point; along the scale ray the lead grows with
-the steps so that the chain's success stays put (:func:`~cost_models.stochastic.lead_at_scale`),
-which puts the Θ(log S) factor in the cost. The search's candidate leads come from
-:func:`~cost_models.stochastic.lead_choices`.
+the steps so that the chain's success stays put
+(:func:`~aalps.cost_models.stochastic.lead_at_scale`), which puts the Θ(log S) factor in the
+cost. The search's candidate leads come from
+:func:`~aalps.cost_models.stochastic.lead_choices`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy
-
-from cost_models.arithmetic import Arithmetic, Value
-from cost_models.domain import Operator, Task
-from cost_models.operators.base import (
+from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
     ParamSpec,
@@ -25,7 +25,7 @@ from cost_models.operators.base import (
     Schedule,
     TaskShape,
 )
-from cost_models.stochastic import (
+from aalps.cost_models.stochastic import (
     MAX_LEAD,
     ahead_by_k_expected_samples,
     ahead_by_k_samples_variance,

@@ -1,6 +1,6 @@
 """Fixtures of the client tests: request files, an in-process client, a real server.
 
-The server runs as a subprocess (``python -m server --port 0``) on a loopback port, as a
+The server runs as a subprocess (``python -m aalps.server --port 0``) on a loopback port, as a
 user would start it; tests that need it are skipped while the server package is missing.
 """
 
@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-from client import Client
+from aalps.client import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -76,17 +75,17 @@ def local_client() -> Iterator[Client]:
 
 
 def server_ready() -> bool:
-    return importlib.util.find_spec("server.app") is not None and (
-        importlib.util.find_spec("server.__main__") is not None
+    return importlib.util.find_spec("aalps.server.app") is not None and (
+        importlib.util.find_spec("aalps.server.__main__") is not None
     )
 
 
 class ServerProcess:
-    """``python -m server`` (or ``python -m client serve``) on a free loopback port, stopped
+    """``python -m aalps.server`` (or ``python -m aalps serve``) on a free loopback port, stopped
     with SIGTERM."""
 
     def __init__(
-        self, storage: str, extra: list[str], *, module: tuple[str, ...] = ("server",)
+        self, storage: str, extra: list[str], *, module: tuple[str, ...] = ("aalps.server",)
     ) -> None:
         command = [sys.executable, "-m", *module, "--port", "0", "--storage", storage, *extra]
         self.process = subprocess.Popen(
@@ -127,7 +126,9 @@ class ServerProcess:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """An aalps server without auth."""
     if not server_ready():
-        pytest.skip("the server package (server.app, python -m server) is not there yet")
+        pytest.skip(
+            "the server package (aalps.server.app, python -m aalps.server) is not there yet"
+        )
     folder = tmp_path_factory.mktemp("server")
     process = ServerProcess(f"sqlite:///{folder / 'a.db'}", [])
     yield process
@@ -138,7 +139,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """An aalps server with bearer-token auth (alice and bob)."""
     if not server_ready():
-        pytest.skip("the server package (server.app, python -m server) is not there yet")
+        pytest.skip(
+            "the server package (aalps.server.app, python -m aalps.server) is not there yet"
+        )
     folder = tmp_path_factory.mktemp("auth-server")
     tokens = folder / "tokens.txt"
     tokens.write_text("".join(f"{name}: {token}\n" for name, token in TOKENS.items()))

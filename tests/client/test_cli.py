@@ -1,4 +1,4 @@
-"""The ``aalps`` command, run in process (``main([...])``) and once as ``python -m client``."""
+"""The ``aalps`` command, run in process (``main([...])``) and once as ``python -m aalps``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from aalps.client.cli import main
+from aalps.client.examples import examples
 
-from client.cli import main
-from client.examples import examples
 from tests.client.conftest import EXAMPLES, PAPER, ROOT, bad_request, example_data, write_yaml
 
 EXAMPLE_NAMES = {
@@ -48,12 +48,12 @@ def test_optimize_json_is_the_response_message(
     assert err == ""  # no progress bar when stderr is not a terminal
 
 
-def test_python_dash_m_client_is_the_entry_point() -> None:
+def test_python_dash_m_aalps_is_the_entry_point() -> None:
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "client",
+            "aalps",
             "optimize",
             "examples/k_task_routing.yaml",
             "--format",

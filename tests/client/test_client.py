@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from client import (
+from aalps.client import (
     BatchItem,
     Client,
     DeadlineExceededError,
@@ -21,7 +20,8 @@ from client import (
     NotFoundError,
     OptimizeReport,
 )
-from proto.aalps.v1 import aalps_pb2
+from aalps.proto.aalps.v1 import aalps_pb2
+
 from tests.client.conftest import (
     EXAMPLES,
     PAPER,
@@ -48,7 +48,7 @@ def test_optimize_reproduces_the_paper(client: Client, name: str) -> None:
 
 def test_request_forms_give_one_report(client: Client) -> None:
     """A path, a built-in example name, a dict and a message are the same request."""
-    from server.converters import dict_to_proto
+    from aalps.server.converters import dict_to_proto
 
     data = example_data("k_task_routing")
     message = aalps_pb2.OptimizeRequest()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from client.document import Document, Fields, Math, Section, Table, latex_escape
-from client.render import number, write
+from aalps.client.document import Document, Fields, Math, Section, Table, latex_escape
+from aalps.client.render import number, write
 
 DOC = Document(
     "routing_demo: plan",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-
-from client.errors import (
+from aalps.client.errors import (
     AalpsClientError,
     CancelledError,
     FailedPreconditionError,
@@ -16,7 +15,7 @@ from client.errors import (
     error_from_status,
     status_from_error,
 )
-from cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
+from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
 
 
 def test_invalid_argument_round_trip() -> None:

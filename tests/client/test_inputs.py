@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aalps.client.errors import InvalidArgumentError
+from aalps.client.inputs import plan_message, request_message, with_search_options
+from aalps.proto.aalps.v1 import aalps_pb2
 
-from client.errors import InvalidArgumentError
-from client.inputs import plan_message, request_message, with_search_options
-from proto.aalps.v1 import aalps_pb2
 from tests.client.conftest import EXAMPLES, example_data
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from aalps.client import Client, DeadlineExceededError, InvalidArgumentError, JobState
 
-from client import Client, DeadlineExceededError, InvalidArgumentError, JobState
 from tests.client.conftest import long_request
 
 
@@ -40,7 +40,7 @@ def test_bad_page_token_and_state() -> None:
     with Client.in_process() as client:
         with pytest.raises(InvalidArgumentError, match="state"):
             next(client.list_jobs(state="DONE"))
-        from proto.aalps.v1 import aalps_pb2
+        from aalps.proto.aalps.v1 import aalps_pb2
 
         with pytest.raises(InvalidArgumentError, match="page_token"):
             client._backend.list_jobs(aalps_pb2.ListJobsRequest(page_token="x"), timeout=None)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-
-from client.cli import build_parser
-from client.commands.serve import config_from_args
-from client.errors import InvalidArgumentError
-from client.progress import ProgressBar
+from aalps.client.cli import build_parser
+from aalps.client.commands.serve import config_from_args
+from aalps.client.errors import InvalidArgumentError
+from aalps.client.progress import ProgressBar
 
 
 def test_bar_draws_counts_and_clears() -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from client import (
+from aalps.client import (
     AsyncClient,
     Client,
     InvalidArgumentError,
@@ -17,7 +16,8 @@ from client import (
     NotFoundError,
     UnauthenticatedError,
 )
-from client.cli import main
+from aalps.client.cli import main
+
 from tests.client.conftest import (
     PAPER,
     TOKENS,
@@ -157,7 +157,7 @@ def test_aalps_serve(tmp_path: Path) -> None:
     if not server_ready():
         pytest.skip("the server package is not there yet")
     served = ServerProcess(
-        f"sqlite:///{tmp_path / 'serve.db'}", ["--workers", "1"], module=("client", "serve")
+        f"sqlite:///{tmp_path / 'serve.db'}", ["--workers", "1"], module=("aalps", "serve")
     )
     try:
         with Client.remote(served.address, timeout=120) as client:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
-
-from cost_models.domain import CostModel, Operator, OptimizeRequest, RoleAssignment, TaskPlan
-from cost_models.loading import load_request
-from cost_models.operators import OPERATORS
+from aalps.cost_models.domain import CostModel, Operator, OptimizeRequest, RoleAssignment, TaskPlan
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.operators import OPERATORS
 
 COST_MODELS = tuple(CostModel)
 

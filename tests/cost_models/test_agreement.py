@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 import sympy
 import yaml
-
-from cost_models.domain import CostModel, Operator, Plan, RoleAssignment, TaskPlan
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from cost_models.stochastic import (
+from aalps.cost_models.domain import CostModel, Operator, Plan, RoleAssignment, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.stochastic import (
     ahead_by_k_step_success,
     majority_vote_success,
 )
+
 from tests.cost_models.conftest import (
     AGREEMENT,
     CASE_BY_NAME,

@@ -12,8 +12,7 @@ from fractions import Fraction
 
 import pytest
 import sympy
-
-from cost_models.call_costs import (
+from aalps.cost_models.call_costs import (
     CALL_COSTS,
     Pricing,
     call_cost,
@@ -22,7 +21,7 @@ from cost_models.call_costs import (
     priced_cost,
     quadratic_attention_cost,
 )
-from cost_models.domain import CostModel
+from aalps.cost_models.domain import CostModel
 
 # (model size, input tokens, output tokens): t = 1 (a one-token answer), short and long
 # outputs, outputs longer than inputs, and an empty input.

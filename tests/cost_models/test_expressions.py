@@ -15,13 +15,9 @@ from typing import Any
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sympy.core.relational import Relational
-
-from cost_models import expressions
-from cost_models.errors import ExpressionError, InvalidRequestError
-from cost_models.expressions import (
+from aalps.cost_models import expressions
+from aalps.cost_models.errors import ExpressionError, InvalidRequestError
+from aalps.cost_models.expressions import (
     MAX_DEPTH,
     MAX_EXPONENT,
     MAX_LENGTH,
@@ -30,6 +26,9 @@ from cost_models.expressions import (
     parse_assumption,
     parse_expression,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sympy.core.relational import Relational
 
 FIELD = "graph.tasks[2].blocks.count"
 b, k, l, n = sympy.symbols("b k l n", positive=True)  # noqa: E741 - the paper's names

@@ -12,11 +12,10 @@ import math
 from typing import Any
 
 import pytest
-
-from cost_models.domain import Operator, Plan
-from cost_models.evaluation import PlanEvaluator, make_task_plan
-from cost_models.loading import load_request
-from cost_models.simulator import simulate
+from aalps.cost_models.domain import Operator, Plan
+from aalps.cost_models.evaluation import PlanEvaluator, make_task_plan
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.simulator import simulate
 
 
 def _request(task: dict[str, Any], models: list[dict[str, Any]], **extra: Any):

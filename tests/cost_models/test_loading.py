@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import sympy
+from aalps.cost_models.domain import CostModel, Operator
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.cost_models.loading import load_plan, load_request
 
-from cost_models.domain import CostModel, Operator
-from cost_models.errors import InvalidRequestError
-from cost_models.loading import load_plan, load_request
 from tests.conftest import EXAMPLES, example_data
 
 

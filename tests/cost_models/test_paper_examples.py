@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sympy
+from aalps.cost_models.domain import Operator, Plan
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, make_task_plan
+from aalps.cost_models.loading import load_request
 
-from cost_models.domain import Operator, Plan
-from cost_models.evaluation import PlanEvaluation, PlanEvaluator, make_task_plan
-from cost_models.loading import load_request
 from tests.conftest import example_data
 
 S = {name: sympy.Symbol(name, positive=True) for name in "n k l b c m_s m_d m_qa m_dev m_u".split()}

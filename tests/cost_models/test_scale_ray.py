@@ -15,16 +15,16 @@ import math
 import mpmath
 import pytest
 import sympy
-
-from cost_models.domain import CostModel, Operator, Plan
-from cost_models.evaluation import PlanEvaluator, make_task_plan
-from cost_models.loading import load_request
-from cost_models.stochastic import (
+from aalps.cost_models.domain import CostModel, Operator, Plan
+from aalps.cost_models.evaluation import PlanEvaluator, make_task_plan
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.stochastic import (
     ahead_by_k_expected_samples,
     ahead_by_k_step_success,
     lead_choices,
     target_lead,
 )
+
 from tests.conftest import example_data
 from tests.cost_models.conftest import (
     AGREEMENT,

@@ -15,12 +15,12 @@ import math
 import zlib
 
 import pytest
+from aalps.cost_models.domain import CostModel, Operator, Plan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.simulator import SimulationSummary, simulate
+from aalps.cost_models.stochastic import geometric_variance
 
-from cost_models.domain import CostModel, Operator, Plan
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from cost_models.simulator import SimulationSummary, simulate
-from cost_models.stochastic import geometric_variance
 from tests.cost_models.conftest import (
     CASE_BY_NAME,
     CASES,

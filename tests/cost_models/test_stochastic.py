@@ -17,8 +17,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy
-
-from cost_models.stochastic import (
+from aalps.cost_models.stochastic import (
     Z95,
     ahead_by_k_expected_samples,
     ahead_by_k_samples_variance,

@@ -28,11 +28,10 @@ from collections.abc import Callable
 import mpmath
 import pytest
 import sympy
+from aalps.cost_models.bounds import derive_bound
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sympy import Max, Min, Rational, ceiling, floor, log
-
-from cost_models.bounds import derive_bound
 
 k, l, n, b = sympy.symbols("k l n b", positive=True)  # noqa: E741 (the paper's names)
 c = sympy.Symbol("c", positive=True)  # a non-growing parameter

@@ -20,8 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import sympy
-
-from cost_models.domain import (
+from aalps.cost_models.domain import (
     Catalog,
     Objective,
     Operator,
@@ -32,8 +31,8 @@ from cost_models.domain import (
     Task,
     TaskPlan,
 )
-from cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome, TaskOutcome
-from cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome, TaskOutcome
+from aalps.cost_models.operators import OPERATORS, applicable_operators
 
 Choice = tuple[TaskPlan, TaskOutcome]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
+from aalps.cost_models.domain import OptimizeRequest, Plan
+from aalps.cost_models.evaluation import PlanOutcome
+from aalps.cost_models.loading import load_request
 
-from cost_models.domain import OptimizeRequest, Plan
-from cost_models.evaluation import PlanOutcome
-from cost_models.loading import load_request
 from tests.optimizer.brute_force import brute_force
 from tests.optimizer.random_requests import random_request
 

@@ -17,10 +17,11 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from cost_models.domain import OptimizeRequest
-from cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome
-from cost_models.loading import load_request
-from cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.domain import OptimizeRequest
+from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.operators import OPERATORS, applicable_operators
+
 from tests.optimizer.brute_force import (
     MAX_LEAD,
     Choice,

@@ -6,16 +6,16 @@ import math
 import time
 from dataclasses import replace
 
+import aalps.optimizer.joint_search
 import optuna
 import pytest
+from aalps.cost_models.domain import Operator, Plan, RoleAssignment, SearchOptions, TaskPlan
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.optimizer import Progress, SearchCancelled, analyze_plan, baseline_plan, optimize
 
-import optimizer
-import optimizer.joint_search
-from cost_models.domain import Operator, Plan, RoleAssignment, SearchOptions, TaskPlan
-from cost_models.errors import InvalidRequestError
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from optimizer import Progress, SearchCancelled, analyze_plan, baseline_plan, optimize
+from aalps import optimizer
 from tests.optimizer.brute_force import feasible
 from tests.optimizer.conftest import cached_optimum, cached_request, example
 
@@ -72,8 +72,8 @@ def test_stop_before_anything_is_known_cancels() -> None:
 
 
 def _force_optuna(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optimizer.joint_search, "ENUMERATION_LIMIT", 1)
-    monkeypatch.setattr(optimizer.joint_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "NODE_BUDGET", 1)
 
 
 @pytest.mark.parametrize("seed", [1, 5, 9, 13])

@@ -14,10 +14,10 @@ import functools
 import math
 
 import pytest
+from aalps.cost_models.domain import OptimizeRequest, Plan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.optimizer import optimize
 
-from cost_models.domain import OptimizeRequest, Plan
-from cost_models.evaluation import PlanEvaluator
-from optimizer import optimize
 from tests.optimizer.brute_force import (
     Optima,
     brute_optima,

@@ -6,12 +6,11 @@ import itertools
 import math
 import random
 
+import aalps.optimizer.branch_and_bound
 import pytest
-
-import optimizer.branch_and_bound
-from optimizer.branch_and_bound import SuccessBound, branch_and_bound
-from optimizer.exact import JointProblem, cheapest_enumerated
-from optimizer.incumbents import greedy_repair, lagrangian_incumbent
+from aalps.optimizer.branch_and_bound import SuccessBound, branch_and_bound
+from aalps.optimizer.exact import JointProblem, cheapest_enumerated
+from aalps.optimizer.incumbents import greedy_repair, lagrangian_incumbent
 
 
 def _problem(seed: int) -> JointProblem:
@@ -45,7 +44,7 @@ def _cost(problem: JointProblem, selection: tuple[int, ...] | None) -> float | N
 @pytest.mark.parametrize("first_round", [16, 20_000])
 def test_branch_and_bound_equals_enumeration(seed: int, first_round: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Small first rounds force restarts from improved incumbents; the result stays optimal."""
-    monkeypatch.setattr(optimizer.branch_and_bound, "FIRST_ROUND", first_round)
+    monkeypatch.setattr(aalps.optimizer.branch_and_bound, "FIRST_ROUND", first_round)
     problem = _problem(seed)
     expected = _cost(problem, cheapest_enumerated(problem))
     result = branch_and_bound(problem, incumbent=greedy_repair(problem, (0,) * len(problem.cost)))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
+import aalps.optimizer.joint_search
 import pytest
+from aalps.optimizer import optimize
 
-import optimizer.joint_search
-from optimizer import optimize
 from tests.optimizer.brute_force import feasible, objective
 from tests.optimizer.conftest import cached_optimum, cached_request
 
@@ -40,14 +40,14 @@ def test_optimum_equals_brute_force(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s % 2 == 1])
 def test_branch_and_bound_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
     _check(seed)
 
 
 @pytest.mark.parametrize("seed", [s for s in SEEDS if s % 2 == 0])
 def test_parametric_sweep_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without coupling constraints and without enumeration: the exact hull sweep."""
-    monkeypatch.setattr(optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
     _check(seed)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
+import aalps.optimizer.chunk_enumeration
 import pytest
+from aalps.cost_models.domain import Operator, RoleAssignment, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.optimizer import optimize
+from aalps.optimizer.chunking import ChunkCounts, cheapest_count
 
-import optimizer.chunk_enumeration
-from cost_models.domain import Operator, RoleAssignment, TaskPlan
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from optimizer import optimize
-from optimizer.chunking import ChunkCounts, cheapest_count
 from tests.optimizer.conftest import example
 
 COST_MODELS = ("FORWARD_PASS", "KV_CACHED", "PRICED", "QUADRATIC_ATTENTION")
@@ -134,7 +134,7 @@ def test_chunk_search_matches_every_chunk_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Enumerated (limit 4000) and ternary (limit 8) searches both give the exhaustive optimum."""
-    monkeypatch.setattr(optimizer.chunk_enumeration, "cheapest_count", _with_limit(limit))
+    monkeypatch.setattr(aalps.optimizer.chunk_enumeration, "cheapest_count", _with_limit(limit))
     data = _chunk_request(cost_model, total, aggregate, aggregator, prompt)
     data["graph"]["tasks"][0]["role_capabilities"] = {"DIRECT.worker": "count_whole"}
     request = load_request(data)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import mpmath
 import pytest
 import sympy
-
-from cost_models.domain import Operator
-from cost_models.evaluation import PlanEvaluator
-from cost_models.loading import load_request
-from optimizer import optimize
-from optimizer.crossover import approximately
+from aalps.cost_models.domain import Operator
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.optimizer import optimize
+from aalps.optimizer.crossover import approximately
 
 
 def _debugging(scale_k: int = 4, scale_l: int = 10) -> dict:  # type: ignore[type-arg]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import aalps.optimizer.joint_search
 import pytest
+from aalps.cost_models.domain import SearchOptions
+from aalps.optimizer import OptimizeResult, optimize
 
-import optimizer.joint_search
-from cost_models.domain import SearchOptions
-from optimizer import OptimizeResult, optimize
 from tests.optimizer.conftest import cached_request, example
 
 
@@ -49,8 +49,8 @@ def test_exhaustive_results_do_not_depend_on_the_seed(name: str) -> None:
 
 def test_the_optuna_phase_is_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
     """With enumeration and branch and bound switched off, TPE runs; same seed, same plan."""
-    monkeypatch.setattr(optimizer.joint_search, "ENUMERATION_LIMIT", 1)
-    monkeypatch.setattr(optimizer.joint_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "NODE_BUDGET", 1)
     request = replace(cached_request(9), search=SearchOptions(n_trials=25, seed=7))
     first, second = optimize(request), optimize(request)
     assert not first.stats.exhaustive

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from aalps.cost_models.domain import Constraints, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.operators import OPERATORS
+from aalps.optimizer.enumeration import build_spaces
+from aalps.optimizer.space import Candidate, Metrics
 
-from cost_models.domain import Constraints, TaskPlan
-from cost_models.evaluation import PlanEvaluator
-from cost_models.operators import OPERATORS
-from optimizer.enumeration import build_spaces
-from optimizer.space import Candidate, Metrics
 from tests.optimizer.brute_force import task_choices
 from tests.optimizer.conftest import cached_request
 

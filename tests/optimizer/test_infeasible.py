@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from cost_models.errors import InfeasibleError
-from cost_models.loading import load_request
-from optimizer import optimize
+from aalps.cost_models.errors import InfeasibleError
+from aalps.cost_models.loading import load_request
+from aalps.optimizer import optimize
 
 
 def _request(tasks: list[dict[str, Any]], models: list[dict[str, Any]], **extra: Any) -> Any:

@@ -6,14 +6,14 @@ import functools
 import math
 from dataclasses import replace
 
+import aalps.optimizer.joint_search
 import numpy as np
 import pytest
+from aalps.cost_models.domain import Objective, OptimizeRequest, SearchOptions
+from aalps.optimizer import optimize
+from aalps.optimizer.exact import ENUMERATION_LIMIT
+from aalps.optimizer.pareto import nondominated, pareto_filter
 
-import optimizer.joint_search
-from cost_models.domain import Objective, OptimizeRequest, SearchOptions
-from optimizer import optimize
-from optimizer.exact import ENUMERATION_LIMIT
-from optimizer.pareto import nondominated, pareto_filter
 from tests.optimizer.brute_force import (
     all_choices,
     brute_front,
@@ -60,10 +60,10 @@ def test_front_equals_brute_force(objectives: tuple[Objective, ...], index: int)
     assert [p.outcome.expected_cost for p in result.pareto_front] == sorted(
         p.outcome.expected_cost for p in result.pareto_front
     )
-    if len(expected) <= optimizer.joint_search.MAX_FRONT:
+    if len(expected) <= aalps.optimizer.joint_search.MAX_FRONT:
         assert len(found) == len(expected)
     else:
-        assert len(found) == optimizer.joint_search.MAX_FRONT
+        assert len(found) == aalps.optimizer.joint_search.MAX_FRONT
     for vector in found:
         assert any(_close(vector, e) for e in expected), vector
 
@@ -75,7 +75,7 @@ def test_one_objective_besides_cost_is_minimized_then_cost(
     objective: Objective, enumeration_limit: int, index: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Enumerated, or (limit 1) by branch and bound at the best achievable figure."""
-    monkeypatch.setattr(optimizer.joint_search, "ENUMERATION_LIMIT", enumeration_limit)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", enumeration_limit)
     request = _with(cached_request(_small_seeds()[index]), objective)
     result = optimize(request)
     _, outcomes = zip(*joint_plans(*all_choices(request)), strict=True)
@@ -86,7 +86,7 @@ def test_one_objective_besides_cost_is_minimized_then_cost(
 
 
 def test_nsga2_front_is_feasible_and_nondominated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
     request = replace(
         cached_request(0), search=SearchOptions(n_trials=40, seed=3, objectives=(C, L))
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sympy
+from aalps.cost_models.domain import Operator
+from aalps.cost_models.evaluation import PlanEvaluator, make_task_plan
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.stochastic import majority_vote_success
+from aalps.optimizer import optimize
 
-from cost_models.domain import Operator
-from cost_models.evaluation import PlanEvaluator, make_task_plan
-from cost_models.loading import load_request
-from cost_models.stochastic import majority_vote_success
-from optimizer import optimize
 from tests.optimizer.conftest import example
 
 k, l, n, b = sympy.symbols("k l n b", positive=True)  # noqa: E741 (the paper's names)

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
+from aalps.cost_models.domain import Operator
+from aalps.cost_models.loading import load_request
+from aalps.optimizer import optimize
 
-from cost_models.domain import Operator
-from cost_models.loading import load_request
-from optimizer import optimize
 from tests.optimizer.conftest import EXAMPLES
 
 

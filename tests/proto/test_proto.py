@@ -13,10 +13,9 @@ from typing import Any
 import grpc
 import pytest
 import yaml
+from aalps.proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-
-from proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -122,7 +121,7 @@ def test_every_example_parses_and_round_trips(path: Path) -> None:
 def test_every_example_parses_as_written(path: Path) -> None:
     """Files say ``output_tokens: 1``; the product's front end (``dict_to_proto``) accepts
     bare numbers in expression (string) fields and gives what quoting them by hand gives."""
-    from server.converters import dict_to_proto
+    from aalps.server.converters import dict_to_proto
 
     raw = _load(path)
     quoted, _ = _quote_numbers(raw, aalps_pb2.OptimizeRequest.DESCRIPTOR)
@@ -131,8 +130,8 @@ def test_every_example_parses_as_written(path: Path) -> None:
 
 
 def test_the_loader_accepts_what_message_to_dict_produces() -> None:
-    """cost_models.loading reads MessageToDict(preserving_proto_field_name=True) output."""
-    loading = pytest.importorskip("cost_models.loading")
+    """aalps.cost_models.loading reads MessageToDict(preserving_proto_field_name=True) output."""
+    loading = pytest.importorskip("aalps.cost_models.loading")
     for path in EXAMPLES:
         data, _ = _quote_numbers(_load(path), aalps_pb2.OptimizeRequest.DESCRIPTOR)
         request = loading.load_request(_round_trip(data))
@@ -388,8 +387,13 @@ def test_generated_code_is_up_to_date() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_generated_imports_use_the_proto_package() -> None:
+def test_generated_imports_use_the_installed_package() -> None:
     text = (ROOT / "proto/aalps/v1/aalps_pb2_grpc.py").read_text(encoding="utf-8")
-    assert "from proto.aalps.v1 import aalps_pb2" in text
+    assert "from aalps.proto.aalps.v1 import aalps_pb2" in text
+    assert "from proto." not in text
+    stubs = (ROOT / "proto/aalps/v1/aalps_pb2_grpc.pyi").read_text(encoding="utf-8")
+    assert "from aalps.proto.aalps.v1 import aalps_pb2" in stubs
+    assert aalps_pb2.OptimizeRequest.__module__ == "aalps.proto.aalps.v1.aalps_pb2"
+    assert aalps_pb2.OptimizeRequest.DESCRIPTOR.full_name == "aalps.v1.OptimizeRequest"
     assert aalps_pb2.DESCRIPTOR.name == "proto/aalps/v1/aalps.proto"
     assert aalps_pb2.DESCRIPTOR.package == "aalps.v1"

@@ -22,12 +22,12 @@ from typing import Any, TypeVar
 
 import grpc
 import pytest
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
+from aalps.server.app import AalpsServer, make_server
+from aalps.server.config import ServerConfig
+from aalps.server.converters import dict_to_proto
 
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
-from server.app import AalpsServer, make_server
-from server.config import ServerConfig
-from server.converters import dict_to_proto
 from tests.conftest import example_data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,10 +152,19 @@ def stub(channel: grpc.Channel) -> aalps_pb2_grpc.AalpsServiceStub:
 
 
 class ServerProcess:
-    """``python -m server`` as a child process; ``address`` once it printed its port."""
+    """``python -m aalps.server`` as a child process; ``address`` once it printed its port."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        command = [sys.executable, "-m", "server", "--port", "0", "--grace-seconds", "1", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "aalps.server",
+            "--port",
+            "0",
+            "--grace-seconds",
+            "1",
+            *args,
+        ]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,

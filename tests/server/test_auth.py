@@ -7,14 +7,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
+from aalps.server.config import ServerConfig
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
-from server.config import ServerConfig
 from tests.server.conftest import ServerThread, example_request, wait_for
 
 ALICE = (("authorization", "Bearer alice-token"),)

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
 from tests.server.conftest import example_request, wait_for
 
 Mutation = Callable[[pb.OptimizeRequest], None]

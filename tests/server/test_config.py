@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from server.__main__ import parse_args
-from server.auth import TokenAuth
-from server.config import ServerConfig, parse_tokens, storage_url
+from aalps.server.__main__ import parse_args
+from aalps.server.auth import TokenAuth
+from aalps.server.config import ServerConfig, parse_tokens, storage_url
 
 
 @pytest.mark.parametrize(
@@ -26,7 +25,7 @@ def test_storage_urls_use_psycopg(given: str, expected: str) -> None:
 
 
 def test_defaults() -> None:
-    from cost_models.loading import MAX_MODELS, MAX_TASKS
+    from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS
 
     config = ServerConfig()
     assert (config.max_tasks, config.max_models) == (MAX_TASKS, MAX_MODELS)

@@ -20,12 +20,12 @@ import grpc
 import optuna
 import pytest
 import sqlalchemy
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
+from aalps.server.config import ServerConfig
+from aalps.server.store import JobState, open_store
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
-from server.config import ServerConfig
-from server.store import JobState, open_store
 from tests.server.conftest import (
     NO_POSTGRES,
     POSTGRES_URL,

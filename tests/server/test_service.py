@@ -7,15 +7,15 @@ import re
 import grpc
 import pytest
 import sympy
+from aalps.cost_models.expressions import parse_expression
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.aalps.v1 import aalps_pb2_grpc
 from google.rpc import code_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from cost_models.expressions import parse_expression
-from proto.aalps.v1 import aalps_pb2 as pb
-from proto.aalps.v1 import aalps_pb2_grpc
 from tests.server.conftest import example_request
 
 #: The paper's results (Meyerson & Qiu §3): the plan's bound and the separation per role.

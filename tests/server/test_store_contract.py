@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from cost_models.errors import InvalidRequestError
-from server.store import JobFinishedError, JobState, JobStore, open_store
-from server.store_memory import InMemoryJobStore
-from server.store_sql import SqlJobStore
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.server.store import JobFinishedError, JobState, JobStore, open_store
+from aalps.server.store_memory import InMemoryJobStore
+from aalps.server.store_sql import SqlJobStore
 
 POSTGRES_URL = os.environ.get("AALPS_TEST_POSTGRES_URL")
 NO_POSTGRES = (

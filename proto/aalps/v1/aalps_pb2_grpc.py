@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from proto.aalps.v1 import aalps_pb2 as proto_dot_aalps_dot_v1_dot_aalps__pb2
+from aalps.proto.aalps.v1 import aalps_pb2 as proto_dot_aalps_dot_v1_dot_aalps__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

@@ -40,7 +40,7 @@ Lint (buf STANDARD except ENUM_VALUE_PREFIX, configured in proto/buf.yaml; buf f
 
 from collections import abc as _abc
 from grpc import aio as _aio
-from proto.aalps.v1 import aalps_pb2 as _aalps_pb2
+from aalps.proto.aalps.v1 import aalps_pb2 as _aalps_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys

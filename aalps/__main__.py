@@ -1,10 +1,10 @@
-"""``python -m client``: the ``aalps`` command."""
+"""``python -m aalps``: the ``aalps`` command."""
 
 from __future__ import annotations
 
 import sys
 
-from client.cli import main
+from aalps.client.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

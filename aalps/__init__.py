@@ -1,0 +1,124 @@
+"""aalps: plan LLM-agent systems by asymptotic analysis with LLM primitives.
+
+The public surface. A typical use::
+
+    from aalps import Client
+
+    with Client.in_process() as aalps:  # or Client.remote("host:50051", token=...)
+        report = aalps.optimize("code_debugging")
+        print(report.plan.bound_text)
+
+The domain records (:class:`OptimizeRequest`, :class:`Plan`, ...), :func:`load_request`,
+:func:`optimize` and :func:`analyze_plan` are the in-process library beneath the client.
+The parts install as subpackages: ``aalps.cost_models`` (domain, costs, bounds),
+``aalps.optimizer`` (search), ``aalps.server`` (the gRPC service), ``aalps.client`` (the
+client and the ``aalps`` command) and ``aalps.proto`` (the wire types).
+
+Names are imported on first use, so that ``import aalps`` (and ``aalps --version``) stays
+cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aalps.client.aio import AsyncClient
+    from aalps.client.client import Client
+    from aalps.client.errors import (
+        AalpsClientError,
+        CancelledError,
+        DeadlineExceededError,
+        FailedPreconditionError,
+        InfeasibleRequestError,
+        InvalidArgumentError,
+        NotFoundError,
+        UnauthenticatedError,
+        UnavailableError,
+        Violation,
+    )
+    from aalps.cost_models.domain import (
+        CostModel,
+        Operator,
+        OptimizeRequest,
+        Plan,
+        RankBy,
+        RoleAssignment,
+        SearchObjective,
+        TaskPlan,
+    )
+    from aalps.cost_models.loading import load_request
+    from aalps.optimizer.api import analyze_plan, optimize
+
+try:
+    __version__: str = importlib.metadata.version("aalps")
+except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0+unknown"
+
+_EXPORTS = {
+    "AsyncClient": "aalps.client.aio",
+    "Client": "aalps.client.client",
+    "AalpsClientError": "aalps.client.errors",
+    "CancelledError": "aalps.client.errors",
+    "DeadlineExceededError": "aalps.client.errors",
+    "FailedPreconditionError": "aalps.client.errors",
+    "InfeasibleRequestError": "aalps.client.errors",
+    "InvalidArgumentError": "aalps.client.errors",
+    "NotFoundError": "aalps.client.errors",
+    "UnauthenticatedError": "aalps.client.errors",
+    "UnavailableError": "aalps.client.errors",
+    "Violation": "aalps.client.errors",
+    "CostModel": "aalps.cost_models.domain",
+    "Operator": "aalps.cost_models.domain",
+    "OptimizeRequest": "aalps.cost_models.domain",
+    "Plan": "aalps.cost_models.domain",
+    "RankBy": "aalps.cost_models.domain",
+    "RoleAssignment": "aalps.cost_models.domain",
+    "SearchObjective": "aalps.cost_models.domain",
+    "TaskPlan": "aalps.cost_models.domain",
+    "load_request": "aalps.cost_models.loading",
+    "analyze_plan": "aalps.optimizer.api",
+    "optimize": "aalps.optimizer.api",
+}
+
+__all__ = [
+    "AalpsClientError",
+    "AsyncClient",
+    "CancelledError",
+    "Client",
+    "CostModel",
+    "DeadlineExceededError",
+    "FailedPreconditionError",
+    "InfeasibleRequestError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "Operator",
+    "OptimizeRequest",
+    "Plan",
+    "RankBy",
+    "RoleAssignment",
+    "SearchObjective",
+    "TaskPlan",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "Violation",
+    "__version__",
+    "analyze_plan",
+    "load_request",
+    "optimize",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aalps' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # look it up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
