@@ -48,22 +48,29 @@ def _turn(costs: Sequence[float], logs: Sequence[float], a: int, b: int, c: int)
     return (costs[b] - costs[a]) * (logs[c] - logs[a]) - (logs[b] - logs[a]) * (costs[c] - costs[a])
 
 
-def sweep_selections(
+def _sweep(
     costs: Sequence[Sequence[float]], logs: Sequence[Sequence[float]]
-) -> list[Selection]:
-    """Every selection met as ``μ`` sweeps from ∞ to 0 (module docstring), in order."""
+) -> tuple[list[list[int]], list[tuple[int, int]]]:
+    """Each task's hull walk, and the moves ``(task, step)`` as ``μ`` falls from ∞ to 0."""
     walks = [hull_walk(c, g) for c, g in zip(costs, logs, strict=True)]
     events: list[tuple[float, int, int]] = []
     for i, walk in enumerate(walks):
         c, g = costs[i], logs[i]
         for step, (a, b) in enumerate(zip(walk, walk[1:], strict=False)):
             dc = c[b] - c[a]
-            mu = (g[b] - g[a]) / dc if dc > 0 else math.inf
-            events.append((mu, i, step + 1))
+            events.append(((g[b] - g[a]) / dc if dc > 0 else math.inf, i, step + 1))
     events.sort(key=lambda e: (-e[0], e[1], e[2]))
+    return walks, [(i, step) for _, i, step in events]
+
+
+def sweep_selections(
+    costs: Sequence[Sequence[float]], logs: Sequence[Sequence[float]]
+) -> list[Selection]:
+    """Every selection met as ``μ`` sweeps from ∞ to 0 (module docstring), in order."""
+    walks, moves = _sweep(costs, logs)
     current = [walk[0] for walk in walks]
     found = [tuple(current)]
-    for _, i, step in events:
+    for i, step in moves:
         current[i] = walks[i][step]
         found.append(tuple(current))
     return found
@@ -78,19 +85,12 @@ def sweep_totals(
     selection, for any constant ``a ≥ 0`` (the module docstring's argument holds with ``a``
     added to ``C``): branch and bound's lower bound on a partial plan's completions.
     """
-    walks = [hull_walk(c, g) for c, g in zip(costs, logs, strict=True)]
-    events: list[tuple[float, int, int]] = []
-    for i, walk in enumerate(walks):
-        c, g = costs[i], logs[i]
-        for step, (a, b) in enumerate(zip(walk, walk[1:], strict=False)):
-            dc = c[b] - c[a]
-            events.append(((g[b] - g[a]) / dc if dc > 0 else math.inf, i, step + 1))
-    events.sort(key=lambda e: (-e[0], e[1], e[2]))
+    walks, moves = _sweep(costs, logs)
     current = [walk[0] for walk in walks]
     total_cost = math.fsum(c[j] for c, j in zip(costs, current, strict=True))
     total_log = math.fsum(g[j] for g, j in zip(logs, current, strict=True))
     out_cost, out_log = [total_cost], [total_log]
-    for _, i, step in events:
+    for i, step in moves:
         j_old, j_new = current[i], walks[i][step]
         total_cost += costs[i][j_new] - costs[i][j_old]
         total_log += logs[i][j_new] - logs[i][j_old]

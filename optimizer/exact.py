@@ -265,14 +265,8 @@ class JointArrays:
 
 def enumerate_joint(problem: JointProblem) -> JointArrays:
     """Score every joint plan at once (``problem.size`` must be moderate)."""
-    sizes = [len(c) for c in problem.cost]
     flat = np.arange(problem.size, dtype=np.int64)
-    picks: list[npt.NDArray[np.int64] | int] = [0] * len(sizes)
-    stride = 1
-    for i in reversed(range(len(sizes))):
-        if sizes[i] > 1:
-            picks[i] = (flat // stride) % sizes[i]
-            stride *= sizes[i]
+    picks = _picks(problem)
 
     def column(
         values: Sequence[float], pick: npt.NDArray[np.int64] | int
