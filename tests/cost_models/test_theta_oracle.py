@@ -247,7 +247,7 @@ def check(expr: sympy.Expr, b_le_k: bool, seed: int) -> None:
 
 
 SETTINGS: Callable[..., object] = settings(
-    max_examples=800,
+    max_examples=2000,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
