@@ -11,6 +11,10 @@ or latency in play, every count is tried when there are at most
 :data:`MULTI_METRIC_COUNT_SAMPLE` counts spread over the range (not exact: the space says
 so). At each count tried the two roles are filtered separately (the operator is
 role-separable).
+
+The search takes what it needs from the enumerator as a small :class:`Scorer` protocol
+(score one choice, score a product of role choices) and plain arguments, so this module does
+not import :mod:`aalps.optimizer.enumeration`, which calls it.
 """
 
 from __future__ import annotations
@@ -18,15 +22,32 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import sympy
-from aalps.cost_models.domain import CHUNK, Model, Task
+from aalps.cost_models.domain import CHUNK, Model, Operator, Task
+from aalps.cost_models.operators import ParamSpec
 from aalps.optimizer.chunking import ChunkCounts, cheapest_count
-from aalps.optimizer.space import Candidate, ChunkWindows, Option, widest, window_of
+from aalps.optimizer.space import (
+    Candidate,
+    ChunkWindows,
+    Metrics,
+    Option,
+    TaskSpace,
+    feasible_in_order,
+    widest,
+    window_of,
+)
 
-if TYPE_CHECKING:
-    from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder
+__all__ = [
+    "MULTI_METRIC_COUNT_LIMIT",
+    "MULTI_METRIC_COUNT_SAMPLE",
+    "ChunkShape",
+    "Scorer",
+    "chunk_candidates",
+]
+
+_OPERATOR = Operator.CHUNK_AGGREGATE
 
 #: With success or latency in play, up to this many chunk counts are all tried (exact).
 MULTI_METRIC_COUNT_LIMIT = 256
@@ -34,20 +55,69 @@ MULTI_METRIC_COUNT_LIMIT = 256
 MULTI_METRIC_COUNT_SAMPLE = 48
 
 
+class Scorer(Protocol):
+    """What the chunk search needs from the enumerator of a CHUNK_AGGREGATE task.
+
+    :class:`~aalps.optimizer.enumeration.OperatorEnumerator` is one; the search calls
+    :meth:`score` for one model pair at one chunk size, and :meth:`combinations` for every
+    role choice at one chunk size.
+    """
+
+    def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
+        """The task plan of ``choice`` (role -> (model, votes)) at ``params``, scored."""
+        ...
+
+    def combinations(
+        self,
+        options: Mapping[str, Sequence[Option]],
+        reference: Mapping[str, Option],
+        params: Mapping[str, int],
+    ) -> list[Candidate]:
+        """The feasible (role-wise non-dominated) choices among ``options`` at ``params``."""
+        ...
+
+
 def chunk_candidates(
-    enum: OperatorEnumerator,
+    scorer: Scorer,
+    space: TaskSpace,
+    shape: ChunkShape,
+    chunk: ParamSpec,
     models: Mapping[str, tuple[Model, ...]],
     votes: Mapping[str, tuple[int, ...]],
+    *,
+    metrics: Metrics,
+    capabilities: Mapping[str, str],
 ) -> tuple[list[Candidate], dict[str, tuple[str, ...]], ChunkWindows | None]:
-    """CHUNK_AGGREGATE's feasible candidates on ``enum``'s task, its models, its windows.
+    """CHUNK_AGGREGATE's feasible candidates on one task, its feasible models, its windows.
 
-    Records the reason in the task's space when no chunk size fits.
+    Parameters
+    ----------
+    scorer
+        Scores the task's plans (the operator's enumerator).
+    space
+        The task's space: the reason is recorded in ``space.problems`` when no chunk size
+        fits, and ``space.exact`` cleared when counts are sampled.
+    shape
+        The sizes the task's calls read and write (:meth:`ChunkShape.of`).
+    chunk
+        The operator's ``chunk`` parameter (its range of chunk sizes).
+    models, votes
+        Per role (``worker``, ``aggregator``), the capable models and the vote counts to try.
+    metrics
+        The figures compared besides cost.
+    capabilities
+        Per role, the capability it needs.
+
+    Returns
+    -------
+    candidates, feasible, windows
+        The feasible scored plans; per role the models some chunk size fits, in catalog
+        order; the chunk counts each window allows (None when nothing fits).
     """
-    shape = ChunkShape.of(enum.owner, enum.task)
     if not shape.total > 0:
-        enum.space.problems[enum.operator] = "there is no input to cut into chunks"
+        space.problems[_OPERATOR] = "there is no input to cut into chunks"
         return [], {}, None
-    windows = _windows(enum, shape, models)
+    windows = _windows(space, shape, chunk, models)
     if windows is None:
         return [], {}, None
     workers = tuple(m.name for m in models["worker"] if m.name in windows.worker_from)
@@ -56,23 +126,23 @@ def chunk_candidates(
         aggregators = tuple(windows.aggregator_span)
     pairs = [(w, a) for w in workers for a in aggregators if windows.span(w, a) is not None]
     if not pairs:
-        enum.space.problems[enum.operator] = (
+        space.problems[_OPERATOR] = (
             "no worker and aggregator fit a common chunk size in their context windows"
         )
         return [], {}, None
-    if enum.metrics.latency or (enum.metrics.success and _success_varies(enum, models, votes)):
-        candidates = _fronts(enum, windows, pairs, models, votes)
+    if metrics.latency or (metrics.success and _success_varies(capabilities, models, votes)):
+        candidates = _fronts(scorer, space, shape, windows, pairs, models, votes)
     else:
-        candidates = [_cheapest(enum, windows, shape, w, a) for w, a in pairs]
+        candidates = [_cheapest(scorer, space, windows, shape, w, a) for w, a in pairs]
     feasible: dict[str, set[str]] = {"worker": {w for w, _ in pairs}}
     if "aggregator" in models:
         feasible["aggregator"] = {a for _, a in pairs if a is not None}
     ok = [c for c in candidates if c.outcome.window_violation is None]
-    return ok, enum.ordered(models, feasible), windows
+    return ok, feasible_in_order(models, feasible), windows
 
 
 def _success_varies(
-    enum: OperatorEnumerator,
+    capability: Mapping[str, str],
     models: Mapping[str, tuple[Model, ...]],
     votes: Mapping[str, tuple[int, ...]],
 ) -> bool:
@@ -81,7 +151,6 @@ def _success_varies(
     Not when every capable model is always right (reliability 1, no per-token error) and
     nothing is voted on: then cost alone ranks the counts, and the exact cost search holds.
     """
-    capability = {r.name: r.capability for r in enum.roles}
     return any(len(v) > 1 for v in votes.values()) or any(
         float(m.capabilities[capability[role]]) < 1.0 or float(m.per_token_error) > 0.0
         for role, ms in models.items()
@@ -98,7 +167,8 @@ def _choice(worker: str, aggregator: str | None) -> dict[str, Option]:
 
 
 def _cheapest(
-    enum: OperatorEnumerator,
+    scorer: Scorer,
+    space: TaskSpace,
     windows: ChunkWindows,
     shape: ChunkShape,
     worker: str,
@@ -111,19 +181,21 @@ def _cheapest(
     found: dict[int, Candidate] = {}
 
     def cost(count: int) -> float:
-        candidate = enum.score(choice, {"chunk": windows.size_for(count)})
+        candidate = scorer.score(choice, {"chunk": windows.size_for(count)})
         found[count] = candidate
         if candidate.outcome.window_violation is not None:
             return math.inf
         return candidate.outcome.log_cost
 
     search = cheapest_count(cost, windows.counts, *span, convex=shape.convex)
-    enum.space.exact = enum.space.exact and search.exact
+    space.exact = space.exact and search.exact
     return found[search.count]
 
 
 def _fronts(
-    enum: OperatorEnumerator,
+    scorer: Scorer,
+    space: TaskSpace,
+    shape: ChunkShape,
     windows: ChunkWindows,
     pairs: Sequence[tuple[str, str | None]],
     models: Mapping[str, tuple[Model, ...]],
@@ -135,9 +207,10 @@ def _fronts(
     if windows.last - lo + 1 <= MULTI_METRIC_COUNT_LIMIT:
         tried = sorted(set(counts.distinct(lo, windows.last)))
     else:
-        enum.space.exact = False
-        shape = ChunkShape.of(enum.owner, enum.task)
-        best = {_cheapest(enum, windows, shape, w, a).plan.param_map["chunk"] for w, a in pairs}
+        space.exact = False
+        best = {
+            _cheapest(scorer, space, windows, shape, w, a).plan.param_map["chunk"] for w, a in pairs
+        }
         step = (windows.last - lo) / (MULTI_METRIC_COUNT_SAMPLE - 1)
         spread = {counts[lo + round(j * step)] for j in range(MULTI_METRIC_COUNT_SAMPLE)}
         tried = sorted(spread | {counts.count_of(size) for size in best})
@@ -166,15 +239,17 @@ def _fronts(
         if any(not o for o in options.values()):
             continue
         size = windows.size_for(count)
-        candidates.extend(enum.combinations(options, reference, {"chunk": size}))
+        candidates.extend(scorer.combinations(options, reference, {"chunk": size}))
     return candidates
 
 
 def _windows(
-    enum: OperatorEnumerator, shape: ChunkShape, models: Mapping[str, tuple[Model, ...]]
+    space: TaskSpace,
+    shape: ChunkShape,
+    param: ParamSpec,
+    models: Mapping[str, tuple[Model, ...]],
 ) -> ChunkWindows | None:
     """Per model, the chunk counts whose calls fit its context window."""
-    (param,) = [p for p in enum.spec.params(enum.task) if p.name == "chunk"]
     counts = ChunkCounts(shape.total)
     first = counts.index_at_least(counts.count_of(param.high))
     last = counts.index_at_most(counts.count_of(param.low))
@@ -186,7 +261,7 @@ def _windows(
     if not worker_from:
         largest = max(window_of(m) for m in models["worker"])
         size = shape.total / counts[last]
-        enum.space.problems[enum.operator] = (
+        space.problems[_OPERATOR] = (
             f"chunk of {size:g} + prompt {shape.prompt:g} exceeds every context window "
             f"(largest {largest:g})"
         )
@@ -204,7 +279,7 @@ def _windows(
             spans[model.name] = (lo, hi)
         if not spans:
             peak = shape.aggregator_peak(counts[best])
-            enum.space.problems[enum.operator] = (
+            space.problems[_OPERATOR] = (
                 f"combining the chunks' results takes at least {peak:g} tokens, more than "
                 f"every aggregator's context window"
             )
@@ -223,11 +298,30 @@ class ChunkShape:
     convex: bool
 
     @classmethod
-    def of(cls, owner: SpaceBuilder, task: Task) -> ChunkShape:
+    def of(
+        cls,
+        task: Task,
+        *,
+        incoming: sympy.Expr,
+        values: Mapping[sympy.Symbol, sympy.Expr],
+        number: Callable[[sympy.Expr], float],
+    ) -> ChunkShape:
+        """The shape of chunked ``task`` at the scale point.
+
+        Parameters
+        ----------
+        task
+            A task with a ``chunkable`` fact.
+        incoming
+            The tokens its predecessors hand it (added to its own input).
+        values
+            The free parameters' values at the scale point.
+        number
+            An expression's value at the scale point, computed as the evaluator does.
+        """
         assert task.chunkable is not None
-        graph = owner.evaluator.graph
-        total = owner.number(task.input_tokens + graph.incoming_tokens(task.id))
-        expr = task.chunkable.aggregate_tokens.xreplace(owner.values)
+        total = number(task.input_tokens + incoming)
+        expr = task.chunkable.aggregate_tokens.xreplace(values)
         if CHUNK in expr.free_symbols:
             fn = sympy.lambdify(CHUNK, expr, modules="math")
         else:
@@ -235,17 +329,19 @@ class ChunkShape:
             fn = lambda size: constant  # noqa: E731
         return cls(
             total=total,
-            prompt=owner.number(task.prompt_tokens),
-            output=owner.number(task.output_tokens),
+            prompt=number(task.prompt_tokens),
+            output=number(task.output_tokens),
             written=fn,
             convex=_nonnegative_polynomial(expr),
         )
 
     def worker_peak(self, count: int) -> float:
+        """The tokens one worker call holds (prompt, chunk, written) at ``count`` chunks."""
         size = self.total / count
         return self.prompt + size + float(self.written(size))
 
     def aggregator_peak(self, count: int) -> float:
+        """The tokens the aggregator's call holds (prompt, every chunk's result, output)."""
         return self.prompt + count * float(self.written(self.total / count)) + self.output
 
 

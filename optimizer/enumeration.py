@@ -45,18 +45,31 @@ from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment,
 from aalps.cost_models.errors import InfeasibleError
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
-from aalps.optimizer.chunk_enumeration import chunk_candidates
+from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.pareto import pareto_filter
 from aalps.optimizer.ray import FAR_SCALE, model_size_at
 from aalps.optimizer.space import (
     Candidate,
+    ChunkWindows,
     Metrics,
     OperatorOptions,
     Option,
     TaskSpace,
+    feasible_in_order,
     widest,
     window_of,
 )
+
+__all__ = [
+    "LEAD_FAILURE_FLOOR",
+    "PARAM_ENUMERATION_LIMIT",
+    "RELIABILITY_SETS_CALLS",
+    "RELIABILITY_SHAPES_CALLS",
+    "ROLE_SEPARABLE",
+    "OperatorEnumerator",
+    "SpaceBuilder",
+    "build_spaces",
+]
 
 ROLE_SEPARABLE = frozenset(
     {
@@ -166,7 +179,7 @@ class OperatorEnumerator:
             for r in self.roles
         }
         if self.operator is Operator.CHUNK_AGGREGATE:
-            candidates, feasible, chunk = chunk_candidates(self, models, votes)
+            candidates, feasible, chunk = self._chunked(models, votes)
         else:
             chunk = None
             candidates, feasible = self._plain(models, votes)
@@ -183,6 +196,29 @@ class OperatorEnumerator:
         )
         kept = pareto_filter(candidates, lambda c: self.metrics.key(c))
         self.space.by_operator[self.operator] = tuple(kept)
+
+    def _chunked(
+        self, models: Mapping[str, tuple[Model, ...]], votes: Mapping[str, tuple[int, ...]]
+    ) -> tuple[list[Candidate], dict[str, tuple[str, ...]], ChunkWindows | None]:
+        """CHUNK_AGGREGATE's candidates: :func:`.chunk_candidates` on this task's figures."""
+        owner = self.owner
+        shape = ChunkShape.of(
+            self.task,
+            incoming=self.evaluator.graph.incoming_tokens(self.task.id),
+            values=owner.values,
+            number=owner.number,
+        )
+        (param,) = [p for p in self.spec.params(self.task) if p.name == "chunk"]
+        return chunk_candidates(
+            self,
+            self.space,
+            shape,
+            param,
+            models,
+            votes,
+            metrics=self.metrics,
+            capabilities={r.name: r.capability for r in self.roles},
+        )
 
     def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
         """The models no other capable model dominates in this role (catalog order).
@@ -354,10 +390,7 @@ class OperatorEnumerator:
         self, models: Mapping[str, tuple[Model, ...]], feasible: Mapping[str, set[str]]
     ) -> dict[str, tuple[str, ...]]:
         """Per role, the models found feasible, in catalog order."""
-        return {
-            name: tuple(m.name for m in models[name] if m.name in feasible[name])
-            for name in feasible
-        }
+        return feasible_in_order(models, feasible)
 
     def _no_model(self, role: RoleSpec) -> str:
         """Why no model can play ``role``: none has the capability, or only families do."""

@@ -168,3 +168,12 @@ def window_of(model: Model) -> float:
 def widest(models: Sequence[Model]) -> Model:
     """The model with the widest context window (the first of equals)."""
     return max(models, key=window_of)
+
+
+def feasible_in_order(
+    models: Mapping[str, Sequence[Model]], feasible: Mapping[str, set[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Per role of ``feasible``, the models found feasible, in the order of ``models``."""
+    return {
+        name: tuple(m.name for m in models[name] if m.name in feasible[name]) for name in feasible
+    }
