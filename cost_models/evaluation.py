@@ -5,431 +5,74 @@ scale point, so scoring a candidate runs the operator's formula on floats: a few
 per task the first time a (task, operator, models, parameters) choice is seen and a dict
 look-up after that. The symbolic cost comes from the very same formula run on sympy
 expressions, so the two agree by construction (and tests check that they do).
+
+The records it returns live in :mod:`aalps.cost_models.outcomes`, the compiled task sizes
+in :mod:`aalps.cost_models.shapes`; their names are importable from here as well.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Any
+from collections.abc import Iterable, Mapping
+from functools import cached_property
 
-import mpmath
 import networkx as nx
 import sympy
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, call_cost
+from aalps.cost_models.call_costs import Pricing, call_cost, group_cost
 from aalps.cost_models.domain import (
-    CHUNK,
     Model,
     Operator,
     OptimizeRequest,
     Plan,
     RoleAssignment,
     Task,
-    TaskGraph,
     TaskPlan,
 )
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
-from aalps.cost_models.operators import OPERATORS, CallGroup, RoleSpec, Schedule, TaskShape
-from aalps.cost_models.stochastic import (
-    lead_choices,
-    majority_vote_success,
-    retry_attempts_quantile,
-    retry_sum_quantile,
-    tail_quantile,
+from aalps.cost_models.operators import OPERATORS, RoleSpec, Schedule, TaskShape
+from aalps.cost_models.outcomes import (
+    PlanEvaluation,
+    PlanOutcome,
+    RetryTail,
+    TaskEvaluation,
+    TaskOutcome,
 )
+from aalps.cost_models.shapes import (
+    CompiledTask,
+    ModelNumbers,
+    log_of,
+    model_sizes,
+    ray_values,
+    to_float,
+)
+from aalps.cost_models.stochastic import lead_choices, majority_vote_success
 
+__all__ = [
+    "VOTE_CHOICES",
+    "PlanEvaluation",
+    "PlanEvaluator",
+    "PlanOutcome",
+    "TaskEvaluation",
+    "TaskOutcome",
+    "group_cost",
+    "make_task_plan",
+    "ray_values",
+]
+
+#: The vote counts a votable role may take (majority of an odd number of samples).
 VOTE_CHOICES = (1, 3, 5, 7, 9)
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
 
 
-def _cost_of_pass(cost: float, success: float) -> float:
-    """E[cost] / P(success): the expected cost of a correct result (inf when never right)."""
-    if success <= 0.0:
-        return math.inf
-    return cost / success
-
-
-def _log_cost_of_pass(log_cost: float, log_success: float) -> float:
-    if log_success == -math.inf:
-        return math.inf
-    return log_cost - log_success
-
-
-def _log_probability(p: float) -> float:
-    return math.log(p) if p > 0.0 else -math.inf
-
-
-@dataclass(frozen=True)
-class TaskOutcome:
-    """A task plan's figures at one point of the scale ray (the scale point by default).
-
-    ``log_success`` is the natural log of the success probability, finite even when the
-    float ``success_probability`` underflows to 0 (−inf only when success is exactly 0).
-    """
-
-    expected_cost: float
-    log_cost: float
-    success_probability: float
-    latency: float
-    cost_variance: float
-    window_violation: str | None = None
-    retry: RetryTail | None = None
-    log_success: float = math.nan
-
-    def __post_init__(self) -> None:
-        if math.isnan(self.log_success):
-            object.__setattr__(self, "log_success", _log_probability(self.success_probability))
-
-    @property
-    def cost_of_pass(self) -> float:
-        """E[cost] / P(success) (math.inf when success is 0)."""
-        return _cost_of_pass(self.expected_cost, self.success_probability)
-
-    @property
-    def log_cost_of_pass(self) -> float:
-        """log E[cost] − log P(success), finite when the two overflow and underflow."""
-        return _log_cost_of_pass(self.log_cost, self.log_success)
-
-
-@dataclass(frozen=True)
-class RetryTail:
-    """The random part of a retry-until-accepted task: ``units`` geometric attempt counts."""
-
-    units: int
-    accept: float
-    per_attempt: float
-    mean: float
-
-
-@dataclass(frozen=True)
-class TaskEvaluation:
-    plan: TaskPlan
-    cost: sympy.Expr
-    outcome: TaskOutcome
-
-
-@dataclass(frozen=True)
-class PlanOutcome:
-    """A whole plan's figures at one point of the scale ray (what the search compares).
-
-    ``cost_p95`` (the 95th-percentile cost) is computed on first use: exact when the random
-    part of the cost is retries whose attempt counts can be convolved, else moment-matched,
-    and then ``cost_p95_approximate`` is True.
-    """
-
-    expected_cost: float
-    log_cost: float
-    success_probability: float
-    latency: float
-    window_violation: str | None = None
-    log_success: float = math.nan
-    cost_variance: float = 0.0
-    random_tasks: tuple[TaskOutcome, ...] = ()
-
-    def __post_init__(self) -> None:
-        if math.isnan(self.log_success):
-            object.__setattr__(self, "log_success", _log_probability(self.success_probability))
-
-    @property
-    def cost_of_pass(self) -> float:
-        """E[cost] / P(success) (math.inf when success is 0)."""
-        return _cost_of_pass(self.expected_cost, self.success_probability)
-
-    @property
-    def log_cost_of_pass(self) -> float:
-        """log E[cost] − log P(success), finite when the two overflow and underflow."""
-        return _log_cost_of_pass(self.log_cost, self.log_success)
-
-    @cached_property
-    def _tail(self) -> tuple[float, bool]:
-        return _cost_p95(self.expected_cost, self.cost_variance, list(self.random_tasks))
-
-    @property
-    def cost_p95(self) -> float:
-        """95th percentile of the plan's cost."""
-        return self._tail[0]
-
-    @property
-    def cost_p95_approximate(self) -> bool:
-        """Whether ``cost_p95`` is moment-matched rather than exact."""
-        return self._tail[1]
-
-
-@dataclass(frozen=True)
-class PlanEvaluation:
-    plan: Plan
-    tasks: tuple[TaskEvaluation, ...]
-    cost: sympy.Expr
-    outcome: PlanOutcome
-    bound: Bound
-
-
 def _log_sum(logs: Iterable[float]) -> float:
+    """log Σ e^v over ``logs``, without overflow (−inf for none)."""
     values = list(logs)
     top = max(values, default=-math.inf)
     if top == -math.inf:
         return top
     return top + math.log(sum(math.exp(v - top) for v in values))
-
-
-def _to_float(value: Value) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-
-
-def _log_of(value: Value) -> float:
-    if isinstance(value, float):
-        return math.log(value) if value > 0 else -math.inf
-    return float(mpmath.log(value)) if value > 0 else -math.inf
-
-
-class _Compiled:
-    """One task's sizes: numbers at once (the search needs them), the rest on first use.
-
-    ``values`` is the point of the scale ray the numbers are taken at; ``reference`` the
-    task's step count at the scale point itself (AHEAD_BY_K's lead is set there).
-    """
-
-    def __init__(
-        self,
-        task: Task,
-        incoming: sympy.Expr,
-        values: Mapping[sympy.Symbol, Any],
-        reference: float,
-        fast: bool = False,
-    ) -> None:
-        self.task, self.incoming, self.values = task, incoming, values
-        self.reference, self.fast = reference, fast
-        self.numeric = _shape(task, incoming, values, reference, fast=fast)
-
-    @cached_property
-    def symbolic(self) -> TaskShape:
-        return _shape(self.task, self.incoming, None, self.reference)
-
-    @cached_property
-    def big(self) -> TaskShape:
-        """Sizes as mpmath numbers, for the rare plan whose cost overflows a float."""
-        return _shape(self.task, self.incoming, self.values, self.reference, True, self.fast)
-
-
-@lru_cache(maxsize=8192)
-def _ray_function(
-    expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], module: str
-) -> Callable[..., Value]:
-    """``expr`` compiled once as a function of the parameters (shared by every ray point)."""
-    fn: Callable[..., Value] = sympy.lambdify(symbols, expr, modules=module)
-    return fn
-
-
-_POINTS: dict[int, tuple[Mapping[sympy.Symbol, Any], bool, tuple[Any, ...], tuple[Any, ...]]] = {}
-
-
-def _point_arguments(
-    values: Mapping[sympy.Symbol, Any], big: bool
-) -> tuple[tuple[sympy.Symbol, ...], tuple[Any, ...]]:
-    """A ray point's symbols (in a fixed order) and their numbers, worked out once per point."""
-    known = _POINTS.get(id(values))
-    if known is not None and known[0] is values and known[1] == big:
-        return known[2], known[3]
-    symbols = tuple(sorted(values, key=str))
-    args = tuple(mpmath.mpf(str(values[s])) if big else float(values[s]) for s in symbols)
-    if len(_POINTS) > 64:
-        _POINTS.clear()
-    _POINTS[id(values)] = (values, big, symbols, args)
-    return symbols, args
-
-
-def _shape(
-    task: Task,
-    incoming: sympy.Expr,
-    values: Mapping[sympy.Symbol, Any] | None,
-    reference: float,
-    big: bool = False,
-    fast: bool = False,
-) -> TaskShape:
-    """The task's sizes: sympy expressions (``values`` None) or numbers at ``values``.
-
-    At the scale point numbers come from 30-digit sympy evaluation; at other points of the
-    ray (evaluators built many times over by the crossover search) from functions compiled
-    once per expression, called with the point's values.
-    """
-    module = "mpmath" if big else "math"
-    fast = fast and values is not None
-    symbols, args = _point_arguments(values, big) if fast and values is not None else ((), ())
-
-    def v(expr: sympy.Expr) -> Value:
-        if values is None:
-            return expr
-        if fast:
-            try:
-                number = _ray_function(expr, symbols, module)(*args)
-            except OverflowError:
-                return math.inf
-            return number if big else _to_float(number)
-        number = sympy.N(expr.xreplace(values), 30)
-        return mpmath.mpf(str(number)) if big else _to_float(number)
-
-    def aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
-        if values is None:
-            return lambda size: expr.xreplace({CHUNK: size})
-        if CHUNK not in expr.free_symbols:
-            constant = v(expr)
-            return lambda size: constant
-        if fast:
-            compiled = _ray_function(expr, (CHUNK, *symbols), module)
-            return lambda size: compiled(size, *args)
-        bound = expr.xreplace(values)
-        fn: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
-        return fn
-
-    b, d, s = task.blocks, task.defects, task.steps
-    return TaskShape(
-        whole_input=v(task.input_tokens + incoming),
-        output=v(task.output_tokens),
-        prompt=v(task.prompt_tokens),
-        block_count=v(b.count) if b else 0,
-        block_size=v(b.size) if b else 0,
-        block_output=v(b.output) if b else 0,
-        routing_tokens=v(task.routing.tokens) if task.routing else 0,
-        defect_count=v(d.count) if d else 0,
-        report_tokens=v(d.report_tokens) if d else 0,
-        acceptance=v(task.acceptance.success_probability) if task.acceptance else 1,
-        llm_verifier=bool(task.acceptance and task.acceptance.verifier),
-        llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
-        aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
-        step_count=v(s.count) if s else 0,
-        step_tokens=v(s.tokens) if s else 0,
-        step_output=v(s.output) if s else 1,
-        step_reference=(
-            0
-            if not s
-            else SYMBOLIC.number(reference)
-            if values is None
-            else mpmath.mpf(reference)
-            if big
-            else reference
-        ),
-    )
-
-
-def _cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[float, bool]:
-    """95th percentile of the plan's cost, and whether it is approximate.
-
-    When every random cost is a retry (attempt counts times a per-attempt cost) the quantile
-    comes from the attempt counts' exact distributions: one task's negative binomial, or the
-    convolution of several (:func:`~aalps.cost_models.stochastic.retry_sum_quantile`: exact on the
-    lattice of commensurate per-attempt costs, else on a 2^16-point grid, within a few
-    1e-5 of the span). Other random costs (AHEAD_BY_K's samples), or attempt counts too long
-    to walk, get the moment-matched gamma quantile, flagged approximate.
-    """
-    if not math.isfinite(cost) or variance <= 0.0:
-        return cost, False
-    tails = [o.retry for o in random]
-    if tails and all(t is not None for t in tails):
-        retries = [t for t in tails if t is not None]
-        fixed = cost - math.fsum(t.mean for t in retries)
-        if len(retries) == 1:
-            tail = retries[0]
-            attempts = retry_attempts_quantile(tail.units, tail.accept)
-            if attempts is not None:
-                return fixed + attempts * tail.per_attempt, False
-        summed = retry_sum_quantile([(t.units, t.accept, t.per_attempt) for t in retries])
-        if summed is not None:
-            return fixed + summed[0], False
-    return tail_quantile(cost, variance), True
-
-
-def group_cost(
-    group: CallGroup, cost_model: Any, pricing: Pricing, votes: int, arithmetic: Arithmetic
-) -> Value:
-    """Σ over the group's calls of one call's cost, times the votes.
-
-    Calls read an arithmetic progression of inputs; the cost of one call is a polynomial of
-    degree ≤ 2 in the call's index, so the sum is exact from three evaluations and the first
-    two moments of the index.
-    """
-    if group.input_step == 0:
-        return votes * group.calls * call_cost(cost_model, pricing, group.input, group.output)
-
-    def f(j: int) -> Value:
-        return call_cost(
-            cost_model, pricing, group.input + (j - 1) * group.input_step, group.output
-        )
-
-    f0, f1, f2 = f(0), f(1), f(2)
-    gamma = (f2 - 2 * f1 + f0) / 2
-    beta = f1 - f0 - gamma
-    n = group.calls
-    mean_j = (n + 1) / 2
-    mean_j2 = (n + 1) * (2 * n + 1) / 6
-    total = n * (f0 + beta * mean_j + gamma * mean_j2)
-    if arithmetic.symbolic:
-        total = sympy.expand(total)
-    return votes * total
-
-
-@dataclass(frozen=True)
-class _ModelNumbers:
-    """A model's figures in one arithmetic, converted once per evaluator."""
-
-    pricing: Pricing
-    capabilities: Mapping[str, Value]
-    keep_per_token: Value | None  # 1 − per_token_error, None when there is no decay
-
-    @staticmethod
-    def table(
-        catalog: Any, arithmetic: Arithmetic, sizes: Mapping[str, float]
-    ) -> dict[str, _ModelNumbers]:
-        num = arithmetic.number
-        table = {}
-        for m in catalog.models:
-            size = m.size if arithmetic.symbolic else num(sizes[m.name])
-            table[m.name] = _ModelNumbers(
-                Pricing(size, num(m.price_per_input_token), num(m.price_per_output_token)),
-                {cap: num(p) for cap, p in m.capabilities.items()},
-                None if m.per_token_error == 0 else 1 - num(m.per_token_error),
-            )
-        return table
-
-
-def ray_values(graph: TaskGraph, scale: float) -> dict[sympy.Symbol, sympy.Float]:
-    """Every parameter's value at ``scale`` along the scale ray (DESIGN §2).
-
-    Growing free parameters are multiplied by ``scale`` from their scale-point value,
-    defined parameters follow from their definitions, the others stay.
-    """
-    if scale == 1.0:
-        return {s: sympy.Float(v, 30) for s, v in graph.values.items()}
-    values: dict[sympy.Symbol, sympy.Float] = {}
-    for p in graph.parameters:
-        if p.expr is None:
-            values[p.symbol] = sympy.Float(p.value * scale if p.grows else p.value, 30)
-    for symbol, expr in graph.substitutions.items():
-        values[symbol] = sympy.Float(sympy.N(expr.xreplace(values), 30), 30)
-    return values
-
-
-def _model_sizes(
-    request: OptimizeRequest, values: Mapping[sympy.Symbol, Any], scale: float
-) -> dict[str, float]:
-    """Every model's size at the ray point: a size such as ``k*m_s`` follows its parameters."""
-    sizes = {}
-    for m in request.catalog.models:
-        size = m.size_value
-        free = m.size.free_symbols
-        if scale != 1.0 and free and free <= set(values):
-            try:
-                size = float(sympy.N(m.size.xreplace(values), 30))
-            except (OverflowError, TypeError):
-                size = math.inf
-        sizes[m.name] = size
-    return sizes
 
 
 class PlanEvaluator:
@@ -451,12 +94,12 @@ class PlanEvaluator:
         self.scale = scale
         values = ray_values(self.graph, scale)
         reference = values if scale == 1.0 else ray_values(self.graph, 1.0)
-        self._model_sizes = _model_sizes(request, values, scale)
+        self._model_sizes = model_sizes(request, values, scale)
         incoming: dict[str, list[sympy.Expr]] = {t.id: [] for t in self.graph.tasks}
         for edge in self.graph.edges:
             incoming[edge.target].append(edge.tokens)
         self._compiled = {
-            t.id: _Compiled(
+            t.id: CompiledTask(
                 t,
                 sympy.Add(*incoming[t.id]),
                 values,
@@ -467,7 +110,7 @@ class PlanEvaluator:
         }
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
-        self._numbers: dict[str, dict[str, _ModelNumbers]] = {}
+        self._numbers: dict[str, dict[str, ModelNumbers]] = {}
         self._capabilities: dict[tuple[str, Operator], dict[str, str]] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         self._order = list(nx.topological_sort(self.graph.dag))
@@ -489,9 +132,14 @@ class PlanEvaluator:
             return f"model {model.name} is per-variant: usable only as a ROUTE specialist"
         return None
 
-    def task_plan_problems(self, task_plan: TaskPlan) -> list[FieldViolation]:
-        """Everything wrong with a caller-supplied task plan (names the plan's fields)."""
-        where = f"plan.tasks[{task_plan.task_id}]"
+    def task_plan_problems(
+        self, task_plan: TaskPlan, *, field: str = "plan"
+    ) -> list[FieldViolation]:
+        """Everything wrong with a caller-supplied task plan.
+
+        The violations name the plan's fields under ``field`` (``plan.tasks[t].operator``).
+        """
+        where = f"{field}.tasks[{task_plan.task_id}]"
         task = self.graph.task_by_id.get(task_plan.task_id)
         if task is None:
             return [FieldViolation(f"{where}.task_id", "no such task in the graph")]
@@ -538,14 +186,34 @@ class PlanEvaluator:
                 )
         return problems
 
-    def validate_plan(self, plan: Plan) -> None:
-        problems = [v for tp in plan.tasks for v in self.task_plan_problems(tp)]
+    def validate_plan(self, plan: Plan, *, field: str = "plan") -> None:
+        """Check a caller-supplied plan: the one place a plan is validated.
+
+        Every task of the graph is planned exactly once, each by an operator whose facts it
+        has, with a capable model for every role, allowed votes and parameters in range.
+        CHUNK_AGGREGATE on a task with no input is a valid plan: it makes no worker calls
+        (the search does not propose it, since no chunk size can matter there).
+
+        Parameters
+        ----------
+        plan
+            The plan to check.
+        field
+            The request field that holds it (``plan``, or ``baseline`` for a caller's
+            baseline), prefixed to every violation.
+
+        Raises
+        ------
+        InvalidRequestError
+            with every problem found, each naming its field.
+        """
+        problems = [v for tp in plan.tasks for v in self.task_plan_problems(tp, field=field)]
         ids = [tp.task_id for tp in plan.tasks]
         for task in self.graph.tasks:
             if task.id not in ids:
-                problems.append(FieldViolation("plan.tasks", f"task {task.id} has no plan"))
+                problems.append(FieldViolation(f"{field}.tasks", f"task {task.id} has no plan"))
         if len(set(ids)) != len(ids):
-            problems.append(FieldViolation("plan.tasks", "a task is planned twice"))
+            problems.append(FieldViolation(f"{field}.tasks", "a task is planned twice"))
         if problems:
             raise InvalidRequestError(problems)
 
@@ -566,7 +234,7 @@ class PlanEvaluator:
         votes = {role: assigned[role].votes for role in capability}
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
-            numbers = self._numbers[arithmetic.name] = _ModelNumbers.table(
+            numbers = self._numbers[arithmetic.name] = ModelNumbers.table(
                 self.catalog, arithmetic, self._model_sizes
             )
         rel = {role: numbers[m.name].capabilities[capability[role]] for role, m in models.items()}
@@ -677,6 +345,8 @@ class PlanEvaluator:
         variance: Value = 0
         retry = None
         for g in schedule.groups:
+            if g.calls == 0:
+                continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             model, r = models[g.role], votes[g.role]
             cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic)
             if g.variance:
@@ -685,27 +355,27 @@ class PlanEvaluator:
                 )
                 variance = variance + g.variance * one * one
                 if g.retry_units and retry is None:
-                    units = int(round(_to_float(g.retry_units)))
-                    mean = _to_float(g.calls * one)
-                    retry = RetryTail(units, _to_float(g.retry_accept), _to_float(one), mean)
+                    units = int(round(to_float(g.retry_units)))
+                    mean = to_float(g.calls * one)
+                    retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
             mean_in = g.input + (g.calls - 1) * g.input_step / 2
             rounds = g.stages * arithmetic.rounds(g.parallel * r, parallelism)
             latency = latency + rounds * model.latency_per_token * (mean_in + g.output)
-            peak = _to_float(g.max_input() + g.output)
+            peak = to_float(g.max_input() + g.output)
             if violation is None and not model.fits(peak):
                 violation = (
                     f"{g.role} call of {peak:.6g} tokens exceeds {model.name}'s context window "
                     f"of {model.context_window:.6g}"
                 )
         return TaskOutcome(
-            expected_cost=_to_float(cost),
-            log_cost=_log_of(cost),
-            success_probability=_to_float(schedule.success),
-            latency=_to_float(latency),
-            cost_variance=_to_float(variance),
+            expected_cost=to_float(cost),
+            log_cost=log_of(cost),
+            success_probability=to_float(schedule.success),
+            latency=to_float(latency),
+            cost_variance=to_float(variance),
             window_violation=violation,
             retry=retry,
-            log_success=_log_of(schedule.success),
+            log_success=log_of(schedule.success),
         )
 
     # --- whole plans -------------------------------------------------------------------

@@ -18,7 +18,9 @@ sees it: the text's length, the nesting depth, the digits of a literal, numeric 
 ``10**300``, checked on a cheap mpmath approximation). Functions of non-rational constants
 (``ceil(exp(5))``) and ``min``/``max`` of symbolic arguments are left unevaluated, because
 sympy's attempts to decide them can take seconds. Every rejection is an
-:class:`~aalps.cost_models.errors.ExpressionError` naming the request field.
+:class:`~aalps.cost_models.errors.ExpressionError` naming the request field. The numeric
+guards (the mpmath range checks behind every operation) live in
+:mod:`aalps.cost_models._expression_guards`.
 """
 
 from __future__ import annotations
@@ -28,10 +30,20 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import mpmath
 import sympy
+from aalps.cost_models._expression_guards import (
+    BUILDERS,
+    MAX_EXPONENT,
+    MAX_MAGNITUDE,
+    MAX_NUMBER_DIGITS,
+    ROOT_LIMIT,
+    Rejected,
+    approx,
+    audit,
+    precheck,
+)
 from aalps.cost_models.errors import ExpressionError
 from sympy.core.relational import Relational
 
@@ -39,13 +51,21 @@ MAX_LENGTH = 500
 """Longest accepted expression text, in characters (checked before anything else)."""
 MAX_DEPTH = 32
 """Deepest nesting of parentheses, function calls and power exponents."""
-MAX_EXPONENT = 256
-"""Largest absolute value of a numeric exponent (also of a literal's ``e`` exponent)."""
-MAX_NUMBER_DIGITS = 30
-"""Most digits in one number literal; also the size limit of a number under a root."""
+# MAX_EXPONENT (largest numeric exponent, also of a literal's ``e``), MAX_NUMBER_DIGITS (most
+# digits in a literal and under a root) and MAX_MAGNITUDE (10**300, the bound on every
+# constant) are defined beside the guards that enforce them (:mod:`._expression_guards`).
 
-MAX_MAGNITUDE = 10**300
-"""Bound on numerators, denominators and the absolute value of every constant."""
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_MAGNITUDE",
+    "MAX_NUMBER_DIGITS",
+    "expression_symbols",
+    "parse_assumption",
+    "parse_expression",
+]
 
 FUNCTIONS: Mapping[str, tuple[int, int | None]] = {
     "log": (1, 2),
@@ -74,20 +94,6 @@ _TOKEN = re.compile(
 _NUMBER = re.compile(r"([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 _NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]", re.ASCII)
 
-# A private mpmath context, so that nobody else's precision setting affects the checks.
-_MP = mpmath.MPContext()
-_MP.dps = 30
-_UPPER = _MP.mpf(MAX_MAGNITUDE)
-_LOWER = 1 / _UPPER
-_ROOT_LIMIT = 10**MAX_NUMBER_DIGITS
-_NOT_REAL = {
-    sympy.S.ImaginaryUnit: "the value is not a real number",
-    sympy.S.ComplexInfinity: "the value is undefined (a division by zero)",
-    sympy.S.NaN: "the value is undefined",
-    sympy.S.Infinity: "the value is infinite",
-    sympy.S.NegativeInfinity: "the value is infinite",
-}
-
 
 @dataclass(frozen=True)
 class _Token:
@@ -100,10 +106,6 @@ class _Token:
             return "end of expression"
         what = "number " if self.kind == "number" else ""
         return f"{what}'{self.text}' at position {self.pos + 1}"
-
-
-class _Rejected(Exception):
-    """An operation or a constant the parser refuses; the message says why."""
 
 
 def parse_expression(
@@ -183,7 +185,7 @@ def _as_text(value: object, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ExpressionError(field, f"expected an expression or a number, got {_kind(value)}")
     if isinstance(value, int):
-        if abs(value) >= _ROOT_LIMIT:
+        if abs(value) >= ROOT_LIMIT:
             raise ExpressionError(
                 field,
                 f"number has more than {MAX_NUMBER_DIGITS} digits; "
@@ -412,165 +414,14 @@ class _Parser:
     def _combine(self, kind: str, args: list[sympy.Expr], where: _Token) -> sympy.Expr:
         """Apply one operation, refusing anything that would make sympy compute huge values."""
         try:
-            _precheck(kind, args)
+            precheck(kind, args)
             try:
-                result = _BUILDERS[kind](*args)
+                result = BUILDERS[kind](*args)
             except Exception as error:  # sympy's own refusals must not escape as other errors
-                raise _Rejected(f"cannot be evaluated ({type(error).__name__})") from error
-            _audit(result, in_exponent=False)
+                raise Rejected(f"cannot be evaluated ({type(error).__name__})") from error
+            audit(result, in_exponent=False)
             if not result.free_symbols:
-                _approx(result)
-        except _Rejected as error:
+                approx(result)
+        except Rejected as error:
             self._fail(f"{error} (at '{where.text}', position {where.pos + 1})")
         return result
-
-
-def _precheck(kind: str, args: list[sympy.Expr]) -> None:
-    """Refuse an operation on already-built operands before sympy gets to evaluate it."""
-    constant = [not arg.free_symbols for arg in args]
-    if kind == "inv" and args[0] == 0:
-        raise _Rejected("division by zero")
-    if kind == "**" and constant[1]:
-        base, exponent = args
-        power = _approx(exponent)
-        if abs(power) > MAX_EXPONENT:
-            raise _Rejected(f"exponent {exponent} is beyond the limit of {MAX_EXPONENT}")
-        if base == 0 and power < 0:
-            raise _Rejected("division by zero: 0 raised to a negative power")
-        if constant[0] and not exponent.is_Integer and _approx(base) < 0:
-            raise _Rejected("negative number raised to a fractional power")
-        if base.is_Rational and not exponent.is_Integer:
-            _check_radicand(base)
-    if kind == "log":
-        if constant[0] and _approx(args[0]) <= 0:
-            raise _Rejected("log of a non-positive number")
-        if len(args) == 2 and constant[1] and (_approx(args[1]) <= 0 or _approx(args[1]) == 1):
-            raise _Rejected("log base must be positive and not 1")
-    if all(constant):
-        _apply(kind, [_approx(arg) for arg in args])
-
-
-def _lattice(cls: Any, pick: Callable[..., Any]) -> Callable[..., sympy.Expr]:
-    """min/max: exact on rational arguments; otherwise deduplicated but left unevaluated."""
-
-    def build(*args: sympy.Expr) -> sympy.Expr:
-        rationals = [arg for arg in args if arg.is_Rational]
-        others = [arg for arg in args if not arg.is_Rational]
-        if rationals:
-            others.append(pick(rationals))
-        return cls(*others, evaluate=False) if len(set(others)) > 1 else others[0]
-
-    return build
-
-
-def _rounding(cls: Any) -> Callable[[sympy.Expr], sympy.Expr]:
-    """ceil/floor: exact on rationals; otherwise unevaluated (sympy may evalf for seconds)."""
-    return lambda arg: cls(arg) if arg.is_Rational else cls(arg, evaluate=False)
-
-
-_BUILDERS: Mapping[str, Callable[..., sympy.Expr]] = {
-    "+": lambda *terms: sympy.Add(*terms),
-    "*": lambda *factors: sympy.Mul(*factors),
-    "neg": lambda a: -a,
-    "inv": lambda a: sympy.Pow(a, -1),
-    "**": lambda a, b: sympy.Pow(a, b),
-    "log": lambda *args: sympy.log(*args),
-    "exp": lambda a: sympy.exp(a),
-    "min": _lattice(sympy.Min, min),
-    "max": _lattice(sympy.Max, max),
-    "ceil": _rounding(sympy.ceiling),
-    "floor": _rounding(sympy.floor),
-}
-
-
-def _audit(expr: sympy.Basic, *, in_exponent: bool) -> None:
-    """Refuse a built expression holding a number too big, a huge exponent or a non-real."""
-    if expr.is_Rational:
-        if abs(expr.p) > MAX_MAGNITUDE or expr.q > MAX_MAGNITUDE:
-            raise _Rejected("a number exceeds 10**300")
-        if in_exponent and abs(expr) > MAX_EXPONENT:
-            raise _Rejected(f"an exponent contains {expr}, beyond the limit of {MAX_EXPONENT}")
-    elif expr.is_Atom:
-        if expr in _NOT_REAL:
-            raise _Rejected(_NOT_REAL[expr])
-    elif expr.is_Pow:
-        base, exponent = expr.args
-        if base.is_Rational and exponent.is_Rational and not exponent.is_Integer:
-            _check_radicand(base)
-        _audit(base, in_exponent=in_exponent)
-        _audit(exponent, in_exponent=True)
-    else:
-        for arg in expr.args:
-            _audit(arg, in_exponent=in_exponent)
-
-
-def _check_radicand(base: sympy.Rational) -> None:
-    """sympy factors a number under a fractional power: keep that number small."""
-    if max(abs(base.p), base.q) >= _ROOT_LIMIT:
-        raise _Rejected(f"fractional power of a number with more than {MAX_NUMBER_DIGITS} digits")
-
-
-_APPROX_KINDS: Sequence[tuple[Any, str]] = (
-    (sympy.Add, "+"),
-    (sympy.Mul, "*"),
-    (sympy.Pow, "**"),
-    (sympy.exp, "exp"),
-    (sympy.log, "log"),
-    (sympy.Min, "min"),
-    (sympy.Max, "max"),
-    (sympy.ceiling, "ceil"),
-    (sympy.floor, "floor"),
-)
-
-
-def _approx(expr: sympy.Basic) -> Any:
-    """An mpmath approximation of a constant sympy expression, each step range-checked."""
-    if expr.is_Rational:
-        return _checked(_MP.mpf(expr.p) / expr.q)
-    if expr is sympy.E:
-        return _MP.e
-    for cls, kind in _APPROX_KINDS:
-        if isinstance(expr, cls):
-            return _apply(kind, [_approx(arg) for arg in expr.args])
-    raise _Rejected(_NOT_REAL.get(expr, "a constant part cannot be evaluated"))
-
-
-def _apply(kind: str, values: list[Any]) -> Any:
-    """The mpmath counterpart of one builder; raises :class:`_Rejected` on a bad result."""
-    first = values[0]
-    if kind == "inv" and first == 0:
-        raise _Rejected("division by a value that is zero")
-    if kind == "**" and first == 0 and values[1] < 0:
-        raise _Rejected("division by zero: 0 raised to a negative power")
-    if kind == "log" and any(v <= 0 for v in values):
-        raise _Rejected("log of a non-positive value")
-    if kind == "log" and len(values) == 2 and values[1] == 1:
-        raise _Rejected("log to base 1")
-    try:
-        result = _OPERATIONS[kind](*values)
-    except (ArithmeticError, ValueError) as error:
-        raise _Rejected("a constant part cannot be evaluated") from error
-    return _checked(result)
-
-
-_OPERATIONS: Mapping[str, Callable[..., Any]] = {
-    "+": lambda *v: _MP.fsum(v),
-    "*": lambda *v: _MP.fprod(v),
-    "neg": lambda a: -a,
-    "inv": lambda a: 1 / a,
-    "**": lambda a, b: a**b,
-    "log": lambda a, b=None: _MP.log(a) if b is None else _MP.log(a) / _MP.log(b),
-    "exp": lambda a: _MP.exp(a),
-    "min": lambda *v: min(v),
-    "max": lambda *v: max(v),
-    "ceil": lambda a: _MP.ceil(a),
-    "floor": lambda a: _MP.floor(a),
-}
-
-
-def _checked(value: Any) -> Any:
-    if not isinstance(value, _MP.mpf) or not _MP.isfinite(value):
-        raise _Rejected("the value is not a finite real number")
-    if value != 0 and not _LOWER <= abs(value) <= _UPPER:
-        raise _Rejected("a numeric value is beyond the range 10**-300 to 10**300")
-    return value

@@ -3,27 +3,26 @@
 One schema for files and the wire: the keys are the proto field names (DESIGN §5). Every
 problem is collected with its field path and raised together as an
 :class:`~aalps.cost_models.errors.InvalidRequestError`, so a caller fixes a request in one round.
+
+One value is read by the readers of :mod:`aalps.cost_models.fields`; a task by
+:func:`~aalps.cost_models.task_facts.read_task`, whose table of fact readers holds one small
+function per task fact. This module reads the rest: parameters, models, edges, constraints,
+search options, and caller-supplied plans.
 """
 
 from __future__ import annotations
 
 import keyword
 import math
-import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import networkx as nx
 import sympy
 from aalps.cost_models.domain import (
-    CHUNK,
-    Acceptance,
-    Blocks,
     Catalog,
-    Chunkable,
     Constraints,
     CostModel,
-    Defects,
     Edge,
     Model,
     Objective,
@@ -33,142 +32,41 @@ from aalps.cost_models.domain import (
     Plan,
     RankBy,
     RoleAssignment,
-    Routing,
     SearchObjective,
     SearchOptions,
-    Steps,
     Task,
     TaskGraph,
     TaskPlan,
 )
 from aalps.cost_models.errors import ExpressionError, Violations
-from aalps.cost_models.expressions import expression_symbols, parse_assumption, parse_expression
+from aalps.cost_models.expressions import expression_symbols, parse_assumption
+from aalps.cost_models.fields import (
+    IDENTIFIER,
+    RESERVED,
+    ExpressionReader,
+    check_keys,
+    read_enum,
+    read_list,
+    read_mapping,
+    read_number,
+    read_probability,
+)
+from aalps.cost_models.task_facts import read_task
+
+__all__ = [
+    "MAX_MODELS",
+    "MAX_PARAMETERS",
+    "MAX_TASKS",
+    "MAX_TRIALS",
+    "load_plan",
+    "load_request",
+]
 
 #: Caps that keep one request small enough to serve (the service may lower them).
 MAX_TASKS = 5000
 MAX_MODELS = 500
 MAX_PARAMETERS = 200
 MAX_TRIALS = 1_000_000
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_RESERVED = {"chunk", "log", "exp", "min", "max", "ceil", "floor"}
-
-E = TypeVar("E", bound=Any)
-
-
-def _enum(cls: type[E], value: Any, field: str, errors: Violations, default: E | None) -> E | None:
-    if value in (None, "", 0) or (isinstance(value, str) and value.endswith("_UNSPECIFIED")):
-        return default
-    if isinstance(value, str) and value in cls.__members__:
-        return cls[value]
-    allowed = ", ".join(cls.__members__)
-    errors.add(field, f"unknown value {value!r}; expected one of {allowed}")
-    return default
-
-
-def _mapping(value: Any, field: str, errors: Violations) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        errors.add(field, "must be an object")
-        return {}
-    return value
-
-
-def _list(value: Any, field: str, errors: Violations, limit: int) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errors.add(field, "must be a list")
-        return []
-    if len(value) > limit:
-        errors.add(field, f"has {len(value)} entries; at most {limit} are accepted")
-        return []
-    return value
-
-
-def _unknown_keys(data: Mapping[str, Any], known: set[str], field: str, errors: Violations) -> None:
-    for key in data:
-        if key not in known:
-            errors.add(f"{field}.{key}" if field else str(key), "unknown field")
-
-
-def _number(
-    value: Any,
-    field: str,
-    errors: Violations,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    default: float | None = None,
-) -> float | None:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        errors.add(field, "must be a number")
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        errors.add(field, f"must be a number, not {str(value)[:40]!r}")
-        return default
-    if not math.isfinite(number):
-        errors.add(field, "must be finite")
-        return default
-    if low is not None and (number < low or (low_open and number == low)):
-        errors.add(field, f"must be {'>' if low_open else '>='} {low:g}, got {number:g}")
-        return default
-    if high is not None and number > high:
-        errors.add(field, f"must be <= {high:g}, got {number:g}")
-        return default
-    return number
-
-
-def _probability(value: Any, field: str, errors: Violations) -> sympy.Rational | None:
-    number = _number(value, field, errors, low=0.0, high=1.0, low_open=True)
-    return None if number is None else sympy.Rational(repr(number))
-
-
-class _Expressions:
-    """Parses expression fields over the declared symbols and checks their scale-point value."""
-
-    def __init__(self, symbols: Mapping[str, sympy.Symbol], values: Mapping[sympy.Symbol, float]):
-        self.symbols = symbols
-        self.values = {s: sympy.Float(v, 30) for s, v in values.items()}
-
-    def parse(
-        self,
-        value: Any,
-        field: str,
-        errors: Violations,
-        *,
-        default: sympy.Expr | None = None,
-        positive: bool = True,
-        allow_zero: bool = False,
-        extra: Mapping[str, sympy.Symbol] | None = None,
-    ) -> sympy.Expr | None:
-        if value is None or value == "":
-            return default
-        symbols = {**self.symbols, **(extra or {})}
-        try:
-            expr = parse_expression(value, symbols=symbols, field=field)
-        except ExpressionError as error:
-            errors.extend(error)
-            return default
-        if positive and not (expr.free_symbols - set(self.values) - {CHUNK}):
-            # (a parameter that failed validation was reported already: no cascade here)
-            point = expr.xreplace({**self.values, CHUNK: sympy.Integer(1)})
-            try:
-                number = float(sympy.N(point, 20))
-            except (TypeError, ValueError, OverflowError):
-                errors.add(field, "does not evaluate to a real number at the scale point")
-                return default
-            if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-                errors.add(
-                    field, f"must be {'>= 0' if allow_zero else 'positive'}, is {number:g} here"
-                )
-                return default
-        return expr
 
 
 def _parameters(
@@ -179,13 +77,13 @@ def _parameters(
     entries: list[tuple[int, Mapping[str, Any]]] = []
     for i, item in enumerate(raw):
         field = f"graph.parameters[{i}]"
-        data = _mapping(item, field, errors)
-        _unknown_keys(data, {"name", "description", "value", "grows", "expr"}, field, errors)
+        data = read_mapping(item, field, errors)
+        check_keys(data, {"name", "description", "value", "grows", "expr"}, field, errors)
         name = data.get("name")
-        if not isinstance(name, str) or not _NAME.match(name) or keyword.iskeyword(name):
+        if not isinstance(name, str) or not IDENTIFIER.match(name) or keyword.iskeyword(name):
             errors.add(f"{field}.name", f"must be an identifier, got {name!r}")
             continue
-        if name in _RESERVED:
+        if name in RESERVED:
             errors.add(f"{field}.name", f"{name!r} is reserved")
             continue
         if name in symbols:
@@ -221,9 +119,9 @@ def _parameters(
             errors.add(f"{field}.grows", "must be true or false")
             grows = True
         expr = None
-        value = _number(data.get("value"), f"{field}.value", errors, low=0.0, low_open=True)
+        value = read_number(data.get("value"), f"{field}.value", errors, low=0.0, low_open=True)
         if data.get("expr") not in (None, ""):
-            expr = _Expressions(symbols, values).parse(data["expr"], f"{field}.expr", errors)
+            expr = ExpressionReader(symbols, values).parse(data["expr"], f"{field}.expr", errors)
             if expr is None:
                 continue
             if expr.free_symbols - set(values):
@@ -244,144 +142,8 @@ def _parameters(
     return ordered, symbols
 
 
-_TASK_KEYS = {
-    "id",
-    "capability",
-    "role_capabilities",
-    "input_tokens",
-    "output_tokens",
-    "prompt_tokens",
-    "blocks",
-    "routing",
-    "defects",
-    "acceptance",
-    "chunkable",
-    "steps",
-    "baseline",
-    "discrete",
-}
-
-
-def _task(data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violations) -> Task | None:
-    _unknown_keys(data, _TASK_KEYS, field, errors)
-    task_id = data.get("id")
-    if not isinstance(task_id, str) or not task_id.strip() or len(task_id) > 128:
-        errors.add(f"{field}.id", "must be a non-empty string of at most 128 characters")
-        return None
-    capability = data.get("capability")
-    roles = _mapping(data.get("role_capabilities"), f"{field}.role_capabilities", errors)
-    if not capability and not roles:
-        errors.add(f"{field}.capability", "a task needs a capability (or role_capabilities)")
-    one = sympy.Integer(1)
-    parse = ex.parse
-
-    def fact(name: str, keys: set[str]) -> Mapping[str, Any] | None:
-        if data.get(name) is None:
-            return None
-        value = _mapping(data[name], f"{field}.{name}", errors)
-        _unknown_keys(value, keys, f"{field}.{name}", errors)
-        return value
-
-    input_tokens = parse(data.get("input_tokens"), f"{field}.input_tokens", errors, allow_zero=True)
-    blocks = routing = defects = acceptance = chunkable = steps = None
-    if (b := fact("blocks", {"count", "size", "output"})) is not None:
-        count = parse(b.get("count"), f"{field}.blocks.count", errors)
-        size = parse(b.get("size"), f"{field}.blocks.size", errors)
-        if count is None or size is None:
-            if b.get("count") is None:
-                errors.add(f"{field}.blocks.count", "is required")
-            if b.get("size") is None:
-                errors.add(f"{field}.blocks.size", "is required")
-        else:
-            output = parse(b.get("output"), f"{field}.blocks.output", errors, default=size)
-            blocks = Blocks(count, size, output or size)
-    if (r := fact("routing", {"tokens", "capability"})) is not None:
-        tokens = parse(r.get("tokens"), f"{field}.routing.tokens", errors, default=one)
-        routing = Routing(tokens or one, str(r.get("capability") or ""))
-    if (d := fact("defects", {"count", "report_tokens"})) is not None:
-        count = parse(d.get("count"), f"{field}.defects.count", errors)
-        report = parse(
-            d.get("report_tokens"),
-            f"{field}.defects.report_tokens",
-            errors,
-            default=sympy.Integer(0),
-            allow_zero=True,
-        )
-        if count is None:
-            if d.get("count") is None:
-                errors.add(f"{field}.defects.count", "is required")
-        else:
-            defects = Defects(count, report if report is not None else sympy.Integer(0))
-    if (a := fact("acceptance", {"success_probability", "verifier"})) is not None:
-        p_field = f"{field}.acceptance.success_probability"
-        p = parse(a.get("success_probability"), p_field, errors)
-        if p is None and a.get("success_probability") is None:
-            errors.add(p_field, "is required")
-        elif p is not None and (p.free_symbols or not 0 < p <= 1):
-            errors.add(p_field, "must be a number in (0, 1]")
-        elif p is not None:
-            acceptance = Acceptance(p, str(a.get("verifier") or ""))
-    if (c := fact("chunkable", {"aggregate_tokens", "aggregator"})) is not None:
-        agg = parse(
-            c.get("aggregate_tokens"),
-            f"{field}.chunkable.aggregate_tokens",
-            errors,
-            default=one,
-            extra={"chunk": CHUNK},
-        )
-        chunkable = Chunkable(agg or one, str(c.get("aggregator") or ""))
-    if (s := fact("steps", {"count", "tokens", "output"})) is not None:
-        count = parse(s.get("count"), f"{field}.steps.count", errors)
-        tokens = parse(s.get("tokens"), f"{field}.steps.tokens", errors, default=one)
-        output = parse(s.get("output"), f"{field}.steps.output", errors, default=one)
-        if count is None:
-            if s.get("count") is None:
-                errors.add(f"{field}.steps.count", "is required")
-        else:
-            steps = Steps(count, tokens or one, output or one)
-    baseline = _enum(Operator, data.get("baseline"), f"{field}.baseline", errors, None)
-    discrete = data.get("discrete", False)
-    if not isinstance(discrete, bool):
-        errors.add(f"{field}.discrete", "must be true or false")
-        discrete = False
-    if input_tokens is None:
-        if data.get("input_tokens") is None and blocks is not None:
-            input_tokens = blocks.count * blocks.size
-        elif data.get("input_tokens") is None:
-            errors.add(f"{field}.input_tokens", "is required")
-            return None
-        else:
-            return None
-    return Task(
-        id=task_id,
-        capability=str(capability or ""),
-        input_tokens=input_tokens,
-        output_tokens=parse(
-            data.get("output_tokens"), f"{field}.output_tokens", errors, default=one
-        )
-        or one,
-        prompt_tokens=parse(
-            data.get("prompt_tokens"),
-            f"{field}.prompt_tokens",
-            errors,
-            default=sympy.Integer(0),
-            allow_zero=True,
-        )
-        or sympy.Integer(0),
-        role_capabilities={str(k): str(v) for k, v in roles.items()},
-        blocks=blocks,
-        routing=routing,
-        defects=defects,
-        acceptance=acceptance,
-        chunkable=chunkable,
-        steps=steps,
-        baseline=baseline,
-        discrete=discrete,
-    )
-
-
 def _model(
-    data: Mapping[str, Any], field: str, ex: _Expressions, errors: Violations
+    data: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
 ) -> Model | None:
     keys = {
         "name",
@@ -394,9 +156,9 @@ def _model(
         "latency_per_token",
         "per_token_error",
     }
-    _unknown_keys(data, keys, field, errors)
+    check_keys(data, keys, field, errors)
     name = data.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
         errors.add(f"{field}.name", f"must be an identifier (letters, digits, _), got {name!r}")
         return None
     raw_size = data.get("size")
@@ -408,24 +170,24 @@ def _model(
         return None
     size_value = float(sympy.N(size_expr.xreplace(ex.values), 20))
     size = sympy.Symbol(f"m_{name}", positive=True) if size_expr.is_number else size_expr
-    caps_raw = _mapping(data.get("capabilities"), f"{field}.capabilities", errors)
+    caps_raw = read_mapping(data.get("capabilities"), f"{field}.capabilities", errors)
     capabilities = {}
     for cap, p in caps_raw.items():
-        value = _probability(p, f"{field}.capabilities[{cap}]", errors)
+        value = read_probability(p, f"{field}.capabilities[{cap}]", errors)
         if value is not None:
             capabilities[str(cap)] = value
     if not caps_raw:
         errors.add(f"{field}.capabilities", "a model needs at least one capability")
 
     def price(key: str) -> sympy.Rational:
-        number = _number(data.get(key), f"{field}.{key}", errors, low=0.0, default=0.0)
+        number = read_number(data.get(key), f"{field}.{key}", errors, low=0.0, default=0.0)
         return sympy.Rational(repr(number or 0.0))
 
     per_variant = data.get("per_variant", False)
     if not isinstance(per_variant, bool):
         errors.add(f"{field}.per_variant", "must be true or false")
         per_variant = False
-    error = _number(
+    error = read_number(
         data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5
     )
     return Model(
@@ -435,12 +197,12 @@ def _model(
         capabilities=capabilities,
         price_per_input_token=price("price_per_input_token"),
         price_per_output_token=price("price_per_output_token"),
-        context_window=_number(
+        context_window=read_number(
             data.get("context_window"), f"{field}.context_window", errors, low=0.0, default=0.0
         )
         or 0.0,
         per_variant=per_variant,
-        latency_per_token=_number(
+        latency_per_token=read_number(
             data.get("latency_per_token"),
             f"{field}.latency_per_token",
             errors,
@@ -453,15 +215,15 @@ def _model(
 
 
 def _graph_structure(
-    tasks: list[Task], raw_edges: list[Any], ex: _Expressions, errors: Violations
+    tasks: list[Task], raw_edges: list[Any], ex: ExpressionReader, errors: Violations
 ) -> tuple[Edge, ...]:
     ids = {t.id for t in tasks}
     edges = []
     by_id = {t.id: t for t in tasks}
     for i, item in enumerate(raw_edges):
         field = f"graph.edges[{i}]"
-        data = _mapping(item, field, errors)
-        _unknown_keys(data, {"source", "target", "tokens"}, field, errors)
+        data = read_mapping(item, field, errors)
+        check_keys(data, {"source", "target", "tokens"}, field, errors)
         ok = True
         for end in ("source", "target"):
             if data.get(end) not in ids:
@@ -500,33 +262,33 @@ def load_request(
         with one :class:`~aalps.cost_models.errors.FieldViolation` per problem found.
     """
     errors = Violations()
-    root = _mapping(data, "", errors)
+    root = read_mapping(data, "", errors)
     errors.raise_if_any()
-    _unknown_keys(root, {"graph", "catalog", "cost_model", "constraints", "search"}, "", errors)
-    graph_raw = _mapping(root.get("graph"), "graph", errors)
-    _unknown_keys(
-        graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors
-    )
+    check_keys(root, {"graph", "catalog", "cost_model", "constraints", "search"}, "", errors)
+    graph_raw = read_mapping(root.get("graph"), "graph", errors)
+    check_keys(graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors)
     params, symbols = _parameters(
-        _list(graph_raw.get("parameters"), "graph.parameters", errors, MAX_PARAMETERS), errors
+        read_list(graph_raw.get("parameters"), "graph.parameters", errors, MAX_PARAMETERS), errors
     )
-    ex = _Expressions(symbols, {p.symbol: p.value for p in params})
+    ex = ExpressionReader(symbols, {p.symbol: p.value for p in params})
     assumptions = []
-    for i, text in enumerate(_list(graph_raw.get("assumptions"), "graph.assumptions", errors, 50)):
+    for i, text in enumerate(
+        read_list(graph_raw.get("assumptions"), "graph.assumptions", errors, 50)
+    ):
         try:
             assumptions.append(
                 parse_assumption(str(text), symbols=symbols, field=f"graph.assumptions[{i}]")
             )
         except ExpressionError as error:
             errors.extend(error)
-    catalog_raw = _mapping(root.get("catalog"), "catalog", errors)
-    _unknown_keys(catalog_raw, {"models"}, "catalog", errors)
+    catalog_raw = read_mapping(root.get("catalog"), "catalog", errors)
+    check_keys(catalog_raw, {"models"}, "catalog", errors)
     models: list[Model] = []
     for i, item in enumerate(
-        _list(catalog_raw.get("models"), "catalog.models", errors, max_models)
+        read_list(catalog_raw.get("models"), "catalog.models", errors, max_models)
     ):
         model = _model(
-            _mapping(item, f"catalog.models[{i}]", errors), f"catalog.models[{i}]", ex, errors
+            read_mapping(item, f"catalog.models[{i}]", errors), f"catalog.models[{i}]", ex, errors
         )
         if model is None:
             continue
@@ -546,12 +308,12 @@ def load_request(
     if not models and not errors:
         errors.add("catalog.models", "the catalog needs at least one model")
     tasks: list[Task] = []
-    raw_tasks = _list(graph_raw.get("tasks"), "graph.tasks", errors, max_tasks)
+    raw_tasks = read_list(graph_raw.get("tasks"), "graph.tasks", errors, max_tasks)
     if not raw_tasks and "graph.tasks" not in {v.field for v in errors.items}:
         errors.add("graph.tasks", "the graph needs at least one task")
     for i, item in enumerate(raw_tasks):
         field = f"graph.tasks[{i}]"
-        task = _task(_mapping(item, field, errors), field, ex, errors)
+        task = read_task(read_mapping(item, field, errors), field, ex, errors)
         if task is None:
             continue
         if any(t.id == task.id for t in tasks):
@@ -559,13 +321,13 @@ def load_request(
         else:
             tasks.append(task)
     edges = _graph_structure(
-        tasks, _list(graph_raw.get("edges"), "graph.edges", errors, 10 * max_tasks), ex, errors
+        tasks, read_list(graph_raw.get("edges"), "graph.edges", errors, 10 * max_tasks), ex, errors
     )
-    cost_model = _enum(
+    cost_model = read_enum(
         CostModel, root.get("cost_model"), "cost_model", errors, CostModel.FORWARD_PASS
     )
-    constraints = _constraints(_mapping(root.get("constraints"), "constraints", errors), errors)
-    search = _search(_mapping(root.get("search"), "search", errors), errors)
+    constraints = _constraints(read_mapping(root.get("constraints"), "constraints", errors), errors)
+    search = _search(read_mapping(root.get("search"), "search", errors), errors)
     if cost_model is CostModel.PRICED:
         for i, m in enumerate(models):
             if m.price_per_input_token == 0 and m.price_per_output_token == 0:
@@ -588,18 +350,18 @@ def load_request(
 
 
 def _constraints(data: Mapping[str, Any], errors: Violations) -> Constraints:
-    _unknown_keys(
+    check_keys(
         data,
         {"min_success_probability", "max_cost", "max_latency", "parallelism"},
         "constraints",
         errors,
     )
     f = "constraints."
-    parallelism = _number(data.get("parallelism"), f + "parallelism", errors, low=0.0)
+    parallelism = read_number(data.get("parallelism"), f + "parallelism", errors, low=0.0)
     if parallelism is not None and parallelism != int(parallelism):
         errors.add(f + "parallelism", "must be an integer")
     return Constraints(
-        min_success_probability=_number(
+        min_success_probability=read_number(
             data.get("min_success_probability"),
             f + "min_success_probability",
             errors,
@@ -607,8 +369,8 @@ def _constraints(data: Mapping[str, Any], errors: Violations) -> Constraints:
             high=1.0,
         )
         or None,
-        max_cost=_number(data.get("max_cost"), f + "max_cost", errors, low=0.0, low_open=True),
-        max_latency=_number(
+        max_cost=read_number(data.get("max_cost"), f + "max_cost", errors, low=0.0, low_open=True),
+        max_latency=read_number(
             data.get("max_latency"), f + "max_latency", errors, low=0.0, low_open=True
         ),
         parallelism=int(parallelism) if parallelism else None,
@@ -616,22 +378,22 @@ def _constraints(data: Mapping[str, Any], errors: Violations) -> Constraints:
 
 
 def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
-    _unknown_keys(
+    check_keys(
         data,
         {"n_trials", "timeout_seconds", "seed", "objectives", "objective", "rank_by"},
         "search",
         errors,
     )
-    n_trials = _number(data.get("n_trials"), "search.n_trials", errors, low=0, high=MAX_TRIALS)
-    timeout = _number(data.get("timeout_seconds"), "search.timeout_seconds", errors, low=0.0)
-    seed = _number(data.get("seed"), "search.seed", errors, low=0, high=2**32 - 1)
+    n_trials = read_number(data.get("n_trials"), "search.n_trials", errors, low=0, high=MAX_TRIALS)
+    timeout = read_number(data.get("timeout_seconds"), "search.timeout_seconds", errors, low=0.0)
+    seed = read_number(data.get("seed"), "search.seed", errors, low=0, high=2**32 - 1)
     objectives = []
-    for i, item in enumerate(_list(data.get("objectives"), "search.objectives", errors, 3)):
-        objective = _enum(Objective, item, f"search.objectives[{i}]", errors, None)
+    for i, item in enumerate(read_list(data.get("objectives"), "search.objectives", errors, 3)):
+        objective = read_enum(Objective, item, f"search.objectives[{i}]", errors, None)
         if objective is not None and objective not in objectives:
             objectives.append(objective)
-    goal = _enum(SearchObjective, data.get("objective"), "search.objective", errors, None)
-    rank_by = _enum(RankBy, data.get("rank_by"), "search.rank_by", errors, None)
+    goal = read_enum(SearchObjective, data.get("objective"), "search.objective", errors, None)
+    rank_by = read_enum(RankBy, data.get("rank_by"), "search.rank_by", errors, None)
     return SearchOptions(
         n_trials=int(n_trials) if n_trials else SearchOptions.n_trials,
         timeout_seconds=timeout or None,
@@ -645,25 +407,27 @@ def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
 def load_plan(data: Any, field: str = "plan") -> Plan:
     """A caller-supplied plan (``tasks[]: {task_id, operator, roles[], params}``)."""
     errors = Violations()
-    root = _mapping(data, field, errors)
+    root = read_mapping(data, field, errors)
     tasks = []
-    for i, item in enumerate(_list(root.get("tasks"), f"{field}.tasks", errors, MAX_TASKS)):
+    for i, item in enumerate(read_list(root.get("tasks"), f"{field}.tasks", errors, MAX_TASKS)):
         where = f"{field}.tasks[{i}]"
-        raw = _mapping(item, where, errors)
-        operator = _enum(Operator, raw.get("operator"), f"{where}.operator", errors, None)
+        raw = read_mapping(item, where, errors)
+        operator = read_enum(Operator, raw.get("operator"), f"{where}.operator", errors, None)
         if operator is None:
             errors.add(f"{where}.operator", "is required")
             continue
         roles = []
-        for j, role in enumerate(_list(raw.get("roles"), f"{where}.roles", errors, 10)):
-            r = _mapping(role, f"{where}.roles[{j}]", errors)
-            votes = _number(r.get("votes"), f"{where}.roles[{j}].votes", errors, low=0, default=1)
+        for j, role in enumerate(read_list(raw.get("roles"), f"{where}.roles", errors, 10)):
+            r = read_mapping(role, f"{where}.roles[{j}]", errors)
+            votes = read_number(
+                r.get("votes"), f"{where}.roles[{j}].votes", errors, low=0, default=1
+            )
             roles.append(
                 RoleAssignment(str(r.get("role", "")), str(r.get("model", "")), int(votes or 1))
             )
         params = []
-        for name, value in _mapping(raw.get("params"), f"{where}.params", errors).items():
-            number = _number(value, f"{where}.params.{name}", errors, low=1)
+        for name, value in read_mapping(raw.get("params"), f"{where}.params", errors).items():
+            number = read_number(value, f"{where}.params.{name}", errors, low=1)
             if number is not None:
                 params.append((str(name), int(number)))
         tasks.append(

@@ -14,12 +14,11 @@ from collections.abc import Callable
 
 import optuna
 from aalps.cost_models.bounds import Separation
-from aalps.cost_models.domain import Objective, Operator, OptimizeRequest, Plan, RankBy
-from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.domain import Objective, OptimizeRequest, Plan, RankBy
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from aalps.optimizer.baseline import baseline_from_spaces, baseline_plan
 from aalps.optimizer.crossover import find_crossovers
-from aalps.optimizer.enumeration import SpaceBuilder, build_spaces
+from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.joint_search import JointSearch, Solution
 from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import FAR_SCALE, evaluator_at, grows
@@ -156,50 +155,15 @@ def analyze_plan(
     """
     evaluator = PlanEvaluator(request)
     evaluator.validate_plan(plan)
-    _check_chunked_inputs(evaluator, plan)
     if baseline is None:
         baseline = baseline_plan(evaluator)
     else:
-        try:
-            evaluator.validate_plan(baseline)
-            _check_chunked_inputs(evaluator, baseline)
-        except InvalidRequestError as error:
-            raise InvalidRequestError(
-                FieldViolation(_rename(v.field), v.description) for v in error.violations
-            ) from None
+        evaluator.validate_plan(baseline, field="baseline")
     evaluation = evaluator.evaluate(plan)
     baseline_evaluation = evaluator.evaluate(baseline)
     return AnalysisResult(
         evaluation, baseline_evaluation, _separation(evaluator, baseline_evaluation, evaluation)
     )
-
-
-def _check_chunked_inputs(evaluator: PlanEvaluator, plan: Plan) -> None:
-    """Reject CHUNK_AGGREGATE on a task without input tokens.
-
-    ``PlanEvaluator`` divides 0 by 0 chunks there (``task_outcome`` raises
-    ZeroDivisionError, ``task_cost`` gives nan); the search never proposes it.
-    """
-    builder = SpaceBuilder(evaluator, Metrics())
-    graph = evaluator.graph
-    problems = [
-        FieldViolation(
-            f"plan.tasks[{tp.task_id}].operator",
-            "CHUNK_AGGREGATE needs a task with a positive number of input tokens",
-        )
-        for tp in plan.tasks
-        if tp.operator is Operator.CHUNK_AGGREGATE
-        and not builder.number(
-            graph.task_by_id[tp.task_id].input_tokens + graph.incoming_tokens(tp.task_id)
-        )
-        > 0
-    ]
-    if problems:
-        raise InvalidRequestError(problems)
-
-
-def _rename(field: str) -> str:
-    return "baseline" + field[len("plan") :] if field.startswith("plan") else field
 
 
 def _separation(

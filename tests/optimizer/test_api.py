@@ -9,7 +9,14 @@ from dataclasses import replace
 import aalps.optimizer.joint_search
 import optuna
 import pytest
-from aalps.cost_models.domain import Operator, Plan, RoleAssignment, SearchOptions, TaskPlan
+from aalps.cost_models.domain import (
+    Operator,
+    OptimizeRequest,
+    Plan,
+    RoleAssignment,
+    SearchOptions,
+    TaskPlan,
+)
 from aalps.cost_models.errors import InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
@@ -176,9 +183,9 @@ def test_baseline_falls_back_to_direct_then_to_the_cheapest_plan() -> None:
     assert optimize(request).baseline.plan == plan
 
 
-def test_chunking_an_empty_input_is_rejected_not_crashed() -> None:
-    """The search skips CHUNK_AGGREGATE without input; a caller's plan gets a field error."""
-    request = load_request(
+def _empty_chunkable_request(aggregator: str = "") -> OptimizeRequest:
+    chunkable = {"aggregate_tokens": 4, **({"aggregator": aggregator} if aggregator else {})}
+    return load_request(
         {
             "graph": {
                 "parameters": [{"name": "n", "value": 10}],
@@ -187,21 +194,52 @@ def test_chunking_an_empty_input_is_rejected_not_crashed() -> None:
                         "id": "t",
                         "capability": "c",
                         "input_tokens": 0,
-                        "chunkable": {"aggregate_tokens": 4},
+                        "output_tokens": 5,
+                        "chunkable": chunkable,
                     }
                 ],
             },
             "catalog": {"models": [{"name": "m", "size": 1, "capabilities": {"c": 1}}]},
         }
     )
+
+
+def _chunked(*roles: str) -> Plan:
+    assignments = tuple(RoleAssignment(role, "m") for role in roles)
+    return Plan((TaskPlan("t", Operator.CHUNK_AGGREGATE, assignments, (("chunk", 1),)),))
+
+
+def test_chunking_an_empty_input_is_analyzed_as_no_calls() -> None:
+    """The search skips CHUNK_AGGREGATE without input; a caller's plan of it is valid: no
+    chunk, so no worker call (no cost, no time, nothing to fail), and the aggregator's one
+    call when there is one. It used to be refused, when the evaluator divided by zero."""
+    request = _empty_chunkable_request()
     assert optimize(request).plan.plan.tasks[0].operator is Operator.DIRECT
-    chunked = Plan(
-        (
-            TaskPlan(
-                "t", Operator.CHUNK_AGGREGATE, (RoleAssignment("worker", "m"),), (("chunk", 1),)
-            ),
-        )
-    )
+    result = analyze_plan(request, _chunked("worker"))
+    outcome = result.plan.outcome
+    assert (outcome.expected_cost, outcome.latency, outcome.success_probability) == (0, 0, 1)
+    assert result.plan.cost == 0
+    request = _empty_chunkable_request(aggregator="c")
+    outcome = analyze_plan(request, _chunked("worker", "aggregator")).plan.outcome
+    assert outcome.expected_cost == 10  # forward pass: size 1 x (0 read + 5 written) x 2
+    assert outcome.latency == 5
+
+
+def test_plan_checks_name_the_field_that_holds_the_plan() -> None:
+    """One validation for the plan and the caller's baseline: the paths say which."""
+    request = _empty_chunkable_request()
+    wrong = Plan((TaskPlan("t", Operator.MAP, (RoleAssignment("worker", "m"),)),))
     with pytest.raises(InvalidRequestError) as caught:
-        analyze_plan(request, chunked)
+        analyze_plan(request, wrong)
     assert [v.field for v in caught.value.violations] == ["plan.tasks[t].operator"]
+    with pytest.raises(InvalidRequestError) as caught:
+        analyze_plan(request, _chunked("worker"), baseline=Plan(()))
+    assert [(v.field, v.description) for v in caught.value.violations] == [
+        ("baseline.tasks", "task t has no plan")
+    ]
+    with pytest.raises(InvalidRequestError) as caught:
+        PlanEvaluator(request).validate_plan(Plan((*wrong.tasks, *wrong.tasks)), field="mine")
+    assert {v.field for v in caught.value.violations} == {
+        "mine.tasks[t].operator",
+        "mine.tasks",
+    }
