@@ -41,7 +41,7 @@ from aalps.cost_models.domain import OptimizeRequest  # noqa: E402
 from aalps.optimizer import OptimizeResult, optimize  # noqa: E402
 from aalps.proto.aalps.v1 import aalps_pb2 as pb  # noqa: E402
 from aalps.proto.aalps.v1 import aalps_pb2_grpc  # noqa: E402
-from aalps.server.converters import dict_to_proto, request_from_proto, result_to_proto  # noqa: E402
+from aalps.proto.convert import dict_to_proto, request_from_proto, result_to_proto  # noqa: E402
 
 from tests.conftest import example_data  # noqa: E402
 

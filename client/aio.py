@@ -15,7 +15,12 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
-from aalps.client.errors import AalpsClientError, error_from_rpc, status_from_error
+from aalps.client.errors import (
+    AalpsClientError,
+    error_from_rpc,
+    status_from_error,
+    strip_field_prefix,
+)
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
 from aalps.client.remote import auth_metadata, channel_options
 from aalps.client.results import (
@@ -101,6 +106,8 @@ class AsyncClient:
             return
         message = pb.BatchOptimizeRequest(requests=messages)
         async for entry in self._stream(self._stub.BatchOptimize, message, self._timeout):
+            if entry.HasField("error"):
+                strip_field_prefix(entry.error, f"requests[{entry.index}].")
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
 

@@ -19,7 +19,7 @@ from types import TracebackType
 
 import grpc
 from aalps.client.backend import Backend, ProgressCallback
-from aalps.client.errors import AalpsClientError, status_from_error
+from aalps.client.errors import AalpsClientError, status_from_error, strip_field_prefix
 from aalps.client.in_process import InProcessBackend
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
 from aalps.client.remote import RemoteBackend
@@ -146,6 +146,8 @@ class Client:
             pb.BatchOptimizeRequest(requests=messages), timeout=self._deadline(timeout)
         )
         for entry in stream:
+            if entry.HasField("error"):
+                strip_field_prefix(entry.error, f"requests[{entry.index}].")
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
 

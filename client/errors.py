@@ -240,6 +240,23 @@ def status_from_error(error: AalpsClientError) -> status_pb2.Status:
     return status
 
 
+def strip_field_prefix(status: status_pb2.Status, prefix: str) -> None:
+    """Make ``status``'s field paths relative to one batch entry (``requests[3].`` removed).
+
+    The server names fields within the whole batch; a batch item, which already says its
+    index, names them within its own request, as a single call would.
+    """
+    status.message = status.message.replace(prefix, "")
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            for violation in bad.field_violations:
+                if violation.field.startswith(prefix):
+                    violation.field = violation.field[len(prefix) :]
+            detail.Pack(bad)
+
+
 __all__ = [
     "AalpsClientError",
     "CancelledError",
@@ -256,4 +273,5 @@ __all__ = [
     "error_from_status",
     "internal_error",
     "status_from_error",
+    "strip_field_prefix",
 ]

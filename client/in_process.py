@@ -1,78 +1,107 @@
-"""The in-process backend: the optimizer called directly, through the shared converters.
+"""The in-process backend: the service core itself, run in this process.
 
-Requests go message -> domain (``request_from_proto``) -> optimizer -> message
-(``result_to_proto``), exactly the path the server's servicer takes, so a report built here
-is the one a server would send. Domain errors become the client's typed errors. Jobs run
-in memory on a background thread (:mod:`aalps.client.local_jobs`): they live as long as the
-client, and are meant for scripts and tests; persisted jobs need a server.
+``Client.in_process()`` starts an :class:`~aalps.server.service.AalpsService` over the
+in-memory job store, a :class:`~aalps.server.engines.LocalEngine` (searches in threads of
+this process) and :class:`~aalps.server.engines.LocalJobs` (jobs one at a time on a
+thread): the same rules as a server (caps, paging, deadlines, job life cycle, batch
+isolation), run on a private event loop. Failures become the client's typed errors through
+the server's own status mapping, so in-process and remote callers catch the same classes.
+Jobs live as long as the process and are meant for scripts and tests; persisted jobs need
+a server. This module is the client's one import of :mod:`aalps.server` besides ``aalps
+serve``: it starts a service.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
 
 from aalps.client.backend import ProgressCallback
-from aalps.client.errors import (
-    AalpsClientError,
-    CancelledError,
-    DeadlineExceededError,
-    error_from_domain,
-    internal_error,
-    status_from_error,
-)
-from aalps.client.inputs import with_search_options
-from aalps.client.local_jobs import LocalJobs
+from aalps.client.errors import AalpsClientError, error_from_status
 from aalps.client.results import Progress
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
-StopCheck = Callable[[], bool]
+T = TypeVar("T")
 
-#: Share of a call's deadline given to the search (the server's rule, kept in step).
-DEADLINE_SHARE = 0.8
+__all__ = ["InProcessBackend"]
 
 
-@contextmanager
-def domain_errors() -> Iterator[None]:
-    """Re-raise domain errors (bad request, infeasible) as the client's typed errors."""
-    try:
-        yield
-    except AalpsClientError:
-        raise
-    except Exception as error:
-        typed = error_from_domain(error)
-        if typed is None:
-            raise
-        raise typed from error
+def _epoch_deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.time() + timeout
 
 
 class InProcessBackend:
-    """Runs every call in this process; jobs are kept in memory."""
+    """Runs every call on the service core in this process; jobs are kept in memory."""
 
     def __init__(self) -> None:
-        self._jobs = LocalJobs(self._run, self._validate)
+        from aalps.server.config import ServerConfig
+        from aalps.server.engines import LocalEngine, LocalJobs
+        from aalps.server.outcome import Limits
+        from aalps.server.service import AalpsService
+        from aalps.server.store_memory import InMemoryJobStore
 
-    @staticmethod
-    def _validate(request: pb.OptimizeRequest, field: str = "") -> Any:
-        from aalps.server.converters import request_from_proto
+        config = ServerConfig()
+        limits = Limits(config.max_tasks, config.max_models, config.max_trials)
+        store = InMemoryJobStore()
+        self._jobs = LocalJobs(store, limits)
+        self._service = AalpsService(
+            store=store, engine=LocalEngine(), jobs=self._jobs, limits=limits
+        )
+        self._loop = asyncio.new_event_loop()
+        # A daemon thread: jobs stay readable after close (a watch sees them end).
+        thread = threading.Thread(target=self._loop.run_forever, name="aalps-core", daemon=True)
+        thread.start()
 
-        with domain_errors():
-            return request_from_proto(request, field=field)
+    # --- running the core's coroutines --------------------------------------------------
 
-    def _run(
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one of the core's coroutines; its domain errors as the client's typed errors."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result()
+        except (AalpsClientError, StopAsyncIteration):
+            raise
+        except Exception as error:
+            from aalps.server.status import status_for
+
+            raise error_from_status(status_for(error)) from error
+        except BaseException:  # Ctrl-C: stop the call too
+            future.cancel()
+            raise
+
+    def _iterate(self, stream: AsyncIterator[T]) -> Iterator[T]:
+        """A sync iterator over one of the core's streams; leaving early closes it."""
+
+        async def step() -> T:
+            return await anext(stream)
+
+        async def close() -> None:
+            await stream.aclose()  # type: ignore[attr-defined]
+
+        try:
+            while True:
+                try:
+                    item = self._call(step())
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result()
+
+    # --- the calls ----------------------------------------------------------------------
+
+    def optimize(
         self,
         request: pb.OptimizeRequest,
+        *,
+        timeout: float | None,
         progress: ProgressCallback | None,
-        should_stop: StopCheck,
     ) -> pb.OptimizeResponse:
-        """Validate, search, convert: the servicer's path without the wire."""
-        from aalps.optimizer import SearchCancelled, optimize
-        from aalps.server.converters import result_to_proto
-
-        domain = self._validate(request)
+        """The server's Optimize, reporting the search's progress (in process only)."""
 
         def report(update: Any) -> None:
             assert progress is not None
@@ -85,97 +114,87 @@ class InProcessBackend:
                 )
             )
 
-        try:
-            with domain_errors():
-                result = optimize(
-                    domain, progress=report if progress else None, should_stop=should_stop
-                )
-        except SearchCancelled as error:
-            raise CancelledError(str(error) or "the search was cancelled") from None
-        return result_to_proto(result)
-
-    def optimize(
-        self,
-        request: pb.OptimizeRequest,
-        *,
-        timeout: float | None,
-        progress: ProgressCallback | None,
-    ) -> pb.OptimizeResponse:
-        """Search in this thread, as the server's Optimize does: a deadline cuts the search's
-        time budget to :data:`DEADLINE_SHARE` of it (the rest covers bounds), and a search
-        stopped by the deadline before any feasible plan fails with DEADLINE_EXCEEDED."""
-        if timeout is None:
-            return self._run(request, progress, lambda: False)
-        deadline = time.monotonic() + timeout
-        budget = max(0.01, timeout * DEADLINE_SHARE)
-        if not 0 < request.search.timeout_seconds <= budget:
-            request = with_search_options(request, timeout_seconds=budget)
-        try:
-            return self._run(request, progress, lambda: time.monotonic() >= deadline)
-        except CancelledError:
-            if time.monotonic() < deadline:
-                raise
-            raise DeadlineExceededError(f"deadline of {timeout} s exceeded") from None
+        return self._call(
+            self._service.optimize(
+                request, deadline=_epoch_deadline(timeout), progress=report if progress else None
+            )
+        )
 
     def analyze(
         self, request: pb.AnalyzePlanRequest, *, timeout: float | None
     ) -> pb.AnalyzePlanResponse:
-        from aalps.optimizer import analyze_plan
-        from aalps.server.converters import analysis_to_proto, plan_from_proto
-
-        domain = self._validate(request.request, field="request")
-        with domain_errors():
-            plan = plan_from_proto(request.plan, "plan")
-            baseline = (
-                plan_from_proto(request.baseline, "baseline")
-                if request.HasField("baseline")
-                else None
-            )
-            return analysis_to_proto(analyze_plan(domain, plan, baseline=baseline))
+        return self._call(self._service.analyze(request, deadline=_epoch_deadline(timeout)))
 
     def batch(
         self, request: pb.BatchOptimizeRequest, *, timeout: float | None
     ) -> Iterator[pb.BatchOptimizeResponse]:
-        """One request after another; a failing entry becomes an error entry, never stops
-        the others."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for index, item in enumerate(request.requests):
-            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            try:
-                yield pb.BatchOptimizeResponse(
-                    index=index, result=self.optimize(item, timeout=left, progress=None)
-                )
-            except AalpsClientError as error:
-                yield pb.BatchOptimizeResponse(index=index, error=status_from_error(error))
-            except Exception as error:  # a bug in one entry must not lose the others
-                yield pb.BatchOptimizeResponse(
-                    index=index, error=status_from_error(internal_error(error))
-                )
+        from aalps.server.status import status_for
+
+        stream = self._service.batch(request.requests, deadline=_epoch_deadline(timeout))
+        for entry in self._iterate(stream):
+            if entry.error is not None:
+                yield pb.BatchOptimizeResponse(index=entry.index, error=status_for(entry.error))
+            else:
+                yield pb.BatchOptimizeResponse(index=entry.index, result=entry.response)
 
     def submit(
         self, request: pb.SubmitJobRequest, *, timeout: float | None
     ) -> pb.SubmitJobResponse:
-        return pb.SubmitJobResponse(job=self._jobs.submit(request.request))
+        from aalps.server.job_messages import job_to_proto
+
+        job = self._call(
+            self._service.submit_job("", request.request, deadline=_epoch_deadline(timeout))
+        )
+        return pb.SubmitJobResponse(job=job_to_proto(job, with_request=True))
 
     def get_job(self, request: pb.GetJobRequest, *, timeout: float | None) -> pb.GetJobResponse:
-        return pb.GetJobResponse(job=self._jobs.get(request.job_id))
+        from aalps.server.job_messages import job_to_proto
+
+        job = self._call(self._service.get_job("", request.job_id))
+        return pb.GetJobResponse(job=job_to_proto(job, with_request=True))
 
     def watch(
         self, request: pb.WatchJobRequest, *, timeout: float | None
     ) -> Iterator[pb.WatchJobResponse]:
-        for job in self._jobs.watch(request.job_id, timeout=timeout):
-            yield pb.WatchJobResponse(job=job)
+        from aalps.server.job_messages import job_to_proto
+
+        stream = self._service.watch_job("", request.job_id, deadline=_epoch_deadline(timeout))
+        for job in self._iterate(stream):
+            yield pb.WatchJobResponse(job=job_to_proto(job))
 
     def cancel(
         self, request: pb.CancelJobRequest, *, timeout: float | None
     ) -> pb.CancelJobResponse:
-        return pb.CancelJobResponse(job=self._jobs.cancel(request.job_id))
+        from aalps.server.job_messages import job_to_proto
+
+        job = self._call(self._service.cancel_job("", request.job_id))
+        return pb.CancelJobResponse(job=job_to_proto(job))
 
     def list_jobs(
         self, request: pb.ListJobsRequest, *, timeout: float | None
     ) -> pb.ListJobsResponse:
-        jobs, token = self._jobs.list_page(request.page_size, request.page_token, request.state)
-        return pb.ListJobsResponse(jobs=jobs, next_page_token=token)
+        from aalps.server.job_messages import job_state_from_proto, job_to_proto
+
+        async def page() -> Any:
+            return await self._service.list_jobs(
+                "",
+                page_size=request.page_size,
+                page_token=request.page_token,
+                state=job_state_from_proto(request.state),
+            )
+
+        result = self._call(page())
+        jobs = [job_to_proto(job) for job in result.jobs]
+        return pb.ListJobsResponse(jobs=jobs, next_page_token=result.next_page_token)
 
     def close(self) -> None:
+        """Cancel every unfinished job and let the job thread end."""
+        from aalps.server.store import JobFinishedError
+
+        for job in self._service.store.unfinished():
+            try:
+                self._call(self._service.cancel_job(job.owner, job.job_id))
+            except AalpsClientError as error:
+                if not isinstance(error.__cause__, JobFinishedError):
+                    raise
         self._jobs.close()

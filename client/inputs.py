@@ -67,7 +67,7 @@ def read_data(source: str | os.PathLike[str]) -> tuple[str, Any]:
 def _fill(data: Any, message: Message, name: str) -> None:
     """Fill ``message`` from file data through the shared converter (numbers accepted)."""
     from aalps.cost_models.errors import InvalidRequestError
-    from aalps.server.converters import dict_to_proto
+    from aalps.proto.convert import dict_to_proto
 
     if not isinstance(data, Mapping):
         kind = "empty" if data is None else f"a {type(data).__name__}"

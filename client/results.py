@@ -126,7 +126,7 @@ class SearchStatsReport:
 
 def _to_dict(message: Message) -> dict[str, Any]:
     """The JSON users see, from the one converter module (imported when first needed)."""
-    from aalps.server.converters import message_to_dict
+    from aalps.proto.convert import message_to_dict
 
     return message_to_dict(message)
 

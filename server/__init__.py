@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aalps.server.app import AalpsServer, make_server, run_server
     from aalps.server.config import ServerConfig
-    from aalps.server.store import JobPage, JobRecord, JobState, JobStore, open_store
+    from aalps.server.store import JobPage, JobRecord, JobState, JobStore
+    from aalps.server.stores import open_store
 
 _EXPORTS = {
     "AalpsServer": "aalps.server.app",
@@ -29,7 +30,7 @@ _EXPORTS = {
     "JobRecord": "aalps.server.store",
     "JobState": "aalps.server.store",
     "JobStore": "aalps.server.store",
-    "open_store": "aalps.server.store",
+    "open_store": "aalps.server.stores",
 }
 
 __all__ = [

@@ -23,12 +23,15 @@ from aalps.proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
 from aalps.server.auth import TokenAuth
 from aalps.server.config import ServerConfig
 from aalps.server.decoding import DecodeErrorInterceptor
+from aalps.server.engines import PoolEngine
 from aalps.server.job_worker import optuna_storage
 from aalps.server.jobs import JobRunner
 from aalps.server.outcome import Limits
 from aalps.server.pool import SearchPool
+from aalps.server.service import AalpsService
 from aalps.server.servicer import AalpsServicer
-from aalps.server.store import JobStore, open_store
+from aalps.server.store import JobStore
+from aalps.server.stores import open_store
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
@@ -106,15 +109,14 @@ class AalpsServer:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        servicer = AalpsServicer(
+        service = AalpsService(
             store=store,
-            pool=self._pool,
+            engine=PoolEngine(self._pool),
             jobs=jobs,
-            auth=self._auth,
             limits=self._limits,
             batch_workers=self.config.batch_workers,
-            max_message_bytes=size,
         )
+        servicer = AalpsServicer(service=service, auth=self._auth, max_message_bytes=size)
         aalps_pb2_grpc.add_AalpsServiceServicer_to_server(servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         services = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)

@@ -1,6 +1,7 @@
 """Errors the service raises beside the domain's own (``aalps.cost_models.errors``).
 
-Each maps to one status code in :mod:`aalps.server.status`; none carries protobuf.
+Each maps to one status code in :mod:`aalps.server.status`; none carries protobuf. A search
+stopped before any feasible plan raises the optimizer's ``SearchCancelled`` (CANCELLED).
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ class JobNotFoundError(LookupError):
 
 class DeadlineExceededError(TimeoutError):
     """The call's deadline passed before the search produced a plan."""
-
-
-class SearchCancelledError(Exception):
-    """The search was stopped before it found any feasible plan."""
 
 
 class WorkerDiedError(Exception):

@@ -18,7 +18,8 @@ from typing import Any
 
 from aalps.server.outcome import Limits, as_outcome
 from aalps.server.stop_flags import POLL_SECONDS, Stopper, StopSignal
-from aalps.server.store import JobState, JobStore, open_store
+from aalps.server.store import JobState, JobStore
+from aalps.server.stores import open_store
 from aalps.server.workers import request_from_message
 from google.protobuf import json_format
 from google.rpc import code_pb2
@@ -105,6 +106,24 @@ def run_job(
     is accepted (and ignored) to fit :meth:`aalps.server.pool.SearchPool.run_stoppable`.
     """
     store = _store(storage_url, table_prefix)
+    return run_stored_job(
+        store, job_id, attempts_seen, limits, stop, study_storage=optuna_storage(storage_url)
+    )
+
+
+def run_stored_job(
+    store: JobStore,
+    job_id: str,
+    attempts_seen: int,
+    limits: Limits,
+    stop: StopSignal | None,
+    *,
+    study_storage: Any = None,
+) -> str:
+    """:func:`run_job` on an opened store (``Client.in_process()`` runs its jobs so).
+
+    ``study_storage`` keeps the job's study (None: in memory).
+    """
     job = store.start(job_id, attempts_seen=attempts_seen)
     if job is None:
         return ""
@@ -117,7 +136,7 @@ def run_job(
         store.fail(job_id, attempt=attempt, code=code_pb2.ABORTED, message=message)
         return JobState.FAILED
     try:
-        return _search_job(store, job_id, job.request_json, attempt, storage_url, limits, stop)
+        return _search_job(store, job_id, job.request_json, attempt, study_storage, limits, stop)
     except Exception as error:  # a bug: record it rather than leave the job RUNNING forever
         _log.exception("job %s failed", job_id)
         store.fail(
@@ -131,13 +150,13 @@ def _search_job(
     job_id: str,
     request_json: str,
     attempt: int,
-    storage_url: str,
+    study_storage: Any,
     limits: Limits,
     stop: StopSignal | None,
 ) -> str:
     from aalps.optimizer import optimize
     from aalps.proto.aalps.v1 import aalps_pb2 as pb
-    from aalps.server.converters import message_to_json, result_to_proto
+    from aalps.proto.convert import message_to_json, result_to_proto
     from aalps.server.status import status_for
 
     stopper = Stopper(stop, None, poll=lambda: store.cancel_requested(job_id))
@@ -150,8 +169,8 @@ def _search_job(
             request,
             progress=writer,
             should_stop=stopper,
-            storage=optuna_storage(storage_url),
-            study_name=f"aalps-job-{job_id}-{attempt}",
+            storage=study_storage,
+            study_name=f"aalps-job-{job_id}-{attempt}" if study_storage else None,
         )
         writer.flush(final_best=result.plan.outcome.expected_cost)
         result_json = message_to_json(result_to_proto(result))

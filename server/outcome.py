@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
-from aalps.server.errors import DeadlineExceededError, SearchCancelledError
+from aalps.server.errors import DeadlineExceededError
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,9 @@ class Outcome:
         if self.error == "infeasible":
             raise InfeasibleError(items)
         if self.error == "cancelled":
-            raise SearchCancelledError(self.message or "the search was cancelled")
+            from aalps.optimizer import SearchCancelled
+
+            raise SearchCancelled(self.message or "the search was cancelled")
         if self.error == "deadline":
             raise DeadlineExceededError(self.message or "deadline exceeded")
         return self.response
@@ -71,6 +73,8 @@ def as_outcome() -> Iterator[list[Outcome]]:
         box.append(Outcome(error="infeasible", violations=pairs(error.reasons), message=str(error)))
     except SearchCancelled as error:
         box.append(Outcome(error="cancelled", message=str(error)))
+    except DeadlineExceededError as error:
+        box.append(Outcome(error="deadline", message=str(error)))
 
 
 def pairs(items: tuple[FieldViolation, ...]) -> tuple[tuple[str, str], ...]:

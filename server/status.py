@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 
 import grpc
 from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
+from aalps.optimizer import SearchCancelled
 from aalps.server.errors import (
     DeadlineExceededError,
     JobNotFoundError,
-    SearchCancelledError,
     WorkerDiedError,
 )
 from aalps.server.store import JobFinishedError, StoreUnavailableError
@@ -57,7 +57,7 @@ def status_for(error: BaseException) -> status_pb2.Status:
     simple: list[tuple[type[BaseException], int]] = [
         (JobFinishedError, code_pb2.FAILED_PRECONDITION),
         (JobNotFoundError, code_pb2.NOT_FOUND),
-        (SearchCancelledError, code_pb2.CANCELLED),
+        (SearchCancelled, code_pb2.CANCELLED),
         (DeadlineExceededError, code_pb2.DEADLINE_EXCEEDED),
         (StoreUnavailableError, code_pb2.UNAVAILABLE),
         (WorkerDiedError, code_pb2.UNAVAILABLE),

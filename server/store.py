@@ -4,7 +4,8 @@ A job's request and result are opaque JSON text (the servicer side writes the pr
 messages' JSON form), so the store knows nothing of the wire. Two implementations pass
 one shared test suite (``tests/server/test_store_contract.py``):
 :class:`~aalps.server.store_memory.InMemoryJobStore` and
-:class:`~aalps.server.store_sql.SqlJobStore` (SQLite by default, PostgreSQL by URL).
+:class:`~aalps.server.store_sql.SqlJobStore` (SQLite by default, PostgreSQL by URL);
+:func:`aalps.server.stores.open_store` picks one by URL (this module imports neither).
 
 Concurrency model: the server process creates and cancels jobs; worker processes claim
 them (:meth:`JobStore.start`), report progress and finish them. Every write is a single
@@ -190,17 +191,6 @@ class JobStore(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections. The store must not be used afterwards."""
-
-
-def open_store(url: str, *, table_prefix: str = "aalps_", create: bool = True) -> JobStore:
-    """The store for a URL: ``memory:`` for a process-local store, else SQL."""
-    if url == "memory:":
-        from aalps.server.store_memory import InMemoryJobStore
-
-        return InMemoryJobStore()
-    from aalps.server.store_sql import SqlJobStore
-
-    return SqlJobStore(url, table_prefix=table_prefix, create=create)
 
 
 # --- page tokens --------------------------------------------------------------------------

@@ -13,7 +13,6 @@ or the deadline passes; the search then returns its best plan so far.
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
 import signal
@@ -22,13 +21,12 @@ import time
 from typing import Any
 
 from aalps.cost_models.domain import OptimizeRequest
+from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.server import stop_flags
+from aalps.server.errors import DeadlineExceededError
 from aalps.server.outcome import Limits, Outcome, as_outcome
+from aalps.server.service import with_deadline
 from aalps.server.stop_flags import Stopper, StopSignal
-
-#: Share of the remaining deadline given to the search; the rest covers bounds and replies.
-DEADLINE_SHARE = 0.8
-
 
 # --- process set-up -----------------------------------------------------------------------
 
@@ -55,7 +53,7 @@ def init_search_process(flags: Any) -> None:
     """
     init_process()
     stop_flags.install(flags)
-    import aalps.server.converters  # noqa: F401
+    import aalps.proto.convert  # noqa: F401
     import optuna
 
     from aalps import optimizer  # noqa: F401
@@ -77,7 +75,7 @@ def warm_up() -> int:
 
 
 def request_from_message(message: Any, limits: Limits, field: str = "") -> OptimizeRequest:
-    from aalps.server.converters import request_from_proto
+    from aalps.proto.convert import request_from_proto
 
     return request_from_proto(
         message,
@@ -88,13 +86,58 @@ def request_from_message(message: Any, limits: Limits, field: str = "") -> Optim
     )
 
 
-def validate_request(request: bytes, limits: Limits, field: str) -> Outcome:
-    """SubmitJob's check: the request converts (every violation named); no search."""
-    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+def validate_message(message: pb.OptimizeRequest, limits: Limits, field: str) -> int:
+    """SubmitJob's check: the request converts (every violation named); the trials it asks."""
+    return request_from_message(message, limits, field).search.n_trials
 
+
+def optimize_message(
+    message: pb.OptimizeRequest,
+    limits: Limits,
+    field: str,
+    *,
+    deadline: float | None,
+    should_stop: Any,
+    progress: Any = None,
+) -> pb.OptimizeResponse:
+    """Validate, search until done, stopped or ``deadline`` (epoch seconds), convert.
+
+    A search stopped by its deadline before any feasible plan raises
+    DeadlineExceededError; stopped otherwise, ``SearchCancelled``.
+    """
+    from aalps.optimizer import SearchCancelled, optimize
+    from aalps.proto.convert import result_to_proto
+
+    domain = with_deadline(request_from_message(message, limits, field), deadline)
+    try:
+        result = optimize(
+            domain, progress=progress, should_stop=should_stop, storage=None, study_name=None
+        )
+    except SearchCancelled:
+        if deadline is not None and time.time() >= deadline:
+            raise DeadlineExceededError("deadline exceeded before a plan was found") from None
+        raise
+    return result_to_proto(result)
+
+
+def analyze_message(message: pb.AnalyzePlanRequest, limits: Limits) -> pb.AnalyzePlanResponse:
+    """AnalyzePlan: cost, bound and separation of the caller's plan; no search."""
+    from aalps.optimizer import analyze_plan
+    from aalps.proto.convert import analysis_to_proto, plan_from_proto
+
+    domain = request_from_message(message.request, limits, field="request")
+    plan = plan_from_proto(message.plan, "plan")
+    baseline = (
+        plan_from_proto(message.baseline, "baseline") if message.HasField("baseline") else None
+    )
+    return analysis_to_proto(analyze_plan(domain, plan, baseline))
+
+
+def validate_request(request: bytes, limits: Limits, field: str) -> Outcome:
+    """:func:`validate_message` in a search process."""
     with as_outcome() as box:
-        domain = request_from_message(pb.OptimizeRequest.FromString(request), limits, field)
-        return Outcome(n_trials=domain.search.n_trials)
+        message = pb.OptimizeRequest.FromString(request)
+        return Outcome(n_trials=validate_message(message, limits, field))
     return box[0]
 
 
@@ -105,51 +148,22 @@ def optimize_request(
     stop: StopSignal | None,
     deadline: float | None,
 ) -> Outcome:
-    """Optimize: validate, search until done, stopped or ``deadline`` (epoch seconds).
+    """:func:`optimize_message` in a search process, stopped by the server's flag.
 
     ``field`` prefixes violation paths (``requests[3]`` in a batch).
     """
-    from aalps.optimizer import optimize
-    from aalps.proto.aalps.v1 import aalps_pb2 as pb
-    from aalps.server.converters import result_to_proto
-
     with as_outcome() as box:
         message = pb.OptimizeRequest.FromString(request)
-        domain = _with_deadline(request_from_message(message, limits, field), deadline)
-        stopper = Stopper(stop, deadline)
-        result = optimize(domain, progress=None, should_stop=stopper, storage=None, study_name=None)
-        return Outcome(result_to_proto(result).SerializeToString())
-    outcome = box[0]
-    if outcome.error == "cancelled" and deadline is not None and time.time() >= deadline:
-        return Outcome(error="deadline", message="deadline exceeded before a plan was found")
-    return outcome
-
-
-def analyze_request(request: bytes, limits: Limits) -> Outcome:
-    """AnalyzePlan: cost, bound and separation of the caller's plan; no search."""
-    from aalps.optimizer import analyze_plan
-    from aalps.proto.aalps.v1 import aalps_pb2 as pb
-    from aalps.server.converters import analysis_to_proto, plan_from_proto
-
-    with as_outcome() as box:
-        message = pb.AnalyzePlanRequest.FromString(request)
-        domain = request_from_message(message.request, limits, field="request")
-        plan = plan_from_proto(message.plan, "plan")
-        baseline = (
-            plan_from_proto(message.baseline, "baseline") if message.HasField("baseline") else None
+        response = optimize_message(
+            message, limits, field, deadline=deadline, should_stop=Stopper(stop, deadline)
         )
-        result = analyze_plan(domain, plan, baseline)
-        return Outcome(analysis_to_proto(result).SerializeToString())
+        return Outcome(response.SerializeToString())
     return box[0]
 
 
-def _with_deadline(request: OptimizeRequest, deadline: float | None) -> OptimizeRequest:
-    """The request with its search timeout cut to fit the call's deadline."""
-    if deadline is None:
-        return request
-    budget = max(0.01, (deadline - time.time()) * DEADLINE_SHARE)
-    timeout = request.search.timeout_seconds
-    if timeout is not None and timeout <= budget:
-        return request
-    search = dataclasses.replace(request.search, timeout_seconds=budget)
-    return dataclasses.replace(request, search=search)
+def analyze_request(request: bytes, limits: Limits) -> Outcome:
+    """:func:`analyze_message` in a search process."""
+    with as_outcome() as box:
+        message = pb.AnalyzePlanRequest.FromString(request)
+        return Outcome(analyze_message(message, limits).SerializeToString())
+    return box[0]

@@ -48,7 +48,7 @@ def test_optimize_reproduces_the_paper(client: Client, name: str) -> None:
 
 def test_request_forms_give_one_report(client: Client) -> None:
     """A path, a built-in example name, a dict and a message are the same request."""
-    from aalps.server.converters import dict_to_proto
+    from aalps.proto.convert import dict_to_proto
 
     data = example_data("k_task_routing")
     message = aalps_pb2.OptimizeRequest()

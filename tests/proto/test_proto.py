@@ -121,7 +121,7 @@ def test_every_example_parses_and_round_trips(path: Path) -> None:
 def test_every_example_parses_as_written(path: Path) -> None:
     """Files say ``output_tokens: 1``; the product's front end (``dict_to_proto``) accepts
     bare numbers in expression (string) fields and gives what quoting them by hand gives."""
-    from aalps.server.converters import dict_to_proto
+    from aalps.proto.convert import dict_to_proto
 
     raw = _load(path)
     quoted, _ = _quote_numbers(raw, aalps_pb2.OptimizeRequest.DESCRIPTOR)

@@ -24,9 +24,9 @@ import grpc
 import pytest
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
+from aalps.proto.convert import dict_to_proto
 from aalps.server.app import AalpsServer, make_server
 from aalps.server.config import ServerConfig
-from aalps.server.converters import dict_to_proto
 
 from tests.conftest import example_data
 

@@ -23,7 +23,8 @@ import sqlalchemy
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
 from aalps.server.config import ServerConfig
-from aalps.server.store import JobState, open_store
+from aalps.server.store import JobState
+from aalps.server.stores import open_store
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.server.conftest import (

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 from aalps.cost_models.errors import InvalidRequestError
-from aalps.server.store import JobFinishedError, JobState, JobStore, open_store
+from aalps.server.store import JobFinishedError, JobState, JobStore
 from aalps.server.store_memory import InMemoryJobStore
 from aalps.server.store_sql import SqlJobStore
+from aalps.server.stores import open_store
 
 POSTGRES_URL = os.environ.get("AALPS_TEST_POSTGRES_URL")
 NO_POSTGRES = (
