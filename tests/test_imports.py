@@ -16,7 +16,6 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import networkx as nx
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Folder at the top of the repository -> its import name.
@@ -198,19 +197,7 @@ def test_the_walk_sees_the_project() -> None:
     assert graph.has_edge("aalps.optimizer.enumeration", "aalps.optimizer.chunk_enumeration")
 
 
-#: The one circle known when this test was written, cut by issue 9's server part: the
-#: ``open_store`` factory in server/store.py imports the implementations, which import it.
-KNOWN_STORE_CIRCLE = frozenset(
-    {"aalps.server.store", "aalps.server.store_memory", "aalps.server.store_sql"}
-)
-
-
 def test_no_import_cycle() -> None:
     sources, packages = project_sources()
     cycles = import_cycles(import_graph(sources, packages))
-    if cycles and all(set(c) <= KNOWN_STORE_CIRCLE for c in cycles):
-        pytest.xfail(
-            "known cycle server/store.py <-> store_memory/store_sql through open_store "
-            "(issue 9, server part): passes once the factory leaves the contract module"
-        )
     assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
