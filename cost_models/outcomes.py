@@ -48,22 +48,16 @@ def _log_probability(p: float) -> float:
     return math.log(p) if p > 0.0 else -math.inf
 
 
-@dataclass(frozen=True)
-class TaskOutcome:
-    """A task plan's figures at one point of the scale ray (the scale point by default).
+class _CostOfPass:
+    """The cost of a correct result, shared by task and plan figures (DESIGN §2, "Objective").
 
-    ``log_success`` is the natural log of the success probability, finite even when the
-    float ``success_probability`` underflows to 0 (−inf only when success is exactly 0).
+    ``log_success`` left at nan is filled from ``success_probability``.
     """
 
     expected_cost: float
     log_cost: float
     success_probability: float
-    latency: float
-    cost_variance: float
-    window_violation: str | None = None
-    retry: RetryTail | None = None
-    log_success: float = math.nan
+    log_success: float
 
     def __post_init__(self) -> None:
         if math.isnan(self.log_success):
@@ -78,6 +72,24 @@ class TaskOutcome:
     def log_cost_of_pass(self) -> float:
         """log E[cost] − log P(success), finite when the two overflow and underflow."""
         return _log_cost_of_pass(self.log_cost, self.log_success)
+
+
+@dataclass(frozen=True)
+class TaskOutcome(_CostOfPass):
+    """A task plan's figures at one point of the scale ray (the scale point by default).
+
+    ``log_success`` is the natural log of the success probability, finite even when the
+    float ``success_probability`` underflows to 0 (−inf only when success is exactly 0).
+    """
+
+    expected_cost: float
+    log_cost: float
+    success_probability: float
+    latency: float
+    cost_variance: float
+    window_violation: str | None = None
+    retry: RetryTail | None = None
+    log_success: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class TaskEvaluation:
 
 
 @dataclass(frozen=True)
-class PlanOutcome:
+class PlanOutcome(_CostOfPass):
     """A whole plan's figures at one point of the scale ray (what the search compares).
 
     ``cost_p95`` (the 95th-percentile cost) is computed on first use: exact when the random
@@ -116,20 +128,6 @@ class PlanOutcome:
     log_success: float = math.nan
     cost_variance: float = 0.0
     random_tasks: tuple[TaskOutcome, ...] = ()
-
-    def __post_init__(self) -> None:
-        if math.isnan(self.log_success):
-            object.__setattr__(self, "log_success", _log_probability(self.success_probability))
-
-    @property
-    def cost_of_pass(self) -> float:
-        """E[cost] / P(success) (math.inf when success is 0)."""
-        return _cost_of_pass(self.expected_cost, self.success_probability)
-
-    @property
-    def log_cost_of_pass(self) -> float:
-        """log E[cost] − log P(success), finite when the two overflow and underflow."""
-        return _log_cost_of_pass(self.log_cost, self.log_success)
 
     @cached_property
     def _tail(self) -> tuple[float, bool]:
