@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         SearchObjective,
         TaskPlan,
     )
+    from aalps.cost_models.errors import AalpsError
     from aalps.cost_models.loading import load_request
     from aalps.optimizer.api import analyze_plan, optimize
 
@@ -60,6 +61,7 @@ except importlib.metadata.PackageNotFoundError:  # a source tree that is not ins
 _EXPORTS = {
     "AsyncClient": "aalps.client.aio",
     "Client": "aalps.client.client",
+    "AalpsError": "aalps.cost_models.errors",
     "AalpsClientError": "aalps.client.errors",
     "CancelledError": "aalps.client.errors",
     "DeadlineExceededError": "aalps.client.errors",
@@ -85,6 +87,7 @@ _EXPORTS = {
 
 __all__ = [
     "AalpsClientError",
+    "AalpsError",
     "AsyncClient",
     "CancelledError",
     "Client",

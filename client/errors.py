@@ -3,7 +3,10 @@
 A remote call fails with a ``grpc.RpcError`` whose rich status (``google.rpc.Status``)
 carries ``BadRequest`` or ``PreconditionFailure`` details; an in-process call fails with a
 domain error from ``cost_models``. Both become the same :class:`AalpsClientError`
-subclass here, so code written against the client never imports grpc to handle failures:
+subclass here, so code written against the client never imports grpc to handle failures.
+Every one of them is an :class:`~aalps.cost_models.errors.AalpsError`; the base class, and
+:class:`CancelledError` and :class:`DeadlineExceededError` (which the optimizer and the
+service raise too), are defined once in :mod:`aalps.cost_models.errors` and imported here:
 
 >>> try:
 ...     client.optimize("bad.yaml")                          # doctest: +SKIP
@@ -18,51 +21,24 @@ failed batch entry or job exactly as the server does, as a ``google.rpc.Status``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar, NamedTuple
 
 import grpc
+from aalps.cost_models.errors import (
+    AalpsClientError,
+    CancelledError,
+    DeadlineExceededError,
+    Violation,
+)
 from google.rpc import error_details_pb2, status_pb2
 
 #: The ``PreconditionFailure.Violation.type`` that marks an infeasible request.
 INFEASIBLE_TYPE = "INFEASIBLE"
 
 
-class Violation(NamedTuple):
-    """One problem with one field (or, for preconditions, one subject such as a task)."""
-
-    field: str
-    description: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.description}" if self.field else self.description
-
-
-class AalpsClientError(Exception):
-    """Base class of every error the client raises on purpose.
-
-    Attributes:
-        code: The gRPC status code the failure corresponds to.
-        message: The server's (or the domain error's) message.
-        violations: The per-field or per-subject problems, if any.
-    """
-
-    code: ClassVar[grpc.StatusCode] = grpc.StatusCode.UNKNOWN
-
-    def __init__(self, message: str, violations: Iterable[tuple[str, str]] = ()) -> None:
-        self.message = message
-        self.violations: tuple[Violation, ...] = tuple(Violation(f, d) for f, d in violations)
-        super().__init__(message)
-
-    @property
-    def status_code(self) -> grpc.StatusCode:
-        """The status code of this instance (the generic class keeps the server's code)."""
-        return self.code
-
-
 class InvalidArgumentError(AalpsClientError):
     """The request (or plan, or input file) is malformed; ``violations`` names each field."""
 
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    code_name = "INVALID_ARGUMENT"
 
     def __init__(self, violations: Iterable[tuple[str, str]], message: str | None = None) -> None:
         items = tuple(Violation(f, d) for f, d in violations)
@@ -72,7 +48,7 @@ class InvalidArgumentError(AalpsClientError):
 class FailedPreconditionError(AalpsClientError):
     """The request is well-formed but cannot be served in the current state."""
 
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    code_name = "FAILED_PRECONDITION"
 
 
 class InfeasibleRequestError(FailedPreconditionError):
@@ -92,31 +68,19 @@ class InfeasibleRequestError(FailedPreconditionError):
 class NotFoundError(AalpsClientError):
     """The job does not exist (or belongs to another caller)."""
 
-    code = grpc.StatusCode.NOT_FOUND
+    code_name = "NOT_FOUND"
 
 
 class UnauthenticatedError(AalpsClientError):
     """The server wants a bearer token and got none, or an unknown one."""
 
-    code = grpc.StatusCode.UNAUTHENTICATED
-
-
-class DeadlineExceededError(AalpsClientError):
-    """The call's deadline passed before the server answered."""
-
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
-
-
-class CancelledError(AalpsClientError):
-    """The call (or the job) was cancelled."""
-
-    code = grpc.StatusCode.CANCELLED
+    code_name = "UNAUTHENTICATED"
 
 
 class UnavailableError(AalpsClientError):
     """The server cannot be reached (down, wrong address, or shutting down)."""
 
-    code = grpc.StatusCode.UNAVAILABLE
+    code_name = "UNAVAILABLE"
 
 
 class _OtherError(AalpsClientError):
@@ -132,7 +96,7 @@ class _OtherError(AalpsClientError):
 
 
 _BY_CODE: dict[grpc.StatusCode, type[AalpsClientError]] = {
-    cls.code: cls
+    grpc.StatusCode[cls.code_name]: cls
     for cls in (
         NotFoundError,
         UnauthenticatedError,
@@ -203,6 +167,8 @@ def error_from_domain(error: Exception) -> AalpsClientError | None:
     """
     from aalps.cost_models.errors import AalpsError, InfeasibleError, InvalidRequestError
 
+    if isinstance(error, AalpsClientError):  # cancelled, deadline: already the client's class
+        return error
     if isinstance(error, InvalidRequestError):
         return InvalidArgumentError([(v.field, v.description) for v in error.violations])
     if isinstance(error, InfeasibleError):

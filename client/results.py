@@ -9,41 +9,17 @@ prints.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from aalps.client.errors import AalpsClientError, InvalidArgumentError, error_from_status
+from aalps.client.errors import AalpsClientError, error_from_status
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-
-class JobState(enum.StrEnum):
-    """The life cycle of a job: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
-
-    JOB_STATE_UNSPECIFIED = "JOB_STATE_UNSPECIFIED"
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def final(self) -> bool:
-        """True once the job can no longer change."""
-        return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
-
-    @classmethod
-    def number(cls, state: JobState | str) -> pb.JobState.ValueType:
-        """The wire value of ``state`` (a member or its name); InvalidArgumentError if none."""
-        try:
-            return pb.JobState.Value(cls(state).value)
-        except ValueError:
-            names = ", ".join(s.value for s in cls)
-            raise InvalidArgumentError([("state", f"{state!r} is not one of {names}")]) from None
+from aalps.job_state import JobState
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,22 @@
 The service maps :class:`InvalidRequestError` to ``INVALID_ARGUMENT`` with one
 ``google.rpc.BadRequest.FieldViolation`` per :class:`FieldViolation`; the CLI prints them.
 Field paths use the proto field names, e.g. ``graph.tasks[2].blocks.count``.
+
+This is the one error hierarchy of aalps: :class:`AalpsError` is its root. The errors a
+caller sees (:class:`AalpsClientError` and its subclasses in :mod:`aalps.client.errors`)
+derive from it, and cancellation (:class:`CancelledError`) and a passed deadline
+(:class:`DeadlineExceededError`) are defined here once: the optimizer and the service raise
+them, and the client returns the same classes for a CANCELLED or DEADLINE_EXCEEDED status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
+
+if TYPE_CHECKING:
+    import grpc
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,7 @@ class FieldViolation:
 
 
 class AalpsError(Exception):
-    """Base class of every error aalps raises on purpose."""
+    """Base class of every error aalps raises on purpose (domain, service and client)."""
 
 
 class InvalidRequestError(AalpsError, ValueError):
@@ -57,6 +67,67 @@ class InfeasibleError(AalpsError):
         super().__init__("no feasible plan: " + "; ".join(str(r) for r in self.reasons))
 
 
+class Violation(NamedTuple):
+    """One problem with one field (or, for preconditions, one subject such as a task)."""
+
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}" if self.field else self.description
+
+
+class AalpsClientError(AalpsError):
+    """Base class of every error a caller of aalps sees: a status code, a message, violations.
+
+    The client raises its subclasses (:mod:`aalps.client.errors`); the two that the
+    optimizer and the service raise as well, :class:`CancelledError` and
+    :class:`DeadlineExceededError`, are defined below, so that one class means one failure
+    everywhere.
+
+    Attributes:
+        code_name: The name of the gRPC status code the failure corresponds to.
+        message: The server's (or the domain error's) message.
+        violations: The per-field or per-subject problems, if any.
+    """
+
+    code_name: ClassVar[str] = "UNKNOWN"
+
+    def __init__(self, message: str, violations: Iterable[tuple[str, str]] = ()) -> None:
+        self.message = message
+        self.violations: tuple[Violation, ...] = tuple(Violation(f, d) for f, d in violations)
+        super().__init__(message)
+
+    @property
+    def status_code(self) -> grpc.StatusCode:
+        """The gRPC status code of this instance (the generic class keeps the server's code)."""
+        import grpc
+
+        return grpc.StatusCode[self.code_name]
+
+    @property
+    def code(self) -> grpc.StatusCode:
+        """The same as :attr:`status_code`."""
+        return self.status_code
+
+
+class CancelledError(AalpsClientError):
+    """The search, the call or the job was cancelled (before any feasible plan was known).
+
+    The optimizer raises it when ``should_stop()`` turns true before a plan is found (its
+    old name ``SearchCancelled`` is the same class); the client raises it for a CANCELLED
+    status.
+    """
+
+    code_name = "CANCELLED"
+
+
+class DeadlineExceededError(AalpsClientError, TimeoutError):
+    """The call's deadline passed before the search (or the server) produced an answer."""
+
+    code_name = "DEADLINE_EXCEEDED"
+
+
 class Violations:
     """Collects violations while a request is validated, so that all are reported at once."""
 
@@ -75,3 +146,17 @@ class Violations:
     def raise_if_any(self) -> None:
         if self.items:
             raise InvalidRequestError(self.items)
+
+
+__all__ = [
+    "AalpsClientError",
+    "AalpsError",
+    "CancelledError",
+    "DeadlineExceededError",
+    "ExpressionError",
+    "FieldViolation",
+    "InfeasibleError",
+    "InvalidRequestError",
+    "Violation",
+    "Violations",
+]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aalps.cost_models.bounds import Separation
+from aalps.cost_models.errors import CancelledError
 from aalps.cost_models.evaluation import PlanEvaluation
 
 
@@ -91,5 +92,6 @@ class AnalysisResult:
     separation: tuple[Separation, ...]
 
 
-class SearchCancelled(Exception):
-    """``should_stop()`` turned true before any feasible plan was known."""
+#: ``should_stop()`` turned true before any feasible plan was known: the one cancel error of
+#: aalps, :class:`aalps.cost_models.errors.CancelledError`, under the optimizer's name.
+SearchCancelled = CancelledError

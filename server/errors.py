@@ -1,10 +1,15 @@
 """Errors the service raises beside the domain's own (``aalps.cost_models.errors``).
 
 Each maps to one status code in :mod:`aalps.server.status`; none carries protobuf. A search
-stopped before any feasible plan raises the optimizer's ``SearchCancelled`` (CANCELLED).
+stopped before any feasible plan raises the one cancel error,
+:class:`aalps.cost_models.errors.CancelledError` (the optimizer's ``SearchCancelled``), and a
+passed deadline the one :class:`~aalps.cost_models.errors.DeadlineExceededError`, re-exported
+here: the client catches the very same classes.
 """
 
 from __future__ import annotations
+
+from aalps.cost_models.errors import DeadlineExceededError
 
 
 class JobNotFoundError(LookupError):
@@ -15,9 +20,8 @@ class JobNotFoundError(LookupError):
         self.job_id = job_id
 
 
-class DeadlineExceededError(TimeoutError):
-    """The call's deadline passed before the search produced a plan."""
-
-
 class WorkerDiedError(Exception):
     """The worker process running the search died (killed, or out of memory)."""
+
+
+__all__ = ["DeadlineExceededError", "JobNotFoundError", "WorkerDiedError"]

@@ -114,7 +114,7 @@ class JobRunner:
                 if retry == WORKER_RETRIES or self._closing:
                     raise
                 current = await asyncio.to_thread(self._store.get, job.job_id, job.owner)
-                if current is None or current.state.finished:
+                if current is None or current.state.final:
                     return
                 attempts_seen = current.attempts
 

@@ -247,7 +247,7 @@ class AalpsService:
             if seen != last:
                 last = seen
                 yield job
-            if job.state.finished:
+            if job.state.final:
                 return
             if deadline is not None and time.time() >= deadline:
                 raise DeadlineExceededError("the job did not finish before the deadline")

@@ -19,7 +19,6 @@ import abc
 import base64
 import binascii
 import builtins
-import enum
 import json
 import uuid
 from collections.abc import Sequence
@@ -28,22 +27,7 @@ from datetime import datetime
 
 from aalps.cost_models.errors import InvalidRequestError
 
-
-class JobState(enum.StrEnum):
-    """The life cycle: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
-
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def finished(self) -> bool:
-        return self in _FINISHED
-
-
-_FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+from aalps.job_state import JobState
 
 
 @dataclass(frozen=True)

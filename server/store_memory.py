@@ -127,7 +127,7 @@ class InMemoryJobStore(JobStore):
             if entry is None or entry[1].owner != owner:
                 return None
             old = entry[1]
-            if old.state.finished:
+            if old.state.final:
                 raise JobFinishedError(old)
             state = JobState.CANCELLED if old.state == JobState.PENDING else old.state
             job = dataclasses.replace(
@@ -158,7 +158,7 @@ class InMemoryJobStore(JobStore):
     def unfinished(self) -> builtins.list[JobRecord]:
         with self._lock:
             entries = sorted(self._jobs.values(), key=lambda e: e[0])
-        return [job for _, job in entries if not job.state.finished]
+        return [job for _, job in entries if not job.state.final]
 
 
 def _current(job: JobRecord, attempt: int) -> bool:
