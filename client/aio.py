@@ -37,6 +37,8 @@ from aalps.client.results import (
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
 
+__all__ = ["AsyncClient", "T"]
+
 T = TypeVar("T")
 
 

@@ -14,6 +14,8 @@ from typing import Protocol
 from aalps.client.results import Progress
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
+__all__ = ["Backend", "ProgressCallback"]
+
 #: Called with each progress update of a search.
 ProgressCallback = Callable[[Progress], None]
 

@@ -24,6 +24,15 @@ from aalps.client.errors import (
 
 from aalps import __version__
 
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "build_parser",
+    "main",
+    "report_error",
+]
+
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

@@ -36,6 +36,8 @@ from aalps.client.results import (
 )
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
+__all__ = ["Client"]
+
 _UNSET: float = -1.0
 
 

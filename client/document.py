@@ -11,6 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+__all__ = [
+    "Cell",
+    "Document",
+    "Fields",
+    "Math",
+    "Section",
+    "Table",
+    "WRITERS",
+    "latex_escape",
+    "to_latex",
+    "to_markdown",
+    "to_text",
+]
+
 
 @dataclass(frozen=True)
 class Math:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from aalps.client.errors import InvalidArgumentError
 
+__all__ = ["Example", "examples", "find_example", "get_example"]
+
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 

@@ -21,6 +21,16 @@ from aalps.client.examples import find_example
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from google.protobuf.message import Message
 
+__all__ = [
+    "MAX_FILE_BYTES",
+    "PlanLike",
+    "RequestLike",
+    "plan_message",
+    "read_data",
+    "request_message",
+    "with_search_options",
+]
+
 #: A request: a file path (or built-in example name), a dict, or the message itself.
 RequestLike = str | os.PathLike[str] | Mapping[str, Any] | pb.OptimizeRequest
 #: A plan: a file path, a dict (``tasks[]: {task_id, operator, roles[], params}``), a message.

@@ -13,6 +13,8 @@ import time
 from types import TracebackType
 from typing import TextIO
 
+__all__ = ["ProgressBar"]
+
 _WIDTH = 24
 _TICK_SECONDS = 0.25
 

@@ -11,6 +11,8 @@ from aalps.client.errors import error_from_rpc
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
 
+__all__ = ["MAX_MESSAGE_BYTES", "RemoteBackend", "T", "auth_metadata", "channel_options"]
+
 T = TypeVar("T")
 
 #: Matches the server's default limit, so large batches and results get through.

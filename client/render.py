@@ -23,6 +23,19 @@ from aalps.client.results import (
     SeparationReport,
 )
 
+__all__ = [
+    "FORMATS",
+    "analysis_document",
+    "error_text",
+    "job_document",
+    "jobs_document",
+    "json_text",
+    "number",
+    "optimize_document",
+    "probability",
+    "write",
+]
+
 FORMATS = ("table", "json", "markdown", "latex")
 
 

@@ -21,6 +21,28 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from aalps.job_state import JobState
 
+__all__ = [
+    "AnalysisReport",
+    "BatchItem",
+    "CrossoverReport",
+    "JobInfo",
+    "OptimizeReport",
+    "PlanReport",
+    "Progress",
+    "RoleReport",
+    "SearchStatsReport",
+    "SeparationReport",
+    "TaskReport",
+    "analysis_report_from_proto",
+    "batch_item_from_proto",
+    "crossover_from_proto",
+    "job_from_proto",
+    "optimize_report_from_proto",
+    "plan_from_proto",
+    "separation_from_proto",
+    "task_from_proto",
+]
+
 
 @dataclass(frozen=True)
 class Progress:

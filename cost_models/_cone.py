@@ -8,6 +8,8 @@ from math import gcd, lcm
 
 import sympy
 
+__all__ = ["Ray", "Vec"]
+
 Vec = tuple[Fraction | int, ...]
 Ray = tuple[int, ...]
 

@@ -21,6 +21,8 @@ import sympy
 from aalps.cost_models._cone import _rational, _sign
 from aalps.cost_models._dominance import _MAX_ALTS, _Dominance, _is_atomic_factor, _Term
 
+__all__ = ["Signed"]
+
 Signed = tuple[int, list[_Term]] | None  # sign of e (1, -1, 0) and the Θ terms of |e|
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import mpmath
 import sympy
 
+__all__ = ["Arithmetic", "BIG", "FLOAT", "SYMBOLIC", "Value"]
+
 Value = Any  # a sympy.Expr, a float or an mpmath.mpf, depending on the arithmetic
 
 

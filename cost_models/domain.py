@@ -16,6 +16,33 @@ from functools import cached_property
 import networkx as nx
 import sympy
 
+__all__ = [
+    "Acceptance",
+    "Blocks",
+    "CHUNK",
+    "Catalog",
+    "Chunkable",
+    "Constraints",
+    "CostModel",
+    "Defects",
+    "Edge",
+    "Model",
+    "Objective",
+    "Operator",
+    "OptimizeRequest",
+    "Parameter",
+    "Plan",
+    "RankBy",
+    "RoleAssignment",
+    "Routing",
+    "SearchObjective",
+    "SearchOptions",
+    "Steps",
+    "Task",
+    "TaskGraph",
+    "TaskPlan",
+]
+
 #: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
 CHUNK = sympy.Symbol("chunk", positive=True)
 

@@ -22,6 +22,8 @@ from aalps.cost_models.call_costs import Pricing, call_cost
 from aalps.cost_models.domain import CHUNK, Model, Operator, OptimizeRequest, Plan, Task, TaskPlan
 from aalps.cost_models.operators import OPERATORS
 
+__all__ = ["SimulationRun", "SimulationSummary", "simulate", "simulate_once"]
+
 
 @dataclass
 class SimulationRun:

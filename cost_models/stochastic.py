@@ -13,6 +13,25 @@ from typing import Any
 
 from aalps.cost_models.arithmetic import Value
 
+__all__ = [
+    "MAX_LEAD",
+    "SUM_GRID",
+    "Z95",
+    "ahead_by_k_expected_samples",
+    "ahead_by_k_log_chain_success",
+    "ahead_by_k_samples_variance",
+    "ahead_by_k_step_success",
+    "cheapest_lead",
+    "geometric_variance",
+    "lead_at_scale",
+    "lead_choices",
+    "majority_vote_success",
+    "retry_attempts_quantile",
+    "retry_sum_quantile",
+    "tail_quantile",
+    "target_lead",
+]
+
 Z95 = 1.6448536269514722  # the standard normal's 95th percentile
 
 

@@ -33,6 +33,8 @@ from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics
 from aalps.optimizer.study import create_study
 
+__all__ = ["analyze_plan", "logger", "optimize"]
+
 logger = logging.getLogger(__name__)
 
 

@@ -20,6 +20,8 @@ from aalps.cost_models.operators import default_baseline
 from aalps.optimizer.enumeration import SpaceBuilder
 from aalps.optimizer.space import Candidate, Metrics, TaskSpace
 
+__all__ = ["baseline_from_spaces", "baseline_plan"]
+
 
 def baseline_plan(evaluator: PlanEvaluator) -> Plan:
     """The baseline plan of the evaluator's request.

@@ -23,6 +23,8 @@ from aalps.optimizer.cost_of_pass import sweep_totals
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.incumbents import improve, lagrangian_multiplier
 
+__all__ = ["BranchResult", "FIRST_ROUND", "NODE_BUDGET", "SuccessBound", "branch_and_bound"]
+
 #: Branch-and-bound nodes (choices tried) before it gives up being exact.
 NODE_BUDGET = 500_000
 #: The node budget of the first round; later rounds restart from a better incumbent.

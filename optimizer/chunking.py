@@ -40,6 +40,8 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+__all__ = ["ChunkCounts", "CountSearch", "ENUMERATION_LIMIT", "GRID_POINTS", "cheapest_count"]
+
 #: Up to this many distinct counts the cost-only search enumerates every one.
 ENUMERATION_LIMIT = 4000
 #: Grid points (over count indices) that bracket the optimum before the ternary search.

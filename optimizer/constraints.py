@@ -14,6 +14,8 @@ from aalps.cost_models.errors import FieldViolation
 from aalps.cost_models.evaluation import PlanOutcome
 from aalps.optimizer.exact import JointProblem
 
+__all__ = ["MAX_TASKS_NAMED", "jointly_unreachable", "meets", "unreachable"]
+
 #: At most this many limiting tasks are named under a constraint's reason.
 MAX_TASKS_NAMED = 10
 

@@ -25,6 +25,8 @@ from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, evaluator_at, objective_of
 from aalps.optimizer.result import Crossover
 
+__all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "find_crossovers"]
+
 #: At most this many one-task challengers are followed: those that do best far away.
 MAX_CROSSOVERS = 3
 #: The grid's step along the ray; the crossing is found to a relative 1e-6 within a step.

@@ -23,6 +23,21 @@ from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.optimizer.ray import TIE_TOLERANCE
 from aalps.optimizer.space import Candidate, TaskSpace
 
+__all__ = [
+    "Arrays",
+    "ENUMERATION_LIMIT",
+    "JointArrays",
+    "JointFigures",
+    "JointProblem",
+    "Selection",
+    "TINY",
+    "cheapest_enumerated",
+    "enumerate_joint",
+    "far_objective_array",
+    "far_problem",
+    "objective_array",
+]
+
 #: Joint products up to this size are enumerated outright.
 ENUMERATION_LIMIT = 200_000
 #: Costs above e^700 would overflow a float: they are scaled down by a common factor.

@@ -16,6 +16,14 @@ import numpy as np
 import numpy.typing as npt
 from aalps.optimizer.exact import JointFigures, JointProblem, Selection
 
+__all__ = [
+    "greedy_repair",
+    "improve",
+    "improve_value",
+    "lagrangian_incumbent",
+    "lagrangian_multiplier",
+]
+
 
 def lagrangian_multiplier(problem: JointProblem) -> float:
     """The ``λ ≥ 0`` that maximizes the Lagrangian dual of the success constraint.

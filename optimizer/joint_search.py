@@ -45,6 +45,16 @@ from aalps.optimizer.search import OptunaSearch
 from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.study import objective_values, record
 
+__all__ = [
+    "JointSearch",
+    "MAX_FRONT",
+    "REACH_TOLERANCE",
+    "SWEEP_NODES",
+    "SWEEP_POINTS",
+    "Solution",
+    "T",
+]
+
 T = TypeVar("T")
 
 #: A Pareto front longer than this is thinned, evenly along the cost axis.

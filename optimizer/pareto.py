@@ -14,6 +14,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["T", "nondominated", "pareto_filter"]
+
 T = TypeVar("T")
 
 

@@ -23,6 +23,8 @@ from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.optimizer.space import TaskSpace
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
+__all__ = ["Choose", "Meaning", "PlanParams"]
+
 #: What a parameter stands for: ("operator",), ("model", role), ("votes", role), ("param", name).
 Meaning = tuple[str, ...]
 Choose = Callable[[str, BaseDistribution, Meaning], Any]

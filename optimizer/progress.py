@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from aalps.optimizer.result import Progress
 
+__all__ = ["Reporter"]
+
 
 class Reporter:
     """Reports progress to, and takes stop requests from, the caller of ``optimize``."""

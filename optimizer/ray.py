@@ -17,6 +17,17 @@ import sympy
 from aalps.cost_models.domain import Model, OptimizeRequest, TaskGraph
 from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
 
+__all__ = [
+    "FAR_SCALE",
+    "Outcome",
+    "TIE_TOLERANCE",
+    "evaluator_at",
+    "grows",
+    "model_size_at",
+    "objective_of",
+    "ray_point",
+]
+
 #: The point of the scale ray where plans are ranked asymptotically.
 FAR_SCALE = 1e6
 #: Objectives within this relative distance at the scale point are ties.

@@ -13,6 +13,15 @@ from aalps.cost_models.bounds import Separation
 from aalps.cost_models.errors import CancelledError
 from aalps.cost_models.evaluation import PlanEvaluation
 
+__all__ = [
+    "AnalysisResult",
+    "Crossover",
+    "OptimizeResult",
+    "Progress",
+    "SearchCancelled",
+    "SearchStats",
+]
+
 
 @dataclass(frozen=True)
 class Progress:

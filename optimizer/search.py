@@ -24,6 +24,8 @@ from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import objective_of
 from aalps.optimizer.study import constraint_values, describe, figures, objective_values
 
+__all__ = ["OptunaSearch", "nsga2_sampler", "tpe_sampler"]
+
 
 @dataclass
 class OptunaSearch:

@@ -28,6 +28,18 @@ from aalps.cost_models.evaluation import TaskOutcome
 from aalps.cost_models.operators import ParamSpec, RoleSpec
 from aalps.optimizer.chunking import ChunkCounts
 
+__all__ = [
+    "Candidate",
+    "ChunkWindows",
+    "Metrics",
+    "OperatorOptions",
+    "Option",
+    "TaskSpace",
+    "feasible_in_order",
+    "widest",
+    "window_of",
+]
+
 Option = tuple[str, int]  # (model name, votes) for one role
 
 

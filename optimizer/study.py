@@ -21,6 +21,8 @@ from aalps.cost_models.domain import Constraints, Objective, Plan
 from aalps.cost_models.evaluation import PlanOutcome
 from aalps.optimizer.plan_params import PlanParams
 
+__all__ = ["constraint_values", "create_study", "describe", "figures", "objective_values", "record"]
+
 
 def create_study(
     *,

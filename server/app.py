@@ -36,6 +36,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+__all__ = ["AalpsServer", "KILL_AFTER_SECONDS", "SERVICE_NAME", "make_server", "run_server"]
+
 _log = logging.getLogger(__name__)
 
 SERVICE_NAME: str = aalps_pb2.DESCRIPTOR.services_by_name["AalpsService"].full_name

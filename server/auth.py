@@ -15,6 +15,8 @@ from typing import Any
 
 import grpc
 
+__all__ = ["Metadata", "OPEN_SERVICES", "TokenAuth"]
+
 #: Services anyone may call: health checks and server reflection.
 OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from aalps.server.config import DEFAULT_STORAGE, ServerConfig
 
+__all__ = ["DEFAULT_PORT", "add_arguments", "config_from_args", "serve"]
+
 if TYPE_CHECKING:
     from aalps.server.app import AalpsServer
 

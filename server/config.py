@@ -12,6 +12,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_MAX_MODELS",
+    "DEFAULT_MAX_TASKS",
+    "DEFAULT_MAX_TRIALS",
+    "DEFAULT_STORAGE",
+    "ServerConfig",
+    "parse_tokens",
+    "storage_url",
+]
+
 #: Default storage: an SQLite file in the working directory (embedded, zero set-up).
 DEFAULT_STORAGE = "sqlite:///aalps.db"
 #: Large enough that an oversized request (10^6 tasks) reaches validation and is

@@ -18,6 +18,8 @@ from aalps.server.status import status_for
 from google.protobuf.message import DecodeError
 from grpc_status import rpc_status
 
+__all__ = ["Context", "DecodeErrorInterceptor"]
+
 Context = grpc.aio.ServicerContext[Any, Any]
 
 

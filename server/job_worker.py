@@ -24,6 +24,8 @@ from aalps.server.workers import request_from_message
 from google.protobuf import json_format
 from google.rpc import code_pb2
 
+__all__ = ["MAX_ATTEMPTS", "optuna_storage", "run_job", "run_stored_job"]
+
 _log = logging.getLogger(__name__)
 
 #: A job that has crashed its worker this many times is failed instead of resumed.

@@ -20,6 +20,8 @@ from aalps.server.pool import SearchPool
 from aalps.server.stop_flags import StopHandle
 from aalps.server.store import JobRecord, JobStore
 
+__all__ = ["INTERRUPT_SECONDS", "JobRunner", "WORKER_RETRIES"]
+
 _log = logging.getLogger(__name__)
 
 #: Times a job is handed to a fresh process after its process died, before giving up

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
 from aalps.server.errors import DeadlineExceededError
 
+__all__ = ["Limits", "Outcome", "as_outcome", "pairs"]
+
 
 @dataclass(frozen=True)
 class Limits:

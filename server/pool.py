@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 from aalps.server.errors import DeadlineExceededError, WorkerDiedError
 from aalps.server.stop_flags import StopFlags, StopHandle
 
+__all__ = ["SearchPool", "T"]
+
 _log = logging.getLogger(__name__)
 
 T = TypeVar("T")

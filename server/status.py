@@ -39,6 +39,17 @@ from aalps.server.store import JobFinishedError, StoreUnavailableError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+__all__ = [
+    "INFEASIBLE_TYPE",
+    "MAX_DETAIL_BYTES",
+    "Req",
+    "Resp",
+    "Self",
+    "rpc_errors",
+    "rpc_stream_errors",
+    "status_for",
+]
+
 _log = logging.getLogger(__name__)
 
 #: PreconditionFailure.Violation.type of an infeasible request (the client keys on it).

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.context import SpawnContext
 from typing import Any
 
+__all__ = ["POLL_SECONDS", "SLOTS", "StopFlags", "StopHandle", "StopSignal", "Stopper", "install"]
+
 _log = logging.getLogger(__name__)
 
 #: Calls that can be stopped at once (queued or running); beyond it, deadline only.

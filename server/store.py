@@ -29,6 +29,17 @@ from aalps.cost_models.errors import InvalidRequestError
 
 from aalps.job_state import JobState
 
+__all__ = [
+    "JobFinishedError",
+    "JobPage",
+    "JobRecord",
+    "JobStore",
+    "StoreUnavailableError",
+    "decode_page_token",
+    "encode_page_token",
+    "new_job_id",
+]
+
 
 @dataclass(frozen=True)
 class JobRecord:

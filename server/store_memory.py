@@ -25,6 +25,8 @@ from aalps.server.store import (
     new_job_id,
 )
 
+__all__ = ["InMemoryJobStore"]
+
 
 class InMemoryJobStore(JobStore):
     """Jobs in a dict guarded by a lock; records are immutable, so reads copy nothing."""

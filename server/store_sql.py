@@ -35,6 +35,8 @@ from aalps.server.store import (
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
+__all__ = ["BUSY_TIMEOUT_SECONDS", "P", "R", "SqlJobStore", "jobs_table", "make_engine"]
+
 #: Seconds a writer waits for another's lock before giving up (SQLite).
 BUSY_TIMEOUT_SECONDS = 30.0
 

@@ -28,6 +28,19 @@ from aalps.server.outcome import Limits, Outcome, as_outcome
 from aalps.server.service import with_deadline
 from aalps.server.stop_flags import Stopper, StopSignal
 
+__all__ = [
+    "analyze_message",
+    "analyze_request",
+    "init_process",
+    "init_search_process",
+    "optimize_message",
+    "optimize_request",
+    "request_from_message",
+    "validate_message",
+    "validate_request",
+    "warm_up",
+]
+
 # --- process set-up -----------------------------------------------------------------------
 
 

@@ -13,6 +13,8 @@ from aalps.client.inputs import RequestLike, request_message
 from aalps.client.render import error_text, json_text
 from aalps.client.results import BatchItem
 
+__all__ = ["RESULT_SUFFIX", "destinations", "expand", "register", "run_batch"]
+
 _SUFFIXES = (".yaml", ".yml", ".json")
 RESULT_SUFFIX = ".result.json"
 

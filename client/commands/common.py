@@ -12,6 +12,21 @@ from aalps.client.progress import ProgressBar
 from aalps.client.render import FORMATS
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
+__all__ = [
+    "Command",
+    "TOKEN_ENV",
+    "make_client",
+    "out",
+    "output_options",
+    "overridden",
+    "positive_float",
+    "positive_int",
+    "progress_bar",
+    "search_options",
+    "seed",
+    "server_options",
+]
+
 #: The environment variable read when ``--token`` is not given.
 TOKEN_ENV = "AALPS_TOKEN"
 

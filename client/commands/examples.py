@@ -8,6 +8,8 @@ from typing import Any
 from aalps.client.commands import common
 from aalps.client.examples import examples, get_example
 
+__all__ = ["register", "run_examples"]
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(

@@ -11,6 +11,8 @@ from aalps.client.commands import common
 from aalps.client.render import job_document, jobs_document, json_text, number, write
 from aalps.client.results import JobInfo, JobState
 
+__all__ = ["register", "run_cancel", "run_get", "run_list", "run_submit", "run_watch"]
+
 
 def register(subparsers: Any) -> None:
     jobs = subparsers.add_parser(

@@ -10,6 +10,8 @@ from aalps.client.inputs import request_message
 from aalps.client.render import analysis_document, json_text, number, optimize_document, write
 from aalps.client.results import Progress
 
+__all__ = ["register", "run_analyze", "run_optimize"]
+
 
 def register(subparsers: Any) -> None:
     parents = [common.server_options(required=False), common.output_options()]

@@ -7,6 +7,8 @@ from typing import Any
 
 from aalps.client.errors import InvalidArgumentError
 
+__all__ = ["config_from_args", "register", "run_serve"]
+
 
 def register(subparsers: Any) -> None:
     from aalps.server.command import add_arguments

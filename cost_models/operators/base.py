@@ -18,6 +18,18 @@ from typing import Protocol
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
 
+__all__ = [
+    "CallGroup",
+    "OperatorSpec",
+    "ParamSpec",
+    "Reliability",
+    "RoleSpec",
+    "Schedule",
+    "TaskShape",
+    "chain_decisions",
+    "discrete_answer",
+]
+
 
 class Reliability(Protocol):
     """``reliability(role, input_tokens, decisions)``: the chance one call of the role is right.

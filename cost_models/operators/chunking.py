@@ -24,6 +24,8 @@ from aalps.cost_models.operators.base import (
     discrete_answer,
 )
 
+__all__ = ["ChunkAggregate", "MAX_CHUNK"]
+
 #: Largest chunk size searched when no window limits it (the input size limits it too).
 MAX_CHUNK = 10**9
 

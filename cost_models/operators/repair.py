@@ -23,6 +23,8 @@ from aalps.cost_models.operators.base import (
     discrete_answer,
 )
 
+__all__ = ["IterateStateless", "IterateWithHistory", "ScanAndFix"]
+
 
 class _Repair(OperatorSpec):
     needs_blocks = False

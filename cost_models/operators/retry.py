@@ -28,6 +28,8 @@ from aalps.cost_models.operators.base import (
 )
 from aalps.cost_models.stochastic import geometric_variance
 
+__all__ = ["GlobalRetry", "LocalRetry", "verified_acceptance"]
+
 
 class _Retry(OperatorSpec):
     needs_blocks = False

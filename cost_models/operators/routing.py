@@ -21,6 +21,8 @@ from aalps.cost_models.operators.base import (
     discrete_answer,
 )
 
+__all__ = ["Route"]
+
 
 class Route(OperatorSpec):
     operator = Operator.ROUTE

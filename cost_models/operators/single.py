@@ -17,6 +17,8 @@ from aalps.cost_models.operators.base import (
     discrete_answer,
 )
 
+__all__ = ["Direct", "MapBlocks"]
+
 
 class Direct(OperatorSpec):
     """One call of one model over the whole input (the paper's generalist)."""
