@@ -2,8 +2,9 @@
 
 Hand-written, beside the generated code (``aalps.proto.aalps.v1``), as OSS Vizier keeps its
 ``proto_converters`` beside the domain types. Requests travel as dicts with the proto field
-names (``MessageToDict``), which is also the schema of request files, so the domain loader
-validates wire and file input alike. Results go the other way, from the optimizer's records
+names (the shape ``MessageToDict`` gives them), which is also the schema of request files,
+so the domain loader validates wire and file input alike; a wire request is read through a
+:class:`~aalps.proto.message_view.MessageView`, not copied into a dict first. Results go the other way, from the optimizer's records
 to ``OptimizeResponse``. The server and the client use the same functions, so
 ``--format json`` is the response message whatever the transport. Jobs are the service's
 records: their conversion lives with the service (:mod:`aalps.server.job_messages`).
@@ -22,6 +23,7 @@ from aalps.cost_models.evaluation import PlanEvaluation
 from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
 from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.message_view import MessageView
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -58,9 +60,8 @@ def request_from_proto(
         message, max_tasks=max_tasks, max_models=max_models, max_trials=max_trials, field=field
     )
     prefix = f"{field}." if field else ""
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
     try:
-        return load_request(data, max_tasks=max_tasks, max_models=max_models)
+        return load_request(MessageView(message), max_tasks=max_tasks, max_models=max_models)
     except InvalidRequestError as error:
         if not prefix:
             raise
@@ -101,7 +102,7 @@ def check_request_caps(
 
 
 def plan_from_proto(message: pb.Plan, field: str = "plan") -> Plan:
-    return load_plan(json_format.MessageToDict(message, preserving_proto_field_name=True), field)
+    return load_plan(MessageView(message), field)
 
 
 def dict_to_proto(data: Any, message: Message, field: str = "") -> Message:
