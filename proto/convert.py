@@ -5,8 +5,9 @@ Hand-written, beside the generated code (``aalps.proto.aalps.v1``), as OSS Vizie
 names (the shape ``MessageToDict`` gives them), which is also the schema of request files,
 so the domain loader validates wire and file input alike; a wire request is read through a
 :class:`~aalps.proto.message_view.MessageView`, not copied into a dict first. Results go
-the other way, from the optimizer's records to ``OptimizeResponse``. The server and the client use the same functions, so
-``--format json`` is the response message whatever the transport. Jobs are the service's
+the other way, from the optimizer's records to ``OptimizeResponse``. The server and the
+client use the same functions, so ``--format json`` is the response message whatever the
+transport. Jobs are the service's
 records: their conversion lives with the service (:mod:`aalps.server.job_messages`).
 """
 
