@@ -36,7 +36,7 @@ from aalps.optimizer.exact import (
     far_problem,
 )
 from aalps.optimizer.incumbents import greedy_repair, improve_value, lagrangian_incumbent
-from aalps.optimizer.pareto import nondominated
+from aalps.optimizer.pareto import nondominated, thin
 from aalps.optimizer.plan_params import PlanParams
 from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import TIE_TOLERANCE
@@ -161,7 +161,7 @@ class JointSearch:
             far = far_problem(problem)
             if self.ratio:
                 return best_ratio_selection(far)
-            return tuple(_first_min(costs) for costs in far.cost)
+            return tuple(int(np.argmin(costs)) for costs in far.cost)
         if start is None:
             return None
         return improve_value(problem, start, rounds=200, far=True)
@@ -277,7 +277,7 @@ class JointSearch:
         kept = rows[nondominated(points)]
         order = sorted(kept.tolist(), key=lambda r: tuple(columns[o][r] for o in objectives))
         if len(self.objectives) >= 2:
-            order = _thin(sorted(order, key=lambda r: (arrays.cost[r], r)))
+            order = thin(sorted(order, key=lambda r: (arrays.cost[r], r)), MAX_FRONT)
         plans = [problem.plan(arrays.selection(problem, r)) for r in order]
         self.reporter.offer(problem.unscaled(float(arrays.cost[order[0]])))
         return plans
@@ -393,7 +393,7 @@ class JointSearch:
         problem = self.problem
         starts = self._warm_starts() + self._sweep(objectives)
         for figure in (problem.success, [[-x for x in xs] for xs in problem.latency]):
-            starts.append(tuple(_first_max(xs) for xs in figure))
+            starts.append(tuple(int(np.argmax(xs)) for xs in figure))
         starts.insert(0, self._cheapest())
         search = self._search()
         self.reporter.expect(self.request.search.n_trials)
@@ -405,7 +405,7 @@ class JointSearch:
         kept = nondominated(points)
         entries = sorted((feasible[i] for i in kept), key=lambda e: (e[2].log_cost, e[0]))
         if len(self.objectives) >= 2:
-            entries = _thin(entries)
+            entries = thin(entries, MAX_FRONT)
         else:
             entries.sort(key=lambda e: (objective_values(e[2], objectives), e[0]))
         return [plan for _, plan, _ in entries]
@@ -440,21 +440,3 @@ class JointSearch:
             ratio=self.ratio,
         )
         self.reporter.trial_done()
-
-
-def _first_min(values: Sequence[float]) -> int:
-    """The index of the smallest value (the first of equals)."""
-    return min(range(len(values)), key=lambda j: (values[j], j))
-
-
-def _first_max(values: Sequence[float]) -> int:
-    """The index of the largest value (the first of equals)."""
-    return max(range(len(values)), key=lambda j: (values[j], -j))
-
-
-def _thin(items: list[T]) -> list[T]:
-    """At most :data:`MAX_FRONT` items, evenly spread, first and last kept."""
-    if len(items) <= MAX_FRONT:
-        return items
-    step = (len(items) - 1) / (MAX_FRONT - 1)
-    return [items[round(j * step)] for j in range(MAX_FRONT)]

@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["T", "nondominated", "pareto_filter"]
+__all__ = ["T", "nondominated", "pareto_filter", "thin"]
 
 T = TypeVar("T")
 
@@ -81,3 +81,11 @@ def nondominated(points: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
         kept.append(int(index))
         front = np.vstack((front, row))
     return np.asarray(kept, dtype=np.int64)
+
+
+def thin(items: list[T], limit: int) -> list[T]:
+    """At most ``limit`` items of a sorted front, evenly spread, first and last kept."""
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(j * step)] for j in range(limit)]
