@@ -53,6 +53,28 @@ if TYPE_CHECKING:
     from aalps.cost_models.loading import load_request
     from aalps.optimizer.api import analyze_plan, optimize
 
+
+def _source_tree_parts() -> None:
+    """Let ``aalps.<part>`` resolve to the repository's top-level folders in a source tree.
+
+    Installed, the parts live inside the package (setuptools ``package-dir``). Run from a
+    checkout (``python -m aalps`` in the repository root, where ``./aalps`` shadows the
+    installed package), the parts are this folder's siblings: the repository root joins
+    the package's search path, so that ``aalps.cost_models`` is ``./cost_models``.
+    """
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    if not os.path.isfile(os.path.join(here, "cost_models", "__init__.py")) and all(
+        os.path.isfile(os.path.join(root, part, "__init__.py"))
+        for part in ("cost_models", "optimizer", "server", "client", "proto")
+    ):
+        __path__.append(root)
+
+
+_source_tree_parts()
+
 try:
     __version__: str = importlib.metadata.version("aalps")
 except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed

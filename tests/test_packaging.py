@@ -119,6 +119,38 @@ def test_python_dash_m_aalps_version_prints_the_metadata_version(tmp_path: Path)
     assert importlib.metadata.version("aalps") == _version()
 
 
+def test_python_dash_m_aalps_in_the_checkout_runs_the_checkout(tmp_path: Path) -> None:
+    """In the repository root ``./aalps`` shadows any installed copy; its parts must follow."""
+    root = Path(__file__).resolve().parents[1]
+    # -S: no site-packages, so no installed or editable copy can answer for the checkout.
+    probe = (
+        "from importlib.util import find_spec as f;"
+        "print(f('aalps.cost_models').origin, f('aalps.examples').origin)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    cost_models, examples = (Path(p) for p in result.stdout.split())
+    assert cost_models == root / "cost_models" / "__init__.py"
+    assert examples == root / "examples" / "__init__.py"
+    version = subprocess.run(
+        [sys.executable, "-m", "aalps", "--version"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("aalps ")
+
+
 def test_the_aalps_console_script_prints_the_version(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / ("aalps.exe" if os.name == "nt" else "aalps")
     if not script.is_file():
