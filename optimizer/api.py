@@ -116,6 +116,8 @@ def optimize(
         exhaustive=solution.exact,
         seconds=reporter.elapsed(),
         candidates=sum(s.scored for s in spaces),
+        method=str(solution.method),
+        gap=solution.gap,
     )
     reporter.offer(plan.outcome.expected_cost)
     reporter.report()

@@ -2,12 +2,13 @@
 
 One objective (cost): joint enumeration when the product of the tasks' choice counts is
 small (with no coupling constraint every task keeps one choice, so this is the per-task
-argmin), else branch and bound, else (its node budget spent) Optuna's TPE warm-started
-from the best incumbents. One other objective (latency or failure probability): the best
-achievable figure is known exactly, so the cheapest plan reaching it is a constrained
-search. Several objectives: the Pareto front by joint enumeration, else NSGA-II started
-from ε-constraint plans (the cheapest plan under a sweep of limits on each other
-objective). Results that Optuna did not produce are recorded in the study as trials.
+argmin), else the exact phase of :mod:`aalps.optimizer.coupled_search` (branch and bound,
+the Pareto dynamic program over series-parallel parts, branch and bound again), else
+Optuna's TPE warm-started from the best incumbents. One other objective (latency or
+failure probability): the best achievable figure is known exactly, so the cheapest plan
+reaching it is a constrained search. Several objectives: the Pareto front by joint
+enumeration, else NSGA-II started from ε-constraint plans. Every solution names its
+method and proven gap; results that Optuna did not produce are recorded as trials.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutc
 from aalps.optimizer.branch_and_bound import NODE_BUDGET, BranchResult, branch_and_bound
 from aalps.optimizer.constraints import jointly_unreachable, meets, unreachable
 from aalps.optimizer.cost_of_pass import best_ratio_selection
+from aalps.optimizer.coupled_search import Method, exact_phase
 from aalps.optimizer.exact import (
     ENUMERATION_LIMIT,
     TINY,
@@ -75,6 +77,8 @@ class Solution:
     exact: bool
     recorded: bool = False
     selection: Selection | None = None
+    method: str = ""  # a coupled_search.Method
+    gap: float | None = None
 
 
 class JointSearch:
@@ -122,27 +126,22 @@ class JointSearch:
             if selection is None:
                 raise InfeasibleError([jointly_unreachable(self.constraints)])
             self._offer(selection)
-            return self._solution(selection, self.spaces_exact)
+            return self._solution(selection, self.spaces_exact, Method.ENUMERATION)
         if self.ratio and not self.constraints.coupled:
             selection = self._tie_break(best_ratio_selection(problem))
             self._offer(selection)
-            return self._solution(selection, self.spaces_exact)
+            return self._solution(selection, self.spaces_exact, Method.COST_OF_PASS_SWEEP)
         warm = self._warm_starts()
-        result = branch_and_bound(
-            problem,
-            incumbent=warm[0] if warm else None,
-            node_budget=NODE_BUDGET,
-            deadline=self.reporter.deadline,
-            should_stop=self.reporter.stop_requested,
-            on_improve=lambda s, cost: self.reporter.offer(problem.unscaled(cost)),
-        )
-        if result.complete:
-            if result.selection is None:
+        found = exact_phase(problem, warm, self.reporter)
+        if found.complete:
+            if found.selection is None:
                 raise InfeasibleError([jointly_unreachable(self.constraints)])
-            return self._solution(self._tie_break(result.selection), self.spaces_exact)
+            exact = found.gap == 0.0 and self.spaces_exact
+            selection = self._tie_break(found.selection)
+            return self._solution(selection, exact, found.method, found.gap)
         if self.reporter.stop_requested() or self.reporter.out_of_time():
-            return self._interrupted(result.selection)
-        return self._tpe([s for s in [result.selection, *warm] if s is not None])
+            return self._interrupted(found.selection)
+        return self._tpe([s for s in [found.selection, *warm] if s is not None])
 
     def asymptotic(self, solution: Solution) -> Selection | None:
         """The feasible plan with the best objective far along the scale ray, or None.
@@ -175,8 +174,12 @@ class JointSearch:
         within = value + (TIE_TOLERANCE if self.ratio else TIE_TOLERANCE * abs(value))
         return improve_value(problem, selection, far=True, within=within)
 
-    def _solution(self, selection: Selection, exact: bool) -> Solution:
-        return Solution([self.problem.plan(selection)], exact, selection=selection)
+    def _solution(
+        self, selection: Selection, exact: bool, method: str, gap: float | None = 0.0
+    ) -> Solution:
+        gap = gap if exact or gap else None  # not exact and no bound: the gap is unknown
+        plan = self.problem.plan(selection)
+        return Solution([plan], exact, selection=selection, method=method, gap=gap)
 
     def _tpe(self, starts: list[Selection]) -> Solution:
         search = self._search()
@@ -185,9 +188,9 @@ class JointSearch:
         best = search.cheapest()
         if best is not None:
             selection = self.selection_of(best[0])
-            return Solution([best[0]], exact=False, recorded=True, selection=selection)
+            return Solution([best[0]], False, True, selection, method=Method.TPE)
         if starts:
-            return self._solution(starts[0], exact=False)
+            return self._solution(starts[0], False, Method.TPE, None)
         return self._interrupted(None)
 
     def selection_of(self, plan: Plan) -> Selection | None:
@@ -202,7 +205,7 @@ class JointSearch:
 
     def _interrupted(self, selection: Selection | None) -> Solution:
         if selection is not None:
-            return self._solution(selection, exact=False)
+            return self._solution(selection, False, Method.INTERRUPTED, None)
         if self.reporter.stop_requested():
             raise SearchCancelled("stopped before any feasible plan was found")
         raise InfeasibleError(
@@ -251,16 +254,21 @@ class JointSearch:
             objectives = (objectives[0], Objective.COST)
         if self.problem.size <= ENUMERATION_LIMIT:
             plans, exact = self._enumerated_front(objectives), self.spaces_exact
-            recorded = False
+            recorded, method = False, Method.ENUMERATION
         else:
             if len(self.objectives) == 1:
                 best = self._extreme(self.objectives[0])
                 if best is not None:
                     return best
-            plans, exact, recorded = self._nsga2_front(objectives), False, True
+            plans, exact, recorded, method = (
+                self._nsga2_front(objectives),
+                False,
+                True,
+                Method.NSGA2,
+            )
         if len(self.objectives) == 1:
             plans = plans[:1]
-        return Solution(plans, exact, recorded)
+        return Solution(plans, exact, recorded, method=method, gap=0.0 if exact else None)
 
     def _enumerated_front(self, objectives: Sequence[Objective]) -> list[Plan]:
         problem = self.problem
@@ -298,7 +306,9 @@ class JointSearch:
             return None
         self._offer(result.selection)
         plan = self.problem.plan(result.selection)
-        return Solution([plan], result.complete and self.spaces_exact)
+        exact = result.complete and self.spaces_exact
+        method = Method.BRANCH_AND_BOUND if result.complete else Method.INTERRUPTED
+        return Solution([plan], exact, method=method, gap=0.0 if exact else None)
 
     def _cheapest_within(self, bounded: JointProblem) -> BranchResult:
         incumbent = lagrangian_incumbent(bounded) or greedy_repair(bounded, self._cheapest())

@@ -63,13 +63,18 @@ class SearchStats:
     ``trials`` counts the trials this run added to the Optuna study (exact paths record
     their results as trials too); ``exhaustive`` is True when the returned plan (or front)
     is provably optimal; ``candidates`` counts the task plans (operator × models × votes ×
-    parameters of one task) that were scored.
+    parameters of one task) that were scored. ``method`` names what produced the plan (a
+    :class:`~aalps.optimizer.coupled_search.Method` value: enumeration, branch and bound,
+    pareto dp, pareto dp (epsilon), tpe, ...); ``gap`` is its proven relative gap to the
+    optimum (0.0 when exact; None when nothing bounds it, as after Optuna).
     """
 
     trials: int
     exhaustive: bool
     seconds: float
     candidates: int
+    method: str = ""
+    gap: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import math
 import time
 from dataclasses import replace
 
+import aalps.optimizer.coupled_search
 import aalps.optimizer.joint_search
 import optuna
 import pytest
@@ -80,7 +81,8 @@ def test_stop_before_anything_is_known_cancels() -> None:
 
 def _force_optuna(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
-    monkeypatch.setattr(aalps.optimizer.joint_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "USE_DP", False)
 
 
 @pytest.mark.parametrize("seed", [1, 5, 9, 13])

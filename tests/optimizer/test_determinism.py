@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import aalps.optimizer.coupled_search
 import aalps.optimizer.joint_search
 import pytest
 from aalps.cost_models.domain import SearchOptions
@@ -50,7 +51,8 @@ def test_exhaustive_results_do_not_depend_on_the_seed(name: str) -> None:
 def test_the_optuna_phase_is_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
     """With enumeration and branch and bound switched off, TPE runs; same seed, same plan."""
     monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
-    monkeypatch.setattr(aalps.optimizer.joint_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "USE_DP", False)
     request = replace(cached_request(9), search=SearchOptions(n_trials=25, seed=7))
     first, second = optimize(request), optimize(request)
     assert not first.stats.exhaustive
