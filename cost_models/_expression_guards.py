@@ -153,15 +153,38 @@ _APPROX_KINDS: Sequence[tuple[Any, str]] = (
 )
 
 
-def approx(expr: sympy.Basic) -> Any:
-    """An mpmath approximation of a constant sympy expression, each step range-checked."""
+def approx(expr: sympy.Basic, values: Mapping[sympy.Symbol, Any] | None = None) -> Any:
+    """An mpmath approximation of a sympy expression, each step range-checked.
+
+    Parameters
+    ----------
+    expr
+        A constant expression, or one over the symbols of ``values``.
+    values
+        A number per symbol (a float or an mpmath number), e.g. the request's scale point:
+        this is how an expression's value is bounded at a point without handing it to
+        sympy, whose evaluation of a tower such as ``k**k**k`` never ends.
+
+    Raises
+    ------
+    Rejected
+        when a step is not a finite real within 10**-300..10**300 (or 0), or a symbol has
+        no value.
+    """
     if expr.is_Rational:
         return _checked(_MP.mpf(expr.p) / expr.q)
     if expr is sympy.E:
         return _MP.e
+    if expr.is_Symbol or expr.is_Float:
+        if expr.is_Float:
+            return _checked(_MP.mpf(str(expr)))
+        if values is None or expr not in values:
+            raise Rejected(f"{expr} has no value here")
+        value = values[expr]
+        return _checked(_MP.mpf(str(value) if isinstance(value, sympy.Basic) else value))
     for cls, kind in _APPROX_KINDS:
         if isinstance(expr, cls):
-            return _apply(kind, [approx(arg) for arg in expr.args])
+            return _apply(kind, [approx(arg, values) for arg in expr.args])
     raise Rejected(_NOT_REAL.get(expr, "a constant part cannot be evaluated"))
 
 

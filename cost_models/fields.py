@@ -14,9 +14,12 @@ from collections.abc import Collection, Mapping
 from typing import Any, TypeVar
 
 import sympy
+from aalps.cost_models._expression_guards import Rejected, approx
 from aalps.cost_models.domain import CHUNK
 from aalps.cost_models.errors import ExpressionError, Violations
 from aalps.cost_models.expressions import parse_expression
+from aalps.cost_models.magnitudes import FAR_POINT, Point, check_structure, values_at_points
+from aalps.cost_models.operators.chunking import MAX_CHUNK
 
 __all__ = [
     "IDENTIFIER",
@@ -126,7 +129,12 @@ def read_probability(value: Any, field: str, errors: Violations) -> sympy.Ration
 
 
 class ExpressionReader:
-    """Parses expression fields over the declared symbols and checks their scale-point value.
+    """Parses expression fields over the declared symbols and bounds their values.
+
+    Every expression is checked where the request gives it a value: at the scale point and
+    at the far point of the scale ray (:mod:`aalps.cost_models.magnitudes`: no double
+    exponential, every step of its evaluation within 10**300), with ``chunk`` (in
+    ``aggregate_tokens``) at 1 and at its largest searched size.
 
     Parameters
     ----------
@@ -134,11 +142,60 @@ class ExpressionReader:
         The declared parameters by name.
     values
         Their values at the scale point (a positive field must be positive there).
+    far
+        Their values at the far point (defaults to ``values``: no growth is checked).
+    definitions
+        Defined parameters in terms of free ones (``n -> k*l``), so that the structure of
+        an expression is checked with its definitions in place.
     """
 
-    def __init__(self, symbols: Mapping[str, sympy.Symbol], values: Mapping[sympy.Symbol, float]):
+    def __init__(
+        self,
+        symbols: Mapping[str, sympy.Symbol],
+        values: Mapping[sympy.Symbol, float],
+        far: Mapping[sympy.Symbol, Any] | None = None,
+        definitions: Mapping[sympy.Symbol, sympy.Expr] | None = None,
+    ):
         self.symbols = symbols
         self.values = {s: sympy.Float(v, 30) for s, v in values.items()}
+        self._scale = dict(values)
+        self._far = dict(far) if far is not None else None
+        self._definitions = dict(definitions or {})
+
+    def _points(self, expr: sympy.Expr) -> list[Point]:
+        points: list[Point] = [("at the scale point", {**self._scale, CHUNK: 1})]
+        if self._far is not None:
+            points.append((FAR_POINT, {**self._far, CHUNK: 1}))
+        if CHUNK in expr.free_symbols:
+            points += [
+                (f"{where} with chunk = {MAX_CHUNK}", {**values, CHUNK: MAX_CHUNK})
+                for where, values in points
+            ]
+        return points
+
+    def value(self, expr: sympy.Expr, field: str, errors: Violations) -> float | None:
+        """``expr``'s value at the scale point, bounded (None, reported, when it is not).
+
+        Also checks the far point (see the class); an expression over a parameter without a
+        value (one that failed validation, reported already) is None without a report.
+        """
+        if expr.free_symbols - set(self._scale) - {CHUNK}:
+            return None
+        try:
+            check_structure(expr.xreplace(self._definitions))
+            numbers = values_at_points(expr, self._points(expr))
+        except Rejected as error:
+            errors.add(field, str(error))
+            return None
+        return float(numbers[0])
+
+    def far_value(self, expr: sympy.Expr, field: str, errors: Violations) -> Any:
+        """``expr``'s value at the far point (after :meth:`value` accepted it)."""
+        try:
+            return approx(expr, self._far if self._far is not None else self._scale)
+        except Rejected as error:
+            errors.add(field, f"{error} {FAR_POINT}")
+            return None
 
     def parse(
         self,
@@ -153,8 +210,9 @@ class ExpressionReader:
     ) -> sympy.Expr | None:
         """Expression ``value`` of ``field``; ``default`` when unset or wrong.
 
-        ``positive`` checks the value at the scale point (``allow_zero`` admits 0); ``extra``
-        adds symbols for this field alone (``chunk`` in ``aggregate_tokens``).
+        The value is bounded at the scale point and the far point (:meth:`value`);
+        ``positive`` checks it at the scale point (``allow_zero`` admits 0); ``extra`` adds
+        symbols for this field alone (``chunk`` in ``aggregate_tokens``).
         """
         if value is None or value == "":
             return default
@@ -164,17 +222,14 @@ class ExpressionReader:
         except ExpressionError as error:
             errors.extend(error)
             return default
-        if positive and not (expr.free_symbols - set(self.values) - {CHUNK}):
+        if expr.free_symbols - set(self._scale) - {CHUNK}:
             # (a parameter that failed validation was reported already: no cascade here)
-            point = expr.xreplace({**self.values, CHUNK: sympy.Integer(1)})
-            try:
-                number = float(sympy.N(point, 20))
-            except (TypeError, ValueError, OverflowError):
-                errors.add(field, "does not evaluate to a real number at the scale point")
-                return default
-            if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-                errors.add(
-                    field, f"must be {'>= 0' if allow_zero else 'positive'}, is {number:g} here"
-                )
-                return default
+            return expr
+        before = len(errors.items)
+        number = self.value(expr, field, errors)
+        if number is None:
+            return default if len(errors.items) > before else expr
+        if positive and (number < 0 or (number == 0 and not allow_zero)):
+            errors.add(field, f"must be {'>= 0' if allow_zero else 'positive'}, is {number:g} here")
+            return default
         return expr

@@ -12,13 +12,12 @@ search options, and caller-supplied plans.
 
 from __future__ import annotations
 
-import keyword
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
 import sympy
+from aalps.cost_models._expression_guards import Rejected
 from aalps.cost_models.domain import (
     Catalog,
     Constraints,
@@ -28,7 +27,6 @@ from aalps.cost_models.domain import (
     Objective,
     Operator,
     OptimizeRequest,
-    Parameter,
     Plan,
     RankBy,
     RoleAssignment,
@@ -39,10 +37,9 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.errors import ExpressionError, Violations
-from aalps.cost_models.expressions import expression_symbols, parse_assumption
+from aalps.cost_models.expressions import parse_assumption
 from aalps.cost_models.fields import (
     IDENTIFIER,
-    RESERVED,
     ExpressionReader,
     check_keys,
     read_enum,
@@ -51,6 +48,8 @@ from aalps.cost_models.fields import (
     read_number,
     read_probability,
 )
+from aalps.cost_models.magnitudes import check_structure
+from aalps.cost_models.parameters import read_parameters
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [
@@ -67,79 +66,6 @@ MAX_TASKS = 5000
 MAX_MODELS = 500
 MAX_PARAMETERS = 200
 MAX_TRIALS = 1_000_000
-
-
-def _parameters(
-    raw: list[Any], errors: Violations
-) -> tuple[tuple[Parameter, ...], dict[str, sympy.Symbol]]:
-    """Declared parameters, defined ones (``expr``) resolved in dependency order."""
-    symbols: dict[str, sympy.Symbol] = {}
-    entries: list[tuple[int, Mapping[str, Any]]] = []
-    for i, item in enumerate(raw):
-        field = f"graph.parameters[{i}]"
-        data = read_mapping(item, field, errors)
-        check_keys(data, {"name", "description", "value", "grows", "expr"}, field, errors)
-        name = data.get("name")
-        if not isinstance(name, str) or not IDENTIFIER.match(name) or keyword.iskeyword(name):
-            errors.add(f"{field}.name", f"must be an identifier, got {name!r}")
-            continue
-        if name in RESERVED:
-            errors.add(f"{field}.name", f"{name!r} is reserved")
-            continue
-        if name in symbols:
-            errors.add(f"{field}.name", f"duplicate parameter {name!r}")
-            continue
-        symbols[name] = sympy.Symbol(name, positive=True)
-        entries.append((i, data))
-    deps = nx.DiGraph()
-    for i, data in entries:
-        deps.add_node(data["name"])
-        if data.get("expr") not in (None, ""):
-            try:
-                used = expression_symbols(data["expr"], field=f"graph.parameters[{i}].expr")
-            except ExpressionError as error:
-                errors.extend(error)
-                continue
-            deps.add_edges_from((u, data["name"]) for u in used if u in symbols)
-    try:
-        order = list(nx.topological_sort(deps))
-    except nx.NetworkXUnfeasible:
-        cycle = " -> ".join(u for u, _ in nx.find_cycle(deps))
-        errors.add("graph.parameters", f"parameter definitions form a cycle: {cycle}")
-        return (), symbols
-    by_name = {data["name"]: (i, data) for i, data in entries}
-    values: dict[sympy.Symbol, float] = {}
-    params: dict[str, Parameter] = {}
-    for name in order:
-        i, data = by_name[name]
-        field = f"graph.parameters[{i}]"
-        symbol = symbols[name]
-        grows = data.get("grows", True)
-        if not isinstance(grows, bool):
-            errors.add(f"{field}.grows", "must be true or false")
-            grows = True
-        expr = None
-        value = read_number(data.get("value"), f"{field}.value", errors, low=0.0, low_open=True)
-        if data.get("expr") not in (None, ""):
-            expr = ExpressionReader(symbols, values).parse(data["expr"], f"{field}.expr", errors)
-            if expr is None:
-                continue
-            if expr.free_symbols - set(values):
-                continue  # an undefined dependency was reported already
-            derived = float(
-                sympy.N(expr.xreplace({s: sympy.Float(v, 30) for s, v in values.items()}), 20)
-            )
-            if value is not None and not math.isclose(value, derived, rel_tol=1e-9):
-                errors.add(f"{field}.value", f"is {value:g} but expr gives {derived:g}")
-            value = derived
-        elif value is None:
-            errors.add(f"{field}.value", "needs a positive scale-point value (or an expr)")
-            continue
-        values[symbol] = value
-        description = str(data.get("description") or "")
-        params[name] = Parameter(name, symbol, value, grows, expr, description)
-    ordered = tuple(params[data["name"]] for _, data in entries if data["name"] in params)
-    return ordered, symbols
 
 
 def _model(
@@ -168,7 +94,9 @@ def _model(
     size_expr = ex.parse(raw_size, f"{field}.size", errors)
     if size_expr is None:
         return None
-    size_value = float(sympy.N(size_expr.xreplace(ex.values), 20))
+    size_value = ex.value(size_expr, f"{field}.size", errors)
+    if size_value is None:
+        return None  # over a parameter without a value (reported already), or out of range
     size = sympy.Symbol(f"m_{name}", positive=True) if size_expr.is_number else size_expr
     caps_raw = read_mapping(data.get("capabilities"), f"{field}.capabilities", errors)
     capabilities = {}
@@ -267,10 +195,11 @@ def load_request(
     check_keys(root, {"graph", "catalog", "cost_model", "constraints", "search"}, "", errors)
     graph_raw = read_mapping(root.get("graph"), "graph", errors)
     check_keys(graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors)
-    params, symbols = _parameters(
+    params, symbols, far = read_parameters(
         read_list(graph_raw.get("parameters"), "graph.parameters", errors, MAX_PARAMETERS), errors
     )
-    ex = ExpressionReader(symbols, {p.symbol: p.value for p in params})
+    definitions = {p.symbol: p.expr for p in params if p.expr is not None}
+    ex = ExpressionReader(symbols, {p.symbol: p.value for p in params}, far, definitions)
     assumptions = []
     for i, text in enumerate(
         read_list(graph_raw.get("assumptions"), "graph.assumptions", errors, 50)
@@ -279,8 +208,11 @@ def load_request(
             assumptions.append(
                 parse_assumption(str(text), symbols=symbols, field=f"graph.assumptions[{i}]")
             )
+            check_structure(assumptions[-1].xreplace(definitions))
         except ExpressionError as error:
             errors.extend(error)
+        except Rejected as error:
+            errors.add(f"graph.assumptions[{i}]", str(error))
     catalog_raw = read_mapping(root.get("catalog"), "catalog", errors)
     check_keys(catalog_raw, {"models"}, "catalog", errors)
     models: list[Model] = []
