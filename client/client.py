@@ -66,11 +66,16 @@ class Client:
     ) -> Client:
         """A client of the server at ``target`` ("host:port").
 
-        Args:
-            target: The server's address.
-            token: A bearer token, sent as ``authorization: Bearer <token>``.
-            timeout: The default deadline of every call, in seconds (None: none).
-            credentials: TLS channel credentials; None uses a plaintext channel.
+        Parameters
+        ----------
+        target
+            The server's address.
+        token
+            A bearer token, sent as ``authorization: Bearer <token>``.
+        timeout
+            The default deadline of every call, in seconds (None: none).
+        credentials
+            TLS channel credentials; None uses a plaintext channel.
         """
         return cls(RemoteBackend(target, token=token, credentials=credentials), timeout=timeout)
 
@@ -91,16 +96,23 @@ class Client:
     ) -> OptimizeReport:
         """Find the cheapest plan for ``request``.
 
-        Args:
-            request: A file path, built-in example name, dict or ``OptimizeRequest``.
-            timeout: The call's deadline in seconds (default: the client's).
-            progress: Called with each :class:`~aalps.client.results.Progress` update of the
-                search. In process only: a remote Optimize is unary and reports none
-                (submit a job and :meth:`watch` it to follow a remote search).
+        Parameters
+        ----------
+        request
+            A file path, built-in example name, dict or ``OptimizeRequest``.
+        timeout
+            The call's deadline in seconds (default: the client's).
+        progress
+            Called with each :class:`~aalps.client.results.Progress` update of the
+            search. In process only: a remote Optimize is unary and reports none
+            (submit a job and :meth:`watch` it to follow a remote search).
 
-        Raises:
-            InvalidArgumentError: the request is malformed (every field named).
-            InfeasibleRequestError: no plan satisfies the constraints.
+        Raises
+        ------
+        InvalidArgumentError
+            the request is malformed (every field named).
+        InfeasibleRequestError
+            no plan satisfies the constraints.
         """
         message = request_message(request)
         response = self._backend.optimize(
