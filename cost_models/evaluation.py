@@ -31,6 +31,7 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import OPERATORS, RoleSpec, Schedule, TaskShape
 from aalps.cost_models.outcomes import (
     PlanEvaluation,
@@ -98,16 +99,17 @@ class PlanEvaluator:
         incoming: dict[str, list[sympy.Expr]] = {t.id: [] for t in self.graph.tasks}
         for edge in self.graph.edges:
             incoming[edge.target].append(edge.tokens)
-        self._compiled = {
-            t.id: CompiledTask(
-                t,
-                sympy.Add(*incoming[t.id]),
-                values,
-                float(sympy.N(t.steps.count.xreplace(reference), 30)) if t.steps else 0.0,
-                fast=scale != 1.0,
-            )
-            for t in self.graph.tasks
-        }
+        self._fields = {t.id: f"graph.tasks[{i}]" for i, t in enumerate(self.graph.tasks)}
+        self._compiled = {}
+        for t in self.graph.tasks:
+            with numeric_errors(self._fields[t.id], "the task's sizes"):
+                self._compiled[t.id] = CompiledTask(
+                    t,
+                    sympy.Add(*incoming[t.id]),
+                    values,
+                    float(sympy.N(t.steps.count.xreplace(reference), 30)) if t.steps else 0.0,
+                    fast=scale != 1.0,
+                )
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, ModelNumbers]] = {}
@@ -323,7 +325,8 @@ class PlanEvaluator:
                 or not math.isfinite(outcome.expected_cost)
                 or outcome.success_probability == 0.0  # underflow: log_success from mpmath
             ):
-                outcome = self._numeric(task_plan, BIG, compiled.big)
+                with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
+                    outcome = self._numeric(task_plan, BIG, compiled.big)
             self._outcomes[task_plan] = outcome
         return outcome
 

@@ -71,6 +71,7 @@ def read_parameters(
         symbols[name] = sympy.Symbol(name, positive=True)
         entries.append((i, data))
     deps = nx.DiGraph()
+    unreadable: set[str] = set()  # definitions reported already: not parsed a second time
     for i, data in entries:
         deps.add_node(data["name"])
         if data.get("expr") not in (None, ""):
@@ -78,6 +79,7 @@ def read_parameters(
                 used = expression_symbols(data["expr"], field=f"graph.parameters[{i}].expr")
             except ExpressionError as error:
                 errors.extend(error)
+                unreadable.add(data["name"])
                 continue
             deps.add_edges_from((u, data["name"]) for u in used if u in symbols)
     try:
@@ -101,6 +103,8 @@ def read_parameters(
             grows = True
         expr = None
         value = read_number(data.get("value"), f"{field}.value", errors, low=0.0, low_open=True)
+        if name in unreadable:
+            continue
         if data.get("expr") not in (None, ""):
             ex = ExpressionReader(symbols, values, far, definitions)
             expr = ex.parse(data["expr"], f"{field}.expr", errors)

@@ -221,7 +221,10 @@ def read_task(
     if input_tokens is None:
         blocks = facts["blocks"]
         if data.get("input_tokens") is None and blocks is not None:
-            input_tokens = blocks.count * blocks.size
+            input_tokens = blocks.count * blocks.size  # count x size must stay in range too
+            before = len(errors.items)
+            if ex.value(input_tokens, f"{field}.blocks", errors) is None and errors.items[before:]:
+                return None
         else:
             if data.get("input_tokens") is None:
                 errors.add(f"{field}.input_tokens", "is required")
