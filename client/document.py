@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "FORMATS",
     "Cell",
     "Document",
     "Fields",
@@ -189,3 +190,6 @@ def to_latex(document: Document) -> str:
 
 
 WRITERS = {"table": to_text, "markdown": to_markdown, "latex": to_latex}
+
+#: The output formats of the commands: the writers above, and json.
+FORMATS = ("table", "json", "markdown", "latex")

@@ -21,8 +21,8 @@ failed batch entry or job exactly as the server does, as a ``google.rpc.Status``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import grpc
 from aalps.cost_models.errors import (
     AalpsClientError,
     CancelledError,
@@ -30,6 +30,9 @@ from aalps.cost_models.errors import (
     Violation,
 )
 from google.rpc import error_details_pb2, status_pb2
+
+if TYPE_CHECKING:  # grpc is imported where a status code is needed (not for `aalps --help`)
+    import grpc
 
 #: The ``PreconditionFailure.Violation.type`` that marks an infeasible request.
 INFEASIBLE_TYPE = "INFEASIBLE"
@@ -86,17 +89,19 @@ class UnavailableError(AalpsClientError):
 class _OtherError(AalpsClientError):
     """Any other status code: keeps the code it was built from."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code_name: str, message: str) -> None:
         super().__init__(message)
-        self._code = code
+        self._code_name = code_name
 
     @property
     def status_code(self) -> grpc.StatusCode:
-        return self._code
+        import grpc
+
+        return grpc.StatusCode[self._code_name]
 
 
-_BY_CODE: dict[grpc.StatusCode, type[AalpsClientError]] = {
-    grpc.StatusCode[cls.code_name]: cls
+_BY_CODE: dict[str, type[AalpsClientError]] = {
+    cls.code_name: cls
     for cls in (
         NotFoundError,
         UnauthenticatedError,
@@ -105,12 +110,18 @@ _BY_CODE: dict[grpc.StatusCode, type[AalpsClientError]] = {
         UnavailableError,
     )
 }
-_CODE_BY_NUMBER: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def _code_name(number: int) -> str:
+    """The name of the gRPC status code ``number`` (UNKNOWN for a number gRPC lacks)."""
+    import grpc
+
+    return next((c.name for c in grpc.StatusCode if c.value[0] == number), "UNKNOWN")
 
 
 def error_from_status(status: status_pb2.Status) -> AalpsClientError:
     """The typed error for a ``google.rpc.Status`` (a failed call, batch entry or job)."""
-    code = _CODE_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    code = _code_name(status.code)
     field_violations: list[tuple[str, str]] = []
     preconditions: list[tuple[str, str, str]] = []
     for detail in status.details:
@@ -126,14 +137,14 @@ def error_from_status(status: status_pb2.Status) -> AalpsClientError:
 
 
 def _error_for(
-    code: grpc.StatusCode,
+    code: str,
     message: str,
     field_violations: list[tuple[str, str]],
     preconditions: list[tuple[str, str, str]],
 ) -> AalpsClientError:
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
+    if code == "INVALID_ARGUMENT":
         return InvalidArgumentError(field_violations or [("", message)], message)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
+    if code == "FAILED_PRECONDITION":
         reasons = [(subject, description) for _, subject, description in preconditions]
         if any(kind.upper() == INFEASIBLE_TYPE for kind, _, _ in preconditions):
             return InfeasibleRequestError(reasons, message)
@@ -154,9 +165,9 @@ def error_from_rpc(error: grpc.RpcError) -> AalpsClientError:
         status = None
     if status is not None:
         return error_from_status(status)
-    code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+    code = error.code().name if hasattr(error, "code") else "UNKNOWN"
     details = error.details() if hasattr(error, "details") else str(error)
-    return _error_for(code, details or code.name, [], [])
+    return _error_for(code, details or code, [], [])
 
 
 def error_from_domain(error: Exception) -> AalpsClientError | None:
@@ -174,13 +185,13 @@ def error_from_domain(error: Exception) -> AalpsClientError | None:
     if isinstance(error, InfeasibleError):
         return InfeasibleRequestError([(r.field, r.description) for r in error.reasons])
     if isinstance(error, AalpsError):
-        return _OtherError(grpc.StatusCode.INTERNAL, str(error))
+        return _OtherError("INTERNAL", str(error))
     return None
 
 
 def internal_error(error: BaseException) -> AalpsClientError:
     """An unexpected failure (a bug) of one batch entry or job, reported as INTERNAL."""
-    return _OtherError(grpc.StatusCode.INTERNAL, f"{type(error).__name__}: {error}")
+    return _OtherError("INTERNAL", f"{type(error).__name__}: {error}")
 
 
 def status_from_error(error: AalpsClientError) -> status_pb2.Status:

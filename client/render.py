@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from aalps.client.document import WRITERS, Document, Fields, Math, Section, Table
+from aalps.client.document import FORMATS, WRITERS, Document, Fields, Math, Section, Table
 from aalps.client.errors import AalpsClientError
 from aalps.client.results import (
     AnalysisReport,
@@ -35,8 +35,6 @@ __all__ = [
     "probability",
     "write",
 ]
-
-FORMATS = ("table", "json", "markdown", "latex")
 
 
 def number(value: float) -> str:

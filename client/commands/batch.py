@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aalps.client.commands import common
 from aalps.client.errors import AalpsClientError, InvalidArgumentError
-from aalps.client.inputs import RequestLike, request_message
-from aalps.client.render import error_text, json_text
-from aalps.client.results import BatchItem
+
+if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
+    from aalps.client.inputs import RequestLike
+    from aalps.client.results import BatchItem
 
 __all__ = ["RESULT_SUFFIX", "destinations", "expand", "register", "run_batch"]
 
@@ -72,8 +74,9 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
         return folder / (name + RESULT_SUFFIX)
 
     first = [place(item, Path(item).stem) for item in inputs]
+    uses = Counter(first)
     return [
-        place(item, Path(item).name) if first.count(dest) > 1 else dest
+        place(item, Path(item).name) if uses[dest] > 1 else dest
         for item, dest in zip(inputs, first, strict=True)
     ]
 
@@ -81,6 +84,8 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
 def _load(item: str, args: argparse.Namespace) -> RequestLike:
     """The request with overrides; an unreadable one stays a path, so that the batch reports
     it as that input's error."""
+    from aalps.client.inputs import request_message
+
     try:
         return common.overridden(request_message(item), args)
     except AalpsClientError:
@@ -88,6 +93,8 @@ def _load(item: str, args: argparse.Namespace) -> RequestLike:
 
 
 def _summary(item: BatchItem, source: str, dest: Path) -> str:
+    from aalps.client.render import error_text
+
     if item.report is not None:
         plan = item.report
         separation = ", ".join(
@@ -100,6 +107,8 @@ def _summary(item: BatchItem, source: str, dest: Path) -> str:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    from aalps.client.render import json_text
+
     inputs = expand(args.inputs)
     dests = destinations(inputs, args.out)
     if args.out:

@@ -6,11 +6,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from aalps.client.client import Client
+from aalps.client.document import FORMATS
 from aalps.client.progress import ProgressBar
-from aalps.client.render import FORMATS
-from aalps.proto.aalps.v1 import aalps_pb2 as pb
+
+if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
+    from aalps.client.client import Client
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 __all__ = [
     "Command",
@@ -100,6 +103,8 @@ def search_options() -> argparse.ArgumentParser:
 
 def make_client(args: argparse.Namespace) -> Client:
     """A remote client when ``--server`` is given, else an in-process one."""
+    from aalps.client.client import Client
+
     if getattr(args, "server", None):
         token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
         return Client.remote(args.server, token=token)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aalps.client.client import Client
 from aalps.client.commands import common
-from aalps.client.render import job_document, jobs_document, json_text, number, write
-from aalps.client.results import JobInfo, JobState
+
+from aalps.job_state import JobState
+
+if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
+    from aalps.client.client import Client
+    from aalps.client.results import JobInfo
 
 __all__ = ["register", "run_cancel", "run_get", "run_list", "run_submit", "run_watch"]
 
@@ -49,6 +52,8 @@ def register(subparsers: Any) -> None:
 
 
 def _show(job: JobInfo, args: argparse.Namespace) -> int:
+    from aalps.client.render import job_document, json_text, write
+
     if args.format == "json":
         common.out(json_text(job.to_dict()))
     else:
@@ -57,6 +62,8 @@ def _show(job: JobInfo, args: argparse.Namespace) -> int:
 
 
 def _watch(client: Client, job_id: str, args: argparse.Namespace) -> JobInfo:
+    from aalps.client.render import number
+
     last: JobInfo | None = None
     with common.progress_bar(args, f"job {job_id[:12]}") as bar:
         for last in client.watch(job_id):
@@ -96,6 +103,8 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from aalps.client.render import jobs_document, json_text, write
+
     with common.make_client(args) as client:
         jobs = list(itertools.islice(client.list_jobs(args.state, args.page_size), args.limit))
     if args.format == "json":

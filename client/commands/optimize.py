@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aalps.client.commands import common
-from aalps.client.inputs import request_message
-from aalps.client.render import analysis_document, json_text, number, optimize_document, write
-from aalps.client.results import Progress
+
+if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
+    from aalps.client.results import Progress
 
 __all__ = ["register", "run_analyze", "run_optimize"]
 
@@ -51,6 +51,9 @@ def _title(name: str, what: str) -> str:
 
 
 def run_optimize(args: argparse.Namespace) -> int:
+    from aalps.client.inputs import request_message
+    from aalps.client.render import json_text, number, optimize_document, write
+
     request = common.overridden(request_message(args.file), args)
     with common.make_client(args) as client, common.progress_bar(args, "optimize") as bar:
 
@@ -68,6 +71,9 @@ def run_optimize(args: argparse.Namespace) -> int:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    from aalps.client.inputs import request_message
+    from aalps.client.render import analysis_document, json_text, write
+
     request = request_message(args.file)
     with common.make_client(args) as client:
         report = client.analyze(request, args.plan, args.baseline, timeout=None)
