@@ -454,7 +454,9 @@ class PlanEvaluator:
         )
         cost = sympy.Add(*(t.cost for t in tasks))
         outcome = self.combine({t.plan.task_id: t.outcome for t in tasks})
-        return PlanEvaluation(plan, tasks, cost, outcome, self.bound_of(cost))
+        with numeric_errors("graph.tasks", "the plan's asymptotic bound"):
+            bound = self.bound_of(cost)
+        return PlanEvaluation(plan, tasks, cost, outcome, bound)
 
     def separation(self, baseline: PlanEvaluation, plan: PlanEvaluation) -> list[Separation]:
         return separation(baseline.bound, plan.bound, assumptions=self.graph.assumptions)
