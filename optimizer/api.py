@@ -92,7 +92,9 @@ def optimize(
     run = JointSearch(request, evaluator, spaces, study, reporter)
     solution = run.cheapest() if single else run.front()
     plan = evaluator.evaluate(solution.plans[0])
-    asymptotic = _asymptotic(evaluator, run, solution) if single else None
+    # Past the deadline the extras (asymptotic plan, crossovers) are skipped: the plan stands.
+    late = reporter.out_of_time() and request.search.rank_by is not RankBy.ASYMPTOTIC
+    asymptotic = _asymptotic(evaluator, run, solution) if single and not late else None
     ranked_far = request.search.rank_by is RankBy.ASYMPTOTIC and asymptotic is not None
     if ranked_far:
         assert asymptotic is not None
@@ -103,13 +105,18 @@ def optimize(
         logger.info("baseline: %s", note)
     run.record_results(solution, baseline_evaluation, notes)
     front = tuple(evaluator.evaluate(p) for p in solution.plans) if multi else ()
-    crossovers = find_crossovers(
-        evaluator,
-        plan,
-        run.problem,
-        run.selection_of(plan.plan),
-        asymptotic,
-        ratio=run.ratio,
+    crossovers = (
+        ()
+        if reporter.out_of_time()
+        else find_crossovers(
+            evaluator,
+            plan,
+            run.problem,
+            run.selection_of(plan.plan),
+            asymptotic,
+            ratio=run.ratio,
+            deadline=reporter.deadline,
+        )
     )
     stats = SearchStats(
         trials=len(study.get_trials(deepcopy=False)) - trials_before,

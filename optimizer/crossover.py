@@ -17,6 +17,7 @@ regula falsi. Evaluators are shared by every challenger of a request.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 
 from aalps.cost_models.domain import Plan, TaskPlan
@@ -105,8 +106,12 @@ def find_crossovers(
     asymptotic: PlanEvaluation | None,
     *,
     ratio: bool,
+    deadline: float | None = None,
 ) -> tuple[Crossover, ...]:
-    """The challengers of ``plan`` (module docstring) that overtake it, earliest first."""
+    """The challengers of ``plan`` (module docstring) that overtake it, earliest first.
+
+    Past ``deadline`` (``time.monotonic()``) no further challenger is tried.
+    """
     path = ScalingPath(evaluator, ratio)
     if not path.growing:
         return ()
@@ -119,6 +124,8 @@ def find_crossovers(
             found.append(_crossover(asymptotic, "the asymptotically optimal plan", scale, path))
     swaps: list[Crossover] = []
     for alternative in _one_task_challengers(problem, selection):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         changed = _replace(plan.plan, alternative)
         if changed in seen:
             continue
