@@ -40,12 +40,10 @@ class InProcessBackend:
     def __init__(self) -> None:
         from aalps.server.config import ServerConfig
         from aalps.server.engines import LocalEngine, LocalJobs
-        from aalps.server.outcome import Limits
         from aalps.server.service import AalpsService
         from aalps.server.store_memory import InMemoryJobStore
 
-        config = ServerConfig()
-        limits = Limits(config.max_tasks, config.max_models, config.max_trials)
+        limits = ServerConfig().limits
         store = InMemoryJobStore()
         self._jobs = LocalJobs(store, limits)
         self._service = AalpsService(

@@ -6,7 +6,7 @@ test can run it on a loopback port inside its own event loop. ``run_server(confi
 the process's main: it serves until SIGTERM or SIGINT, then shuts down gracefully.
 
 Start-up order: open the store (and create Optuna's tables), start gRPC, start every
-search process, resume the unfinished jobs, and only then report SERVING. Shutdown:
+search and validation process, resume the unfinished jobs, and only then report SERVING. Shutdown:
 NOT_SERVING at once, stop accepting calls, give running calls and jobs ``grace_seconds``,
 then interrupt what is left; unfinished jobs stay in the store for the next start.
 """
@@ -24,14 +24,15 @@ from aalps.server.auth import TokenAuth
 from aalps.server.config import ServerConfig
 from aalps.server.decoding import DecodeErrorInterceptor
 from aalps.server.engines import PoolEngine
+from aalps.server.job_queue import estimated_size
 from aalps.server.job_worker import optuna_storage
 from aalps.server.jobs import JobRunner
-from aalps.server.outcome import Limits
 from aalps.server.pool import SearchPool
 from aalps.server.service import AalpsService
 from aalps.server.servicer import AalpsServicer
-from aalps.server.store import JobStore
+from aalps.server.store import JobRecord, JobStore
 from aalps.server.stores import open_store
+from aalps.server.validation import ValidationPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
@@ -52,14 +53,21 @@ class AalpsServer:
     serve. ``port`` is the bound port once started (useful with ``config.port == 0``).
     """
 
-    def __init__(self, config: ServerConfig, pool: SearchPool | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        pool: SearchPool | None = None,
+        validation: ValidationPool | None = None,
+    ) -> None:
         if config.storage == "memory:":
             raise ValueError("the server needs a database its worker processes can open")
         self.config = config
         self.port = config.port
-        self._limits = Limits(config.max_tasks, config.max_models, config.max_trials)
+        self._limits = config.limits
         self._auth = TokenAuth(config.tokens())
-        self._pool = pool or SearchPool(config.workers)  # before any gRPC object
+        # Both process pools start before any gRPC object.
+        self._pool = pool or SearchPool(config.workers)
+        self._validation = validation or ValidationPool(config.validation_workers)
         self._store: JobStore | None = None
         self._jobs: JobRunner | None = None
         self._health = HealthServicer()
@@ -73,21 +81,25 @@ class AalpsServer:
         """Open the store and start the processes, bind, resume jobs, report SERVING."""
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        store, _ = await asyncio.gather(asyncio.to_thread(self._open_store), self._pool.warm_up())
+        store, *_ = await asyncio.gather(
+            asyncio.to_thread(self._open_store), self._pool.warm_up(), self._validation.warm_up()
+        )
         self._store = store
+        workers = self.config.workers
         jobs = self._jobs = JobRunner(
             self._pool,
             store,
             storage_url=self.config.storage_url,
             table_prefix=self.config.table_prefix,
             limits=self._limits,
-            slots=max(1, self.config.workers - 1),
+            slots=max(1, workers - 1),  # one process stays free for interactive calls
+            small_slots=1 if workers > 1 else 0,  # ... except for a small job
         )
         self._grpc = self._make_grpc(store, jobs)
         self.port = self._grpc.add_insecure_port(f"{self.config.host}:{self.config.port}")
         await self._grpc.start()
-        for job in await asyncio.to_thread(store.unfinished):
-            jobs.submit(job)
+        for job, size in await asyncio.to_thread(_sized, store.unfinished()):
+            jobs.submit(job, size)
         for name in ("", SERVICE_NAME):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         _log.info("serving on %s (storage %s)", self.address, self.config.storage)
@@ -113,7 +125,7 @@ class AalpsServer:
         )
         service = AalpsService(
             store=store,
-            engine=PoolEngine(self._pool),
+            engine=PoolEngine(self._pool, self._validation),
             jobs=jobs,
             limits=self._limits,
             batch_workers=self.config.batch_workers,
@@ -135,6 +147,7 @@ class AalpsServer:
         if self._jobs is not None:
             waits.append(self._jobs.drain(grace))
         await asyncio.gather(*waits)
+        self._validation.shutdown()
         await asyncio.to_thread(self._pool.shutdown, KILL_AFTER_SECONDS)
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
@@ -145,13 +158,25 @@ class AalpsServer:
             await self._grpc.wait_for_termination()
 
 
-def make_server(config: ServerConfig, *, pool: SearchPool | None = None) -> AalpsServer:
+def make_server(
+    config: ServerConfig,
+    *,
+    pool: SearchPool | None = None,
+    validation: ValidationPool | None = None,
+) -> AalpsServer:
     """A configured server, not yet started; its search processes are starting already.
 
     ``pool`` lets a caller start the processes even earlier (``python -m aalps.server`` does,
     before importing the rest of the server); by default one of ``config.workers``.
+    ``validation`` likewise (tests pass one with a hook); by default one of
+    ``config.validation_workers``.
     """
-    return AalpsServer(config, pool)
+    return AalpsServer(config, pool, validation)
+
+
+def _sized(jobs: list[JobRecord]) -> list[tuple[JobRecord, int]]:
+    """Each job with its estimated size (parses the requests: run in a thread)."""
+    return [(job, estimated_size(job)) for job in jobs]
 
 
 def run_server(

@@ -26,6 +26,31 @@ _OPTIONAL = (
     ("--max-tasks", "max_tasks", int, "N", "most tasks in one request"),
     ("--max-models", "max_models", int, "N", "most models in one catalog"),
     ("--max-trials", "max_trials", int, "N", "largest search.n_trials"),
+    ("--max-trial-tasks", "max_trial_tasks", int, "N", "largest search.n_trials x tasks"),
+    ("--validation-workers", "validation_workers", int, "N", "request validation processes"),
+    (
+        "--validation-seconds",
+        "validation_seconds",
+        float,
+        "SEC",
+        "time limit of one request's validation (its process is killed past it)",
+    ),
+    (
+        "--max-search-seconds",
+        "max_search_seconds",
+        float,
+        "SEC",
+        "longest search call when the client sets no (or a later) deadline",
+    ),
+    ("--max-job-seconds", "max_job_seconds", float, "SEC", "longest search of a job attempt"),
+    ("--max-active-jobs", "max_active_jobs", int, "N", "queued + running jobs per caller"),
+    (
+        "--small-job-size",
+        "small_job_size",
+        int,
+        "N",
+        "trials x tasks up to which a job may use the slot long jobs never take",
+    ),
     ("--auth-token-file", "auth_token_file", str, "FILE", "enable auth: 'name: token' lines"),
     ("--auth-token-env", "auth_token_env", str, "VAR", "enable auth: tokens in this variable"),
     ("--grace-seconds", "grace_seconds", float, "SEC", "time running work gets on shutdown"),
@@ -52,18 +77,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"job store: sqlite:///FILE (default {DEFAULT_STORAGE}) or postgresql://...",
     )
     parser.add_argument(
-        "--workers", type=int, default=defaults.workers, metavar="N", help="search processes"
+        "--workers",
+        type=int,
+        default=defaults.workers,
+        metavar="N",
+        help=f"search processes (default {defaults.workers})",
     )
     parser.add_argument(
         "--batch-workers",
         type=int,
         default=defaults.batch_workers,
         metavar="N",
-        help="requests of one batch in flight at once",
+        help=f"requests of one batch in flight at once (default {defaults.batch_workers})",
     )
     for flag, dest, kind, metavar, text in _OPTIONAL:
-        parser.add_argument(flag, dest=dest, type=kind, metavar=metavar, help=text)
+        default = getattr(defaults, dest)
+        shown = text if default is None else f"{text} (default {_show(default)})"
+        parser.add_argument(flag, dest=dest, type=kind, metavar=metavar, help=shown)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING")
+
+
+def _show(value: object) -> str:
+    """A default as --help shows it: 2,000,000 and 10 (not 10.0); % escaped for argparse."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    return text.replace("%", "%%")
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:

@@ -12,6 +12,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aalps.server.limits import (
+    DEFAULT_MAX_ACTIVE_JOBS,
+    DEFAULT_MAX_JOB_SECONDS,
+    DEFAULT_MAX_SEARCH_SECONDS,
+    DEFAULT_MAX_TRIAL_TASKS,
+    DEFAULT_SMALL_JOB_SIZE,
+    DEFAULT_VALIDATION_SECONDS,
+    DEFAULT_VALIDATION_WORKERS,
+    Limits,
+)
+
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_MAX_MODELS",
@@ -49,6 +60,19 @@ class ServerConfig:
         batch_workers: Requests of one BatchOptimize call in flight at once.
         max_message_bytes: Largest request or response message accepted.
         max_tasks, max_models, max_trials: Caps on one request, checked before any work.
+        max_trial_tasks: Cap on ``search.n_trials`` times the number of tasks.
+        validation_workers: Processes that load and validate requests before any search
+            process is used.
+        validation_seconds: Time limit of one request's validation; past it the
+            validation process is killed and the call fails with INVALID_ARGUMENT.
+        max_search_seconds: Longest search call when the client sets no deadline (or a
+            later one); past it, DEADLINE_EXCEEDED with the best plan found so far.
+        max_job_seconds: Longest search of one job attempt; past it the job FAILS with
+            DEADLINE_EXCEEDED and keeps the best plan found as its result.
+        max_active_jobs: PENDING and RUNNING jobs per owner; beyond it SubmitJob fails
+            with RESOURCE_EXHAUSTED.
+        small_job_size: Jobs of at most this many trials x tasks may also run in the one
+            job slot that long jobs never take, so they are not starved.
         auth_token_file: A file of bearer tokens (``name: token`` per line, or bare
             tokens); None with ``auth_token_env`` None disables auth.
         auth_token_env: The name of an environment variable holding tokens in the same
@@ -66,6 +90,13 @@ class ServerConfig:
     max_tasks: int = DEFAULT_MAX_TASKS
     max_models: int = DEFAULT_MAX_MODELS
     max_trials: int = DEFAULT_MAX_TRIALS
+    max_trial_tasks: int = DEFAULT_MAX_TRIAL_TASKS
+    validation_workers: int = DEFAULT_VALIDATION_WORKERS
+    validation_seconds: float = DEFAULT_VALIDATION_SECONDS
+    max_search_seconds: float = DEFAULT_MAX_SEARCH_SECONDS
+    max_job_seconds: float = DEFAULT_MAX_JOB_SECONDS
+    max_active_jobs: int = DEFAULT_MAX_ACTIVE_JOBS
+    small_job_size: int = DEFAULT_SMALL_JOB_SIZE
     auth_token_file: str | None = None
     auth_token_env: str | None = None
     grace_seconds: float = 10.0
@@ -80,6 +111,27 @@ class ServerConfig:
             raise ValueError("max_tasks, max_models and max_trials must be at least 1")
         if self.grace_seconds < 0:
             raise ValueError("grace_seconds must be >= 0")
+        if min(self.max_trial_tasks, self.validation_workers, self.max_active_jobs) < 1:
+            raise ValueError("max_trial_tasks, validation_workers, max_active_jobs must be >= 1")
+        if min(self.validation_seconds, self.max_search_seconds, self.max_job_seconds) <= 0:
+            raise ValueError("validation, search and job time limits must be positive")
+        if self.small_job_size < 0:
+            raise ValueError("small_job_size must be >= 0")
+
+    @property
+    def limits(self) -> Limits:
+        """The limits the service applies to each request and job."""
+        return Limits(
+            max_tasks=self.max_tasks,
+            max_models=self.max_models,
+            max_trials=self.max_trials,
+            max_trial_tasks=self.max_trial_tasks,
+            validation_seconds=self.validation_seconds,
+            max_search_seconds=self.max_search_seconds,
+            max_job_seconds=self.max_job_seconds,
+            max_active_jobs=self.max_active_jobs,
+            small_job_size=self.small_job_size,
+        )
 
     @property
     def storage_url(self) -> str:

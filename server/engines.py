@@ -13,32 +13,85 @@ import asyncio
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from aalps.cost_models.errors import InvalidRequestError
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.server import workers
+from aalps.server.errors import DeadlineExceededError, SearchLimitError
 from aalps.server.outcome import Limits
 from aalps.server.service import ProgressHook
 from aalps.server.store import JobRecord, JobStore
 
 if TYPE_CHECKING:
     from aalps.server.pool import SearchPool
+    from aalps.server.validation import ValidationPool
 
-__all__ = ["LocalEngine", "LocalJobs", "PoolEngine"]
+__all__ = ["LIMIT_GRACE_SECONDS", "LocalEngine", "LocalJobs", "PoolEngine", "limit_deadline"]
+
+T = TypeVar("T")
+
+
+#: Seconds past ``max_search_seconds`` a search process gets to return its partial result
+#: (the plan's baseline and crossovers are computed after the search stops).
+LIMIT_GRACE_SECONDS = 10.0
+
+
+def limit_deadline(limits: Limits) -> float:
+    """When a search call starting now reaches ``limits.max_search_seconds`` (epoch s)."""
+    return time.time() + limits.max_search_seconds
+
+
+def _earliest(deadline: float | None, other: float) -> float:
+    return other if deadline is None else min(deadline, other)
+
+
+def _did_not_stop(limits: Limits, field: str) -> SearchLimitError:
+    return SearchLimitError(
+        f"{field or 'request'}: the search did not stop within the server's limit of "
+        f"{limits.max_search_seconds:g} s (max_search_seconds)",
+        limit="max_search_seconds",
+    )
 
 
 class PoolEngine:
-    """Runs each call in a search process; a deadline or a cancelled call stops it."""
+    """Validates in the validation processes, then runs each call in a search process.
 
-    def __init__(self, pool: SearchPool) -> None:
+    A deadline, the server's search limit or a cancelled call stops the search.
+    """
+
+    def __init__(self, pool: SearchPool, validation: ValidationPool) -> None:
         self._pool = pool
+        self._validation = validation
 
-    async def validate(self, request: pb.OptimizeRequest, limits: Limits, field: str) -> int:
-        outcome = await self._pool.run(
-            workers.validate_request, request.SerializeToString(), limits, field
+    async def validate(
+        self, request: pb.OptimizeRequest, limits: Limits, field: str, *, deadline: float | None
+    ) -> int:
+        outcome = await self._validation.run(
+            workers.validate_request,
+            request.SerializeToString(),
+            limits,
+            field,
+            timeout=limits.validation_seconds,
+            field=field or "request",
+            deadline=deadline,
         )
         outcome.unwrap()
         return outcome.n_trials
+
+    async def validate_analysis(
+        self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
+    ) -> None:
+        outcome = await self._validation.run(
+            workers.validate_analysis_request,
+            request.SerializeToString(),
+            limits,
+            timeout=limits.validation_seconds,
+            field="request",
+            deadline=deadline,
+        )
+        outcome.unwrap()
 
     async def optimize(
         self,
@@ -50,29 +103,70 @@ class PoolEngine:
         progress: ProgressHook | None,
     ) -> pb.OptimizeResponse:
         """A remote search reports no progress (``progress`` is ignored)."""
-        outcome = await self._pool.run_stoppable(
-            workers.optimize_request,
-            request.SerializeToString(),
-            limits,
-            field,
-            deadline=deadline,
-        )
+        limit_at = limit_deadline(limits)
+        wait = _earliest(deadline, limit_at + LIMIT_GRACE_SECONDS)
+        try:
+            outcome = await self._pool.run_stoppable(
+                workers.optimize_request,
+                request.SerializeToString(),
+                limits,
+                field,
+                limit_at,
+                deadline=deadline,
+                wait_deadline=wait,
+            )
+        except DeadlineExceededError:
+            if deadline is None or wait < deadline:
+                raise _did_not_stop(limits, field) from None
+            raise
         return pb.OptimizeResponse.FromString(outcome.unwrap())
 
     async def analyze(
         self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
     ) -> pb.AnalyzePlanResponse:
-        outcome = await self._pool.run(
-            workers.analyze_request, request.SerializeToString(), limits, deadline=deadline
-        )
+        """Bounded by the call's deadline and ``limits.max_search_seconds``."""
+        wait = _earliest(deadline, limit_deadline(limits))
+        try:
+            outcome = await self._pool.run(
+                workers.analyze_request, request.SerializeToString(), limits, deadline=wait
+            )
+        except DeadlineExceededError:
+            if deadline is None or wait < deadline:
+                raise _did_not_stop(limits, "request") from None
+            raise
         return pb.AnalyzePlanResponse.FromString(outcome.unwrap())
 
 
 class LocalEngine:
-    """Runs each call in a thread of this process (searches report their progress)."""
+    """Runs each call in a thread of this process (searches report their progress).
 
-    async def validate(self, request: pb.OptimizeRequest, limits: Limits, field: str) -> int:
-        return await asyncio.to_thread(workers.validate_message, request, limits, field)
+    Validation runs first, in its own thread, under ``limits.validation_seconds``: past it
+    the call fails as on a server, but the thread (which cannot be killed) runs on.
+    """
+
+    async def validate(
+        self, request: pb.OptimizeRequest, limits: Limits, field: str, *, deadline: float | None
+    ) -> int:
+        return await _in_thread_within(
+            limits,
+            field or "request",
+            workers.validate_message,
+            request,
+            limits,
+            field,
+        )
+
+    async def validate_analysis(
+        self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
+    ) -> None:
+        outcome = await _in_thread_within(
+            limits,
+            "request",
+            workers.validate_analysis_request,
+            request.SerializeToString(),
+            limits,
+        )
+        outcome.unwrap()
 
     async def optimize(
         self,
@@ -84,6 +178,7 @@ class LocalEngine:
         progress: ProgressHook | None,
     ) -> pb.OptimizeResponse:
         stop = threading.Event()
+        limit_at = limit_deadline(limits)
 
         def should_stop() -> bool:
             return stop.is_set() or (deadline is not None and time.time() >= deadline)
@@ -97,6 +192,7 @@ class LocalEngine:
                 deadline=deadline,
                 should_stop=should_stop,
                 progress=progress,
+                limit_at=limit_at,
             )
         finally:
             stop.set()  # the call was cancelled (a closed batch): end its search
@@ -105,6 +201,17 @@ class LocalEngine:
         self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
     ) -> pb.AnalyzePlanResponse:
         return await asyncio.to_thread(workers.analyze_message, request, limits)
+
+
+async def _in_thread_within(limits: Limits, field: str, fn: Callable[..., T], *args: Any) -> T:
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(fn, *args), limits.validation_seconds)
+    except TimeoutError:
+        raise InvalidRequestError.single(
+            field,
+            f"validation did not finish within {limits.validation_seconds:g} s "
+            "(validation_seconds)",
+        ) from None
 
 
 class LocalJobs:
@@ -122,7 +229,8 @@ class LocalJobs:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, job: JobRecord) -> None:
+    def submit(self, job: JobRecord, size: int = 0) -> None:
+        """Queue the job; ``size`` is ignored (in process, jobs run in submission order)."""
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="aalps-jobs", daemon=True)

@@ -24,4 +24,49 @@ class WorkerDiedError(Exception):
     """The worker process running the search died (killed, or out of memory)."""
 
 
-__all__ = ["DeadlineExceededError", "JobNotFoundError", "WorkerDiedError"]
+class SearchLimitError(DeadlineExceededError):
+    """A search was stopped by one of the server's time limits (DEADLINE_EXCEEDED).
+
+    Parameters
+    ----------
+    message
+        Names the limit and its value (``search: did not finish within ...``).
+    limit
+        The :class:`~aalps.server.limits.Limits` field that stopped it.
+    partial
+        The serialized ``OptimizeResponse`` of the best plan found before the stop, or
+        b"" when none was found: the status details carry it to the client.
+    """
+
+    def __init__(self, message: str, *, limit: str, partial: bytes = b"") -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.partial = partial
+
+
+class QuotaExceededError(Exception):
+    """A caller has reached a per-owner limit (RESOURCE_EXHAUSTED, with a QuotaFailure).
+
+    Parameters
+    ----------
+    subject
+        Who hit it (``owner:<name>``).
+    limit
+        The limit's name, e.g. ``max_active_jobs``.
+    message
+        Says the limit and its value.
+    """
+
+    def __init__(self, subject: str, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.subject = subject
+        self.limit = limit
+
+
+__all__ = [
+    "DeadlineExceededError",
+    "JobNotFoundError",
+    "QuotaExceededError",
+    "SearchLimitError",
+    "WorkerDiedError",
+]

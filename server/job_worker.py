@@ -104,8 +104,9 @@ def run_job(
     ``aalps-job-<id>-<attempt>`` in the job store's database, and finishes, fails or
     cancels it. When ``stop`` is set without a cancel request (the server is shutting
     down), the job is left RUNNING for the next start to resume. Returns the state the
-    job was left in ("" if another worker owns it). Jobs have no deadline: ``deadline``
-    is accepted (and ignored) to fit :meth:`aalps.server.pool.SearchPool.run_stoppable`.
+    job was left in ("" if another worker owns it). An attempt searches at most
+    ``limits.max_job_seconds``; ``deadline`` is accepted (and ignored) to fit
+    :meth:`aalps.server.pool.SearchPool.run_stoppable`.
     """
     store = _store(storage_url, table_prefix)
     return run_stored_job(
@@ -161,7 +162,8 @@ def _search_job(
     from aalps.proto.convert import message_to_json, result_to_proto
     from aalps.server.status import status_for
 
-    stopper = Stopper(stop, None, poll=lambda: store.cancel_requested(job_id))
+    deadline = time.time() + limits.max_job_seconds
+    stopper = Stopper(stop, deadline, poll=lambda: store.cancel_requested(job_id))
     writer = _ProgressWriter(store, job_id, attempt)
     result_json = ""
     with as_outcome() as box:
@@ -176,9 +178,11 @@ def _search_job(
         )
         writer.flush(final_best=result.plan.outcome.expected_cost)
         result_json = message_to_json(result_to_proto(result))
-    interrupted = stopper.stopped and not store.cancel_requested(job_id)
-    if interrupted:
-        return JobState.RUNNING  # the server is shutting down: resume on the next start
+    cancelled = stopper.stopped and store.cancel_requested(job_id)
+    if stopper.stopped and not cancelled:
+        if not stopper.expired:
+            return JobState.RUNNING  # the server is shutting down: resume on the next start
+        return _fail_at_limit(store, job_id, attempt, limits, result_json)
     if not box:
         if stopper.stopped:
             store.cancel(job_id, attempt=attempt, result_json=result_json)
@@ -194,4 +198,23 @@ def _search_job(
     except Exception as error:
         status = status_for(error)
         store.fail(job_id, attempt=attempt, code=status.code, message=status.message)
+    return JobState.FAILED
+
+
+def _fail_at_limit(
+    store: JobStore, job_id: str, attempt: int, limits: Limits, result_json: str
+) -> str:
+    """The attempt reached ``max_job_seconds``: FAILED, DEADLINE_EXCEEDED, best plan kept."""
+    text = (
+        f"job: the search did not finish within the server's limit of "
+        f"{limits.max_job_seconds:g} s (max_job_seconds)"
+    )
+    text += "; result holds the best plan found" if result_json else "; no plan found"
+    store.fail(
+        job_id,
+        attempt=attempt,
+        code=code_pb2.DEADLINE_EXCEEDED,
+        message=text,
+        result_json=result_json,
+    )
     return JobState.FAILED

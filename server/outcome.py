@@ -13,18 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aalps.cost_models.errors import FieldViolation, InfeasibleError, InvalidRequestError
-from aalps.server.errors import DeadlineExceededError
+from aalps.server.errors import DeadlineExceededError, SearchLimitError
+from aalps.server.limits import Limits
 
 __all__ = ["Limits", "Outcome", "as_outcome", "pairs"]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Caps on one request, as the server is configured."""
-
-    max_tasks: int
-    max_models: int
-    max_trials: int
 
 
 @dataclass(frozen=True)
@@ -33,10 +25,13 @@ class Outcome:
 
     Attributes:
         response: The serialized response message when ``error`` is "".
-        error: "", or one of "invalid", "infeasible", "cancelled", "deadline".
+        error: "", or one of "invalid", "infeasible", "cancelled", "deadline", "limit"
+            (a server time limit stopped the search: ``response`` is the partial result,
+            ``limit`` names the limit).
         violations: (field, description) pairs of an invalid or infeasible request.
         message: The error's message.
         n_trials: Trials the request asks for (from validation).
+        limit: The :class:`Limits` field that stopped the search (error "limit").
     """
 
     response: bytes = b""
@@ -44,6 +39,7 @@ class Outcome:
     violations: tuple[tuple[str, str], ...] = ()
     message: str = ""
     n_trials: int = 0
+    limit: str = ""
 
     def unwrap(self) -> bytes:
         """The response, or the domain error re-raised in the calling process."""
@@ -56,6 +52,8 @@ class Outcome:
             from aalps.optimizer import SearchCancelled
 
             raise SearchCancelled(self.message or "the search was cancelled")
+        if self.error == "limit":
+            raise SearchLimitError(self.message, limit=self.limit, partial=self.response)
         if self.error == "deadline":
             raise DeadlineExceededError(self.message or "deadline exceeded")
         return self.response
@@ -75,6 +73,10 @@ def as_outcome() -> Iterator[list[Outcome]]:
         box.append(Outcome(error="infeasible", violations=pairs(error.reasons), message=str(error)))
     except SearchCancelled as error:
         box.append(Outcome(error="cancelled", message=str(error)))
+    except SearchLimitError as error:
+        box.append(
+            Outcome(error="limit", message=str(error), limit=error.limit, response=error.partial)
+        )
     except DeadlineExceededError as error:
         box.append(Outcome(error="deadline", message=str(error)))
 

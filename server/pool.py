@@ -96,11 +96,14 @@ class SearchPool:
         *args: Any,
         deadline: float | None = None,
         stop: StopHandle | None = None,
+        wait_deadline: float | None = None,
     ) -> T:
         """``fn(*args, stop_signal, deadline)``; cancelling or timing out stops the search.
 
         ``stop`` (from :meth:`stop_handle`) lets the caller stop the search later too;
-        its slot is released once the process has returned.
+        its slot is released once the process has returned. ``wait_deadline`` (default
+        ``deadline``) is when the caller stops waiting (DeadlineExceededError) when it
+        differs from the deadline the search is given.
         """
         handle = stop or self.stop_handle()
         try:
@@ -110,7 +113,8 @@ class SearchPool:
             raise
         future.add_done_callback(lambda _: handle.release())
         try:
-            return await self._wait(asyncio.wrap_future(future), deadline)
+            waited = deadline if wait_deadline is None else wait_deadline
+            return await self._wait(asyncio.wrap_future(future), waited)
         except BaseException:
             handle.set()  # the search may still be running: it stops at its next check
             raise

@@ -7,9 +7,14 @@ in-memory store. The core owns
 
 - the job life cycle (submit, get, watch, cancel, list) over a
   :class:`~aalps.server.store.JobStore`, with ownership (a caller sees only its own jobs);
-- the caps: request sizes (:class:`~aalps.server.outcome.Limits`), batch length, page size;
+- the caps: request sizes and trials x tasks (:class:`~aalps.server.limits.Limits`), batch
+  length, page size, and each owner's PENDING plus RUNNING jobs (``max_active_jobs``);
+- the order of work: caps (a few ``len`` calls), then validation in the engine's bounded
+  step (:meth:`Engine.validate`: a validation process on a server, killed past
+  ``validation_seconds``), and only then a search process;
 - deadlines: a search gets :data:`DEADLINE_SHARE` of what is left of its call
-  (:func:`with_deadline`), a watch ends with ``DeadlineExceededError`` at its deadline;
+  (:func:`with_deadline`) and at most ``max_search_seconds`` (the engine's cap), a watch
+  ends with ``DeadlineExceededError`` at its deadline;
 - batch isolation: one failing request is its own entry's error, never the batch's.
 
 Where the CPU-bound work runs is the :class:`Engine`'s business, and who runs persisted jobs
@@ -25,12 +30,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
 
-from aalps.cost_models.domain import OptimizeRequest
+from aalps.cost_models.domain import OptimizeRequest, SearchOptions
 from aalps.cost_models.errors import InvalidRequestError
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.convert import check_request_caps, message_to_json
-from aalps.server.errors import DeadlineExceededError, JobNotFoundError
-from aalps.server.outcome import Limits
+from aalps.server.errors import DeadlineExceededError, JobNotFoundError, QuotaExceededError
+from aalps.server.limits import Limits
 from aalps.server.store import JobPage, JobRecord, JobState, JobStore
 
 __all__ = [
@@ -77,12 +82,22 @@ def with_deadline(request: OptimizeRequest, deadline: float | None) -> OptimizeR
 class Engine(Protocol):
     """Where validation, searches and analyses run: search processes, or this process.
 
-    Each method validates its request (violation paths prefixed with ``field``), raises
-    domain errors, and for a search honours ``deadline`` through :func:`with_deadline`.
+    The service validates each request first (violation paths prefixed with ``field``),
+    within ``limits.validation_seconds``; the search and the analysis convert it again.
+    Methods raise domain errors; a search honours ``deadline`` through
+    :func:`with_deadline` and stops at ``limits.max_search_seconds``.
     """
 
-    async def validate(self, request: pb.OptimizeRequest, limits: Limits, field: str) -> int:
-        """Check the request without searching; returns the trials it asks for."""
+    async def validate(
+        self, request: pb.OptimizeRequest, limits: Limits, field: str, *, deadline: float | None
+    ) -> int:
+        """Load and check the request without searching; returns the trials it asks for."""
+        ...
+
+    async def validate_analysis(
+        self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
+    ) -> None:
+        """Load and check an AnalyzePlan request (request, plan and baseline)."""
         ...
 
     async def optimize(
@@ -107,8 +122,9 @@ class Engine(Protocol):
 class JobScheduler(Protocol):
     """Runs persisted jobs: the server's :class:`~aalps.server.jobs.JobRunner`, or a thread."""
 
-    def submit(self, job: JobRecord) -> None:
-        """Queue a PENDING job; called from the service's event loop."""
+    def submit(self, job: JobRecord, size: int) -> None:
+        """Queue a PENDING job of estimated ``size`` (trials x tasks); called from the
+        service's event loop."""
 
     def stop(self, job_id: str) -> None:
         """Wake a running job's search (the store's cancel flag says why)."""
@@ -148,6 +164,7 @@ class AalpsService:
         self._engine = engine
         self._jobs = jobs
         self._batch_workers = max(1, batch_workers)
+        self._submitting = asyncio.Lock()  # a quota check and its create, one at a time
 
     # --- searches -----------------------------------------------------------------------
 
@@ -158,8 +175,9 @@ class AalpsService:
         deadline: float | None,
         progress: ProgressHook | None = None,
     ) -> pb.OptimizeResponse:
-        """Optimize: caps first (a few ``len`` calls), then the engine's search."""
+        """Optimize: caps first (a few ``len`` calls), validation, then the engine's search."""
         self._check_caps(request)
+        await self._engine.validate(request, self.limits, "", deadline=deadline)
         return await self._engine.optimize(
             request, self.limits, "", deadline=deadline, progress=progress
         )
@@ -169,6 +187,7 @@ class AalpsService:
     ) -> pb.AnalyzePlanResponse:
         """AnalyzePlan: cost a given plan against its baseline."""
         self._check_caps(request.request, field="request")
+        await self._engine.validate_analysis(request, self.limits, deadline=deadline)
         return await self._engine.analyze(request, self.limits, deadline=deadline)
 
     async def batch(
@@ -191,6 +210,7 @@ class AalpsService:
                 field = f"requests[{index}]"
                 try:
                     self._check_caps(request, field=field)
+                    await self._engine.validate(request, self.limits, field, deadline=deadline)
                     response = await self._engine.optimize(
                         request, self.limits, field, deadline=deadline, progress=None
                     )
@@ -211,16 +231,22 @@ class AalpsService:
     async def submit_job(
         self, owner: str, request: pb.OptimizeRequest, *, deadline: float | None
     ) -> JobRecord:
-        """SubmitJob: validate at once (bad input fails the call), store, schedule."""
+        """SubmitJob: caps, the owner's quota, validation (bad input fails the call),
+        then store and schedule.
+
+        The quota (``max_active_jobs`` PENDING and RUNNING jobs per owner) is checked
+        before validation and again, under a lock, with the job's creation.
+        """
         self._check_caps(request, field="request")
-        n_trials = await self._engine.validate(request, self.limits, "request")
-        job = await asyncio.to_thread(
-            self.store.create,
-            owner=owner,
-            request_json=message_to_json(request),
-            n_trials=n_trials,
-        )
-        self._jobs.submit(job)
+        await self._check_quota(owner)
+        n_trials = await self._engine.validate(request, self.limits, "request", deadline=deadline)
+        request_json = message_to_json(request)
+        async with self._submitting:
+            await self._check_quota(owner)
+            job = await asyncio.to_thread(
+                self.store.create, owner=owner, request_json=request_json, n_trials=n_trials
+            )
+        self._jobs.submit(job, n_trials * max(1, len(request.graph.tasks)))
         return job
 
     async def get_job(self, owner: str, job_id: str) -> JobRecord:
@@ -282,13 +308,34 @@ class AalpsService:
     # --- helpers ------------------------------------------------------------------------
 
     def _check_caps(self, request: pb.OptimizeRequest, field: str = "") -> None:
+        limits = self.limits
         check_request_caps(
             request,
-            max_tasks=self.limits.max_tasks,
-            max_models=self.limits.max_models,
-            max_trials=self.limits.max_trials,
+            max_tasks=limits.max_tasks,
+            max_models=limits.max_models,
+            max_trials=limits.max_trials,
             field=field,
         )
+        n_trials = request.search.n_trials or SearchOptions.n_trials
+        tasks = len(request.graph.tasks)
+        if n_trials * tasks > limits.max_trial_tasks:
+            prefix = f"{field}." if field else ""
+            raise InvalidRequestError.single(
+                f"{prefix}search.n_trials",
+                f"is {n_trials}; with {tasks} tasks that is {n_trials * tasks} trial-tasks, "
+                f"at most {limits.max_trial_tasks} are accepted (max_trial_tasks)",
+            )
+
+    async def _check_quota(self, owner: str) -> None:
+        cap = self.limits.max_active_jobs
+        active = await asyncio.to_thread(self.store.count_active, owner, at_most=cap)
+        if active >= cap:
+            raise QuotaExceededError(
+                f"owner:{owner}",
+                "max_active_jobs",
+                f"jobs: {active} of this caller's jobs are queued or running; at most {cap} "
+                "are accepted at once (max_active_jobs): wait for some to finish",
+            )
 
 
 def _require_id(job_id: str) -> None:

@@ -14,7 +14,13 @@ e.g. a capability no model has)                                   type ``INFEASI
 ``JobFinishedError`` (cancel a final job)   FAILED_PRECONDITION
 ``JobNotFoundError``                        NOT_FOUND
 ``SearchCancelled`` / cancelled call        CANCELLED
+``SearchLimitError`` (a server time limit  DEADLINE_EXCEEDED     ``ErrorInfo`` (reason
+stopped the search)                                               ``SEARCH_LIMIT``,
+                                                                  metadata ``limit``), and
+                                                                  the partial
+                                                                  ``OptimizeResponse``
 ``DeadlineExceededError``                   DEADLINE_EXCEEDED
+``QuotaExceededError`` (per-owner limit)    RESOURCE_EXHAUSTED    ``QuotaFailure``
 ``StoreUnavailableError``, worker died      UNAVAILABLE
 anything else (a bug)                       INTERNAL              (message only)
 ==========================================  ====================  ========================
@@ -33,6 +39,8 @@ from aalps.optimizer import SearchCancelled
 from aalps.server.errors import (
     DeadlineExceededError,
     JobNotFoundError,
+    QuotaExceededError,
+    SearchLimitError,
     WorkerDiedError,
 )
 from aalps.server.store import JobFinishedError, StoreUnavailableError
@@ -44,6 +52,7 @@ __all__ = [
     "MAX_DETAIL_BYTES",
     "Req",
     "Resp",
+    "SEARCH_LIMIT_REASON",
     "Self",
     "rpc_errors",
     "rpc_stream_errors",
@@ -57,14 +66,31 @@ INFEASIBLE_TYPE = "INFEASIBLE"
 #: Rich details travel in trailing metadata, which clients cap (8 KiB by default): a
 #: request with thousands of bad fields reports the first ones and a count of the rest.
 MAX_DETAIL_BYTES = 6000
+#: ErrorInfo.reason of a search stopped by a server time limit.
+SEARCH_LIMIT_REASON = "SEARCH_LIMIT"
 
 
-def status_for(error: BaseException) -> status_pb2.Status:
-    """The ``google.rpc.Status`` reporting ``error`` to a client."""
+def status_for(
+    error: BaseException, *, detail_bytes: int | None = MAX_DETAIL_BYTES
+) -> status_pb2.Status:
+    """The ``google.rpc.Status`` reporting ``error`` to a client.
+
+    ``detail_bytes`` caps a partial result packed into the details (it travels in trailing
+    metadata, which clients cap); None for a status sent in a message body (a batch entry).
+    """
     if isinstance(error, InvalidRequestError):
         return _bad_request(error.violations)
     if isinstance(error, InfeasibleError):
         return _infeasible(str(error), error.reasons)
+    if isinstance(error, SearchLimitError):
+        return _search_limit(error, detail_bytes)
+    if isinstance(error, QuotaExceededError):
+        status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=_clip(str(error)))
+        violation = error_details_pb2.QuotaFailure.Violation(
+            subject=error.subject[:300], description=_clip(str(error), 500)
+        )
+        status.details.add().Pack(error_details_pb2.QuotaFailure(violations=[violation]))
+        return status
     simple: list[tuple[type[BaseException], int]] = [
         (JobFinishedError, code_pb2.FAILED_PRECONDITION),
         (JobNotFoundError, code_pb2.NOT_FOUND),
@@ -102,6 +128,28 @@ def _bad_request(violations: Sequence[FieldViolation]) -> status_pb2.Status:
     message = f"invalid request: {len(violations)} violation(s); first: {violations[0]}"
     status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=_clip(message))
     status.details.add().Pack(error_details_pb2.BadRequest(field_violations=shown))
+    return status
+
+
+def _search_limit(error: SearchLimitError, detail_bytes: int | None) -> status_pb2.Status:
+    """DEADLINE_EXCEEDED naming the limit, with the partial result when it fits."""
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+
+    message = str(error)
+    info = error_details_pb2.ErrorInfo(
+        reason=SEARCH_LIMIT_REASON, domain="aalps", metadata={"limit": error.limit}
+    )
+    partial = pb.OptimizeResponse.FromString(error.partial) if error.partial else None
+    if partial is not None and detail_bytes is not None and partial.ByteSize() > detail_bytes:
+        for name in ("pareto_front", "crossovers", "separation", "asymptotic_plan", "baseline"):
+            partial.ClearField(name)
+        if partial.ByteSize() > detail_bytes:
+            partial = None
+            message += " (the best plan found is too large for the error details)"
+    status = status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message=_clip(message))
+    status.details.add().Pack(info)
+    if partial is not None:
+        status.details.add().Pack(partial)
     return status
 
 

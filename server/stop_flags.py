@@ -100,7 +100,7 @@ class Stopper:
 
     The flag (shared memory) and the deadline are read on every call; the poll (e.g. the
     store's cancel flag, a database read) at most every :data:`POLL_SECONDS`. Once true,
-    it stays true.
+    it stays true. ``expired`` says the deadline (not the flag or the poll) stopped it.
     """
 
     def __init__(
@@ -114,13 +114,16 @@ class Stopper:
         self._poll = poll
         self._next = 0.0
         self.stopped = False
+        self.expired = False
 
     def __call__(self) -> bool:
         if self.stopped:
             return True
         now = time.time()
-        if self.signalled() or (self._deadline is not None and now >= self._deadline):
+        if self.signalled():
             self.stopped = True
+        elif self._deadline is not None and now >= self._deadline:
+            self.stopped = self.expired = True
         elif self._poll is not None and now >= self._next:
             self._next = now + POLL_SECONDS
             self.stopped = self._poll()

@@ -171,14 +171,26 @@ class JobStore(abc.ABC):
         """RUNNING -> SUCCEEDED with the result, if ``attempt`` is still current."""
 
     @abc.abstractmethod
-    def fail(self, job_id: str, *, attempt: int, code: int, message: str) -> bool:
+    def fail(
+        self, job_id: str, *, attempt: int, code: int, message: str, result_json: str = ""
+    ) -> bool:
         """RUNNING -> FAILED with a ``google.rpc.Code`` and message, if ``attempt`` is
-        current."""
+        current; ``result_json`` keeps a partial result (a job stopped by its time limit)."""
 
     @abc.abstractmethod
     def cancel(self, job_id: str, *, attempt: int, result_json: str = "") -> bool:
         """RUNNING -> CANCELLED, with the best result found before, if ``attempt`` is
         current."""
+
+    def count_active(self, owner: str, *, at_most: int) -> int:
+        """The owner's PENDING and RUNNING jobs, counted up to ``at_most`` (a quota check).
+
+        The default reads pages of :meth:`list`; a store may count in its database.
+        """
+        found = 0
+        for state in (JobState.PENDING, JobState.RUNNING):
+            found += len(self.list(owner, page_size=max(1, at_most), state=state).jobs)
+        return min(found, at_most)
 
     @abc.abstractmethod
     def unfinished(self) -> builtins.list[JobRecord]:

@@ -146,9 +146,16 @@ class InMemoryJobStore(JobStore):
     def finish(self, job_id: str, *, attempt: int, result_json: str) -> bool:
         return self._finalize(job_id, attempt, state=JobState.SUCCEEDED, result_json=result_json)
 
-    def fail(self, job_id: str, *, attempt: int, code: int, message: str) -> bool:
+    def fail(
+        self, job_id: str, *, attempt: int, code: int, message: str, result_json: str = ""
+    ) -> bool:
         return self._finalize(
-            job_id, attempt, state=JobState.FAILED, error_code=code, error_message=message
+            job_id,
+            attempt,
+            state=JobState.FAILED,
+            error_code=code,
+            error_message=message,
+            result_json=result_json,
         )
 
     def cancel(self, job_id: str, *, attempt: int, result_json: str = "") -> bool:

@@ -286,12 +286,15 @@ class SqlJobStore(JobStore):
         return job is not None
 
     @_unavailable
-    def fail(self, job_id: str, *, attempt: int, code: int, message: str) -> bool:
+    def fail(
+        self, job_id: str, *, attempt: int, code: int, message: str, result_json: str = ""
+    ) -> bool:
         job = self._update(
             self._current(job_id, attempt),
             state=JobState.FAILED.value,
             error_code=code,
             error_message=message,
+            result_json=result_json,
         )
         return job is not None
 
@@ -303,6 +306,19 @@ class SqlJobStore(JobStore):
             result_json=result_json,
         )
         return job is not None
+
+    @_unavailable
+    def count_active(self, owner: str, *, at_most: int) -> int:
+        t = self._t
+        active = [JobState.PENDING.value, JobState.RUNNING.value]
+        inner = (
+            sa.select(t.c.seq)
+            .where(t.c.owner == owner, t.c.state.in_(active))
+            .limit(max(1, at_most))
+            .subquery()
+        )
+        rows = self._read(sa.select(sa.func.count()).select_from(inner))
+        return int(rows[0][0])
 
     @_unavailable
     def unfinished(self) -> builtins.list[JobRecord]:

@@ -23,7 +23,7 @@ from typing import Any
 from aalps.cost_models.domain import OptimizeRequest
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.server import stop_flags
-from aalps.server.errors import DeadlineExceededError
+from aalps.server.errors import DeadlineExceededError, SearchLimitError
 from aalps.server.outcome import Limits, Outcome, as_outcome
 from aalps.server.service import with_deadline
 from aalps.server.stop_flags import Stopper, StopSignal
@@ -36,6 +36,7 @@ __all__ = [
     "optimize_message",
     "optimize_request",
     "request_from_message",
+    "validate_analysis_request",
     "validate_message",
     "validate_request",
     "warm_up",
@@ -112,25 +113,60 @@ def optimize_message(
     deadline: float | None,
     should_stop: Any,
     progress: Any = None,
+    limit_at: float | None = None,
 ) -> pb.OptimizeResponse:
     """Validate, search until done, stopped or ``deadline`` (epoch seconds), convert.
 
     A search stopped by its deadline before any feasible plan raises
-    DeadlineExceededError; stopped otherwise, ``SearchCancelled``.
+    DeadlineExceededError; stopped otherwise, ``SearchCancelled``. ``limit_at`` (epoch
+    seconds) is the server's cap on the call (``limits.max_search_seconds``): a search it
+    stops raises :class:`SearchLimitError` carrying the best plan found, if any.
     """
     from aalps.optimizer import SearchCancelled, optimize
     from aalps.proto.convert import result_to_proto
 
     domain = with_deadline(request_from_message(message, limits, field), deadline)
+    capped = _Capped(should_stop, limit_at)
     try:
         result = optimize(
-            domain, progress=progress, should_stop=should_stop, storage=None, study_name=None
+            domain, progress=progress, should_stop=capped, storage=None, study_name=None
         )
     except SearchCancelled:
+        if capped.hit:
+            raise _limit_error(limits, field) from None
         if deadline is not None and time.time() >= deadline:
             raise DeadlineExceededError("deadline exceeded before a plan was found") from None
         raise
-    return result_to_proto(result)
+    response = result_to_proto(result)
+    if capped.hit:
+        raise _limit_error(limits, field, response.SerializeToString())
+    return response
+
+
+class _Capped:
+    """``should_stop`` with the server's cap: remembers whether the cap stopped the search."""
+
+    def __init__(self, should_stop: Any, limit_at: float | None) -> None:
+        self._should_stop = should_stop
+        self._limit_at = limit_at
+        self.hit = False
+
+    def __call__(self) -> bool:
+        if self._should_stop is not None and self._should_stop():
+            return True
+        if self._limit_at is not None and time.time() >= self._limit_at:
+            self.hit = True
+        return self.hit
+
+
+def _limit_error(limits: Limits, field: str, partial: bytes = b"") -> SearchLimitError:
+    found = "the best plan found so far is in the error details" if partial else "no plan found"
+    return SearchLimitError(
+        f"{field or 'request'}: the search did not finish within the server's limit of "
+        f"{limits.max_search_seconds:g} s (max_search_seconds); {found}",
+        limit="max_search_seconds",
+        partial=partial,
+    )
 
 
 def analyze_message(message: pb.AnalyzePlanRequest, limits: Limits) -> pb.AnalyzePlanResponse:
@@ -147,10 +183,24 @@ def analyze_message(message: pb.AnalyzePlanRequest, limits: Limits) -> pb.Analyz
 
 
 def validate_request(request: bytes, limits: Limits, field: str) -> Outcome:
-    """:func:`validate_message` in a search process."""
+    """:func:`validate_message` in a validation process."""
     with as_outcome() as box:
         message = pb.OptimizeRequest.FromString(request)
         return Outcome(n_trials=validate_message(message, limits, field))
+    return box[0]
+
+
+def validate_analysis_request(request: bytes, limits: Limits) -> Outcome:
+    """AnalyzePlan's loading in a validation process: the request, plan and baseline."""
+    from aalps.proto.convert import plan_from_proto
+
+    with as_outcome() as box:
+        message = pb.AnalyzePlanRequest.FromString(request)
+        request_from_message(message.request, limits, field="request")
+        plan_from_proto(message.plan, "plan")
+        if message.HasField("baseline"):
+            plan_from_proto(message.baseline, "baseline")
+        return Outcome()
     return box[0]
 
 
@@ -158,17 +208,24 @@ def optimize_request(
     request: bytes,
     limits: Limits,
     field: str,
+    limit_at: float | None,
     stop: StopSignal | None,
     deadline: float | None,
 ) -> Outcome:
     """:func:`optimize_message` in a search process, stopped by the server's flag.
 
-    ``field`` prefixes violation paths (``requests[3]`` in a batch).
+    ``field`` prefixes violation paths (``requests[3]`` in a batch); ``limit_at`` is the
+    server's cap on the call (epoch seconds).
     """
     with as_outcome() as box:
         message = pb.OptimizeRequest.FromString(request)
         response = optimize_message(
-            message, limits, field, deadline=deadline, should_stop=Stopper(stop, deadline)
+            message,
+            limits,
+            field,
+            deadline=deadline,
+            should_stop=Stopper(stop, deadline),
+            limit_at=limit_at,
         )
         return Outcome(response.SerializeToString())
     return box[0]

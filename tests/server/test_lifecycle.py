@@ -89,7 +89,7 @@ def test_cancel_stops_a_running_search_within_a_second(
 
 
 def test_expired_deadline_frees_the_workers(stub: aalps_pb2_grpc.AalpsServiceStub) -> None:
-    heavy = slow_request(tasks=60)
+    heavy = slow_request(tasks=60, n_trials=50_000)  # within max_trial_tasks
     with concurrent.futures.ThreadPoolExecutor(2) as threads:  # one call per search process
         calls = [threads.submit(stub.Optimize, heavy, timeout=0.3) for _ in range(2)]
         for call in calls:
