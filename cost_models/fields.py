@@ -179,15 +179,23 @@ class ExpressionReader:
         Also checks the far point (see the class); an expression over a parameter without a
         value (one that failed validation, reported already) is None without a report.
         """
+        numbers = self._values(expr, field, errors)
+        return None if numbers is None else numbers[0][1]
+
+    def _values(
+        self, expr: sympy.Expr, field: str, errors: Violations
+    ) -> list[tuple[str, float]] | None:
+        """(where, value) at every point :meth:`value` checks, the scale point first."""
         if expr.free_symbols - set(self._scale) - {CHUNK}:
             return None
+        points = self._points(expr)
         try:
             check_structure(expr.xreplace(self._definitions))
-            numbers = values_at_points(expr, self._points(expr))
+            numbers = values_at_points(expr, points)
         except Rejected as error:
             errors.add(field, str(error))
             return None
-        return float(numbers[0])
+        return [(where, float(n)) for (where, _), n in zip(points, numbers, strict=True)]
 
     def far_value(self, expr: sympy.Expr, field: str, errors: Violations) -> Any:
         """``expr``'s value at the far point (after :meth:`value` accepted it)."""
@@ -206,12 +214,16 @@ class ExpressionReader:
         default: sympy.Expr | None = None,
         positive: bool = True,
         allow_zero: bool = False,
+        tokens: bool = False,
         extra: Mapping[str, sympy.Symbol] | None = None,
     ) -> sympy.Expr | None:
         """Expression ``value`` of ``field``; ``default`` when unset or wrong.
 
         The value is bounded at the scale point and the far point (:meth:`value`);
-        ``positive`` checks it at the scale point (``allow_zero`` admits 0); ``extra`` adds
+        ``positive`` checks it at the scale point (``allow_zero`` admits 0); ``tokens`` asks
+        for at least one token at every point checked (the tokens a call writes: a forward
+        pass over a fraction of a token has no meaning, and the generation formula
+        ``n_in*n_out + n_out*(n_out - 1)/2`` turns negative below one); ``extra`` adds
         symbols for this field alone (``chunk`` in ``aggregate_tokens``).
         """
         if value is None or value == "":
@@ -226,10 +238,16 @@ class ExpressionReader:
             # (a parameter that failed validation was reported already: no cascade here)
             return expr
         before = len(errors.items)
-        number = self.value(expr, field, errors)
-        if number is None:
+        numbers = self._values(expr, field, errors)
+        if numbers is None:
             return default if len(errors.items) > before else expr
+        number = numbers[0][1]
         if positive and (number < 0 or (number == 0 and not allow_zero)):
             errors.add(field, f"must be {'>= 0' if allow_zero else 'positive'}, is {number:g} here")
+            return default
+        below = [(where, n) for where, n in numbers if n < 1]
+        if tokens and below:
+            where, n = below[0]
+            errors.add(field, f"must be at least 1 token, is {n:g} {where}")
             return default
         return expr

@@ -78,12 +78,12 @@ def _blocks(
 ) -> Blocks | None:
     """Independent blocks (MAP): their count, size and the tokens written per block."""
     count = ex.parse(raw.get("count"), f"{field}.count", errors)
-    size = ex.parse(raw.get("size"), f"{field}.size", errors)
+    size = ex.parse(raw.get("size"), f"{field}.size", errors, tokens=True)
     if count is None or size is None:
         _required(raw, "count", field, errors)
         _required(raw, "size", field, errors)
         return None
-    output = ex.parse(raw.get("output"), f"{field}.output", errors, default=size)
+    output = ex.parse(raw.get("output"), f"{field}.output", errors, default=size, tokens=True)
     return Blocks(count, size, output or size)
 
 
@@ -92,7 +92,7 @@ def _routing(
     raw: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
 ) -> Routing | None:
     """Variants to route between (ROUTE): the routing decision's tokens, its capability."""
-    tokens = ex.parse(raw.get("tokens"), f"{field}.tokens", errors, default=_ONE)
+    tokens = ex.parse(raw.get("tokens"), f"{field}.tokens", errors, default=_ONE, tokens=True)
     return Routing(tokens or _ONE, str(raw.get("capability") or ""))
 
 
@@ -152,8 +152,8 @@ def _steps(
 ) -> Steps | None:
     """A chain of decisions (AHEAD_BY_K): their count, tokens read and written per step."""
     count = ex.parse(raw.get("count"), f"{field}.count", errors)
-    tokens = ex.parse(raw.get("tokens"), f"{field}.tokens", errors, default=_ONE)
-    output = ex.parse(raw.get("output"), f"{field}.output", errors, default=_ONE)
+    tokens = ex.parse(raw.get("tokens"), f"{field}.tokens", errors, default=_ONE, tokens=True)
+    output = ex.parse(raw.get("output"), f"{field}.output", errors, default=_ONE, tokens=True)
     if count is None:
         _required(raw, "count", field, errors)
         return None
@@ -229,7 +229,9 @@ def read_task(
             if data.get("input_tokens") is None:
                 errors.add(f"{field}.input_tokens", "is required")
             return None
-    output = ex.parse(data.get("output_tokens"), f"{field}.output_tokens", errors, default=_ONE)
+    output = ex.parse(
+        data.get("output_tokens"), f"{field}.output_tokens", errors, default=_ONE, tokens=True
+    )
     prompt = ex.parse(
         data.get("prompt_tokens"),
         f"{field}.prompt_tokens",

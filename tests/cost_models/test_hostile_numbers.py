@@ -241,7 +241,12 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 EXPRESSIONS = st.recursive(_LEAVES, _combine, max_leaves=8)
-PLACES = {BLOCKS_COUNT: "graph.tasks[0]", N_EXPR: "graph.parameters", QA_SIZE: "catalog.models[0]"}
+# Where a rejection may point: the field itself, or (for n) a task field whose value it sets.
+PLACES = {
+    BLOCKS_COUNT: ("graph.tasks[0]",),
+    N_EXPR: ("graph.parameters", "graph.tasks[0].output_tokens"),
+    QA_SIZE: ("catalog.models[0]",),
+}
 
 
 @settings(
@@ -268,3 +273,29 @@ def test_random_expressions_load_and_optimize_or_name_a_field(text: str, field: 
         assert not math.isnan(outcome.expected_cost)
         assert 0.0 <= outcome.success_probability <= 1.0
     assert time.monotonic() - start < CASE_SECONDS, text
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "where"),
+    [
+        # n = b/k = 20/200 = 0.1 tokens written: the generation formula's n*(n-1)/2 term made
+        # DIRECT's expected cost -2.45e8 (found by the random-expression test above)
+        ("graph.parameters[3].expr", "b/k", "graph.tasks[0].output_tokens"),
+        ("graph.tasks[0].output_tokens", "1/2", "graph.tasks[0].output_tokens"),
+        # 1000/k is 5 tokens at k = 200 but 5e-6 at the far point
+        ("graph.tasks[0].output_tokens", "1000/k", "graph.tasks[0].output_tokens"),
+        ("graph.tasks[0].blocks.size", "l/1000", "graph.tasks[0].blocks.size"),
+    ],
+)
+def test_a_call_writing_less_than_one_token_is_refused(path: str, text: str, where: str) -> None:
+    fields = _rejected(_request(_set(path, text)))
+    assert where in fields
+
+
+def test_every_plan_of_a_request_with_small_inputs_costs_a_positive_amount() -> None:
+    # Input tokens may be small (0.5 of a token on average) as long as the writes are >= 1:
+    # then every term of n_in*n_out + n_out*(n_out-1)/2 is >= 0.
+    request = load_request(_request(_set("graph.tasks[0].input_tokens", "1/2")))
+    result = optimize(request)
+    assert result.plan.outcome.expected_cost > 0
+    assert result.baseline.outcome.expected_cost > 0
