@@ -85,6 +85,52 @@ def _task(r: pb.OptimizeRequest) -> pb.Task:
     return r.graph.tasks[0]
 
 
+def _blocks(count: str) -> Mutation:
+    def change(r: pb.OptimizeRequest) -> None:
+        r.graph.tasks[0].blocks.count = count
+        r.graph.tasks[0].blocks.size = "n/k"
+
+    return change
+
+
+def _parameter_expr(expr: str) -> Mutation:
+    def change(r: pb.OptimizeRequest) -> None:
+        r.graph.parameters.add(name="z", expr=expr)
+        r.graph.tasks[0].output_tokens = "z"
+
+    return change
+
+
+def _model_size_over(value: float, expr: str) -> Mutation:
+    def change(r: pb.OptimizeRequest) -> None:
+        r.graph.parameters[1].value = value  # k
+        r.catalog.models[0].size = expr
+
+    return change
+
+
+# The fuzzing finds (runaway or overflowing expressions), each with its field.
+RUNAWAY_CASES: dict[str, tuple[Mutation, list[str]]] = {
+    "ceil tower in blocks.count": (
+        _blocks("ceil(k)**ceil(k)**ceil(k)"),
+        ["graph.tasks[0].blocks.count"],
+    ),
+    "max tower in blocks.count": (_blocks("max(k, 2**k)**2**k"), ["graph.tasks[0].blocks.count"]),
+    "2**k in blocks.count": (_blocks("2**k"), ["graph.tasks[0].blocks.count"]),
+    "exp tower in a parameter": (
+        _parameter_expr("exp(exp(exp(k)))"),
+        ["graph.parameters[4].expr"],
+    ),
+    "power tower in a parameter": (_parameter_expr("k**k**k**k"), ["graph.parameters[4].expr"]),
+    "2**k in a parameter": (_parameter_expr("2**k"), ["graph.parameters[4].expr"]),
+    "tower in a model size": (
+        lambda r: setattr(r.catalog.models[0], "size", "ceil(k)**ceil(k)**ceil(k)"),
+        ["catalog.models[0].size"],
+    ),
+    "size k with k = -1": (_model_size_over(-1, "k"), ["graph.parameters[1].value"]),
+}
+
+
 CASES: dict[str, tuple[Mutation, list[str]]] = {
     "cycle": (_set_cycle, ["graph.edges"]),
     "undefined symbol": (
@@ -125,6 +171,20 @@ def stored_job(stub: aalps_pb2_grpc.AalpsServiceStub) -> Iterator[pb.Job]:
         return job if job.state == pb.SUCCEEDED else None
 
     yield wait_for(done, timeout=60)
+
+
+@pytest.mark.parametrize("case", sorted(RUNAWAY_CASES))
+def test_runaway_expression_is_invalid_argument_naming_its_field(
+    stub: aalps_pb2_grpc.AalpsServiceStub, case: str
+) -> None:
+    mutation, fields = RUNAWAY_CASES[case]
+    request = example_request("k_task_routing")
+    mutation(request)
+    start = time.monotonic()
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Optimize(request, timeout=30)
+    assert time.monotonic() - start < 10
+    assert set(fields) <= set(bad_request_fields(info.value))
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
