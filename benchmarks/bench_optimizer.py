@@ -9,6 +9,13 @@ Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_optimizer.py [--quick]``.
 * Speed: median wall time of a 50-task, 20-model request, separable and with a binding
   success constraint, beside plain Optuna's time to reach its best trial.
 * Scaling: wall time against the number of tasks for separable requests.
+* Totals: CPU seconds of the whole ``optimize`` (plan, bounds, baseline, crossovers) on
+  1,000 tasks x 10 models and 50 tasks x 20 models, separable, and when the plan was known.
+* Coupled: latency-constrained chains (40 and 60 tasks x 20 models) and a 1,000-task success
+  constraint, each run as dispatched now and along the previous path (branch and bound, then
+  TPE: ``coupled_search.USE_DP`` off) in the same run: CPU seconds, ratio, methods.
+* ``--timeout T``: the 200-task scaling request with ``search.timeout_seconds`` T: the wall
+  time (the deadline counts from the first step) and what was skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aalps.optimizer.coupled_search
 import optuna
 from aalps.cost_models.domain import (
     Objective,
@@ -40,6 +48,7 @@ from aalps.optimizer.exact import JointProblem
 from aalps.optimizer.space import Metrics
 
 from tests.optimizer.brute_force import brute_force, feasible, input_size
+from tests.optimizer.chain_requests import chain_request_data
 from tests.optimizer.random_requests import random_request, wide_request_data
 
 
@@ -248,19 +257,108 @@ def scaling(sizes: Sequence[int]) -> None:
     print(table(("tasks", "plan s", "total s"), rows))
 
 
+def totals(sizes: Sequence[tuple[int, int]]) -> None:
+    rows = []
+    for n_tasks, n_models in sizes:
+        run = aalps(load_request(wide_request_data(1, n_tasks, n_models)))
+        rows.append((f"{n_tasks} x {n_models}", f"{run.cpu_seconds:.2f}", f"{run.seconds:.2f}"))
+    print("\nTotals: separable requests (seed 1), the whole optimize()")
+    print(table(("tasks x models", "CPU s", "wall s"), rows))
+
+
+def previous_path(request: OptimizeRequest) -> tuple[Any, float]:
+    """optimize() along the previous path: branch and bound, then TPE (no dynamic program)."""
+    aalps.optimizer.coupled_search.USE_DP = False
+    try:
+        cpu = time.process_time()
+        result = optimize(request)
+        return result, time.process_time() - cpu
+    finally:
+        aalps.optimizer.coupled_search.USE_DP = True
+
+
+def coupled(cases: Sequence[tuple[str, Callable[[], OptimizeRequest]]]) -> None:
+    rows = []
+    for label, make in cases:
+        request = make()
+        cpu = time.process_time()
+        new = optimize(request)
+        new_cpu = time.process_time() - cpu
+        old, old_cpu = previous_path(request)
+        ratio = old.plan.outcome.expected_cost / new.plan.outcome.expected_cost
+        rows.append(
+            (
+                label,
+                f"{new_cpu:.2f}",
+                new.stats.method,
+                f"{old_cpu:.2f}",
+                old.stats.method,
+                f"{old_cpu / max(new_cpu, 1e-9):.1f}x",
+                f"{ratio:.4f}",
+            )
+        )
+        print(f"{label}: done", flush=True)
+    print("\nCoupled constraints: as dispatched now, and the previous path, in the same run")
+    headers = (
+        "request",
+        "now CPU s",
+        "now method",
+        "previous CPU s",
+        "previous method",
+        "previous / now CPU",
+        "previous / now cost",
+    )
+    print(table(headers, rows))
+
+
+def coupled_cases(quick: bool) -> list[tuple[str, Callable[[], OptimizeRequest]]]:
+    def chain(n_tasks: int) -> Callable[[], OptimizeRequest]:
+        return lambda: load_request(chain_request_data(1, n_tasks, 20, integer=True))
+
+    cases = [("chain 40 x 20, max_latency", chain(40)), ("chain 60 x 20, max_latency", chain(60))]
+    if not quick:
+        cases.append(("1,000 x 10, min_success_probability", lambda: coupled_wide(1, 1000, 10)))
+    return cases
+
+
+def deadline(timeout: float) -> None:
+    request = load_request(wide_request_data(1, 200, 20))
+    request = replace(request, search=replace(request.search, timeout_seconds=timeout))
+    started = time.perf_counter()
+    result = optimize(request)
+    wall = time.perf_counter() - started
+    print(f"\nDeadline: 200 x 20 with timeout {timeout:g} s: returned after {wall:.2f} s")
+    print(f"method {result.stats.method}; skipped: {', '.join(result.stats.skipped) or '-'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run (about a minute)")
+    parser.add_argument("--timeout", type=float, help="only the deadline check, with T seconds")
+    parser.add_argument(
+        "--section",
+        choices=("quality", "speed", "scaling", "totals", "coupled"),
+        help="only one section",
+    )
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if args.quick:
-        quality(n_graphs=10, n_trials=100)
-        speed(repeats=1, n_trials=30)
-        scaling((10, 50, 200))
-    else:
-        quality(n_graphs=100, n_trials=200)
-        speed(repeats=3, n_trials=100)
-        scaling((10, 50, 200, 1000))
+    if args.timeout is not None:
+        deadline(args.timeout)
+        return
+    sections: dict[str, Callable[[], None]] = {
+        "quality": lambda: (
+            quality(n_graphs=10, n_trials=100)
+            if args.quick
+            else quality(n_graphs=100, n_trials=200)
+        ),
+        "speed": lambda: speed(repeats=1, n_trials=30) if args.quick else speed(3, 100),
+        "scaling": lambda: scaling((10, 50, 200) if args.quick else (10, 50, 200, 1000)),
+        "totals": lambda: totals(((50, 20),) if args.quick else ((50, 20), (1000, 10))),
+        "coupled": lambda: coupled(coupled_cases(args.quick)),
+    }
+    for name, run in sections.items():
+        if args.section in (None, name):
+            run()
 
 
 if __name__ == "__main__":

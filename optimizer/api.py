@@ -24,6 +24,7 @@ from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import FAR_SCALE, evaluator_at, grows
 from aalps.optimizer.result import (
     AnalysisResult,
+    Crossover,
     OptimizeResult,
     Progress,
     SearchCancelled,
@@ -32,10 +33,16 @@ from aalps.optimizer.result import (
 from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics
 from aalps.optimizer.study import create_study
+from aalps.optimizer.study_mirror import StudyMirror
 
-__all__ = ["analyze_plan", "logger", "optimize"]
+__all__ = ["EVALUATION_RESERVE", "analyze_plan", "logger", "optimize"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds per task kept back from building the spaces under ``search.timeout_seconds``
+#: (at most half of it): the stand-in spaces of the tasks left, the search, and the plan's
+#: and the baseline's symbolic evaluation, which no deadline can skip.
+EVALUATION_RESERVE = 0.005
 
 
 def optimize(
@@ -60,7 +67,9 @@ def optimize(
         best plan found so far (``stats.exhaustive`` False).
     storage, study_name
         Where the Optuna study lives (in memory by default); an existing study of that
-        name is continued.
+        name is continued. The search runs on an in-memory study whose trials are copied
+        there in one transaction at checkpoints and at the end
+        (:mod:`aalps.optimizer.study_mirror`).
 
     Raises
     ------
@@ -75,9 +84,27 @@ def optimize(
     objectives = request.search.objectives
     multi = len(objectives) >= 2
     sampler = nsga2_sampler(request.search.seed) if multi else tpe_sampler(request.search.seed)
-    study = create_study(
-        objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
-    )
+    study = create_study(objectives=objectives, sampler=sampler, storage=None, study_name=None)
+    mirror = None
+    if storage is not None:
+        stored = create_study(
+            objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
+        )
+        mirror = StudyMirror(study, stored)
+        reporter.on_trial = mirror.checkpoint
+    try:
+        return _optimize(request, reporter, evaluator, study)
+    finally:
+        if mirror is not None:
+            mirror.sync()
+
+
+def _optimize(
+    request: OptimizeRequest, reporter: Reporter, evaluator: PlanEvaluator, study: optuna.Study
+) -> OptimizeResult:
+    """:func:`optimize` on the working (in-memory) study."""
+    objectives = request.search.objectives
+    multi = len(objectives) >= 2
     trials_before = len(study.get_trials(deepcopy=False))
     reporter.report()
     if reporter.stop_requested():
@@ -86,14 +113,26 @@ def optimize(
     # Far figures rank plans asymptotically; a Pareto front has no asymptotic plan.
     far = evaluator_at(request, FAR_SCALE) if single and grows(request) else None
     metrics = Metrics.of(request, far=far is not None)
-    spaces = build_spaces(evaluator, metrics, far=far, should_stop=reporter.stop_requested)
+    spaces = build_spaces(
+        evaluator,
+        metrics,
+        far=far,
+        should_stop=reporter.stop_requested,
+        deadline=reporter.reserving(EVALUATION_RESERVE * len(request.graph.tasks)),
+    )
     if spaces is None:
         raise SearchCancelled("stopped while the search space was being built")
+    skipped: list[str] = []
+    quick = sum(not s.exact for s in spaces)
+    if quick:
+        skipped.append(f"full search spaces of {quick} tasks (DIRECT only)")
     run = JointSearch(request, evaluator, spaces, study, reporter)
     solution = run.cheapest() if single else run.front()
     plan = evaluator.evaluate(solution.plans[0])
     # Past the deadline the extras (asymptotic plan, crossovers) are skipped: the plan stands.
     late = reporter.out_of_time() and request.search.rank_by is not RankBy.ASYMPTOTIC
+    if single and late and far is not None:
+        skipped.append("asymptotic plan")
     asymptotic = _asymptotic(evaluator, run, solution) if single and not late else None
     ranked_far = request.search.rank_by is RankBy.ASYMPTOTIC and asymptotic is not None
     if ranked_far:
@@ -105,10 +144,12 @@ def optimize(
         logger.info("baseline: %s", note)
     run.record_results(solution, baseline_evaluation, notes)
     front = tuple(evaluator.evaluate(p) for p in solution.plans) if multi else ()
-    crossovers = (
-        ()
-        if reporter.out_of_time()
-        else find_crossovers(
+    crossovers: tuple[Crossover, ...] = ()
+    if reporter.out_of_time():
+        if far is not None:
+            skipped.append("crossovers")
+    else:
+        crossovers, complete = find_crossovers(
             evaluator,
             plan,
             run.problem,
@@ -117,7 +158,13 @@ def optimize(
             ratio=run.ratio,
             deadline=reporter.deadline,
         )
-    )
+        if not complete:
+            skipped.append("crossovers (some challengers)")
+    separation: tuple[Separation, ...] = ()
+    if reporter.out_of_time():
+        skipped.append("separation")
+    else:
+        separation = _separation(evaluator, baseline_evaluation, plan)
     stats = SearchStats(
         trials=len(study.get_trials(deepcopy=False)) - trials_before,
         exhaustive=solution.exact,
@@ -125,13 +172,16 @@ def optimize(
         candidates=sum(s.scored for s in spaces),
         method=str(solution.method),
         gap=solution.gap,
+        skipped=tuple(skipped),
     )
+    for item in skipped:
+        logger.info("past search.timeout_seconds: skipped %s", item)
     reporter.offer(plan.outcome.expected_cost)
     reporter.report()
     return OptimizeResult(
         plan=plan,
         baseline=baseline_evaluation,
-        separation=_separation(evaluator, baseline_evaluation, plan),
+        separation=separation,
         pareto_front=front,
         crossovers=crossovers,
         stats=stats,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from aalps.optimizer.exact import JointProblem, Selection
+from aalps.optimizer.exact import JointFigures, JointProblem, Selection
 
 __all__ = ["best_ratio_selection", "hull_walk", "sweep_selections", "sweep_totals"]
 
@@ -104,10 +104,52 @@ def best_ratio_selection(problem: JointProblem) -> Selection:
     """The selection of least ``cost / success`` (no constraint is consulted).
 
     Among selections within the tie tolerance the asymptotically smaller one wins
-    (:meth:`JointProblem.far_value`).
+    (:meth:`JointProblem.far_value`). The sweep's selections are scored by running totals
+    (one task's change each); only those within :data:`_SCREEN` of the best running total
+    are scored again as a whole (:meth:`JointProblem.figures`), so the answer is the one the
+    whole-plan figures give, at the cost of a handful of recombinations.
     """
-    candidates = sweep_selections(problem.cost, problem.logs)
+    walks, moves = _sweep(problem.cost, problem.logs)
+    totals = sweep_totals(problem.cost, problem.logs)
+    approximate = [
+        problem.value(JointFigures(cost, 0.0, 0.0, logs))
+        for cost, logs in zip(*totals, strict=True)
+    ]
+    lowest = min(approximate)
+    if math.isfinite(lowest):
+        reach = lowest + _TIE + _SCREEN * max(1.0, abs(lowest))
+        kept = [k for k, v in enumerate(approximate) if v <= reach]
+    else:
+        kept = list(range(len(approximate)))
+    candidates = _selections_at(walks, moves, kept)
     values = [problem.value(problem.figures(s)) for s in candidates]
     best = min(values)
-    tied = [s for s, v in zip(candidates, values, strict=True) if v <= best + 1e-9]
+    tied = [s for s, v in zip(candidates, values, strict=True) if v <= best + _TIE]
     return min(tied, key=problem.far_value)
+
+
+#: Two selections within this of each other (the objective's units) are tied.
+_TIE = 1e-9
+#: Running totals may drift from the whole-plan figures by rounding: selections this far
+#: (relative) from the best running total are scored again as a whole.
+_SCREEN = 1e-6
+
+
+def _selections_at(
+    walks: Sequence[Sequence[int]], moves: Sequence[tuple[int, int]], wanted: Sequence[int]
+) -> list[Selection]:
+    """The sweep's selections number ``wanted`` (ascending; 0 is the start), replayed."""
+    current = [walk[0] for walk in walks]
+    found: list[Selection] = []
+    targets = iter(wanted)
+    target = next(targets, None)
+    for position in range(len(moves) + 1):
+        if target is None:
+            break
+        if position > 0:
+            i, step = moves[position - 1]
+            current[i] = walks[i][step]
+        if position == target:
+            found.append(tuple(current))
+            target = next(targets, None)
+    return found

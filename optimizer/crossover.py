@@ -22,33 +22,44 @@ from collections.abc import Callable, Mapping
 
 from aalps.cost_models.domain import Plan, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
+from aalps.optimizer.challengers import MAX_CROSSOVERS, one_task_challengers
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, evaluator_at, objective_of
 from aalps.optimizer.result import Crossover
 
 __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "find_crossovers"]
 
-#: At most this many one-task challengers are followed: those that do best far away.
-MAX_CROSSOVERS = 3
 #: The grid's step along the ray; the crossing is found to a relative 1e-6 within a step.
 _GRID_STEP = 4.0
 _PRECISION = 1e-6
 _MAX_STEPS = 40
 
 
+class OutOfTime(Exception):
+    """The deadline passed while a crossing was being located."""
+
+
 class ScalingPath:
     """Plans' objectives at any point of the scale ray (evaluators cached per point)."""
 
-    def __init__(self, evaluator: PlanEvaluator, ratio: bool) -> None:
+    def __init__(
+        self, evaluator: PlanEvaluator, ratio: bool, deadline: float | None = None
+    ) -> None:
         self.request = evaluator.request
         self.ratio = ratio
+        self.deadline = deadline
         self.growing = [p for p in evaluator.graph.parameters if p.grows and p.expr is None]
         self._evaluators: dict[float, PlanEvaluator] = {1.0: evaluator}
 
     def objective(self, plan: Plan, scale: float) -> float:
-        """The plan's objective at ``scale`` along the ray, in log space."""
+        """The plan's objective at ``scale`` along the ray, in log space.
+
+        Raises :class:`OutOfTime` past the path's deadline when a new point is needed.
+        """
         evaluator = self._evaluators.get(scale)
         if evaluator is None:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise OutOfTime
             evaluator = self._evaluators[scale] = evaluator_at(self.request, scale)
         return objective_of(evaluator.outcome(plan), self.ratio)
 
@@ -107,25 +118,43 @@ def find_crossovers(
     *,
     ratio: bool,
     deadline: float | None = None,
-) -> tuple[Crossover, ...]:
-    """The challengers of ``plan`` (module docstring) that overtake it, earliest first.
+) -> tuple[tuple[Crossover, ...], bool]:
+    """The challengers of ``plan`` (module docstring) that overtake it, earliest first, and
+    whether every challenger was followed.
 
-    Past ``deadline`` (``time.monotonic()``) no further challenger is tried.
+    Past ``deadline`` (``time.monotonic()``) no further challenger is tried, nor a
+    crossing located: what was found stands, and the flag is False.
     """
-    path = ScalingPath(evaluator, ratio)
+    path = ScalingPath(evaluator, ratio, deadline)
     if not path.growing:
-        return ()
+        return (), True
     found: list[Crossover] = []
+    try:
+        complete = _follow(evaluator, plan, problem, selection, asymptotic, path, found)
+    except OutOfTime:
+        complete = False
+    return tuple(sorted(found, key=lambda c: c.scale)), complete
+
+
+def _follow(
+    evaluator: PlanEvaluator,
+    plan: PlanEvaluation,
+    problem: JointProblem,
+    selection: Selection | None,
+    asymptotic: PlanEvaluation | None,
+    path: ScalingPath,
+    found: list[Crossover],
+) -> bool:
+    """Append to ``found`` every crossover of ``plan``; False when the deadline cut it."""
     seen: set[Plan] = {plan.plan}
     if asymptotic is not None and asymptotic.plan != plan.plan:
         scale = path.crossing(asymptotic.plan, plan.plan)
         if scale is not None:
             seen.add(asymptotic.plan)
             found.append(_crossover(asymptotic, "the asymptotically optimal plan", scale, path))
-    swaps: list[Crossover] = []
-    for alternative in _one_task_challengers(problem, selection):
-        if deadline is not None and time.monotonic() >= deadline:
-            break
+    for alternative in one_task_challengers(problem, selection):
+        if path.deadline is not None and time.monotonic() >= path.deadline:
+            return False
         changed = _replace(plan.plan, alternative)
         if changed in seen:
             continue
@@ -134,40 +163,8 @@ def find_crossovers(
         if scale is None:
             continue
         label = f"{_describe(alternative)} on {alternative.task_id}"
-        swaps.append(_crossover(evaluator.evaluate(changed), label, scale, path))
-    found.extend(swaps)
-    return tuple(sorted(found, key=lambda c: c.scale))
-
-
-def _one_task_challengers(problem: JointProblem, selection: Selection | None) -> list[TaskPlan]:
-    """Per task and operator, the feasible one-task change best far along the ray that beats
-    the plan there while being dearer at the scale point."""
-    if selection is None or problem.far_cost is None or problem.far_logs is None:
-        return []
-    far_cost, far_logs = problem.far_cost, problem.far_logs
-    figures = problem.figures(selection)
-    here = problem.value(figures)
-    far_here = problem.far_value(selection)
-    best: dict[tuple[int, str], tuple[float, int]] = {}
-    for i, choices in enumerate(problem.choices):
-        now = selection[i]
-        for j, candidate in enumerate(choices):
-            if j == now:
-                continue
-            trial = (*selection[:i], j, *selection[i + 1 :])
-            if far_cost[i][j] >= far_cost[i][now] and far_logs[i][j] <= far_logs[i][now]:
-                continue  # no better far away
-            far = problem.far_value(trial)
-            if not far < far_here:
-                continue
-            trial_figures = problem.figures(trial)
-            if not problem.feasible(trial_figures) or problem.value(trial_figures) <= here:
-                continue
-            key = (i, str(candidate.plan.operator))
-            if key not in best or far < best[key][0]:
-                best[key] = (far, j)
-    ranked = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:MAX_CROSSOVERS]
-    return [problem.choices[i][j].plan for (i, _), (_, j) in ranked]
+        found.append(_crossover(evaluator.evaluate(changed), label, scale, path))
+    return True
 
 
 def _replace(plan: Plan, task_plan: TaskPlan) -> Plan:

@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import sympy
 from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
@@ -46,6 +48,12 @@ from aalps.cost_models.errors import InfeasibleError
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
+from aalps.optimizer.param_values import (
+    LEAD_FAILURE_FLOOR,
+    PARAM_ENUMERATION_LIMIT,
+    longest_useful_lead,
+    param_values,
+)
 from aalps.optimizer.pareto import pareto_filter
 from aalps.optimizer.ray import FAR_SCALE, model_size_at
 from aalps.optimizer.space import (
@@ -86,8 +94,6 @@ RELIABILITY_SETS_CALLS = frozenset(
 )
 #: Roles whose model's reliability sets the calls non-monotonically (kept unfiltered).
 RELIABILITY_SHAPES_CALLS = frozenset({(Operator.AHEAD_BY_K, "worker")})
-#: Integer parameters with a wider range are sampled (only chunk sizes are that wide).
-PARAM_ENUMERATION_LIMIT = 256
 
 
 class SpaceBuilder:
@@ -99,6 +105,7 @@ class SpaceBuilder:
         self.evaluator = evaluator
         self.metrics = metrics
         self.far = far if metrics.far else None
+        self._near: SpaceBuilder | None = None  # quick spaces go without the far figures
         self.catalog = evaluator.catalog.models
         graph = evaluator.graph
         self.far_sizes = {
@@ -111,6 +118,22 @@ class SpaceBuilder:
         space = TaskSpace(index, task)
         for operator in applicable_operators(task):
             OperatorEnumerator(self, space, operator).build()
+        pool = [c for op in space.by_operator for c in space.by_operator[op]]
+        space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c)))
+        return space
+
+    def quick(self, index: int, task: Task) -> TaskSpace:
+        """A stand-in space when time ran out: DIRECT's choices only (all operators' when
+        DIRECT has none), without the far point's figures, marked inexact."""
+        if self.far is not None:
+            if self._near is None:
+                self._near = SpaceBuilder(self.evaluator, replace(self.metrics, far=False))
+            return self._near.quick(index, task)
+        space = TaskSpace(index, task, exact=False)
+        if Operator.DIRECT in applicable_operators(task):
+            OperatorEnumerator(self, space, Operator.DIRECT).build()
+        if not space.by_operator:
+            return replace(self.build(index, task), exact=False)
         pool = [c for op in space.by_operator for c in space.by_operator[op]]
         space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c)))
         return space
@@ -129,8 +152,12 @@ def build_spaces(
     *,
     far: PlanEvaluator | None = None,
     should_stop: Callable[[], bool] | None = None,
+    deadline: float | None = None,
 ) -> list[TaskSpace] | None:
     """Every task's space, in graph order; None when ``should_stop`` interrupted.
+
+    Past ``deadline`` (``time.monotonic()``) the remaining tasks get
+    :meth:`SpaceBuilder.quick` spaces (``exact`` False), so a plan is still found in time.
 
     Raises
     ------
@@ -142,7 +169,8 @@ def build_spaces(
     for index, task in enumerate(evaluator.graph.tasks):
         if should_stop is not None and should_stop():
             return None
-        spaces.append(builder.build(index, task))
+        late = deadline is not None and time.monotonic() >= deadline
+        spaces.append(builder.quick(index, task) if late else builder.build(index, task))
     reasons = [s.problem() for s in spaces if not s.candidates]
     if reasons:
         raise InfeasibleError(reasons)
@@ -305,7 +333,7 @@ class OperatorEnumerator:
     def _param_grid(self) -> Iterable[dict[str, int]]:
         specs = [p for p in self.spec.params(self.task) if p.name != "chunk"]
         ranges = [
-            self._lead_values(p) if p.name == "ahead" else _param_values(p, self.space)
+            self._lead_values(p) if p.name == "ahead" else param_values(p, self.space)
             for p in specs
         ]
         for values in itertools.product(*ranges):
@@ -332,7 +360,7 @@ class OperatorEnumerator:
                 float(model.capabilities[capability])
                 * (1 - float(model.per_token_error)) ** step_in
             )
-            top = max(top, _longest_useful_lead(p, count))
+            top = max(top, longest_useful_lead(p, count))
         return list(range(param.low, min(top, param.high) + 1))
 
     def combinations(
@@ -404,30 +432,3 @@ class OperatorEnumerator:
                 f"and they serve only as ROUTE specialists"
             )
         return f"no model has capability {capability}"
-
-
-#: Leads beyond the one that makes a chain's failure probability this small are useless.
-LEAD_FAILURE_FLOOR = 1e-17
-
-
-def _longest_useful_lead(p: float, steps: float) -> int:
-    """The least lead ``k`` with ``steps·((1−p)/p)^k ≤`` :data:`LEAD_FAILURE_FLOOR` (≥ 1).
-
-    With ``p ≤ 1/2`` a longer lead only makes the wrong answer likelier: 3 covers it.
-    """
-    if p >= 1.0:
-        return 1
-    if p <= 0.5:
-        return 3
-    ratio = (1.0 - p) / p
-    need = math.log(LEAD_FAILURE_FLOOR / steps) / math.log(ratio)
-    return max(1, math.ceil(need))
-
-
-def _param_values(param: ParamSpec, space: TaskSpace) -> list[int]:
-    """Every value of a parameter, or a log-spaced sample of a wide one (then not exact)."""
-    if param.high - param.low < PARAM_ENUMERATION_LIMIT:
-        return list(range(param.low, param.high + 1))
-    space.exact = False
-    ratio = (param.high / param.low) ** (1 / (PARAM_ENUMERATION_LIMIT - 1))
-    return sorted({round(param.low * ratio**j) for j in range(PARAM_ENUMERATION_LIMIT)})

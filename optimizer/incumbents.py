@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ __all__ = [
     "improve_value",
     "lagrangian_incumbent",
     "lagrangian_multiplier",
+    "past",
 ]
 
 
@@ -56,17 +58,22 @@ def lagrangian_multiplier(problem: JointProblem) -> float:
     return math.exp(hi)
 
 
-def lagrangian_incumbent(problem: JointProblem) -> Selection | None:
+def lagrangian_incumbent(
+    problem: JointProblem, *, deadline: float | None = None
+) -> Selection | None:
     """A good feasible plan: per-task argmins of ``c − λ·log s`` near the best ``λ``, improved.
 
     Tries ``λ*`` (:func:`lagrangian_multiplier`) and multiples of it, keeps the cheapest
-    feasible selection and improves it by :func:`improve`.
+    feasible selection and improves it by :func:`improve`. Past ``deadline``
+    (``time.monotonic()``) no further multiple is tried and the improvement stops early.
     """
     costs, logs = problem.arrays()
     lam = lagrangian_multiplier(problem)
     best: tuple[float, Selection] | None = None
     factors = [1.0] if lam == 0 else [1.0, 1.0001, 1.01, 1.1, 2.0, 10.0, 1e3, 1e6]
     for factor in factors:
+        if best is not None and past(deadline):
+            break
         selection = tuple(
             int(np.lexsort((c, -g, c - lam * factor * g))[0])
             for c, g in zip(costs, logs, strict=True)
@@ -75,21 +82,29 @@ def lagrangian_incumbent(problem: JointProblem) -> Selection | None:
         value = problem.value(figures)
         if problem.feasible(figures) and (best is None or value < best[0]):
             best = (value, selection)
-    return None if best is None else improve(problem, best[1])
+    return None if best is None else improve(problem, best[1], deadline=deadline)
 
 
-def improve(problem: JointProblem, selection: Selection, rounds: int = 50) -> Selection:
+def improve(
+    problem: JointProblem,
+    selection: Selection,
+    rounds: int = 50,
+    *,
+    deadline: float | None = None,
+) -> Selection:
     """Local search: the best cost-cutting move of one task, or of two tasks at once.
 
     A pair move trades one task's upgrade (more success or less latency) for another's
     cheaper choice. Every move keeps the plan feasible; the search stops when no move cuts
-    the cost.
+    the cost, or past ``deadline``.
     """
     if problem.ratio:
-        return improve_value(problem, selection, rounds)
+        return improve_value(problem, selection, rounds, deadline=deadline)
     costs, logs = problem.arrays()
     current = list(selection)
     for _ in range(rounds):
+        if past(deadline):
+            break
         base = problem.figures(tuple(current))
         moves = [
             (i, j, costs[i][j] - costs[i][current[i]], logs[i][j] - logs[i][current[i]])
@@ -120,12 +135,14 @@ def improve_value(
     *,
     far: bool = False,
     within: float | None = None,
+    deadline: float | None = None,
 ) -> Selection:
     """Local search by one-task moves that keep the plan feasible and lower its objective.
 
     With ``far`` the objective is the one far along the scale ray
     (:meth:`JointProblem.far_value`), and ``within`` (when given) keeps the objective at the
     scale point at most that high: the tie-break among plans equal at the scale point.
+    Every move keeps the plan feasible, so stopping at ``deadline`` returns a feasible plan.
     """
 
     log_target = math.log(problem.target) if problem.target is not None else -math.inf
@@ -133,6 +150,8 @@ def improve_value(
     use_far = far and far_cost is not None and far_logs is not None
     current = list(selection)
     for _ in range(rounds):
+        if past(deadline):
+            break
         cost = sum(problem.cost[i][j] for i, j in enumerate(current))
         logs = sum(problem.logs[i][j] for i, j in enumerate(current))
         if use_far:
@@ -176,6 +195,11 @@ def improve_value(
             break
         current[move[1]] = move[2]
     return tuple(current)
+
+
+def past(deadline: float | None) -> bool:
+    """Whether ``deadline`` (``time.monotonic()``, None: none) has passed."""
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _value(problem: JointProblem, cost: float, logs: float) -> float:
@@ -245,12 +269,14 @@ def _best_pair(
     return None
 
 
-def greedy_repair(problem: JointProblem, selection: Selection) -> Selection | None:
+def greedy_repair(
+    problem: JointProblem, selection: Selection, *, deadline: float | None = None
+) -> Selection | None:
     """Upgrade tasks until the plan is feasible, best Δlog-success (or Δlatency) per Δcost.
 
     Each step moves one task to another choice: the one with the best success gained (or
-    latency saved) per cost added. Returns None when no step helps, or after ``2n + 10``
-    steps.
+    latency saved) per cost added. Returns None when no step helps, after ``2n + 10``
+    steps, or past ``deadline``.
     """
     current = list(selection)
     task = np.concatenate([np.full(len(c), i) for i, c in enumerate(problem.cost)])
@@ -260,6 +286,8 @@ def greedy_repair(problem: JointProblem, selection: Selection) -> Selection | No
     latency = np.concatenate([np.asarray(x, dtype=np.float64) for x in problem.latency])
     offsets = np.cumsum([0] + [len(c) for c in problem.cost])[:-1]
     for _ in range(2 * len(current) + 10):
+        if past(deadline):
+            return None
         figures = problem.figures(tuple(current))
         if problem.feasible(figures):
             return tuple(current)

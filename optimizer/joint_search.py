@@ -13,8 +13,6 @@ method and proven gap; results that Optuna did not produce are recorded as trial
 
 from __future__ import annotations
 
-import copy
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,13 +22,12 @@ import optuna
 from aalps.cost_models.domain import Objective, OptimizeRequest, Plan, SearchObjective
 from aalps.cost_models.errors import FieldViolation, InfeasibleError
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
-from aalps.optimizer.branch_and_bound import NODE_BUDGET, BranchResult, branch_and_bound
+from aalps.optimizer.branch_and_bound import BranchResult, branch_and_bound
 from aalps.optimizer.constraints import jointly_unreachable, meets, unreachable
 from aalps.optimizer.cost_of_pass import best_ratio_selection
 from aalps.optimizer.coupled_search import Method, exact_phase
 from aalps.optimizer.exact import (
     ENUMERATION_LIMIT,
-    TINY,
     JointProblem,
     Selection,
     cheapest_enumerated,
@@ -42,6 +39,7 @@ from aalps.optimizer.pareto import nondominated, thin
 from aalps.optimizer.plan_params import PlanParams
 from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import TIE_TOLERANCE
+from aalps.optimizer.reach import bounded_problem, cheapest_within, reachable
 from aalps.optimizer.result import SearchCancelled
 from aalps.optimizer.search import OptunaSearch
 from aalps.optimizer.space import TaskSpace
@@ -50,7 +48,6 @@ from aalps.optimizer.study import objective_values, record
 __all__ = [
     "JointSearch",
     "MAX_FRONT",
-    "REACH_TOLERANCE",
     "SWEEP_NODES",
     "SWEEP_POINTS",
     "Solution",
@@ -65,8 +62,6 @@ MAX_FRONT = 50
 SWEEP_POINTS = 8
 #: The node budget of each ε-constraint search.
 SWEEP_NODES = 20_000
-#: Bisection on a reachable success (or latency) stops at this relative bracket.
-REACH_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -163,7 +158,7 @@ class JointSearch:
             return tuple(int(np.argmin(costs)) for costs in far.cost)
         if start is None:
             return None
-        return improve_value(problem, start, rounds=200, far=True)
+        return improve_value(problem, start, rounds=200, far=True, deadline=self.reporter.deadline)
 
     def _tie_break(self, selection: Selection) -> Selection:
         """Among plans equal to ``selection`` at the scale point, the asymptotically smaller."""
@@ -172,7 +167,9 @@ class JointSearch:
             return selection
         value = problem.value(problem.figures(selection))
         within = value + (TIE_TOLERANCE if self.ratio else TIE_TOLERANCE * abs(value))
-        return improve_value(problem, selection, far=True, within=within)
+        return improve_value(
+            problem, selection, far=True, within=within, deadline=self.reporter.deadline
+        )
 
     def _solution(
         self, selection: Selection, exact: bool, method: str, gap: float | None = 0.0
@@ -219,12 +216,22 @@ class JointSearch:
         )
 
     def _warm_starts(self) -> list[Selection]:
-        """Feasible greedy plans, cheapest first: the Lagrangian incumbent and a repair."""
-        problem = self.problem
-        found = [lagrangian_incumbent(problem), greedy_repair(problem, self._cheapest())]
+        """Feasible greedy plans, cheapest first: the Lagrangian incumbent and a repair.
+
+        Each honours the deadline (a repair cut short is dropped, an improvement cut short
+        keeps the feasible plan it has).
+        """
+        problem, deadline = self.problem, self.reporter.deadline
+        found = [
+            lagrangian_incumbent(problem, deadline=deadline),
+            greedy_repair(problem, self._cheapest(), deadline=deadline),
+        ]
         if self.ratio:
             found.append(best_ratio_selection(problem))
-            found = [improve_value(problem, s) if s is not None else None for s in found]
+            found = [
+                improve_value(problem, s, deadline=deadline) if s is not None else None
+                for s in found
+            ]
         unique = {s for s in found if s is not None and problem.feasible(problem.figures(s))}
         ranked = sorted(unique, key=lambda s: (problem.value(problem.figures(s)), s))
         if ranked:
@@ -311,69 +318,13 @@ class JointSearch:
         return Solution([plan], exact, method=method, gap=0.0 if exact else None)
 
     def _cheapest_within(self, bounded: JointProblem) -> BranchResult:
-        incumbent = lagrangian_incumbent(bounded) or greedy_repair(bounded, self._cheapest())
-        return branch_and_bound(
-            bounded,
-            incumbent=incumbent,
-            node_budget=NODE_BUDGET,
-            deadline=self.reporter.deadline,
-            should_stop=self.reporter.stop_requested,
-        )
+        return cheapest_within(bounded, self.reporter)
 
     def _reachable(self, objective: Objective) -> BranchResult:
-        """The cheapest plan at the best success (or latency) the constraints allow.
-
-        Bisection on the limit between the unreachable extreme and the figure of a feasible
-        plan, each step an exact branch and bound; the upper end is always a figure some
-        plan reaches, so the result is exact once the bracket is within
-        :data:`REACH_TOLERANCE` (relative). Incomplete when a step runs out of nodes.
-        """
-        problem = self.problem
-        success = objective is Objective.FAILURE_PROBABILITY
-        start = self._cheapest_within(problem)
-        if start.selection is None:
-            return start
-
-        def figure(selection: Selection) -> float:
-            figures = problem.figures(selection)
-            return -figures.log_success if success else figures.latency
-
-        def limited(limit: float) -> JointProblem:
-            bounded = copy.copy(problem)
-            if success:
-                bounded.target = max(math.exp(-limit), problem.target or 0.0)
-            else:
-                bounded.max_latency = min(limit, problem.max_latency or math.inf)
-            return bounded
-
-        extreme = self._bounded(objective, 1.0)
-        low = -math.log(max(extreme.target or TINY, TINY)) if success else extreme.max_latency
-        assert low is not None
-        best, high = start, figure(start.selection)
-        while high - low > REACH_TOLERANCE * max(abs(high), 1e-300):
-            found = self._cheapest_within(limited((low + high) / 2))
-            if not found.complete:
-                return BranchResult(best.selection, False, 0)
-            if found.selection is None:
-                low = (low + high) / 2
-            else:
-                best, high = found, figure(found.selection)
-        return BranchResult(self._cheapest_within(limited(high)).selection, True, 0)
+        return reachable(self.problem, objective, self.reporter)
 
     def _bounded(self, objective: Objective, position: float) -> JointProblem:
-        """The problem with its success (or latency) limit moved ``position`` of the way from
-        the cheapest plan's figure to the best achievable one (never looser than asked)."""
-        problem = self.problem
-        bounded = copy.copy(problem)
-        cheapest = problem.figures(self._cheapest())
-        if objective is Objective.FAILURE_PROBABILITY:
-            low, high = max(cheapest.success, TINY), max(problem.best_success(), TINY)
-            target = low ** (1 - position) * high**position
-            bounded.target = max(target, problem.target or 0.0)
-        elif objective is Objective.LATENCY:
-            limit = cheapest.latency - position * (cheapest.latency - problem.fastest_latency())
-            bounded.max_latency = min(limit, problem.max_latency or math.inf)
-        return bounded
+        return bounded_problem(self.problem, objective, position)
 
     def _sweep(self, objectives: Sequence[Objective]) -> list[Selection]:
         """ε-constraint points for NSGA-II to start from: the cheapest plans under a sweep of

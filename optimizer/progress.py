@@ -32,6 +32,8 @@ class Reporter:
         self.n_trials = 0
         self.trials_done = 0
         self.best: float | None = None
+        #: Called after every trial (the study mirror's checkpoint), when set.
+        self.on_trial: Callable[[], None] | None = None
 
     def report(self) -> None:
         if self._progress is not None:
@@ -51,6 +53,8 @@ class Reporter:
         self.trials_done += 1
         self.n_trials = max(self.n_trials, self.trials_done)
         self.report()
+        if self.on_trial is not None:
+            self.on_trial()
 
     def stop_requested(self) -> bool:
         if not self._stopped and self._should_stop is not None and self._should_stop():
@@ -61,6 +65,13 @@ class Reporter:
         if self.deadline is None:
             return None
         return self.deadline - time.monotonic()
+
+    def reserving(self, seconds: float) -> float | None:
+        """The deadline moved ``seconds`` earlier (at most half the budget) for a phase that
+        must leave time to the work after it; None without a deadline."""
+        if self.deadline is None:
+            return None
+        return self.deadline - min(seconds, (self.deadline - self.started) / 2)
 
     def out_of_time(self) -> bool:
         left = self.seconds_left()

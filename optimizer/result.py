@@ -66,7 +66,11 @@ class SearchStats:
     parameters of one task) that were scored. ``method`` names what produced the plan (a
     :class:`~aalps.optimizer.coupled_search.Method` value: enumeration, branch and bound,
     pareto dp, pareto dp (epsilon), tpe, ...); ``gap`` is its proven relative gap to the
-    optimum (0.0 when exact; None when nothing bounds it, as after Optuna).
+    optimum (0.0 when exact; None when nothing bounds it, as after Optuna). ``skipped``
+    names the work that ``search.timeout_seconds`` cut short (the deadline counts from the
+    first step: building the spaces, the warm starts, the search and the work after the
+    plan): e.g. ``"crossovers"``, ``"asymptotic plan"``, ``"separation"``, or the tasks whose
+    spaces were cut to DIRECT's choices; empty when everything ran.
     """
 
     trials: int
@@ -75,6 +79,7 @@ class SearchStats:
     candidates: int
     method: str = ""
     gap: float | None = None
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,15 @@ objective values of :func:`~aalps.optimizer.study.objective_values`. The study i
 with ``enqueue_trial`` (the best incumbent and greedy repairs), runs serially (a seeded
 serial sampler reproduces its trials; ``n_jobs > 1`` would not) within ``n_trials`` and the
 time left, and a callback reports progress and calls ``study.stop()`` when the caller asks
-to stop.
+to stop, or, with one objective, after :data:`PATIENCE` trials in a row that did not improve
+the best feasible plan (TPE rarely improves after that many; the exact phases before it
+have usually settled the plan). The study is an in-memory one; the caller's stored study
+gets its trials in batches (:mod:`aalps.optimizer.study_mirror`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +28,10 @@ from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import objective_of
 from aalps.optimizer.study import constraint_values, describe, figures, objective_values
 
-__all__ = ["OptunaSearch", "nsga2_sampler", "tpe_sampler"]
+__all__ = ["PATIENCE", "OptunaSearch", "nsga2_sampler", "tpe_sampler"]
+
+#: A single-objective search stops after this many trials without a better feasible plan.
+PATIENCE = 100
 
 
 @dataclass
@@ -39,6 +46,8 @@ class OptunaSearch:
     reporter: Reporter
     ratio: bool = False
     scored: dict[int, tuple[Plan, PlanOutcome]] = field(default_factory=dict)
+    best: float = math.inf
+    since_best: int = 0
 
     def objective(self, trial: optuna.Trial) -> float | list[float]:
         plan = self.params.suggest(trial)
@@ -54,10 +63,15 @@ class OptunaSearch:
 
     def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         entry = self.scored.get(trial.number)
+        self.since_best += 1
         if entry is not None and meets(entry[1], self.constraints):
             self.reporter.offer(entry[1].expected_cost)
+            value = objective_of(entry[1], self.ratio)
+            if value < self.best:
+                self.best, self.since_best = value, 0
         self.reporter.trial_done()
-        if self.reporter.stop_requested() or self.reporter.out_of_time():
+        stale = len(self.objectives) <= 1 and self.since_best >= PATIENCE
+        if stale or self.reporter.stop_requested() or self.reporter.out_of_time():
             study.stop()
 
     def run(self, n_trials: int, warm_starts: Sequence[Plan]) -> None:

@@ -1,0 +1,170 @@
+"""The one-task challengers of a plan, scored by the delta of the one task that changes.
+
+A crossover's challengers (:mod:`aalps.optimizer.crossover`) are, per task and operator, the
+one-task change that does best far along the scale ray while beating the plan there and
+being dearer (and feasible) at the scale point. Scoring each change by recombining the
+whole plan costs one pass over every task per change (2,093 recombinations at 1,000
+tasks); here every change is scored from the plan's totals and the one task's figures
+(cost, log-success, far cost and far log-success), and only the decisions that running
+totals cannot settle beyond rounding (:data:`MARGIN`) are made again on the whole plan
+(:meth:`~aalps.optimizer.exact.JointProblem.figures`, ``far_value``). The answer is the one
+the whole-plan figures give.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aalps.cost_models.domain import TaskPlan
+from aalps.optimizer.exact import JointProblem, Selection
+
+__all__ = ["MARGIN", "MAX_CROSSOVERS", "one_task_challengers"]
+
+#: At most this many one-task challengers are followed: those that do best far away.
+MAX_CROSSOVERS = 3
+#: Running totals are trusted when they clear a threshold by this much (log space, or
+#: relative for raw costs); closer calls are settled on the whole plan.
+MARGIN = 1e-7
+#: A swapped log-sum whose remainder falls below this share of the total is recomputed.
+_CANCELLATION = 1e-6
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """The plan's figures as running totals: the base each one-task change moves from."""
+
+    cost: float
+    logs: float
+    far_top: float
+    far_sum: float
+    far_logs: float
+    here: float
+    far_here: float
+
+
+def one_task_challengers(problem: JointProblem, selection: Selection | None) -> list[TaskPlan]:
+    """Per task and operator, the feasible one-task change best far along the ray that beats
+    the plan there while being dearer at the scale point; the :data:`MAX_CROSSOVERS` best,
+    best far away first (ties: task order, then operator name)."""
+    if selection is None or problem.far_cost is None or problem.far_logs is None:
+        return []
+    totals = _totals(problem, selection)
+    exact_checks = (
+        problem.target is not None
+        or problem.max_cost is not None
+        or problem.max_latency is not None
+    )
+    passing: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    for i, choices in enumerate(problem.choices):
+        for j, candidate in enumerate(choices):
+            far = _passes(problem, selection, totals, i, j, exact_checks)
+            if far is not None:
+                key = (i, str(candidate.plan.operator))
+                passing.setdefault(key, []).append((far, j))
+    lowest = {key: min(far for far, _ in found) for key, found in passing.items()}
+    ranked = sorted(lowest.values())
+    cut = ranked[MAX_CROSSOVERS - 1] if len(ranked) >= MAX_CROSSOVERS else math.inf
+    cut += _margin(cut)
+    best: dict[tuple[int, str], tuple[float, int]] = {}
+    for key, found in passing.items():
+        if lowest[key] > cut:
+            continue  # cannot be among the best, whatever rounding did
+        reach = lowest[key] + 2 * _margin(lowest[key])
+        for _, j in sorted((e for e in found if e[0] <= reach), key=lambda e: e[1]):
+            i = key[0]
+            far = problem.far_value((*selection[:i], j, *selection[i + 1 :]))
+            if key not in best or far < best[key][0]:
+                best[key] = (far, j)
+    top = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:MAX_CROSSOVERS]
+    return [problem.choices[i][j].plan for (i, _), (_, j) in top]
+
+
+def _totals(problem: JointProblem, selection: Selection) -> _Totals:
+    assert problem.far_cost is not None and problem.far_logs is not None
+    figures = problem.figures(selection)
+    far_terms = [problem.far_cost[i][j] for i, j in enumerate(selection)]
+    top = max(far_terms)
+    far_sum = sum(math.exp(t - top) for t in far_terms) if math.isfinite(top) else 0.0
+    far_logs = sum(problem.far_logs[i][j] for i, j in enumerate(selection))
+    return _Totals(
+        figures.cost,
+        figures.log_success,
+        top,
+        far_sum,
+        far_logs,
+        problem.value(figures),
+        problem.far_value(selection),
+    )
+
+
+def _passes(
+    problem: JointProblem,
+    selection: Selection,
+    totals: _Totals,
+    i: int,
+    j: int,
+    exact_checks: bool,
+) -> float | None:
+    """The change's far objective (running totals) when it is a challenger, else None."""
+    assert problem.far_cost is not None and problem.far_logs is not None
+    now = selection[i]
+    far_cost, far_logs = problem.far_cost, problem.far_logs
+    if j == now or (far_cost[i][j] >= far_cost[i][now] and far_logs[i][j] <= far_logs[i][now]):
+        return None  # no better far away
+    far = _far_after(problem, totals, far_cost[i][now], far_cost[i][j])
+    if far is not None and problem.ratio:
+        far -= totals.far_logs - far_logs[i][now] + far_logs[i][j]
+    cost = totals.cost - problem.cost[i][now] + problem.cost[i][j]
+    logs = totals.logs - problem.logs[i][now] + problem.logs[i][j]
+    here = _value(problem, cost, logs)
+    clear = (
+        far is not None
+        and not exact_checks
+        and _clearly_below(far, totals.far_here)
+        and _clearly_below(totals.here, here)
+    )
+    if clear:
+        return far
+    if far is not None and not exact_checks and _clearly_below(totals.far_here, far):
+        return None
+    if not exact_checks and _clearly_below(here, totals.here):
+        return None
+    trial = (*selection[:i], j, *selection[i + 1 :])
+    exact_far = problem.far_value(trial)
+    if not exact_far < totals.far_here:
+        return None
+    figures = problem.figures(trial)
+    if not problem.feasible(figures) or problem.value(figures) <= totals.here:
+        return None
+    return exact_far
+
+
+def _far_after(problem: JointProblem, totals: _Totals, out: float, into: float) -> float | None:
+    """The far log-cost with one term swapped, or None when rounding could mislead."""
+    top, total = totals.far_top, totals.far_sum
+    if not math.isfinite(top) or not math.isfinite(into):
+        return None
+    rest = total - math.exp(out - top)
+    if rest < _CANCELLATION * total:
+        return None  # the swapped term was (nearly) all of the sum
+    if into - top > 50.0:
+        return into + math.log1p(rest * math.exp(top - into))
+    return top + math.log(rest + math.exp(into - top))
+
+
+def _value(problem: JointProblem, cost: float, logs: float) -> float:
+    if not problem.ratio:
+        return cost
+    return (math.log(cost) if cost > 0 else -math.inf) - logs
+
+
+def _margin(value: float) -> float:
+    return MARGIN * max(1.0, abs(value)) if math.isfinite(value) else 0.0
+
+
+def _clearly_below(a: float, b: float) -> bool:
+    """``a < b`` by more than rounding of running totals could explain."""
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return a < b - _margin(max(abs(a), abs(b)))

@@ -1,0 +1,77 @@
+"""The caller's RDB study gets the in-memory search's trials in few transactions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import aalps.optimizer.coupled_search
+import aalps.optimizer.joint_search
+import optuna
+import pytest
+import sqlalchemy
+from aalps.cost_models.domain import SearchOptions
+from aalps.optimizer import optimize
+from aalps.optimizer.study_mirror import CHECKPOINT_TRIALS, write_trials
+
+from tests.optimizer.conftest import cached_request
+
+
+def _commits(storage: optuna.storages.RDBStorage) -> list[int]:
+    counted = [0]
+    sqlalchemy.event.listen(
+        storage.engine, "commit", lambda _: counted.__setitem__(0, counted[0] + 1)
+    )
+    return counted
+
+
+def test_tpe_trials_reach_the_stored_study_in_batches(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "USE_DP", False)
+    request = replace(cached_request(9), search=SearchOptions(n_trials=60, seed=0))
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'studies.db'}")
+    optuna.create_study(storage=storage, study_name="job")  # as the job worker does
+    commits = _commits(storage)
+    result = optimize(request, storage=storage, study_name="job")
+    stored = optuna.load_study(study_name="job", storage=storage).trials
+    assert result.stats.method == "tpe"
+    assert len(stored) == result.stats.trials > CHECKPOINT_TRIALS
+    assert [t.number for t in stored] == list(range(len(stored)))
+    values = [t.value for t in stored]
+    assert all(v is not None for v in values)
+    kinds = {t.user_attrs.get("kind") for t in stored}
+    assert {"warm start", "baseline"} <= kinds
+    best = min(
+        t.user_attrs["expected_cost"]
+        for t in stored
+        if t.user_attrs.get("kind") != "baseline" and all(c <= 0 for c in t.constraints.values())
+    )
+    assert best == pytest.approx(result.plan.outcome.expected_cost)
+    # Loading the study, one checkpoint and the final copy: a handful of commits, not one
+    # per suggest, attribute and value (hundreds for 60 trials).
+    assert commits[0] <= 10
+
+
+def test_a_resumed_study_continues_its_numbering(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    request = cached_request(2)
+    optimize(request, storage=url, study_name="job")
+    again = optimize(request, storage=url, study_name="job")
+    stored = optuna.load_study(study_name="job", storage=url).trials
+    assert again.stats.trials == 2
+    assert [t.number for t in stored] == list(range(4))
+
+
+def test_write_trials_is_one_transaction(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = optuna.create_study()
+    source.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=20)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'studies.db'}")
+    target = optuna.create_study(storage=storage, study_name="copy")
+    commits = _commits(storage)
+    write_trials(target, source.trials)
+    assert commits[0] == 1
+    copied = optuna.load_study(study_name="copy", storage=storage).trials
+    assert [t.params for t in copied] == [t.params for t in source.trials]
+    assert [t.value for t in copied] == [t.value for t in source.trials]
