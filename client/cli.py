@@ -16,6 +16,7 @@ from aalps.client.commands import batch, examples, jobs, optimize, serve
 from aalps.client.commands.common import TOKEN_ENV
 from aalps.client.errors import (
     AalpsClientError,
+    DeadlineExceededError,
     InfeasibleRequestError,
     InvalidArgumentError,
     UnauthenticatedError,
@@ -67,6 +68,17 @@ def report_error(error: AalpsClientError, args: argparse.Namespace | None = None
         lines = ["no feasible plan", *violations]
     elif isinstance(error, UnauthenticatedError):
         lines = [f"{error.message} (give --token or set ${TOKEN_ENV})"]
+    elif isinstance(error, DeadlineExceededError) and error.partial is not None:
+        plan = error.partial.plan
+        tasks = ", ".join(
+            f"{t.task_id}: {t.operator}({', '.join(r.model for r in t.roles)})"
+            for t in plan.tasks
+        )
+        lines = [
+            error.message,
+            f"best plan found before the limit (not proven optimal): {tasks}; "
+            f"expected cost {plan.expected_cost:.4g}, Θ({plan.bound_text})",
+        ]
     else:
         lines = [error.message, *violations]
     for line in lines:

@@ -21,7 +21,7 @@ failed batch entry or job exactly as the server does, as a ``google.rpc.Status``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aalps.cost_models.errors import (
     AalpsClientError,
@@ -86,6 +86,13 @@ class UnavailableError(AalpsClientError):
     code_name = "UNAVAILABLE"
 
 
+class ResourceExhaustedError(AalpsClientError):
+    """A server limit on the caller was reached (e.g. ``max_active_jobs``); ``violations``
+    names each limit (subject) and why."""
+
+    code_name = "RESOURCE_EXHAUSTED"
+
+
 class _OtherError(AalpsClientError):
     """Any other status code: keeps the code it was built from."""
 
@@ -124,6 +131,8 @@ def error_from_status(status: status_pb2.Status) -> AalpsClientError:
     code = _code_name(status.code)
     field_violations: list[tuple[str, str]] = []
     preconditions: list[tuple[str, str, str]] = []
+    quota: list[tuple[str, str]] = []
+    partial: Any = None
     for detail in status.details:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
             bad = error_details_pb2.BadRequest()
@@ -133,7 +142,28 @@ def error_from_status(status: status_pb2.Status) -> AalpsClientError:
             failure = error_details_pb2.PreconditionFailure()
             detail.Unpack(failure)
             preconditions += [(v.type, v.subject, v.description) for v in failure.violations]
-    return _error_for(code, status.message, field_violations, preconditions)
+        elif detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+            failure = error_details_pb2.QuotaFailure()
+            detail.Unpack(failure)
+            quota += [(v.subject, v.description) for v in failure.violations]
+        elif code == "DEADLINE_EXCEEDED" and detail.TypeName() == "aalps.v1.OptimizeResponse":
+            partial = _partial_report(detail)
+    if code == "RESOURCE_EXHAUSTED":
+        return ResourceExhaustedError(status.message, quota)
+    error = _error_for(code, status.message, field_violations, preconditions)
+    if isinstance(error, DeadlineExceededError):
+        error.partial = partial
+    return error
+
+
+def _partial_report(detail: Any) -> Any:
+    """The client's report of a partial result packed in a status (the best plan so far)."""
+    from aalps.client.results import optimize_report_from_proto
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+
+    response = pb.OptimizeResponse()
+    detail.Unpack(response)
+    return optimize_report_from_proto(response)
 
 
 def _error_for(
@@ -242,6 +272,7 @@ __all__ = [
     "InfeasibleRequestError",
     "InvalidArgumentError",
     "NotFoundError",
+    "ResourceExhaustedError",
     "UnauthenticatedError",
     "UnavailableError",
     "Violation",

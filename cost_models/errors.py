@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
     import grpc
@@ -123,9 +123,14 @@ class CancelledError(AalpsClientError):
 
 
 class DeadlineExceededError(AalpsClientError, TimeoutError):
-    """The call's deadline passed before the search (or the server) produced an answer."""
+    """The call's deadline passed before the search (or the server) produced an answer.
+
+    When a server time limit (``max_search_seconds``) stopped a search that had found a
+    plan, ``partial`` holds it (the client's ``OptimizeReport``); otherwise None.
+    """
 
     code_name = "DEADLINE_EXCEEDED"
+    partial: Any = None
 
 
 class Violations:

@@ -35,13 +35,14 @@ class SearchLimitError(DeadlineExceededError):
         The :class:`~aalps.server.limits.Limits` field that stopped it.
     partial
         The serialized ``OptimizeResponse`` of the best plan found before the stop, or
-        b"" when none was found: the status details carry it to the client.
+        b"" when none was found: the status details carry it to the client (kept as
+        ``partial_response``; the client's ``partial`` is the decoded report).
     """
 
     def __init__(self, message: str, *, limit: str, partial: bytes = b"") -> None:
         super().__init__(message)
         self.limit = limit
-        self.partial = partial
+        self.partial_response = partial
 
 
 class QuotaExceededError(Exception):

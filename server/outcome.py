@@ -75,7 +75,12 @@ def as_outcome() -> Iterator[list[Outcome]]:
         box.append(Outcome(error="cancelled", message=str(error)))
     except SearchLimitError as error:
         box.append(
-            Outcome(error="limit", message=str(error), limit=error.limit, response=error.partial)
+            Outcome(
+                error="limit",
+                message=str(error),
+                limit=error.limit,
+                response=error.partial_response,
+            )
         )
     except DeadlineExceededError as error:
         box.append(Outcome(error="deadline", message=str(error)))

@@ -139,7 +139,9 @@ def _search_limit(error: SearchLimitError, detail_bytes: int | None) -> status_p
     info = error_details_pb2.ErrorInfo(
         reason=SEARCH_LIMIT_REASON, domain="aalps", metadata={"limit": error.limit}
     )
-    partial = pb.OptimizeResponse.FromString(error.partial) if error.partial else None
+    partial = (
+        pb.OptimizeResponse.FromString(error.partial_response) if error.partial_response else None
+    )
     if partial is not None and detail_bytes is not None and partial.ByteSize() > detail_bytes:
         for name in ("pareto_front", "crossovers", "separation", "asymptotic_plan", "baseline"):
             partial.ClearField(name)

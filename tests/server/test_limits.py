@@ -242,11 +242,12 @@ def test_small_jobs_pass_a_long_one_which_then_hits_its_limit(
         caller.SubmitJob(pb.SubmitJobRequest(request=_small(n_trials=8 + i)), timeout=30).job.job_id
         for i in range(5)
     ]
-    for job_id in small:
-        assert _final(caller, job_id, 30).state == pb.SUCCEEDED
-    running = caller.GetJob(pb.GetJobRequest(job_id=long.job.job_id), timeout=10).job
-    assert running.state == pb.RUNNING, "every small job finished before the long one"
+    finished = [_final(caller, job_id, 60) for job_id in small]
+    assert all(job.state == pb.SUCCEEDED for job in finished)
     failed = _final(caller, long.job.job_id, 60)
+    # the last update of a final job is when it ended: every small one ended first
+    ended_last = max(job.update_time.ToDatetime() for job in finished)
+    assert ended_last < failed.update_time.ToDatetime(), "a small job waited for the long one"
     assert failed.state == pb.FAILED
     assert failed.error.code == grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
     assert "max_job_seconds" in failed.error.message
