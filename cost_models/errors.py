@@ -85,10 +85,14 @@ class AalpsClientError(AalpsError):
     :class:`DeadlineExceededError`, are defined below, so that one class means one failure
     everywhere.
 
-    Attributes:
-        code_name: The name of the gRPC status code the failure corresponds to.
-        message: The server's (or the domain error's) message.
-        violations: The per-field or per-subject problems, if any.
+    Attributes
+    ----------
+    code_name
+        The name of the gRPC status code the failure corresponds to.
+    message
+        The server's (or the domain error's) message.
+    violations
+        The per-field or per-subject problems, if any.
     """
 
     code_name: ClassVar[str] = "UNKNOWN"

@@ -51,34 +51,53 @@ DEFAULT_MAX_MODELS = 500
 class ServerConfig:
     """Everything ``make_server`` needs.
 
-    Attributes:
-        host: Interface to listen on.
-        port: TCP port; 0 picks a free one (read it back from ``AalpsServer.port``).
-        storage: SQLAlchemy URL of the job store and the Optuna studies. ``postgresql://``
-            and ``postgres://`` are mapped to the psycopg 3 driver.
-        workers: Size of the process pool that runs searches (jobs, Optimize, batches).
-        batch_workers: Requests of one BatchOptimize call in flight at once.
-        max_message_bytes: Largest request or response message accepted.
-        max_tasks, max_models, max_trials: Caps on one request, checked before any work.
-        max_trial_tasks: Cap on ``search.n_trials`` times the number of tasks.
-        validation_workers: Processes that load and validate requests before any search
-            process is used.
-        validation_seconds: Time limit of one request's validation; past it the
-            validation process is killed and the call fails with INVALID_ARGUMENT.
-        max_search_seconds: Longest search call when the client sets no deadline (or a
-            later one); past it, DEADLINE_EXCEEDED with the best plan found so far.
-        max_job_seconds: Longest search of one job attempt; past it the job FAILS with
-            DEADLINE_EXCEEDED and keeps the best plan found as its result.
-        max_active_jobs: PENDING and RUNNING jobs per owner; beyond it SubmitJob fails
-            with RESOURCE_EXHAUSTED.
-        small_job_size: Jobs of at most this many trials x tasks may also run in the one
-            job slot that long jobs never take, so they are not starved.
-        auth_token_file: A file of bearer tokens (``name: token`` per line, or bare
-            tokens); None with ``auth_token_env`` None disables auth.
-        auth_token_env: The name of an environment variable holding tokens in the same
-            format (lines or commas).
-        grace_seconds: On shutdown, how long running RPCs and jobs may take to finish.
-        table_prefix: Prefix of the job table's name (tests use a unique one).
+    Attributes
+    ----------
+    host
+        Interface to listen on.
+    port
+        TCP port; 0 picks a free one (read it back from ``AalpsServer.port``).
+    storage
+        SQLAlchemy URL of the job store and the Optuna studies. ``postgresql://``
+        and ``postgres://`` are mapped to the psycopg 3 driver.
+    workers
+        Size of the process pool that runs searches (jobs, Optimize, batches).
+    batch_workers
+        Requests of one BatchOptimize call in flight at once.
+    max_message_bytes
+        Largest request or response message accepted.
+    max_tasks, max_models, max_trials
+        Caps on one request, checked before any work.
+    max_trial_tasks
+        Cap on ``search.n_trials`` times the number of tasks.
+    validation_workers
+        Processes that load and validate requests before any search
+        process is used.
+    validation_seconds
+        Time limit of one request's validation; past it the
+        validation process is killed and the call fails with INVALID_ARGUMENT.
+    max_search_seconds
+        Longest search call when the client sets no deadline (or a
+        later one); past it, DEADLINE_EXCEEDED with the best plan found so far.
+    max_job_seconds
+        Longest search of one job attempt; past it the job FAILS with
+        DEADLINE_EXCEEDED and keeps the best plan found as its result.
+    max_active_jobs
+        PENDING and RUNNING jobs per owner; beyond it SubmitJob fails
+        with RESOURCE_EXHAUSTED.
+    small_job_size
+        Jobs of at most this many trials x tasks may also run in the one
+        job slot that long jobs never take, so they are not starved.
+    auth_token_file
+        A file of bearer tokens (``name: token`` per line, or bare
+        tokens); None with ``auth_token_env`` None disables auth.
+    auth_token_env
+        The name of an environment variable holding tokens in the same
+        format (lines or commas).
+    grace_seconds
+        On shutdown, how long running RPCs and jobs may take to finish.
+    table_prefix
+        Prefix of the job table's name (tests use a unique one).
     """
 
     host: str = "127.0.0.1"
@@ -172,9 +191,10 @@ def parse_tokens(text: str) -> dict[str, str]:
     A bare token's caller name is a digest of it, so that job owners stored in the
     database never reveal a secret.
 
-    Examples:
-        >>> parse_tokens("alice: s3cret\\n# a comment\\n")
-        {'s3cret': 'alice'}
+    Examples
+    --------
+    >>> parse_tokens("alice: s3cret\\n# a comment\\n")
+    {'s3cret': 'alice'}
     """
     tokens: dict[str, str] = {}
     for raw in text.splitlines():

@@ -39,15 +39,23 @@ INTERRUPT_SECONDS = 2.0
 class JobRunner:
     """Schedules jobs on the search pool and stops them.
 
-    Args:
-        pool: The search processes.
-        store: The job store (read to retry a job whose process died).
-        storage_url: The store's URL, for the worker processes to open it.
-        table_prefix: The store's table prefix.
-        limits: Request caps (re-checked by the worker: caps may change across restarts).
-        slots: Jobs of any size that may run at once.
-        small_slots: Further jobs that may run at once if their size is at most
-            ``limits.small_job_size``.
+    Parameters
+    ----------
+    pool
+        The search processes.
+    store
+        The job store (read to retry a job whose process died).
+    storage_url
+        The store's URL, for the worker processes to open it.
+    table_prefix
+        The store's table prefix.
+    limits
+        Request caps (re-checked by the worker: caps may change across restarts).
+    slots
+        Jobs of any size that may run at once.
+    small_slots
+        Further jobs that may run at once if their size is at most
+        ``limits.small_job_size``.
     """
 
     def __init__(

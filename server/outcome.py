@@ -23,15 +23,22 @@ __all__ = ["Limits", "Outcome", "as_outcome", "pairs"]
 class Outcome:
     """What a worker hands back: a serialized response, or an error as plain data.
 
-    Attributes:
-        response: The serialized response message when ``error`` is "".
-        error: "", or one of "invalid", "infeasible", "cancelled", "deadline", "limit"
-            (a server time limit stopped the search: ``response`` is the partial result,
-            ``limit`` names the limit).
-        violations: (field, description) pairs of an invalid or infeasible request.
-        message: The error's message.
-        n_trials: Trials the request asks for (from validation).
-        limit: The :class:`Limits` field that stopped the search (error "limit").
+    Attributes
+    ----------
+    response
+        The serialized response message when ``error`` is "".
+    error
+        "", or one of "invalid", "infeasible", "cancelled", "deadline", "limit"
+        (a server time limit stopped the search: ``response`` is the partial result,
+        ``limit`` names the limit).
+    violations
+        (field, description) pairs of an invalid or infeasible request.
+    message
+        The error's message.
+    n_trials
+        Trials the request asks for (from validation).
+    limit
+        The :class:`Limits` field that stopped the search (error "limit").
     """
 
     response: bytes = b""

@@ -39,8 +39,10 @@ class SearchPool:
     The processes start at once (each imports the optimizer, which takes seconds);
     :meth:`warm_up` waits until they have.
 
-    Args:
-        workers: Number of search processes.
+    Parameters
+    ----------
+    workers
+        Number of search processes.
     """
 
     def __init__(self, workers: int) -> None:

@@ -142,12 +142,18 @@ class BatchEntry:
 class AalpsService:
     """Every call of the service, as coroutines on domain values and messages.
 
-    Args:
-        store: The job store (opened).
-        engine: Runs validation, searches and analyses.
-        jobs: Runs persisted jobs.
-        limits: Caps on one request.
-        batch_workers: Requests of one batch in flight at once.
+    Parameters
+    ----------
+    store
+        The job store (opened).
+    engine
+        Runs validation, searches and analyses.
+    jobs
+        Runs persisted jobs.
+    limits
+        Caps on one request.
+    batch_workers
+        Requests of one batch in flight at once.
     """
 
     def __init__(

@@ -30,11 +30,15 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class AalpsServicer(aalps_pb2_grpc.AalpsServiceServicer):
     """Implements every RPC of ``aalps.v1.AalpsService`` on the service core.
 
-    Args:
-        service: The service core (store, engine, job runner, limits).
-        auth: Says which caller owns a call ("" without auth).
-        max_message_bytes: The largest response; a ListJobs page that would exceed half
-            of it is sent without the jobs' results (GetJob has them).
+    Parameters
+    ----------
+    service
+        The service core (store, engine, job runner, limits).
+    auth
+        Says which caller owns a call ("" without auth).
+    max_message_bytes
+        The largest response; a ListJobs page that would exceed half
+        of it is sent without the jobs' results (GetJob has them).
     """
 
     def __init__(self, *, service: AalpsService, auth: TokenAuth, max_message_bytes: int) -> None:

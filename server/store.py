@@ -45,21 +45,35 @@ __all__ = [
 class JobRecord:
     """One job as stored: a snapshot, never a live object.
 
-    Attributes:
-        job_id: Server-assigned id.
-        owner: The auth identity that submitted it ("" without auth).
-        state: Where the job is in its life cycle.
-        create_time, update_time: Timezone-aware UTC times of submission and last change.
-        request_json: The submitted request (JSON of the proto message).
-        n_trials: Trials planned.
-        trials_done: Trials completed so far (never decreases).
-        best_expected_cost: Best plan's expected cost so far (never increases); None until
-            a feasible plan is found.
-        result_json: The result (JSON of the response message) once finished, else "".
-        error_code: A ``google.rpc.Code`` number when FAILED, else 0.
-        error_message: Why it FAILED.
-        cancel_requested: The caller asked to cancel; the worker stops at its next check.
-        attempts: Times a worker has started the job (restarts resume with a new attempt).
+    Attributes
+    ----------
+    job_id
+        Server-assigned id.
+    owner
+        The auth identity that submitted it ("" without auth).
+    state
+        Where the job is in its life cycle.
+    create_time, update_time
+        Timezone-aware UTC times of submission and last change.
+    request_json
+        The submitted request (JSON of the proto message).
+    n_trials
+        Trials planned.
+    trials_done
+        Trials completed so far (never decreases).
+    best_expected_cost
+        Best plan's expected cost so far (never increases); None until
+        a feasible plan is found.
+    result_json
+        The result (JSON of the response message) once finished, else "".
+    error_code
+        A ``google.rpc.Code`` number when FAILED, else 0.
+    error_message
+        Why it FAILED.
+    cancel_requested
+        The caller asked to cancel; the worker stops at its next check.
+    attempts
+        Times a worker has started the job (restarts resume with a new attempt).
     """
 
     job_id: str

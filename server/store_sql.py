@@ -111,11 +111,15 @@ def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
 class SqlJobStore(JobStore):
     """Jobs in an SQL database.
 
-    Args:
-        url: SQLAlchemy URL (``sqlite:///aalps.db``, ``postgresql+psycopg://...``).
-        table_prefix: Prefix of the table name (tests use a unique one per run).
-        create: Create the table if missing. The server does it once at start-up;
-            worker processes open the store with ``create=False``.
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL (``sqlite:///aalps.db``, ``postgresql+psycopg://...``).
+    table_prefix
+        Prefix of the table name (tests use a unique one per run).
+    create
+        Create the table if missing. The server does it once at start-up;
+        worker processes open the store with ``create=False``.
     """
 
     def __init__(self, url: str, *, table_prefix: str = "aalps_", create: bool = True) -> None:
