@@ -13,6 +13,7 @@ the whole-plan figures give.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -23,11 +24,13 @@ __all__ = ["MARGIN", "MAX_CROSSOVERS", "one_task_challengers"]
 
 #: At most this many one-task challengers are followed: those that do best far away.
 MAX_CROSSOVERS = 3
-#: Running totals are trusted when they clear a threshold by this much (log space, or
-#: relative for raw costs); closer calls are settled on the whole plan.
-MARGIN = 1e-7
-#: A swapped log-sum whose remainder falls below this share of the total is recomputed.
-_CANCELLATION = 1e-6
+#: Running totals are trusted when they clear a threshold by this much per task, relative
+#: to the figure's size (a sum of n terms is off by at most about n·2⁻⁵³ of the sum of
+#: their sizes, 10⁴ times less); closer calls are settled on the whole plan.
+MARGIN = 1e-12
+#: A total left below this share of itself by a swap (the task was most of it) has lost
+#: digits to cancellation: the change is scored on the whole plan.
+_CANCELLATION = 1e-2
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class _Totals:
     far_logs: float
     here: float
     far_here: float
+    rounding: float  # MARGIN times the number of tasks
 
 
 def one_task_challengers(problem: JointProblem, selection: Selection | None) -> list[TaskPlan]:
@@ -65,12 +69,12 @@ def one_task_challengers(problem: JointProblem, selection: Selection | None) -> 
     lowest = {key: min(far for far, _ in found) for key, found in passing.items()}
     ranked = sorted(lowest.values())
     cut = ranked[MAX_CROSSOVERS - 1] if len(ranked) >= MAX_CROSSOVERS else math.inf
-    cut += _margin(cut)
+    cut += _margin(cut, totals.rounding)
     best: dict[tuple[int, str], tuple[float, int]] = {}
     for key, found in passing.items():
         if lowest[key] > cut:
             continue  # cannot be among the best, whatever rounding did
-        reach = lowest[key] + 2 * _margin(lowest[key])
+        reach = lowest[key] + 2 * _margin(lowest[key], totals.rounding)
         for _, j in sorted((e for e in found if e[0] <= reach), key=lambda e: e[1]):
             i = key[0]
             far = problem.far_value((*selection[:i], j, *selection[i + 1 :]))
@@ -95,6 +99,7 @@ def _totals(problem: JointProblem, selection: Selection) -> _Totals:
         far_logs,
         problem.value(figures),
         problem.far_value(selection),
+        MARGIN * max(1, len(selection)),
     )
 
 
@@ -117,18 +122,19 @@ def _passes(
         far -= totals.far_logs - far_logs[i][now] + far_logs[i][j]
     cost = totals.cost - problem.cost[i][now] + problem.cost[i][j]
     logs = totals.logs - problem.logs[i][now] + problem.logs[i][j]
-    here = _value(problem, cost, logs)
+    here = _value(problem, cost, logs) if cost >= _CANCELLATION * totals.cost else math.nan
+    below = functools.partial(_clearly_below, rounding=totals.rounding)
     clear = (
         far is not None
         and not exact_checks
-        and _clearly_below(far, totals.far_here)
-        and _clearly_below(totals.here, here)
+        and below(far, totals.far_here)
+        and below(totals.here, here)
     )
     if clear:
         return far
-    if far is not None and not exact_checks and _clearly_below(totals.far_here, far):
+    if far is not None and not exact_checks and below(totals.far_here, far):
         return None
-    if not exact_checks and _clearly_below(here, totals.here):
+    if not exact_checks and below(here, totals.here):
         return None
     trial = (*selection[:i], j, *selection[i + 1 :])
     exact_far = problem.far_value(trial)
@@ -159,12 +165,12 @@ def _value(problem: JointProblem, cost: float, logs: float) -> float:
     return (math.log(cost) if cost > 0 else -math.inf) - logs
 
 
-def _margin(value: float) -> float:
-    return MARGIN * max(1.0, abs(value)) if math.isfinite(value) else 0.0
+def _margin(value: float, rounding: float) -> float:
+    return rounding * max(1.0, abs(value)) if math.isfinite(value) else 0.0
 
 
-def _clearly_below(a: float, b: float) -> bool:
+def _clearly_below(a: float, b: float, *, rounding: float) -> bool:
     """``a < b`` by more than rounding of running totals could explain."""
     if not (math.isfinite(a) and math.isfinite(b)):
         return False
-    return a < b - _margin(max(abs(a), abs(b)))
+    return a < b - _margin(max(abs(a), abs(b)), rounding)

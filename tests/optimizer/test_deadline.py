@@ -1,0 +1,41 @@
+"""search.timeout_seconds bounds the whole optimize(): spaces, search and the work after."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from aalps.cost_models.loading import load_request
+from aalps.optimizer import optimize
+from aalps.optimizer.progress import Reporter
+
+from tests.optimizer.random_requests import wide_request_data
+
+
+@pytest.mark.parametrize("timeout", [0.5, 2.0])
+def test_a_large_request_returns_within_its_timeout(timeout: float) -> None:
+    request = load_request(wide_request_data(1, 200, 20))
+    request = replace(request, search=replace(request.search, timeout_seconds=timeout))
+    started = time.monotonic()
+    result = optimize(request)
+    elapsed = time.monotonic() - started
+    assert elapsed < timeout + 1.0
+    assert result.plan.outcome.expected_cost > 0
+    assert any("DIRECT only" in s for s in result.stats.skipped)
+    assert "crossovers" in result.stats.skipped
+    assert not result.stats.exhaustive
+
+
+def test_without_a_deadline_nothing_is_skipped() -> None:
+    result = optimize(load_request(wide_request_data(2, 12, 6)))
+    assert result.stats.skipped == ()
+
+
+def test_a_reserve_takes_at_most_half_the_budget() -> None:
+    reporter = Reporter(None, None, 4.0)
+    assert reporter.deadline is not None
+    reserved = reporter.reserving(10.0)
+    assert reserved == pytest.approx(reporter.deadline - 2.0)
+    assert reporter.reserving(1.0) == pytest.approx(reporter.deadline - 1.0)
+    assert Reporter(None, None, None).reserving(1.0) is None
