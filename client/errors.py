@@ -158,7 +158,7 @@ def error_from_status(status: status_pb2.Status) -> AalpsClientError:
 
 def _partial_report(detail: Any) -> Any:
     """The client's report of a partial result packed in a status (the best plan so far)."""
-    from aalps.client.results import optimize_report_from_proto
+    from aalps.client.reports import optimize_report_from_proto
     from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
     response = pb.OptimizeResponse()

@@ -1,5 +1,8 @@
 """What the client returns: frozen domain records, not protobuf messages.
 
+The search and analysis reports live in :mod:`aalps.client.reports` (re-exported here);
+this module adds progress, jobs and batch entries, which may carry errors.
+
 Each record is built from its wire message by one function (``*_from_proto``), whether the
 message came from a server or from the in-process backend, so a report looks the same
 over either transport. Reports keep the message they were built from (``.message``) and
@@ -9,14 +12,29 @@ prints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from aalps.client.errors import AalpsClientError, error_from_status
+from aalps.client.reports import (
+    AnalysisReport,
+    CrossoverReport,
+    OptimizeReport,
+    PlanReport,
+    RoleReport,
+    SearchStatsReport,
+    SeparationReport,
+    TaskReport,
+    analysis_report_from_proto,
+    crossover_from_proto,
+    optimize_report_from_proto,
+    plan_from_proto,
+    separation_from_proto,
+    task_from_proto,
+)
+from aalps.client.reports import to_dict as _to_dict
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
-from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aalps.job_state import JobState
@@ -51,114 +69,6 @@ class Progress:
     trials_done: int
     n_trials: int
     best_expected_cost: float
-
-
-class RoleReport(NamedTuple):
-    """A model filling one role; ``votes`` > 1 is VOTE(r)."""
-
-    role: str
-    model: str
-    votes: int
-
-
-class SeparationReport(NamedTuple):
-    """Θ(baseline / plan) for the whole plan (``role`` empty) or one model-size symbol."""
-
-    role: str
-    text: str
-    latex: str
-
-
-@dataclass(frozen=True)
-class TaskReport:
-    """How one task is done, with its symbolic cost and its figures at the scale point."""
-
-    task_id: str
-    operator: str
-    roles: tuple[RoleReport, ...]
-    params: Mapping[str, int] = field(hash=False)
-    cost: str
-    expected_cost: float
-    success_probability: float
-    latency: float
-
-
-@dataclass(frozen=True)
-class PlanReport:
-    """A whole plan: its tasks, totals and Θ bound (text and LaTeX)."""
-
-    tasks: tuple[TaskReport, ...]
-    cost: str
-    expected_cost: float
-    success_probability: float
-    latency: float
-    cost_p95: float
-    bound_text: str
-    bound_latex: str
-    cost_of_pass: float = 0.0
-    cost_p95_approximate: bool = False
-
-
-@dataclass(frozen=True)
-class CrossoverReport:
-    """Another plan that wins beyond scale ×``scale`` along the scale ray (``values``: every
-    growing parameter there; ``parameter`` ≈ ``at`` is the first of them)."""
-
-    plan: PlanReport
-    parameter: str
-    at: float
-    text: str
-    scale: float = 0.0
-    values: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SearchStatsReport:
-    """How the search went; ``exhaustive`` means the plan is provably optimal."""
-
-    trials: int
-    exhaustive: bool
-    seconds: float
-    candidates: int
-
-
-def _to_dict(message: Message) -> dict[str, Any]:
-    """The JSON users see, from the one converter module (imported when first needed)."""
-    from aalps.proto.convert import message_to_dict
-
-    return message_to_dict(message)
-
-
-@dataclass(frozen=True)
-class OptimizeReport:
-    """The result of an optimization: best plan, baseline, separation, crossovers, stats."""
-
-    plan: PlanReport
-    baseline: PlanReport
-    separation: tuple[SeparationReport, ...]
-    pareto_front: tuple[PlanReport, ...]
-    crossovers: tuple[CrossoverReport, ...]
-    stats: SearchStatsReport
-    message: pb.OptimizeResponse = field(repr=False, compare=False)
-    asymptotic_plan: PlanReport | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The response message's JSON form (proto field names)."""
-        return _to_dict(self.message)
-
-
-@dataclass(frozen=True)
-class AnalysisReport:
-    """A caller-supplied plan costed against its baseline (no search)."""
-
-    plan: PlanReport
-    baseline: PlanReport
-    separation: tuple[SeparationReport, ...]
-    message: pb.AnalyzePlanResponse = field(repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The response message's JSON form (proto field names)."""
-        return _to_dict(self.message)
 
 
 @dataclass(frozen=True)
@@ -202,80 +112,6 @@ class BatchItem:
     def to_dict(self) -> dict[str, Any]:
         """The entry's JSON form (proto field names)."""
         return _to_dict(self.message)
-
-
-def task_from_proto(message: pb.TaskPlan) -> TaskReport:
-    return TaskReport(
-        task_id=message.task_id,
-        operator=pb.Operator.Name(message.operator),
-        roles=tuple(RoleReport(r.role, r.model, r.votes) for r in message.roles),
-        params=dict(sorted(message.params.items())),
-        cost=message.cost,
-        expected_cost=message.expected_cost,
-        success_probability=message.success_probability,
-        latency=message.latency,
-    )
-
-
-def plan_from_proto(message: pb.Plan) -> PlanReport:
-    return PlanReport(
-        tasks=tuple(task_from_proto(t) for t in message.tasks),
-        cost=message.cost,
-        expected_cost=message.expected_cost,
-        success_probability=message.success_probability,
-        latency=message.latency,
-        cost_p95=message.cost_p95,
-        bound_text=message.bound.text,
-        bound_latex=message.bound.latex,
-        cost_of_pass=message.cost_of_pass,
-        cost_p95_approximate=message.cost_p95_approximate,
-    )
-
-
-def separation_from_proto(message: pb.Separation) -> SeparationReport:
-    return SeparationReport(message.role, message.text, message.latex)
-
-
-def crossover_from_proto(message: pb.Crossover) -> CrossoverReport:
-    return CrossoverReport(
-        plan=plan_from_proto(message.plan),
-        parameter=message.parameter,
-        at=message.at,
-        text=message.text,
-        scale=message.scale,
-        values=dict(sorted(message.values.items())),
-    )
-
-
-def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
-    return OptimizeReport(
-        plan=plan_from_proto(message.plan),
-        baseline=plan_from_proto(message.baseline),
-        separation=tuple(separation_from_proto(s) for s in message.separation),
-        pareto_front=tuple(plan_from_proto(p) for p in message.pareto_front),
-        crossovers=tuple(crossover_from_proto(c) for c in message.crossovers),
-        stats=SearchStatsReport(
-            trials=message.stats.trials,
-            exhaustive=message.stats.exhaustive,
-            seconds=message.stats.seconds,
-            candidates=message.stats.candidates,
-        ),
-        message=message,
-        asymptotic_plan=(
-            plan_from_proto(message.asymptotic_plan)
-            if message.HasField("asymptotic_plan")
-            else None
-        ),
-    )
-
-
-def analysis_report_from_proto(message: pb.AnalyzePlanResponse) -> AnalysisReport:
-    return AnalysisReport(
-        plan=plan_from_proto(message.plan),
-        baseline=plan_from_proto(message.baseline),
-        separation=tuple(separation_from_proto(s) for s in message.separation),
-        message=message,
-    )
 
 
 def _time(stamp: Timestamp) -> datetime | None:

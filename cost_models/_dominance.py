@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +18,15 @@ from aalps.cost_models._cone import (
     _rational,
     _sign,
 )
+from aalps.cost_models._growth_terms import (
+    _EPS,
+    _MAX_ALTS,
+    _MAX_SUBSETS,
+    _base_exp,
+    _is_atomic_factor,
+    _Key,
+    _Term,
+)
 from sympy.core.relational import (
     Equality,
     GreaterThan,
@@ -28,58 +36,7 @@ from sympy.core.relational import (
     StrictLessThan,
 )
 
-_MAX_SUBSETS = 12  # up-set enumeration is exponential in this; beyond it, stay undecided
-_MAX_ALTS = 16  # alternatives of a Min-like term; beyond it, its factors are only opaque
-_EPS = Fraction(1, 2**20)  # a growth small enough to show a strict dominance with
-
-
-@dataclass(frozen=True)
-class _Key:
-    """Growth key of a term's core (what survives when constants are dropped)."""
-
-    exp: tuple[tuple[Vec, sympy.Expr], ...]  # exponent monomial -> rate (sum of c*log(p))
-    deg: Vec  # polynomial degree per growing symbol
-    logs: Vec  # power of log(x) per growing symbol
-    opaque: tuple[sympy.Expr, ...]  # factors outside the model, compared by identity
-
-
-@dataclass
-class _Term:
-    model: sympy.Expr
-    core: sympy.Expr
-    coef: sympy.Expr
-    key: _Key
-    proj: tuple[Fraction | int, ...]  # degree vector projected on each cone generator
-    exp_id: int  # interned key.exp, so exponential levels are compared once per pair
-    # Non-empty for a term with ``Min``-like factors (``Min(k, n)``, ``1/(k + n)``): the term
-    # is Θ of the smallest of these sums of plain terms (one alternative per choice).
-    alts: tuple[tuple[_Term, ...], ...] = ()
-
-
-def _is_atomic_factor(f: sympy.Expr) -> bool:
-    """``x``, ``3``, ``x**q``, ``2**x``, ``exp(x)``, ``log(x)``, ``log(x)**q``."""
-    if f.is_Symbol or f.is_Number:
-        return True
-    if f.is_Pow:
-        base, e = f.args
-        if e.is_Number:
-            return bool(base.is_Symbol) or (isinstance(base, sympy.log) and base.args[0].is_Symbol)
-        return bool(base.is_Number and e.is_Symbol)
-    if isinstance(f, sympy.exp | sympy.log):
-        return bool(f.args[0].is_Symbol)
-    return False
-
-
-def _base_exp(f: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
-    """``(base, exponent)``: powering factor by factor keeps ``(log(k)**2)**(1/2)`` from
-    becoming ``Abs(log(k))`` (the factors of a core are positive)."""
-    base, e = f.as_base_exp()
-    return base, e
-
-
-def _is_expanded_product(t: sympy.Expr) -> bool:
-    """A product of atomic factors: ``sympy.expand`` would leave it as it is."""
-    return all(_is_atomic_factor(f) for f in sympy.Mul.make_args(t))
+__all__ = ["_MAX_ALTS", "_Dominance", "_Term", "_is_atomic_factor"]
 
 
 class _Dominance:
