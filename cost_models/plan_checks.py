@@ -1,0 +1,108 @@
+"""Checks of a caller-supplied plan: the one place a plan is validated.
+
+A plan given to AnalyzePlan (or as a caller's baseline) must plan every task once, with an
+operator whose facts the task has, a capable model for every role, allowed votes and
+parameters in range. :class:`~aalps.cost_models.evaluation.PlanEvaluator` exposes these as
+its ``task_plan_problems`` and ``validate_plan`` methods.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aalps.cost_models.domain import Plan, TaskPlan
+from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.operators import OPERATORS
+
+if TYPE_CHECKING:
+    from aalps.cost_models.evaluation import PlanEvaluator
+
+__all__ = ["VOTE_CHOICES", "task_plan_problems", "validate_plan"]
+
+VOTE_CHOICES = (1, 3, 5, 7, 9)
+"""The votes a role may have: odd (a majority exists), at most 9."""
+
+
+def task_plan_problems(
+    evaluator: PlanEvaluator, task_plan: TaskPlan, *, field: str = "plan"
+) -> list[FieldViolation]:
+    """Everything wrong with a caller-supplied task plan.
+
+    The violations name the plan's fields under ``field`` (``plan.tasks[t].operator``).
+    """
+    where = f"{field}.tasks[{task_plan.task_id}]"
+    task = evaluator.graph.task_by_id.get(task_plan.task_id)
+    if task is None:
+        return [FieldViolation(f"{where}.task_id", "no such task in the graph")]
+    spec = OPERATORS[task_plan.operator]
+    missing = spec.missing(task)
+    if missing:
+        return [FieldViolation(f"{where}.operator", f"{task_plan.operator} {missing}")]
+    problems: list[FieldViolation] = []
+    assigned = task_plan.role_map
+    for role in spec.roles(task):
+        assignment = assigned.get(role.name)
+        if assignment is None:
+            problems.append(FieldViolation(f"{where}.roles", f"role {role.name} has no model"))
+            continue
+        model = evaluator.catalog.by_name.get(assignment.model)
+        if model is None:
+            problems.append(
+                FieldViolation(f"{where}.roles[{role.name}].model", "no such model in the catalog")
+            )
+            continue
+        problem = evaluator.model_problem(role, model)
+        if problem:
+            problems.append(FieldViolation(f"{where}.roles[{role.name}].model", problem))
+        if assignment.votes not in VOTE_CHOICES or (assignment.votes > 1 and not role.votable):
+            problems.append(
+                FieldViolation(
+                    f"{where}.roles[{role.name}].votes",
+                    "votes must be an odd number 1-9, and 1 for roles that cannot vote",
+                )
+            )
+    extra = set(assigned) - {r.name for r in spec.roles(task)}
+    for name in sorted(extra):
+        problems.append(FieldViolation(f"{where}.roles[{name}]", "not a role of the operator"))
+    params = task_plan.param_map
+    for p in spec.params(task):
+        value = params.get(p.name)
+        if value is None or not p.low <= value <= p.high:
+            problems.append(
+                FieldViolation(
+                    f"{where}.params.{p.name}", f"needs an integer in [{p.low}, {p.high}]"
+                )
+            )
+    return problems
+
+
+def validate_plan(evaluator: PlanEvaluator, plan: Plan, *, field: str = "plan") -> None:
+    """Check a caller-supplied plan: the one place a plan is validated.
+
+    Every task of the graph is planned exactly once, each by an operator whose facts it
+    has, with a capable model for every role, allowed votes and parameters in range.
+    CHUNK_AGGREGATE on a task with no input is a valid plan: it makes no worker calls
+    (the search does not propose it, since no chunk size can matter there).
+
+    Parameters
+    ----------
+    plan
+        The plan to check.
+    field
+        The request field that holds it (``plan``, or ``baseline`` for a caller's
+        baseline), prefixed to every violation.
+
+    Raises
+    ------
+    InvalidRequestError
+        with every problem found, each naming its field.
+    """
+    problems = [v for tp in plan.tasks for v in task_plan_problems(evaluator, tp, field=field)]
+    ids = [tp.task_id for tp in plan.tasks]
+    for task in evaluator.graph.tasks:
+        if task.id not in ids:
+            problems.append(FieldViolation(f"{field}.tasks", f"task {task.id} has no plan"))
+    if len(set(ids)) != len(ids):
+        problems.append(FieldViolation(f"{field}.tasks", "a task is planned twice"))
+    if problems:
+        raise InvalidRequestError(problems)
