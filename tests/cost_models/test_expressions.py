@@ -431,7 +431,7 @@ def collector_paused() -> Iterator[None]:
 def check_safe(text: object, kind: str = "expression") -> object:
     """The fuzzing property: a checked result or an ExpressionError on FIELD; fast; no code."""
     with no_code_execution() as calls, collector_paused():
-        start = time.perf_counter()
+        start = time.process_time()  # CPU, not wall: a busy machine must not fail it
         try:
             if kind == "expression":
                 result: object = parse_expression(text, symbols=SYMBOLS, field=FIELD)  # type: ignore[arg-type]
@@ -443,9 +443,11 @@ def check_safe(text: object, kind: str = "expression") -> object:
             assert error.field == FIELD
             assert error.description
             result = None
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
     assert calls == []
-    assert elapsed < 0.1, f"{elapsed:.3f} s for {text!r}"
+    # a guard against runaway work (sympy on a huge number takes seconds to minutes), not a
+    # speed target: parsing takes milliseconds
+    assert elapsed < 0.5, f"{elapsed:.3f} CPU s for {text!r}"
     if kind == "expression" and result is not None:
         assert isinstance(result, sympy.Expr)
         assert result.free_symbols <= set(SYMBOLS.values())
