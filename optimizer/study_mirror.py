@@ -14,14 +14,18 @@ trials seed the working study first, so samplers see them and numbering carries 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import optuna
+from optuna import distributions
 from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial
+from sqlalchemy import func
 
 __all__ = ["CHECKPOINT_SECONDS", "CHECKPOINT_TRIALS", "StudyMirror", "write_trials"]
 
@@ -65,7 +69,15 @@ class StudyMirror:
 
 
 def write_trials(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
-    """Add finished ``trials`` to ``study``: in one transaction on an RDB storage."""
+    """Add finished ``trials`` to ``study``: on an RDB storage, one transaction of bulk rows.
+
+    Optuna's own per-trial path (``_get_prepared_new_trial``) re-reads the trial and the
+    study's earlier parameters for every parameter and attribute: about 0.23 s a trial on
+    SQLite, 11 s for a checkpoint of 50, during which the search could not see a cancel.
+    The rows are written here directly (trial, values, parameters, attributes,
+    intermediate values), numbered after the study's existing trials; the working study
+    has already checked the distributions' compatibility.
+    """
     storage = _rdb(study._storage)
     if storage is None:
         study.add_trials(trials)
@@ -73,8 +85,72 @@ def write_trials(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
     study_id = study._study_id
     with _create_scoped_session(storage.scoped_session) as session:
         models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
-        for trial in trials:
-            storage._get_prepared_new_trial(study_id, trial, session)
+        number = (
+            session.query(func.count(models.TrialModel.trial_id))
+            .filter(models.TrialModel.study_id == study_id)
+            .scalar()
+        )
+        rows = [
+            models.TrialModel(
+                study_id=study_id,
+                number=number + offset,
+                state=trial.state,
+                datetime_start=trial.datetime_start,
+                datetime_complete=trial.datetime_complete,
+            )
+            for offset, trial in enumerate(trials)
+        ]
+        session.add_all(rows)
+        session.flush()  # the rows get their trial_id
+        session.add_all(
+            child
+            for row, trial in zip(rows, trials, strict=True)
+            for child in _children(row, trial)
+        )
+
+
+def _children(row: models.TrialModel, trial: FrozenTrial) -> list[Any]:
+    """The value, parameter, attribute and intermediate-value rows of one trial."""
+    trial_id = row.trial_id
+    children: list[Any] = []
+    for objective, value in enumerate(trial.values or ()):
+        stored, kind = models.TrialValueModel.value_to_stored_repr(value)
+        children.append(
+            models.TrialValueModel(
+                trial_id=trial_id, objective=objective, value=stored, value_type=kind
+            )
+        )
+    for name, value in trial.params.items():
+        distribution = trial.distributions[name]
+        children.append(
+            models.TrialParamModel(
+                trial_id=trial_id,
+                param_name=name,
+                param_value=distribution.to_internal_repr(value),
+                distribution_json=distributions.distribution_to_json(distribution),
+            )
+        )
+    for model, attrs in (
+        (models.TrialUserAttributeModel, trial.user_attrs),
+        (models.TrialSystemAttributeModel, trial.system_attrs),
+    ):
+        children += [
+            model(trial_id=trial_id, key=key, value_json=json.dumps(value))
+            for key, value in attrs.items()
+        ]
+    for step, value in trial.intermediate_values.items():
+        at_step, step_kind = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(
+            value
+        )
+        children.append(
+            models.TrialIntermediateValueModel(
+                trial_id=trial_id,
+                step=step,
+                intermediate_value=at_step,
+                intermediate_value_type=step_kind,
+            )
+        )
+    return children
 
 
 def _rdb(storage: optuna.storages.BaseStorage) -> RDBStorage | None:

@@ -75,3 +75,49 @@ def test_write_trials_is_one_transaction(tmp_path) -> None:  # type: ignore[no-u
     copied = optuna.load_study(study_name="copy", storage=storage).trials
     assert [t.params for t in copied] == [t.params for t in source.trials]
     assert [t.value for t in copied] == [t.value for t in source.trials]
+
+
+def _varied_trials() -> list[optuna.trial.FrozenTrial]:
+    """Finished trials with every kind of row: params of three distributions, two values
+    (one infinite), user and system attributes, intermediate values (one NaN), a failure."""
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    for i in range(6):
+        trial = study.ask()
+        trial.suggest_int("lead", 1, 30)
+        trial.suggest_float("p", 0.01, 1.0, log=True)
+        trial.suggest_categorical("model", ["qa", "dev", None])
+        trial.set_user_attr("plan", {"task": "debug", "i": i})
+        study._storage.set_trial_system_attr(trial._trial_id, "source", "aalps")
+        at_step = float("nan") if i == 2 else i / 2  # (report() is single-objective only)
+        study._storage.set_trial_intermediate_value(trial._trial_id, i, at_step)
+        if i == 4:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, [float(i), float("inf") if i == 3 else -i])
+    return study.get_trials(deepcopy=True)
+
+
+def test_bulk_rows_read_back_as_optunas_own_add_trials(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the oracle: Optuna's own per-trial path into another database
+    trials = _varied_trials()
+    ours = optuna.create_study(
+        storage=f"sqlite:///{tmp_path / 'ours.db'}", directions=["minimize", "minimize"]
+    )
+    theirs = optuna.create_study(
+        storage=f"sqlite:///{tmp_path / 'theirs.db'}", directions=["minimize", "minimize"]
+    )
+    write_trials(ours, trials[:3])
+    write_trials(ours, trials[3:])  # numbering continues after the existing trials
+    theirs.add_trials(trials)
+    for mine, reference in zip(ours.get_trials(), theirs.get_trials(), strict=True):
+        assert mine.number == reference.number
+        assert mine.state == reference.state
+        assert mine.values == reference.values
+        assert mine.params == reference.params
+        assert mine.distributions == reference.distributions
+        assert mine.user_attrs == reference.user_attrs
+        assert mine.system_attrs == reference.system_attrs
+        assert str(mine.intermediate_values) == str(reference.intermediate_values)  # NaN
+        assert mine.datetime_start == reference.datetime_start
+        assert mine.datetime_complete == reference.datetime_complete
+    assert [t.number for t in ours.get_trials()] == list(range(6))
