@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import aalps.optimizer.coupled_search
 import optuna
 from aalps.cost_models.domain import (
     Objective,
@@ -42,7 +41,7 @@ from aalps.cost_models.domain import (
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import OPERATORS, applicable_operators
-from aalps.optimizer import Progress, optimize
+from aalps.optimizer import Progress, coupled_search, optimize
 from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.exact import JointProblem
 from aalps.optimizer.space import Metrics
@@ -268,13 +267,13 @@ def totals(sizes: Sequence[tuple[int, int]]) -> None:
 
 def previous_path(request: OptimizeRequest) -> tuple[Any, float]:
     """optimize() along the previous path: branch and bound, then TPE (no dynamic program)."""
-    aalps.optimizer.coupled_search.USE_DP = False
+    coupled_search.USE_DP = False
     try:
         cpu = time.process_time()
         result = optimize(request)
         return result, time.process_time() - cpu
     finally:
-        aalps.optimizer.coupled_search.USE_DP = True
+        coupled_search.USE_DP = True
 
 
 def coupled(cases: Sequence[tuple[str, Callable[[], OptimizeRequest]]]) -> None:

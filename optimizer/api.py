@@ -143,7 +143,8 @@ def _optimize(
     for note in notes:
         logger.info("baseline: %s", note)
     run.record_results(solution, baseline_evaluation, notes)
-    front = tuple(evaluator.evaluate(p) for p in solution.plans) if multi else ()
+    # The plan heads the front: evaluated (symbolically) once.
+    front = (plan, *(evaluator.evaluate(p) for p in solution.plans[1:])) if multi else ()
     crossovers: tuple[Crossover, ...] = ()
     if reporter.out_of_time():
         if far is not None:

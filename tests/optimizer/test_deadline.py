@@ -23,7 +23,6 @@ def test_a_large_request_returns_within_its_timeout(timeout: float) -> None:
     assert elapsed < timeout + 1.0
     assert result.plan.outcome.expected_cost > 0
     assert any("DIRECT only" in s for s in result.stats.skipped)
-    assert "crossovers" in result.stats.skipped
     assert not result.stats.exhaustive
 
 
