@@ -31,7 +31,8 @@ from aalps.server.pool import SearchPool
 from aalps.server.service import AalpsService
 from aalps.server.servicer import AalpsServicer
 from aalps.server.store import JobRecord, JobStore
-from aalps.server.stores import open_store
+from aalps.server.store_guard import GuardedStore, open_guarded_store
+from aalps.server.store_health import StoreMonitor
 from aalps.server.validation import ValidationPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -71,6 +72,8 @@ class AalpsServer:
         self._store: JobStore | None = None
         self._jobs: JobRunner | None = None
         self._health = HealthServicer()
+        # NOT_SERVING while the store is unreachable (probed; woken by faults on calls).
+        self._monitor = StoreMonitor(self._probe_store, self._set_serving)
         self._grpc: grpc.aio.Server | None = None
 
     @property
@@ -100,13 +103,23 @@ class AalpsServer:
         await self._grpc.start()
         for job, size in await asyncio.to_thread(_sized, store.unfinished()):
             jobs.submit(job, size)
-        for name in ("", SERVICE_NAME):
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self._set_serving(True)
+        self._monitor.start()
         _log.info("serving on %s (storage %s)", self.address, self.config.storage)
+
+    async def _set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse
+        for name in ("", SERVICE_NAME):
+            await self._health.set(name, status.SERVING if serving else status.NOT_SERVING)
+
+    def _probe_store(self) -> None:
+        if isinstance(self._store, GuardedStore):
+            self._store.probe()
 
     def _open_store(self) -> JobStore:
         url = self.config.storage_url
-        store = open_store(url, table_prefix=self.config.table_prefix)
+        prefix = self.config.table_prefix
+        store = open_guarded_store(url, table_prefix=prefix, on_fault=self._monitor.notify)
         optuna_storage(url)  # creates Optuna's tables once, before workers race to
         return store
 
@@ -140,6 +153,7 @@ class AalpsServer:
     async def stop(self, grace: float | None = None) -> None:
         """Graceful shutdown: NOT_SERVING, stop accepting, wait ``grace`` s, interrupt."""
         grace = self.config.grace_seconds if grace is None else grace
+        await self._monitor.stop()
         await self._health.enter_graceful_shutdown()
         waits = []
         if self._grpc is not None:

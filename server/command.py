@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from aalps.server.config import DEFAULT_STORAGE, ServerConfig
@@ -134,5 +135,10 @@ def serve(config: ServerConfig, log_level: str = "INFO") -> None:
 
     pool = SearchPool(config.workers)
     from aalps.server.app import run_server
+    from aalps.server.store import StoreUnavailableError
 
-    run_server(config, pool=pool, on_ready=_announce)
+    try:
+        run_server(config, pool=pool, on_ready=_announce)
+    except StoreUnavailableError as error:  # e.g. a corrupt SQLite file: one line, no traceback
+        print(f"aalps serve: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None

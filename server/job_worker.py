@@ -19,6 +19,7 @@ from typing import Any
 from aalps.server.outcome import Limits, as_outcome
 from aalps.server.stop_flags import POLL_SECONDS, Stopper, StopSignal
 from aalps.server.store import JobState, JobStore
+from aalps.server.store_guard import WORKER_POLICY, guard_store, retry_connections
 from aalps.server.stores import open_store
 from aalps.server.workers import request_from_message
 from google.protobuf import json_format
@@ -34,7 +35,7 @@ MAX_ATTEMPTS = 5
 
 @functools.cache
 def _store(url: str, table_prefix: str) -> JobStore:
-    return open_store(url, table_prefix=table_prefix, create=False)
+    return guard_store(open_store(url, table_prefix=table_prefix, create=False), WORKER_POLICY)
 
 
 @functools.cache
@@ -109,9 +110,8 @@ def run_job(
     :meth:`aalps.server.pool.SearchPool.run_stoppable`.
     """
     store = _store(storage_url, table_prefix)
-    return run_stored_job(
-        store, job_id, attempts_seen, limits, stop, study_storage=optuna_storage(storage_url)
-    )
+    study = retry_connections(optuna_storage(storage_url))  # waits out a DB restart
+    return run_stored_job(store, job_id, attempts_seen, limits, stop, study_storage=study)
 
 
 def run_stored_job(

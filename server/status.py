@@ -22,6 +22,8 @@ stopped the search)                                               ``SEARCH_LIMIT
 ``DeadlineExceededError``                   DEADLINE_EXCEEDED
 ``QuotaExceededError`` (per-owner limit)    RESOURCE_EXHAUSTED    ``QuotaFailure``
 ``StoreUnavailableError``, worker died      UNAVAILABLE
+a database error (unreachable, locked,      UNAVAILABLE           (message says the job
+disk full, corrupt), raw or via Optuna                            store is unreachable)
 anything else (a bug)                       INTERNAL              (message only)
 ==========================================  ====================  ========================
 """
@@ -102,10 +104,43 @@ def status_for(
     for kind, code in simple:
         if isinstance(error, kind):
             return status_pb2.Status(code=code, message=_clip(str(error)))
+    store_fault = _store_fault(error)
+    if store_fault is not None:
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=_clip(store_fault))
     _log.exception("internal error", exc_info=error)
     return status_pb2.Status(
         code=code_pb2.INTERNAL, message=_clip(f"internal error: {type(error).__name__}: {error}")
     )
+
+
+def _store_fault(error: BaseException) -> str | None:
+    """The message for a database error that escaped the store's guard, else None.
+
+    A job's Optuna study writes the database too (not through the job store), so its
+    failures arrive as Optuna or SQLAlchemy errors: they are store faults all the same.
+    """
+    if not _may_be_database_error(error):
+        return None
+    from aalps.server.store_guard import Fault, classify  # imports SQLAlchemy
+
+    if classify(error) is Fault.OTHER:
+        return None
+    orig = getattr(error, "orig", None) or error.__cause__ or error
+    lines = str(orig).strip().splitlines()
+    return "the job store is unreachable: " + (lines[0] if lines else type(orig).__name__)
+
+
+def _may_be_database_error(error: BaseException) -> bool:
+    """Whether ``error`` or its causes come from a database driver (cheap, no imports)."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        module = type(seen).__module__.split(".")[0]
+        if module in ("sqlalchemy", "sqlite3", "psycopg", "optuna"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _bad_request(violations: Sequence[FieldViolation]) -> status_pb2.Status:
