@@ -5,10 +5,12 @@ and returns an :class:`AalpsServer` that is started and stopped from a coroutine
 test can run it on a loopback port inside its own event loop. ``run_server(config)`` is
 the process's main: it serves until SIGTERM or SIGINT, then shuts down gracefully.
 
-Start-up order: open the store (and create Optuna's tables), start gRPC, start every
-search and validation process, resume the unfinished jobs, and only then report SERVING. Shutdown:
-NOT_SERVING at once, stop accepting calls, give running calls and jobs ``grace_seconds``,
-then interrupt what is left; unfinished jobs stay in the store for the next start.
+Start-up order: open the store (creating aalps' and Optuna's tables under the schema
+lock, :func:`~aalps.server.store_schema.schema_lock`, so replicas starting together on an
+empty database do not race), start gRPC, start every search and validation process, start
+claiming jobs (PENDING ones and those whose lease expired), and only then report SERVING.
+Shutdown: NOT_SERVING at once, stop accepting calls and claims, stop running searches and
+release their jobs for other replicas within ``grace_seconds``, then interrupt what is left.
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ from aalps.server.auth import TokenAuth
 from aalps.server.config import ServerConfig
 from aalps.server.decoding import DecodeErrorInterceptor
 from aalps.server.engines import PoolEngine
-from aalps.server.job_queue import estimated_size
 from aalps.server.job_worker import optuna_storage
 from aalps.server.jobs import JobRunner
 from aalps.server.pool import SearchPool
 from aalps.server.service import AalpsService
 from aalps.server.servicer import AalpsServicer
-from aalps.server.store import JobRecord, JobStore
+from aalps.server.store import JobStore
 from aalps.server.store_guard import GuardedStore, open_guarded_store
 from aalps.server.store_health import StoreMonitor
+from aalps.server.store_schema import schema_lock
 from aalps.server.validation import ValidationPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -97,12 +99,13 @@ class AalpsServer:
             limits=self._limits,
             slots=max(1, workers - 1),  # one process stays free for interactive calls
             small_slots=1 if workers > 1 else 0,  # ... except for a small job
+            lease_seconds=self.config.lease_seconds,
+            poll_seconds=self.config.claim_poll_seconds,
         )
         self._grpc = self._make_grpc(store, jobs)
         self.port = self._grpc.add_insecure_port(f"{self.config.host}:{self.config.port}")
         await self._grpc.start()
-        for job, size in await asyncio.to_thread(_sized, store.unfinished()):
-            jobs.submit(job, size)
+        jobs.start()
         await self._set_serving(True)
         self._monitor.start()
         _log.info("serving on %s (storage %s)", self.address, self.config.storage)
@@ -119,8 +122,9 @@ class AalpsServer:
     def _open_store(self) -> JobStore:
         url = self.config.storage_url
         prefix = self.config.table_prefix
-        store = open_guarded_store(url, table_prefix=prefix, on_fault=self._monitor.notify)
-        optuna_storage(url)  # creates Optuna's tables once, before workers race to
+        with schema_lock(url):  # one replica creates the tables, the others wait
+            store = open_guarded_store(url, table_prefix=prefix, on_fault=self._monitor.notify)
+            optuna_storage(url)  # Optuna's tables, before this replica's workers open them
         return store
 
     def _make_grpc(self, store: JobStore, jobs: JobRunner) -> grpc.aio.Server:
@@ -186,11 +190,6 @@ def make_server(
     ``config.validation_workers``.
     """
     return AalpsServer(config, pool, validation)
-
-
-def _sized(jobs: list[JobRecord]) -> list[tuple[JobRecord, int]]:
-    """Each job with its estimated size (parses the requests: run in a thread)."""
-    return [(job, estimated_size(job)) for job in jobs]
 
 
 def run_server(

@@ -56,6 +56,20 @@ _OPTIONAL = (
     ("--auth-token-env", "auth_token_env", str, "VAR", "enable auth: tokens in this variable"),
     ("--grace-seconds", "grace_seconds", float, "SEC", "time running work gets on shutdown"),
     ("--table-prefix", "table_prefix", str, "PREFIX", "prefix of the job store's tables"),
+    (
+        "--lease-seconds",
+        "lease_seconds",
+        float,
+        "SEC",
+        "how long a claim on a job holds without renewal (a dead replica's jobs move after it)",
+    ),
+    (
+        "--claim-poll-seconds",
+        "claim_poll_seconds",
+        float,
+        "SEC",
+        "how often to look for claimable jobs",
+    ),
 )
 
 

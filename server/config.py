@@ -98,6 +98,11 @@ class ServerConfig:
         On shutdown, how long running RPCs and jobs may take to finish.
     table_prefix
         Prefix of the job table's name (tests use a unique one).
+    lease_seconds
+        How long a replica's claim on a job holds without renewal (renewed every
+        third of it): a dead replica's jobs are taken over about this long after it died.
+    claim_poll_seconds
+        How often a replica looks for claimable jobs (PENDING, or leases expired).
     """
 
     host: str = "127.0.0.1"
@@ -120,6 +125,8 @@ class ServerConfig:
     auth_token_env: str | None = None
     grace_seconds: float = 10.0
     table_prefix: str = "aalps_"
+    lease_seconds: float = 10.0
+    claim_poll_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.batch_workers < 1:
@@ -136,6 +143,8 @@ class ServerConfig:
             raise ValueError("validation, search and job time limits must be positive")
         if self.small_job_size < 0:
             raise ValueError("small_job_size must be >= 0")
+        if self.lease_seconds <= 0 or self.claim_poll_seconds <= 0:
+            raise ValueError("lease_seconds and claim_poll_seconds must be positive")
 
     @property
     def limits(self) -> Limits:

@@ -248,4 +248,4 @@ class LocalJobs:
         from aalps.server.job_worker import run_stored_job
 
         while (job := self._queue.get()) is not None:
-            run_stored_job(self._store, job.job_id, job.attempts, self._limits, None)
+            run_stored_job(self._store, job, self._limits, None)

@@ -1,36 +1,53 @@
-"""A persisted job, run in a search process: claim it, search, record the outcome.
+"""A persisted job, run in a search process: search under a claim, record the outcome.
 
-The worker writes the store itself: progress at most every
-:data:`~aalps.server.stop_flags.POLL_SECONDS` (monotone: the store keeps the maximum), the
-final state once. It stops when the server sets its stop flag (CancelJob, shutdown) or
-when the store's cancel flag is set (a CancelJob that reached another replica). The
-Optuna study lives in the job store's database, named ``aalps-job-<id>-<attempt>``, so
-``optuna-dashboard <storage URL>`` shows every job.
+The server's :class:`~aalps.server.jobs.JobRunner` claims the job (a lease with a fencing
+token) and keeps the lease alive; the worker writes the store itself with that token:
+progress at most every :data:`~aalps.server.stop_flags.POLL_SECONDS` (monotone: the store
+keeps the maximum), the final state once. A refused write means another replica has
+claimed the job since: the worker stops at once. It also stops when the server sets its
+stop flag (CancelJob, lease lost, shutdown) or when the store's cancel flag is set (a
+CancelJob that reached another replica).
+
+The Optuna study lives in the job store's database, named ``aalps-job-<id>`` (one per job,
+whatever the attempt), so ``optuna-dashboard <storage URL>`` shows every job and a resumed
+job *continues* its study (:mod:`aalps.server.job_study`): trials already COMPLETE count
+toward ``n_trials``, trials a dead owner left RUNNING are failed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
 import time
 from typing import Any
 
+from aalps.server.job_study import resume_study, study_name
 from aalps.server.outcome import Limits, as_outcome
 from aalps.server.stop_flags import POLL_SECONDS, Stopper, StopSignal
-from aalps.server.store import JobState, JobStore
+from aalps.server.store import JobRecord, JobState, JobStore
 from aalps.server.store_guard import WORKER_POLICY, guard_store, retry_connections
 from aalps.server.stores import open_store
 from aalps.server.workers import request_from_message
 from google.protobuf import json_format
 from google.rpc import code_pb2
 
-__all__ = ["MAX_ATTEMPTS", "optuna_storage", "run_job", "run_stored_job"]
+__all__ = [
+    "IN_PROCESS_LEASE_SECONDS",
+    "MAX_ATTEMPTS",
+    "optuna_storage",
+    "run_job",
+    "run_stored_job",
+]
 
 _log = logging.getLogger(__name__)
 
-#: A job that has crashed its worker this many times is failed instead of resumed.
-MAX_ATTEMPTS = 5
+#: A job that has been taken over after its owner died this many times is failed instead
+#: of resumed (graceful releases do not count).
+MAX_ATTEMPTS = 8
+#: The lease of a job claimed in process (no other replica can see the store).
+IN_PROCESS_LEASE_SECONDS = 365 * 24 * 3600.0
 
 
 @functools.cache
@@ -53,16 +70,18 @@ def optuna_storage(url: str) -> Any:
 class _ProgressWriter:
     """The optimizer's progress callback: writes the store at most every POLL_SECONDS."""
 
-    def __init__(self, store: JobStore, job_id: str, attempt: int) -> None:
-        self._store, self._job_id, self._attempt = store, job_id, attempt
+    def __init__(self, store: JobStore, job_id: str, token: int, trials_before: int) -> None:
+        self._store, self._job_id, self._token = store, job_id, token
+        self._before = trials_before  # trials of earlier attempts, kept in the study
         self._next = 0.0
         self._trials = 0
+        self.lost = False  # a write was refused: another replica claimed the job
         self._best: float | None = None
         self._dirty = False
 
     def __call__(self, progress: Any) -> None:
         """Called by the optimizer with an ``aalps.optimizer.Progress`` after each trial."""
-        self._trials = max(self._trials, int(progress.trials_done))
+        self._trials = max(self._trials, self._before + int(progress.trials_done))
         self._note_best(progress.best_expected_cost)
         self._dirty = True
         if time.monotonic() >= self._next:
@@ -82,77 +101,79 @@ class _ProgressWriter:
             return
         self._dirty = False
         self._next = time.monotonic() + POLL_SECONDS
-        self._store.update_progress(
+        if self.lost:
+            return
+        self.lost = not self._store.update_progress(
             self._job_id,
-            attempt=self._attempt,
+            token=self._token,
             trials_done=self._trials,
             best_expected_cost=self._best,
         )
 
 
 def run_job(
-    job_id: str,
+    job: JobRecord,
     storage_url: str,
     table_prefix: str,
-    attempts_seen: int,
     limits: Limits,
     stop: StopSignal | None,
     deadline: float | None = None,
 ) -> str:
-    """Run one persisted job to a final state (or until the server stops it).
+    """Run one claimed job to a final state (or until the server stops it).
 
-    Claims the job (attempt ``attempts_seen + 1``), searches with its Optuna study
-    ``aalps-job-<id>-<attempt>`` in the job store's database, and finishes, fails or
-    cancels it. When ``stop`` is set without a cancel request (the server is shutting
-    down), the job is left RUNNING for the next start to resume. Returns the state the
-    job was left in ("" if another worker owns it). An attempt searches at most
+    ``job`` is the record the caller's claim returned: the caller holds its lease under
+    ``job.fencing_token``. The search continues the job's Optuna study ``aalps-job-<id>``
+    in the job store's database, and finishes, fails or cancels the job. When ``stop`` is
+    set without a cancel request (shutdown, lease lost), the job is left as it is: the
+    runner releases it, or another replica holds it already. Returns the state the job
+    was left in ("" if the claim was no longer current). An attempt searches at most
     ``limits.max_job_seconds``; ``deadline`` is accepted (and ignored) to fit
     :meth:`aalps.server.pool.SearchPool.run_stoppable`.
     """
     store = _store(storage_url, table_prefix)
     study = retry_connections(optuna_storage(storage_url))  # waits out a DB restart
-    return run_stored_job(store, job_id, attempts_seen, limits, stop, study_storage=study)
+    return run_stored_job(store, job, limits, stop, claimed=True, study_storage=study)
 
 
 def run_stored_job(
     store: JobStore,
-    job_id: str,
-    attempts_seen: int,
+    job: JobRecord,
     limits: Limits,
     stop: StopSignal | None,
     *,
+    claimed: bool = False,
     study_storage: Any = None,
 ) -> str:
     """:func:`run_job` on an opened store (``Client.in_process()`` runs its jobs so).
 
-    ``study_storage`` keeps the job's study (None: in memory).
+    Unless ``claimed``, the job is claimed here with a lease that never runs out (in
+    process, where no other replica sees the store). ``study_storage`` keeps the job's
+    study (None: in memory).
     """
-    job = store.start(job_id, attempts_seen=attempts_seen)
-    if job is None:
-        return ""
-    attempt = job.attempts
+    if not claimed:
+        claim = store.claim(job.job_id, owner="in-process", lease_seconds=IN_PROCESS_LEASE_SECONDS)
+        if claim is None:
+            return ""
+        job = claim
+    job_id, token = job.job_id, job.fencing_token
     if job.cancel_requested:
-        store.cancel(job_id, attempt=attempt)
+        store.cancel(job_id, token=token)
         return JobState.CANCELLED
-    if attempt > MAX_ATTEMPTS:
+    if job.attempts > MAX_ATTEMPTS:
         message = f"gave up after {MAX_ATTEMPTS} attempts (the worker kept dying)"
-        store.fail(job_id, attempt=attempt, code=code_pb2.ABORTED, message=message)
+        store.fail(job_id, token=token, code=code_pb2.ABORTED, message=message)
         return JobState.FAILED
     try:
-        return _search_job(store, job_id, job.request_json, attempt, study_storage, limits, stop)
+        return _search_job(store, job, study_storage, limits, stop)
     except Exception as error:  # a bug: record it rather than leave the job RUNNING forever
         _log.exception("job %s failed", job_id)
-        store.fail(
-            job_id, attempt=attempt, code=code_pb2.INTERNAL, message=f"internal error: {error}"
-        )
+        store.fail(job_id, token=token, code=code_pb2.INTERNAL, message=f"internal error: {error}")
         return JobState.FAILED
 
 
 def _search_job(
     store: JobStore,
-    job_id: str,
-    request_json: str,
-    attempt: int,
+    job: JobRecord,
     study_storage: Any,
     limits: Limits,
     stop: StopSignal | None,
@@ -162,47 +183,55 @@ def _search_job(
     from aalps.proto.convert import message_to_json, result_to_proto
     from aalps.server.status import status_for
 
+    job_id, token = job.job_id, job.fencing_token
     deadline = time.time() + limits.max_job_seconds
-    stopper = Stopper(stop, deadline, poll=lambda: store.cancel_requested(job_id))
-    writer = _ProgressWriter(store, job_id, attempt)
+    stopper = Stopper(stop, deadline, poll=lambda: store.cancel_requested(job_id, token))
     result_json = ""
     with as_outcome() as box:
-        message = json_format.Parse(request_json, pb.OptimizeRequest())
+        message = json_format.Parse(job.request_json, pb.OptimizeRequest())
         request = request_from_message(message, limits)
+        name = study_name(job_id) if study_storage else None
+        done = resume_study(study_storage, name) if name else 0
+        if done:  # a resumed study: only what is left of n_trials
+            remaining = max(1, request.search.n_trials - done)
+            search = dataclasses.replace(request.search, n_trials=remaining)
+            request = dataclasses.replace(request, search=search)
+        writer = _ProgressWriter(store, job_id, token, done)
         result = optimize(
             request,
             progress=writer,
             should_stop=stopper,
             storage=study_storage,
-            study_name=f"aalps-job-{job_id}-{attempt}" if study_storage else None,
+            study_name=name,
         )
         writer.flush(final_best=result.plan.outcome.expected_cost)
         result_json = message_to_json(result_to_proto(result))
     cancelled = stopper.stopped and store.cancel_requested(job_id)
     if stopper.stopped and not cancelled:
         if not stopper.expired:
-            return JobState.RUNNING  # the server is shutting down: resume on the next start
-        return _fail_at_limit(store, job_id, attempt, limits, result_json)
+            return JobState.RUNNING  # shutdown or lease lost: the runner or another replica
+        return _fail_at_limit(store, job_id, token, limits, result_json)
     if not box:
         if stopper.stopped:
-            store.cancel(job_id, attempt=attempt, result_json=result_json)
+            store.cancel(job_id, token=token, result_json=result_json)
             return JobState.CANCELLED
-        store.finish(job_id, attempt=attempt, result_json=result_json)
+        if not store.finish(job_id, token=token, result_json=result_json):
+            return ""  # another replica claimed the job meanwhile: its result stands
         return JobState.SUCCEEDED
     outcome = box[0]
     if outcome.error == "cancelled":
-        store.cancel(job_id, attempt=attempt)
+        store.cancel(job_id, token=token)
         return JobState.CANCELLED
     try:
         outcome.unwrap()
     except Exception as error:
         status = status_for(error)
-        store.fail(job_id, attempt=attempt, code=status.code, message=status.message)
+        store.fail(job_id, token=token, code=status.code, message=status.message)
     return JobState.FAILED
 
 
 def _fail_at_limit(
-    store: JobStore, job_id: str, attempt: int, limits: Limits, result_json: str
+    store: JobStore, job_id: str, token: int, limits: Limits, result_json: str
 ) -> str:
     """The attempt reached ``max_job_seconds``: FAILED, DEADLINE_EXCEEDED, best plan kept."""
     text = (
@@ -212,7 +241,7 @@ def _fail_at_limit(
     text += "; result holds the best plan found" if result_json else "; no plan found"
     store.fail(
         job_id,
-        attempt=attempt,
+        token=token,
         code=code_pb2.DEADLINE_EXCEEDED,
         message=text,
         result_json=result_json,

@@ -7,10 +7,16 @@ one shared test suite (``tests/server/test_store_contract.py``):
 :class:`~aalps.server.store_sql.SqlJobStore` (SQLite by default, PostgreSQL by URL);
 :func:`aalps.server.stores.open_store` picks one by URL (this module imports neither).
 
-Concurrency model: the server process creates and cancels jobs; worker processes claim
-them (:meth:`JobStore.start`), report progress and finish them. Every write is a single
-conditional statement (or one transaction), so a crashed writer or bad input never leaves a
-job half-updated, and a stale worker (an earlier attempt) cannot overwrite a newer one.
+Concurrency model: any number of server replicas share one store. A replica claims a job
+with a *lease* (:meth:`JobStore.claim`): its owner id, an expiry, and a *fencing token* that
+grows on every claim, all set in one transaction. The owner renews the lease by heartbeat
+(:meth:`JobStore.renew`); a job whose lease expired (its owner died) can be claimed by any
+replica. Every write of a job's progress or outcome carries the writer's token and is
+refused once another claim has happened, so a stale owner (paused, partitioned, or simply
+slower than its expiry) can never overwrite the new owner's work. On a graceful stop the
+owner gives the job back (:meth:`JobStore.release`): PENDING again, progress kept.
+Every write is a single conditional statement (or one transaction), so a crashed writer or
+bad input never leaves a job half-updated.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from aalps.cost_models.errors import InvalidRequestError
 from aalps.job_state import JobState
 
 __all__ = [
+    "Claim",
     "JobFinishedError",
     "JobPage",
     "JobRecord",
@@ -73,7 +80,14 @@ class JobRecord:
     cancel_requested
         The caller asked to cancel; the worker stops at its next check.
     attempts
-        Times a worker has started the job (restarts resume with a new attempt).
+        Claims that did not give the job back (a takeover after a crash counts, a graceful
+        release does not): :data:`~aalps.server.job_worker.MAX_ATTEMPTS` bounds it.
+    lease_owner
+        The replica holding the job's lease ("" when none does).
+    lease_expires
+        When the lease runs out unless renewed (None when no lease is held).
+    fencing_token
+        Grows by one on every claim; writes carrying an older token are refused.
     """
 
     job_id: str
@@ -90,6 +104,31 @@ class JobRecord:
     error_message: str = ""
     cancel_requested: bool = False
     attempts: int = 0
+    lease_owner: str = ""
+    lease_expires: datetime | None = None
+    fencing_token: int = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a job, as the lease history records it (tests check that leases of
+    distinct tokens never overlap).
+
+    Attributes
+    ----------
+    job_id, token, owner
+        The job, the fencing token the claim got, the replica that claimed.
+    claimed_at
+        When the claim happened.
+    ended_at
+        When the lease ended: its expiry as last renewed, or the time it was released.
+    """
+
+    job_id: str
+    token: int
+    owner: str
+    claimed_at: datetime
+    ended_at: datetime
 
 
 @dataclass(frozen=True)
@@ -141,30 +180,51 @@ class JobStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def start(self, job_id: str, *, attempts_seen: int) -> JobRecord | None:
-        """Claim the job for a worker: state RUNNING, ``attempts`` + 1.
+    def claimable(self, *, limit: int) -> builtins.list[JobRecord]:
+        """Up to ``limit`` jobs a replica may claim now, oldest first: PENDING ones and
+        RUNNING ones whose lease has expired (their owner died or stalled)."""
 
-        Only succeeds if the job is PENDING or RUNNING (a restart resumes a RUNNING job
-        whose worker died) and ``attempts`` still equals ``attempts_seen`` (so two
-        workers never both claim one attempt). Returns the claimed job, or None. A
-        claimed job may carry a cancel flag set before a restart: the worker then cancels
-        it at once.
+    @abc.abstractmethod
+    def claim(self, job_id: str, *, owner: str, lease_seconds: float) -> JobRecord | None:
+        """Claim the job for ``owner`` with a lease of ``lease_seconds``, in one transaction.
+
+        Succeeds only if the job is PENDING or its lease has expired: it becomes RUNNING,
+        ``fencing_token`` and ``attempts`` grow by one, and the claim is added to the lease
+        history (:meth:`claims`). Returns the claimed job, or None (someone else holds it,
+        or it is final). A claimed job may carry a cancel flag set before: its worker then
+        cancels it at once.
         """
+
+    @abc.abstractmethod
+    def renew(self, job_id: str, *, token: int, lease_seconds: float) -> bool:
+        """Extend the lease of the claim ``token`` to ``lease_seconds`` from now.
+
+        Returns False when the job is no longer RUNNING under ``token`` (finished, or
+        claimed by another replica after the lease expired): the caller must stop.
+        """
+
+    @abc.abstractmethod
+    def release(self, job_id: str, *, token: int) -> bool:
+        """Give the job back (graceful stop): RUNNING -> PENDING, lease cleared, progress
+        kept, and the attempt not counted. Returns whether ``token`` still held it."""
+
+    @abc.abstractmethod
+    def claims(self, job_id: str) -> builtins.list[Claim]:
+        """The job's lease history, by token."""
 
     @abc.abstractmethod
     def update_progress(
         self,
         job_id: str,
         *,
-        attempt: int,
+        token: int,
         trials_done: int,
         best_expected_cost: float | None,
     ) -> bool:
-        """Record progress of a RUNNING job's current attempt, monotonically.
+        """Record progress of a RUNNING job's current claim, monotonically.
 
-        ``trials_done`` never decreases and ``best_expected_cost`` never increases (a
-        resumed attempt starts from zero but the job's figures do not go back). Returns
-        whether the job is still RUNNING under ``attempt``.
+        ``trials_done`` never decreases and ``best_expected_cost`` never increases. Returns
+        whether the job is still RUNNING under ``token`` (False: the write was refused).
         """
 
     @abc.abstractmethod
@@ -177,24 +237,25 @@ class JobStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def cancel_requested(self, job_id: str) -> bool:
-        """Whether the job should stop (cancel flag set, or no longer RUNNING)."""
+    def cancel_requested(self, job_id: str, token: int | None = None) -> bool:
+        """Whether the job should stop: cancel flag set, no longer RUNNING, or (with
+        ``token``) claimed by someone else since."""
 
     @abc.abstractmethod
-    def finish(self, job_id: str, *, attempt: int, result_json: str) -> bool:
-        """RUNNING -> SUCCEEDED with the result, if ``attempt`` is still current."""
+    def finish(self, job_id: str, *, token: int, result_json: str) -> bool:
+        """RUNNING -> SUCCEEDED with the result, if ``token`` still holds the job."""
 
     @abc.abstractmethod
     def fail(
-        self, job_id: str, *, attempt: int, code: int, message: str, result_json: str = ""
+        self, job_id: str, *, token: int, code: int, message: str, result_json: str = ""
     ) -> bool:
-        """RUNNING -> FAILED with a ``google.rpc.Code`` and message, if ``attempt`` is
-        current; ``result_json`` keeps a partial result (a job stopped by its time limit)."""
+        """RUNNING -> FAILED with a ``google.rpc.Code`` and message, if ``token`` still holds
+        the job; ``result_json`` keeps a partial result (a job stopped by its time limit)."""
 
     @abc.abstractmethod
-    def cancel(self, job_id: str, *, attempt: int, result_json: str = "") -> bool:
-        """RUNNING -> CANCELLED, with the best result found before, if ``attempt`` is
-        current."""
+    def cancel(self, job_id: str, *, token: int, result_json: str = "") -> bool:
+        """RUNNING -> CANCELLED, with the best result found before, if ``token`` still
+        holds the job."""
 
     def count_active(self, owner: str, *, at_most: int) -> int:
         """The owner's PENDING and RUNNING jobs, counted up to ``at_most`` (a quota check).
@@ -208,7 +269,7 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     def unfinished(self) -> builtins.list[JobRecord]:
-        """PENDING and RUNNING jobs of every owner, oldest first: what a start resumes."""
+        """PENDING and RUNNING jobs of every owner, oldest first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections. The store must not be used afterwards."""

@@ -11,10 +11,11 @@ import builtins
 import dataclasses
 import itertools
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aalps.server.store import (
+    Claim,
     JobFinishedError,
     JobPage,
     JobRecord,
@@ -35,6 +36,7 @@ class InMemoryJobStore(JobStore):
         self._lock = threading.Lock()
         self._jobs: dict[str, tuple[int, JobRecord]] = {}
         self._seq = itertools.count(1)
+        self._claims: dict[str, list[Claim]] = {}
 
     def create(self, *, owner: str, request_json: str, n_trials: int) -> JobRecord:
         now = datetime.now(UTC)
@@ -88,27 +90,86 @@ class InMemoryJobStore(JobStore):
             self._jobs[job_id] = (entry[0], job)
             return job
 
-    def start(self, job_id: str, *, attempts_seen: int) -> JobRecord | None:
-        return self._update(
-            job_id,
-            lambda j: (
-                j.state in (JobState.PENDING, JobState.RUNNING) and j.attempts == attempts_seen
-            ),
-            state=JobState.RUNNING,
-            attempts=attempts_seen + 1,
-        )
+    def claimable(self, *, limit: int) -> builtins.list[JobRecord]:
+        now = datetime.now(UTC)
+        with self._lock:
+            entries = sorted(self._jobs.values(), key=lambda e: e[0])
+        return [job for _, job in entries if _claimable(job, now)][: max(0, limit)]
+
+    def claim(self, job_id: str, *, owner: str, lease_seconds: float) -> JobRecord | None:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            now = datetime.now(UTC)
+            if entry is None or not _claimable(entry[1], now):
+                return None
+            old = entry[1]
+            expires = now + timedelta(seconds=lease_seconds)
+            job = dataclasses.replace(
+                old,
+                state=JobState.RUNNING,
+                update_time=now,
+                attempts=old.attempts + 1,
+                lease_owner=owner,
+                lease_expires=expires,
+                fencing_token=old.fencing_token + 1,
+            )
+            self._jobs[job_id] = (entry[0], job)
+            self._claims.setdefault(job_id, []).append(
+                Claim(job_id, job.fencing_token, owner, now, expires)
+            )
+            return job
+
+    def renew(self, job_id: str, *, token: int, lease_seconds: float) -> bool:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None or not _current(entry[1], token):
+                return False
+            expires = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+            self._jobs[job_id] = (entry[0], dataclasses.replace(entry[1], lease_expires=expires))
+            self._end_claim(job_id, token, expires)
+            return True
+
+    def release(self, job_id: str, *, token: int) -> bool:
+        with self._lock:
+            entry = self._jobs.get(job_id)
+            if entry is None or not _current(entry[1], token):
+                return False
+            now = datetime.now(UTC)
+            old = entry[1]
+            job = dataclasses.replace(
+                old,
+                state=JobState.PENDING,
+                update_time=now,
+                attempts=max(0, old.attempts - 1),
+                lease_owner="",
+                lease_expires=None,
+            )
+            self._jobs[job_id] = (entry[0], job)
+            self._end_claim(job_id, token, now)
+            return True
+
+    def _end_claim(self, job_id: str, token: int, ended_at: datetime) -> None:
+        """Move the lease history's end of claim ``token`` (caller holds the lock)."""
+        history = self._claims.get(job_id, [])
+        for i, claim in enumerate(history):
+            if claim.token == token:
+                history[i] = dataclasses.replace(claim, ended_at=ended_at)
+
+    def claims(self, job_id: str) -> builtins.list[Claim]:
+        with self._lock:
+            return list(self._claims.get(job_id, []))
 
     def update_progress(
         self,
         job_id: str,
         *,
-        attempt: int,
+        token: int,
         trials_done: int,
         best_expected_cost: float | None,
     ) -> bool:
         with self._lock:
             entry = self._jobs.get(job_id)
-            if entry is None or not _current(entry[1], attempt):
+            if entry is None or not _current(entry[1], token):
                 return False
             old = entry[1]
             best = old.best_expected_cost
@@ -138,31 +199,34 @@ class InMemoryJobStore(JobStore):
             self._jobs[job_id] = (entry[0], job)
             return job
 
-    def cancel_requested(self, job_id: str) -> bool:
+    def cancel_requested(self, job_id: str, token: int | None = None) -> bool:
         with self._lock:
             entry = self._jobs.get(job_id)
-        return entry is None or entry[1].cancel_requested or entry[1].state != JobState.RUNNING
+        if entry is None or entry[1].cancel_requested or entry[1].state != JobState.RUNNING:
+            return True
+        return token is not None and entry[1].fencing_token != token
 
-    def finish(self, job_id: str, *, attempt: int, result_json: str) -> bool:
-        return self._finalize(job_id, attempt, state=JobState.SUCCEEDED, result_json=result_json)
+    def finish(self, job_id: str, *, token: int, result_json: str) -> bool:
+        return self._finalize(job_id, token, state=JobState.SUCCEEDED, result_json=result_json)
 
     def fail(
-        self, job_id: str, *, attempt: int, code: int, message: str, result_json: str = ""
+        self, job_id: str, *, token: int, code: int, message: str, result_json: str = ""
     ) -> bool:
         return self._finalize(
             job_id,
-            attempt,
+            token,
             state=JobState.FAILED,
             error_code=code,
             error_message=message,
             result_json=result_json,
         )
 
-    def cancel(self, job_id: str, *, attempt: int, result_json: str = "") -> bool:
-        return self._finalize(job_id, attempt, state=JobState.CANCELLED, result_json=result_json)
+    def cancel(self, job_id: str, *, token: int, result_json: str = "") -> bool:
+        return self._finalize(job_id, token, state=JobState.CANCELLED, result_json=result_json)
 
-    def _finalize(self, job_id: str, attempt: int, **changes: Any) -> bool:
-        return self._update(job_id, lambda j: _current(j, attempt), **changes) is not None
+    def _finalize(self, job_id: str, token: int, **changes: Any) -> bool:
+        changes.update(lease_owner="", lease_expires=None)
+        return self._update(job_id, lambda j: _current(j, token), **changes) is not None
 
     def unfinished(self) -> builtins.list[JobRecord]:
         with self._lock:
@@ -170,5 +234,13 @@ class InMemoryJobStore(JobStore):
         return [job for _, job in entries if not job.state.final]
 
 
-def _current(job: JobRecord, attempt: int) -> bool:
-    return job.state == JobState.RUNNING and job.attempts == attempt
+def _current(job: JobRecord, token: int) -> bool:
+    return job.state == JobState.RUNNING and job.fencing_token == token
+
+
+def _claimable(job: JobRecord, now: datetime) -> bool:
+    """PENDING, or RUNNING with a lease that has run out."""
+    if job.state == JobState.PENDING:
+        return True
+    expires = job.lease_expires
+    return job.state == JobState.RUNNING and (expires is None or expires <= now)

@@ -1,6 +1,7 @@
 """The job store in SQL (SQLAlchemy 2 Core): an SQLite file by default, PostgreSQL by URL.
 
-One table, ``<prefix>jobs``, beside Optuna's own tables in the same database (so
+Two tables (:mod:`aalps.server.store_schema`), ``<prefix>jobs`` and the lease history
+``<prefix>job_claims``, beside Optuna's own tables in the same database (so
 ``optuna-dashboard <url>`` shows every job's study). Several processes write it at once:
 the server creates and cancels jobs, worker processes claim, advance and finish them.
 Every write is one conditional ``UPDATE ... RETURNING`` (or one ``INSERT``) in its own
@@ -9,6 +10,12 @@ transaction, so writes never interleave half-way and a stale writer changes noth
 SQLite specifics: WAL journal (readers never block the writer), a busy timeout (writers
 wait for each other instead of failing), and ``BEGIN IMMEDIATE`` for writes (a write
 transaction takes the lock up front, so two writers cannot deadlock on an upgrade).
+
+Claims: on PostgreSQL the row is selected ``FOR UPDATE SKIP LOCKED`` and updated in the
+same transaction (a replica never waits on another's claim, it moves on); on SQLite the
+write transaction already excludes every other writer, so the same select-then-update is
+atomic. Lease times are the writers' wall clocks (replicas must keep them in sync, as NTP
+does; the lease is seconds long, a skew of milliseconds does not matter).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from aalps.server.store import (
+    Claim,
     JobFinishedError,
     JobPage,
     JobRecord,
@@ -32,10 +40,12 @@ from aalps.server.store import (
     encode_page_token,
     new_job_id,
 )
+from aalps.server.store_schema import claims_table, jobs_table, migrate
+from aalps.server.store_schema import record_from_row as _record
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "P", "R", "SqlJobStore", "jobs_table", "make_engine"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "P", "R", "SqlJobStore", "make_engine"]
 
 #: Seconds an SQLite writer waits for another's lock before the call fails with
 #: UNAVAILABLE (bounded, so an outside lock never holds a call until its deadline); a
@@ -82,36 +92,6 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def jobs_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
-    """The job table's schema. ``seq`` gives the stable listing order."""
-    return sa.Table(
-        f"{prefix}jobs",
-        metadata,
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        sa.Column("job_id", sa.String(64), nullable=False, unique=True),
-        sa.Column("owner", sa.String(255), nullable=False),
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("create_time", sa.Double(), nullable=False),
-        sa.Column("update_time", sa.Double(), nullable=False),
-        sa.Column("request_json", sa.Text(), nullable=False),
-        sa.Column("n_trials", sa.Integer(), nullable=False, default=0),
-        sa.Column("trials_done", sa.Integer(), nullable=False, default=0),
-        sa.Column("best_expected_cost", sa.Double(), nullable=True),
-        sa.Column("result_json", sa.Text(), nullable=False, default=""),
-        sa.Column("error_code", sa.Integer(), nullable=False, default=0),
-        sa.Column("error_message", sa.Text(), nullable=False, default=""),
-        sa.Column("cancel_requested", sa.Boolean(), nullable=False, default=False),
-        sa.Column("attempts", sa.Integer(), nullable=False, default=0),
-        sa.Index(f"{prefix}jobs_owner_seq", "owner", "seq"),
-        sa.Index(f"{prefix}jobs_state", "state"),
-    )
-
-
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
     """Turn a database outage (locked, unreachable) into :class:`StoreUnavailableError`."""
 
@@ -135,8 +115,10 @@ class SqlJobStore(JobStore):
     table_prefix
         Prefix of the table name (tests use a unique one per run).
     create
-        Create the table if missing. The server does it once at start-up;
-        worker processes open the store with ``create=False``.
+        Create the tables if missing (and add the lease columns to an older job
+        table). The server does it once at start-up, under
+        :func:`~aalps.server.store_schema.schema_lock`; worker processes open the store
+        with ``create=False``.
     """
 
     def __init__(self, url: str, *, table_prefix: str = "aalps_", create: bool = True) -> None:
@@ -145,8 +127,10 @@ class SqlJobStore(JobStore):
         self._sqlite = self._engine.dialect.name == "sqlite"
         self._metadata = sa.MetaData()
         self._t = jobs_table(self._metadata, table_prefix)
+        self._claims = claims_table(self._metadata, table_prefix)
         if create:
             self._metadata.create_all(self._engine, checkfirst=True)
+            migrate(self._engine, self._t)
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -177,10 +161,26 @@ class SqlJobStore(JobStore):
             row = conn.execute(statement).first()
         return None if row is None else _record(row)
 
-    def _current(self, job_id: str, attempt: int) -> sa.ColumnElement[bool]:
+    def _current(self, job_id: str, token: int) -> sa.ColumnElement[bool]:
         t = self._t
         return sa.and_(
-            t.c.job_id == job_id, t.c.state == JobState.RUNNING.value, t.c.attempts == attempt
+            t.c.job_id == job_id,
+            t.c.state == JobState.RUNNING.value,
+            t.c.fencing_token == token,
+        )
+
+    def _claimable(self, now: float) -> sa.ColumnElement[bool]:
+        t = self._t
+        expired = sa.or_(t.c.lease_expires.is_(None), t.c.lease_expires <= now)
+        return sa.or_(
+            t.c.state == JobState.PENDING.value,
+            sa.and_(t.c.state == JobState.RUNNING.value, expired),
+        )
+
+    def _end_claim(self, conn: Connection, job_id: str, token: int, ended_at: float) -> None:
+        c = self._claims
+        conn.execute(
+            c.update().where(c.c.job_id == job_id, c.c.token == token).values(ended_at=ended_at)
         )
 
     # --- the contract -----------------------------------------------------------------
@@ -229,24 +229,103 @@ class SqlJobStore(JobStore):
         return JobPage([_record(r) for r in page], token)
 
     @_unavailable
-    def start(self, job_id: str, *, attempts_seen: int) -> JobRecord | None:
+    def claimable(self, *, limit: int) -> builtins.list[JobRecord]:
         t = self._t
-        return self._update(
-            sa.and_(
-                t.c.job_id == job_id,
-                t.c.state.in_([JobState.PENDING.value, JobState.RUNNING.value]),
-                t.c.attempts == attempts_seen,
-            ),
-            state=JobState.RUNNING.value,
-            attempts=attempts_seen + 1,
+        rows = self._read(
+            sa.select(t).where(self._claimable(_now())).order_by(t.c.seq).limit(max(0, limit))
         )
+        return [_record(r) for r in rows]
+
+    @_unavailable
+    def claim(self, job_id: str, *, owner: str, lease_seconds: float) -> JobRecord | None:
+        t, now = self._t, _now()
+        chosen = (
+            sa.select(t.c.seq)
+            .where(t.c.job_id == job_id, self._claimable(now))
+            .with_for_update(skip_locked=True)
+        )
+        expires = now + lease_seconds
+        with self._write() as conn:
+            seq = conn.execute(chosen).scalar()
+            if seq is None:
+                return None
+            statement = (
+                t.update()
+                .where(t.c.seq == seq)
+                .values(
+                    state=JobState.RUNNING.value,
+                    update_time=now,
+                    attempts=t.c.attempts + 1,
+                    lease_owner=owner,
+                    lease_expires=expires,
+                    fencing_token=t.c.fencing_token + 1,
+                )
+                .returning(*t.c)
+            )
+            job = _record(conn.execute(statement).one())
+            conn.execute(
+                self._claims.insert().values(
+                    job_id=job_id,
+                    token=job.fencing_token,
+                    owner=owner,
+                    claimed_at=now,
+                    ended_at=expires,
+                )
+            )
+        return job
+
+    @_unavailable
+    def renew(self, job_id: str, *, token: int, lease_seconds: float) -> bool:
+        t = self._t
+        expires = _now() + lease_seconds
+        with self._write() as conn:
+            statement = t.update().where(self._current(job_id, token)).values(lease_expires=expires)
+            if conn.execute(statement).rowcount != 1:
+                return False
+            self._end_claim(conn, job_id, token, expires)
+        return True
+
+    @_unavailable
+    def release(self, job_id: str, *, token: int) -> bool:
+        t, now = self._t, _now()
+        statement = (
+            t.update()
+            .where(self._current(job_id, token))
+            .values(
+                state=JobState.PENDING.value,
+                update_time=now,
+                attempts=sa.case((t.c.attempts > 0, t.c.attempts - 1), else_=0),
+                lease_owner="",
+                lease_expires=None,
+            )
+        )
+        with self._write() as conn:
+            if conn.execute(statement).rowcount != 1:
+                return False
+            self._end_claim(conn, job_id, token, now)
+        return True
+
+    @_unavailable
+    def claims(self, job_id: str) -> builtins.list[Claim]:
+        c = self._claims
+        rows = self._read(sa.select(c).where(c.c.job_id == job_id).order_by(c.c.token))
+        return [
+            Claim(
+                job_id=r.job_id,
+                token=r.token,
+                owner=r.owner,
+                claimed_at=datetime.fromtimestamp(r.claimed_at, UTC),
+                ended_at=datetime.fromtimestamp(r.ended_at, UTC),
+            )
+            for r in rows
+        ]
 
     @_unavailable
     def update_progress(
         self,
         job_id: str,
         *,
-        attempt: int,
+        token: int,
         trials_done: int,
         best_expected_cost: float | None,
     ) -> bool:
@@ -267,7 +346,7 @@ class SqlJobStore(JobStore):
                 ),
                 else_=t.c.best_expected_cost,
             )
-        return self._update(self._current(job_id, attempt), **values) is not None
+        return self._update(self._current(job_id, token), **values) is not None
 
     @_unavailable
     def request_cancel(self, job_id: str, owner: str) -> JobRecord | None:
@@ -292,15 +371,22 @@ class SqlJobStore(JobStore):
         return None
 
     @_unavailable
-    def cancel_requested(self, job_id: str) -> bool:
+    def cancel_requested(self, job_id: str, token: int | None = None) -> bool:
         t = self._t
-        rows = self._read(sa.select(t.c.state, t.c.cancel_requested).where(t.c.job_id == job_id))
-        return not rows or rows[0].cancel_requested or rows[0].state != JobState.RUNNING.value
+        rows = self._read(
+            sa.select(t.c.state, t.c.cancel_requested, t.c.fencing_token).where(
+                t.c.job_id == job_id
+            )
+        )
+        if not rows or rows[0].cancel_requested or rows[0].state != JobState.RUNNING.value:
+            return True
+        return token is not None and rows[0].fencing_token != token
 
     @_unavailable
-    def finish(self, job_id: str, *, attempt: int, result_json: str) -> bool:
+    def finish(self, job_id: str, *, token: int, result_json: str) -> bool:
         job = self._update(
-            self._current(job_id, attempt),
+            self._current(job_id, token),
+            **_NO_LEASE,
             state=JobState.SUCCEEDED.value,
             result_json=result_json,
         )
@@ -308,10 +394,11 @@ class SqlJobStore(JobStore):
 
     @_unavailable
     def fail(
-        self, job_id: str, *, attempt: int, code: int, message: str, result_json: str = ""
+        self, job_id: str, *, token: int, code: int, message: str, result_json: str = ""
     ) -> bool:
         job = self._update(
-            self._current(job_id, attempt),
+            self._current(job_id, token),
+            **_NO_LEASE,
             state=JobState.FAILED.value,
             error_code=code,
             error_message=message,
@@ -320,9 +407,10 @@ class SqlJobStore(JobStore):
         return job is not None
 
     @_unavailable
-    def cancel(self, job_id: str, *, attempt: int, result_json: str = "") -> bool:
+    def cancel(self, job_id: str, *, token: int, result_json: str = "") -> bool:
         job = self._update(
-            self._current(job_id, attempt),
+            self._current(job_id, token),
+            **_NO_LEASE,
             state=JobState.CANCELLED.value,
             result_json=result_json,
         )
@@ -355,29 +443,13 @@ class SqlJobStore(JobStore):
         self._engine.dispose()
 
     def drop(self) -> None:
-        """Drop the job table (tests clean up their PostgreSQL tables with it)."""
+        """Drop the tables (tests clean up their PostgreSQL tables with it)."""
         self._metadata.drop_all(self._engine, checkfirst=True)
+
+
+#: A final state holds no lease.
+_NO_LEASE: dict[str, Any] = {"lease_owner": "", "lease_expires": None}
 
 
 def _now() -> float:
     return datetime.now(UTC).timestamp()
-
-
-def _record(row: sa.Row[Any]) -> JobRecord:
-    m = row._mapping
-    return JobRecord(
-        job_id=m["job_id"],
-        owner=m["owner"],
-        state=JobState(m["state"]),
-        create_time=datetime.fromtimestamp(m["create_time"], UTC),
-        update_time=datetime.fromtimestamp(m["update_time"], UTC),
-        request_json=m["request_json"],
-        n_trials=m["n_trials"],
-        trials_done=m["trials_done"],
-        best_expected_cost=m["best_expected_cost"],
-        result_json=m["result_json"] or "",
-        error_code=m["error_code"],
-        error_message=m["error_message"] or "",
-        cancel_requested=bool(m["cancel_requested"]),
-        attempts=m["attempts"],
-    )

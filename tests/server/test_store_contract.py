@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from aalps.cost_models.errors import InvalidRequestError
-from aalps.server.store import JobFinishedError, JobState, JobStore
+from aalps.server.store import JobFinishedError, JobRecord, JobState, JobStore
 from aalps.server.store_memory import InMemoryJobStore
 from aalps.server.store_sql import SqlJobStore
 from aalps.server.stores import open_store
@@ -70,6 +71,10 @@ def _submit(store: JobStore, owner: str = "alice", n: int = 100) -> str:
     return store.create(owner=owner, request_json='{"graph": {}}', n_trials=n).job_id
 
 
+def _claim(store: JobStore, job_id: str, lease_seconds: float = 60.0) -> JobRecord | None:
+    return store.claim(job_id, owner="replica", lease_seconds=lease_seconds)
+
+
 # --- create / get -------------------------------------------------------------------------
 
 
@@ -108,7 +113,7 @@ def test_list_pages_newest_first_and_stably(store: JobStore) -> None:
 
 def test_list_filters_by_state(store: JobStore) -> None:
     a, b, c = (_submit(store) for _ in range(3))
-    store.start(b, attempts_seen=0)
+    _claim(store, b)
     store.request_cancel(c, "alice")
     running = store.list("alice", page_size=10, state=JobState.RUNNING)
     assert [j.job_id for j in running.jobs] == [b]
@@ -138,42 +143,108 @@ def test_list_rejects_a_token_made_for_another_filter(store: JobStore) -> None:
 # --- the worker's side --------------------------------------------------------------------
 
 
-def test_start_claims_each_attempt_once(store: JobStore) -> None:
+def test_claim_is_exclusive_and_the_token_grows(store: JobStore) -> None:
     job_id = _submit(store)
-    claimed = store.start(job_id, attempts_seen=0)
-    assert claimed is not None and claimed.state is JobState.RUNNING and claimed.attempts == 1
-    assert store.start(job_id, attempts_seen=0) is None  # a second worker loses the race
-    resumed = store.start(job_id, attempts_seen=1)  # a restart resumes a RUNNING job
-    assert resumed is not None and resumed.attempts == 2
-    assert store.finish(job_id, attempt=2, result_json="{}")
-    assert store.start(job_id, attempts_seen=2) is None
+    claimed = store.claim(job_id, owner="r1", lease_seconds=60)
+    assert claimed is not None and claimed.state is JobState.RUNNING
+    assert (claimed.attempts, claimed.fencing_token, claimed.lease_owner) == (1, 1, "r1")
+    assert claimed.lease_expires is not None and claimed.lease_expires > claimed.update_time
+    assert store.claim(job_id, owner="r2", lease_seconds=60) is None  # the lease holds
+    assert [j.job_id for j in store.claimable(limit=10)] == []
+    assert store.finish(job_id, token=1, result_json="{}")
+    assert store.claim(job_id, owner="r2", lease_seconds=60) is None  # final is final
+
+
+def test_claim_is_exclusive_under_concurrent_replicas(store: JobStore) -> None:
+    ids = [_submit(store) for _ in range(8)]
+    won: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def replica(name: str) -> None:
+        for job_id in ids:
+            if store.claim(job_id, owner=name, lease_seconds=60) is not None:
+                with lock:
+                    won.append((job_id, name))
+
+    threads = [threading.Thread(target=replica, args=(f"r{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(j for j, _ in won) == sorted(ids)  # each job claimed exactly once
+
+
+def test_an_expired_lease_is_taken_over_and_the_stale_token_refused(store: JobStore) -> None:
+    job_id = _submit(store)
+    first = store.claim(job_id, owner="r1", lease_seconds=0.0)  # expires at once
+    assert first is not None and first.fencing_token == 1
+    assert [j.job_id for j in store.claimable(limit=10)] == [job_id]
+    second = store.claim(job_id, owner="r2", lease_seconds=60)
+    assert second is not None and (second.fencing_token, second.attempts) == (2, 2)
+    assert second.lease_owner == "r2"
+    # every write of the first owner is refused now, and it learns it must stop
+    assert not store.update_progress(job_id, token=1, trials_done=5, best_expected_cost=1.0)
+    assert not store.renew(job_id, token=1, lease_seconds=60)
+    assert not store.release(job_id, token=1)
+    assert not store.finish(job_id, token=1, result_json='{"stale": 1}')
+    assert store.cancel_requested(job_id, 1) and not store.cancel_requested(job_id, 2)
+    assert store.renew(job_id, token=2, lease_seconds=60)
+    assert store.finish(job_id, token=2, result_json="{}")
+    history = store.claims(job_id)
+    assert [(c.token, c.owner) for c in history] == [(1, "r1"), (2, "r2")]
+    assert history[0].ended_at <= history[1].claimed_at  # the leases never overlapped
+
+
+def test_renewal_keeps_the_lease(store: JobStore) -> None:
+    job_id = _submit(store)
+    _claim(store, job_id, lease_seconds=0.0)
+    assert store.renew(job_id, token=1, lease_seconds=60)  # renewed before a takeover
+    assert store.claim(job_id, owner="r2", lease_seconds=60) is None
+    job = store.get(job_id, "alice")
+    assert job is not None and job.lease_expires is not None
+    assert store.claims(job_id)[0].ended_at == job.lease_expires
+
+
+def test_release_gives_the_job_back_with_its_progress(store: JobStore) -> None:
+    job_id = _submit(store)
+    _claim(store, job_id)
+    store.update_progress(job_id, token=1, trials_done=7, best_expected_cost=2.0)
+    assert store.release(job_id, token=1)
+    job = store.get(job_id, "alice")
+    assert job is not None and job.state is JobState.PENDING
+    assert (job.trials_done, job.best_expected_cost, job.attempts) == (7, 2.0, 0)
+    assert (job.lease_owner, job.lease_expires, job.fencing_token) == ("", None, 1)
+    again = store.claim(job_id, owner="r2", lease_seconds=60)  # at once, no expiry to wait
+    assert again is not None and (again.fencing_token, again.attempts) == (2, 1)
+    assert not store.update_progress(job_id, token=1, trials_done=9, best_expected_cost=None)
 
 
 def test_progress_is_monotone(store: JobStore) -> None:
     job_id = _submit(store)
-    store.start(job_id, attempts_seen=0)
-    assert store.update_progress(job_id, attempt=1, trials_done=5, best_expected_cost=10.0)
-    assert store.update_progress(job_id, attempt=1, trials_done=3, best_expected_cost=12.0)
+    _claim(store, job_id)
+    assert store.update_progress(job_id, token=1, trials_done=5, best_expected_cost=10.0)
+    assert store.update_progress(job_id, token=1, trials_done=3, best_expected_cost=12.0)
     job = store.get(job_id, "alice")
     assert job is not None and (job.trials_done, job.best_expected_cost) == (5, 10.0)
-    store.update_progress(job_id, attempt=1, trials_done=9, best_expected_cost=None)
-    store.update_progress(job_id, attempt=1, trials_done=9, best_expected_cost=8.0)
+    store.update_progress(job_id, token=1, trials_done=9, best_expected_cost=None)
+    store.update_progress(job_id, token=1, trials_done=9, best_expected_cost=8.0)
     job = store.get(job_id, "alice")
     assert job is not None and (job.trials_done, job.best_expected_cost) == (9, 8.0)
-    store.start(job_id, attempts_seen=1)  # a resumed attempt restarts from zero...
-    assert not store.update_progress(job_id, attempt=1, trials_done=50, best_expected_cost=1.0)
-    assert store.update_progress(job_id, attempt=2, trials_done=2, best_expected_cost=20.0)
+    store.release(job_id, token=1)
+    _claim(store, job_id)  # a resumed attempt may report less...
+    assert not store.update_progress(job_id, token=1, trials_done=50, best_expected_cost=1.0)
+    assert store.update_progress(job_id, token=2, trials_done=2, best_expected_cost=20.0)
     job = store.get(job_id, "alice")  # ...but the job's figures never go back
     assert job is not None and (job.trials_done, job.best_expected_cost) == (9, 8.0)
 
 
 def test_progress_under_concurrent_writers(store: JobStore) -> None:
     job_id = _submit(store)
-    store.start(job_id, attempts_seen=0)
+    _claim(store, job_id)
 
     def writer(offset: int) -> None:
         for i in range(offset, 60, 4):
-            store.update_progress(job_id, attempt=1, trials_done=i, best_expected_cost=100.0 - i)
+            store.update_progress(job_id, token=1, trials_done=i, best_expected_cost=100.0 - i)
 
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
     for t in threads:
@@ -184,14 +255,14 @@ def test_progress_under_concurrent_writers(store: JobStore) -> None:
     assert job is not None and (job.trials_done, job.best_expected_cost) == (59, 41.0)
 
 
-def test_finishing_needs_the_current_attempt(store: JobStore) -> None:
+def test_finishing_needs_the_current_token(store: JobStore) -> None:
     job_id = _submit(store)
-    assert not store.finish(job_id, attempt=1, result_json="{}")  # not started
-    store.start(job_id, attempts_seen=0)
-    store.start(job_id, attempts_seen=1)
-    assert not store.finish(job_id, attempt=1, result_json='{"stale": 1}')
-    assert store.fail(job_id, attempt=2, code=9, message="no feasible plan")
-    assert not store.finish(job_id, attempt=2, result_json="{}")  # final states are final
+    assert not store.finish(job_id, token=1, result_json="{}")  # not started
+    _claim(store, job_id, lease_seconds=0.0)
+    _claim(store, job_id)
+    assert not store.finish(job_id, token=1, result_json='{"stale": 1}')
+    assert store.fail(job_id, token=2, code=9, message="no feasible plan")
+    assert not store.finish(job_id, token=2, result_json="{}")  # final states are final
     job = store.get(job_id, "alice")
     assert job is not None and job.state is JobState.FAILED
     assert (job.error_code, job.error_message, job.result_json) == (9, "no feasible plan", "")
@@ -200,9 +271,9 @@ def test_finishing_needs_the_current_attempt(store: JobStore) -> None:
 def test_finish_and_cancel_store_results(store: JobStore) -> None:
     done, stopped = _submit(store), _submit(store)
     for job_id in (done, stopped):
-        store.start(job_id, attempts_seen=0)
-    assert store.finish(done, attempt=1, result_json='{"plan": 1}')
-    assert store.cancel(stopped, attempt=1, result_json='{"plan": 2}')
+        _claim(store, job_id)
+    assert store.finish(done, token=1, result_json='{"plan": 1}')
+    assert store.cancel(stopped, token=1, result_json='{"plan": 2}')
     first, second = store.get(done, "alice"), store.get(stopped, "alice")
     assert first is not None and first.state is JobState.SUCCEEDED
     assert first.result_json == '{"plan": 1}'
@@ -217,23 +288,23 @@ def test_cancel_a_pending_job_at_once(store: JobStore) -> None:
     job_id = _submit(store)
     job = store.request_cancel(job_id, "alice")
     assert job is not None and job.state is JobState.CANCELLED
-    assert store.start(job_id, attempts_seen=0) is None
+    assert _claim(store, job_id) is None
 
 
 def test_cancel_a_running_job_sets_the_flag(store: JobStore) -> None:
     job_id = _submit(store)
-    store.start(job_id, attempts_seen=0)
+    _claim(store, job_id)
     assert not store.cancel_requested(job_id)
     job = store.request_cancel(job_id, "alice")
     assert job is not None and job.state is JobState.RUNNING and job.cancel_requested
     assert store.cancel_requested(job_id)
-    assert store.cancel(job_id, attempt=1)
+    assert store.cancel(job_id, token=1)
 
 
 def test_cancel_a_finished_job_changes_nothing(store: JobStore) -> None:
     job_id = _submit(store)
-    store.start(job_id, attempts_seen=0)
-    store.finish(job_id, attempt=1, result_json='{"x": 1}')
+    _claim(store, job_id)
+    store.finish(job_id, token=1, result_json='{"x": 1}')
     before = store.get(job_id, "alice")
     with pytest.raises(JobFinishedError) as info:
         store.request_cancel(job_id, "alice")
@@ -251,9 +322,9 @@ def test_cancel_unknown_or_foreign_job(store: JobStore) -> None:
 
 def test_unfinished_lists_pending_and_running_oldest_first(store: JobStore) -> None:
     a, b, c, d = (_submit(store, owner) for owner in ("alice", "bob", "alice", "alice"))
-    store.start(b, attempts_seen=0)
-    store.start(c, attempts_seen=0)
-    store.finish(c, attempt=1, result_json="{}")
+    _claim(store, b)
+    _claim(store, c)
+    store.finish(c, token=1, result_json="{}")
     assert [j.job_id for j in store.unfinished()] == [a, b, d]
 
 
@@ -266,8 +337,8 @@ def test_jobs_survive_reopening(store_factory: tuple[str, str]) -> None:
         pytest.skip("the memory store lives in one process by design")
     first = _open(url)
     job_id = _submit(first)
-    first.start(job_id, attempts_seen=0)
-    first.update_progress(job_id, attempt=1, trials_done=4, best_expected_cost=3.5)
+    _claim(first, job_id)
+    first.update_progress(job_id, token=1, trials_done=4, best_expected_cost=3.5)
     first.close()
     second = _open(url)
     job = second.get(job_id, "alice")
@@ -279,7 +350,7 @@ def test_jobs_survive_reopening(store_factory: tuple[str, str]) -> None:
 def _progress_writer(url: str, job_id: str, start: int) -> int:
     store = _open(url)
     for i in range(start, 200, 2):
-        store.update_progress(job_id, attempt=1, trials_done=i, best_expected_cost=None)
+        store.update_progress(job_id, token=1, trials_done=i, best_expected_cost=None)
     store.close()
     return start
 
@@ -290,7 +361,7 @@ def test_several_processes_write_one_database(store_factory: tuple[str, str]) ->
         pytest.skip("the memory store lives in one process by design")
     store = _open(url)
     job_id = _submit(store)
-    store.start(job_id, attempts_seen=0)
+    _claim(store, job_id)
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
         other = pool.submit(_progress_writer, url, job_id, 1)
@@ -305,3 +376,36 @@ def test_several_processes_write_one_database(store_factory: tuple[str, str]) ->
 
 def test_in_memory_store_is_a_job_store() -> None:
     assert isinstance(InMemoryJobStore(), JobStore)
+
+
+def test_a_database_from_before_leases_still_opens(tmp_path: Path) -> None:
+    url = _sqlite_url(tmp_path)
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:  # the job table as it was, with a job left RUNNING
+        conn.exec_driver_sql(
+            "CREATE TABLE aalps_jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id VARCHAR(64)"
+            " NOT NULL UNIQUE, owner VARCHAR(255) NOT NULL, state VARCHAR(16) NOT NULL,"
+            " create_time FLOAT NOT NULL, update_time FLOAT NOT NULL, request_json TEXT NOT"
+            " NULL, n_trials INTEGER NOT NULL, trials_done INTEGER NOT NULL,"
+            " best_expected_cost FLOAT, result_json TEXT NOT NULL, error_code INTEGER NOT NULL,"
+            " error_message TEXT NOT NULL, cancel_requested BOOLEAN NOT NULL,"
+            " attempts INTEGER NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO aalps_jobs (job_id, owner, state, create_time, update_time,"
+            " request_json, n_trials, trials_done, result_json, error_code, error_message,"
+            " cancel_requested, attempts) VALUES ('old', 'alice', 'RUNNING', 1.0, 1.0, '{}',"
+            " 10, 4, '', 0, '', 0, 1)"
+        )
+    engine.dispose()
+    store = open_store(url)
+    job = store.get("old", "alice")
+    assert job is not None and (job.lease_owner, job.lease_expires, job.fencing_token) == (
+        "",
+        None,
+        0,
+    )
+    assert [j.job_id for j in store.claimable(limit=5)] == ["old"]  # no lease: claimable
+    claimed = store.claim("old", owner="r1", lease_seconds=60)
+    assert claimed is not None and (claimed.fencing_token, claimed.trials_done) == (1, 4)
+    store.close()
