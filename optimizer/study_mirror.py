@@ -15,17 +15,21 @@ trials seed the working study first, so samplers see them and numbering carries 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import optuna
+import sqlalchemy.exc
 from optuna import distributions
 from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import FrozenTrial
 from sqlalchemy import func
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["CHECKPOINT_SECONDS", "CHECKPOINT_TRIALS", "StudyMirror", "write_trials"]
 
@@ -47,12 +51,20 @@ class StudyMirror:
         self.last = time.monotonic()
 
     def checkpoint(self) -> None:
-        """Copy now when :data:`CHECKPOINT_TRIALS` or :data:`CHECKPOINT_SECONDS` have passed."""
+        """Copy now when :data:`CHECKPOINT_TRIALS` or :data:`CHECKPOINT_SECONDS` have passed.
+
+        A database error here does not end the search: the trials stay in the working study
+        and go with the next checkpoint (or the final :meth:`sync`, which does raise).
+        """
         pending = len(self.working.get_trials(deepcopy=False)) - self.copied
         if pending >= CHECKPOINT_TRIALS or (
             pending > 0 and time.monotonic() - self.last >= CHECKPOINT_SECONDS
         ):
-            self.sync()
+            try:
+                self.sync()
+            except sqlalchemy.exc.SQLAlchemyError as error:
+                _log.warning("study checkpoint postponed: %s", str(error).splitlines()[0])
+                self.last = time.monotonic()
 
     def sync(self) -> None:
         """Copy every finished trial not yet copied (up to the first unfinished one)."""

@@ -165,9 +165,17 @@ def run_stored_job(
         return JobState.FAILED
     try:
         return _search_job(store, job, study_storage, limits, stop)
-    except Exception as error:  # a bug: record it rather than leave the job RUNNING forever
-        _log.exception("job %s failed", job_id)
-        store.fail(job_id, token=token, code=code_pb2.INTERNAL, message=f"internal error: {error}")
+    except Exception as error:  # noqa: BLE001 - every failure ends the attempt somehow
+        from aalps.server.status import status_for
+
+        status = status_for(error)
+        if status.code == code_pb2.UNAVAILABLE:
+            # the store (or the study's database) is out: leave the job to its lease, which
+            # this or another replica takes over once the database is back
+            _log.warning("job %s stopped by a store fault: %s", job_id, status.message)
+            return JobState.RUNNING
+        _log.exception("job %s failed", job_id)  # a bug: record it, never leave it RUNNING
+        store.fail(job_id, token=token, code=status.code, message=status.message)
         return JobState.FAILED
 
 

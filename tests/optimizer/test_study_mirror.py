@@ -121,3 +121,32 @@ def test_bulk_rows_read_back_as_optunas_own_add_trials(tmp_path) -> None:  # typ
         assert mine.datetime_start == reference.datetime_start
         assert mine.datetime_complete == reference.datetime_complete
     assert [t.number for t in ours.get_trials()] == list(range(6))
+
+
+def test_a_failed_checkpoint_keeps_its_trials_for_the_next(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import aalps.optimizer.study_mirror as mirror_module
+
+    stored = optuna.create_study(storage=f"sqlite:///{tmp_path / 'stored.db'}")
+    working = optuna.create_study()
+    mirror = mirror_module.StudyMirror(working, stored)
+    real = mirror_module.write_trials
+    calls = [0]
+
+    def flaky(study: optuna.Study, trials: list[optuna.trial.FrozenTrial]) -> None:
+        calls[0] += 1
+        if calls[0] == 1:  # the database is gone for the first checkpoint
+            raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("server closed"))
+        real(study, trials)
+
+    monkeypatch.setattr(mirror_module, "write_trials", flaky)
+    for i in range(CHECKPOINT_TRIALS):
+        working.enqueue_trial({"x": float(i)})
+        working.optimize(lambda t: t.suggest_float("x", 0, 100), n_trials=1)
+    mirror.checkpoint()  # fails inside: no error, nothing copied
+    assert calls[0] == 1 and len(stored.get_trials()) == 0
+    mirror.sync()  # the next copy carries every trial
+    assert [t.params["x"] for t in stored.get_trials()] == [
+        float(i) for i in range(CHECKPOINT_TRIALS)
+    ]
