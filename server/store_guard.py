@@ -14,7 +14,7 @@ Which errors are transient (:func:`classify`):
   ``InterfaceError`` / a ``DBAPIError`` that invalidated its connection, psycopg's
   ``OperationalError``, and the SQL store's own ``StoreUnavailableError`` -> retried;
 * SQLite "database is locked" -> *not* retried: SQLite's busy handler has already waited
-  the busy timeout (:data:`~aalps.server.store_sql.BUSY_TIMEOUT_SECONDS`), so a caller
+  the busy timeout (:data:`~aalps.server.sql_engine.BUSY_TIMEOUT_SECONDS`), so a caller
   gets UNAVAILABLE after that timeout rather than after several of them;
 * an unreadable database ("file is not a database", "malformed") -> not retried,
   UNAVAILABLE naming the fault;

@@ -7,9 +7,9 @@ the server creates and cancels jobs, worker processes claim, advance and finish 
 Every write is one conditional ``UPDATE ... RETURNING`` (or one ``INSERT``) in its own
 transaction, so writes never interleave half-way and a stale writer changes nothing.
 
-SQLite specifics: WAL journal (readers never block the writer), a busy timeout (writers
-wait for each other instead of failing), and ``BEGIN IMMEDIATE`` for writes (a write
-transaction takes the lock up front, so two writers cannot deadlock on an upgrade).
+SQLite specifics (the engine's set-up is :mod:`aalps.server.sql_engine`): ``BEGIN
+IMMEDIATE`` for writes (a write transaction takes the lock up front, so two writers cannot
+deadlock on an upgrade).
 
 Claims: on PostgreSQL the row is selected ``FOR UPDATE SKIP LOCKED`` and updated in the
 same transaction (a replica never waits on another's claim, it moves on); on SQLite the
@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
+from aalps.server.sql_engine import make_engine
 from aalps.server.store import (
     Claim,
     JobFinishedError,
@@ -43,53 +44,12 @@ from aalps.server.store import (
 from aalps.server.store_schema import claims_table, jobs_table, migrate
 from aalps.server.store_schema import record_from_row as _record
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "P", "R", "SqlJobStore", "make_engine"]
-
-#: Seconds an SQLite writer waits for another's lock before the call fails with
-#: UNAVAILABLE (bounded, so an outside lock never holds a call until its deadline); a
-#: URL's ``?timeout=SEC`` overrides it (``sqlite:///aalps.db?timeout=10``).
-BUSY_TIMEOUT_SECONDS = 5.0
-#: Seconds to wait for a new PostgreSQL connection (a URL's ``connect_timeout`` wins).
-_CONNECT_TIMEOUT_SECONDS = 5
+__all__ = ["P", "R", "SqlJobStore"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, a busy timeout and manual BEGINs.
-
-    The SQLite busy timeout is :data:`BUSY_TIMEOUT_SECONDS` unless the URL sets
-    ``timeout``; PostgreSQL connections give up after 5 s unless it sets
-    ``connect_timeout`` (a store that is gone fails fast, and the health probe with it).
-    """
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        connect_args: dict[str, Any] = {}
-        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-            connect_args["connect_timeout"] = _CONNECT_TIMEOUT_SECONDS
-        return sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
-    given = parsed.query.get("timeout")
-    busy = float(given if isinstance(given, str) else BUSY_TIMEOUT_SECONDS)
-    if not busy >= 0:
-        raise ValueError(f"the SQLite busy timeout must be >= 0 s, got {given!r}")
-    engine = sa.create_engine(
-        parsed.difference_update_query(["timeout"]),
-        isolation_level="AUTOCOMMIT",  # the store emits BEGIN IMMEDIATE itself
-        connect_args={"timeout": busy, "check_same_thread": False},
-    )
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:

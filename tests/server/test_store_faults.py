@@ -28,6 +28,7 @@ import sqlalchemy
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
 from aalps.server.config import ServerConfig
+from aalps.server.sql_engine import BUSY_TIMEOUT_SECONDS
 from aalps.server.status import status_for
 from aalps.server.store import StoreUnavailableError
 from aalps.server.store_guard import (
@@ -39,7 +40,6 @@ from aalps.server.store_guard import (
 )
 from aalps.server.store_health import StoreMonitor
 from aalps.server.store_memory import InMemoryJobStore
-from aalps.server.store_sql import BUSY_TIMEOUT_SECONDS
 from google.rpc import code_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import exc
