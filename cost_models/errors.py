@@ -67,6 +67,14 @@ class InfeasibleError(AalpsError):
         super().__init__("no feasible plan: " + "; ".join(str(r) for r in self.reasons))
 
 
+class SearchBudgetExhaustedError(InfeasibleError):
+    """The search budget (trials or time) ran out before any plan met the constraints.
+
+    A plan may still exist: the server answers DEADLINE_EXCEEDED instead when the budget
+    was the caller's deadline, FAILED_PRECONDITION when it was the request's own.
+    """
+
+
 class Violation(NamedTuple):
     """One problem with one field (or, for preconditions, one subject such as a task)."""
 
@@ -166,6 +174,7 @@ __all__ = [
     "FieldViolation",
     "InfeasibleError",
     "InvalidRequestError",
+    "SearchBudgetExhaustedError",
     "Violation",
     "Violations",
 ]

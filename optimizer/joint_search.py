@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 import optuna
 from aalps.cost_models.domain import Objective, OptimizeRequest, Plan, SearchObjective
-from aalps.cost_models.errors import FieldViolation, InfeasibleError
+from aalps.cost_models.errors import FieldViolation, InfeasibleError, SearchBudgetExhaustedError
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
 from aalps.optimizer.branch_and_bound import BranchResult, branch_and_bound
 from aalps.optimizer.constraints import jointly_unreachable, meets, unreachable
@@ -205,7 +205,7 @@ class JointSearch:
             return self._solution(selection, False, Method.INTERRUPTED, None)
         if self.reporter.stop_requested():
             raise SearchCancelled("stopped before any feasible plan was found")
-        raise InfeasibleError(
+        raise SearchBudgetExhaustedError(
             [
                 FieldViolation(
                     "constraints",

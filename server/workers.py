@@ -122,10 +122,13 @@ def optimize_message(
     seconds) is the server's cap on the call (``limits.max_search_seconds``): a search it
     stops raises :class:`SearchLimitError` carrying the best plan found, if any.
     """
+    from aalps.cost_models.errors import SearchBudgetExhaustedError
     from aalps.optimizer import SearchCancelled, optimize
     from aalps.proto.convert import result_to_proto
 
-    domain = with_deadline(request_from_message(message, limits, field), deadline)
+    requested = request_from_message(message, limits, field)
+    requested_timeout = requested.search.timeout_seconds
+    domain = with_deadline(requested, deadline)
     capped = _Capped(should_stop, limit_at)
     try:
         result = optimize(
@@ -135,6 +138,11 @@ def optimize_message(
         if capped.hit:
             raise _limit_error(limits, field) from None
         if deadline is not None and time.time() >= deadline:
+            raise DeadlineExceededError("deadline exceeded before a plan was found") from None
+        raise
+    except SearchBudgetExhaustedError:
+        # The call's deadline, not the request's own budget, cut the search short.
+        if domain.search.timeout_seconds != requested_timeout:
             raise DeadlineExceededError("deadline exceeded before a plan was found") from None
         raise
     response = result_to_proto(result)
