@@ -22,9 +22,10 @@ from pathlib import Path
 import optuna
 import pytest
 import sqlalchemy
+from aalps.optimizer.search import RECORDED_KINDS
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
-from aalps.server.job_study import RECORDED_KINDS, study_name
+from aalps.server.job_study import study_name
 from aalps.server.store import JobRecord, JobState, JobStore
 from aalps.server.stores import open_store
 from optuna.trial import TrialState
