@@ -22,6 +22,7 @@ from aalps.client.backend import Backend, ProgressCallback
 from aalps.client.errors import AalpsClientError, status_from_error, strip_field_prefix
 from aalps.client.in_process import InProcessBackend
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
+from aalps.client.job_batch import DEFAULT_WINDOW, run_as_jobs
 from aalps.client.remote import RemoteBackend
 from aalps.client.results import (
     AnalysisReport,
@@ -164,6 +165,34 @@ class Client:
                 strip_field_prefix(entry.error, f"requests[{entry.index}].")
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
+
+    def batch_jobs(
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        window: int = DEFAULT_WINDOW,
+        poll_seconds: float = 0.2,
+    ) -> Iterator[BatchItem]:
+        """Optimize many requests as jobs, yielding each outcome as its job ends.
+
+        Unlike :meth:`batch` (one call, run by the server that receives it), every request
+        becomes a job in the server's store, which every replica sharing that store claims
+        from: the batch spreads over the replicas and survives one dying. At most
+        ``window`` jobs are active at once (the server limits active jobs per owner).
+        """
+        messages: list[pb.OptimizeRequest | AalpsClientError] = []
+        for request in requests:
+            try:
+                messages.append(request_message(request))
+            except AalpsClientError as error:
+                messages.append(error)
+        yield from run_as_jobs(
+            messages,
+            lambda message: self.submit(message),
+            lambda job_id: self.get_job(job_id),
+            window=window,
+            poll_seconds=poll_seconds,
+        )
 
     def submit(self, request: RequestLike, *, timeout: float | None = _UNSET) -> JobInfo:
         """Start an optimization job; returns it at once (state PENDING)."""
