@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from aalps.client import Client  # noqa: E402
 from aalps.proto.aalps.v1 import aalps_pb2 as pb  # noqa: E402
-from aalps.server.store import JobState  # noqa: E402
+from aalps.server.store import JobState, JobStore  # noqa: E402
 from aalps.server.stores import open_store  # noqa: E402
 
 from tests.server.conftest import ServerProcess, example_request, slow_request  # noqa: E402
@@ -116,12 +116,12 @@ def takeover_seconds(url: str, kills: int) -> list[float]:
         for attempt in range(kills):
             with Client.remote(replicas[0].address, timeout=60) as client:
                 job_id = client.submit(slow_request(tasks=4, n_trials=100_000, seed=attempt)).job_id
-            owner = _wait(lambda: _holder(store, job_id), 60)
+            owner = _new_holder(store, job_id, than="")
             pid = int(owner.split(":")[1])
             index = next(i for i, r in enumerate(replicas) if r.process.pid == pid)
             replicas[index].kill()
             killed = time.monotonic()
-            _wait(lambda: (o := _holder(store, job_id)) != owner and o, 60)
+            _new_holder(store, job_id, than=owner)
             found.append(time.monotonic() - killed)
             with Client.remote(replicas[1 - index].address, timeout=60) as client:
                 client.cancel(job_id)
@@ -133,19 +133,15 @@ def takeover_seconds(url: str, kills: int) -> list[float]:
     return found
 
 
-def _holder(store: object, job_id: str) -> str:
-    job = store.get(job_id, "")  # type: ignore[attr-defined]
-    return str(job.lease_owner) if job is not None and job.state is JobState.RUNNING else ""
-
-
-def _wait(predicate: object, timeout: float) -> str:
+def _new_holder(store: JobStore, job_id: str, *, than: str, timeout: float = 60) -> str:
+    """The lease owner of RUNNING ``job_id`` once it is someone other than ``than``."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        value = predicate()  # type: ignore[operator]
-        if value:
-            return str(value)
+        job = store.get(job_id, "")
+        if job is not None and job.state is JobState.RUNNING and job.lease_owner not in ("", than):
+            return job.lease_owner
         time.sleep(0.05)
-    raise TimeoutError("no replica took the job")
+    raise TimeoutError(f"no replica took job {job_id}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
