@@ -27,9 +27,10 @@ import binascii
 import builtins
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aalps.cost_models.errors import InvalidRequestError
 
@@ -235,6 +236,13 @@ class JobStore(abc.ABC):
         and its worker finishes it. Raises :class:`JobFinishedError` when the job is
         already SUCCEEDED, FAILED or CANCELLED (nothing is changed).
         """
+
+    def study_fence(self, job_id: str, token: int) -> Callable[[Any], bool] | None:
+        """A check for the transaction that writes the job's Optuna trials (a session on
+        the store's own database): true while ``token`` holds the job, the job row locked
+        until that commit, so a claim waits for the write and a stale owner writes nothing.
+        None where the store is not a database the study shares (memory)."""
+        return None
 
     @abc.abstractmethod
     def cancel_requested(self, job_id: str, token: int | None = None) -> bool:

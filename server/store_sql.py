@@ -330,6 +330,15 @@ class SqlJobStore(JobStore):
             raise JobFinishedError(existing)
         return None
 
+    def study_fence(self, job_id: str, token: int) -> Callable[[Any], bool]:
+        statement = sa.select(self._t.c.job_id).where(self._current(job_id, token))
+        locking = statement.with_for_update()  # PostgreSQL; SQLite serializes its writers
+
+        def holds(session: Any) -> bool:
+            return session is not None and session.execute(locking).first() is not None
+
+        return holds
+
     @_unavailable
     def cancel_requested(self, job_id: str, token: int | None = None) -> bool:
         t = self._t

@@ -136,11 +136,13 @@ def test_a_failed_checkpoint_keeps_its_trials_for_the_next(
     real = mirror_module.write_trials
     calls = [0]
 
-    def flaky(study: optuna.Study, trials: list[optuna.trial.FrozenTrial]) -> None:
+    def flaky(
+        study: optuna.Study, trials: list[optuna.trial.FrozenTrial], fence: object = None
+    ) -> bool:
         calls[0] += 1
         if calls[0] == 1:  # the database is gone for the first checkpoint
             raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("server closed"))
-        real(study, trials)
+        return real(study, trials)
 
     monkeypatch.setattr(mirror_module, "write_trials", flaky)
     for i in range(CHECKPOINT_TRIALS):

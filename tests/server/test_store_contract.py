@@ -15,9 +15,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
 import sqlalchemy
 from aalps.cost_models.errors import InvalidRequestError
+from aalps.optimizer.study_mirror import StudyMirror
+from aalps.server.job_worker import optuna_storage
 from aalps.server.store import JobFinishedError, JobRecord, JobState, JobStore
 from aalps.server.store_memory import InMemoryJobStore
 from aalps.server.store_sql import SqlJobStore
@@ -409,3 +412,36 @@ def test_a_database_from_before_leases_still_opens(tmp_path: Path) -> None:
     claimed = store.claim("old", owner="r1", lease_seconds=60)
     assert claimed is not None and (claimed.fencing_token, claimed.trials_done) == (1, 4)
     store.close()
+
+
+# --- the job's study is fenced too ---------------------------------------------------------
+
+
+def test_a_stale_owner_writes_no_trials_to_the_jobs_study(
+    store: JobStore, store_factory: tuple[str, str]
+) -> None:
+    """Trials are copied under the fence of the claim that ran them: once another replica
+    has claimed the job, the stale owner's copies are dropped (the new owner's go in)."""
+    kind, url = store_factory
+    job_id = _submit(store)
+    first = store.claim(job_id, owner="r1", lease_seconds=0.0)  # expires at once
+    assert first is not None
+    if kind == "memory":
+        assert store.study_fence(job_id, first.fencing_token) is None  # no shared database
+        return
+    storage = optuna_storage(url.partition("#")[0])
+    stored = optuna.create_study(storage=storage, study_name=f"fence-{uuid.uuid4().hex}")
+    working = optuna.create_study()
+    stale = StudyMirror(working, stored, store.study_fence(job_id, first.fencing_token))
+    working.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    stale.sync()
+    assert len(stored.trials) == 3 and not stale.fenced  # the claim still holds
+    second = store.claim(job_id, owner="r2", lease_seconds=60)
+    assert second is not None
+    working.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    stale.sync()
+    assert len(stored.trials) == 3 and stale.fenced
+    fresh = StudyMirror(optuna.create_study(), stored, store.study_fence(job_id, 2))
+    fresh.working.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    fresh.sync()
+    assert len(stored.trials) == 5 and not fresh.fenced
