@@ -14,6 +14,7 @@ names, or an ``aalps_pb2.OptimizeRequest``. Every failure is an
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
@@ -194,9 +195,21 @@ class Client:
             poll_seconds=poll_seconds,
         )
 
-    def submit(self, request: RequestLike, *, timeout: float | None = _UNSET) -> JobInfo:
-        """Start an optimization job; returns it at once (state PENDING)."""
-        message = pb.SubmitJobRequest(request=request_message(request))
+    def submit(
+        self,
+        request: RequestLike,
+        *,
+        timeout: float | None = _UNSET,
+        request_id: str | None = None,
+    ) -> JobInfo:
+        """Start an optimization job; returns it at once (state PENDING).
+
+        ``request_id`` (default: a fresh UUID) makes the call safe to retry: the server
+        returns the job an earlier call with that id made instead of a second one.
+        """
+        message = pb.SubmitJobRequest(
+            request=request_message(request), request_id=request_id or uuid.uuid4().hex
+        )
         response = self._backend.submit(message, timeout=self._deadline(timeout))
         return job_from_proto(response.job)
 
