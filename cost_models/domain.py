@@ -32,6 +32,7 @@ __all__ = [
     "OptimizeRequest",
     "Parameter",
     "Plan",
+    "PriceList",
     "RankBy",
     "RoleAssignment",
     "Routing",
@@ -71,6 +72,13 @@ class Operator(enum.StrEnum):
     AHEAD_BY_K = "AHEAD_BY_K"
 
 
+class PriceList(enum.StrEnum):
+    """Which of a model's prices PRICED bills calls at (a request's ``pricing``)."""
+
+    STANDARD = "STANDARD"
+    BATCH = "BATCH"  # the batch API's prices (``batch_price_per_*_token``)
+
+
 class SearchObjective(enum.StrEnum):
     """What a single-objective search minimizes (DESIGN §2, "Objective")."""
 
@@ -107,7 +115,13 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Model:
-    """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave."""
+    """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave.
+
+    Prices are exact rationals (a price table's decimal figures, kept as written). Under
+    ``pricing: BATCH`` the loader has already put the batch prices in
+    ``price_per_input_token``/``price_per_output_token``. The cache and tier prices are
+    PRICED's (:mod:`aalps.cost_models.call_costs`); zero means the model has none.
+    """
 
     name: str
     size: sympy.Expr
@@ -119,6 +133,14 @@ class Model:
     per_variant: bool = False
     latency_per_token: float = 1.0
     per_token_error: sympy.Rational = sympy.Integer(0)
+    source_key: str = ""
+    price_per_cached_input_token: sympy.Rational = sympy.Integer(0)
+    price_per_cache_write_token: sympy.Rational = sympy.Integer(0)
+    batch_price_per_input_token: sympy.Rational = sympy.Integer(0)
+    batch_price_per_output_token: sympy.Rational = sympy.Integer(0)
+    tier_threshold_tokens: float = 0.0
+    tier_price_per_input_token: sympy.Rational = sympy.Integer(0)
+    tier_price_per_output_token: sympy.Rational = sympy.Integer(0)
 
     def fits(self, tokens: float) -> bool:
         """Whether a call that holds ``tokens`` (input + output) fits the context window."""
@@ -287,6 +309,7 @@ class OptimizeRequest:
     cost_model: CostModel = CostModel.FORWARD_PASS
     constraints: Constraints = Constraints()
     search: SearchOptions = SearchOptions()
+    pricing: PriceList = PriceList.STANDARD
 
     @cached_property
     def model_symbols(self) -> frozenset[sympy.Symbol]:

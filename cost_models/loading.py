@@ -13,6 +13,7 @@ search options, and caller-supplied plans.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -28,6 +29,7 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
+    PriceList,
     RankBy,
     RoleAssignment,
     SearchObjective,
@@ -67,6 +69,18 @@ MAX_MODELS = 500
 MAX_PARAMETERS = 200
 MAX_TRIALS = 1_000_000
 
+#: A model's prices per token (all read the same way: exact rationals, >= 0).
+_PRICE_KEYS = (
+    "price_per_input_token",
+    "price_per_output_token",
+    "price_per_cached_input_token",
+    "price_per_cache_write_token",
+    "batch_price_per_input_token",
+    "batch_price_per_output_token",
+    "tier_price_per_input_token",
+    "tier_price_per_output_token",
+)
+
 
 def _model(
     data: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
@@ -81,6 +95,9 @@ def _model(
         "per_variant",
         "latency_per_token",
         "per_token_error",
+        *_PRICE_KEYS,
+        "source_key",
+        "tier_threshold_tokens",
     }
     check_keys(data, keys, field, errors)
     name = data.get("name")
@@ -118,6 +135,18 @@ def _model(
     error = read_number(
         data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5
     )
+    source_key = data.get("source_key") or ""
+    if not isinstance(source_key, str):
+        errors.add(f"{field}.source_key", "must be a string")
+        source_key = ""
+    threshold = read_number(
+        data.get("tier_threshold_tokens"), f"{field}.tier_threshold_tokens", errors, low=0.0
+    )
+    tier = {key: price(key) for key in _PRICE_KEYS if key.startswith("tier_")}
+    if threshold and not any(tier.values()):
+        errors.add(f"{field}.tier_threshold_tokens", "a tier needs tier_price_per_*_token")
+    elif any(tier.values()) and not threshold:
+        errors.add(f"{field}.tier_threshold_tokens", "is required with tier prices")
     return Model(
         name=name,
         size=size,
@@ -139,7 +168,35 @@ def _model(
         )
         or 1.0,
         per_token_error=sympy.Rational(repr(error or 0.0)),
+        source_key=source_key,
+        price_per_cached_input_token=price("price_per_cached_input_token"),
+        price_per_cache_write_token=price("price_per_cache_write_token"),
+        batch_price_per_input_token=price("batch_price_per_input_token"),
+        batch_price_per_output_token=price("batch_price_per_output_token"),
+        tier_threshold_tokens=threshold or 0.0,
+        tier_price_per_input_token=tier["tier_price_per_input_token"],
+        tier_price_per_output_token=tier["tier_price_per_output_token"],
     )
+
+
+def _batch_prices(models: list[Model], errors: Violations) -> list[Model]:
+    """``pricing: BATCH``: every model billed at its batch prices (an error names each that
+    has none)."""
+    priced = []
+    for i, m in enumerate(models):
+        if m.batch_price_per_input_token == 0 and m.batch_price_per_output_token == 0:
+            errors.add(
+                f"catalog.models[{i}].batch_price_per_input_token",
+                f"pricing BATCH needs model {m.name}'s batch prices",
+            )
+        priced.append(
+            replace(
+                m,
+                price_per_input_token=m.batch_price_per_input_token,
+                price_per_output_token=m.batch_price_per_output_token,
+            )
+        )
+    return priced
 
 
 def _graph_structure(
@@ -192,7 +249,9 @@ def load_request(
     errors = Violations()
     root = read_mapping(data, "", errors)
     errors.raise_if_any()
-    check_keys(root, {"graph", "catalog", "cost_model", "constraints", "search"}, "", errors)
+    check_keys(
+        root, {"graph", "catalog", "cost_model", "constraints", "search", "pricing"}, "", errors
+    )
     graph_raw = read_mapping(root.get("graph"), "graph", errors)
     check_keys(graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors)
     params, symbols, far = read_parameters(
@@ -260,6 +319,9 @@ def load_request(
     )
     constraints = _constraints(read_mapping(root.get("constraints"), "constraints", errors), errors)
     search = _search(read_mapping(root.get("search"), "search", errors), errors)
+    pricing = read_enum(PriceList, root.get("pricing"), "pricing", errors, PriceList.STANDARD)
+    if pricing is PriceList.BATCH and cost_model is CostModel.PRICED:
+        models = _batch_prices(models, errors)
     if cost_model is CostModel.PRICED:
         for i, m in enumerate(models):
             if m.price_per_input_token == 0 and m.price_per_output_token == 0:
@@ -278,6 +340,7 @@ def load_request(
         cost_model=cost_model or CostModel.FORWARD_PASS,
         constraints=constraints,
         search=search,
+        pricing=pricing or PriceList.STANDARD,
     )
 
 

@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
         parents=[
             common.server_options(required=False),
             common.search_options(),
+            common.catalog_option(),
         ],
         help="optimize many request files (or every file of a folder)",
         description="Optimize every request, write one <name>.result.json per input (the "
@@ -84,10 +85,8 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
 def _load(item: str, args: argparse.Namespace) -> RequestLike:
     """The request with overrides; an unreadable one stays a path, so that the batch reports
     it as that input's error."""
-    from aalps.client.inputs import request_message
-
     try:
-        return common.overridden(request_message(item), args)
+        return common.load_request(item, args)
     except AalpsClientError:
         return item
 
@@ -113,6 +112,7 @@ def run_batch(args: argparse.Namespace) -> int:
     dests = destinations(inputs, args.out)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+    catalog = common.shared_catalog(args)  # sent once, shared by every request
     requests = [_load(item, args) for item in inputs]
     failed = 0
     with (
@@ -120,7 +120,7 @@ def run_batch(args: argparse.Namespace) -> int:
         common.progress_bar(args, "batch", unit="requests") as bar,
     ):
         bar.update(0, len(inputs))
-        for done, item in enumerate(client.batch(requests, timeout=None), start=1):
+        for done, item in enumerate(client.batch(requests, catalog=catalog, timeout=None), start=1):
             data = item.to_dict()
             data.pop("index", None)
             body = data.get("result", data)

@@ -287,6 +287,34 @@ ray (every growing parameter multiplied by s from its scale point).
 """
 Global___RankBy: _TypeAlias = RankBy  # noqa: Y015
 
+class _Pricing:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PricingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Pricing.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRICING_UNSPECIFIED: _Pricing.ValueType  # 0
+    """Default: STANDARD."""
+    STANDARD: _Pricing.ValueType  # 1
+    """price_per_input_token and price_per_output_token."""
+    BATCH: _Pricing.ValueType  # 2
+    """The batch API's prices (batch_price_per_input_token, batch_price_per_output_token);
+    every model of the catalog needs them. Cache and tier prices are used as listed.
+    """
+
+class Pricing(_Pricing, metaclass=_PricingEnumTypeWrapper):
+    """Which of a model's price lists PRICED bills calls at."""
+
+PRICING_UNSPECIFIED: Pricing.ValueType  # 0
+"""Default: STANDARD."""
+STANDARD: Pricing.ValueType  # 1
+"""price_per_input_token and price_per_output_token."""
+BATCH: Pricing.ValueType  # 2
+"""The batch API's prices (batch_price_per_input_token, batch_price_per_output_token);
+every model of the catalog needs them. Cache and tier prices are used as listed.
+"""
+Global___Pricing: _TypeAlias = Pricing  # noqa: Y015
+
 class _JobState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -338,8 +366,11 @@ class OptimizeRequest(_message.Message):
     COST_MODEL_FIELD_NUMBER: _builtins.int
     CONSTRAINTS_FIELD_NUMBER: _builtins.int
     SEARCH_FIELD_NUMBER: _builtins.int
+    PRICING_FIELD_NUMBER: _builtins.int
     cost_model: Global___CostModel.ValueType
     """How one call is costed. Default (unspecified): FORWARD_PASS."""
+    pricing: Global___Pricing.ValueType
+    """Which price list PRICED uses. Default (unspecified): STANDARD."""
     @_builtins.property
     def graph(self) -> Global___TaskGraph:
         """The work to plan. Required."""
@@ -364,10 +395,11 @@ class OptimizeRequest(_message.Message):
         cost_model: Global___CostModel.ValueType = ...,
         constraints: Global___Constraints | None = ...,
         search: Global___SearchOptions | None = ...,
+        pricing: Global___Pricing.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "graph", b"graph", "search", b"search"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "cost_model", b"cost_model", "graph", b"graph", "search", b"search"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "cost_model", b"cost_model", "graph", b"graph", "pricing", b"pricing", "search", b"search"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -836,6 +868,14 @@ class Model(_message.Message):
     PER_VARIANT_FIELD_NUMBER: _builtins.int
     LATENCY_PER_TOKEN_FIELD_NUMBER: _builtins.int
     PER_TOKEN_ERROR_FIELD_NUMBER: _builtins.int
+    SOURCE_KEY_FIELD_NUMBER: _builtins.int
+    PRICE_PER_CACHED_INPUT_TOKEN_FIELD_NUMBER: _builtins.int
+    PRICE_PER_CACHE_WRITE_TOKEN_FIELD_NUMBER: _builtins.int
+    BATCH_PRICE_PER_INPUT_TOKEN_FIELD_NUMBER: _builtins.int
+    BATCH_PRICE_PER_OUTPUT_TOKEN_FIELD_NUMBER: _builtins.int
+    TIER_THRESHOLD_TOKENS_FIELD_NUMBER: _builtins.int
+    TIER_PRICE_PER_INPUT_TOKEN_FIELD_NUMBER: _builtins.int
+    TIER_PRICE_PER_OUTPUT_TOKEN_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """An identifier (letters, digits, _), unique in the catalog. A model whose size is a
     number appears in symbolic results as the symbol m_<name>.
@@ -861,6 +901,33 @@ class Model(_message.Message):
     """Per-input-token error epsilon in [0, 0.5]: reliability decays as p*(1-epsilon)^i.
     Default 0.
     """
+    source_key: _builtins.str
+    """Where the prices came from, e.g. the price table's key "openai/gpt-4o" (aalps catalog
+    from-litellm), so that a plan can be bound back to a provider's model. Not used in
+    costs.
+    """
+    price_per_cached_input_token: _builtins.float
+    """PRICED: price of one prompt token read from the provider's cache. A task's prompt
+    (`prompt_tokens`) is shared by the calls of one call group (one role of one task,
+    votes included): the first call writes it to the cache, the others read it. 0 or
+    absent: no caching (the prompt is billed at the input price by every call).
+    """
+    price_per_cache_write_token: _builtins.float
+    """PRICED: price of one prompt token written to the cache (the group's first call).
+    0 or absent: the input price.
+    """
+    batch_price_per_input_token: _builtins.float
+    """PRICED with `pricing: BATCH`: the batch API's prices per input and output token
+    (used instead of the prices above; a model without them is an error under BATCH).
+    """
+    batch_price_per_output_token: _builtins.float
+    tier_threshold_tokens: _builtins.float
+    """PRICED: a call whose input is above this many tokens is billed, all of it, at the
+    tier prices below (input and output), as providers bill long prompts. 0 or absent:
+    no tier.
+    """
+    tier_price_per_input_token: _builtins.float
+    tier_price_per_output_token: _builtins.float
     @_builtins.property
     def capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Capability name -> reliability p in (0, 1]: the probability that one call performs
@@ -879,10 +946,18 @@ class Model(_message.Message):
         per_variant: _builtins.bool = ...,
         latency_per_token: _builtins.float = ...,
         per_token_error: _builtins.float = ...,
+        source_key: _builtins.str = ...,
+        price_per_cached_input_token: _builtins.float = ...,
+        price_per_cache_write_token: _builtins.float = ...,
+        batch_price_per_input_token: _builtins.float = ...,
+        batch_price_per_output_token: _builtins.float = ...,
+        tier_threshold_tokens: _builtins.float = ...,
+        tier_price_per_input_token: _builtins.float = ...,
+        tier_price_per_output_token: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_price_per_input_token", b"batch_price_per_input_token", "batch_price_per_output_token", b"batch_price_per_output_token", "capabilities", b"capabilities", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_price_per_input_token", b"tier_price_per_input_token", "tier_price_per_output_token", b"tier_price_per_output_token", "tier_threshold_tokens", b"tier_threshold_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1703,18 +1778,26 @@ class BatchOptimizeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUESTS_FIELD_NUMBER: _builtins.int
+    CATALOG_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___OptimizeRequest]:
         """The problems to optimize."""
+
+    @_builtins.property
+    def catalog(self) -> Global___Catalog:
+        """A catalog shared by every request: when set, it replaces each request's own catalog
+        (which the requests may then leave out), as `aalps batch --catalog` does.
+        """
 
     def __init__(
         self,
         *,
         requests: _abc.Iterable[Global___OptimizeRequest] | None = ...,
+        catalog: Global___Catalog | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "requests", b"requests"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
