@@ -42,6 +42,7 @@ __all__ = [
     "Task",
     "TaskGraph",
     "TaskPlan",
+    "TokenPrices",
 ]
 
 #: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
@@ -114,13 +115,23 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class TokenPrices:
+    """One price list of a model, per token (exact rationals; 0: not listed)."""
+
+    input: sympy.Rational = sympy.Integer(0)
+    output: sympy.Rational = sympy.Integer(0)
+    cached_input: sympy.Rational = sympy.Integer(0)
+    cache_write: sympy.Rational = sympy.Integer(0)
+
+
+@dataclass(frozen=True)
 class Model:
     """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave.
 
     Prices are exact rationals (a price table's decimal figures, kept as written). Under
-    ``pricing: BATCH`` the loader has already put the batch prices in
-    ``price_per_input_token``/``price_per_output_token``. The cache and tier prices are
-    PRICED's (:mod:`aalps.cost_models.call_costs`); zero means the model has none.
+    ``pricing: BATCH`` the loader has already put the batch prices in the standard fields
+    (``price_per_*``, ``tier_prices``). The cache and tier prices are PRICED's
+    (:mod:`aalps.cost_models.call_costs`); zero or None means the model has none.
     """
 
     name: str
@@ -136,11 +147,10 @@ class Model:
     source_key: str = ""
     price_per_cached_input_token: sympy.Rational = sympy.Integer(0)
     price_per_cache_write_token: sympy.Rational = sympy.Integer(0)
-    batch_price_per_input_token: sympy.Rational = sympy.Integer(0)
-    batch_price_per_output_token: sympy.Rational = sympy.Integer(0)
+    batch_prices: TokenPrices | None = None
     tier_threshold_tokens: float = 0.0
-    tier_price_per_input_token: sympy.Rational = sympy.Integer(0)
-    tier_price_per_output_token: sympy.Rational = sympy.Integer(0)
+    tier_prices: TokenPrices | None = None
+    batch_tier_prices: TokenPrices | None = None
 
     def fits(self, tokens: float) -> bool:
         """Whether a call that holds ``tokens`` (input + output) fits the context window."""

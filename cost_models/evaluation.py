@@ -21,7 +21,7 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, call_cost, group_cost
+from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, call_cost, group_cost
 from aalps.cost_models.domain import (
     Model,
     Operator,
@@ -193,7 +193,14 @@ class PlanEvaluator:
             schedule, pricing, votes, _ = self._run(task_plan, SYMBOLIC, shape)
             cost = sympy.Add(
                 *(
-                    group_cost(g, self.request.cost_model, pricing[g.role], votes[g.role], SYMBOLIC)
+                    group_cost(
+                        g,
+                        self.request.cost_model,
+                        pricing[g.role],
+                        votes[g.role],
+                        SYMBOLIC,
+                        shape.prompt,
+                    )
                     for g in schedule.groups
                 )
             )
@@ -277,7 +284,7 @@ class PlanEvaluator:
             if g.calls == 0:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             model, r = models[g.role], votes[g.role]
-            cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic)
+            cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic, shape.prompt)
             if g.variance:
                 one = per_attempt[g.role] + sum(
                     per_attempt[f.role] for f in schedule.groups if f.follows == g.role
@@ -363,7 +370,7 @@ class PlanEvaluator:
     def bound_of(self, cost: sympy.Expr) -> Bound:
         """Θ of a symbolic cost, in the graph's free parameters."""
         return derive_bound(
-            cost.xreplace(self.graph.substitutions),
+            asymptotic_tiers(cost.xreplace(self.graph.substitutions)),
             growing=self.graph.growing,
             model_symbols=self.model_symbols,
             assumptions=self.graph.assumptions,

@@ -13,7 +13,6 @@ search options, and caller-supplied plans.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import networkx as nx
@@ -52,6 +51,13 @@ from aalps.cost_models.fields import (
 )
 from aalps.cost_models.magnitudes import check_structure
 from aalps.cost_models.parameters import read_parameters
+from aalps.cost_models.prices import (
+    PRICE_KEYS,
+    PRICE_LISTS,
+    batch_prices,
+    read_price,
+    read_price_list,
+)
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [
@@ -69,18 +75,6 @@ MAX_MODELS = 500
 MAX_PARAMETERS = 200
 MAX_TRIALS = 1_000_000
 
-#: A model's prices per token (all read the same way: exact rationals, >= 0).
-_PRICE_KEYS = (
-    "price_per_input_token",
-    "price_per_output_token",
-    "price_per_cached_input_token",
-    "price_per_cache_write_token",
-    "batch_price_per_input_token",
-    "batch_price_per_output_token",
-    "tier_price_per_input_token",
-    "tier_price_per_output_token",
-)
-
 
 def _model(
     data: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
@@ -95,7 +89,8 @@ def _model(
         "per_variant",
         "latency_per_token",
         "per_token_error",
-        *_PRICE_KEYS,
+        *PRICE_KEYS,
+        *PRICE_LISTS,
         "source_key",
         "tier_threshold_tokens",
     }
@@ -125,8 +120,7 @@ def _model(
         errors.add(f"{field}.capabilities", "a model needs at least one capability")
 
     def price(key: str) -> sympy.Rational:
-        number = read_number(data.get(key), f"{field}.{key}", errors, low=0.0, default=0.0)
-        return sympy.Rational(repr(number or 0.0))
+        return read_price(data.get(key), f"{field}.{key}", errors)
 
     per_variant = data.get("per_variant", False)
     if not isinstance(per_variant, bool):
@@ -142,10 +136,10 @@ def _model(
     threshold = read_number(
         data.get("tier_threshold_tokens"), f"{field}.tier_threshold_tokens", errors, low=0.0
     )
-    tier = {key: price(key) for key in _PRICE_KEYS if key.startswith("tier_")}
-    if threshold and not any(tier.values()):
-        errors.add(f"{field}.tier_threshold_tokens", "a tier needs tier_price_per_*_token")
-    elif any(tier.values()) and not threshold:
+    lists = {key: read_price_list(data.get(key), f"{field}.{key}", errors) for key in PRICE_LISTS}
+    if threshold and lists["tier_prices"] is None:
+        errors.add(f"{field}.tier_prices", "a tier_threshold_tokens needs tier prices")
+    elif not threshold and (lists["tier_prices"] or lists["batch_tier_prices"]):
         errors.add(f"{field}.tier_threshold_tokens", "is required with tier prices")
     return Model(
         name=name,
@@ -171,32 +165,11 @@ def _model(
         source_key=source_key,
         price_per_cached_input_token=price("price_per_cached_input_token"),
         price_per_cache_write_token=price("price_per_cache_write_token"),
-        batch_price_per_input_token=price("batch_price_per_input_token"),
-        batch_price_per_output_token=price("batch_price_per_output_token"),
+        batch_prices=lists["batch_prices"],
         tier_threshold_tokens=threshold or 0.0,
-        tier_price_per_input_token=tier["tier_price_per_input_token"],
-        tier_price_per_output_token=tier["tier_price_per_output_token"],
+        tier_prices=lists["tier_prices"],
+        batch_tier_prices=lists["batch_tier_prices"],
     )
-
-
-def _batch_prices(models: list[Model], errors: Violations) -> list[Model]:
-    """``pricing: BATCH``: every model billed at its batch prices (an error names each that
-    has none)."""
-    priced = []
-    for i, m in enumerate(models):
-        if m.batch_price_per_input_token == 0 and m.batch_price_per_output_token == 0:
-            errors.add(
-                f"catalog.models[{i}].batch_price_per_input_token",
-                f"pricing BATCH needs model {m.name}'s batch prices",
-            )
-        priced.append(
-            replace(
-                m,
-                price_per_input_token=m.batch_price_per_input_token,
-                price_per_output_token=m.batch_price_per_output_token,
-            )
-        )
-    return priced
 
 
 def _graph_structure(
@@ -321,7 +294,7 @@ def load_request(
     search = _search(read_mapping(root.get("search"), "search", errors), errors)
     pricing = read_enum(PriceList, root.get("pricing"), "pricing", errors, PriceList.STANDARD)
     if pricing is PriceList.BATCH and cost_model is CostModel.PRICED:
-        models = _batch_prices(models, errors)
+        models = batch_prices(models, errors)
     if cost_model is CostModel.PRICED:
         for i, m in enumerate(models):
             if m.price_per_input_token == 0 and m.price_per_output_token == 0:
