@@ -40,6 +40,7 @@ __all__ = [
     "asymptotic_tiers",
     "call_cost",
     "forward_pass_cost",
+    "price_figures",
     "group_cost",
     "kv_cached_cost",
     "priced_cost",
@@ -100,6 +101,27 @@ class Pricing:
             tier_cache_read=number(tier_read),
             tier_cache_write=number(tier_write),
         )
+
+
+def price_figures(model: Any) -> tuple[float, ...]:
+    """Figures of a model under PRICED such that a model no greater in every one costs no
+    more in any call group (the search's dominance test compares them).
+
+    Per price list: input, output, and what a prompt token costs when read from the cache
+    and when written (the input price when the model caches nothing); the standard list,
+    then the tier's (the standard one again without a tier). The threshold appears as
+    ``T`` and ``−T``, so models of different thresholds never dominate each other.
+    """
+    pricing = Pricing.of(model, 0, float)
+    read = pricing.cache_read or pricing.price_in
+    write = pricing.cache_write if pricing.cache_read else pricing.price_in
+    low = (pricing.price_in, pricing.price_out, read, write)
+    if not pricing.tier_threshold:
+        return (*low, *low, 0.0, 0.0)
+    tier_read = pricing.tier_cache_read or pricing.tier_in
+    tier_write = pricing.tier_cache_write if pricing.tier_cache_read else pricing.tier_in
+    high = (pricing.tier_in, pricing.tier_out, tier_read, tier_write)
+    return (*low, *high, pricing.tier_threshold, -pricing.tier_threshold)
 
 
 def forward_pass_cost(m: Value, i: Value, t: Value) -> Value:

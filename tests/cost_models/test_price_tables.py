@@ -286,3 +286,36 @@ def test_priced_group_closed_form_equals_the_loop(seed: int) -> None:
     group = CallGroup("worker", whole(calls), x, whole(out), whole(step))
     symbolic = group_cost(group, CostModel.PRICED, pricing(rational), votes, SYMBOLIC, prompt)
     assert symbolic.xreplace({x: first}) == rational(expected)
+
+
+# --- the search sees cache prices ------------------------------------------------------
+
+
+def test_the_search_keeps_a_dearer_model_whose_cache_makes_it_cheaper() -> None:
+    """Dearer per input token, but a cheap cache read: with a long prompt shared by ten
+    calls (the window rules out one call over the whole input) it is the cheaper model, so
+    the search must not prune it by its input price."""
+    from aalps.optimizer import optimize
+
+    models = {
+        "models": [
+            {"name": "plain", "size": 1, "capabilities": {"solve": 1.0}, "context_window": 10_500,
+             "price_per_input_token": "1.9e-06", "price_per_output_token": "1e-05"},
+            {"name": "cached", "size": 1, "capabilities": {"solve": 1.0}, "context_window": 10_500,
+             "price_per_input_token": "2e-06", "price_per_output_token": "1e-05",
+             "price_per_cached_input_token": "1e-07"},
+        ]
+    }  # fmt: skip
+    task = {
+        "input_tokens": 1000,
+        "prompt_tokens": 10_000,
+        "blocks": {"count": 10, "size": 100, "output": 5},
+    }
+    result = optimize(request(models, task))
+    roles = {r.model for tp in result.plan.plan.tasks for r in tp.roles}
+    assert roles == {"cached"}
+    assert result.plan.plan.tasks[0].operator is Operator.MAP
+    # by hand: MAP over ten blocks, the prompt written once and read nine times
+    p, two, cent = Fraction(10_000), Fraction(2, 10**6), Fraction(1, 10**7)
+    map_cost = p * two + 9 * p * cent + 10 * (100 * two + 5 * Fraction(1, 10**5))
+    assert result.plan.outcome.expected_cost == pytest.approx(float(map_cost), rel=1e-12)
