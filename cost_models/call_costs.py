@@ -38,6 +38,7 @@ from aalps.cost_models.operators import CallGroup
 __all__ = [
     "Pricing",
     "asymptotic_tiers",
+    "attempt_cost",
     "call_cost",
     "forward_pass_cost",
     "price_figures",
@@ -173,6 +174,23 @@ CALL_COSTS: dict[CostModel, CallCost] = {
 def call_cost(cost_model: CostModel, pricing: Pricing, i: Value, t: Value) -> Value:
     """Cost of one call under ``cost_model``."""
     return CALL_COSTS[cost_model](pricing, i, t)
+
+
+def attempt_cost(
+    cost_model: Any, pricing: Pricing, votes: int, i: Value, t: Value, prompt: Value = 0
+) -> Value:
+    """One more call of a group (times the votes) once its prompt is in the cache: what
+    each further attempt of a retry costs (its cost variance and tail are in these units)."""
+    cost = call_cost(cost_model, pricing, i, t)
+    if cost_model is CostModel.PRICED and pricing.cache_read != 0 and prompt != 0:
+        above = bool(pricing.tier_threshold) and i > pricing.tier_threshold
+        price_in, read = (
+            (pricing.tier_in, pricing.tier_cache_read)
+            if above
+            else (pricing.price_in, pricing.cache_read)
+        )
+        cost = cost - prompt * (price_in - read)
+    return votes * cost
 
 
 def group_cost(

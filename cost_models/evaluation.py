@@ -21,7 +21,7 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, call_cost, group_cost
+from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
 from aalps.cost_models.domain import (
     Model,
     Operator,
@@ -274,7 +274,9 @@ class PlanEvaluator:
         violation = None
         # Per-attempt cost of each random group, with the groups that follow its attempts.
         per_attempt = {
-            g.role: votes[g.role] * call_cost(cost_model, pricing[g.role], g.input, g.output)
+            g.role: attempt_cost(
+                cost_model, pricing[g.role], votes[g.role], g.input, g.output, shape.prompt
+            )
             for g in schedule.groups
             if g.variance or g.follows
         }

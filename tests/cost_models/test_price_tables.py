@@ -319,3 +319,38 @@ def test_the_search_keeps_a_dearer_model_whose_cache_makes_it_cheaper() -> None:
     p, two, cent = Fraction(10_000), Fraction(2, 10**6), Fraction(1, 10**7)
     map_cost = p * two + 9 * p * cent + 10 * (100 * two + 5 * Fraction(1, 10**5))
     assert result.plan.outcome.expected_cost == pytest.approx(float(map_cost), rel=1e-12)
+
+
+# --- every operator against the call-by-call simulator ---------------------------------
+
+
+def _simulation_params() -> list[Any]:
+    from tests.cost_models.conftest import CASES, SIMULATION, build_request, votable_roles
+
+    params = []
+    for case in CASES:
+        request = build_request(case, CostModel.PRICED, SIMULATION)
+        for votes in (1, 3) if votable_roles(request, case) else (1,):
+            params.append(pytest.param(case, votes, id=f"{case.name}-votes{votes}"))
+    return params
+
+
+@pytest.mark.parametrize(("case", "votes"), _simulation_params())
+def test_cached_and_tiered_costs_match_the_simulator(request: Any, case: Any, votes: int) -> None:
+    """Every model caches (read 1/8, write 5/4 of its input price) and has a tier above 12
+    tokens at twice its prices: some calls of every operator cross it, some do not."""
+    from aalps.cost_models.domain import Plan
+
+    from tests.cost_models.conftest import SIMULATION, build_plan, build_request_dict
+    from tests.cost_models.test_simulator import check_against_simulation
+
+    data = build_request_dict(case, CostModel.PRICED, SIMULATION)
+    for model in data["catalog"]["models"]:
+        price_in, price_out = model["price_per_input_token"], model["price_per_output_token"]
+        model["price_per_cached_input_token"] = price_in / 8
+        model["price_per_cache_write_token"] = price_in * 5 / 4
+        model["tier_threshold_tokens"] = 12
+        model["tier_prices"] = {"input": 2 * price_in, "output": 2 * price_out}
+    aalps_request = load_request(data)
+    plan = Plan((build_plan(aalps_request, case, votes),))
+    check_against_simulation(aalps_request, plan, request.node.name, case.random_cost)
