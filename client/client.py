@@ -15,8 +15,9 @@ names, or an ``aalps_pb2.OptimizeRequest``. Every failure is an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
+from typing import Any
 
 import grpc
 from aalps.client.backend import Backend, ProgressCallback
@@ -138,13 +139,24 @@ class Client:
         return analysis_report_from_proto(response)
 
     def batch(
-        self, requests: Iterable[RequestLike], *, timeout: float | None = _UNSET
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        catalog: Mapping[str, Any] | pb.Catalog | None = None,
+        timeout: float | None = _UNSET,
     ) -> Iterator[BatchItem]:
         """Optimize many requests, yielding each outcome as it finishes (``index`` says which).
 
         A request that cannot even be read (missing file, bad YAML) yields an error item
-        at once; the others are sent in one BatchOptimize call.
+        at once; the others are sent in one BatchOptimize call. ``catalog`` (a catalog
+        mapping, e.g. :func:`~aalps.client.catalog_files.read_catalog_file`'s, or the
+        message) is sent once and replaces every request's own catalog.
         """
+        shared = None
+        if catalog is not None:
+            from aalps.client.catalog_files import catalog_message
+
+            shared = catalog if isinstance(catalog, pb.Catalog) else catalog_message(catalog)
         messages: list[pb.OptimizeRequest] = []
         positions: list[int] = []
         failures: list[BatchItem] = []
@@ -158,9 +170,10 @@ class Client:
         yield from failures
         if not messages:
             return
-        stream = self._backend.batch(
-            pb.BatchOptimizeRequest(requests=messages), timeout=self._deadline(timeout)
-        )
+        message = pb.BatchOptimizeRequest(requests=messages)
+        if shared is not None:
+            message.catalog.CopyFrom(shared)
+        stream = self._backend.batch(message, timeout=self._deadline(timeout))
         for entry in stream:
             if entry.HasField("error"):
                 strip_field_prefix(entry.error, f"requests[{entry.index}].")
@@ -171,6 +184,7 @@ class Client:
         self,
         requests: Iterable[RequestLike],
         *,
+        catalog: Mapping[str, Any] | pb.Catalog | None = None,
         window: int = DEFAULT_WINDOW,
         poll_seconds: float = 0.2,
     ) -> Iterator[BatchItem]:
@@ -180,13 +194,23 @@ class Client:
         becomes a job in the server's store, which every replica sharing that store claims
         from: the batch spreads over the replicas and survives one dying. At most
         ``window`` jobs are active at once (the server limits active jobs per owner).
+        ``catalog`` replaces every request's own, as in :meth:`batch`.
         """
+        shared = None
+        if catalog is not None:
+            from aalps.client.catalog_files import catalog_message
+
+            shared = catalog if isinstance(catalog, pb.Catalog) else catalog_message(catalog)
         messages: list[pb.OptimizeRequest | AalpsClientError] = []
         for request in requests:
             try:
-                messages.append(request_message(request))
+                message = request_message(request)
             except AalpsClientError as error:
                 messages.append(error)
+                continue
+            if shared is not None:
+                message.catalog.CopyFrom(shared)
+            messages.append(message)
         yield from run_as_jobs(
             messages,
             lambda message: self.submit(message),

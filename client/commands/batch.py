@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
         parents=[
             common.server_options(required=False),
             common.search_options(),
+            common.catalog_option(),
         ],
         help="optimize many request files (or every file of a folder)",
         description="Optimize every request, write one <name>.result.json per input (the "
@@ -90,10 +91,8 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
 def _load(item: str, args: argparse.Namespace) -> RequestLike:
     """The request with overrides; an unreadable one stays a path, so that the batch reports
     it as that input's error."""
-    from aalps.client.inputs import request_message
-
     try:
-        return common.overridden(request_message(item), args)
+        return common.load_request(item, args)
     except AalpsClientError:
         return item
 
@@ -119,6 +118,7 @@ def run_batch(args: argparse.Namespace) -> int:
     dests = destinations(inputs, args.out)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+    catalog = common.shared_catalog(args)  # sent once, shared by every request
     requests = [_load(item, args) for item in inputs]
     if args.jobs and not args.server:
         raise InvalidArgumentError([("--jobs", "needs --server (jobs live in a server's store)")])
@@ -128,7 +128,10 @@ def run_batch(args: argparse.Namespace) -> int:
         common.progress_bar(args, "batch", unit="requests") as bar,
     ):
         bar.update(0, len(inputs))
-        items = client.batch_jobs(requests) if args.jobs else client.batch(requests, timeout=None)
+        if args.jobs:
+            items = client.batch_jobs(requests, catalog=catalog)
+        else:
+            items = client.batch(requests, catalog=catalog, timeout=None)
         for done, item in enumerate(items, start=1):
             data = item.to_dict()
             data.pop("index", None)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aalps.client.document import FORMATS
 from aalps.client.progress import ProgressBar
@@ -18,6 +18,9 @@ if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
 __all__ = [
     "Command",
     "TOKEN_ENV",
+    "catalog_option",
+    "load_request",
+    "shared_catalog",
     "make_client",
     "out",
     "output_options",
@@ -99,6 +102,36 @@ def search_options() -> argparse.ArgumentParser:
         "--timeout", type=positive_float, metavar="SEC", help="search.timeout_seconds"
     )
     return parser
+
+
+def catalog_option() -> argparse.ArgumentParser:
+    """``--catalog CATALOG.yaml``: one catalog for every request (theirs is replaced)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--catalog",
+        metavar="CATALOG.yaml",
+        help="use this catalog file (models: [...]) in place of each request's catalog; "
+        "request files may then leave `catalog` out",
+    )
+    return parser
+
+
+def shared_catalog(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--catalog`` file's catalog mapping, or None without the option."""
+    from aalps.client.catalog_files import read_catalog_file
+
+    path = getattr(args, "catalog", None)
+    return read_catalog_file(path) if path else None
+
+
+def load_request(
+    source: str, args: argparse.Namespace, catalog: dict[str, Any] | None = None
+) -> pb.OptimizeRequest:
+    """The request of a file with ``catalog`` (the ``--catalog`` one) and the search
+    overrides applied."""
+    from aalps.client.catalog_files import request_with_catalog
+
+    return overridden(request_with_catalog(source, catalog), args)
 
 
 def make_client(args: argparse.Namespace) -> Client:
