@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aalps.server.config import DEFAULT_STORAGE, ServerConfig
-from aalps.server.log_format import LOG_FORMATS, configure_logging
+from aalps.server.log_format import LOG_FORMATS, configure_logging, masked_url
 
-__all__ = ["DEFAULT_PORT", "ENV_PREFIX", "Flag", "FLAGS", "add_arguments", "config_from_args"]
-__all__ += ["env_name", "log_settings", "serve"]
+__all__ = ["DEFAULT_PORT", "ENV_PREFIX", "FLAGS", "Flag", "LOG_FLAGS", "add_arguments"]
+__all__ += ["config_from_args", "env_name", "log_settings", "serve"]
 
 if TYPE_CHECKING:
     from aalps.server.app import AalpsServer
@@ -256,9 +256,17 @@ def serve(config: ServerConfig, log_level: str = "INFO", log_format: str = "text
     pool = SearchPool(config.workers)
     from aalps.server.app import run_server
     from aalps.server.store import StoreUnavailableError
+    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         run_server(config, pool=pool, on_ready=_announce)
     except (StoreUnavailableError, StartupError, ValueError, OSError) as error:
         # a corrupt SQLite file, a port in use, an unreadable token file: one line
         _fail(str(error))
+    except SQLAlchemyError as error:  # the database is down, refuses us, or is not there
+        cause = getattr(error, "orig", None) or error
+        lines = str(cause).strip().splitlines() or [type(cause).__name__]
+        _fail(
+            f"cannot open the job store {masked_url(config.storage)}: {lines[0]}; check that "
+            "the database runs and accepts this --storage URL"
+        )

@@ -1,13 +1,17 @@
 """Start-up checks that turn an operator's mistake into one line saying what to do.
 
-:func:`preflight` runs before any process or port is opened (a wrong storage URL, a missing
-driver, an unreadable TLS file); :class:`StartupError` is also raised by the server when its
-ports cannot be bound. ``aalps serve`` prints the message alone and exits with status 2.
+:func:`preflight` runs before any process starts (a wrong storage URL, a missing driver, a
+missing SQLite folder, a port in use, an unreadable TLS file); :class:`StartupError` is also
+raised by the server when its ports cannot be bound (a race the check cannot rule out).
+``aalps serve`` prints the message alone and exits with status 2.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import socket
+from pathlib import Path
 
 from aalps.server.config import ServerConfig
 from aalps.server.log_format import masked_url
@@ -50,6 +54,10 @@ def preflight(config: ServerConfig) -> None:
         raise StartupError(
             f"storage {shown} needs the {module} driver, which is not installed: {hint}"
         ) from None
+    _check_sqlite_folder(url, shown)
+    _check_port(config.host, config.port, "gRPC")
+    if config.metrics_port:
+        _check_port(config.host, config.metrics_port, "metrics")
     files = config.tls
     if files is not None:
         try:
@@ -61,8 +69,42 @@ def preflight(config: ServerConfig) -> None:
             raise StartupError(str(error)) from None
 
 
+def _check_sqlite_folder(url: str, shown: str) -> None:
+    """An SQLite file's folder must exist (SQLite creates the file, not its folder)."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    if path and path != ":memory:" and not Path(path).parent.is_dir():
+        raise StartupError(
+            f"storage {shown}: the folder {Path(path).parent} does not exist; create it "
+            "or give another --storage path"
+        )
+
+
+def _check_port(host: str, port: int, what: str) -> None:
+    """Bind and release ``host:port`` as gRPC will (SO_REUSEADDR), so a port in use or an
+    address not of this machine is reported before any process starts."""
+    if port == 0:
+        return
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise StartupError(f"cannot listen on {host}: {error.strerror}; check --host") from None
+    for family, kind, proto, _, address in found:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise bind_error(what, host, port, error) from None
+
+
 def bind_error(what: str, host: str, port: int, error: BaseException) -> StartupError:
     """The error of a port that could not be bound (``what``: "gRPC", "metrics")."""
+    if isinstance(error, OSError) and error.errno == errno.EADDRNOTAVAIL:
+        return StartupError(
+            f"cannot listen on {host}: not an address of this machine; check --host"
+        )
     flag = "--port" if what == "gRPC" else "--metrics-port"
     return StartupError(
         f"cannot listen on {host}:{port} for {what} ({_reason(error)}): another process "
@@ -71,5 +113,10 @@ def bind_error(what: str, host: str, port: int, error: BaseException) -> Startup
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return "address already in use"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    first = text[0] if text else type(error).__name__
+    return first.split(";", 1)[0]  # grpc: "Failed to bind to address ...; set GRPC_VERBOSITY"
