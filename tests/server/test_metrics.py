@@ -174,3 +174,39 @@ def test_one_access_line_per_call_without_the_token(scripted: dict[str, object])
 )
 def test_storage_passwords_are_masked(url: str, shown: str) -> None:
     assert masked_url(url) == shown
+
+
+class _WrappingContext:
+    """Stands for an OpenTelemetry-style context wrapper: records what the servicer calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def set_code(self, code: grpc.StatusCode) -> None:
+        self.calls.append(("set_code", code))
+
+    def set_details(self, details: str) -> None:
+        self.calls.append(("set_details", details))
+
+    async def abort(self, code: grpc.StatusCode, details: str, metadata: object) -> None:
+        self.calls.append(("abort", (code, details, metadata)))
+        raise grpc.aio.AbortError()
+
+
+def test_errors_go_through_the_contexts_own_abort() -> None:
+    """A wrapper that overrides ``set_code`` and ``abort`` (as OpenTelemetry's does) sees the
+    real code, and the rich details still travel in the trailing metadata."""
+    import asyncio
+
+    from aalps.cost_models.errors import InvalidRequestError
+    from aalps.server.status import abort_with, status_for
+
+    context = _WrappingContext()
+    error = InvalidRequestError.single("graph.name", "must not be empty")
+    with pytest.raises(grpc.aio.AbortError):
+        asyncio.run(abort_with(context, status_for(error)))  # type: ignore[arg-type]
+    (_, code), (_, details), (_, (aborted, message, metadata)) = context.calls
+    assert code == aborted == grpc.StatusCode.INVALID_ARGUMENT
+    assert details == message and "graph.name" in str(message)
+    keys = [key for key, _ in metadata]  # type: ignore[attr-defined]
+    assert keys == ["grpc-status-details-bin"]
