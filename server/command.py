@@ -248,6 +248,9 @@ def serve(config: ServerConfig, log_level: str = "INFO", log_format: str = "text
     except StartupError as error:
         _fail(str(error))
     configure_logging(log_level, log_format)
+    # gRPC's core prints INFO lines of its own (a client's failed TLS handshake) unless told
+    # otherwise before it is imported: only its errors, in a log that may be JSON lines.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     # The search processes start first (before any gRPC object) and import the optimizer
     # while this process imports the server. The server is imported here, not at the top:
     # spawned processes re-import the main module as ``__mp_main__`` and must stay light.
