@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+from aalps.client.channels import channel_options, with_default_port
 from aalps.client.errors import (
     AalpsClientError,
     error_from_rpc,
@@ -23,7 +24,7 @@ from aalps.client.errors import (
     strip_field_prefix,
 )
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
-from aalps.client.remote import auth_metadata, channel_options
+from aalps.client.remote import auth_metadata
 from aalps.client.results import (
     AnalysisReport,
     BatchItem,
@@ -54,6 +55,7 @@ class AsyncClient:
         *,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
+        target = with_default_port(target)
         if credentials is None:
             self._channel = grpc.aio.insecure_channel(target, options=channel_options())
         else:

@@ -67,7 +67,10 @@ class Client:
         *,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> Client:
-        """A client of the server at ``target`` ("host:port").
+        """A client of the server at ``target`` ("host:port"; "host" means port 50051).
+
+        The channel retries a call that fails with UNAVAILABLE (up to 5 attempts, with
+        backoff) and sends keepalive pings (:mod:`aalps.client.channels`).
 
         Parameters
         ----------
@@ -78,7 +81,10 @@ class Client:
         timeout
             The default deadline of every call, in seconds (None: none).
         credentials
-            TLS channel credentials; None uses a plaintext channel.
+            TLS channel credentials, e.g.
+            ``channel_credentials(TlsOptions(ca="ca.pem"))`` from
+            :mod:`aalps.client.channels` (with ``cert``/``key`` for mTLS); None uses a
+            plaintext channel.
         """
         return cls(RemoteBackend(target, token=token, credentials=credentials), timeout=timeout)
 

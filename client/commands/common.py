@@ -12,6 +12,7 @@ from aalps.client.document import FORMATS
 from aalps.client.progress import ProgressBar
 
 if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
+    import grpc
     from aalps.client.client import Client
     from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
@@ -79,16 +80,28 @@ def output_options() -> argparse.ArgumentParser:
 
 
 def server_options(*, required: bool) -> argparse.ArgumentParser:
-    """``--server`` and ``--token`` (default: the AALPS_TOKEN environment variable)."""
+    """``--server``, ``--token`` (default: the AALPS_TOKEN environment variable) and TLS."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("server")
     where = "the aalps server to use" if required else "use this aalps server (default: run here)"
-    group.add_argument("--server", metavar="HOST:PORT", required=required, help=where)
+    group.add_argument(
+        "--server", metavar="HOST[:PORT]", required=required, help=f"{where} (port 50051)"
+    )
     group.add_argument(
         "--token",
         default=None,
         help=f"bearer token for the server (default: ${TOKEN_ENV})",
     )
+    group.add_argument(
+        "--tls", action="store_true", help="connect with TLS, trusting the system's CAs"
+    )
+    group.add_argument(
+        "--tls-ca", metavar="FILE", help="connect with TLS, trusting the CAs in this PEM file"
+    )
+    group.add_argument(
+        "--tls-cert", metavar="FILE", help="client certificate (PEM) for a server that asks"
+    )
+    group.add_argument("--tls-key", metavar="FILE", help="private key (PEM) of --tls-cert")
     return parser
 
 
@@ -140,8 +153,23 @@ def make_client(args: argparse.Namespace) -> Client:
 
     if getattr(args, "server", None):
         token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
-        return Client.remote(args.server, token=token)
+        return Client.remote(args.server, token=token, credentials=_credentials(args))
     return Client.in_process()
+
+
+def _credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
+    """TLS credentials when a ``--tls*`` flag is given (a bad file names its flag)."""
+    ca, cert, key = (getattr(args, name, None) for name in ("tls_ca", "tls_cert", "tls_key"))
+    if not (getattr(args, "tls", False) or ca or cert or key):
+        return None
+    from aalps.client.channels import TlsOptions, channel_credentials
+    from aalps.client.errors import InvalidArgumentError
+
+    try:
+        return channel_credentials(TlsOptions(ca=ca, cert=cert, key=key))
+    except ValueError as error:
+        flag, _, message = str(error).partition(": ")
+        raise InvalidArgumentError([(flag, message)]) from None
 
 
 def progress_bar(args: argparse.Namespace, label: str, unit: str = "trials") -> ProgressBar:
