@@ -235,6 +235,8 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
             exhaustive=result.stats.exhaustive,
             seconds=result.stats.seconds,
             candidates=result.stats.candidates,
+            n_trials=result.stats.n_trials,
+            stop_reason=result.stats.stop_reason,
         ),
     )
     if result.asymptotic_plan is not None:
