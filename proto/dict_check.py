@@ -35,6 +35,19 @@ _INTEGERS = frozenset(
         FieldDescriptor.TYPE_SFIXED64,
     }
 )
+#: The values each integer type holds (the wire refuses the rest).
+_RANGES = {
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+}
 _FLOATS = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
 _NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
 
@@ -101,14 +114,28 @@ def _single(value: Any, fd: FieldDescriptor, path: str, out: list[FieldViolation
         if not isinstance(value, bool):
             out.append(FieldViolation(path, f"must be true or false, not {_shown(value)}"))
     elif kind in _INTEGERS:
-        if not (_is_int(value) or (isinstance(value, float) and value.is_integer())):
-            if not (isinstance(value, str) and value.strip().lstrip("-").isdigit()):
-                out.append(FieldViolation(path, f"must be a whole number, not {_shown(value)}"))
+        number = _whole(value)
+        low, high = _RANGES.get(kind, (-(2**63), 2**64 - 1))
+        if number is None:
+            out.append(FieldViolation(path, f"must be a whole number, not {_shown(value)}"))
+        elif not low <= number <= high:
+            out.append(FieldViolation(path, f"must be from {low} to {high}, got {number}"))
     elif kind in _FLOATS:
         if not _is_number(value):
             out.append(FieldViolation(path, f"must be a number, not {_shown(value)}"))
     elif kind == FieldDescriptor.TYPE_STRING and not _is_text(value):
         out.append(FieldViolation(path, f"must be text or a number, not {_kind(value)}"))
+
+
+def _whole(value: Any) -> int | None:
+    """The whole number ``value`` stands for (an int, an integral float, digits), or None."""
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
 
 
 def _is_int(value: Any) -> bool:

@@ -58,6 +58,15 @@ def test_every_mistake_of_a_file_is_reported_at_once() -> None:
     assert found["search.n_trials"] == "must be a whole number, not 'many'"
 
 
+def test_a_number_out_of_the_wire_range_names_its_field() -> None:
+    data = example_data("k_task_routing")
+    data["search"] = {"seed": -1, "n_trials": 2**31}
+    assert violations(data) == {
+        "search.seed": "must be from 0 to 4294967295, got -1",  # uint32
+        "search.n_trials": "must be from -2147483648 to 2147483647, got 2147483648",  # int32
+    }
+
+
 def test_a_wrong_enum_lists_the_valid_values() -> None:
     data = example_data("k_task_routing")
     data["cost_model"] = "PRICE"
