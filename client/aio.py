@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -113,9 +114,12 @@ class AsyncClient:
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
 
-    async def submit(self, request: RequestLike) -> JobInfo:
-        """Start a job; returns it at once (state PENDING)."""
-        message = pb.SubmitJobRequest(request=request_message(request))
+    async def submit(self, request: RequestLike, *, request_id: str | None = None) -> JobInfo:
+        """Start a job; returns it at once (state PENDING). ``request_id`` (default: a
+        fresh UUID) makes a retry return the same job (:meth:`Client.submit`)."""
+        message = pb.SubmitJobRequest(
+            request=request_message(request), request_id=request_id or uuid.uuid4().hex
+        )
         return job_from_proto((await self._unary(self._stub.SubmitJob, message)).job)
 
     async def get_job(self, job_id: str) -> JobInfo:

@@ -14,6 +14,7 @@ names, or an ``aalps_pb2.OptimizeRequest``. Every failure is an
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
@@ -22,6 +23,7 @@ from aalps.client.backend import Backend, ProgressCallback
 from aalps.client.errors import AalpsClientError, status_from_error, strip_field_prefix
 from aalps.client.in_process import InProcessBackend
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
+from aalps.client.job_batch import DEFAULT_WINDOW, run_as_jobs
 from aalps.client.remote import RemoteBackend
 from aalps.client.results import (
     AnalysisReport,
@@ -165,9 +167,49 @@ class Client:
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
 
-    def submit(self, request: RequestLike, *, timeout: float | None = _UNSET) -> JobInfo:
-        """Start an optimization job; returns it at once (state PENDING)."""
-        message = pb.SubmitJobRequest(request=request_message(request))
+    def batch_jobs(
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        window: int = DEFAULT_WINDOW,
+        poll_seconds: float = 0.2,
+    ) -> Iterator[BatchItem]:
+        """Optimize many requests as jobs, yielding each outcome as its job ends.
+
+        Unlike :meth:`batch` (one call, run by the server that receives it), every request
+        becomes a job in the server's store, which every replica sharing that store claims
+        from: the batch spreads over the replicas and survives one dying. At most
+        ``window`` jobs are active at once (the server limits active jobs per owner).
+        """
+        messages: list[pb.OptimizeRequest | AalpsClientError] = []
+        for request in requests:
+            try:
+                messages.append(request_message(request))
+            except AalpsClientError as error:
+                messages.append(error)
+        yield from run_as_jobs(
+            messages,
+            lambda message: self.submit(message),
+            lambda job_id: self.get_job(job_id),
+            window=window,
+            poll_seconds=poll_seconds,
+        )
+
+    def submit(
+        self,
+        request: RequestLike,
+        *,
+        timeout: float | None = _UNSET,
+        request_id: str | None = None,
+    ) -> JobInfo:
+        """Start an optimization job; returns it at once (state PENDING).
+
+        ``request_id`` (default: a fresh UUID) makes the call safe to retry: the server
+        returns the job an earlier call with that id made instead of a second one.
+        """
+        message = pb.SubmitJobRequest(
+            request=request_message(request), request_id=request_id or uuid.uuid4().hex
+        )
         response = self._backend.submit(message, timeout=self._deadline(timeout))
         return job_from_proto(response.job)
 

@@ -143,7 +143,12 @@ class InProcessBackend:
         from aalps.server.job_messages import job_to_proto
 
         job = self._call(
-            self._service.submit_job("", request.request, deadline=_epoch_deadline(timeout))
+            self._service.submit_job(
+                "",
+                request.request,
+                deadline=_epoch_deadline(timeout),
+                request_id=request.request_id,
+            )
         )
         return pb.SubmitJobResponse(job=job_to_proto(job, with_request=True))
 

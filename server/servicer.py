@@ -76,7 +76,9 @@ class AalpsServicer(aalps_pb2_grpc.AalpsServiceServicer):
         self, request: pb.SubmitJobRequest, context: Context
     ) -> pb.SubmitJobResponse:
         owner = self._auth.owner(context)
-        job = await self._service.submit_job(owner, request.request, deadline=_deadline(context))
+        job = await self._service.submit_job(
+            owner, request.request, deadline=_deadline(context), request_id=request.request_id
+        )
         return pb.SubmitJobResponse(job=job_to_proto(job, with_request=True))
 
     @rpc_errors

@@ -42,6 +42,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", metavar="DIR", help="write results here (default: beside each input)"
     )
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="with --server: submit every request as a job, so that every replica sharing "
+        "the server's store takes a share (default: one BatchOptimize call)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(run=run_batch)
 
@@ -114,13 +120,16 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     requests = [_load(item, args) for item in inputs]
+    if args.jobs and not args.server:
+        raise InvalidArgumentError([("--jobs", "needs --server (jobs live in a server's store)")])
     failed = 0
     with (
         common.make_client(args) as client,
         common.progress_bar(args, "batch", unit="requests") as bar,
     ):
         bar.update(0, len(inputs))
-        for done, item in enumerate(client.batch(requests, timeout=None), start=1):
+        items = client.batch_jobs(requests) if args.jobs else client.batch(requests, timeout=None)
+        for done, item in enumerate(items, start=1):
             data = item.to_dict()
             data.pop("index", None)
             body = data.get("result", data)

@@ -21,8 +21,9 @@ from aalps.client.reports import SearchStatsReport
 from aalps.client.results import job_from_proto
 from aalps.cost_models.domain import Objective, SearchOptions
 from aalps.optimizer import Progress, optimize
+from aalps.optimizer.search import RECORDED_KINDS
 from aalps.server.job_messages import job_to_proto
-from aalps.server.job_study import RECORDED_KINDS, label_job_study
+from aalps.server.job_study import label_job_study
 from aalps.server.store import JobRecord, JobState
 
 from tests.optimizer.conftest import cached_request, example

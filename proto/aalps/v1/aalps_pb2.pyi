@@ -1478,6 +1478,13 @@ class SubmitJobRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Makes the call safe to retry: a second SubmitJob of the same caller with the same
+    request_id (and the same request) returns the job the first one created instead of a
+    new one. Up to 64 letters, digits, '-', '_' or '.'; empty: every call creates a job.
+    The Python client sets a fresh UUID on every submit.
+    """
     @_builtins.property
     def request(self) -> Global___OptimizeRequest:
         """The problem to optimize."""
@@ -1486,10 +1493,11 @@ class SubmitJobRequest(_message.Message):
         self,
         *,
         request: Global___OptimizeRequest | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
