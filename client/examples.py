@@ -39,14 +39,20 @@ def _folder() -> Traversable:
 
 
 def _description(text: str) -> str:
-    """The first comment line, without the ``#``: the file's one-line description."""
+    """The file's first sentence, from its leading comment lines (without the ``#``).
+
+    Usually the first line; a sentence that goes on to the next line is followed there
+    (at most three lines), so a listing never ends a description mid-sentence.
+    """
+    lines: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped.startswith("#"):
-            return stripped.lstrip("#").strip()
-        if stripped:
+        if not stripped.startswith("#"):
             break
-    return ""
+        lines.append(stripped.lstrip("#").strip())
+        if lines[-1].endswith((".", "?", "!")) or len(lines) == 3:
+            break
+    return " ".join(lines)
 
 
 def examples() -> list[Example]:

@@ -108,7 +108,9 @@ class InProcessBackend:
                 Progress(
                     trials_done=int(update.trials_done),
                     n_trials=int(update.n_trials),
-                    best_expected_cost=float(best) if best and math.isfinite(best) else 0.0,
+                    best_expected_cost=(
+                        float(best) if best is not None and math.isfinite(best) else None
+                    ),
                 )
             )
 

@@ -1,26 +1,36 @@
 """A one-line progress display on stderr for long work (optimize, batch, watch).
 
 It is drawn only when stderr is a terminal (and not disabled with ``--no-progress``), so
-piped or captured output never contains control characters. Until the first update (a
+piped or captured output never contains control characters. The line is fitted to the
+terminal's width at every redraw (tqdm draws the bar and measures the text), so a narrow
+terminal never wraps it into a new row per redraw. Until the first update (a
 remote Optimize sends none) it shows the elapsed time, redrawn by a small thread.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
 from types import TracebackType
 from typing import TextIO
 
+from tqdm import tqdm
+from tqdm.utils import disp_len, disp_trim
+
 __all__ = ["ProgressBar"]
 
-_WIDTH = 24
+#: The bar's widest and narrowest (it is left out below that), in columns.
+_WIDTH = 26
+_MIN_BAR = 5
 _TICK_SECONDS = 0.25
+#: The terminal size assumed when none can be read.
+_FALLBACK = (80, 24)
 
 
 class ProgressBar:
-    """Shows ``label [=====>    ] done/total unit  note  elapsed`` on one redrawn line."""
+    """Shows ``label  |█████▍    |  done/total unit  note  elapsed`` on one redrawn line."""
 
     def __init__(
         self,
@@ -60,19 +70,45 @@ class ProgressBar:
         self._draw()
 
     def _line(self) -> str:
-        elapsed = f"{time.monotonic() - self._start:.1f}s"
+        """The bar's line, never wider than the terminal (less one column).
+
+        A line as wide as the terminal wraps, and a carriage return then goes back to the
+        start of its last row only: every redraw would leave a row behind. So the line is
+        fitted to the width read at each redraw (``COLUMNS``, or the terminal's; a window
+        may be resized): the bar shrinks first, then the elapsed time, the label and the
+        note go, in that order; the counts stay. tqdm draws the bar and measures widths.
+        """
+        width = max(8, shutil.get_terminal_size(_FALLBACK).columns - 1)
+        elapsed = time.monotonic() - self._start
         with self._lock:
             done, total, note = self._done, self._total, self._note
         if total > 0:
-            filled = min(_WIDTH, _WIDTH * done // total)
-            arrow = ">" if filled < _WIDTH else ""
-            bar = "[" + "=" * filled + arrow + " " * (_WIDTH - filled - len(arrow)) + "]"
             counts = f"{done}/{total} {self._unit}"
         else:
-            bar = "[" + "-\\|/"[int(time.monotonic() / _TICK_SECONDS) % 4] + "]"
             counts = f"{done} {self._unit}" if done else ""
-        parts = [self._label, bar, counts, note, elapsed]
-        return "  ".join(p for p in parts if p)
+        clock = tqdm.format_interval(elapsed)
+        choices = (
+            (self._label, (counts, note, clock)),
+            (self._label, (counts, note)),
+            ("", (counts, note)),
+            ("", (counts,)),
+        )
+        for head, rest in choices:
+            text = "  ".join(p for p in rest if p)
+            room = width - disp_len(text) - (2 if text else 0)
+            room -= disp_len(head) + 2 if head else 0
+            if room >= (_MIN_BAR if total > 0 else 3):
+                bar = self._bar(done, total, elapsed, min(_WIDTH, room))
+                return "  ".join(p for p in (head, bar, text) if p)
+        return str(disp_trim(counts or self._label, width))
+
+    def _bar(self, done: int, total: int, elapsed: float, width: int) -> str:
+        """``|████▍   |`` of ``width`` columns; a spinner while the total is unknown."""
+        if total <= 0:
+            return "[" + "-\\|/"[int(time.monotonic() / _TICK_SECONDS) % 4] + "]"
+        return str(
+            tqdm.format_meter(min(done, total), total, elapsed, ncols=width, bar_format="|{bar}|")
+        )
 
     def _draw(self) -> None:
         if not self.enabled:

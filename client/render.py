@@ -20,6 +20,7 @@ from aalps.client.results import (
     JobInfo,
     OptimizeReport,
     PlanReport,
+    SearchStatsReport,
     SeparationReport,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "number",
     "optimize_document",
     "probability",
+    "trial_count",
     "write",
 ]
 
@@ -130,21 +132,7 @@ def optimize_document(report: OptimizeReport, title: str = "") -> Document:
     else:
         body = Fields((("none", "no other plan overtakes this one as the parameters grow"),))
     sections.append(Section("Crossovers", body))
-    stats = report.stats
-    how = "exhaustive (optimal)" if stats.exhaustive else "stochastic"
-    sections.append(
-        Section(
-            "Search",
-            Fields(
-                (
-                    ("method", how),
-                    ("candidates", f"{stats.candidates:,}"),
-                    ("trials", f"{stats.trials:,}"),
-                    ("seconds", f"{stats.seconds:.2f}"),
-                )
-            ),
-        )
-    )
+    sections.append(Section("Search", Fields(_search_fields(report.stats))))
     return Document(title or "aalps: optimized plan", tuple(sections))
 
 
@@ -159,8 +147,46 @@ def _time(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value is not None else ""
 
 
+def trial_count(stats: SearchStatsReport) -> str:
+    """Trials evaluated of those asked, with the reason when fewer ran: ``20 of 200 (...)``."""
+    text = f"{stats.trials:,}" + (f" of {stats.n_trials:,}" if stats.n_trials else "")
+    if stats.trials < stats.n_trials and stats.stop_reason:
+        text += f" ({stats.stop_reason})"
+    return text
+
+
+def _search_fields(stats: SearchStatsReport) -> tuple[tuple[str, str], ...]:
+    """An exhaustive search says so ("candidates N, all scored"), not "trials 2 of 200"."""
+    if stats.exhaustive:
+        items = [
+            ("method", "exhaustive (optimal)"),
+            ("candidates", f"{stats.candidates:,}, all scored"),
+        ]
+        if stats.trials:
+            items.append(("trials", f"{stats.trials:,}"))
+    else:
+        items = [
+            ("method", "stochastic"),
+            ("candidates", f"{stats.candidates:,}"),
+            ("trials", trial_count(stats)),
+        ]
+    return (*items, ("seconds", f"{stats.seconds:.2f}"))
+
+
 def _trials(job: JobInfo) -> str:
+    """A finished job's counts come from its result; a running one's are done/planned."""
+    if job.result is not None:
+        stats = job.result.stats
+        return (
+            f"candidates {stats.candidates:,}, all scored"
+            if stats.exhaustive
+            else trial_count(stats)
+        )
     return f"{job.trials_done}/{job.n_trials}" if job.n_trials else str(job.trials_done)
+
+
+def _best(job: JobInfo) -> str:
+    return number(job.best_expected_cost) if job.best_expected_cost is not None else "none yet"
 
 
 def error_text(error: AalpsClientError) -> str:
@@ -174,7 +200,7 @@ def job_document(job: JobInfo) -> Document:
         ("job", job.job_id),
         ("state", job.state.value),
         ("trials", _trials(job)),
-        ("best expected cost", number(job.best_expected_cost)),
+        ("best expected cost", _best(job)),
         ("created", _time(job.create_time)),
         ("updated", _time(job.update_time)),
     ]
@@ -193,7 +219,7 @@ def jobs_document(jobs: Iterable[JobInfo]) -> Document:
             job.job_id,
             job.state.value,
             _trials(job),
-            number(job.best_expected_cost),
+            _best(job),
             _time(job.create_time),
         )
         for job in jobs

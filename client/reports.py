@@ -97,12 +97,18 @@ class CrossoverReport:
 
 @dataclass(frozen=True)
 class SearchStatsReport:
-    """How the search went; ``exhaustive`` means the plan is provably optimal."""
+    """How the search went; ``exhaustive`` means the plan is provably optimal.
+
+    ``trials`` are the trials the search evaluated out of ``n_trials`` asked;
+    ``stop_reason`` says why they are fewer (empty when all ran).
+    """
 
     trials: int
     exhaustive: bool
     seconds: float
     candidates: int
+    n_trials: int = 0
+    stop_reason: str = ""
 
 
 def to_dict(message: Message) -> dict[str, Any]:
@@ -199,6 +205,8 @@ def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
             exhaustive=message.stats.exhaustive,
             seconds=message.stats.seconds,
             candidates=message.stats.candidates,
+            n_trials=message.stats.n_trials,
+            stop_reason=message.stats.stop_reason,
         ),
         message=message,
         asymptotic_plan=(

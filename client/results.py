@@ -64,22 +64,28 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress update of a search: trials so far, trials planned, best cost so far."""
+    """A progress update of a search: trials so far, trials planned, best cost so far.
+
+    ``best_expected_cost`` is None until a feasible plan is known.
+    """
 
     trials_done: int
     n_trials: int
-    best_expected_cost: float
+    best_expected_cost: float | None
 
 
 @dataclass(frozen=True)
 class JobInfo:
-    """A snapshot of a job: progress, and the result or the error once final."""
+    """A snapshot of a job: progress, and the result or the error once final.
+
+    ``best_expected_cost`` is None until the job knows a plan (a PENDING job has none).
+    """
 
     job_id: str
     state: JobState
     trials_done: int
     n_trials: int
-    best_expected_cost: float
+    best_expected_cost: float | None
     result: OptimizeReport | None
     error: AalpsClientError | None
     create_time: datetime | None
@@ -126,7 +132,9 @@ def job_from_proto(message: pb.Job) -> JobInfo:
         state=JobState(pb.JobState.Name(message.state)),
         trials_done=message.trials_done,
         n_trials=message.n_trials,
-        best_expected_cost=message.best_expected_cost,
+        best_expected_cost=(
+            message.best_expected_cost if message.HasField("best_expected_cost") else None
+        ),
         result=optimize_report_from_proto(message.result) if message.HasField("result") else None,
         error=error_from_status(message.error) if message.HasField("error") else None,
         create_time=_time(message.create_time),

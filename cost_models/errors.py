@@ -13,6 +13,7 @@ them, and the client returns the same classes for a CANCELLED or DEADLINE_EXCEED
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -145,6 +146,23 @@ class DeadlineExceededError(AalpsClientError, TimeoutError):
     partial: Any = None
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'x'?"`` for the choices closest to a misspelt ``word``; "" if none is.
+
+    Every "unknown name" message (fields, enum values, symbols, capabilities, models, task
+    ids) ends with it, so a typo is fixed from the message alone.
+    """
+    close = difflib.get_close_matches(word, list(dict.fromkeys(choices)), n=3, cutoff=0.6)
+    if not close:
+        return ""
+
+    def ratio(choice: str) -> float:
+        return difflib.SequenceMatcher(None, word, choice).ratio()
+
+    best = ratio(close[0])  # only the closest (and any as close): one clear suggestion
+    return "did you mean " + " or ".join(repr(c) for c in close if ratio(c) >= best) + "?"
+
+
 class Violations:
     """Collects violations while a request is validated, so that all are reported at once."""
 
@@ -177,4 +195,5 @@ __all__ = [
     "SearchBudgetExhaustedError",
     "Violation",
     "Violations",
+    "did_you_mean",
 ]

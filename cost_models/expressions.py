@@ -25,7 +25,6 @@ guards (the mpmath range checks behind every operation) live in
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +43,7 @@ from aalps.cost_models._expression_guards import (
     audit,
     precheck,
 )
-from aalps.cost_models.errors import ExpressionError
+from aalps.cost_models.errors import ExpressionError, did_you_mean
 from sympy.core.relational import Relational
 
 MAX_LENGTH = 500
@@ -354,10 +353,11 @@ class _Parser:
         elif len(self._symbols) <= 12:
             hint = "declared: " + ", ".join(sorted(self._symbols))
         else:
-            close = difflib.get_close_matches(name, list(self._symbols), n=3)
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            hint = hint or f"{len(self._symbols)} symbols are declared"
-        self._fail(f"undefined symbol '{name}' ({hint})")
+            hint = f"{len(self._symbols)} symbols are declared"
+        suggestion = did_you_mean(name, sorted(self._symbols))
+        self._fail(
+            f"undefined symbol '{name}'" + (f"; {suggestion}" if suggestion else "") + f" ({hint})"
+        )
 
     def _number(self, token: _Token) -> sympy.Expr:
         match = _NUMBER.fullmatch(token.text)

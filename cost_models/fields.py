@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import sympy
 from aalps.cost_models._expression_guards import Rejected, approx
 from aalps.cost_models.domain import CHUNK
-from aalps.cost_models.errors import ExpressionError, Violations
+from aalps.cost_models.errors import ExpressionError, Violations, did_you_mean
 from aalps.cost_models.expressions import parse_expression
 from aalps.cost_models.magnitudes import FAR_POINT, Point, check_structure, values_at_points
 from aalps.cost_models.operators.chunking import MAX_CHUNK
@@ -31,6 +31,8 @@ __all__ = [
     "read_mapping",
     "read_number",
     "read_probability",
+    "unknown_field",
+    "unknown_value",
 ]
 
 #: A parameter or model name: an identifier of at most 64 characters.
@@ -49,9 +51,23 @@ def read_enum(
         return default
     if isinstance(value, str) and value in cls.__members__:
         return cls[value]
-    allowed = ", ".join(cls.__members__)
-    errors.add(field, f"unknown value {value!r}; expected one of {allowed}")
+    errors.add(field, unknown_value(value, list(cls.__members__)))
     return default
+
+
+def unknown_value(value: Any, allowed: Collection[str]) -> str:
+    """The message for an enum value not among ``allowed``: a suggestion, then the list."""
+    hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
+    return f"unknown value {value!r}; {hint + ' ' if hint else ''}expected one of " + ", ".join(
+        allowed
+    )
+
+
+def unknown_field(key: str, known: Collection[str]) -> str:
+    """The message for a misspelt field: a suggestion, then every field the object has."""
+    names = list(known) if isinstance(known, list | tuple) else sorted(known)
+    hint = did_you_mean(key, names)
+    return f"unknown field; {hint + ' ' if hint else ''}the fields here are " + ", ".join(names)
 
 
 def read_mapping(value: Any, field: str, errors: Violations) -> Mapping[str, Any]:
@@ -83,7 +99,7 @@ def check_keys(
     """Report every key of ``data`` that is not in ``known`` (a misspelt field is an error)."""
     for key in data:
         if key not in known:
-            errors.add(f"{field}.{key}" if field else str(key), "unknown field")
+            errors.add(f"{field}.{key}" if field else str(key), unknown_field(str(key), known))
 
 
 def read_number(

@@ -37,7 +37,7 @@ from aalps.cost_models.domain import (
     TaskGraph,
     TaskPlan,
 )
-from aalps.cost_models.errors import ExpressionError, Violations
+from aalps.cost_models.errors import ExpressionError, Violations, did_you_mean
 from aalps.cost_models.expressions import parse_assumption
 from aalps.cost_models.fields import (
     IDENTIFIER,
@@ -173,8 +173,14 @@ def _model(
 
 
 def _graph_structure(
-    tasks: list[Task], raw_edges: list[Any], ex: ExpressionReader, errors: Violations
+    tasks: list[Task],
+    raw_edges: list[Any],
+    ex: ExpressionReader,
+    errors: Violations,
+    rejected: frozenset[str] = frozenset(),
 ) -> tuple[Edge, ...]:
+    """The edges between ``tasks``; an edge to a ``rejected`` task (one whose own errors
+    are reported) is dropped without a second, false "no task with id" error."""
     ids = {t.id for t in tasks}
     edges = []
     by_id = {t.id: t for t in tasks}
@@ -184,9 +190,15 @@ def _graph_structure(
         check_keys(data, {"source", "target", "tokens"}, field, errors)
         ok = True
         for end in ("source", "target"):
-            if data.get(end) not in ids:
-                errors.add(f"{field}.{end}", f"no task with id {data.get(end)!r}")
-                ok = False
+            name = data.get(end)
+            if name in ids:
+                continue
+            ok = False
+            if name not in rejected:
+                hint = did_you_mean(name, sorted(ids)) if isinstance(name, str) else ""
+                errors.add(
+                    f"{field}.{end}", f"no task with id {name!r}" + (f"; {hint}" if hint else "")
+                )
         if not ok:
             continue
         default = by_id[data["source"]].output_tokens
@@ -284,8 +296,15 @@ def load_request(
             errors.add(f"{field}.id", f"duplicate task id {task.id!r}")
         else:
             tasks.append(task)
+    rejected = frozenset(
+        str(item.get("id")) for item in raw_tasks if isinstance(item, Mapping) and item.get("id")
+    ) - {t.id for t in tasks}
     edges = _graph_structure(
-        tasks, read_list(graph_raw.get("edges"), "graph.edges", errors, 10 * max_tasks), ex, errors
+        tasks,
+        read_list(graph_raw.get("edges"), "graph.edges", errors, 10 * max_tasks),
+        ex,
+        errors,
+        rejected,
     )
     cost_model = read_enum(
         CostModel, root.get("cost_model"), "cost_model", errors, CostModel.FORWARD_PASS

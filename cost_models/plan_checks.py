@@ -8,10 +8,11 @@ its ``task_plan_problems`` and ``validate_plan`` methods.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from aalps.cost_models.domain import Plan, TaskPlan
-from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.errors import FieldViolation, InvalidRequestError, did_you_mean
 from aalps.cost_models.operators import OPERATORS
 
 if TYPE_CHECKING:
@@ -33,7 +34,12 @@ def task_plan_problems(
     where = f"{field}.tasks[{task_plan.task_id}]"
     task = evaluator.graph.task_by_id.get(task_plan.task_id)
     if task is None:
-        return [FieldViolation(f"{where}.task_id", "no such task in the graph")]
+        return [
+            FieldViolation(
+                f"{where}.task_id",
+                "no such task in the graph" + _hint(task_plan.task_id, evaluator.graph.task_by_id),
+            )
+        ]
     spec = OPERATORS[task_plan.operator]
     missing = spec.missing(task)
     if missing:
@@ -48,7 +54,11 @@ def task_plan_problems(
         model = evaluator.catalog.by_name.get(assignment.model)
         if model is None:
             problems.append(
-                FieldViolation(f"{where}.roles[{role.name}].model", "no such model in the catalog")
+                FieldViolation(
+                    f"{where}.roles[{role.name}].model",
+                    f"no model {assignment.model!r} in the catalog"
+                    + _hint(assignment.model, evaluator.catalog.by_name),
+                )
             )
             continue
         problem = evaluator.model_problem(role, model)
@@ -106,3 +116,9 @@ def validate_plan(evaluator: PlanEvaluator, plan: Plan, *, field: str = "plan") 
         problems.append(FieldViolation(f"{field}.tasks", "a task is planned twice"))
     if problems:
         raise InvalidRequestError(problems)
+
+
+def _hint(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` when a known name is close to ``name``."""
+    suggestion = did_you_mean(name, sorted(known))
+    return f"; {suggestion}" if suggestion else ""

@@ -109,7 +109,6 @@ def _optimize(
     """:func:`optimize` on the working (in-memory) study."""
     objectives = request.search.objectives
     multi = len(objectives) >= 2
-    trials_before = len(study.get_trials(deepcopy=False))
     reporter.report()
     if reporter.stop_requested():
         raise SearchCancelled("stopped before the search began")
@@ -170,8 +169,15 @@ def _optimize(
         skipped.append("separation")
     else:
         separation = _separation(evaluator, baseline_evaluation, plan)
+    trials = reporter.trials_done  # evaluated by the search; recorded plans do not count
+    n_trials = request.search.n_trials
+    reason = reporter.stop_reason if trials < n_trials else ""
+    if trials < n_trials and not reason:
+        reason = f"{solution.method} found the plan" + (" (all scored)" if solution.exact else "")
     stats = SearchStats(
-        trials=len(study.get_trials(deepcopy=False)) - trials_before,
+        trials=trials,
+        n_trials=n_trials,
+        stop_reason=reason,
         exhaustive=solution.exact,
         seconds=reporter.elapsed(),
         candidates=sum(s.scored for s in spaces),

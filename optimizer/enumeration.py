@@ -45,7 +45,7 @@ from dataclasses import replace
 import sympy
 from aalps.cost_models.call_costs import price_figures
 from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
-from aalps.cost_models.errors import InfeasibleError
+from aalps.cost_models.errors import InfeasibleError, did_you_mean
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
@@ -432,4 +432,6 @@ class OperatorEnumerator:
                 f"only per-variant models ({', '.join(variants)}) have capability {capability}, "
                 f"and they serve only as ROUTE specialists"
             )
-        return f"no model has capability {capability}"
+        known = sorted({c for m in self.owner.catalog for c in m.capabilities})
+        hint = did_you_mean(capability, known)
+        return f"no model has capability {capability}" + (f"; {hint}" if hint else "")

@@ -378,7 +378,6 @@ class JointSearch:
     ) -> None:
         """Add exact results (and always the baseline) to the study as trials."""
         objectives = self.objectives
-        self.reporter.expect(1 + (0 if solution.recorded else len(solution.plans)))
         if not solution.recorded:
             kind = "front" if len(objectives) >= 2 else "optimum"
             for plan in solution.plans:
@@ -400,4 +399,4 @@ class JointSearch:
             extra={"feasible": meets(outcome, self.constraints), **(extra or {})},
             ratio=self.ratio,
         )
-        self.reporter.trial_done()
+        self.reporter.recorded()  # not a trial the search evaluated: not counted

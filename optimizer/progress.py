@@ -3,6 +3,11 @@
 Every phase reports through a :class:`Reporter`: it calls the caller's ``progress`` at the
 start, on every improvement and trial, and at the end; it asks ``should_stop`` (and
 remembers a yes) and keeps the deadline that ``search.timeout_seconds`` sets.
+
+Counters are honest: ``trials_done`` counts the trials the search evaluated, never the plans
+recorded into the study after it (the optimum, the baseline: :meth:`Reporter.recorded`), so
+a progress line never reads ``201/201`` for 200 trials; a search that stops before
+``n_trials`` says why in ``stop_reason``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class Reporter:
         self.n_trials = 0
         self.trials_done = 0
         self.best: float | None = None
+        #: Why the trial search ended before the trials it expected ("" when it did not).
+        self.stop_reason = ""
         #: Called after every trial (the study mirror's checkpoint), when set.
         self.on_trial: Callable[[], None] | None = None
 
@@ -55,6 +62,15 @@ class Reporter:
         self.report()
         if self.on_trial is not None:
             self.on_trial()
+
+    def recorded(self) -> None:
+        """A plan was recorded into the study (not a trial the search evaluated)."""
+        if self.on_trial is not None:
+            self.on_trial()
+
+    def stopped_early(self, reason: str) -> None:
+        """The trial search ends here, before its expected trials, because of ``reason``."""
+        self.stop_reason = self.stop_reason or reason
 
     def stop_requested(self) -> bool:
         if not self._stopped and self._should_stop is not None and self._should_stop():

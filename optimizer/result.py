@@ -60,9 +60,12 @@ class Crossover:
 class SearchStats:
     """How the plan was found.
 
-    ``trials`` counts the trials this run added to the Optuna study (exact paths record
-    their results as trials too); ``exhaustive`` is True when the returned plan (or front)
-    is provably optimal; ``candidates`` counts the task plans (operator × models × votes ×
+    ``trials`` counts the trials the search evaluated (Optuna's; not the plans recorded
+    into the study after the search, such as the optimum and the baseline), out of the
+    ``n_trials`` asked; when it is fewer, ``stop_reason`` says why (an exact method that
+    needed no trials, no improvement for a while, the time budget, a stop request).
+    ``exhaustive`` is True when the returned plan (or front) is provably optimal: every
+    candidate was scored; ``candidates`` counts the task plans (operator × models × votes ×
     parameters of one task) that were scored. ``method`` names what produced the plan (a
     :class:`~aalps.optimizer.coupled_search.Method` value: enumeration, branch and bound,
     pareto dp, pareto dp (epsilon), tpe, ...); ``gap`` is its proven relative gap to the
@@ -80,6 +83,8 @@ class SearchStats:
     method: str = ""
     gap: float | None = None
     skipped: tuple[str, ...] = ()
+    n_trials: int = 0
+    stop_reason: str = ""
 
 
 @dataclass(frozen=True)

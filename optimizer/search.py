@@ -75,8 +75,15 @@ class OptunaSearch:
                 self.best, self.since_best = value, 0
         self.reporter.trial_done()
         stale = len(self.objectives) <= 1 and self.since_best >= PATIENCE
-        if stale or self.reporter.stop_requested() or self.reporter.out_of_time():
-            study.stop()
+        if stale:
+            self.reporter.stopped_early(f"no better plan in the last {PATIENCE} trials")
+        elif self.reporter.stop_requested():
+            self.reporter.stopped_early("stopped on request")
+        elif self.reporter.out_of_time():
+            self.reporter.stopped_early("the time budget ran out")
+        else:
+            return
+        study.stop()
 
     def adopt_earlier_trials(self) -> int:
         """Score the search trials the study already holds (a resumed job's earlier
@@ -113,6 +120,8 @@ class OptunaSearch:
             seen.add(key)
             self.study.enqueue_trial(values, user_attrs={"kind": "warm start"})
         remaining = self.reporter.seconds_left()
+        if remaining is not None and remaining <= 0:
+            self.reporter.stopped_early("the time budget ran out")
         if n_trials <= 0 or (remaining is not None and remaining <= 0):
             return
         self.study.optimize(

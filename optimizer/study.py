@@ -13,15 +13,32 @@ does not overflow), the latency, and the failure probability; constraint values 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
-from aalps.cost_models.domain import Constraints, Objective, Plan
+from aalps.cost_models.domain import Constraints, Objective, OptimizeRequest, Plan, SearchObjective
 from aalps.cost_models.evaluation import PlanOutcome
 from aalps.optimizer.plan_params import PlanParams
 
-__all__ = ["constraint_values", "create_study", "describe", "figures", "objective_values", "record"]
+__all__ = [
+    "constraint_values",
+    "create_study",
+    "describe",
+    "figures",
+    "label_study",
+    "metric_names",
+    "objective_values",
+    "record",
+]
+
+#: The name of each objective value a trial reports (see :func:`objective_values`).
+_METRICS = {
+    Objective.COST: "log expected cost",
+    Objective.LATENCY: "latency",
+    Objective.FAILURE_PROBABILITY: "failure probability",
+}
 
 
 def create_study(
@@ -42,6 +59,31 @@ def create_study(
         directions=["minimize"] * max(1, len(objectives)),
         load_if_exists=study_name is not None,
     )
+
+
+def metric_names(request: OptimizeRequest) -> list[str]:
+    """The names of the values a trial of ``request``'s search reports, in order."""
+    objectives = request.search.objectives
+    if objectives:
+        return [_METRICS[o] for o in objectives]
+    ratio = request.search.objective is SearchObjective.COST_OF_PASS
+    return ["log cost of a correct result" if ratio else "log expected cost"]
+
+
+def label_study(study: optuna.Study, request: OptimizeRequest, **attrs: str) -> None:
+    """Name the study's values and say what it searched, for optuna-dashboard.
+
+    Sets ``study.set_metric_names`` and the user attributes ``graph`` (the graph's name),
+    ``objectives`` (the metric names) and ``attrs`` (e.g. ``job_id``).
+    """
+    names = metric_names(request)
+    with warnings.catch_warnings():  # experimental in Optuna (since 3.2), and what we want
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(names)
+    study.set_user_attr("graph", request.graph.name)
+    study.set_user_attr("objectives", names)
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
 
 
 def objective_values(

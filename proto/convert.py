@@ -24,6 +24,7 @@ from aalps.cost_models.evaluation import PlanEvaluation
 from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
 from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
+from aalps.proto.dict_check import check_dict
 from aalps.proto.message_view import MessageView
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -42,6 +43,7 @@ __all__ = [
     "request_from_proto",
     "result_to_proto",
     "separation_to_proto",
+    "wire_json_dict",
 ]
 
 
@@ -130,11 +132,26 @@ def dict_to_proto(data: Any, message: Message, field: str = "") -> Message:
     Request files say ``output_tokens: 1``; the wire field is an expression string. Unknown
     fields and wrong types become an :class:`InvalidRequestError` naming the field.
     """
+    problems = check_dict(data, message.DESCRIPTOR, field)  # type: ignore[arg-type]
+    if problems:
+        raise InvalidRequestError(problems)
     try:
         json_format.ParseDict(_coerce(data, message.DESCRIPTOR), message)  # type: ignore[arg-type]
-    except json_format.ParseError as error:
-        raise InvalidRequestError.single(field or message.DESCRIPTOR.name, str(error)) from None
+    except json_format.ParseError as error:  # (check_dict should have caught it first)
+        detail = str(error).rsplit("field: ", 1)[-1]
+        raise InvalidRequestError.single(field or message.DESCRIPTOR.name, detail) from None
     return message
+
+
+def wire_json_dict(data: Any, message: Message) -> dict[str, Any]:
+    """A request file's data as protobuf's JSON parser (and grpcurl) accepts it as is.
+
+    Files may say ``output_tokens: 1``; the wire's JSON mapping wants ``"1"`` for a string
+    field (and int64 values as strings). The data is read as a file is, then written back
+    with the proto field names: unset fields are left out, every value has its wire type.
+    """
+    dict_to_proto(data, message)
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
 def _coerce(data: Any, descriptor: Descriptor) -> Any:
@@ -236,6 +253,8 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
             exhaustive=result.stats.exhaustive,
             seconds=result.stats.seconds,
             candidates=result.stats.candidates,
+            n_trials=result.stats.n_trials,
+            stop_reason=result.stats.stop_reason,
         ),
     )
     if result.asymptotic_plan is not None:

@@ -1,7 +1,8 @@
 """Job records <-> ``aalps.v1.Job`` messages: the service's records as the wire shows them.
 
 Requests, plans and results convert in :mod:`aalps.proto.convert`; a job stores them as
-JSON text, parsed back here.
+JSON text, parsed back here. ``best_expected_cost`` has field presence: it is set only once
+the job knows a plan, so a PENDING job never shows a best cost of 0.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ def job_to_proto(job: JobRecord, *, with_request: bool = False) -> pb.Job:
         state=pb.JobState.Value(job.state.value),
         trials_done=job.trials_done,
         n_trials=job.n_trials,
-        best_expected_cost=job.best_expected_cost or 0.0,
     )
+    if job.best_expected_cost is not None:  # unset until a plan is known: never a false 0
+        message.best_expected_cost = job.best_expected_cost
     message.create_time.FromDatetime(job.create_time)
     message.update_time.FromDatetime(job.update_time)
     if job.result_json:

@@ -15,14 +15,20 @@ a replica takes over a job, :func:`resume_study` prepares that study first:
 - search trials already COMPLETE are counted, so the resumed search runs only what is
   left of ``n_trials`` (the plans a finished search records, user attribute ``kind`` in
   :data:`~aalps.optimizer.search.RECORDED_KINDS`, are not search trials and do not count).
+
+Every attempt labels the study (:func:`label_job_study`): job id, graph name and objective
+names as user attributes, and named values, so optuna-dashboard shows what it searched.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["STALE_REASON", "resume_study", "study_name"]
+if TYPE_CHECKING:
+    from aalps.cost_models.domain import OptimizeRequest
+
+__all__ = ["STALE_REASON", "label_job_study", "resume_study", "study_name"]
 
 _log = logging.getLogger(__name__)
 
@@ -33,6 +39,26 @@ STALE_REASON = "aalps:failed_because"
 def study_name(job_id: str) -> str:
     """The job's study: the same name on every attempt, so a resume continues it."""
     return f"aalps-job-{job_id}"
+
+
+def label_job_study(storage: Any, name: str, job_id: str, request: OptimizeRequest) -> None:
+    """Create the job's study if it is new, and label it for optuna-dashboard.
+
+    The study carries the job id, the graph's name and the objective names as user
+    attributes, and its values are named (``set_metric_names``), so a dashboard over the
+    job store's database shows labelled values, not ``values_0``. Its directions are the
+    ones :func:`aalps.optimizer.optimize` creates it with, which then continues it.
+    """
+    import optuna
+    from aalps.optimizer.study import create_study, label_study
+
+    study = create_study(
+        objectives=request.search.objectives,
+        sampler=optuna.samplers.RandomSampler(),
+        storage=storage,
+        study_name=name,
+    )
+    label_study(study, request, job_id=job_id)
 
 
 def resume_study(storage: Any, name: str) -> int:

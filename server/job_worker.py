@@ -23,7 +23,7 @@ import math
 import time
 from typing import Any
 
-from aalps.server.job_study import resume_study, study_name
+from aalps.server.job_study import label_job_study, resume_study, study_name
 from aalps.server.outcome import Limits, as_outcome
 from aalps.server.stop_flags import POLL_SECONDS, Stopper, StopSignal
 from aalps.server.store import JobRecord, JobState, JobStore
@@ -200,6 +200,8 @@ def _search_job(
         request = request_from_message(message, limits)
         name = study_name(job_id) if study_storage else None
         done = resume_study(study_storage, name) if name else 0
+        if name:
+            label_job_study(study_storage, name, job_id, request)
         if done:  # a resumed study: only what is left of n_trials
             remaining = max(1, request.search.n_trials - done)
             search = dataclasses.replace(request.search, n_trials=remaining)

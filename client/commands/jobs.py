@@ -68,7 +68,7 @@ def _watch(client: Client, job_id: str, args: argparse.Namespace) -> JobInfo:
     with common.progress_bar(args, f"job {job_id[:12]}") as bar:
         for last in client.watch(job_id):
             note = last.state.value
-            if last.best_expected_cost:
+            if last.best_expected_cost is not None:
                 note += f"  best {number(last.best_expected_cost)}"
             bar.update(last.trials_done, last.n_trials, note)
     return last if last is not None else client.get_job(job_id)

@@ -61,7 +61,8 @@ def run_optimize(args: argparse.Namespace) -> int:
     with common.make_client(args) as client, common.progress_bar(args, "optimize") as bar:
 
         def progress(update: Progress) -> None:
-            note = f"best {number(update.best_expected_cost)}" if update.best_expected_cost else ""
+            best = update.best_expected_cost
+            note = f"best {number(best)}" if best is not None else ""
             bar.update(update.trials_done, update.n_trials, note)
 
         report = client.optimize(request, timeout=None, progress=progress)

@@ -54,7 +54,8 @@ def test_exact_results_are_recorded_in_the_callers_study(tmp_path) -> None:  # t
     assert optimum.params["debug.SCAN_AND_FIX.detector"] == "qa"
     assert optimum.user_attrs["expected_cost"] == result.plan.outcome.expected_cost
     assert trials["baseline"].params["debug.operator"] == "ITERATE_WITH_HISTORY"
-    assert result.stats.trials == 2
+    assert result.stats.trials == 0  # enumerated: the two recorded plans are not trials
+    assert result.stats.stop_reason == "enumeration found the plan (all scored)"
 
 
 def test_constraints_are_recorded_with_each_trial() -> None:
@@ -71,7 +72,7 @@ def test_progress_is_reported_at_start_on_improvement_and_at_end() -> None:
     result = optimize(example("k_task_routing"), progress=events.append)
     assert events[0] == Progress(0, 0, None)
     assert events[-1].best_expected_cost == result.plan.outcome.expected_cost
-    assert events[-1].trials_done == result.stats.trials == 2
+    assert events[-1].trials_done == result.stats.trials == 0  # recorded plans do not count
 
 
 def test_stop_before_anything_is_known_cancels() -> None:

@@ -39,7 +39,7 @@ def test_tpe_trials_reach_the_stored_study_in_batches(
     result = optimize(request, storage=storage, study_name="job")
     stored = optuna.load_study(study_name="job", storage=storage).trials
     assert result.stats.method == "tpe"
-    assert len(stored) == result.stats.trials > CHECKPOINT_TRIALS
+    assert len(stored) == result.stats.trials + 1 > CHECKPOINT_TRIALS  # + the baseline
     assert [t.number for t in stored] == list(range(len(stored)))
     values = [t.value for t in stored]
     assert all(v is not None for v in values)
@@ -62,7 +62,7 @@ def test_a_resumed_study_continues_its_numbering(tmp_path) -> None:  # type: ign
     optimize(request, storage=url, study_name="job")
     again = optimize(request, storage=url, study_name="job")
     stored = optuna.load_study(study_name="job", storage=url).trials
-    assert again.stats.trials == 2
+    assert again.stats.trials == 0  # exact: only the optimum and baseline recorded
     assert [t.number for t in stored] == list(range(4))
 
 

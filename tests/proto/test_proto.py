@@ -270,7 +270,7 @@ FIELDS = {
     },
     "Separation": {"role", "text", "latex"},
     "Crossover": {"plan", "parameter", "at", "text", "scale", "values"},
-    "SearchStats": {"trials", "exhaustive", "seconds", "candidates"},
+    "SearchStats": {"trials", "exhaustive", "seconds", "candidates", "n_trials", "stop_reason"},
     "Plan": {
         "tasks",
         "cost",

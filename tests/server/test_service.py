@@ -119,7 +119,11 @@ def test_job_life_cycle(stub: aalps_pb2_grpc.AalpsServiceStub) -> None:
     got = stub.GetJob(pb.GetJobRequest(job_id=submitted.job_id), timeout=10).job
     assert got.result == job.result and got.request == request
     assert got.create_time.ToDatetime() <= got.update_time.ToDatetime()
-    assert got.trials_done >= 1
+    # enumerated exactly: no trial ran (the recorded optimum and baseline are not trials)
+    assert got.result.stats.exhaustive and got.result.stats.candidates == 4  # README's count
+    assert got.trials_done == got.result.stats.trials == 0
+    assert not submitted.HasField("best_expected_cost")  # PENDING: no best cost yet
+    assert got.best_expected_cost == pytest.approx(got.result.plan.expected_cost)
     # watching a finished job yields its final snapshot and ends
     again = list(stub.WatchJob(pb.WatchJobRequest(job_id=submitted.job_id), timeout=10))
     assert len(again) == 1 and again[0].job.state == pb.SUCCEEDED

@@ -243,9 +243,7 @@ class _SearchObjectiveEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Searc
     """The raw expected cost, whatever the success probability."""
 
 class SearchObjective(_SearchObjective, metaclass=_SearchObjectiveEnumTypeWrapper):
-    """The life cycle of a job: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED.
-    What a single-objective search minimizes (DESIGN §2, "Objective").
-    """
+    """What a single-objective search minimizes (DESIGN §2, "Objective")."""
 
 SEARCH_OBJECTIVE_UNSPECIFIED: SearchObjective.ValueType  # 0
 """Default: COST_OF_PASS."""
@@ -336,7 +334,8 @@ class _JobStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobState.Val
     CANCELLED: _JobState.ValueType  # 5
     """Cancelled by the caller; `result` may hold the best plan found before."""
 
-class JobState(_JobState, metaclass=_JobStateEnumTypeWrapper): ...
+class JobState(_JobState, metaclass=_JobStateEnumTypeWrapper):
+    """The life cycle of a job: PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
 
 JOB_STATE_UNSPECIFIED: JobState.ValueType  # 0
 """Not set. In ListJobsRequest: no filter."""
@@ -1408,14 +1407,28 @@ class SearchStats(_message.Message):
     EXHAUSTIVE_FIELD_NUMBER: _builtins.int
     SECONDS_FIELD_NUMBER: _builtins.int
     CANDIDATES_FIELD_NUMBER: _builtins.int
+    N_TRIALS_FIELD_NUMBER: _builtins.int
+    STOP_REASON_FIELD_NUMBER: _builtins.int
     trials: _builtins.int
-    """Search trials run."""
+    """Trials the search evaluated (Optuna's), out of `n_trials`; the plans recorded into
+    the study after the search (the optimum, the baseline) do not count.
+    """
     exhaustive: _builtins.bool
-    """True when the space was enumerated exactly (the plan is optimal)."""
+    """True when every candidate was scored (the space was searched exactly: the plan is
+    optimal).
+    """
     seconds: _builtins.float
     """Wall-clock seconds spent."""
     candidates: _builtins.int
-    """Size of the search space (candidate plans)."""
+    """Task plans scored (operator x models x votes x parameters of one task, summed over
+    the tasks).
+    """
+    n_trials: _builtins.int
+    """The trials asked for (`search.n_trials`, or the server's default)."""
+    stop_reason: _builtins.str
+    """Why `trials` is fewer than `n_trials`, e.g. "enumeration found the plan (all
+    scored)" or "no better plan in the last 100 trials"; empty when all ran.
+    """
     def __init__(
         self,
         *,
@@ -1423,10 +1436,12 @@ class SearchStats(_message.Message):
         exhaustive: _builtins.bool = ...,
         seconds: _builtins.float = ...,
         candidates: _builtins.int = ...,
+        n_trials: _builtins.int = ...,
+        stop_reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "exhaustive", b"exhaustive", "seconds", b"seconds", "trials", b"trials"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "exhaustive", b"exhaustive", "n_trials", b"n_trials", "seconds", b"seconds", "stop_reason", b"stop_reason", "trials", b"trials"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1524,7 +1539,9 @@ class Job(_message.Message):
     n_trials: _builtins.int
     """Trials planned."""
     best_expected_cost: _builtins.float
-    """Expected cost of the best plan found so far (cost-model units); 0 until one is."""
+    """Expected cost of the best plan found so far (cost-model units); unset until one is
+    (a PENDING job has none: test presence, not 0).
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the job was submitted."""
@@ -1556,16 +1573,18 @@ class Job(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         trials_done: _builtins.int = ...,
         n_trials: _builtins.int = ...,
-        best_expected_cost: _builtins.float = ...,
+        best_expected_cost: _builtins.float | None = ...,
         result: Global___OptimizeResponse | None = ...,
         error: _status_pb2.Status | None = ...,
         request: Global___OptimizeRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "error", b"error", "request", b"request", "result", b"result", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_best_expected_cost", b"_best_expected_cost", "best_expected_cost", b"best_expected_cost", "create_time", b"create_time", "error", b"error", "request", b"request", "result", b"result", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["best_expected_cost", b"best_expected_cost", "create_time", b"create_time", "error", b"error", "job_id", b"job_id", "n_trials", b"n_trials", "request", b"request", "result", b"result", "state", b"state", "trials_done", b"trials_done", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_best_expected_cost", b"_best_expected_cost", "best_expected_cost", b"best_expected_cost", "create_time", b"create_time", "error", b"error", "job_id", b"job_id", "n_trials", b"n_trials", "request", b"request", "result", b"result", "state", b"state", "trials_done", b"trials_done", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__best_expected_cost: _TypeAlias = _typing.Literal["best_expected_cost"]  # noqa: Y015
+    _WhichOneofArgType__best_expected_cost: _TypeAlias = _typing.Literal["_best_expected_cost", b"_best_expected_cost"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__best_expected_cost) -> _WhichOneofReturnType__best_expected_cost | None: ...
 
 Global___Job: _TypeAlias = Job  # noqa: Y015
 
