@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -207,19 +208,23 @@ def config_from_args(
     try:
         return ServerConfig(**values)
     except ValueError as error:
-        given = {
-            spec.dest: spec.flag if getattr(args, spec.dest, None) is not None else spec.env
-            for spec in FLAGS
-        }
+        given = {}
+        for spec in FLAGS:
+            if getattr(args, spec.dest, None) is not None:
+                given[spec.dest] = spec.flag
+            elif spec.dest in values and spec.env in (os.environ if environ is None else environ):
+                given[spec.dest] = spec.env
         raise ValueError(_name_the_source(str(error), given)) from None
 
 
 def _name_the_source(message: str, given: Mapping[str, str]) -> str:
-    """Prefix the flag or variable behind the first field a config error names."""
-    for dest, source in given.items():
-        if message.startswith(dest) or f" {dest} " in message:
-            return f"{source}: {message}"
-    return message
+    """Prefix the flag or variable that set the first field a config error names."""
+    named = [
+        (match.start(), source)
+        for dest, source in given.items()
+        if (match := re.search(rf"\b{dest}\b", message))
+    ]
+    return f"{min(named)[1]}: {message}" if named else message
 
 
 def log_settings(

@@ -152,7 +152,9 @@ class ServerConfig:
         if min(self.max_trial_tasks, self.validation_workers, self.max_active_jobs) < 1:
             raise ValueError("max_trial_tasks, validation_workers, max_active_jobs must be >= 1")
         if min(self.validation_seconds, self.max_search_seconds, self.max_job_seconds) <= 0:
-            raise ValueError("validation, search and job time limits must be positive")
+            raise ValueError(
+                "validation_seconds, max_search_seconds and max_job_seconds must be positive"
+            )
         if self.small_job_size < 0:
             raise ValueError("small_job_size must be >= 0")
         if self.lease_seconds <= 0 or self.claim_poll_seconds <= 0:

@@ -114,3 +114,19 @@ def test_a_bad_variable_is_one_line_naming_it(environ: dict[str, str], message: 
 def test_a_bad_flag_value_names_the_flag() -> None:
     with pytest.raises(ValueError, match=r"^--port: port must be in 0\.\.65535"):
         config_from_args(_args("--port", "70000"), {"AALPS_PORT": "1"})
+
+
+def test_python_dash_m_aalps_server_reads_the_variables_too() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aalps.server"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "AALPS_MAX_SEARCH_SECONDS": "-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "aalps serve: AALPS_MAX_SEARCH_SECONDS: validation_seconds, max_search_seconds and "
+        "max_job_seconds must be positive\n"
+    )
