@@ -145,7 +145,10 @@ def _optimize(
     baseline_evaluation = evaluator.evaluate(baseline)
     for note in notes:
         logger.info("baseline: %s", note)
-    run.record_results(solution, baseline_evaluation, notes)
+    if not reporter.stop_requested():
+        # A stopped search (cancel, shutdown, lease lost) records nothing: a resume then
+        # sees only search trials, as the uninterrupted search did.
+        run.record_results(solution, baseline_evaluation, notes)
     # The plan heads the front: evaluated (symbolically) once.
     front = (plan, *(evaluator.evaluate(p) for p in solution.plans[1:])) if multi else ()
     crossovers: tuple[Crossover, ...] = ()

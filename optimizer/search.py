@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import optuna
 from aalps.cost_models.domain import Constraints, Objective, Plan
@@ -29,7 +30,14 @@ from aalps.optimizer.ray import objective_of
 from aalps.optimizer.study import constraint_values, describe, figures, objective_values
 from optuna.trial import TrialState
 
-__all__ = ["PATIENCE", "RECORDED_KINDS", "OptunaSearch", "nsga2_sampler", "tpe_sampler"]
+__all__ = [
+    "PATIENCE",
+    "RECORDED_KINDS",
+    "OptunaSearch",
+    "TrialSeededTPESampler",
+    "nsga2_sampler",
+    "tpe_sampler",
+]
 
 #: A single-objective search stops after this many trials without a better feasible plan.
 PATIENCE = 100
@@ -52,6 +60,7 @@ class OptunaSearch:
     scored: dict[int, tuple[Plan, PlanOutcome]] = field(default_factory=dict)
     best: float = math.inf
     since_best: int = 0
+    _done: set[str] = field(default_factory=set)
 
     def objective(self, trial: optuna.Trial) -> float | list[float]:
         plan = self.params.suggest(trial)
@@ -101,10 +110,14 @@ class OptunaSearch:
                 continue
             outcome = self.evaluator.outcome(plan)
             self.scored[trial.number] = (plan, outcome)
+            self.since_best += 1  # as after_trial counts, so patience carries on
             if meets(outcome, self.constraints):
                 self.reporter.offer(outcome.expected_cost)
-                self.best = min(self.best, objective_of(outcome, self.ratio))
+                value = objective_of(outcome, self.ratio)
+                if value < self.best:
+                    self.best, self.since_best = value, 0
             adopted += 1
+        self._done = {_key(t.params) for t in self.study.get_trials(deepcopy=False)}
         return adopted
 
     def run(self, n_trials: int, warm_starts: Sequence[Plan]) -> None:
@@ -114,10 +127,12 @@ class OptunaSearch:
         seen: set[str] = set()
         for plan in warm_starts:
             values, _ = self.params.encode(plan)
-            key = repr(sorted(values.items()))
+            key = _key(values)
             if key in seen or len(seen) >= n_trials:
                 continue
             seen.add(key)
+            if key in self._done:
+                continue  # run by an earlier attempt (a resume): not again
             self.study.enqueue_trial(values, user_attrs={"kind": "warm start"})
         remaining = self.reporter.seconds_left()
         if remaining is not None and remaining <= 0:
@@ -150,9 +165,35 @@ class OptunaSearch:
         return plan, outcome
 
 
+class TrialSeededTPESampler(optuna.samplers.TPESampler):
+    """TPE whose random state is derived afresh before each trial from the seed and the
+    trial's number.
+
+    Optuna's sampler draws from one random stream for the whole run, which a restart
+    rewinds; here a search resumed from a stored prefix of its trials (a job taken over
+    after a crash: same numbers, same history) draws what the uninterrupted search drew,
+    so both end with the same plan.
+    """
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed=seed)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        derived = (self._base_seed * 1_000_003 + trial.number * 7_919) % 2**32
+        self._rng.rng.seed(derived)
+        self._random_sampler._rng.rng.seed(derived)
+        super().before_trial(study, trial)
+
+
+def _key(params: dict[str, Any]) -> str:
+    return repr(sorted(params.items()))
+
+
 def tpe_sampler(seed: int) -> optuna.samplers.BaseSampler:
-    """The constrained single-objective sampler (Optuna 5 TPE: multivariate by default)."""
-    return optuna.samplers.TPESampler(seed=seed)
+    """The constrained single-objective sampler (Optuna 5 TPE: multivariate by default),
+    reproducible across a resume (:class:`TrialSeededTPESampler`)."""
+    return TrialSeededTPESampler(seed)
 
 
 def nsga2_sampler(seed: int) -> optuna.samplers.BaseSampler:

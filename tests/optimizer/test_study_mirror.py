@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import aalps.optimizer.coupled_search
 import aalps.optimizer.joint_search
+import aalps.optimizer.search
 import optuna
 import pytest
 import sqlalchemy
@@ -211,3 +212,37 @@ def test_a_resumed_search_returns_the_best_plan_of_every_attempt(
     )
     best = min(t.user_attrs["expected_cost"] for t in _stored_feasible(url))
     assert result.plan.outcome.expected_cost == pytest.approx(best)
+
+
+@pytest.mark.parametrize(("seed", "stop_at"), [(0, 70), (1, 55), (2, 20)])
+def test_an_interrupted_search_ends_as_the_uninterrupted_one(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, seed: int, stop_at: int
+) -> None:  # type: ignore[no-untyped-def]
+    """Stopped after ``stop_at`` trials and resumed with what is left of ``n_trials`` (as a
+    job taken over does): the same trials, in the same order, and the same plan."""
+    _tpe_only(monkeypatch)
+    monkeypatch.setattr(aalps.optimizer.search, "PATIENCE", 10_000)
+    request = replace(cached_request(9), search=SearchOptions(n_trials=90, seed=seed))
+    whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
+    whole = optimize(request, storage=whole_url, study_name="job")
+    url = f"sqlite:///{tmp_path / 'cut.db'}"
+    seen: list[int] = []
+    optimize(
+        request,
+        storage=url,
+        study_name="job",
+        progress=lambda p: seen.append(p.trials_done),
+        should_stop=lambda: bool(seen) and seen[-1] >= stop_at,
+    )
+    done = len(optuna.load_study(study_name="job", storage=url).trials)
+    assert done == stop_at  # every search trial, nothing recorded by the stopped attempt
+    left = replace(request.search, n_trials=request.search.n_trials - done)
+    resumed = optimize(replace(request, search=left), storage=url, study_name="job")
+
+    def search_params(where: str) -> list[dict[str, object]]:
+        trials = optuna.load_study(study_name="job", storage=where).trials
+        return [t.params for t in trials if t.user_attrs.get("kind") not in RECORDED_KINDS]
+
+    assert search_params(url) == search_params(whole_url)
+    assert resumed.plan.outcome.expected_cost == whole.plan.outcome.expected_cost
+    assert resumed.plan.plan == whole.plan.plan
