@@ -32,6 +32,7 @@ from aalps.optimizer.result import (
 )
 from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics
+from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
 from aalps.optimizer.study_mirror import StudyMirror
 
@@ -166,6 +167,12 @@ def _optimize(
         skipped.append("separation")
     else:
         separation = _separation(evaluator, baseline_evaluation, plan)
+    stability: tuple[StabilityRange, ...] = ()
+    if single and not ranked_far:
+        if reporter.out_of_time():
+            skipped.append("stability ranges")
+        else:
+            stability = stability_ranges(evaluator, plan.plan, spaces, ratio=run.ratio)
     stats = SearchStats(
         trials=len(study.get_trials(deepcopy=False)) - trials_before,
         exhaustive=solution.exact,
@@ -187,6 +194,7 @@ def _optimize(
         crossovers=crossovers,
         stats=stats,
         asymptotic_plan=asymptotic,
+        stability=stability,
     )
 
 
