@@ -329,6 +329,7 @@ RPCS = {
     "ListJobs": ("ListJobsRequest", "ListJobsResponse", False),
     "BatchOptimize": ("BatchOptimizeRequest", "BatchOptimizeResponse", True),
     "AnalyzePlan": ("AnalyzePlanRequest", "AnalyzePlanResponse", False),
+    "WhatIf": ("WhatIfRequest", "WhatIfResponse", True),
 }
 
 
