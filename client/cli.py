@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aalps.client.commands import batch, examples, jobs, optimize, serve, whatif
+from aalps.client.commands import batch, examples, jobs, optimize, plot, serve, whatif
 from aalps.client.commands.common import TOKEN_ENV
 from aalps.client.errors import (
     AalpsClientError,
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aalps {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, optimize, batch, jobs, examples, whatif):
+    for module in (serve, optimize, batch, jobs, examples, whatif, plot):
         module.register(commands)
     return parser
 
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``aalps`` with ``argv`` (default: the process's arguments); return the status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("optimize", "analyze", "batch", "whatif") and not args.server:
+    if args.command in ("optimize", "analyze", "batch", "whatif", "plot") and not args.server:
         _quiet_optuna()  # in process: no per-study log lines on stderr
     try:
         status: int = args.run(args)
