@@ -8,7 +8,8 @@ them (in the request's objective: under the cost of a correct result they need n
 the expected costs meet), the separation is written in the corner, and a Pareto front
 becomes a second panel (cost against success probability). Every artist carries a ``gid``
 (``series-plan``, ``series-baseline``, ``series-asymptotic``, ``crossover-<i>``,
-``pareto-front``) so that the SVG names its parts. matplotlib is the ``aalps[plot]`` extra, imported only here.
+``pareto-front``) so that the SVG names its parts. matplotlib is the ``aalps[plot]`` extra,
+imported only here.
 """
 
 from __future__ import annotations
