@@ -124,7 +124,9 @@ def figure(
         marker = ax.axvline(value, linestyle="--", linewidth=0.8, color="grey")
         marker.set_gid(f"crossover-{i}")
         ax.plot([value], [cost], marker="o", color="black")
-        ax.annotate(label, (value, cost), textcoords="offset points", xytext=(4, -12), fontsize=8)
+        ax.annotate(
+            label, (value, cost), textcoords="offset points", xytext=(-6, 8), ha="right", fontsize=8
+        )
     if separation:
         ax.text(
             0.02,

@@ -159,8 +159,8 @@ _FIGURES = {
 
 
 def factor(value: float) -> str:
-    """A factor as ``×3.1`` (three significant digits; ``×∞`` for none)."""
-    return "×∞" if value == float("inf") else f"×{value:.3g}"
+    """A factor as ``×3.1`` (four significant digits; ``×∞`` for none)."""
+    return "×∞" if value == float("inf") else f"×{value:.4g}"
 
 
 def _changes(tasks: Iterable[TaskReport]) -> str:

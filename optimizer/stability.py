@@ -66,11 +66,11 @@ RELIABILITY_FLOOR = 1e-3
 #: Objectives within this relative distance are ties (the plan stays optimal).
 _TIE = 1e-9
 #: Reliability factors tried below 1 before bisecting (nearest first).
-_DOWN = (0.99, 0.95, 0.8, 0.5, 0.2, RELIABILITY_FLOOR)
+_DOWN = (0.99, 0.9, 0.5, 0.1, RELIABILITY_FLOOR)
 #: Fractions of the way to the clip (reliability 1) tried above 1.
-_UP = (0.5, 1.0)
+_UP = (1.0,)
 #: Bisection stops when the last good and first bad factors are this close (log ratio).
-RESOLUTION = 2e-3
+RESOLUTION = 4e-3
 
 
 @dataclass(frozen=True)
@@ -162,10 +162,12 @@ class _Context:
         self.constraints = evaluator.request.constraints
         # The cost of a correct result (sum of costs over product of successes) couples the
         # tasks as constraints do: two changes may win where neither does alone.
-        self.conditional = self.constraints.coupled or ratio
+        self.constrained = self.constraints.coupled
+        self.conditional = self.constrained or ratio
         self.outcomes = [evaluator.task_outcome(tp) for tp in self.tasks]
         self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
         self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
+        self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
 
     def capability(self, tp: TaskPlan, role: str) -> str:
         key = (tp.task_id, tp.operator)
@@ -201,6 +203,13 @@ class _Context:
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""
+        key = (index, model, capability)
+        known = self._alternatives.get(key)
+        if known is None:
+            known = self._alternatives[key] = self._alternatives_of(index, model, capability)
+        return known
+
+    def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         chosen = self.tasks[index]
         space = self.spaces.get(chosen.task_id)
         bases = [chosen]
@@ -233,7 +242,7 @@ class _Context:
         other than ``max_cost`` (which varies with a price)."""
         if outcome.window_violation is not None:
             return False
-        if not self.conditional:
+        if not self.constrained:
             return True
         outcomes = {tp.task_id: o for tp, o in zip(self.tasks, self.outcomes, strict=True)}
         outcomes[self.tasks[index].task_id] = outcome
@@ -346,28 +355,24 @@ def _reliability_range(context: _Context, model: Model, capability: str) -> Stab
                 (alt, context.involves(alt, model.name, capability)) for alt in alternatives
             ]
 
-    alts = [(alt, again) for pool in pools.values() for alt, again in pool]
+    alts = [alt for pool in pools.values() for alt, again in pool if again]
     up = 1.0 / reliability if reliability > 0 else math.inf
-    top = scaled_evaluator(context.evaluator, model.name, RELIABILITY, up, capability)
-    floors = {
-        (down, alt): _floor(alt, context.evaluator if down else top)
-        for alt, again in alts
-        if again
-        for down in (True, False)
-    }
+    floors: dict[bool, dict[TaskPlan, tuple[float, float]]] = {}
 
     def takeover(factor: float) -> tuple[bool, tuple[TaskPlan, ...]]:
         """(still optimal, the task plans of the best alternative when not)."""
         scaled = scaled_evaluator(context.evaluator, model.name, RELIABILITY, factor, capability)
+        down = factor < 1.0
+        if down not in floors:  # each direction's floors, once: at its far end
+            end = context.evaluator
+            if not down:
+                end = scaled_evaluator(end, model.name, RELIABILITY, up, capability)
+            floors[down] = {alt: _floor(alt, end) for alt in alts}
         # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
         monotone = reliability * factor > 0.5
-        down = factor < 1.0
         scan = {
-            alt: floors[(down, alt)]
-            if monotone or alt.operator is not Operator.AHEAD_BY_K
-            else (0.0, 1.0)
-            for alt, again in alts
-            if again
+            alt: floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
+            for alt, floor in floors[down].items()
         }
         return _optimal_at(context, scaled, pools, scan)
 
@@ -438,7 +443,7 @@ def _optimal_at(
     success = math.prod(o.success_probability for o in outcomes)
 
     def objective(items: Sequence[TaskOutcome], cost: float, p: float) -> float | None:
-        if context.conditional:
+        if context.constrained:
             plan = scaled.combine(
                 {tp.task_id: o for tp, o in zip(context.tasks, items, strict=True)}
             )
@@ -464,8 +469,8 @@ def _optimal_at(
             outcome = (scaled if again else base).task_outcome(alt)
             if outcome.window_violation is not None:
                 continue
-            swapped = outcomes if not context.conditional else list(outcomes)
-            if context.conditional:
+            swapped = outcomes if not context.constrained else list(outcomes)
+            if context.constrained:
                 swapped[index] = outcome
             cost = total - mine.expected_cost + outcome.expected_cost
             if mine.success_probability > 0:

@@ -95,7 +95,10 @@ def run_plot(args: argparse.Namespace) -> int:
         fig, _ = figure(
             request,
             plans,
-            crossovers=[(c.scale, c.at, c.text) for c in result.crossovers],
+            crossovers=[
+                (c.scale, c.at, f"crossover: {c.parameter} ≈ {c.at:,.4g}")
+                for c in result.crossovers
+            ],
             separation=whole,
             pareto=[(p.expected_cost, p.success_probability) for p in result.pareto_front],
         )
