@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
+from aalps.client.channels import channel_options, with_default_port
 from aalps.client.errors import (
     AalpsClientError,
     error_from_rpc,
@@ -22,7 +24,7 @@ from aalps.client.errors import (
     strip_field_prefix,
 )
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
-from aalps.client.remote import auth_metadata, channel_options
+from aalps.client.remote import auth_metadata
 from aalps.client.results import (
     AnalysisReport,
     BatchItem,
@@ -53,6 +55,7 @@ class AsyncClient:
         *,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
+        target = with_default_port(target)
         if credentials is None:
             self._channel = grpc.aio.insecure_channel(target, options=channel_options())
         else:
@@ -113,9 +116,12 @@ class AsyncClient:
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
 
-    async def submit(self, request: RequestLike) -> JobInfo:
-        """Start a job; returns it at once (state PENDING)."""
-        message = pb.SubmitJobRequest(request=request_message(request))
+    async def submit(self, request: RequestLike, *, request_id: str | None = None) -> JobInfo:
+        """Start a job; returns it at once (state PENDING). ``request_id`` (default: a
+        fresh UUID) makes a retry return the same job (:meth:`Client.submit`)."""
+        message = pb.SubmitJobRequest(
+            request=request_message(request), request_id=request_id or uuid.uuid4().hex
+        )
         return job_from_proto((await self._unary(self._stub.SubmitJob, message)).job)
 
     async def get_job(self, job_id: str) -> JobInfo:

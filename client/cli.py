@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aalps.client.commands import batch, examples, jobs, optimize, plot, serve, whatif
+from aalps.client.commands import batch, catalog, examples, jobs, optimize, plot, serve, whatif
 from aalps.client.commands.common import TOKEN_ENV
 from aalps.client.errors import (
     AalpsClientError,
@@ -40,7 +40,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse tree: serve, optimize, analyze, batch, jobs, examples."""
+    """The argparse tree: serve, optimize, analyze, batch, jobs, examples, catalog."""
     parser = argparse.ArgumentParser(
         prog="aalps",
         description="Plan LLM-agent systems by asymptotic analysis: find the cheapest "
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aalps {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, optimize, batch, jobs, examples, whatif, plot):
+    for module in (serve, optimize, batch, jobs, examples, catalog, whatif, plot):
         module.register(commands)
     return parser
 

@@ -14,14 +14,17 @@ names, or an ``aalps_pb2.OptimizeRequest``. Every failure is an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
+from typing import Any
 
 import grpc
 from aalps.client.backend import Backend, ProgressCallback
 from aalps.client.errors import AalpsClientError, status_from_error, strip_field_prefix
 from aalps.client.in_process import InProcessBackend
 from aalps.client.inputs import PlanLike, RequestLike, plan_message, request_message
+from aalps.client.job_batch import DEFAULT_WINDOW, run_as_jobs
 from aalps.client.remote import RemoteBackend
 from aalps.client.results import (
     AnalysisReport,
@@ -64,7 +67,10 @@ class Client:
         *,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> Client:
-        """A client of the server at ``target`` ("host:port").
+        """A client of the server at ``target`` ("host:port"; "host" means port 50051).
+
+        The channel retries a call that fails with UNAVAILABLE (up to 5 attempts, with
+        backoff) and sends keepalive pings (:mod:`aalps.client.channels`).
 
         Parameters
         ----------
@@ -75,7 +81,10 @@ class Client:
         timeout
             The default deadline of every call, in seconds (None: none).
         credentials
-            TLS channel credentials; None uses a plaintext channel.
+            TLS channel credentials, e.g.
+            ``channel_credentials(TlsOptions(ca="ca.pem"))`` from
+            :mod:`aalps.client.channels` (with ``cert``/``key`` for mTLS); None uses a
+            plaintext channel.
         """
         return cls(RemoteBackend(target, token=token, credentials=credentials), timeout=timeout)
 
@@ -136,13 +145,24 @@ class Client:
         return analysis_report_from_proto(response)
 
     def batch(
-        self, requests: Iterable[RequestLike], *, timeout: float | None = _UNSET
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        catalog: Mapping[str, Any] | pb.Catalog | None = None,
+        timeout: float | None = _UNSET,
     ) -> Iterator[BatchItem]:
         """Optimize many requests, yielding each outcome as it finishes (``index`` says which).
 
         A request that cannot even be read (missing file, bad YAML) yields an error item
-        at once; the others are sent in one BatchOptimize call.
+        at once; the others are sent in one BatchOptimize call. ``catalog`` (a catalog
+        mapping, e.g. :func:`~aalps.client.catalog_files.read_catalog_file`'s, or the
+        message) is sent once and replaces every request's own catalog.
         """
+        shared = None
+        if catalog is not None:
+            from aalps.client.catalog_files import catalog_message
+
+            shared = catalog if isinstance(catalog, pb.Catalog) else catalog_message(catalog)
         messages: list[pb.OptimizeRequest] = []
         positions: list[int] = []
         failures: list[BatchItem] = []
@@ -156,9 +176,10 @@ class Client:
         yield from failures
         if not messages:
             return
-        stream = self._backend.batch(
-            pb.BatchOptimizeRequest(requests=messages), timeout=self._deadline(timeout)
-        )
+        message = pb.BatchOptimizeRequest(requests=messages)
+        if shared is not None:
+            message.catalog.CopyFrom(shared)
+        stream = self._backend.batch(message, timeout=self._deadline(timeout))
         for entry in stream:
             if entry.HasField("error"):
                 strip_field_prefix(entry.error, f"requests[{entry.index}].")
@@ -172,9 +193,60 @@ class Client:
         request order (``changed``, the plans and costs before and after, or ``error``)."""
         yield from self._backend.what_if(request, timeout=self._deadline(timeout))
 
-    def submit(self, request: RequestLike, *, timeout: float | None = _UNSET) -> JobInfo:
-        """Start an optimization job; returns it at once (state PENDING)."""
-        message = pb.SubmitJobRequest(request=request_message(request))
+    def batch_jobs(
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        catalog: Mapping[str, Any] | pb.Catalog | None = None,
+        window: int = DEFAULT_WINDOW,
+        poll_seconds: float = 0.2,
+    ) -> Iterator[BatchItem]:
+        """Optimize many requests as jobs, yielding each outcome as its job ends.
+
+        Unlike :meth:`batch` (one call, run by the server that receives it), every request
+        becomes a job in the server's store, which every replica sharing that store claims
+        from: the batch spreads over the replicas and survives one dying. At most
+        ``window`` jobs are active at once (the server limits active jobs per owner).
+        ``catalog`` replaces every request's own, as in :meth:`batch`.
+        """
+        shared = None
+        if catalog is not None:
+            from aalps.client.catalog_files import catalog_message
+
+            shared = catalog if isinstance(catalog, pb.Catalog) else catalog_message(catalog)
+        messages: list[pb.OptimizeRequest | AalpsClientError] = []
+        for request in requests:
+            try:
+                message = request_message(request)
+            except AalpsClientError as error:
+                messages.append(error)
+                continue
+            if shared is not None:
+                message.catalog.CopyFrom(shared)
+            messages.append(message)
+        yield from run_as_jobs(
+            messages,
+            lambda message: self.submit(message),
+            lambda job_id: self.get_job(job_id),
+            window=window,
+            poll_seconds=poll_seconds,
+        )
+
+    def submit(
+        self,
+        request: RequestLike,
+        *,
+        timeout: float | None = _UNSET,
+        request_id: str | None = None,
+    ) -> JobInfo:
+        """Start an optimization job; returns it at once (state PENDING).
+
+        ``request_id`` (default: a fresh UUID) makes the call safe to retry: the server
+        returns the job an earlier call with that id made instead of a second one.
+        """
+        message = pb.SubmitJobRequest(
+            request=request_message(request), request_id=request_id or uuid.uuid4().hex
+        )
         response = self._backend.submit(message, timeout=self._deadline(timeout))
         return job_from_proto(response.job)
 

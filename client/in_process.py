@@ -126,9 +126,10 @@ class InProcessBackend:
     def batch(
         self, request: pb.BatchOptimizeRequest, *, timeout: float | None
     ) -> Iterator[pb.BatchOptimizeResponse]:
+        from aalps.proto.convert import batch_requests
         from aalps.server.status import status_for
 
-        stream = self._service.batch(request.requests, deadline=_epoch_deadline(timeout))
+        stream = self._service.batch(batch_requests(request), deadline=_epoch_deadline(timeout))
         for entry in self._iterate(stream):
             if entry.error is not None:
                 yield pb.BatchOptimizeResponse(index=entry.index, error=status_for(entry.error))
@@ -147,7 +148,12 @@ class InProcessBackend:
         from aalps.server.job_messages import job_to_proto
 
         job = self._call(
-            self._service.submit_job("", request.request, deadline=_epoch_deadline(timeout))
+            self._service.submit_job(
+                "",
+                request.request,
+                deadline=_epoch_deadline(timeout),
+                request_id=request.request_id,
+            )
         )
         return pb.SubmitJobResponse(job=job_to_proto(job, with_request=True))
 

@@ -1,4 +1,7 @@
-"""The remote backend: the generated gRPC stub, with bearer-token metadata and typed errors."""
+"""The remote backend: the generated gRPC stub, with bearer-token metadata and typed errors.
+
+The channel (target port, retries, keepalive, TLS) is :mod:`aalps.client.channels`'.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any, TypeVar
 
 import grpc
 from aalps.client.backend import ProgressCallback
+from aalps.client.channels import MAX_MESSAGE_BYTES, channel_options, with_default_port
 from aalps.client.errors import error_from_rpc
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
@@ -14,17 +18,6 @@ from aalps.proto.aalps.v1 import aalps_pb2_grpc
 __all__ = ["MAX_MESSAGE_BYTES", "RemoteBackend", "T", "auth_metadata", "channel_options"]
 
 T = TypeVar("T")
-
-#: Matches the server's default limit, so large batches and results get through.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-
-
-def channel_options() -> list[tuple[str, Any]]:
-    """Channel options shared by the sync and async clients."""
-    return [
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ]
 
 
 def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
@@ -36,7 +29,8 @@ class RemoteBackend:
     """Calls an aalps server over one channel.
 
     The token travels as call metadata (``authorization: Bearer <token>``) rather than as
-    call credentials, so that it also works over a plaintext loopback channel.
+    call credentials, so that it also works over a plaintext loopback channel. A target
+    without a port gets aalps' (50051).
     """
 
     def __init__(
@@ -46,7 +40,7 @@ class RemoteBackend:
         token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
-        self.target = target
+        self.target = target = with_default_port(target)
         if credentials is None:
             self._channel = grpc.insecure_channel(target, options=channel_options())
         else:

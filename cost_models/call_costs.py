@@ -4,6 +4,24 @@ A call of a model of size ``m`` that reads ``i`` tokens and writes ``t`` tokens.
 functions are plain arithmetic, so they work on sympy expressions, floats and mpmath numbers
 alike (see :mod:`aalps.cost_models.arithmetic`). :func:`group_cost` sums one call group of an
 operator's schedule in closed form.
+
+PRICED bills what providers' price tables list (issue 12):
+
+* **tiers**: a call whose input is above ``tier_threshold`` tokens is billed, input and
+  output, at the tier prices (the provider rule LiteLLM applies to ``*_above_200k_tokens``:
+  the whole call, not only the tokens beyond). The cost of a call is piecewise in its
+  input: a ``sympy.Piecewise`` on the symbolic side, a comparison on numbers;
+  :func:`asymptotic_tiers` keeps the above-threshold branch for Θ (both branches are
+  linear in the same tokens, so they have the same Θ).
+* **cached prompt**: a task's prompt (``prompt_tokens``, which every operator puts at the
+  head of every call's input) is shared by the calls of one call group, votes included
+  (one role of one task: one model, one instruction). The group's first call writes it
+  to the cache at ``cache_write`` per token, every other call reads it at ``cache_read``;
+  the rest of each input is billed at the input price. Calls of other groups, even of the
+  same model, do not share it (a conservative rule: their prompts are not known to be the
+  same text). A model without a cache-read price caches nothing.
+* **batch** prices are chosen when the request is loaded (``pricing: BATCH``), so they
+  arrive here as ``price_in``/``price_out``.
 """
 
 from __future__ import annotations
@@ -19,8 +37,11 @@ from aalps.cost_models.operators import CallGroup
 
 __all__ = [
     "Pricing",
+    "asymptotic_tiers",
+    "attempt_cost",
     "call_cost",
     "forward_pass_cost",
+    "price_figures",
     "group_cost",
     "kv_cached_cost",
     "priced_cost",
@@ -30,11 +51,78 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Pricing:
-    """What a cost model needs to know about the model making a call."""
+    """What a cost model needs to know about the model making a call.
+
+    The cache and tier figures are PRICED's; 0 means none (``cache_write`` 0: the input
+    price).
+    """
 
     size: Value
     price_in: Value
     price_out: Value
+    cache_read: Value = 0
+    cache_write: Value = 0
+    tier_threshold: Value = 0
+    tier_in: Value = 0
+    tier_out: Value = 0
+    tier_cache_read: Value = 0
+    tier_cache_write: Value = 0
+
+    @property
+    def plain(self) -> bool:
+        """Whether PRICED bills every token at ``price_in``/``price_out`` (no cache, no tier)."""
+        return self.cache_read == 0 and self.tier_threshold == 0
+
+    @staticmethod
+    def of(model: Any, size: Value, number: Callable[[Any], Value]) -> Pricing:
+        """A catalog model's pricing, its figures converted with ``number``.
+
+        Defaults: the cache-write price is the input price; a tier without cache prices
+        keeps the standard ones.
+        """
+        price_in, price_out = model.price_per_input_token, model.price_per_output_token
+        read = model.price_per_cached_input_token
+        if read == 0 and model.tier_threshold_tokens == 0:
+            return Pricing(size, number(price_in), number(price_out))
+        write = model.price_per_cache_write_token or price_in
+        tier = model.tier_prices
+        if tier is None:
+            return Pricing(size, number(price_in), number(price_out), number(read), number(write))
+        tier_read = tier.cached_input or read
+        tier_write = tier.cache_write or model.price_per_cache_write_token or tier.input
+        return Pricing(
+            size,
+            number(price_in),
+            number(price_out),
+            number(read),
+            number(write),
+            tier_threshold=number(model.tier_threshold_tokens),
+            tier_in=number(tier.input),
+            tier_out=number(tier.output),
+            tier_cache_read=number(tier_read),
+            tier_cache_write=number(tier_write),
+        )
+
+
+def price_figures(model: Any) -> tuple[float, ...]:
+    """Figures of a model under PRICED such that a model no greater in every one costs no
+    more in any call group (the search's dominance test compares them).
+
+    Per price list: input, output, and what a prompt token costs when read from the cache
+    and when written (the input price when the model caches nothing); the standard list,
+    then the tier's (the standard one again without a tier). The threshold appears as
+    ``T`` and ``−T``, so models of different thresholds never dominate each other.
+    """
+    pricing = Pricing.of(model, 0, float)
+    read = pricing.cache_read or pricing.price_in
+    write = pricing.cache_write if pricing.cache_read else pricing.price_in
+    low = (pricing.price_in, pricing.price_out, read, write)
+    if not pricing.tier_threshold:
+        return (*low, *low, 0.0, 0.0)
+    tier_read = pricing.tier_cache_read or pricing.tier_in
+    tier_write = pricing.tier_cache_write if pricing.tier_cache_read else pricing.tier_in
+    high = (pricing.tier_in, pricing.tier_out, tier_read, tier_write)
+    return (*low, *high, pricing.tier_threshold, -pricing.tier_threshold)
 
 
 def forward_pass_cost(m: Value, i: Value, t: Value) -> Value:
@@ -59,10 +147,26 @@ def quadratic_attention_cost(m: Value, i: Value, t: Value) -> Value:
 
 CallCost = Callable[[Pricing, Value, Value], Value]
 
+
+def _tiered(above: bool | sympy.Basic, high: Value, low: Value) -> Value:
+    """``high`` where ``above`` holds, else ``low`` (a Piecewise when undecided)."""
+    if isinstance(above, sympy.Basic) and above not in (sympy.true, sympy.false):
+        return sympy.Piecewise((high, above), (low, True))
+    return high if above else low
+
+
+def priced_call_cost(p: Pricing, i: Value, t: Value) -> Value:
+    """One PRICED call, at the tier prices when its input is above the threshold."""
+    low = priced_cost(p.price_in, p.price_out, i, t)
+    if p.tier_threshold == 0:
+        return low
+    return _tiered(i > p.tier_threshold, priced_cost(p.tier_in, p.tier_out, i, t), low)
+
+
 CALL_COSTS: dict[CostModel, CallCost] = {
     CostModel.FORWARD_PASS: lambda p, i, t: forward_pass_cost(p.size, i, t),
     CostModel.KV_CACHED: lambda p, i, t: kv_cached_cost(p.size, i, t),
-    CostModel.PRICED: lambda p, i, t: priced_cost(p.price_in, p.price_out, i, t),
+    CostModel.PRICED: priced_call_cost,
     CostModel.QUADRATIC_ATTENTION: lambda p, i, t: quadratic_attention_cost(p.size, i, t),
 }
 
@@ -72,15 +176,40 @@ def call_cost(cost_model: CostModel, pricing: Pricing, i: Value, t: Value) -> Va
     return CALL_COSTS[cost_model](pricing, i, t)
 
 
+def attempt_cost(
+    cost_model: Any, pricing: Pricing, votes: int, i: Value, t: Value, prompt: Value = 0
+) -> Value:
+    """One more call of a group (times the votes) once its prompt is in the cache: what
+    each further attempt of a retry costs (its cost variance and tail are in these units)."""
+    cost = call_cost(cost_model, pricing, i, t)
+    if cost_model is CostModel.PRICED and pricing.cache_read != 0 and prompt != 0:
+        above = bool(pricing.tier_threshold) and i > pricing.tier_threshold
+        price_in, read = (
+            (pricing.tier_in, pricing.tier_cache_read)
+            if above
+            else (pricing.price_in, pricing.cache_read)
+        )
+        cost = cost - prompt * (price_in - read)
+    return votes * cost
+
+
 def group_cost(
-    group: CallGroup, cost_model: Any, pricing: Pricing, votes: int, arithmetic: Arithmetic
+    group: CallGroup,
+    cost_model: Any,
+    pricing: Pricing,
+    votes: int,
+    arithmetic: Arithmetic,
+    prompt: Value = 0,
 ) -> Value:
     """Σ over the group's calls of one call's cost, times the votes.
 
     Calls read an arithmetic progression of inputs; the cost of one call is a polynomial of
     degree ≤ 2 in the call's index, so the sum is exact from three evaluations and the first
-    two moments of the index.
+    two moments of the index. PRICED with a cache or a tier is summed by
+    :func:`_priced_group_cost` (``prompt``: the task's prompt tokens, which the calls share).
     """
+    if cost_model is CostModel.PRICED and not pricing.plain:
+        return _priced_group_cost(group, pricing, votes, arithmetic, prompt)
     if group.input_step == 0:
         return votes * group.calls * call_cost(cost_model, pricing, group.input, group.output)
 
@@ -99,3 +228,62 @@ def group_cost(
     if arithmetic.symbolic:
         total = sympy.expand(total)
     return votes * total
+
+
+def _priced_group_cost(
+    group: CallGroup, p: Pricing, votes: int, arithmetic: Arithmetic, prompt: Value
+) -> Value:
+    """PRICED over a group with a cached prompt and/or a tier (see the module's docstring).
+
+    Calls ``j = 1..n`` read ``a + (j−1)·s`` tokens; those at or below the threshold ``T``
+    are the first ``c = ⌊(T−a)/s⌋ + 1`` (all or none when ``s = 0``). Each run of calls at
+    one price list is an arithmetic series, summed in closed form; the group's first call
+    (input ``a``) writes the prompt to the cache.
+    """
+    n, a, s, t = group.calls, group.input, group.input_step, group.output
+    if n == 0:
+        return 0
+
+    def run(price_in: Value, price_out: Value, read: Value, count: Value, first: Value) -> Value:
+        # ``count`` calls from input ``first``; the shared prompt is read from the cache.
+        billed = count * (price_in * first + price_out * t) + price_in * s * count * (count - 1) / 2
+        return billed - count * prompt * (price_in - read) if read != 0 else billed
+
+    def once(read: Value, write: Value) -> Value:
+        return prompt * (write - read) if read != 0 else 0
+
+    low_prices = (p.price_in, p.price_out, p.cache_read)
+    low = votes * run(*low_prices, n, a) + once(p.cache_read, p.cache_write)
+    if p.tier_threshold == 0:
+        return low
+    high_prices = (p.tier_in, p.tier_out, p.tier_cache_read)
+    high = votes * run(*high_prices, n, a) + once(p.tier_cache_read, p.tier_cache_write)
+    threshold = p.tier_threshold
+    if s == 0:
+        return _tiered(a > threshold, high, low)
+    last = a + (n - 1) * s
+
+    def mixed(c: Value) -> Value:
+        rest = run(*high_prices, n - c, a + c * s)
+        return votes * (run(*low_prices, c, a) + rest) + once(p.cache_read, p.cache_write)
+
+    if arithmetic.symbolic:
+        c = sympy.floor((threshold - a) / s) + 1
+        return sympy.Piecewise((high, a > threshold), (low, last <= threshold), (mixed(c), True))
+    if a > threshold:
+        return high
+    if last <= threshold:
+        return low
+    return mixed(1 - arithmetic.ceil(-(threshold - a) / s))  # c = ⌊(T−a)/s⌋ + 1
+
+
+def asymptotic_tiers(cost: sympy.Expr) -> sympy.Expr:
+    """``cost`` with every tier's Piecewise replaced by its first (above-threshold) branch.
+
+    The branches of a tier are linear in the same token counts with positive prices, so
+    they have the same Θ; the first is the one large inputs take. Θ derivation
+    (:func:`~aalps.cost_models.bounds.derive_bound`) does not read Piecewise itself.
+    """
+    if not cost.has(sympy.Piecewise):
+        return cost
+    return cost.replace(lambda e: isinstance(e, sympy.Piecewise), lambda e: e.args[0].expr)

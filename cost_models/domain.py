@@ -32,6 +32,7 @@ __all__ = [
     "OptimizeRequest",
     "Parameter",
     "Plan",
+    "PriceList",
     "RankBy",
     "RoleAssignment",
     "Routing",
@@ -41,6 +42,7 @@ __all__ = [
     "Task",
     "TaskGraph",
     "TaskPlan",
+    "TokenPrices",
 ]
 
 #: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
@@ -69,6 +71,13 @@ class Operator(enum.StrEnum):
     LOCAL_RETRY = "LOCAL_RETRY"
     CHUNK_AGGREGATE = "CHUNK_AGGREGATE"
     AHEAD_BY_K = "AHEAD_BY_K"
+
+
+class PriceList(enum.StrEnum):
+    """Which of a model's prices PRICED bills calls at (a request's ``pricing``)."""
+
+    STANDARD = "STANDARD"
+    BATCH = "BATCH"  # the batch API's prices (``batch_price_per_*_token``)
 
 
 class SearchObjective(enum.StrEnum):
@@ -106,8 +115,24 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class TokenPrices:
+    """One price list of a model, per token (exact rationals; 0: not listed)."""
+
+    input: sympy.Rational = sympy.Integer(0)
+    output: sympy.Rational = sympy.Integer(0)
+    cached_input: sympy.Rational = sympy.Integer(0)
+    cache_write: sympy.Rational = sympy.Integer(0)
+
+
+@dataclass(frozen=True)
 class Model:
-    """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave."""
+    """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave.
+
+    Prices are exact rationals (a price table's decimal figures, kept as written). Under
+    ``pricing: BATCH`` the loader has already put the batch prices in the standard fields
+    (``price_per_*``, ``tier_prices``). The cache and tier prices are PRICED's
+    (:mod:`aalps.cost_models.call_costs`); zero or None means the model has none.
+    """
 
     name: str
     size: sympy.Expr
@@ -119,6 +144,13 @@ class Model:
     per_variant: bool = False
     latency_per_token: float = 1.0
     per_token_error: sympy.Rational = sympy.Integer(0)
+    source_key: str = ""
+    price_per_cached_input_token: sympy.Rational = sympy.Integer(0)
+    price_per_cache_write_token: sympy.Rational = sympy.Integer(0)
+    batch_prices: TokenPrices | None = None
+    tier_threshold_tokens: float = 0.0
+    tier_prices: TokenPrices | None = None
+    batch_tier_prices: TokenPrices | None = None
 
     def fits(self, tokens: float) -> bool:
         """Whether a call that holds ``tokens`` (input + output) fits the context window."""
@@ -287,6 +319,7 @@ class OptimizeRequest:
     cost_model: CostModel = CostModel.FORWARD_PASS
     constraints: Constraints = Constraints()
     search: SearchOptions = SearchOptions()
+    pricing: PriceList = PriceList.STANDARD
 
     @cached_property
     def model_symbols(self) -> frozenset[sympy.Symbol]:

@@ -21,7 +21,7 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, call_cost, group_cost
+from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
 from aalps.cost_models.domain import (
     Model,
     Operator,
@@ -193,7 +193,14 @@ class PlanEvaluator:
             schedule, pricing, votes, _ = self._run(task_plan, SYMBOLIC, shape)
             cost = sympy.Add(
                 *(
-                    group_cost(g, self.request.cost_model, pricing[g.role], votes[g.role], SYMBOLIC)
+                    group_cost(
+                        g,
+                        self.request.cost_model,
+                        pricing[g.role],
+                        votes[g.role],
+                        SYMBOLIC,
+                        shape.prompt,
+                    )
                     for g in schedule.groups
                 )
             )
@@ -267,7 +274,9 @@ class PlanEvaluator:
         violation = None
         # Per-attempt cost of each random group, with the groups that follow its attempts.
         per_attempt = {
-            g.role: votes[g.role] * call_cost(cost_model, pricing[g.role], g.input, g.output)
+            g.role: attempt_cost(
+                cost_model, pricing[g.role], votes[g.role], g.input, g.output, shape.prompt
+            )
             for g in schedule.groups
             if g.variance or g.follows
         }
@@ -277,7 +286,7 @@ class PlanEvaluator:
             if g.calls == 0:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             model, r = models[g.role], votes[g.role]
-            cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic)
+            cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic, shape.prompt)
             if g.variance:
                 one = per_attempt[g.role] + sum(
                     per_attempt[f.role] for f in schedule.groups if f.follows == g.role
@@ -363,7 +372,7 @@ class PlanEvaluator:
     def bound_of(self, cost: sympy.Expr) -> Bound:
         """Θ of a symbolic cost, in the graph's free parameters."""
         return derive_bound(
-            cost.xreplace(self.graph.substitutions),
+            asymptotic_tiers(cost.xreplace(self.graph.substitutions)),
             growing=self.graph.growing,
             model_symbols=self.model_symbols,
             assumptions=self.graph.assumptions,

@@ -28,6 +28,7 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
+    PriceList,
     RankBy,
     RoleAssignment,
     SearchObjective,
@@ -50,6 +51,13 @@ from aalps.cost_models.fields import (
 )
 from aalps.cost_models.magnitudes import check_structure
 from aalps.cost_models.parameters import read_parameters
+from aalps.cost_models.prices import (
+    PRICE_KEYS,
+    PRICE_LISTS,
+    batch_prices,
+    read_price,
+    read_price_list,
+)
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [
@@ -81,6 +89,10 @@ def _model(
         "per_variant",
         "latency_per_token",
         "per_token_error",
+        *PRICE_KEYS,
+        *PRICE_LISTS,
+        "source_key",
+        "tier_threshold_tokens",
     }
     check_keys(data, keys, field, errors)
     name = data.get("name")
@@ -108,8 +120,7 @@ def _model(
         errors.add(f"{field}.capabilities", "a model needs at least one capability")
 
     def price(key: str) -> sympy.Rational:
-        number = read_number(data.get(key), f"{field}.{key}", errors, low=0.0, default=0.0)
-        return sympy.Rational(repr(number or 0.0))
+        return read_price(data.get(key), f"{field}.{key}", errors)
 
     per_variant = data.get("per_variant", False)
     if not isinstance(per_variant, bool):
@@ -118,6 +129,18 @@ def _model(
     error = read_number(
         data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5
     )
+    source_key = data.get("source_key") or ""
+    if not isinstance(source_key, str):
+        errors.add(f"{field}.source_key", "must be a string")
+        source_key = ""
+    threshold = read_number(
+        data.get("tier_threshold_tokens"), f"{field}.tier_threshold_tokens", errors, low=0.0
+    )
+    lists = {key: read_price_list(data.get(key), f"{field}.{key}", errors) for key in PRICE_LISTS}
+    if threshold and lists["tier_prices"] is None:
+        errors.add(f"{field}.tier_prices", "a tier_threshold_tokens needs tier prices")
+    elif not threshold and (lists["tier_prices"] or lists["batch_tier_prices"]):
+        errors.add(f"{field}.tier_threshold_tokens", "is required with tier prices")
     return Model(
         name=name,
         size=size,
@@ -139,6 +162,13 @@ def _model(
         )
         or 1.0,
         per_token_error=sympy.Rational(repr(error or 0.0)),
+        source_key=source_key,
+        price_per_cached_input_token=price("price_per_cached_input_token"),
+        price_per_cache_write_token=price("price_per_cache_write_token"),
+        batch_prices=lists["batch_prices"],
+        tier_threshold_tokens=threshold or 0.0,
+        tier_prices=lists["tier_prices"],
+        batch_tier_prices=lists["batch_tier_prices"],
     )
 
 
@@ -192,7 +222,9 @@ def load_request(
     errors = Violations()
     root = read_mapping(data, "", errors)
     errors.raise_if_any()
-    check_keys(root, {"graph", "catalog", "cost_model", "constraints", "search"}, "", errors)
+    check_keys(
+        root, {"graph", "catalog", "cost_model", "constraints", "search", "pricing"}, "", errors
+    )
     graph_raw = read_mapping(root.get("graph"), "graph", errors)
     check_keys(graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors)
     params, symbols, far = read_parameters(
@@ -260,6 +292,9 @@ def load_request(
     )
     constraints = _constraints(read_mapping(root.get("constraints"), "constraints", errors), errors)
     search = _search(read_mapping(root.get("search"), "search", errors), errors)
+    pricing = read_enum(PriceList, root.get("pricing"), "pricing", errors, PriceList.STANDARD)
+    if pricing is PriceList.BATCH and cost_model is CostModel.PRICED:
+        models = batch_prices(models, errors)
     if cost_model is CostModel.PRICED:
         for i, m in enumerate(models):
             if m.price_per_input_token == 0 and m.price_per_output_token == 0:
@@ -278,6 +313,7 @@ def load_request(
         cost_model=cost_model or CostModel.FORWARD_PASS,
         constraints=constraints,
         search=search,
+        pricing=pricing or PriceList.STANDARD,
     )
 
 

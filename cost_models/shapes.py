@@ -196,7 +196,7 @@ class ModelNumbers:
         for m in catalog.models:
             size = m.size if arithmetic.symbolic else num(sizes[m.name])
             table[m.name] = ModelNumbers(
-                Pricing(size, num(m.price_per_input_token), num(m.price_per_output_token)),
+                Pricing.of(m, size, num),
                 {cap: num(p) for cap, p in m.capabilities.items()},
                 None if m.per_token_error == 0 else 1 - num(m.per_token_error),
             )

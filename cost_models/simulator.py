@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 
 import sympy
 from aalps.cost_models.call_costs import Pricing, call_cost
-from aalps.cost_models.domain import CHUNK, Model, Operator, OptimizeRequest, Plan, Task, TaskPlan
+from aalps.cost_models.domain import (
+    CHUNK,
+    CostModel,
+    Model,
+    Operator,
+    OptimizeRequest,
+    Plan,
+    Task,
+    TaskPlan,
+)
 from aalps.cost_models.operators import OPERATORS
 
 __all__ = ["SimulationRun", "SimulationSummary", "simulate", "simulate_once"]
@@ -79,13 +88,14 @@ class _Executor:
         self.capability = {r.name: r.capability for r in roles}
         self.params = task_plan.param_map
         self.pricing = {
-            role: Pricing(
-                model.size_value,
-                float(model.price_per_input_token),
-                float(model.price_per_output_token),
-            )
-            for role, model in self.models.items()
+            role: Pricing.of(model, model.size_value, float) for role, model in self.models.items()
         }
+        # PRICED with a cache: the first call of a role writes the task's prompt, the others
+        # read it (roles whose prompt is in the cache).
+        self.prompt = (
+            self.size(task.prompt_tokens) if request.cost_model is CostModel.PRICED else 0.0
+        )
+        self.cached: set[str] = set()
 
     def size(self, expr: sympy.Expr) -> float:
         """An expression's value at the scale point (memoized across runs: sizes are fixed)."""
@@ -120,12 +130,29 @@ class _Executor:
         right = 0
         for _ in range(votes):
             self.run.cost += call_cost(self.request.cost_model, pricing, tokens_in, tokens_out)
+            if self.prompt and pricing.cache_read:
+                self.run.cost += self._cache_saving(role, pricing, tokens_in)
             self.run.calls += 1
             self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
             self.run.input_tokens += tokens_in
             self.run.output_tokens += tokens_out
             right += self.rng.random() < p
         return right > votes / 2
+
+    def _cache_saving(self, role: str, pricing: Pricing, tokens_in: float) -> float:
+        """What the cache changes in one call's price of the prompt (negative: a saving)."""
+        above = bool(pricing.tier_threshold) and tokens_in > pricing.tier_threshold
+        if above:
+            price_in, read, write = (
+                pricing.tier_in,
+                pricing.tier_cache_read,
+                pricing.tier_cache_write,
+            )
+        else:
+            price_in, read, write = pricing.price_in, pricing.cache_read, pricing.cache_write
+        head = read if role in self.cached else write
+        self.cached.add(role)
+        return float(self.prompt * (head - price_in))
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p

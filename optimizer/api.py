@@ -34,7 +34,7 @@ from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics
 from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
-from aalps.optimizer.study_mirror import StudyMirror
+from aalps.optimizer.study_mirror import StudyMirror, WriteFence
 
 __all__ = ["EVALUATION_RESERVE", "analyze_plan", "logger", "optimize"]
 
@@ -53,6 +53,7 @@ def optimize(
     should_stop: Callable[[], bool] | None = None,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
+    study_fence: WriteFence | None = None,
 ) -> OptimizeResult:
     """The cheapest feasible plan of ``request`` (or its Pareto front), with its analysis.
 
@@ -71,6 +72,9 @@ def optimize(
         name is continued. The search runs on an in-memory study whose trials are copied
         there in one transaction at checkpoints and at the end
         (:mod:`aalps.optimizer.study_mirror`).
+    study_fence
+        Run inside each copy's transaction: a false answer (a job whose lease another
+        replica has claimed) drops that copy and every later one.
 
     Raises
     ------
@@ -91,7 +95,7 @@ def optimize(
         stored = create_study(
             objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
         )
-        mirror = StudyMirror(study, stored)
+        mirror = StudyMirror(study, stored, study_fence)
         reporter.on_trial = mirror.checkpoint
     try:
         return _optimize(request, reporter, evaluator, study)

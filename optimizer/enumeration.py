@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import sympy
+from aalps.cost_models.call_costs import price_figures
 from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
 from aalps.cost_models.errors import InfeasibleError
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
@@ -279,7 +280,7 @@ class OperatorEnumerator:
 
         def key(model: Model) -> tuple[float, ...]:
             figures: list[float] = (
-                [float(model.price_per_input_token), float(model.price_per_output_token)]
+                list(price_figures(model))  # cache and tier prices too
                 if priced
                 else [model.size_value, self.owner.far_sizes[model.name]]
             )

@@ -27,11 +27,15 @@ from aalps.optimizer.plan_params import PlanParams
 from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import objective_of
 from aalps.optimizer.study import constraint_values, describe, figures, objective_values
+from optuna.trial import TrialState
 
-__all__ = ["PATIENCE", "OptunaSearch", "nsga2_sampler", "tpe_sampler"]
+__all__ = ["PATIENCE", "RECORDED_KINDS", "OptunaSearch", "nsga2_sampler", "tpe_sampler"]
 
 #: A single-objective search stops after this many trials without a better feasible plan.
 PATIENCE = 100
+#: Kinds (user attribute ``kind``) of the trials recorded after a search (the plan, its
+#: baseline, a front): not search trials, so neither counted nor adopted on a resume.
+RECORDED_KINDS = frozenset({"optimum", "baseline", "front"})
 
 
 @dataclass
@@ -74,8 +78,32 @@ class OptunaSearch:
         if stale or self.reporter.stop_requested() or self.reporter.out_of_time():
             study.stop()
 
+    def adopt_earlier_trials(self) -> int:
+        """Score the search trials the study already holds (a resumed job's earlier
+        attempts), so that the plan returned is the best of every attempt, not only of this
+        one; the number adopted. A trial whose parameters are not a plan of this search
+        space (another request's study) is left out.
+        """
+        adopted = 0
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if trial.number in self.scored or trial.user_attrs.get("kind") in RECORDED_KINDS:
+                continue
+            try:
+                plan = self.params.suggest(optuna.trial.FixedTrial(trial.params, trial.number))
+            except (ValueError, KeyError, TypeError):
+                continue
+            outcome = self.evaluator.outcome(plan)
+            self.scored[trial.number] = (plan, outcome)
+            if meets(outcome, self.constraints):
+                self.reporter.offer(outcome.expected_cost)
+                self.best = min(self.best, objective_of(outcome, self.ratio))
+            adopted += 1
+        return adopted
+
     def run(self, n_trials: int, warm_starts: Sequence[Plan]) -> None:
-        """Enqueue the warm starts (once each) and run up to ``n_trials`` trials."""
+        """Adopt the study's earlier trials, enqueue the warm starts (once each) and run up
+        to ``n_trials`` trials."""
+        self.adopt_earlier_trials()
         seen: set[str] = set()
         for plan in warm_starts:
             values, _ = self.params.encode(plan)

@@ -10,6 +10,10 @@ trials); other storages get :meth:`optuna.Study.add_trials`.
 
 A stored study that already has trials (a job resumed after a restart) is continued: its
 trials seed the working study first, so samplers see them and numbering carries on.
+
+A *fence* guards the writes of a search that may lose its right to write (a leased job
+another replica has claimed since): it runs inside each copy's transaction, before any row
+is written, and a false answer drops the copy and every later one.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
@@ -31,7 +35,11 @@ from sqlalchemy import func
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["CHECKPOINT_SECONDS", "CHECKPOINT_TRIALS", "StudyMirror", "write_trials"]
+__all__ = ["CHECKPOINT_SECONDS", "CHECKPOINT_TRIALS", "StudyMirror", "WriteFence", "write_trials"]
+
+#: Called with the SQLAlchemy session of a copy's transaction (None on a storage that is not
+#: an RDB one): whether the copy may go on. It may lock rows; they stay locked until commit.
+WriteFence = Callable[[Any], bool]
 
 #: A checkpoint copies the finished trials after this many new ones...
 CHECKPOINT_TRIALS = 50
@@ -42,9 +50,14 @@ CHECKPOINT_SECONDS = 5.0
 class StudyMirror:
     """Copies a working study's finished trials to the caller's stored study."""
 
-    def __init__(self, working: optuna.Study, stored: optuna.Study) -> None:
+    def __init__(
+        self, working: optuna.Study, stored: optuna.Study, fence: WriteFence | None = None
+    ) -> None:
         self.working = working
         self.stored = stored
+        self.fence = fence
+        #: True once the fence refused a copy: nothing more is written.
+        self.fenced = False
         existing = stored.get_trials(deepcopy=False)
         working.add_trials(existing)
         self.copied = len(existing)
@@ -68,6 +81,8 @@ class StudyMirror:
 
     def sync(self) -> None:
         """Copy every finished trial not yet copied (up to the first unfinished one)."""
+        if self.fenced:
+            return
         trials = self.working.get_trials(deepcopy=False)[self.copied :]
         finished = []
         for trial in trials:
@@ -75,13 +90,19 @@ class StudyMirror:
                 break
             finished.append(trial)
         if finished:
-            write_trials(self.stored, finished)
+            if not write_trials(self.stored, finished, self.fence):
+                self.fenced = True
+                _log.warning("study %s: the fence refused the copy", self.stored.study_name)
+                return
             self.copied += len(finished)
         self.last = time.monotonic()
 
 
-def write_trials(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
-    """Add finished ``trials`` to ``study``: on an RDB storage, one transaction of bulk rows.
+def write_trials(
+    study: optuna.Study, trials: Sequence[FrozenTrial], fence: WriteFence | None = None
+) -> bool:
+    """Add finished ``trials`` to ``study``: on an RDB storage, one transaction of bulk rows;
+    False (nothing written) when ``fence`` refuses.
 
     Optuna's own per-trial path (``_get_prepared_new_trial``) re-reads the trial and the
     study's earlier parameters for every parameter and attribute: about 0.23 s a trial on
@@ -92,10 +113,14 @@ def write_trials(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
     """
     storage = _rdb(study._storage)
     if storage is None:
+        if fence is not None and not fence(None):
+            return False
         study.add_trials(trials)
-        return
+        return True
     study_id = study._study_id
     with _create_scoped_session(storage.scoped_session) as session:
+        if fence is not None and not fence(session):
+            return False
         models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
         number = (
             session.query(func.count(models.TrialModel.trial_id))
@@ -119,6 +144,7 @@ def write_trials(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
             for row, trial in zip(rows, trials, strict=True)
             for child in _children(row, trial)
         )
+    return True
 
 
 def _children(row: models.TrialModel, trial: FrozenTrial) -> list[Any]:

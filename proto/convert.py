@@ -32,6 +32,7 @@ from google.protobuf.message import Message
 
 __all__ = [
     "analysis_to_proto",
+    "batch_requests",
     "check_request_caps",
     "crossover_to_proto",
     "dict_to_proto",
@@ -103,6 +104,23 @@ def check_request_caps(
     ]
     if too_big:
         raise InvalidRequestError(too_big)
+
+
+def batch_requests(message: pb.BatchOptimizeRequest) -> list[pb.OptimizeRequest]:
+    """The requests of a batch, each with the batch's shared ``catalog`` when it has one.
+
+    The shared catalog replaces each request's own (the request may have none); the caller's
+    message is left as it is.
+    """
+    if not message.HasField("catalog"):
+        return list(message.requests)
+    requests = []
+    for request in message.requests:
+        copy = pb.OptimizeRequest()
+        copy.CopyFrom(request)
+        copy.catalog.CopyFrom(message.catalog)
+        requests.append(copy)
+    return requests
 
 
 def plan_from_proto(message: pb.Plan, field: str = "plan") -> Plan:

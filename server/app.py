@@ -23,18 +23,23 @@ from collections.abc import Callable
 import grpc
 from aalps.proto.aalps.v1 import aalps_pb2, aalps_pb2_grpc
 from aalps.server.auth import TokenAuth
+from aalps.server.call_observer import CallObserver
 from aalps.server.config import ServerConfig
 from aalps.server.decoding import DecodeErrorInterceptor
 from aalps.server.engines import PoolEngine
 from aalps.server.job_worker import optuna_storage
 from aalps.server.jobs import JobRunner
+from aalps.server.log_format import masked_url
+from aalps.server.metrics import ServerMetrics
 from aalps.server.pool import SearchPool
 from aalps.server.service import AalpsService
 from aalps.server.servicer import AalpsServicer
+from aalps.server.startup import bind_error
 from aalps.server.store import JobStore
 from aalps.server.store_guard import GuardedStore, open_guarded_store
 from aalps.server.store_health import StoreMonitor
 from aalps.server.store_schema import schema_lock
+from aalps.server.tls import server_credentials
 from aalps.server.validation import ValidationPool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -47,13 +52,19 @@ _log = logging.getLogger(__name__)
 SERVICE_NAME: str = aalps_pb2.DESCRIPTOR.services_by_name["AalpsService"].full_name
 #: Seconds the search processes get to stop after the grace period, before being killed.
 KILL_AFTER_SECONDS = 2.0
+#: Keepalive pings a client may send (the client's channel pings every 60 s).
+_KEEPALIVE_OPTIONS = [
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
 
 
 class AalpsServer:
     """One aalps server: its search pool, job store, job runner and gRPC server.
 
     Build it with :func:`make_server`; ``await start()`` from the event loop that will
-    serve. ``port`` is the bound port once started (useful with ``config.port == 0``).
+    serve. ``port`` is the bound port once started (useful with ``config.port == 0``), and
+    ``metrics_port`` that of the Prometheus endpoint (None without one).
     """
 
     def __init__(
@@ -66,6 +77,8 @@ class AalpsServer:
             raise ValueError("the server needs a database its worker processes can open")
         self.config = config
         self.port = config.port
+        self.metrics_port: int | None = None
+        self._metrics = ServerMetrics() if config.metrics_port is not None else None
         self._limits = config.limits
         self._auth = TokenAuth(config.tokens())
         # Both process pools start before any gRPC object.
@@ -103,12 +116,43 @@ class AalpsServer:
             poll_seconds=self.config.claim_poll_seconds,
         )
         self._grpc = self._make_grpc(store, jobs)
-        self.port = self._grpc.add_insecure_port(f"{self.config.host}:{self.config.port}")
+        self.port = self._bind(self._grpc)
+        if self._metrics is not None:
+            self._metrics.watch_jobs(jobs)
+            self.metrics_port = await asyncio.to_thread(self._serve_metrics, self._metrics)
         await self._grpc.start()
         jobs.start()
         await self._set_serving(True)
         self._monitor.start()
-        _log.info("serving on %s (storage %s)", self.address, self.config.storage)
+        tls = self.config.tls
+        security = "plaintext" if tls is None else "mTLS" if tls.client_ca else "TLS"
+        metrics = "" if self.metrics_port is None else f", metrics on port {self.metrics_port}"
+        _log.info(
+            "serving on %s (%s, storage %s%s)",
+            self.address,
+            security,
+            masked_url(self.config.storage),
+            metrics,
+        )
+
+    def _bind(self, server: grpc.aio.Server) -> int:
+        """Add the gRPC port (TLS when configured); a port in use is a StartupError."""
+        host, port = self.config.host, self.config.port
+        address = f"{host}:{port}"
+        tls = self.config.tls
+        try:
+            if tls is None:
+                return server.add_insecure_port(address)
+            return server.add_secure_port(address, server_credentials(tls))
+        except RuntimeError as error:  # grpc: "Failed to bind to address ..."
+            raise bind_error("gRPC", host, port, error) from None
+
+    def _serve_metrics(self, metrics: ServerMetrics) -> int:
+        host, port = self.config.host, self.config.metrics_port or 0
+        try:
+            return metrics.serve(host, port)
+        except OSError as error:
+            raise bind_error("metrics", host, port, error) from None
 
     async def _set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse
@@ -129,15 +173,19 @@ class AalpsServer:
 
     def _make_grpc(self, store: JobStore, jobs: JobRunner) -> grpc.aio.Server:
         size = self.config.max_message_bytes
-        interceptors: list[grpc.aio.ServerInterceptor] = [DecodeErrorInterceptor(SERVICE_NAME)]
-        if self._auth.enabled:
-            interceptors.insert(0, self._auth.interceptor())
+        # The observer is outermost: it sees the code of calls refused by auth or decoding.
+        interceptors: list[grpc.aio.ServerInterceptor] = [
+            CallObserver(self._auth, self._metrics),
+            *([self._auth.interceptor()] if self._auth.enabled else []),
+            DecodeErrorInterceptor(SERVICE_NAME),
+        ]
         server = grpc.aio.server(
             interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", size),
                 ("grpc.max_send_message_length", size),
                 ("grpc.so_reuseport", 0),
+                *_KEEPALIVE_OPTIONS,
             ],
         )
         service = AalpsService(
@@ -165,6 +213,8 @@ class AalpsServer:
         if self._jobs is not None:
             waits.append(self._jobs.drain(grace))
         await asyncio.gather(*waits)
+        if self._metrics is not None:
+            await asyncio.to_thread(self._metrics.stop)
         self._validation.shutdown()
         await asyncio.to_thread(self._pool.shutdown, KILL_AFTER_SECONDS)
         if self._store is not None:

@@ -22,6 +22,7 @@ from aalps.server.limits import (
     DEFAULT_VALIDATION_WORKERS,
     Limits,
 )
+from aalps.server.tls import TlsFiles
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -103,6 +104,13 @@ class ServerConfig:
         third of it): a dead replica's jobs are taken over about this long after it died.
     claim_poll_seconds
         How often a replica looks for claimable jobs (PENDING, or leases expired).
+    metrics_port
+        Port of the Prometheus endpoint (``GET /metrics`` on ``host``); None: none, 0 picks
+        a free one (read it back from ``AalpsServer.metrics_port``).
+    tls_cert, tls_key
+        PEM certificate chain and private key: the port speaks TLS. Both or neither.
+    tls_client_ca
+        PEM CA certificates: clients must present a certificate it signed (mTLS).
     """
 
     host: str = "127.0.0.1"
@@ -127,6 +135,10 @@ class ServerConfig:
     table_prefix: str = "aalps_"
     lease_seconds: float = 10.0
     claim_poll_seconds: float = 2.0
+    metrics_port: int | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.batch_workers < 1:
@@ -145,6 +157,19 @@ class ServerConfig:
             raise ValueError("small_job_size must be >= 0")
         if self.lease_seconds <= 0 or self.claim_poll_seconds <= 0:
             raise ValueError("lease_seconds and claim_poll_seconds must be positive")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"metrics_port must be in 0..65535, got {self.metrics_port}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca needs tls_cert and tls_key (mTLS is TLS first)")
+
+    @property
+    def tls(self) -> TlsFiles | None:
+        """The TLS files of the port; None for a plaintext port."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return TlsFiles(self.tls_cert, self.tls_key, self.tls_client_ca)
 
     @property
     def limits(self) -> Limits:

@@ -14,9 +14,8 @@ from typing import Any
 
 import grpc
 from aalps.cost_models.errors import InvalidRequestError
-from aalps.server.status import status_for
+from aalps.server.status import abort_with, status_for
 from google.protobuf.message import DecodeError
-from grpc_status import rpc_status
 
 __all__ = ["Context", "DecodeErrorInterceptor"]
 
@@ -47,7 +46,7 @@ async def _reject(request: _Undecodable, context: Context) -> None:
     error = InvalidRequestError.single(
         "", f"the request bytes are not a valid message of this method: {request.error}"
     )
-    await context.abort_with_status(rpc_status.to_status(status_for(error)))
+    await abort_with(context, status_for(error))
 
 
 class DecodeErrorInterceptor(grpc.aio.ServerInterceptor):

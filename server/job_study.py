@@ -14,7 +14,7 @@ a replica takes over a job, :func:`resume_study` prepares that study first:
   into the working study, run there, and come back as a second trial;
 - search trials already COMPLETE are counted, so the resumed search runs only what is
   left of ``n_trials`` (the plans a finished search records, user attribute ``kind`` in
-  :data:`RECORDED_KINDS`, are not search trials and do not count).
+  :data:`~aalps.optimizer.search.RECORDED_KINDS`, are not search trials and do not count).
 """
 
 from __future__ import annotations
@@ -22,15 +22,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-__all__ = ["RECORDED_KINDS", "STALE_REASON", "resume_study", "study_name"]
+__all__ = ["STALE_REASON", "resume_study", "study_name"]
 
 _log = logging.getLogger(__name__)
 
 #: The system attribute a failed stale trial carries (why it failed).
 STALE_REASON = "aalps:failed_because"
-#: Kinds of the trials the optimizer adds after its search (the plan, its baseline, a
-#: front): not counted toward ``n_trials``.
-RECORDED_KINDS = frozenset({"optimum", "baseline", "front"})
 
 
 def study_name(job_id: str) -> str:
@@ -48,6 +45,7 @@ def resume_study(storage: Any, name: str) -> int:
     name
         The study's name (:func:`study_name`).
     """
+    from aalps.optimizer.search import RECORDED_KINDS
     from optuna.trial import TrialState
 
     try:

@@ -211,6 +211,7 @@ def _search_job(
             should_stop=stopper,
             storage=study_storage,
             study_name=name,
+            study_fence=store.study_fence(job_id, token) if name else None,
         )
         writer.flush(final_best=result.plan.outcome.expected_cost)
         result_json = message_to_json(result_to_proto(result))

@@ -26,6 +26,7 @@ progress kept), so another replica continues them without waiting for an expiry.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -123,6 +124,8 @@ class JobRunner:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.owner = owner or replica_id()
+        #: Job attempts this replica ended, by the state they ended in (for the metrics).
+        self.ended: collections.Counter[str] = collections.Counter()
 
     def start(self) -> None:
         """Start polling the store for claimable jobs (from the serving event loop)."""
@@ -152,6 +155,16 @@ class JobRunner:
     def active(self) -> int:
         """Jobs queued or running in this process."""
         return len(self._tasks) + len(self._queue)
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting here for a free lane."""
+        return len(self._queue)
+
+    @property
+    def running(self) -> int:
+        """Jobs claimed or running in this process."""
+        return len(self._tasks)
 
     # --- finding work -------------------------------------------------------------------
 
@@ -219,6 +232,7 @@ class JobRunner:
         try:
             state = await self._run_with_retries(claimed, handle)
             _log.info("job %s: %s", job.job_id, state or "claimed by another replica")
+            self.ended[state or "TAKEN_OVER"] += 1
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol
@@ -36,7 +37,7 @@ from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.convert import check_request_caps, message_to_json
 from aalps.server.errors import DeadlineExceededError, JobNotFoundError, QuotaExceededError
 from aalps.server.limits import Limits
-from aalps.server.store import JobPage, JobRecord, JobState, JobStore
+from aalps.server.store import JobPage, JobRecord, JobState, JobStore, check_same_request
 
 __all__ = [
     "DEADLINE_SHARE",
@@ -276,24 +277,41 @@ class AalpsService:
     # --- jobs ---------------------------------------------------------------------------
 
     async def submit_job(
-        self, owner: str, request: pb.OptimizeRequest, *, deadline: float | None
+        self,
+        owner: str,
+        request: pb.OptimizeRequest,
+        *,
+        deadline: float | None,
+        request_id: str = "",
     ) -> JobRecord:
         """SubmitJob: caps, the owner's quota, validation (bad input fails the call),
         then store and schedule.
 
         The quota (``max_active_jobs`` PENDING and RUNNING jobs per owner) is checked
-        before validation and again, under a lock, with the job's creation.
+        before validation and again, under a lock, with the job's creation. A retry (a
+        ``request_id`` the owner used before) returns the job the first call made, before
+        any of that: it is not a new job.
         """
+        _check_request_id(request_id)
+        request_json = message_to_json(request)
+        if request_id:
+            known = await asyncio.to_thread(self.store.find_request, owner, request_id)
+            if known is not None:
+                return check_same_request(known, request_json)
         self._check_caps(request, field="request")
         await self._check_quota(owner)
         n_trials = await self._engine.validate(request, self.limits, "request", deadline=deadline)
-        request_json = message_to_json(request)
         async with self._submitting:
             await self._check_quota(owner)
             job = await asyncio.to_thread(
-                self.store.create, owner=owner, request_json=request_json, n_trials=n_trials
+                self.store.create,
+                owner=owner,
+                request_json=request_json,
+                n_trials=n_trials,
+                request_id=request_id,
             )
-        self._jobs.submit(job, n_trials * max(1, len(request.graph.tasks)))
+        if job.state is JobState.PENDING:  # not a concurrent retry's job, run already
+            self._jobs.submit(job, n_trials * max(1, len(request.graph.tasks)))
         return job
 
     async def get_job(self, owner: str, job_id: str) -> JobRecord:
@@ -388,3 +406,13 @@ class AalpsService:
 def _require_id(job_id: str) -> None:
     if not job_id:
         raise InvalidRequestError.single("job_id", "is required")
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _check_request_id(request_id: str) -> None:
+    if request_id and not _REQUEST_ID.fullmatch(request_id):
+        raise InvalidRequestError.single(
+            "request_id", "must be 1-64 letters, digits, '-', '_' or '.' (or empty)"
+        )

@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
+from aalps.proto.convert import batch_requests
 from aalps.server.auth import TokenAuth
 from aalps.server.job_messages import job_state_from_proto, job_to_proto
 from aalps.server.service import AalpsService
@@ -56,7 +57,7 @@ class AalpsServicer(aalps_pb2_grpc.AalpsServiceServicer):
     async def BatchOptimize(
         self, request: pb.BatchOptimizeRequest, context: Context
     ) -> AsyncIterator[pb.BatchOptimizeResponse]:
-        entries = self._service.batch(request.requests, deadline=_deadline(context))
+        entries = self._service.batch(batch_requests(request), deadline=_deadline(context))
         async for entry in entries:
             if entry.error is not None:
                 yield pb.BatchOptimizeResponse(index=entry.index, error=status_for(entry.error))
@@ -83,7 +84,9 @@ class AalpsServicer(aalps_pb2_grpc.AalpsServiceServicer):
         self, request: pb.SubmitJobRequest, context: Context
     ) -> pb.SubmitJobResponse:
         owner = self._auth.owner(context)
-        job = await self._service.submit_job(owner, request.request, deadline=_deadline(context))
+        job = await self._service.submit_job(
+            owner, request.request, deadline=_deadline(context), request_id=request.request_id
+        )
         return pb.SubmitJobResponse(job=job_to_proto(job, with_request=True))
 
     @rpc_errors

@@ -56,6 +56,7 @@ __all__ = [
     "Resp",
     "SEARCH_LIMIT_REASON",
     "Self",
+    "abort_with",
     "rpc_errors",
     "rpc_stream_errors",
     "status_for",
@@ -213,8 +214,23 @@ Resp = TypeVar("Resp")
 Self = TypeVar("Self")
 
 
+async def abort_with(
+    context: grpc.aio.ServicerContext[Any, Any], status: status_pb2.Status
+) -> None:
+    """End the call with ``status``, its rich details in the trailing metadata. Raises.
+
+    The code and message are set on the context before ``context.abort`` (not
+    ``abort_with_status``, which bypasses a wrapping context): interceptors, the metrics and
+    OpenTelemetry read the real code from the context or their wrapper's ``abort``.
+    """
+    sent = rpc_status.to_status(status)
+    context.set_code(sent.code)
+    context.set_details(sent.details)
+    await context.abort(sent.code, sent.details, sent.trailing_metadata)
+
+
 async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> None:
-    await context.abort_with_status(rpc_status.to_status(status_for(error)))
+    await abort_with(context, status_for(error))
 
 
 def rpc_errors(

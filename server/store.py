@@ -27,9 +27,10 @@ import binascii
 import builtins
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from aalps.cost_models.errors import InvalidRequestError
 
@@ -42,6 +43,7 @@ __all__ = [
     "JobRecord",
     "JobStore",
     "StoreUnavailableError",
+    "check_same_request",
     "decode_page_token",
     "encode_page_token",
     "new_job_id",
@@ -88,6 +90,9 @@ class JobRecord:
         When the lease runs out unless renewed (None when no lease is held).
     fencing_token
         Grows by one on every claim; writes carrying an older token are refused.
+    request_id
+        The caller's id of the submission ("" when none): a retried SubmitJob with the
+        same id returns this job.
     """
 
     job_id: str
@@ -107,6 +112,7 @@ class JobRecord:
     lease_owner: str = ""
     lease_expires: datetime | None = None
     fencing_token: int = 0
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,16 @@ class JobStore(abc.ABC):
     """Persisted jobs. Every method is thread-safe and each write is atomic."""
 
     @abc.abstractmethod
-    def create(self, *, owner: str, request_json: str, n_trials: int) -> JobRecord:
-        """Called by SubmitJob once the request is valid. Returns the new PENDING job."""
+    def create(
+        self, *, owner: str, request_json: str, n_trials: int, request_id: str = ""
+    ) -> JobRecord:
+        """Called by SubmitJob once the request is valid. Returns the new PENDING job, or,
+        when ``owner`` already has a job of that non-empty ``request_id``, that job
+        (:func:`check_same_request` refuses one made from another request)."""
+
+    @abc.abstractmethod
+    def find_request(self, owner: str, request_id: str) -> JobRecord | None:
+        """The job ``owner`` submitted with ``request_id`` (non-empty), if any."""
 
     @abc.abstractmethod
     def get(self, job_id: str, owner: str) -> JobRecord | None:
@@ -236,6 +250,13 @@ class JobStore(abc.ABC):
         already SUCCEEDED, FAILED or CANCELLED (nothing is changed).
         """
 
+    def study_fence(self, job_id: str, token: int) -> Callable[[Any], bool] | None:
+        """A check for the transaction that writes the job's Optuna trials (a session on
+        the store's own database): true while ``token`` holds the job, the job row locked
+        until that commit, so a claim waits for the write and a stale owner writes nothing.
+        None where the store is not a database the study shares (memory)."""
+        return None
+
     @abc.abstractmethod
     def cancel_requested(self, job_id: str, token: int | None = None) -> bool:
         """Whether the job should stop: cancel flag set, no longer RUNNING, or (with
@@ -307,3 +328,15 @@ def decode_page_token(token: str, state: JobState | None) -> int | None:
 def new_job_id() -> str:
     """A random, URL-safe job id."""
     return uuid.uuid4().hex
+
+
+def check_same_request(job: JobRecord, request_json: str) -> JobRecord:
+    """``job`` (found by its request id) if it was made from ``request_json``; a reused
+    request id with another request is the caller's mistake, named."""
+    if job.request_json != request_json:
+        raise InvalidRequestError.single(
+            "request_id",
+            f"already used for job {job.job_id}, submitted with a different request "
+            "(a retry must resend the same request; a new job needs a new id)",
+        )
+    return job

@@ -21,6 +21,7 @@ from aalps.server.store import (
     JobRecord,
     JobState,
     JobStore,
+    check_same_request,
     decode_page_token,
     encode_page_token,
     new_job_id,
@@ -38,7 +39,9 @@ class InMemoryJobStore(JobStore):
         self._seq = itertools.count(1)
         self._claims: dict[str, list[Claim]] = {}
 
-    def create(self, *, owner: str, request_json: str, n_trials: int) -> JobRecord:
+    def create(
+        self, *, owner: str, request_json: str, n_trials: int, request_id: str = ""
+    ) -> JobRecord:
         now = datetime.now(UTC)
         job = JobRecord(
             job_id=new_job_id(),
@@ -48,10 +51,28 @@ class InMemoryJobStore(JobStore):
             update_time=now,
             request_json=request_json,
             n_trials=n_trials,
+            request_id=request_id,
         )
         with self._lock:
+            known = self._find_request(owner, request_id) if request_id else None
+            if known is not None:
+                return check_same_request(known, request_json)
             self._jobs[job.job_id] = (next(self._seq), job)
         return job
+
+    def find_request(self, owner: str, request_id: str) -> JobRecord | None:
+        with self._lock:
+            return self._find_request(owner, request_id)
+
+    def _find_request(self, owner: str, request_id: str) -> JobRecord | None:
+        return next(
+            (
+                job
+                for _, job in self._jobs.values()
+                if job.owner == owner and job.request_id == request_id
+            ),
+            None,
+        )
 
     def get(self, job_id: str, owner: str) -> JobRecord | None:
         with self._lock:

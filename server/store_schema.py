@@ -39,17 +39,20 @@ __all__ = [
     "claims_table",
     "jobs_table",
     "migrate",
+    "request_id_index",
     "record_from_row",
     "schema_lock",
 ]
 
 _log = logging.getLogger(__name__)
 
-#: The columns leases added, with the SQL type and default an old table gets them with.
+#: The columns added since the first schema (leases, idempotent submission), with the SQL
+#: type and default an old table gets them with.
 LEASE_COLUMNS = (
     ("lease_owner", "VARCHAR(255) NOT NULL DEFAULT ''"),
     ("lease_expires", "DOUBLE PRECISION"),
     ("fencing_token", "BIGINT NOT NULL DEFAULT 0"),
+    ("request_id", "VARCHAR(64) NOT NULL DEFAULT ''"),
 )
 
 
@@ -81,8 +84,18 @@ def jobs_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
         sa.Column("lease_owner", sa.String(255), nullable=False, default=""),
         sa.Column("lease_expires", sa.Double(), nullable=True),
         sa.Column("fencing_token", sa.BigInteger(), nullable=False, default=0),
+        sa.Column("request_id", sa.String(64), nullable=False, default=""),
         sa.Index(f"{prefix}jobs_owner_seq", "owner", "seq"),
         sa.Index(f"{prefix}jobs_state", "state"),
+    )
+
+
+def request_id_index(prefix: str) -> str:
+    """DDL of the unique (owner, request_id) index of non-empty ids (PostgreSQL and SQLite
+    both have partial indexes); IF NOT EXISTS, so that a migration may run it again."""
+    return (
+        f'CREATE UNIQUE INDEX IF NOT EXISTS "{prefix}jobs_owner_request_id" '
+        f"ON \"{prefix}jobs\" (owner, request_id) WHERE request_id <> ''"
     )
 
 
@@ -99,8 +112,9 @@ def claims_table(metadata: sa.MetaData, prefix: str) -> sa.Table:
     )
 
 
-def migrate(engine: Engine, jobs: sa.Table) -> list[str]:
-    """Add the lease columns a table made before them lacks; the names added."""
+def migrate(engine: Engine, jobs: sa.Table, prefix: str) -> list[str]:
+    """Add the columns a table made before them lacks, and the request-id index; the
+    names of the columns added."""
     present = {column["name"] for column in sa.inspect(engine).get_columns(jobs.name)}
     added = []
     with engine.connect() as conn:
@@ -108,6 +122,7 @@ def migrate(engine: Engine, jobs: sa.Table) -> list[str]:
             if name not in present:
                 conn.exec_driver_sql(f'ALTER TABLE "{jobs.name}" ADD COLUMN {name} {ddl}')
                 added.append(name)
+        conn.exec_driver_sql(request_id_index(prefix))
         conn.commit()
     if added:
         _log.info("table %s: added the columns %s", jobs.name, ", ".join(added))
@@ -173,4 +188,5 @@ def record_from_row(row: sa.Row[Any]) -> JobRecord:
             None if m["lease_expires"] is None else datetime.fromtimestamp(m["lease_expires"], UTC)
         ),
         fencing_token=m["fencing_token"],
+        request_id=m["request_id"] or "",
     )

@@ -37,6 +37,7 @@ from aalps.server.store import (
     JobState,
     JobStore,
     StoreUnavailableError,
+    check_same_request,
     decode_page_token,
     encode_page_token,
     new_job_id,
@@ -90,7 +91,7 @@ class SqlJobStore(JobStore):
         self._claims = claims_table(self._metadata, table_prefix)
         if create:
             self._metadata.create_all(self._engine, checkfirst=True)
-            migrate(self._engine, self._t)
+            migrate(self._engine, self._t, table_prefix)
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -146,7 +147,13 @@ class SqlJobStore(JobStore):
     # --- the contract -----------------------------------------------------------------
 
     @_unavailable
-    def create(self, *, owner: str, request_json: str, n_trials: int) -> JobRecord:
+    def create(
+        self, *, owner: str, request_json: str, n_trials: int, request_id: str = ""
+    ) -> JobRecord:
+        if request_id:
+            known = self.find_request(owner, request_id)
+            if known is not None:
+                return check_same_request(known, request_json)
         now = _now()
         values = {
             "job_id": new_job_id(),
@@ -156,10 +163,24 @@ class SqlJobStore(JobStore):
             "update_time": now,
             "request_json": request_json,
             "n_trials": n_trials,
+            "request_id": request_id,
         }
-        with self._write() as conn:
-            row = conn.execute(self._t.insert().values(**values).returning(*self._t.c)).one()
+        try:
+            with self._write() as conn:
+                statement = self._t.insert().values(**values).returning(*self._t.c)
+                row = conn.execute(statement).one()
+        except exc.IntegrityError:
+            known = self.find_request(owner, request_id) if request_id else None
+            if known is None:
+                raise
+            return check_same_request(known, request_json)  # a concurrent retry won
         return _record(row)
+
+    @_unavailable
+    def find_request(self, owner: str, request_id: str) -> JobRecord | None:
+        t = self._t
+        rows = self._read(sa.select(t).where(t.c.owner == owner, t.c.request_id == request_id))
+        return _record(rows[0]) if rows else None
 
     @_unavailable
     def get(self, job_id: str, owner: str) -> JobRecord | None:
@@ -329,6 +350,15 @@ class SqlJobStore(JobStore):
         if existing is not None:
             raise JobFinishedError(existing)
         return None
+
+    def study_fence(self, job_id: str, token: int) -> Callable[[Any], bool]:
+        statement = sa.select(self._t.c.job_id).where(self._current(job_id, token))
+        locking = statement.with_for_update()  # PostgreSQL; SQLite serializes its writers
+
+        def holds(session: Any) -> bool:
+            return session is not None and session.execute(locking).first() is not None
+
+        return holds
 
     @_unavailable
     def cancel_requested(self, job_id: str, token: int | None = None) -> bool:

@@ -27,6 +27,7 @@ def register(subparsers: Any) -> None:
         parents=[
             common.server_options(required=False),
             common.search_options(),
+            common.catalog_option(),
         ],
         help="optimize many request files (or every file of a folder)",
         description="Optimize every request, write one <name>.result.json per input (the "
@@ -41,6 +42,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--out", metavar="DIR", help="write results here (default: beside each input)"
+    )
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="with --server: submit every request as a job, so that every replica sharing "
+        "the server's store takes a share (default: one BatchOptimize call)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(run=run_batch)
@@ -84,10 +91,8 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
 def _load(item: str, args: argparse.Namespace) -> RequestLike:
     """The request with overrides; an unreadable one stays a path, so that the batch reports
     it as that input's error."""
-    from aalps.client.inputs import request_message
-
     try:
-        return common.overridden(request_message(item), args)
+        return common.load_request(item, args)
     except AalpsClientError:
         return item
 
@@ -113,14 +118,21 @@ def run_batch(args: argparse.Namespace) -> int:
     dests = destinations(inputs, args.out)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+    catalog = common.shared_catalog(args)  # sent once, shared by every request
     requests = [_load(item, args) for item in inputs]
+    if args.jobs and not args.server:
+        raise InvalidArgumentError([("--jobs", "needs --server (jobs live in a server's store)")])
     failed = 0
     with (
         common.make_client(args) as client,
         common.progress_bar(args, "batch", unit="requests") as bar,
     ):
         bar.update(0, len(inputs))
-        for done, item in enumerate(client.batch(requests, timeout=None), start=1):
+        if args.jobs:
+            items = client.batch_jobs(requests, catalog=catalog)
+        else:
+            items = client.batch(requests, catalog=catalog, timeout=None)
+        for done, item in enumerate(items, start=1):
             data = item.to_dict()
             data.pop("index", None)
             body = data.get("result", data)

@@ -14,7 +14,11 @@ __all__ = ["register", "run_analyze", "run_optimize"]
 
 
 def register(subparsers: Any) -> None:
-    parents = [common.server_options(required=False), common.output_options()]
+    parents = [
+        common.server_options(required=False),
+        common.output_options(),
+        common.catalog_option(),
+    ]
     parser = subparsers.add_parser(
         "optimize",
         parents=[*parents, common.search_options()],
@@ -51,10 +55,9 @@ def _title(name: str, what: str) -> str:
 
 
 def run_optimize(args: argparse.Namespace) -> int:
-    from aalps.client.inputs import request_message
     from aalps.client.render import json_text, number, optimize_document, write
 
-    request = common.overridden(request_message(args.file), args)
+    request = common.load_request(args.file, args, common.shared_catalog(args))
     with common.make_client(args) as client, common.progress_bar(args, "optimize") as bar:
 
         def progress(update: Progress) -> None:
@@ -76,10 +79,10 @@ def run_optimize(args: argparse.Namespace) -> int:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from aalps.client.inputs import request_message
+    from aalps.client.catalog_files import request_with_catalog
     from aalps.client.render import analysis_document, json_text, write
 
-    request = request_message(args.file)
+    request = request_with_catalog(args.file, common.shared_catalog(args))
     with common.make_client(args) as client:
         report = client.analyze(request, args.plan, args.baseline, timeout=None)
     if args.format == "json":

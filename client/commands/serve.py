@@ -17,14 +17,16 @@ def register(subparsers: Any) -> None:
         "serve",
         help="run the aalps gRPC server",
         description="Run the aalps gRPC service until SIGTERM or Ctrl-C (graceful stop). "
-        "Prints 'listening on HOST:PORT' once it serves.",
+        "Prints 'listening on HOST:PORT' once it serves. Every flag may also be set by the "
+        "environment variable shown in [env ...]; a flag wins over its variable.",
     )
     add_arguments(parser)
     parser.set_defaults(run=run_serve)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The ``ServerConfig`` the flags describe; a bad value is a usage error naming it."""
+    """The ``ServerConfig`` of the flags and ``AALPS_*`` variables; a bad value is a usage
+    error naming the flag or the variable."""
     from aalps.server import command
 
     try:
@@ -34,7 +36,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from aalps.server.command import serve
+    from aalps.server.command import log_settings, serve
 
-    serve(config_from_args(args), args.log_level)
+    config = config_from_args(args)
+    try:
+        level, log_format = log_settings(args)
+    except ValueError as error:
+        raise InvalidArgumentError([("serve", str(error))]) from None
+    serve(config, level, log_format)
     return 0

@@ -66,25 +66,10 @@ def parse_change(text: str) -> tuple[str, str, float]:
 
 
 def read_catalog(path: str) -> pb.Catalog:
-    """A catalog file (a ``models`` list, or a request file's ``catalog``) as a message."""
-    from aalps.client.inputs import read_data
-    from aalps.cost_models.errors import InvalidRequestError
-    from aalps.proto.aalps.v1 import aalps_pb2 as pb
-    from aalps.proto.convert import dict_to_proto
+    """A catalog file (:func:`aalps.client.catalog_files.read_catalog_file`) as a message."""
+    from aalps.client.catalog_files import catalog_message, read_catalog_file
 
-    name, data = read_data(path)
-    if isinstance(data, dict) and "catalog" in data and "models" not in data:
-        data = data["catalog"]
-    if not isinstance(data, dict) or "models" not in data:
-        raise InvalidArgumentError([(name, "is not a catalog: expected a `models` list")])
-    message = pb.Catalog()
-    try:
-        dict_to_proto(data, message)
-    except InvalidRequestError as error:
-        raise InvalidArgumentError(
-            [(f"{name}: {v.field}", v.description) for v in error.violations]
-        ) from None
-    return message
+    return catalog_message(read_catalog_file(path), path)
 
 
 def _plan(plan: pb.Plan) -> list[dict[str, Any]]:

@@ -165,3 +165,34 @@ def test_aalps_serve(tmp_path: Path) -> None:
     finally:
         served.stop()
     assert served.process.returncode == 0
+
+
+def test_cli_batch_as_jobs_matches_the_one_call_batch(
+    server: ServerProcess, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("k_task_routing", "code_debugging"):
+        write_yaml(tmp_path / f"{name}.yaml", example_data(name))
+    write_yaml(tmp_path / "broken.yaml", bad_request())
+    one_call, as_jobs = tmp_path / "one", tmp_path / "jobs"
+    assert main(["batch", str(tmp_path), "--server", server.address, "--out", str(one_call)]) == 1
+    argv = ["batch", str(tmp_path), "--server", server.address, "--jobs", "--out", str(as_jobs)]
+    assert main(argv) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "2 succeeded, 1 failed"
+    for name in ("k_task_routing", "code_debugging"):
+        want = json.loads((one_call / f"{name}.result.json").read_text())["plan"]
+        got = json.loads((as_jobs / f"{name}.result.json").read_text())["plan"]
+        assert got["expected_cost"] == pytest.approx(want["expected_cost"])
+        assert got["tasks"] == want["tasks"]
+    bad = json.loads((as_jobs / "broken.result.json").read_text())
+    assert bad["error"]["code"] == 3  # INVALID_ARGUMENT, its field named within the request
+    assert "graph.tasks[0]" in json.dumps(bad["error"]) and "request." not in json.dumps(bad)
+
+
+def test_cli_batch_as_jobs_needs_a_server(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write_yaml(tmp_path / "routing.yaml", example_data("k_task_routing"))
+    assert main(["batch", str(tmp_path), "--jobs"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --jobs: needs --server (jobs live in a server's store)"
+    )

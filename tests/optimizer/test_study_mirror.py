@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import aalps.optimizer.coupled_search
@@ -9,8 +10,9 @@ import aalps.optimizer.joint_search
 import optuna
 import pytest
 import sqlalchemy
-from aalps.cost_models.domain import SearchOptions
-from aalps.optimizer import optimize
+from aalps.cost_models.domain import OptimizeRequest, SearchOptions
+from aalps.optimizer import OptimizeResult, optimize
+from aalps.optimizer.search import RECORDED_KINDS, OptunaSearch
 from aalps.optimizer.study_mirror import CHECKPOINT_TRIALS, write_trials
 
 from tests.optimizer.conftest import cached_request
@@ -134,11 +136,13 @@ def test_a_failed_checkpoint_keeps_its_trials_for_the_next(
     real = mirror_module.write_trials
     calls = [0]
 
-    def flaky(study: optuna.Study, trials: list[optuna.trial.FrozenTrial]) -> None:
+    def flaky(
+        study: optuna.Study, trials: list[optuna.trial.FrozenTrial], fence: object = None
+    ) -> bool:
         calls[0] += 1
         if calls[0] == 1:  # the database is gone for the first checkpoint
             raise sqlalchemy.exc.OperationalError("INSERT", {}, Exception("server closed"))
-        real(study, trials)
+        return real(study, trials)
 
     monkeypatch.setattr(mirror_module, "write_trials", flaky)
     for i in range(CHECKPOINT_TRIALS):
@@ -150,3 +154,60 @@ def test_a_failed_checkpoint_keeps_its_trials_for_the_next(
     assert [t.params["x"] for t in stored.get_trials()] == [
         float(i) for i in range(CHECKPOINT_TRIALS)
     ]
+
+
+def _tpe_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "NODE_BUDGET", 1)
+    monkeypatch.setattr(aalps.optimizer.coupled_search, "USE_DP", False)
+
+
+def _interrupted_then_resumed(
+    url: str, request: OptimizeRequest, before_resume: Callable[[], None]
+) -> OptimizeResult:
+    """An attempt stopped after 60 trials, then a resume with one trial left."""
+    seen: list[int] = []
+    optimize(
+        request,
+        storage=url,
+        study_name="job",
+        progress=lambda p: seen.append(p.trials_done),
+        should_stop=lambda: bool(seen) and seen[-1] >= 60,
+    )
+    before_resume()
+    search = replace(request.search, n_trials=1, seed=request.search.seed + 100)
+    return optimize(replace(request, search=search), storage=url, study_name="job")
+
+
+def _stored_feasible(url: str) -> list[optuna.trial.FrozenTrial]:
+    """The stored study's feasible search trials (both attempts)."""
+    stored = optuna.load_study(study_name="job", storage=url).trials
+    search_trials = [t for t in stored if t.user_attrs.get("kind") not in RECORDED_KINDS]
+    assert len(search_trials) > 60
+    return [
+        t
+        for t in search_trials
+        if t.state == optuna.trial.TrialState.COMPLETE
+        and all(c <= 0 for c in t.constraints.values())
+    ]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_resumed_search_returns_the_best_plan_of_every_attempt(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:  # type: ignore[no-untyped-def]
+    """The resume runs one trial and no warm start, so its own trials alone would rarely
+    hold the best plan: the answer must come from the first attempt's trials."""
+    _tpe_only(monkeypatch)
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    request = replace(cached_request(9), search=SearchOptions(n_trials=80, seed=seed))
+    run = OptunaSearch.run
+    result = _interrupted_then_resumed(
+        url,
+        request,
+        before_resume=lambda: monkeypatch.setattr(
+            OptunaSearch, "run", lambda self, n, starts: run(self, n, [])
+        ),
+    )
+    best = min(t.user_attrs["expected_cost"] for t in _stored_feasible(url))
+    assert result.plan.outcome.expected_cost == pytest.approx(best)

@@ -211,7 +211,7 @@ def test_enum_names_parse_unprefixed_in_files() -> None:
 
 #: DESIGN §5's field names (plus the ones the loader reads), per message.
 FIELDS = {
-    "OptimizeRequest": {"graph", "catalog", "cost_model", "constraints", "search"},
+    "OptimizeRequest": {"graph", "catalog", "cost_model", "constraints", "search", "pricing"},
     "Constraints": {"min_success_probability", "max_cost", "max_latency", "parallelism"},
     "SearchOptions": {"n_trials", "timeout_seconds", "seed", "objectives", "objective", "rank_by"},
     "TaskGraph": {"name", "parameters", "assumptions", "tasks", "edges"},
@@ -250,7 +250,15 @@ FIELDS = {
         "per_variant",
         "latency_per_token",
         "per_token_error",
+        "source_key",
+        "price_per_cached_input_token",
+        "price_per_cache_write_token",
+        "batch_prices",
+        "tier_threshold_tokens",
+        "tier_prices",
+        "batch_tier_prices",
     },
+    "TokenPrices": {"input", "output", "cached_input", "cache_write"},
     "OptimizeResponse": {
         "plan",
         "baseline",

@@ -22,9 +22,11 @@ from pathlib import Path
 import optuna
 import pytest
 import sqlalchemy
+from aalps.client import Client
+from aalps.optimizer.search import RECORDED_KINDS
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.aalps.v1 import aalps_pb2_grpc
-from aalps.server.job_study import RECORDED_KINDS, study_name
+from aalps.server.job_study import study_name
 from aalps.server.store import JobRecord, JobState, JobStore
 from aalps.server.stores import open_store
 from optuna.trial import TrialState
@@ -156,6 +158,32 @@ def test_a_live_replica_takes_over_a_dead_replicas_job(fresh_postgres: str) -> N
         for replica in replicas:
             replica.kill()
         store.close()
+
+
+def test_a_batch_submitted_as_jobs_spreads_over_the_replicas(fresh_postgres: str) -> None:
+    """Client.batch_jobs through one replica: both replicas run items (the claim history
+    says who), and every item's plan is the one an uninterrupted in-process search gives."""
+    url = fresh_postgres
+    args = ("--storage", url, "--workers", "1", "--validation-workers", "1")
+    args += ("--claim-poll-seconds", "0.5")
+    replicas = _start_all(2, *args)
+    store = open_store(url, create=False)
+    requests = [slow_request(tasks=2, n_trials=300, seed=i) for i in range(8)]
+    try:
+        with Client.remote(replicas[0].address, timeout=60) as client:
+            items = sorted(client.batch_jobs(requests, poll_seconds=0.1), key=lambda i: i.index)
+            job_ids = [job.job_id for job in client.list_jobs()]
+        owners = {_pid_of(c.owner) for job_id in job_ids for c in store.claims(job_id)}
+        assert owners == {r.process.pid for r in replicas}
+    finally:
+        for replica in replicas:
+            replica.kill()
+        store.close()
+    with Client.in_process() as local:
+        for item, request in zip(items, requests, strict=True):
+            assert item.report is not None, item.error
+            alone = local.optimize(request)
+            assert item.report.plan.expected_cost == pytest.approx(alone.plan.expected_cost)
 
 
 def test_chaos_three_replicas_killed_and_restarted(fresh_postgres: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import grpc
 import pytest
@@ -125,6 +126,23 @@ def test_job_life_cycle(stub: aalps_pb2_grpc.AalpsServiceStub) -> None:
     with pytest.raises(grpc.RpcError) as info:
         stub.CancelJob(pb.CancelJobRequest(job_id=submitted.job_id), timeout=10)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_a_retried_submit_returns_the_same_job(stub: aalps_pb2_grpc.AalpsServiceStub) -> None:
+    request = example_request("k_task_routing")
+    retry_id = f"retry-{time.monotonic_ns()}"
+    first = stub.SubmitJob(pb.SubmitJobRequest(request=request, request_id=retry_id), timeout=30)
+    again = stub.SubmitJob(pb.SubmitJobRequest(request=request, request_id=retry_id), timeout=30)
+    assert again.job.job_id == first.job.job_id
+    assert final_job(stub, first.job.job_id).state == pb.SUCCEEDED
+    listed = stub.ListJobs(pb.ListJobsRequest(page_size=100), timeout=10).jobs
+    assert [j.job_id for j in listed].count(first.job.job_id) == 1
+    other = example_request("code_debugging")
+    for request_id, problem in ((retry_id, "already used"), ("no spaces", "letters, digits")):
+        with pytest.raises(grpc.RpcError) as info:
+            stub.SubmitJob(pb.SubmitJobRequest(request=other, request_id=request_id), timeout=30)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "request_id" in info.value.details() and problem in info.value.details()
 
 
 def test_list_jobs_pages_newest_first(stub: aalps_pb2_grpc.AalpsServiceStub) -> None:

@@ -15,9 +15,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
 import sqlalchemy
 from aalps.cost_models.errors import InvalidRequestError
+from aalps.optimizer.study_mirror import StudyMirror
+from aalps.server.job_worker import optuna_storage
 from aalps.server.store import JobFinishedError, JobRecord, JobState, JobStore
 from aalps.server.store_memory import InMemoryJobStore
 from aalps.server.store_sql import SqlJobStore
@@ -408,4 +411,88 @@ def test_a_database_from_before_leases_still_opens(tmp_path: Path) -> None:
     assert [j.job_id for j in store.claimable(limit=5)] == ["old"]  # no lease: claimable
     claimed = store.claim("old", owner="r1", lease_seconds=60)
     assert claimed is not None and (claimed.fencing_token, claimed.trials_done) == (1, 4)
+    first = store.create(owner="alice", request_json="{}", n_trials=1, request_id="r-1")
+    again = store.create(owner="alice", request_json="{}", n_trials=1, request_id="r-1")
+    assert again.job_id == first.job_id and job.request_id == ""  # the index came with it
     store.close()
+
+
+# --- the job's study is fenced too ---------------------------------------------------------
+
+
+def test_a_stale_owner_writes_no_trials_to_the_jobs_study(
+    store: JobStore, store_factory: tuple[str, str]
+) -> None:
+    """Trials are copied under the fence of the claim that ran them: once another replica
+    has claimed the job, the stale owner's copies are dropped (the new owner's go in)."""
+    kind, url = store_factory
+    job_id = _submit(store)
+    first = store.claim(job_id, owner="r1", lease_seconds=0.0)  # expires at once
+    assert first is not None
+    if kind == "memory":
+        assert store.study_fence(job_id, first.fencing_token) is None  # no shared database
+        return
+    storage = optuna_storage(url.partition("#")[0])
+    stored = optuna.create_study(storage=storage, study_name=f"fence-{uuid.uuid4().hex}")
+    working = optuna.create_study()
+    stale = StudyMirror(working, stored, store.study_fence(job_id, first.fencing_token))
+    working.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    stale.sync()
+    assert len(stored.trials) == 3 and not stale.fenced  # the claim still holds
+    second = store.claim(job_id, owner="r2", lease_seconds=60)
+    assert second is not None
+    working.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    stale.sync()
+    assert len(stored.trials) == 3 and stale.fenced
+    fresh = StudyMirror(optuna.create_study(), stored, store.study_fence(job_id, 2))
+    fresh.working.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    fresh.sync()
+    assert len(stored.trials) == 5 and not fresh.fenced
+
+
+# --- idempotent submission ------------------------------------------------------------------
+
+
+def test_a_retried_create_returns_the_first_job(store: JobStore) -> None:
+    first = store.create(owner="alice", request_json='{"a": 1}', n_trials=5, request_id="r-1")
+    again = store.create(owner="alice", request_json='{"a": 1}', n_trials=5, request_id="r-1")
+    assert again.job_id == first.job_id and again.request_id == "r-1"
+    other_owner = store.create(owner="bob", request_json='{"a": 1}', n_trials=5, request_id="r-1")
+    no_id = [store.create(owner="alice", request_json='{"a": 1}', n_trials=5) for _ in range(2)]
+    assert len({first.job_id, other_owner.job_id, *(j.job_id for j in no_id)}) == 4
+    assert [j.job_id for j in store.list("alice", page_size=10).jobs].count(first.job_id) == 1
+    assert len(store.list("alice", page_size=10).jobs) == 3
+    found = store.find_request("alice", "r-1")
+    assert found is not None and found.job_id == first.job_id
+    assert store.find_request("alice", "r-2") is None
+
+
+def test_a_request_id_reused_for_another_request_is_refused(store: JobStore) -> None:
+    store.create(owner="alice", request_json='{"a": 1}', n_trials=5, request_id="r-1")
+    with pytest.raises(InvalidRequestError) as info:
+        store.create(owner="alice", request_json='{"a": 2}', n_trials=5, request_id="r-1")
+    assert [v.field for v in info.value.violations] == ["request_id"]
+    assert len(store.list("alice", page_size=10).jobs) == 1
+
+
+def test_concurrent_retries_create_one_job(store_factory: tuple[str, str]) -> None:
+    """Several stores (as several replicas) create the same request id at once."""
+    kind, url = store_factory
+    stores = [_open(url) for _ in range(1 if kind == "memory" else 4)]
+    made: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def create(store: JobStore) -> None:
+        barrier.wait()
+        job = store.create(owner="alice", request_json="{}", n_trials=1, request_id="same")
+        made.append(job.job_id)
+
+    threads = [threading.Thread(target=create, args=(stores[i % len(stores)],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 8 and len(set(made)) == 1
+    assert len(stores[0].list("alice", page_size=20).jobs) == 1
+    for store in stores:
+        store.close()

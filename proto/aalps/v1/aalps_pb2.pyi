@@ -72,7 +72,8 @@ class _CostModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CostModel.V
     """m * (i + t): every token is processed once (a KV cache)."""
     PRICED: _CostModel.ValueType  # 3
     """price_per_input_token * i + price_per_output_token * t, in currency. Every model in
-    the catalog needs prices.
+    the catalog needs prices. A model's cache, batch and tier prices apply when listed
+    (see Model).
     """
     QUADRATIC_ATTENTION: _CostModel.ValueType  # 4
     """m * sum_{j=0}^{t-1} (i + j)^2: attention cost quadratic in the context length."""
@@ -97,7 +98,8 @@ KV_CACHED: CostModel.ValueType  # 2
 """m * (i + t): every token is processed once (a KV cache)."""
 PRICED: CostModel.ValueType  # 3
 """price_per_input_token * i + price_per_output_token * t, in currency. Every model in
-the catalog needs prices.
+the catalog needs prices. A model's cache, batch and tier prices apply when listed
+(see Model).
 """
 QUADRATIC_ATTENTION: CostModel.ValueType  # 4
 """m * sum_{j=0}^{t-1} (i + j)^2: attention cost quadratic in the context length."""
@@ -287,6 +289,34 @@ ray (every growing parameter multiplied by s from its scale point).
 """
 Global___RankBy: _TypeAlias = RankBy  # noqa: Y015
 
+class _Pricing:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PricingEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Pricing.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRICING_UNSPECIFIED: _Pricing.ValueType  # 0
+    """Default: STANDARD."""
+    STANDARD: _Pricing.ValueType  # 1
+    """price_per_input_token and price_per_output_token."""
+    BATCH: _Pricing.ValueType  # 2
+    """The batch API's prices (each model's `batch_prices`, which every model needs, and
+    `batch_tier_prices` when listed).
+    """
+
+class Pricing(_Pricing, metaclass=_PricingEnumTypeWrapper):
+    """Which of a model's price lists PRICED bills calls at."""
+
+PRICING_UNSPECIFIED: Pricing.ValueType  # 0
+"""Default: STANDARD."""
+STANDARD: Pricing.ValueType  # 1
+"""price_per_input_token and price_per_output_token."""
+BATCH: Pricing.ValueType  # 2
+"""The batch API's prices (each model's `batch_prices`, which every model needs, and
+`batch_tier_prices` when listed).
+"""
+Global___Pricing: _TypeAlias = Pricing  # noqa: Y015
+
 class _JobState:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -338,8 +368,11 @@ class OptimizeRequest(_message.Message):
     COST_MODEL_FIELD_NUMBER: _builtins.int
     CONSTRAINTS_FIELD_NUMBER: _builtins.int
     SEARCH_FIELD_NUMBER: _builtins.int
+    PRICING_FIELD_NUMBER: _builtins.int
     cost_model: Global___CostModel.ValueType
     """How one call is costed. Default (unspecified): FORWARD_PASS."""
+    pricing: Global___Pricing.ValueType
+    """Which price list PRICED uses. Default (unspecified): STANDARD."""
     @_builtins.property
     def graph(self) -> Global___TaskGraph:
         """The work to plan. Required."""
@@ -364,10 +397,11 @@ class OptimizeRequest(_message.Message):
         cost_model: Global___CostModel.ValueType = ...,
         constraints: Global___Constraints | None = ...,
         search: Global___SearchOptions | None = ...,
+        pricing: Global___Pricing.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "graph", b"graph", "search", b"search"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "cost_model", b"cost_model", "graph", b"graph", "search", b"search"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "cost_model", b"cost_model", "graph", b"graph", "pricing", b"pricing", "search", b"search"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -836,6 +870,13 @@ class Model(_message.Message):
     PER_VARIANT_FIELD_NUMBER: _builtins.int
     LATENCY_PER_TOKEN_FIELD_NUMBER: _builtins.int
     PER_TOKEN_ERROR_FIELD_NUMBER: _builtins.int
+    SOURCE_KEY_FIELD_NUMBER: _builtins.int
+    PRICE_PER_CACHED_INPUT_TOKEN_FIELD_NUMBER: _builtins.int
+    PRICE_PER_CACHE_WRITE_TOKEN_FIELD_NUMBER: _builtins.int
+    BATCH_PRICES_FIELD_NUMBER: _builtins.int
+    TIER_THRESHOLD_TOKENS_FIELD_NUMBER: _builtins.int
+    TIER_PRICES_FIELD_NUMBER: _builtins.int
+    BATCH_TIER_PRICES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """An identifier (letters, digits, _), unique in the catalog. A model whose size is a
     number appears in symbolic results as the symbol m_<name>.
@@ -861,11 +902,46 @@ class Model(_message.Message):
     """Per-input-token error epsilon in [0, 0.5]: reliability decays as p*(1-epsilon)^i.
     Default 0.
     """
+    source_key: _builtins.str
+    """Where the prices came from, e.g. the price table's key "openai/gpt-4o" (aalps catalog
+    from-litellm), so that a plan can be bound back to a provider's model. Not used in
+    costs.
+    """
+    price_per_cached_input_token: _builtins.float
+    """PRICED: price of one prompt token read from the provider's cache. A task's prompt
+    (`prompt_tokens`) is shared by the calls of one call group (one role of one task,
+    votes included): the group's first call writes it to the cache, the others read it.
+    0 or absent: no caching (every call pays the input price for the prompt).
+    """
+    price_per_cache_write_token: _builtins.float
+    """PRICED: price of one prompt token written to the cache (the group's first call).
+    0 or absent: the input price.
+    """
+    tier_threshold_tokens: _builtins.float
+    """PRICED: a call whose input is above this many tokens is billed, all of it, at
+    `tier_prices` (input, output and cache), as providers bill long prompts (LiteLLM's
+    `*_above_200k_tokens`). 0 or absent: no tier.
+    """
     @_builtins.property
     def capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Capability name -> reliability p in (0, 1]: the probability that one call performs
         it correctly. At least one entry.
         """
+
+    @_builtins.property
+    def batch_prices(self) -> Global___TokenPrices:
+        """PRICED with `pricing: BATCH`: the batch API's prices, used instead of the ones above
+        (a model without batch input or output prices is an error under BATCH; absent cache
+        prices keep the standard ones).
+        """
+
+    @_builtins.property
+    def tier_prices(self) -> Global___TokenPrices:
+        """The prices above the threshold (required with a threshold)."""
+
+    @_builtins.property
+    def batch_tier_prices(self) -> Global___TokenPrices:
+        """The batch API's prices above the threshold. Absent under BATCH: `tier_prices`."""
 
     def __init__(
         self,
@@ -879,14 +955,55 @@ class Model(_message.Message):
         per_variant: _builtins.bool = ...,
         latency_per_token: _builtins.float = ...,
         per_token_error: _builtins.float = ...,
+        source_key: _builtins.str = ...,
+        price_per_cached_input_token: _builtins.float = ...,
+        price_per_cache_write_token: _builtins.float = ...,
+        batch_prices: Global___TokenPrices | None = ...,
+        tier_threshold_tokens: _builtins.float = ...,
+        tier_prices: Global___TokenPrices | None = ...,
+        batch_tier_prices: Global___TokenPrices | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "tier_prices", b"tier_prices"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Model: _TypeAlias = Model  # noqa: Y015
+
+@_typing.final
+class TokenPrices(_message.Message):
+    """Prices per token (currency) of one price list of a model. 0 or absent: not listed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INPUT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    CACHED_INPUT_FIELD_NUMBER: _builtins.int
+    CACHE_WRITE_FIELD_NUMBER: _builtins.int
+    input: _builtins.float
+    """Price of one input token."""
+    output: _builtins.float
+    """Price of one output token."""
+    cached_input: _builtins.float
+    """Price of one prompt token read from the cache."""
+    cache_write: _builtins.float
+    """Price of one prompt token written to the cache."""
+    def __init__(
+        self,
+        *,
+        input: _builtins.float = ...,
+        output: _builtins.float = ...,
+        cached_input: _builtins.float = ...,
+        cache_write: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_write", b"cache_write", "cached_input", b"cached_input", "input", b"input", "output", b"output"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TokenPrices: _TypeAlias = TokenPrices  # noqa: Y015
 
 @_typing.final
 class Constraints(_message.Message):
@@ -1527,6 +1644,13 @@ class SubmitJobRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Makes the call safe to retry: a second SubmitJob of the same caller with the same
+    request_id (and the same request) returns the job the first one created instead of a
+    new one. Up to 64 letters, digits, '-', '_' or '.'; empty: every call creates a job.
+    The Python client sets a fresh UUID on every submit.
+    """
     @_builtins.property
     def request(self) -> Global___OptimizeRequest:
         """The problem to optimize."""
@@ -1535,10 +1659,11 @@ class SubmitJobRequest(_message.Message):
         self,
         *,
         request: Global___OptimizeRequest | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1771,18 +1896,26 @@ class BatchOptimizeRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUESTS_FIELD_NUMBER: _builtins.int
+    CATALOG_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___OptimizeRequest]:
         """The problems to optimize."""
+
+    @_builtins.property
+    def catalog(self) -> Global___Catalog:
+        """A catalog shared by every request: when set, it replaces each request's own catalog
+        (which the requests may then leave out), as `aalps batch --catalog` does.
+        """
 
     def __init__(
         self,
         *,
         requests: _abc.Iterable[Global___OptimizeRequest] | None = ...,
+        catalog: Global___Catalog | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "requests", b"requests"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
