@@ -15,16 +15,34 @@ from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 __all__ = [
-    "COST_FIELDS",
     "CHANGE_FIELDS",
+    "COST_FIELDS",
+    "PRICED_ONLY",
+    "PRICE_FIELDS",
     "apply_changes",
     "catalogs",
     "same_plan",
     "unaffected",
 ]
 
-#: Model fields a plan's cost is non-decreasing in (for every cost model).
-COST_FIELDS = frozenset({"price_per_input_token", "price_per_output_token", "size"})
+#: Per-token prices: PRICED costs are non-decreasing in each of them.
+PRICE_FIELDS = frozenset(
+    {
+        "price_per_input_token",
+        "price_per_output_token",
+        "price_per_cached_input_token",
+        "price_per_cache_write_token",
+    }
+)
+#: Model fields only PRICED reads (the prices, batch and tier prices).
+PRICED_ONLY = PRICE_FIELDS | {
+    "batch_prices",
+    "tier_threshold_tokens",
+    "tier_prices",
+    "batch_tier_prices",
+}
+#: Model fields a plan's cost is non-decreasing in, under some cost model.
+COST_FIELDS = PRICE_FIELDS | {"size"}
 #: Number fields of a model a change may scale (besides ``capabilities.<name>``).
 CHANGE_FIELDS = COST_FIELDS | {"context_window", "latency_per_token", "per_token_error"}
 
@@ -118,13 +136,16 @@ def unaffected(
 ) -> bool:
     """Whether the new catalog is sure to give the old plan, so the search can be skipped.
 
-    True when the old plan was proven optimal, single-objective and unconstrained by
-    anything but the models, and the catalogs differ only in cost figures (prices, sizes)
-    that went up on models the plan does not use: the plan's figures stay put and every
-    other plan's cost can only rise.
+    True when the old plan was proven optimal and single-objective, and the catalogs differ
+    only in figures the request's cost model does not read (prices outside PRICED, sizes
+    under it) or in cost figures it reads (prices, sizes) that went up on models the plan
+    does not use: the plan's figures stay put and every other plan's cost can only rise.
     """
     if not result.stats.exhaustive or before.search.objectives or result.pareto_front:
         return False
+    priced = before.cost_model == pb.PRICED
+    unread = frozenset({"size"}) if priced else PRICED_ONLY
+    read = PRICE_FIELDS if priced else frozenset({"size"})
     used = {r.model for t in result.plan.tasks for r in t.roles}
     old = {m.name: m for m in before.catalog.models}
     new = {m.name: m for m in after.catalog.models}
@@ -134,20 +155,21 @@ def unaffected(
         was = old[name]
         if model == was:
             continue
-        if name in used:
-            return False
         for field in pb.Model.DESCRIPTOR.fields:
             a, b = getattr(was, field.name), getattr(model, field.name)
-            if a == b:
+            if a == b or field.name in unread:
                 continue
-            if field.name not in COST_FIELDS:
-                return False
-            try:
-                if float(b) < float(a):
-                    return False
-            except ValueError:
+            if field.name not in read or name in used or not _not_lower(a, b):
                 return False
     return True
+
+
+def _not_lower(a: object, b: object) -> bool:
+    """Whether number ``b`` is at least ``a`` (sizes are number strings; else False)."""
+    try:
+        return float(b) >= float(a)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
 
 def same_plan(a: pb.Plan, b: pb.Plan) -> bool:
