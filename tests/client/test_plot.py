@@ -148,3 +148,14 @@ def test_markdown_report_embeds_the_topology(capsys: pytest.CaptureFixture[str])
     text = capsys.readouterr().out
     assert "```mermaid\nflowchart LR\n" in text
     assert "Stability" in text
+
+
+def test_a_saved_result_finds_its_request_beside_it(tmp_path: Path) -> None:
+    from aalps.client.commands.plot import _sibling_request
+    from aalps.client.errors import InvalidArgumentError
+
+    (tmp_path / "flow.yaml").write_text("graph: {}\n")
+    (tmp_path / "flow.result.json").write_text("{}")
+    assert _sibling_request(str(tmp_path / "flow.result.json")) == str(tmp_path / "flow.yaml")
+    with pytest.raises(InvalidArgumentError, match="--request"):
+        _sibling_request(str(tmp_path / "other.result.json"))
