@@ -159,3 +159,19 @@ def test_a_saved_result_finds_its_request_beside_it(tmp_path: Path) -> None:
     assert _sibling_request(str(tmp_path / "flow.result.json")) == str(tmp_path / "flow.yaml")
     with pytest.raises(InvalidArgumentError, match="--request"):
         _sibling_request(str(tmp_path / "other.result.json"))
+
+
+def test_a_pareto_front_is_a_scatter_in_its_own_panel(tmp_path: Path) -> None:
+    from aalps.optimizer import baseline_plan
+
+    _, data = read_data("document_ranking")
+    request = load_request(data)
+    plan = baseline_plan(PlanEvaluator(request))
+    fig, series = figure(request, [("plan", plan)], pareto=[(1.0, 0.9), (3.0, 0.99)])
+    assert [s.name for s in series] == ["plan"]
+    (points,) = [c for c in fig.axes[1].collections if c.get_gid() == "pareto-front"]
+    assert [tuple(p) for p in points.get_offsets()] == [(1.0, 0.9), (3.0, 0.99)]
+    out = tmp_path / "front.svg"
+    fig.savefig(out)
+    ids = {g.get("id") for g in ET.parse(out).iter("{http://www.w3.org/2000/svg}g")}
+    assert {"series-plan", "pareto-front"} <= ids
