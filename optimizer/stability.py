@@ -230,12 +230,10 @@ class _Context:
                 roles = list(chosen.roles)
                 roles[i] = RoleAssignment(role.role, name, role.votes)
                 found[replace(chosen, roles=tuple(roles))] = None
-        return [
-            tp
-            for tp in found
-            if tp != chosen
-            and (self.involves(tp, model, capability) or self.involves(chosen, model, capability))
-        ]
+        found.pop(chosen, None)
+        if self.involves(chosen, model, capability):
+            return list(found)
+        return [tp for tp in found if self.involves(tp, model, capability)]
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
