@@ -43,6 +43,10 @@ class Backend(Protocol):
         self, request: pb.BatchOptimizeRequest, *, timeout: float | None
     ) -> Iterator[pb.BatchOptimizeResponse]: ...
 
+    def what_if(
+        self, request: pb.WhatIfRequest, *, timeout: float | None
+    ) -> Iterator[pb.WhatIfResponse]: ...
+
     def submit(
         self, request: pb.SubmitJobRequest, *, timeout: float | None
     ) -> pb.SubmitJobResponse: ...

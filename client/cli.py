@@ -12,7 +12,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aalps.client.commands import batch, catalog, examples, jobs, optimize, schema, serve
+from aalps.client.commands import (
+    batch,
+    catalog,
+    examples,
+    jobs,
+    optimize,
+    plot,
+    schema,
+    serve,
+    whatif,
+)
 from aalps.client.commands.common import TOKEN_ENV
 from aalps.client.errors import (
     AalpsClientError,
@@ -40,7 +50,8 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse tree: serve, optimize, analyze, batch, jobs, examples, catalog, schema."""
+    """The argparse tree: serve, optimize, analyze, batch, jobs, examples, catalog, schema,
+    whatif, plot."""
     parser = argparse.ArgumentParser(
         prog="aalps",
         description="Plan LLM-agent systems by asymptotic analysis: find the cheapest "
@@ -50,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aalps {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (serve, optimize, batch, jobs, examples, catalog, schema):
+    for module in (serve, optimize, batch, jobs, examples, catalog, schema, whatif, plot):
         module.register(commands)
     return parser
 
@@ -96,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``aalps`` with ``argv`` (default: the process's arguments); return the status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command in ("optimize", "analyze", "batch") and not args.server:
+    if args.command in ("optimize", "analyze", "batch", "whatif", "plot") and not args.server:
         _quiet_optuna()  # in process: no per-study log lines on stderr
     try:
         status: int = args.run(args)

@@ -186,6 +186,13 @@ class Client:
             entry.index = positions[entry.index]
             yield batch_item_from_proto(entry)
 
+    def what_if(
+        self, request: pb.WhatIfRequest, *, timeout: float | None = _UNSET
+    ) -> Iterator[pb.WhatIfResponse]:
+        """Every workflow under the old and the new catalog, one response per workflow in
+        request order (``changed``, the plans and costs before and after, or ``error``)."""
+        yield from self._backend.what_if(request, timeout=self._deadline(timeout))
+
     def batch_jobs(
         self,
         requests: Iterable[RequestLike],

@@ -138,6 +138,12 @@ class InProcessBackend:
             else:
                 yield pb.BatchOptimizeResponse(index=entry.index, result=entry.response)
 
+    def what_if(
+        self, request: pb.WhatIfRequest, *, timeout: float | None
+    ) -> Iterator[pb.WhatIfResponse]:
+        """The server's WhatIf: both catalogs through the batch machinery."""
+        yield from self._iterate(self._service.what_if(request, deadline=_epoch_deadline(timeout)))
+
     def submit(
         self, request: pb.SubmitJobRequest, *, timeout: float | None
     ) -> pb.SubmitJobResponse:

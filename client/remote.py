@@ -85,6 +85,11 @@ class RemoteBackend:
     ) -> Iterator[pb.BatchOptimizeResponse]:
         return self._stream(self._stub.BatchOptimize, request, timeout)
 
+    def what_if(
+        self, request: pb.WhatIfRequest, *, timeout: float | None
+    ) -> Iterator[pb.WhatIfResponse]:
+        return self._stream(self._stub.WhatIf, request, timeout)
+
     def submit(
         self, request: pb.SubmitJobRequest, *, timeout: float | None
     ) -> pb.SubmitJobResponse:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from aalps.client.document import FORMATS, WRITERS, Document, Fields, Math, Section, Table
 from aalps.client.errors import AalpsClientError
+from aalps.client.reports import StabilityReport, TaskReport
 from aalps.client.results import (
     AnalysisReport,
     JobInfo,
@@ -132,8 +133,54 @@ def optimize_document(report: OptimizeReport, title: str = "") -> Document:
     else:
         body = Fields((("none", "no other plan overtakes this one as the parameters grow"),))
     sections.append(Section("Crossovers", body))
+    if report.stability:
+        sections.append(stability_section(report.stability))
     sections.append(Section("Search", Fields(_search_fields(report.stats))))
     return Document(title or "aalps: optimized plan", tuple(sections))
+
+
+_FIGURES = {
+    "price_per_input_token": "input price",
+    "price_per_output_token": "output price",
+    "size": "size",
+}
+
+
+def factor(value: float) -> str:
+    """A factor as ``×3.1`` (four significant digits; ``×∞`` for none)."""
+    return "×∞" if value == float("inf") else f"×{value:.4g}"
+
+
+def _changes(tasks: Iterable[TaskReport]) -> str:
+    return "; ".join(f"{t.task_id}: {t.operator} ({_roles(t.roles)})" for t in tasks)
+
+
+def stability_sentence(item: StabilityReport) -> str:
+    """``stays optimal while m1's output price is within ×0.42–×3.1; beyond ×3.1, …``."""
+    figure = _FIGURES.get(item.field) or f"{item.capability} reliability"
+    text = (
+        f"stays optimal while {item.model}'s {figure} is within "
+        f"{factor(item.low)}–{factor(item.high)}"
+    )
+    if item.above:
+        text += f"; beyond {factor(item.high)}, {_changes(item.above)}"
+    if item.below:
+        text += f"; below {factor(item.low)}, {_changes(item.below)}"
+    if item.conditional:
+        text += " (over single-task changes)"
+    return text
+
+
+def stability_section(items: Iterable[StabilityReport]) -> Section:
+    """Per model figure the plan uses, the factor range over which it stays optimal."""
+    rows = tuple(
+        (
+            f"{item.model}.{item.field if item.field != 'reliability' else item.capability}",
+            stability_sentence(item),
+        )
+        for item in items
+    )
+    return Section("Stability (factor on each figure)", Fields(rows))
 
 
 def analysis_document(report: AnalysisReport, title: str = "") -> Document:

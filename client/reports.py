@@ -25,12 +25,14 @@ __all__ = [
     "RoleReport",
     "SearchStatsReport",
     "SeparationReport",
+    "StabilityReport",
     "TaskReport",
     "analysis_report_from_proto",
     "crossover_from_proto",
     "optimize_report_from_proto",
     "plan_from_proto",
     "separation_from_proto",
+    "stability_from_proto",
     "task_from_proto",
     "to_dict",
 ]
@@ -96,6 +98,22 @@ class CrossoverReport:
 
 
 @dataclass(frozen=True)
+class StabilityReport:
+    """The factors ``[low, high]`` on one model figure (``field``; ``capability`` for a
+    reliability) over which the plan stays optimal, and the task plans (choices only) that
+    take over below and above; ``conditional``: over single-task changes only."""
+
+    model: str
+    field: str
+    capability: str
+    low: float
+    high: float
+    below: tuple[TaskReport, ...]
+    above: tuple[TaskReport, ...]
+    conditional: bool
+
+
+@dataclass(frozen=True)
 class SearchStatsReport:
     """How the search went; ``exhaustive`` means the plan is provably optimal.
 
@@ -130,6 +148,7 @@ class OptimizeReport:
     stats: SearchStatsReport
     message: pb.OptimizeResponse = field(repr=False, compare=False)
     asymptotic_plan: PlanReport | None = None
+    stability: tuple[StabilityReport, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The response message's JSON form (proto field names)."""
@@ -193,6 +212,19 @@ def crossover_from_proto(message: pb.Crossover) -> CrossoverReport:
     )
 
 
+def stability_from_proto(message: pb.StabilityRange) -> StabilityReport:
+    return StabilityReport(
+        model=message.model,
+        field=message.field,
+        capability=message.capability,
+        low=message.low,
+        high=message.high,
+        below=tuple(task_from_proto(t) for t in message.below),
+        above=tuple(task_from_proto(t) for t in message.above),
+        conditional=message.conditional,
+    )
+
+
 def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
     return OptimizeReport(
         plan=plan_from_proto(message.plan),
@@ -214,6 +246,7 @@ def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
             if message.HasField("asymptotic_plan")
             else None
         ),
+        stability=tuple(stability_from_proto(s) for s in message.stability),
     )
 
 

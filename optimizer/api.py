@@ -32,6 +32,7 @@ from aalps.optimizer.result import (
 )
 from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics
+from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
 from aalps.optimizer.study_mirror import StudyMirror, WriteFence
 
@@ -177,6 +178,12 @@ def _optimize(
     reason = reporter.stop_reason if trials < n_trials else ""
     if trials < n_trials and not reason:
         reason = f"{solution.method} found the plan" + (" (all scored)" if solution.exact else "")
+    stability: tuple[StabilityRange, ...] = ()
+    if single and not ranked_far:
+        if reporter.out_of_time():
+            skipped.append("stability ranges")
+        else:
+            stability = stability_ranges(evaluator, plan.plan, spaces, ratio=run.ratio)
     stats = SearchStats(
         trials=trials,
         n_trials=n_trials,
@@ -200,6 +207,7 @@ def _optimize(
         crossovers=crossovers,
         stats=stats,
         asymptotic_plan=asymptotic,
+        stability=stability,
     )
 
 

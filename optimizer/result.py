@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aalps.cost_models.bounds import Separation
 from aalps.cost_models.errors import CancelledError
 from aalps.cost_models.evaluation import PlanEvaluation
+from aalps.optimizer.stability import StabilityRange
 
 __all__ = [
     "AnalysisResult",
@@ -95,7 +96,9 @@ class OptimizeResult:
     holds the non-dominated feasible plans, cheapest first, and ``plan`` is its first entry.
     ``asymptotic_plan`` is the plan with the best objective far along the scale ray when it
     differs from ``plan`` (with ``search.rank_by: ASYMPTOTIC`` it *is* ``plan``, and this is
-    None).
+    None). ``stability``: per price (or size) and reliability of the models the plan uses,
+    the factor range over which it stays optimal (:mod:`aalps.optimizer.stability`); empty
+    for a Pareto front, a plan ranked asymptotically, or when the deadline cut it.
     """
 
     plan: PlanEvaluation
@@ -105,6 +108,7 @@ class OptimizeResult:
     crossovers: tuple[Crossover, ...]
     stats: SearchStats
     asymptotic_plan: PlanEvaluation | None = None
+    stability: tuple[StabilityRange, ...] = ()
 
 
 @dataclass(frozen=True)

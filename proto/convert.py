@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aalps.cost_models.bounds import Separation
-from aalps.cost_models.domain import OptimizeRequest, Plan
+from aalps.cost_models.domain import OptimizeRequest, Plan, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
 from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
 from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult
+from aalps.optimizer.stability import StabilityRange
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.dict_check import check_dict
 from aalps.proto.message_view import MessageView
@@ -43,6 +44,8 @@ __all__ = [
     "request_from_proto",
     "result_to_proto",
     "separation_to_proto",
+    "stability_to_proto",
+    "task_plan_to_proto",
     "wire_json_dict",
 ]
 
@@ -241,6 +244,29 @@ def crossover_to_proto(crossover: Crossover) -> pb.Crossover:
     )
 
 
+def task_plan_to_proto(tp: TaskPlan) -> pb.TaskPlan:
+    """A task plan's choices alone (operator, roles, parameters), without figures."""
+    return pb.TaskPlan(
+        task_id=tp.task_id,
+        operator=pb.Operator.Value(tp.operator.value),
+        roles=[pb.RoleAssignment(role=r.role, model=r.model, votes=r.votes) for r in tp.roles],
+        params=dict(tp.params),
+    )
+
+
+def stability_to_proto(item: StabilityRange) -> pb.StabilityRange:
+    return pb.StabilityRange(
+        model=item.model,
+        field=item.field,
+        capability=item.capability,
+        low=item.low,
+        high=item.high,
+        below=[task_plan_to_proto(tp) for tp in item.below],
+        above=[task_plan_to_proto(tp) for tp in item.above],
+        conditional=item.conditional,
+    )
+
+
 def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
     message = pb.OptimizeResponse(
         plan=plan_to_proto(result.plan),
@@ -248,6 +274,7 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
         separation=separation_to_proto(result.separation),
         pareto_front=[plan_to_proto(p) for p in result.pareto_front],
         crossovers=[crossover_to_proto(c) for c in result.crossovers],
+        stability=[stability_to_proto(s) for s in result.stability],
         stats=pb.SearchStats(
             trials=result.stats.trials,
             exhaustive=result.stats.exhaustive,

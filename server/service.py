@@ -233,6 +233,47 @@ class AalpsService:
             for task in tasks:
                 task.cancel()
 
+    async def what_if(
+        self, request: pb.WhatIfRequest, *, deadline: float | None
+    ) -> AsyncIterator[pb.WhatIfResponse]:
+        """WhatIf: every workflow under the old catalog, then under the new one (skipped
+        where :func:`~aalps.server.whatif.unaffected` proves the plan stays), one response
+        per workflow in request order; a failing workflow is its own response's error."""
+        from aalps.server.status import status_for
+        from aalps.server.whatif import catalogs, same_plan, unaffected
+
+        old, new = catalogs(request)
+        names = list(request.names) + [f"workflow {i}" for i in range(len(request.names), len(old))]
+        before: dict[int, BatchEntry] = {}
+        async for entry in self.batch(old, deadline=deadline):
+            before[entry.index] = entry
+        rerun = [
+            i
+            for i in range(len(old))
+            if before[i].response is None or not unaffected(old[i], new[i], before[i].response)  # type: ignore[arg-type]
+        ]
+        after: dict[int, BatchEntry] = {}
+        async for entry in self.batch([new[i] for i in rerun], deadline=deadline):
+            after[rerun[entry.index]] = dataclasses.replace(entry, index=rerun[entry.index])
+        for i in range(len(old)):
+            first = before[i]
+            second = after.get(i, first)
+            error = first.error if first.error is not None else second.error
+            if error is not None:
+                yield pb.WhatIfResponse(index=i, name=names[i], error=status_for(error))
+                continue
+            assert first.response is not None and second.response is not None
+            plan, new_plan = first.response.plan, second.response.plan
+            yield pb.WhatIfResponse(
+                index=i,
+                name=names[i],
+                changed=not same_plan(plan, new_plan),
+                before=plan,
+                after=new_plan,
+                cost_before=plan.expected_cost,
+                cost_after=new_plan.expected_cost,
+            )
+
     # --- jobs ---------------------------------------------------------------------------
 
     async def submit_job(

@@ -64,6 +64,13 @@ class AalpsServicer(aalps_pb2_grpc.AalpsServiceServicer):
             else:
                 yield pb.BatchOptimizeResponse(index=entry.index, result=entry.response)
 
+    @rpc_stream_errors
+    async def WhatIf(
+        self, request: pb.WhatIfRequest, context: Context
+    ) -> AsyncIterator[pb.WhatIfResponse]:
+        async for entry in self._service.what_if(request, deadline=_deadline(context)):
+            yield entry
+
     @rpc_errors
     async def AnalyzePlan(
         self, request: pb.AnalyzePlanRequest, context: Context

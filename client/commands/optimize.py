@@ -71,6 +71,11 @@ def run_optimize(args: argparse.Namespace) -> int:
     else:
         title = _title(request.graph.name, "optimized plan")
         common.out(write(optimize_document(report, title), args.format))
+        if args.format == "markdown":
+            from aalps.client.mermaid import topology_markdown
+
+            edges = [(e.source, e.target) for e in request.graph.edges]
+            common.out(topology_markdown(report.plan, edges))
     return 0
 
 

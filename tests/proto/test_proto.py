@@ -267,6 +267,17 @@ FIELDS = {
         "crossovers",
         "stats",
         "asymptotic_plan",
+        "stability",
+    },
+    "StabilityRange": {
+        "model",
+        "field",
+        "capability",
+        "low",
+        "high",
+        "below",
+        "above",
+        "conditional",
     },
     "Separation": {"role", "text", "latex"},
     "Crossover": {"plan", "parameter", "at", "text", "scale", "values"},
@@ -326,6 +337,7 @@ RPCS = {
     "ListJobs": ("ListJobsRequest", "ListJobsResponse", False),
     "BatchOptimize": ("BatchOptimizeRequest", "BatchOptimizeResponse", True),
     "AnalyzePlan": ("AnalyzePlanRequest", "AnalyzePlanResponse", False),
+    "WhatIf": ("WhatIfRequest", "WhatIfResponse", True),
 }
 
 

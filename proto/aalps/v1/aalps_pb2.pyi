@@ -1460,6 +1460,7 @@ class OptimizeResponse(_message.Message):
     CROSSOVERS_FIELD_NUMBER: _builtins.int
     STATS_FIELD_NUMBER: _builtins.int
     ASYMPTOTIC_PLAN_FIELD_NUMBER: _builtins.int
+    STABILITY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def plan(self) -> Global___Plan:
         """The best feasible plan found."""
@@ -1490,6 +1491,12 @@ class OptimizeResponse(_message.Message):
         along the scale ray), when it differs from `plan`; unset otherwise.
         """
 
+    @_builtins.property
+    def stability(self) -> _containers.RepeatedCompositeFieldContainer[Global___StabilityRange]:
+        """Per price (or size) and reliability of the models the plan uses, the factor range
+        over which the plan stays optimal. Empty for a Pareto front or an asymptotic ranking.
+        """
+
     def __init__(
         self,
         *,
@@ -1500,14 +1507,75 @@ class OptimizeResponse(_message.Message):
         crossovers: _abc.Iterable[Global___Crossover] | None = ...,
         stats: Global___SearchStats | None = ...,
         asymptotic_plan: Global___Plan | None = ...,
+        stability: _abc.Iterable[Global___StabilityRange] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "plan", b"plan", "stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "crossovers", b"crossovers", "pareto_front", b"pareto_front", "plan", b"plan", "separation", b"separation", "stats", b"stats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "crossovers", b"crossovers", "pareto_front", b"pareto_front", "plan", b"plan", "separation", b"separation", "stability", b"stability", "stats", b"stats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OptimizeResponse: _TypeAlias = OptimizeResponse  # noqa: Y015
+
+@_typing.final
+class StabilityRange(_message.Message):
+    """The factors on one model figure over which the plan stays optimal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    CAPABILITY_FIELD_NUMBER: _builtins.int
+    LOW_FIELD_NUMBER: _builtins.int
+    HIGH_FIELD_NUMBER: _builtins.int
+    BELOW_FIELD_NUMBER: _builtins.int
+    ABOVE_FIELD_NUMBER: _builtins.int
+    CONDITIONAL_FIELD_NUMBER: _builtins.int
+    model: _builtins.str
+    """The catalog model's name."""
+    field: _builtins.str
+    """price_per_input_token, price_per_output_token, size or reliability."""
+    capability: _builtins.str
+    """For field reliability: the capability whose value is scaled."""
+    low: _builtins.float
+    """The plan stays optimal for factors in [low, high]; low 0 and high +inf mean that no
+    other plan takes over that way.
+    """
+    high: _builtins.float
+    """See `low`."""
+    conditional: _builtins.bool
+    """Constraints or the cost-of-a-correct-result objective couple the tasks: the range
+    holds over single-task changes only.
+    """
+    @_builtins.property
+    def below(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskPlan]:
+        """The task plans that replace the plan's below `low` (empty: none, or the plan breaks
+        a constraint there).
+        """
+
+    @_builtins.property
+    def above(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskPlan]:
+        """The task plans that replace the plan's above `high`."""
+
+    def __init__(
+        self,
+        *,
+        model: _builtins.str = ...,
+        field: _builtins.str = ...,
+        capability: _builtins.str = ...,
+        low: _builtins.float = ...,
+        high: _builtins.float = ...,
+        below: _abc.Iterable[Global___TaskPlan] | None = ...,
+        above: _abc.Iterable[Global___TaskPlan] | None = ...,
+        conditional: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["above", b"above", "below", b"below", "capability", b"capability", "conditional", b"conditional", "field", b"field", "high", b"high", "low", b"low", "model", b"model"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StabilityRange: _TypeAlias = StabilityRange  # noqa: Y015
 
 @_typing.final
 class Job(_message.Message):
@@ -1979,3 +2047,139 @@ class AnalyzePlanResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AnalyzePlanResponse: _TypeAlias = AnalyzePlanResponse  # noqa: Y015
+
+@_typing.final
+class CatalogChange(_message.Message):
+    """One change of a model figure: `field` of `model` multiplied by `factor`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    FACTOR_FIELD_NUMBER: _builtins.int
+    model: _builtins.str
+    """The catalog model's name."""
+    field: _builtins.str
+    """A number field of the model: price_per_input_token, price_per_output_token, size,
+    context_window, latency_per_token, per_token_error, or capabilities.<name>.
+    """
+    factor: _builtins.float
+    """The factor (> 0)."""
+    def __init__(
+        self,
+        *,
+        model: _builtins.str = ...,
+        field: _builtins.str = ...,
+        factor: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["factor", b"factor", "field", b"field", "model", b"model"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CatalogChange: _TypeAlias = CatalogChange  # noqa: Y015
+
+@_typing.final
+class WhatIfRequest(_message.Message):
+    """Request of WhatIf."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    NAMES_FIELD_NUMBER: _builtins.int
+    CATALOG_FIELD_NUMBER: _builtins.int
+    NEW_CATALOG_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___OptimizeRequest]:
+        """The workflows, each a complete request (its catalog is replaced when `catalog` is set)."""
+
+    @_builtins.property
+    def names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A name per workflow (defaults: "workflow <index>")."""
+
+    @_builtins.property
+    def catalog(self) -> Global___Catalog:
+        """The old catalog for every workflow; unset: each request's own."""
+
+    @_builtins.property
+    def new_catalog(self) -> Global___Catalog:
+        """The new catalog; unset: the old one with `changes` applied."""
+
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___CatalogChange]:
+        """Changes applied to the old catalog when `new_catalog` is unset."""
+
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___OptimizeRequest] | None = ...,
+        names: _abc.Iterable[_builtins.str] | None = ...,
+        catalog: Global___Catalog | None = ...,
+        new_catalog: Global___Catalog | None = ...,
+        changes: _abc.Iterable[Global___CatalogChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "new_catalog", b"new_catalog"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "changes", b"changes", "names", b"names", "new_catalog", b"new_catalog", "requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfRequest: _TypeAlias = WhatIfRequest  # noqa: Y015
+
+@_typing.final
+class WhatIfResponse(_message.Message):
+    """One workflow's outcome of WhatIf."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    BEFORE_FIELD_NUMBER: _builtins.int
+    AFTER_FIELD_NUMBER: _builtins.int
+    COST_BEFORE_FIELD_NUMBER: _builtins.int
+    COST_AFTER_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """Position of the workflow in WhatIfRequest.requests (0-based)."""
+    name: _builtins.str
+    """The workflow's name."""
+    changed: _builtins.bool
+    """Whether the plan differs (an operator, a model or a parameter of some task)."""
+    cost_before: _builtins.float
+    """The objective's cost under the old catalog: the expected cost of the plan."""
+    cost_after: _builtins.float
+    """The expected cost of the new plan under the new catalog."""
+    @_builtins.property
+    def before(self) -> Global___Plan:
+        """The plan under the old catalog."""
+
+    @_builtins.property
+    def after(self) -> Global___Plan:
+        """The plan under the new catalog."""
+
+    @_builtins.property
+    def error(self) -> _status_pb2.Status:
+        """Why the workflow failed (then no plans are set)."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        name: _builtins.str = ...,
+        changed: _builtins.bool = ...,
+        before: Global___Plan | None = ...,
+        after: Global___Plan | None = ...,
+        cost_before: _builtins.float = ...,
+        cost_after: _builtins.float = ...,
+        error: _status_pb2.Status | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "error", b"error"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after", b"after", "before", b"before", "changed", b"changed", "cost_after", b"cost_after", "cost_before", b"cost_before", "error", b"error", "index", b"index", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfResponse: _TypeAlias = WhatIfResponse  # noqa: Y015

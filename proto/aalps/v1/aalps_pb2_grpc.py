@@ -78,6 +78,11 @@ class AalpsServiceStub:
                 request_serializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.AnalyzePlanRequest.SerializeToString,
                 response_deserializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.AnalyzePlanResponse.FromString,
                 _registered_method=True)
+        self.WhatIf = channel.unary_stream(
+                '/aalps.v1.AalpsService/WhatIf',
+                request_serializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.WhatIfRequest.SerializeToString,
+                response_deserializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.WhatIfResponse.FromString,
+                _registered_method=True)
 
 
 class AalpsServiceServicer:
@@ -154,6 +159,15 @@ class AalpsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhatIf(self, request, context):
+        """Optimizes every workflow under the old and the new catalog and streams one outcome
+        per workflow, in request order, saying whether its plan changed. A workflow that
+        fails reports its error at its index and does not stop the others.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AalpsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +210,11 @@ def add_AalpsServiceServicer_to_server(servicer, server):
                     servicer.AnalyzePlan,
                     request_deserializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.AnalyzePlanRequest.FromString,
                     response_serializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.AnalyzePlanResponse.SerializeToString,
+            ),
+            'WhatIf': grpc.unary_stream_rpc_method_handler(
+                    servicer.WhatIf,
+                    request_deserializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.WhatIfRequest.FromString,
+                    response_serializer=proto_dot_aalps_dot_v1_dot_aalps__pb2.WhatIfResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -418,6 +437,33 @@ class AalpsService:
             '/aalps.v1.AalpsService/AnalyzePlan',
             proto_dot_aalps_dot_v1_dot_aalps__pb2.AnalyzePlanRequest.SerializeToString,
             proto_dot_aalps_dot_v1_dot_aalps__pb2.AnalyzePlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhatIf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/aalps.v1.AalpsService/WhatIf',
+            proto_dot_aalps_dot_v1_dot_aalps__pb2.WhatIfRequest.SerializeToString,
+            proto_dot_aalps_dot_v1_dot_aalps__pb2.WhatIfResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -106,6 +106,11 @@ class AalpsServiceStub:
     """Costs a plan the caller supplies (cost, success probability, latency, bound and
     separation against the baseline) without searching.
     """
+    WhatIf: _grpc.UnaryStreamMultiCallable[_aalps_pb2.WhatIfRequest, _aalps_pb2.WhatIfResponse]
+    """Optimizes every workflow under the old and the new catalog and streams one outcome
+    per workflow, in request order, saying whether its plan changed. A workflow that
+    fails reports its error at its index and does not stop the others.
+    """
 
 @_typing.type_check_only
 class AalpsServiceAsyncStub(AalpsServiceStub):
@@ -149,6 +154,11 @@ class AalpsServiceAsyncStub(AalpsServiceStub):
     AnalyzePlan: _aio.UnaryUnaryMultiCallable[_aalps_pb2.AnalyzePlanRequest, _aalps_pb2.AnalyzePlanResponse]  # type: ignore[assignment]
     """Costs a plan the caller supplies (cost, success probability, latency, bound and
     separation against the baseline) without searching.
+    """
+    WhatIf: _aio.UnaryStreamMultiCallable[_aalps_pb2.WhatIfRequest, _aalps_pb2.WhatIfResponse]  # type: ignore[assignment]
+    """Optimizes every workflow under the old and the new catalog and streams one outcome
+    per workflow, in request order, saying whether its plan changed. A workflow that
+    fails reports its error at its index and does not stop the others.
     """
 
 class AalpsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -238,6 +248,17 @@ class AalpsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_aalps_pb2.AnalyzePlanResponse, _abc.Awaitable[_aalps_pb2.AnalyzePlanResponse]]:
         """Costs a plan the caller supplies (cost, success probability, latency, bound and
         separation against the baseline) without searching.
+        """
+
+    @_abc_1.abstractmethod
+    def WhatIf(
+        self,
+        request: _aalps_pb2.WhatIfRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_aalps_pb2.WhatIfResponse], _abc.AsyncIterator[_aalps_pb2.WhatIfResponse]]:
+        """Optimizes every workflow under the old and the new catalog and streams one outcome
+        per workflow, in request order, saying whether its plan changed. A workflow that
+        fails reports its error at its index and does not stop the others.
         """
 
 def add_AalpsServiceServicer_to_server(servicer: AalpsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

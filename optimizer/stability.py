@@ -1,0 +1,488 @@
+"""How far each price, size and reliability the plan uses may move before another plan wins.
+
+For every model the plan uses, each figure its cost is linear in (``price_per_input_token``
+and ``price_per_output_token`` under PRICED, the model's ``size`` under the size-based cost
+models) and each reliability (capability value) a role of the plan relies on, a
+:class:`StabilityRange` gives the factor range ``[low, high]`` over which the plan stays
+optimal, and the task plans that take over past each end.
+
+The alternatives are whole plans that differ from the chosen one in one task: per task, the
+best scored candidate of every operator (:mod:`aalps.optimizer.enumeration`) and every
+single-role model swap of the chosen task plan and of those candidates that moves a role off
+the varied model or onto it (operator, votes and parameters held). For a request without
+coupling constraints the optimum changes one task at a time, so the ends are those of the
+alternatives' lines; where constraints or the cost of a correct result (cost over success,
+the default objective) couple the tasks, two changes together may win where neither does
+alone: such a range holds over single-task changes that keep the plan feasible, and is
+marked ``conditional``.
+
+Cost is linear in a price factor ``f``: each alternative's objective is a line ``α + β·f``
+(the cost of a correct result divides cost by a success probability the price does not
+touch), fitted from two numeric evaluations, and the ends are the nearest crossings with the
+chosen plan's line (or where it breaks ``max_cost``). Reliability is not linear: the ends are
+found on a grid of factors, refined by bisection, with the scaled reliability clipped to 1:
+the end reported is a factor where the plan is still optimal, within :data:`RESOLUTION` (in
+log ratio) of one where the plan named is better.
+All of it is plain float arithmetic on the evaluator's numeric formulas: no symbolic work.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import sympy
+from aalps.cost_models.domain import (
+    Catalog,
+    CostModel,
+    Model,
+    Operator,
+    Plan,
+    RoleAssignment,
+    TaskPlan,
+)
+from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.optimizer.constraints import meets
+from aalps.optimizer.space import TaskSpace
+
+__all__ = [
+    "PRICE_FIELDS",
+    "RELIABILITY",
+    "RELIABILITY_FLOOR",
+    "RESOLUTION",
+    "SIZE",
+    "StabilityRange",
+    "scaled_evaluator",
+    "stability_ranges",
+]
+
+PRICE_FIELDS = ("price_per_input_token", "price_per_output_token")
+SIZE = "size"
+RELIABILITY = "reliability"
+#: Reliability factors are scanned down to this one; below it the range is not claimed.
+RELIABILITY_FLOOR = 1e-3
+#: Objectives within this relative distance are ties (the plan stays optimal).
+_TIE = 1e-9
+#: Reliability factors tried below 1 before bisecting (nearest first).
+_DOWN = (0.99, 0.9, 0.5, 0.1, RELIABILITY_FLOOR)
+#: Fractions of the way to the clip (reliability 1) tried above 1.
+_UP = (1.0,)
+#: Bisection stops when the last good and first bad factors are this close (log ratio).
+RESOLUTION = 4e-3
+
+
+@dataclass(frozen=True)
+class StabilityRange:
+    """The factors on one model figure over which the plan stays optimal.
+
+    ``field`` is ``price_per_input_token``, ``price_per_output_token``, ``size`` or
+    ``reliability`` (then ``capability`` names which). The plan stays optimal while the
+    figure is multiplied by a factor within ``[low, high]``; past ``high`` the task plans in
+    ``above`` replace the plan's (each names its task), below ``low`` those in ``below``.
+    ``low`` 0 and ``high`` infinite mean no alternative takes over that way; an end with no
+    task plans and a finite factor is where the plan itself breaks a constraint
+    (``max_cost``, ``min_success_probability``) or, for reliabilities, the scan's floor
+    :data:`RELIABILITY_FLOOR`. ``conditional``: constraints or the cost-of-a-correct-result
+    objective couple the tasks, so the range holds over single-task changes only.
+    """
+
+    model: str
+    field: str
+    low: float
+    high: float
+    below: tuple[TaskPlan, ...] = ()
+    above: tuple[TaskPlan, ...] = ()
+    capability: str = ""
+    conditional: bool = False
+
+
+def scaled_evaluator(
+    evaluator: PlanEvaluator, model: str, field: str, factor: float, capability: str = ""
+) -> PlanEvaluator:
+    """An evaluator of the same request with one model figure multiplied by ``factor``.
+
+    A shallow copy that shares the compiled task sizes and starts with empty caches, so
+    scoring a task plan costs what the first scoring did (microseconds). Reliabilities are
+    clipped to 1. Equal to a fresh evaluator of the request with the scaled catalog (a test
+    checks that).
+    """
+    base = evaluator.catalog.by_name[model]
+    sizes = dict(evaluator._model_sizes)
+    if field == SIZE:
+        changed = base
+        sizes[model] = sizes[model] * factor
+    elif field == RELIABILITY:
+        capabilities = dict(base.capabilities)
+        capabilities[capability] = _number(min(1.0, float(capabilities[capability]) * factor))
+        changed = replace(base, capabilities=capabilities)
+    else:
+        changed = replace(base, **{field: _number(float(getattr(base, field)) * factor)})
+    scaled = copy.copy(evaluator)
+    scaled.catalog = Catalog(
+        tuple(changed if m.name == model else m for m in evaluator.catalog.models)
+    )
+    scaled._model_sizes = sizes
+    scaled._numbers = {}
+    scaled._outcomes = {}
+    scaled._costs = {}
+    scaled._successes = {}
+    return scaled
+
+
+def _number(value: float) -> sympy.Rational:
+    return sympy.Float(value, 30)
+
+
+@dataclass
+class _Line:
+    """A plan's objective as a line ``alpha + beta·f`` and its cost as ``a + b·f``."""
+
+    alpha: float
+    beta: float
+    a: float
+    b: float
+
+    def at(self, f: float) -> float:
+        return self.alpha + self.beta * f
+
+
+class _Context:
+    """The chosen plan, its per-task outcomes, the spaces and the request's objective."""
+
+    def __init__(
+        self, evaluator: PlanEvaluator, plan: Plan, spaces: Sequence[TaskSpace], ratio: bool
+    ) -> None:
+        self.evaluator = evaluator
+        self.plan = plan
+        self.tasks = list(plan.tasks)
+        self.spaces = {s.task.id: s for s in spaces}
+        self.ratio = ratio
+        self.constraints = evaluator.request.constraints
+        # The cost of a correct result (sum of costs over product of successes) couples the
+        # tasks as constraints do: two changes may win where neither does alone.
+        self.constrained = self.constraints.coupled
+        self.conditional = self.constrained or ratio
+        self.outcomes = [evaluator.task_outcome(tp) for tp in self.tasks]
+        self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
+        self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
+        self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
+
+    def capability(self, tp: TaskPlan, role: str) -> str:
+        key = (tp.task_id, tp.operator)
+        table = self._capabilities.get(key)
+        if table is None:
+            task = self.evaluator.graph.task_by_id[tp.task_id]
+            specs = self.evaluator.role_specs(task, tp.operator)
+            table = self._capabilities[key] = {r.name: r.capability for r in specs}
+        return table[role]
+
+    def able(self, tp: TaskPlan) -> dict[str, tuple[str, ...]]:
+        """Per role of the task plan's operator, every catalog model able to play it (the
+        enumeration drops dominated models, which a changed figure may bring back)."""
+        key = (tp.task_id, tp.operator)
+        table = self._able.get(key)
+        if table is None:
+            task = self.evaluator.graph.task_by_id[tp.task_id]
+            table = self._able[key] = {
+                spec.name: tuple(
+                    m.name
+                    for m in self.evaluator.catalog.models
+                    if self.evaluator.model_problem(spec, m) is None
+                )
+                for spec in self.evaluator.role_specs(task, tp.operator)
+            }
+        return table
+
+    def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
+        return any(
+            r.model == model and (not capability or self.capability(tp, r.role) == capability)
+            for r in tp.roles
+        )
+
+    def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
+        """Task plans for task ``index`` other than the chosen one that the figure can favour."""
+        key = (index, model, capability)
+        known = self._alternatives.get(key)
+        if known is None:
+            known = self._alternatives[key] = self._alternatives_of(index, model, capability)
+        return known
+
+    def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
+        chosen = self.tasks[index]
+        space = self.spaces.get(chosen.task_id)
+        bases = [chosen]
+        if space is not None:
+            bases += [c.plan for cands in space.by_operator.values() for c in cands]
+        found: dict[TaskPlan, None] = dict.fromkeys(bases[1:])
+        able = self.able(chosen)
+        for i, role in enumerate(chosen.roles):
+            if capability and self.capability(chosen, role.role) != capability:
+                continue
+            models = able[role.role]
+            targets = (
+                [n for n in models if n != model]
+                if role.model == model
+                else ([model] if model in models else [])
+            )
+            for name in targets:
+                roles = list(chosen.roles)
+                roles[i] = RoleAssignment(role.role, name, role.votes)
+                found[replace(chosen, roles=tuple(roles))] = None
+        found.pop(chosen, None)
+        if self.involves(chosen, model, capability):
+            return list(found)
+        return [tp for tp in found if self.involves(tp, model, capability)]
+
+    def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
+        """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
+        other than ``max_cost`` (which varies with a price)."""
+        if outcome.window_violation is not None:
+            return False
+        if not self.constrained:
+            return True
+        outcomes = {tp.task_id: o for tp, o in zip(self.tasks, self.outcomes, strict=True)}
+        outcomes[self.tasks[index].task_id] = outcome
+        combined = self.evaluator.combine(outcomes)
+        return meets(combined, replace(self.constraints, max_cost=None))
+
+
+def stability_ranges(
+    evaluator: PlanEvaluator, plan: Plan, spaces: Sequence[TaskSpace], *, ratio: bool
+) -> tuple[StabilityRange, ...]:
+    """Every price (or size) and reliability range of ``plan``, in catalog order.
+
+    ``ratio``: the request minimizes the cost of a correct result (cost / success), else
+    the expected cost.
+    """
+    context = _Context(evaluator, plan, spaces, ratio)
+    used = {r.model for tp in plan.tasks for r in tp.roles}
+    reliabilities = sorted(
+        {(r.model, context.capability(tp, r.role)) for tp in plan.tasks for r in tp.roles}
+    )
+    priced = evaluator.request.cost_model is CostModel.PRICED
+    fields = PRICE_FIELDS if priced else (SIZE,)
+    ranges = []
+    for model in evaluator.catalog.models:
+        if model.name not in used:
+            continue
+        for name in fields:
+            ranges.append(_linear_range(context, model, name))
+        for which, capability in reliabilities:
+            if which == model.name:
+                ranges.append(_reliability_range(context, model, capability))
+    return tuple(ranges)
+
+
+def _linear_range(context: _Context, model: Model, field: str) -> StabilityRange:
+    """The exact range of a price or size factor: nearest crossings of objective lines."""
+    evaluator = context.evaluator
+    doubled = scaled_evaluator(evaluator, model.name, field, 2.0)
+    costs1 = [o.expected_cost for o in context.outcomes]
+    costs2 = [
+        (doubled if context.involves(tp, model.name, "") else evaluator)
+        .task_outcome(tp)
+        .expected_cost
+        for tp in context.tasks
+    ]
+    total1, total2 = math.fsum(costs1), math.fsum(costs2)
+    success = math.prod(o.success_probability for o in context.outcomes)
+    chosen = _line(total1, total2, success, context.ratio)
+    low, high = 0.0, math.inf
+    below: tuple[TaskPlan, ...] = ()
+    above: tuple[TaskPlan, ...] = ()
+    max_cost = context.constraints.max_cost
+    if max_cost is not None and chosen.b > 0 and math.isfinite(chosen.b):
+        high = max(1.0, (max_cost - chosen.a) / chosen.b)
+    if max_cost is not None and chosen.b < 0:
+        low = min(1.0, (max_cost - chosen.a) / chosen.b)
+    for index in range(len(context.tasks)):
+        own = context.outcomes[index]
+        for alt in context.alternatives(index, model.name, ""):
+            outcome = evaluator.task_outcome(alt)
+            if not context.feasible_apart_from_cost(index, outcome):
+                continue
+            cost1 = total1 - costs1[index] + outcome.expected_cost
+            again = doubled if context.involves(alt, model.name, "") else evaluator
+            cost2 = total2 - costs2[index] + again.task_outcome(alt).expected_cost
+            if own.success_probability > 0:
+                p = success / own.success_probability * outcome.success_probability
+            else:
+                p = math.prod(
+                    (outcome if i == index else o).success_probability
+                    for i, o in enumerate(context.outcomes)
+                )
+            line = _line(cost1, cost2, p, context.ratio)
+            if not (math.isfinite(line.alpha) and math.isfinite(line.beta)):
+                continue
+            slope = line.beta - chosen.beta
+            if abs(slope) <= _TIE * max(abs(line.beta), abs(chosen.beta), 1e-300):
+                continue
+            cross = (chosen.alpha - line.alpha) / slope
+            if max_cost is not None and line.a + line.b * cross > max_cost * (1 + _TIE):
+                continue
+            if slope < 0 and max(cross, 1.0) < high:
+                high, above = max(cross, 1.0), (alt,)
+            elif slope > 0 and 0.0 <= min(cross, 1.0) and min(cross, 1.0) > low:
+                low, below = min(cross, 1.0), (alt,)
+    return StabilityRange(
+        model.name, field, low, high, below, above, conditional=context.conditional
+    )
+
+
+def _line(cost1: float, cost2: float, success: float, ratio: bool) -> _Line:
+    """The line through a plan's costs at factors 1 and 2 (its objective, its cost)."""
+    b = cost2 - cost1
+    a = cost1 - b
+    if ratio:
+        if success <= 0:
+            return _Line(math.inf, math.inf, a, b)
+        return _Line(a / success, b / success, a, b)
+    return _Line(a, b, a, b)
+
+
+def _reliability_range(context: _Context, model: Model, capability: str) -> StabilityRange:
+    """A reliability's range: scanned on a grid of factors, its ends refined by bisection."""
+    reliability = float(model.capabilities[capability])
+    pools: dict[int, list[tuple[TaskPlan, bool]]] = {}
+    for index, tp in enumerate(context.tasks):
+        alternatives = context.alternatives(index, model.name, capability)
+        if alternatives or context.involves(tp, model.name, capability):
+            pools[index] = [
+                (alt, context.involves(alt, model.name, capability)) for alt in alternatives
+            ]
+
+    alts = [alt for pool in pools.values() for alt, again in pool if again]
+    up = 1.0 / reliability if reliability > 0 else math.inf
+    floors: dict[bool, dict[TaskPlan, tuple[float, float]]] = {}
+
+    def takeover(factor: float) -> tuple[bool, tuple[TaskPlan, ...]]:
+        """(still optimal, the task plans of the best alternative when not)."""
+        scaled = scaled_evaluator(context.evaluator, model.name, RELIABILITY, factor, capability)
+        down = factor < 1.0
+        if down not in floors:  # each direction's floors, once: at its far end
+            end = context.evaluator
+            if not down:
+                end = scaled_evaluator(end, model.name, RELIABILITY, up, capability)
+            floors[down] = {alt: _floor(alt, end) for alt in alts}
+        # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
+        monotone = reliability * factor > 0.5
+        scan = {
+            alt: floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
+            for alt, floor in floors[down].items()
+        }
+        return _optimal_at(context, scaled, pools, scan)
+
+    high, above = _scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
+    low, below = _scan(takeover, list(_DOWN))
+    return StabilityRange(
+        model.name,
+        RELIABILITY,
+        low,
+        high if above or high < up * (1 - _TIE) else math.inf,
+        below,
+        above,
+        capability=capability,
+        conditional=context.conditional,
+    )
+
+
+def _floor(plan: TaskPlan, evaluator: PlanEvaluator) -> tuple[float, float]:
+    """A task plan's (cost, success) at the end of a reliability scan: along the scan its
+    cost is no lower and its success no higher (more reliable models retry less and fail
+    less; AHEAD_BY_K's samples only while the reliability stays above 1/2)."""
+    outcome = evaluator.task_outcome(plan)
+    return outcome.expected_cost, outcome.success_probability
+
+
+def _scan(
+    takeover: Callable[[float], tuple[bool, tuple[TaskPlan, ...]]], grid: Iterable[float]
+) -> tuple[float, tuple[TaskPlan, ...]]:
+    """The last factor along ``grid`` (from 1 outwards) where the plan is still optimal,
+    refined by bisection against the first where it is not, with the plan taking over."""
+    good = 1.0
+    for factor in grid:
+        ok, plans = takeover(factor)
+        if ok:
+            good = factor
+            continue
+        bad = factor
+        while abs(math.log(bad / good)) > RESOLUTION:
+            middle = math.sqrt(good * bad)
+            ok, found = takeover(middle)
+            if ok:
+                good = middle
+            else:
+                bad, plans = middle, found
+        return good, plans
+    return good, ()
+
+
+def _optimal_at(
+    context: _Context,
+    scaled: PlanEvaluator,
+    pools: dict[int, list[tuple[TaskPlan, bool]]],
+    floors: dict[TaskPlan, tuple[float, float]],
+) -> tuple[bool, tuple[TaskPlan, ...]]:
+    """Whether the plan is optimal under ``scaled`` among the single-task alternatives
+    (each marked whether it uses the scaled figure: the others keep their outcomes).
+
+    An alternative whose ``floors`` (cost no lower, success no higher) cannot beat the best
+    objective known so far is not scored again.
+    """
+    outcomes = list(context.outcomes)
+    base = context.evaluator
+    for index in pools:
+        outcomes[index] = scaled.task_outcome(context.tasks[index])
+    constraints = context.constraints
+
+    total = math.fsum(o.expected_cost for o in outcomes)
+    success = math.prod(o.success_probability for o in outcomes)
+
+    def objective(items: Sequence[TaskOutcome], cost: float, p: float) -> float | None:
+        if context.constrained:
+            plan = scaled.combine(
+                {tp.task_id: o for tp, o in zip(context.tasks, items, strict=True)}
+            )
+            if not meets(plan, constraints):
+                return None
+        if not context.ratio:
+            return cost
+        return cost / p if p > 0 else math.inf
+
+    own = objective(outcomes, total, success)
+    best, best_plan = math.inf, None
+    for index, alternatives in pools.items():
+        mine = outcomes[index]
+        for alt, again in alternatives:
+            if again:
+                cost, p = floors[alt]
+                rest = success / mine.success_probability if mine.success_probability > 0 else 0.0
+                bound = total - mine.expected_cost + cost
+                if context.ratio:
+                    bound = bound / (rest * p) if rest * p > 0 else math.inf
+                if bound >= min(best, own if own is not None else math.inf) and rest > 0:
+                    continue
+            outcome = (scaled if again else base).task_outcome(alt)
+            if outcome.window_violation is not None:
+                continue
+            swapped = outcomes if not context.constrained else list(outcomes)
+            if context.constrained:
+                swapped[index] = outcome
+            cost = total - mine.expected_cost + outcome.expected_cost
+            if mine.success_probability > 0:
+                p = success / mine.success_probability * outcome.success_probability
+            else:
+                p = math.prod(
+                    (outcome if i == index else o).success_probability
+                    for i, o in enumerate(outcomes)
+                )
+            value = objective(swapped, cost, p)
+            if value is not None and value < best:
+                best, best_plan = value, alt
+    if own is None:
+        return False, (best_plan,) if best_plan is not None else ()
+    if best_plan is not None and best < own * (1 - _TIE):
+        return False, (best_plan,)
+    return True, ()
