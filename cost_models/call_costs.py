@@ -41,9 +41,10 @@ __all__ = [
     "attempt_cost",
     "call_cost",
     "forward_pass_cost",
-    "price_figures",
     "group_cost",
     "kv_cached_cost",
+    "price_figures",
+    "priced_call_cost",
     "priced_cost",
     "quadratic_attention_cost",
 ]
