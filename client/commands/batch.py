@@ -82,11 +82,13 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
     ]
 
 
-def _load(item: str, args: argparse.Namespace) -> RequestLike:
-    """The request with overrides; an unreadable one stays a path, so that the batch reports
-    it as that input's error."""
+def _load(
+    item: str, args: argparse.Namespace, catalog: dict[str, Any] | None = None
+) -> RequestLike:
+    """The request with overrides (and ``catalog`` in place of its own, when given); an
+    unreadable one stays a path, so that the batch reports it as that input's error."""
     try:
-        return common.load_request(item, args)
+        return common.load_request(item, args, catalog)
     except AalpsClientError:
         return item
 
@@ -113,7 +115,9 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
     catalog = common.shared_catalog(args)  # sent once, shared by every request
-    requests = [_load(item, args) for item in inputs]
+    # Jobs (``--jobs``) have no shared catalog on the wire: each request carries it.
+    per_request = catalog if getattr(args, "jobs", False) else None
+    requests = [_load(item, args, per_request) for item in inputs]
     failed = 0
     with (
         common.make_client(args) as client,
