@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -96,8 +96,21 @@ class AsyncClient:
             message.baseline.CopyFrom(plan_message(baseline))
         return analysis_report_from_proto(await self._unary(self._stub.AnalyzePlan, message))
 
-    async def batch(self, requests: Iterable[RequestLike]) -> AsyncIterator[BatchItem]:
-        """Outcomes of many requests as each finishes; unreadable ones fail at once."""
+    async def batch(
+        self,
+        requests: Iterable[RequestLike],
+        *,
+        catalog: Mapping[str, Any] | pb.Catalog | None = None,
+    ) -> AsyncIterator[BatchItem]:
+        """Outcomes of many requests as each finishes; unreadable ones fail at once.
+
+        ``catalog`` is sent once and replaces every request's own (see :meth:`Client.batch`).
+        """
+        shared = None
+        if catalog is not None:
+            from aalps.client.catalog_files import catalog_message
+
+            shared = catalog if isinstance(catalog, pb.Catalog) else catalog_message(catalog)
         messages: list[pb.OptimizeRequest] = []
         positions: list[int] = []
         for index, request in enumerate(requests):
@@ -110,6 +123,8 @@ class AsyncClient:
         if not messages:
             return
         message = pb.BatchOptimizeRequest(requests=messages)
+        if shared is not None:
+            message.catalog.CopyFrom(shared)
         async for entry in self._stream(self._stub.BatchOptimize, message, self._timeout):
             if entry.HasField("error"):
                 strip_field_prefix(entry.error, f"requests[{entry.index}].")

@@ -41,9 +41,10 @@ __all__ = [
     "attempt_cost",
     "call_cost",
     "forward_pass_cost",
-    "price_figures",
     "group_cost",
     "kv_cached_cost",
+    "price_figures",
+    "priced_call_cost",
     "priced_cost",
     "quadratic_attention_cost",
 ]
@@ -77,8 +78,8 @@ class Pricing:
     def of(model: Any, size: Value, number: Callable[[Any], Value]) -> Pricing:
         """A catalog model's pricing, its figures converted with ``number``.
 
-        Defaults: the cache-write price is the input price; a tier without cache prices
-        keeps the standard ones.
+        Defaults: the cache-write price is the input price; a price the tier does not list
+        is the standard one (as LiteLLM falls back).
         """
         price_in, price_out = model.price_per_input_token, model.price_per_output_token
         read = model.price_per_cached_input_token
@@ -89,7 +90,7 @@ class Pricing:
         if tier is None:
             return Pricing(size, number(price_in), number(price_out), number(read), number(write))
         tier_read = tier.cached_input or read
-        tier_write = tier.cache_write or model.price_per_cache_write_token or tier.input
+        tier_write = tier.cache_write or model.price_per_cache_write_token or tier.input or price_in
         return Pricing(
             size,
             number(price_in),
@@ -97,8 +98,8 @@ class Pricing:
             number(read),
             number(write),
             tier_threshold=number(model.tier_threshold_tokens),
-            tier_in=number(tier.input),
-            tier_out=number(tier.output),
+            tier_in=number(tier.input or price_in),
+            tier_out=number(tier.output or price_out),
             tier_cache_read=number(tier_read),
             tier_cache_write=number(tier_write),
         )

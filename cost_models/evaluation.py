@@ -371,12 +371,18 @@ class PlanEvaluator:
 
     def bound_of(self, cost: sympy.Expr) -> Bound:
         """Θ of a symbolic cost, in the graph's free parameters."""
+        cost = cost.xreplace(self.graph.substitutions)
         return derive_bound(
-            asymptotic_tiers(cost.xreplace(self.graph.substitutions)),
+            asymptotic_tiers(cost) if self._tiered else cost,
             growing=self.graph.growing,
             model_symbols=self.model_symbols,
             assumptions=self.graph.assumptions,
         )
+
+    @cached_property
+    def _tiered(self) -> bool:
+        """Whether costs may hold a price tier's Piecewise (PRICED with a tiered model)."""
+        return any(m.tier_threshold_tokens for m in self.catalog.models)
 
     @cached_property
     def model_symbols(self) -> frozenset[sympy.Symbol]:

@@ -88,11 +88,13 @@ def destinations(inputs: Sequence[str], out: str | None) -> list[Path]:
     ]
 
 
-def _load(item: str, args: argparse.Namespace) -> RequestLike:
-    """The request with overrides; an unreadable one stays a path, so that the batch reports
-    it as that input's error."""
+def _load(
+    item: str, args: argparse.Namespace, catalog: dict[str, Any] | None = None
+) -> RequestLike:
+    """The request with overrides (and ``catalog`` in place of its own, when given); an
+    unreadable one stays a path, so that the batch reports it as that input's error."""
     try:
-        return common.load_request(item, args)
+        return common.load_request(item, args, catalog)
     except AalpsClientError:
         return item
 

@@ -135,3 +135,23 @@ def test_batch_sends_the_shared_catalog_to_a_server(
 ) -> None:
     results = _batch(tmp_path, capsys, "--no-progress", "--server", server.address)
     assert {r["plan"]["bound"]["text"] for r in results.values()} == {UNROUTED}
+
+
+def test_the_python_clients_send_a_shared_catalog(server: ServerProcess) -> None:
+    import asyncio
+
+    from aalps.client import AsyncClient, Client
+
+    request, full, generalist = _routing()
+    requests = [request, {**request, "catalog": full}]
+    with Client.remote(server.address, timeout=120) as aalps:
+        items = list(aalps.batch(requests, catalog=generalist))
+    assert sorted(i.index for i in items) == [0, 1]
+    assert {i.report.plan.bound_text for i in items if i.report is not None} == {UNROUTED}
+
+    async def scenario() -> set[str]:
+        async with AsyncClient(server.address, timeout=120) as aalps:
+            found = [item async for item in aalps.batch(requests, catalog=full)]
+        return {i.report.plan.bound_text for i in found if i.report is not None}
+
+    assert asyncio.run(scenario()) == {ROUTED}

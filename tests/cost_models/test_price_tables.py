@@ -354,3 +354,18 @@ def test_cached_and_tiered_costs_match_the_simulator(request: Any, case: Any, vo
     aalps_request = load_request(data)
     plan = Plan((build_plan(aalps_request, case, votes),))
     check_against_simulation(aalps_request, plan, request.node.name, case.random_cost)
+
+
+def test_a_price_the_tier_leaves_out_is_the_standard_one() -> None:
+    """LiteLLM falls back to the flat price when a tier lists only some of its prices."""
+    models = {
+        "models": [
+            {"name": "a", "size": 1, "capabilities": {"solve": 1.0},
+             "price_per_input_token": "1e-06", "price_per_output_token": "4e-06",
+             "tier_threshold_tokens": 100, "tier_prices": {"input": "3e-06"}},
+        ]
+    }  # fmt: skip
+    req = request(models, {"input_tokens": "n", "output_tokens": 10}, n=150)
+    plan = make_task_plan("t", Operator.DIRECT, worker="a")
+    expected = 150 * Fraction(3, 10**6) + 10 * Fraction(4, 10**6)
+    assert PlanEvaluator(req).task_outcome(plan).expected_cost == pytest.approx(float(expected))

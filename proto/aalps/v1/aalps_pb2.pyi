@@ -936,7 +936,9 @@ class Model(_message.Message):
 
     @_builtins.property
     def tier_prices(self) -> Global___TokenPrices:
-        """The prices above the threshold (required with a threshold)."""
+        """The prices above the threshold (required with a threshold); a price it leaves out
+        (0) is the standard one.
+        """
 
     @_builtins.property
     def batch_tier_prices(self) -> Global___TokenPrices:
