@@ -22,7 +22,7 @@ from aalps.cost_models.domain import OptimizeRequest, Plan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
 from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
-from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult
+from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult, SearchStats
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.message_view import MessageView
 from google.protobuf import json_format
@@ -41,6 +41,8 @@ __all__ = [
     "request_from_proto",
     "result_to_proto",
     "separation_to_proto",
+    "stats_from_proto",
+    "stats_to_proto",
 ]
 
 
@@ -206,6 +208,34 @@ def crossover_to_proto(crossover: Crossover) -> pb.Crossover:
     )
 
 
+def stats_to_proto(stats: SearchStats) -> pb.SearchStats:
+    """The search's statistics, with its method and proven gap (unset when none is known)."""
+    message = pb.SearchStats(
+        trials=stats.trials,
+        exhaustive=stats.exhaustive,
+        seconds=stats.seconds,
+        candidates=stats.candidates,
+        method=stats.method,
+        skipped=list(stats.skipped),
+    )
+    if stats.gap is not None:
+        message.gap = stats.gap
+    return message
+
+
+def stats_from_proto(message: pb.SearchStats) -> SearchStats:
+    """The inverse of :func:`stats_to_proto`."""
+    return SearchStats(
+        trials=message.trials,
+        exhaustive=message.exhaustive,
+        seconds=message.seconds,
+        candidates=message.candidates,
+        method=message.method,
+        gap=message.gap if message.HasField("gap") else None,
+        skipped=tuple(message.skipped),
+    )
+
+
 def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
     message = pb.OptimizeResponse(
         plan=plan_to_proto(result.plan),
@@ -213,12 +243,7 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
         separation=separation_to_proto(result.separation),
         pareto_front=[plan_to_proto(p) for p in result.pareto_front],
         crossovers=[crossover_to_proto(c) for c in result.crossovers],
-        stats=pb.SearchStats(
-            trials=result.stats.trials,
-            exhaustive=result.stats.exhaustive,
-            seconds=result.stats.seconds,
-            candidates=result.stats.candidates,
-        ),
+        stats=stats_to_proto(result.stats),
     )
     if result.asymptotic_plan is not None:
         message.asymptotic_plan.CopyFrom(plan_to_proto(result.asymptotic_plan))

@@ -262,7 +262,7 @@ FIELDS = {
     },
     "Separation": {"role", "text", "latex"},
     "Crossover": {"plan", "parameter", "at", "text", "scale", "values"},
-    "SearchStats": {"trials", "exhaustive", "seconds", "candidates"},
+    "SearchStats": {"trials", "exhaustive", "seconds", "candidates", "method", "gap", "skipped"},
     "Plan": {
         "tasks",
         "cost",

@@ -1291,6 +1291,9 @@ class SearchStats(_message.Message):
     EXHAUSTIVE_FIELD_NUMBER: _builtins.int
     SECONDS_FIELD_NUMBER: _builtins.int
     CANDIDATES_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    GAP_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
     trials: _builtins.int
     """Search trials run."""
     exhaustive: _builtins.bool
@@ -1299,6 +1302,18 @@ class SearchStats(_message.Message):
     """Wall-clock seconds spent."""
     candidates: _builtins.int
     """Size of the search space (candidate plans)."""
+    method: _builtins.str
+    """What produced the plan: "enumeration", "branch and bound", "pareto dp",
+    "pareto dp (epsilon)", "tpe", ...
+    """
+    gap: _builtins.float
+    """The method's proven relative gap to the optimum (0 when exact); unset when nothing
+    bounds it (as after TPE).
+    """
+    @_builtins.property
+    def skipped(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Work that search.timeout_seconds cut short (e.g. "crossovers"); empty when all ran."""
+
     def __init__(
         self,
         *,
@@ -1306,12 +1321,17 @@ class SearchStats(_message.Message):
         exhaustive: _builtins.bool = ...,
         seconds: _builtins.float = ...,
         candidates: _builtins.int = ...,
+        method: _builtins.str = ...,
+        gap: _builtins.float | None = ...,
+        skipped: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gap", b"_gap", "gap", b"gap"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "exhaustive", b"exhaustive", "seconds", b"seconds", "trials", b"trials"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gap", b"_gap", "candidates", b"candidates", "exhaustive", b"exhaustive", "gap", b"gap", "method", b"method", "seconds", b"seconds", "skipped", b"skipped", "trials", b"trials"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__gap: _TypeAlias = _typing.Literal["gap"]  # noqa: Y015
+    _WhichOneofArgType__gap: _TypeAlias = _typing.Literal["_gap", b"_gap"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gap) -> _WhichOneofReturnType__gap | None: ...
 
 Global___SearchStats: _TypeAlias = SearchStats  # noqa: Y015
 
