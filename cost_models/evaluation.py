@@ -27,7 +27,6 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
-    RoleAssignment,
     Task,
     TaskPlan,
 )
@@ -47,7 +46,7 @@ from aalps.cost_models.outcomes import (
     TaskEvaluation,
     TaskOutcome,
 )
-from aalps.cost_models.plan_checks import VOTE_CHOICES
+from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
 from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
@@ -432,12 +431,3 @@ class PlanEvaluator:
 
     def separation(self, baseline: PlanEvaluation, plan: PlanEvaluation) -> list[Separation]:
         return separation(baseline.bound, plan.bound, assumptions=self.graph.assumptions)
-
-
-def make_task_plan(task_id: str, operator: Operator, **models: str | tuple[str, int]) -> TaskPlan:
-    """A task plan from keyword roles: ``make_task_plan("t", ROUTE, delegator="d")``."""
-    roles = []
-    for role, choice in models.items():
-        name, votes = (choice, 1) if isinstance(choice, str) else choice
-        roles.append(RoleAssignment(role, name, votes))
-    return TaskPlan(task_id, operator, tuple(roles))

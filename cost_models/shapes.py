@@ -174,8 +174,22 @@ def _point_arguments(
     return symbols, args
 
 
+_SIZES: dict[int, tuple[Task, sympy.Expr, dict[str, sympy.Expr]]] = {}
+
+
 def _size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr]:
-    """The task's sizes as expressions, by :class:`TaskShape` field (the facts it has)."""
+    """The task's sizes as expressions, by :class:`TaskShape` field (the facts it has);
+    built once per task (every evaluator along the ray compiles the task again)."""
+    known = _SIZES.get(id(task))
+    if known is not None and known[0] is task and known[1] is incoming:
+        return known[2]
+    if len(_SIZES) > 16384:  # a few of the largest requests (MAX_TASKS: 5,000)
+        _SIZES.clear()
+    fields = _SIZES[id(task)] = (task, incoming, _build_size_fields(task, incoming))
+    return fields[2]
+
+
+def _build_size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr]:
     b, d, s = task.blocks, task.defects, task.steps
     fields: dict[str, sympy.Expr] = {
         "whole_input": task.input_tokens + incoming,
@@ -240,11 +254,11 @@ def _shape(
 
     s = task.steps
     sizes = _size_fields(task, incoming)
-    if fast and not big:
+    if fast:
         # Every size from one function compiled once per task (shared by every ray point).
         try:
             row = _ray_function(tuple(sizes.values()), symbols, module)(*args)
-            numbers = dict(zip(sizes, (to_float(x) for x in row), strict=True))
+            numbers = dict(zip(sizes, row if big else (to_float(x) for x in row), strict=True))
         except OverflowError:
             numbers = {name: v(expr) for name, expr in sizes.items()}
     else:
