@@ -345,7 +345,8 @@ def batch(size: int) -> None:
 
     requests = [random_request_data(seed) for seed in range(1, size + 1)]
     rows, walls = [], []
-    for label, processes in (("serial", 1), (f"pool ({os.cpu_count()} processes)", None)):
+    cores = max(2, os.cpu_count() or 2)
+    for label, processes in (("serial", 1), (f"pool ({cores} processes)", cores)):
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         started, cpu = time.perf_counter(), time.process_time()
         failed = 0

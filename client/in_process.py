@@ -29,7 +29,10 @@ from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 T = TypeVar("T")
 
-__all__ = ["InProcessBackend"]
+__all__ = ["POOL_MIN_REQUESTS", "InProcessBackend"]
+
+#: By default a batch of at least this many requests runs in the pool of processes.
+POOL_MIN_REQUESTS = 64
 
 
 def _epoch_deadline(timeout: float | None) -> float | None:
@@ -54,6 +57,9 @@ class InProcessBackend:
             store=store, engine=LocalEngine(), jobs=self._jobs, limits=limits
         )
         processes = max(1, batch_processes or os.cpu_count() or 1)
+        # By default the pool serves batches large enough to repay its processes' start-up
+        # (imports and warm caches in each, seconds of CPU); asked for, it serves any batch.
+        self._pool_from = 2 if batch_processes is not None else POOL_MIN_REQUESTS
         self._batch_engine = BatchProcessEngine(processes) if processes > 1 else None
         # The same rules for a batch (caps, isolation, completion order), searched in a pool.
         self._batch_service = (
@@ -144,11 +150,13 @@ class InProcessBackend:
     def batch(
         self, request: pb.BatchOptimizeRequest, *, timeout: float | None
     ) -> Iterator[pb.BatchOptimizeResponse]:
-        """Every request's entry as it finishes; in a pool of processes when there are
-        several requests and ``batch_processes`` allows (:mod:`aalps.client.batch_pool`)."""
+        """Every request's entry as it finishes; in a pool of processes
+        (:mod:`aalps.client.batch_pool`) when ``batch_processes`` allows and the batch is
+        large enough (:data:`POOL_MIN_REQUESTS` by default, two when asked for)."""
         from aalps.server.status import status_for
 
-        service = self._batch_service if len(request.requests) > 1 else self._service
+        pooled = len(request.requests) >= self._pool_from
+        service = self._batch_service if pooled else self._service
         stream = service.batch(request.requests, deadline=_epoch_deadline(timeout))
         for entry in self._iterate(stream):
             if isinstance(entry.error, EntryFailed):
