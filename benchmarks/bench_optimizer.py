@@ -14,6 +14,10 @@ Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_optimizer.py [--quick]``.
 * Coupled: latency-constrained chains (40 and 60 tasks x 20 models) and a 1,000-task success
   constraint, each run as dispatched now and along the previous path (branch and bound, then
   TPE: ``coupled_search.USE_DP`` off) in the same run: CPU seconds, ratio, methods.
+* Batch: ``--batch-size`` small random workflows (the quality section's generator) through
+  ``Client.in_process().batch``, one at a time in this process and in the pool of
+  processes (one per core), in the same run: CPU seconds (this process and its children)
+  and wall seconds.
 * ``--timeout T``: the 200-task scaling request with ``search.timeout_seconds`` T: the wall
   time (the deadline counts from the first step) and what was skipped.
 """
@@ -330,13 +334,50 @@ def deadline(timeout: float) -> None:
     print(f"method {result.stats.method}; skipped: {', '.join(result.stats.skipped) or '-'}")
 
 
+def batch(size: int) -> None:
+    import os
+    import resource
+
+    from aalps.client import Client
+    from aalps.client.in_process import InProcessBackend
+
+    from tests.optimizer.random_requests import random_request_data
+
+    requests = [random_request_data(seed) for seed in range(1, size + 1)]
+    rows, walls = [], []
+    cores = max(2, os.cpu_count() or 2)
+    for label, processes in (("serial", 1), (f"pool ({cores} processes)", cores)):
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started, cpu = time.perf_counter(), time.process_time()
+        failed = 0
+        backend = InProcessBackend(batch_processes=processes)
+        try:
+            for item in Client(backend).batch(requests, timeout=None):
+                failed += item.error is not None
+        finally:
+            backend.close(wait=True)  # the pool's processes reaped: their CPU is counted
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+        total = time.process_time() - cpu + child_cpu
+        walls.append(wall)
+        rows.append((label, f"{total:.1f}", f"{wall:.1f}", failed))
+        print(f"{label}: done", flush=True)
+    print(f"\nBatch: {size} small random workflows in process, the same run")
+    print(table(("path", "CPU s (with children)", "wall s", "failed"), rows))
+    print(f"serial / pool wall: {walls[0] / walls[1]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a reduced run (about a minute)")
     parser.add_argument("--timeout", type=float, help="only the deadline check, with T seconds")
     parser.add_argument(
+        "--batch-size", type=int, default=1000, help="requests of the batch section (1000)"
+    )
+    parser.add_argument(
         "--section",
-        choices=("quality", "speed", "scaling", "totals", "coupled"),
+        choices=("quality", "speed", "scaling", "totals", "coupled", "batch"),
         help="only one section",
     )
     args = parser.parse_args()
@@ -354,6 +395,7 @@ def main() -> None:
         "scaling": lambda: scaling((10, 50, 200) if args.quick else (10, 50, 200, 1000)),
         "totals": lambda: totals(((50, 20),) if args.quick else ((50, 20), (1000, 10))),
         "coupled": lambda: coupled(coupled_cases(args.quick)),
+        "batch": lambda: batch(min(args.batch_size, 100) if args.quick else args.batch_size),
     }
     for name, run in sections.items():
         if args.section in (None, name):

@@ -15,19 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from aalps.client.backend import ProgressCallback
+from aalps.client.batch_pool import BatchProcessEngine, EntryFailed
 from aalps.client.errors import AalpsClientError, error_from_status
 from aalps.client.results import Progress
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 T = TypeVar("T")
 
-__all__ = ["InProcessBackend"]
+__all__ = ["POOL_MIN_REQUESTS", "InProcessBackend"]
+
+#: By default a batch of at least this many requests runs in the pool of processes.
+POOL_MIN_REQUESTS = 64
 
 
 def _epoch_deadline(timeout: float | None) -> float | None:
@@ -37,7 +42,9 @@ def _epoch_deadline(timeout: float | None) -> float | None:
 class InProcessBackend:
     """Runs every call on the service core in this process; jobs are kept in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, batch_processes: int | None = None) -> None:
+        """``batch_processes``: processes a batch's searches run in (default: one per core;
+        1 runs them one after another in this process)."""
         from aalps.server.config import ServerConfig
         from aalps.server.engines import LocalEngine, LocalJobs
         from aalps.server.service import AalpsService
@@ -48,6 +55,23 @@ class InProcessBackend:
         self._jobs = LocalJobs(store, limits)
         self._service = AalpsService(
             store=store, engine=LocalEngine(), jobs=self._jobs, limits=limits
+        )
+        processes = max(1, batch_processes or os.cpu_count() or 1)
+        # By default the pool serves batches large enough to repay its processes' start-up
+        # (imports and warm caches in each, seconds of CPU); asked for, it serves any batch.
+        self._pool_from = 2 if batch_processes is not None else POOL_MIN_REQUESTS
+        self._batch_engine = BatchProcessEngine(processes) if processes > 1 else None
+        # The same rules for a batch (caps, isolation, completion order), searched in a pool.
+        self._batch_service = (
+            AalpsService(
+                store=store,
+                engine=self._batch_engine,  # type: ignore[arg-type]
+                jobs=self._jobs,
+                limits=limits,
+                batch_workers=processes,
+            )
+            if self._batch_engine is not None
+            else self._service
         )
         self._loop = asyncio.new_event_loop()
         # A daemon thread: jobs stay readable after close (a watch sees them end).
@@ -128,12 +152,20 @@ class InProcessBackend:
     def batch(
         self, request: pb.BatchOptimizeRequest, *, timeout: float | None
     ) -> Iterator[pb.BatchOptimizeResponse]:
+        """Every request's entry as it finishes; in a pool of processes
+        (:mod:`aalps.client.batch_pool`) when ``batch_processes`` allows and the batch is
+        large enough (:data:`POOL_MIN_REQUESTS` by default, two when asked for). The shared
+        ``catalog``, if any, replaces each request's own."""
         from aalps.proto.convert import batch_requests
         from aalps.server.status import status_for
 
-        stream = self._service.batch(batch_requests(request), deadline=_epoch_deadline(timeout))
+        pooled = len(request.requests) >= self._pool_from
+        service = self._batch_service if pooled else self._service
+        stream = service.batch(batch_requests(request), deadline=_epoch_deadline(timeout))
         for entry in self._iterate(stream):
-            if entry.error is not None:
+            if isinstance(entry.error, EntryFailed):
+                yield pb.BatchOptimizeResponse(index=entry.index, error=entry.error.status)
+            elif entry.error is not None:
                 yield pb.BatchOptimizeResponse(index=entry.index, error=status_for(entry.error))
             else:
                 yield pb.BatchOptimizeResponse(index=entry.index, result=entry.response)
@@ -199,8 +231,9 @@ class InProcessBackend:
         jobs = [job_to_proto(job) for job in result.jobs]
         return pb.ListJobsResponse(jobs=jobs, next_page_token=result.next_page_token)
 
-    def close(self) -> None:
-        """Cancel every unfinished job and let the job thread end."""
+    def close(self, *, wait: bool = False) -> None:
+        """Cancel every unfinished job and let the job thread end; stop the batch processes
+        (``wait``: until they have exited, so that their CPU time is counted)."""
         from aalps.server.store import JobFinishedError
 
         for job in self._service.store.unfinished():
@@ -210,3 +243,5 @@ class InProcessBackend:
                 if not isinstance(error.__cause__, JobFinishedError):
                     raise
         self._jobs.close()
+        if self._batch_engine is not None:
+            self._batch_engine.close(wait=wait)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import cached_property
 
-import networkx as nx
 import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
@@ -27,13 +27,18 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
-    RoleAssignment,
     Task,
     TaskPlan,
 )
 from aalps.cost_models.errors import FieldViolation
 from aalps.cost_models.numeric_errors import numeric_errors
-from aalps.cost_models.operators import OPERATORS, RoleSpec, Schedule, TaskShape
+from aalps.cost_models.operators import (
+    OPERATORS,
+    OperatorSpec,
+    RoleSpec,
+    Schedule,
+    TaskShape,
+)
 from aalps.cost_models.outcomes import (
     PlanEvaluation,
     PlanOutcome,
@@ -41,9 +46,10 @@ from aalps.cost_models.outcomes import (
     TaskEvaluation,
     TaskOutcome,
 )
-from aalps.cost_models.plan_checks import VOTE_CHOICES
+from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
 from aalps.cost_models.shapes import (
-    CompiledTask,
+    CompiledTasks,
+    GraphFacts,
     ModelNumbers,
     log_of,
     model_sizes,
@@ -87,7 +93,9 @@ class PlanEvaluator:
     (:func:`~aalps.cost_models.stochastic.lead_at_scale`). Symbolic costs do not depend on it.
     """
 
-    def __init__(self, request: OptimizeRequest, *, scale: float = 1.0) -> None:
+    def __init__(
+        self, request: OptimizeRequest, *, scale: float = 1.0, facts: GraphFacts | None = None
+    ) -> None:
         if not scale > 0.0 or not math.isfinite(scale):
             raise ValueError(f"scale must be a positive number, not {scale}")
         self.request = request
@@ -95,32 +103,28 @@ class PlanEvaluator:
         self.catalog = request.catalog
         self.scale = scale
         values = ray_values(self.graph, scale)
-        reference = values if scale == 1.0 else ray_values(self.graph, 1.0)
         self._model_sizes = model_sizes(request, values, scale)
-        incoming: dict[str, list[sympy.Expr]] = {t.id: [] for t in self.graph.tasks}
-        for edge in self.graph.edges:
-            incoming[edge.target].append(edge.tokens)
-        self._fields = {t.id: f"graph.tasks[{i}]" for i, t in enumerate(self.graph.tasks)}
-        self._compiled = {}
-        for t in self.graph.tasks:
-            with numeric_errors(self._fields[t.id], "the task's sizes"):
-                self._compiled[t.id] = CompiledTask(
-                    t,
-                    sympy.Add(*incoming[t.id]),
-                    values,
-                    float(sympy.N(t.steps.count.xreplace(reference), 30)) if t.steps else 0.0,
-                    fast=scale != 1.0,
-                )
+        self._facts = facts if facts is not None else GraphFacts.of(self.graph)
+        self._fields = self._facts.fields
+        self._compiled = CompiledTasks(self.graph, self._facts, values, fast=scale != 1.0)
+        if scale == 1.0:
+            for t in self.graph.tasks:
+                self._compiled[t.id]  # noqa: B018 - every size checked when the request is read
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, ModelNumbers]] = {}
-        self._capabilities: dict[tuple[str, Operator], dict[str, str]] = {}
+        # Per (task, operator): the operator, its roles' capabilities, whether unverified.
+        self._capabilities: dict[
+            tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool]
+        ] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
-        self._order = list(nx.topological_sort(self.graph.dag))
-        position = {t: i for i, t in enumerate(self._order)}
-        self._pred_index = [
-            [position[p] for p in self.graph.dag.predecessors(t)] for t in self._order
-        ]
+        self._order = self._facts.order
+        self._pred_index = self._facts.pred_index
+
+    def at(self, scale: float) -> PlanEvaluator:
+        """An evaluator of the same request at ``scale`` along its ray, sharing the graph's
+        facts (tasks compiled there on first use)."""
+        return PlanEvaluator(self.request, scale=scale, facts=self._facts)
 
     # --- feasibility -------------------------------------------------------------------
 
@@ -150,36 +154,50 @@ class PlanEvaluator:
     def _run(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> tuple[Schedule, dict[str, Pricing], dict[str, int], dict[str, Model]]:
-        task = self.graph.task_by_id[task_plan.task_id]
-        spec = OPERATORS[task_plan.operator]
-        capability = self._capabilities.get((task.id, task_plan.operator))
-        if capability is None:
+        key = (task_plan.task_id, task_plan.operator)
+        fixed = self._capabilities.get(key)
+        if fixed is None:
+            task = self.graph.task_by_id[task_plan.task_id]
+            spec = OPERATORS[task_plan.operator]
             capability = {r.name: r.capability for r in spec.roles(task)}
-            self._capabilities[(task.id, task_plan.operator)] = capability
-        assigned = {r.role: r for r in task_plan.roles}
-        by_name = self.catalog.by_name
-        models = {role: by_name[assigned[role].model] for role in capability}
-        votes = {role: assigned[role].votes for role in capability}
+            # Unverified attempts: each block is right only with the acceptance probability.
+            unverified = task.acceptance is not None and task_plan.operator not in _VERIFIED
+            fixed = self._capabilities[key] = (spec, capability, unverified)
+        spec, capability, unverified = fixed
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
             numbers = self._numbers[arithmetic.name] = ModelNumbers.table(
                 self.catalog, arithmetic, self._model_sizes
             )
-        rel = {role: numbers[m.name].capabilities[capability[role]] for role, m in models.items()}
-        decay = {role: numbers[m.name].keep_per_token for role, m in models.items()}
+        by_name = self.catalog.by_name
+        models: dict[str, Model] = {}
+        votes: dict[str, int] = {}
+        rel: dict[str, Value] = {}
+        decay: dict[str, Value] = {}
+        pricing: dict[str, Pricing] = {}
+        for assignment in task_plan.roles:
+            role = assignment.role
+            if role not in capability:
+                continue
+            figures = numbers[assignment.model]
+            models[role] = by_name[assignment.model]
+            votes[role] = assignment.votes
+            rel[role] = figures.capabilities[capability[role]]
+            decay[role] = figures.keep_per_token
+            pricing[role] = figures.pricing
 
         def reliability(role: str, tokens_in: Value, decisions: Value = 1) -> Value:
             p = rel[role]
-            if decay[role] is not None:
-                p = p * decay[role] ** tokens_in
+            keep = decay[role]
+            if keep is not None:
+                p = p * keep**tokens_in
             if decisions != 1:
                 p = p**decisions
-            return majority_vote_success(p, votes[role])
+            r = votes[role]
+            return p if r == 1 else majority_vote_success(p, r)
 
-        pricing = {role: numbers[m.name].pricing for role, m in models.items()}
-        schedule = spec.schedule(shape, reliability, task_plan.param_map, arithmetic)
-        if task.acceptance is not None and task_plan.operator not in _VERIFIED:
-            # Unverified attempts: each block is right only with the acceptance probability.
+        schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
+        if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             success = schedule.success * shape.acceptance**units
             schedule = Schedule(schedule.groups, success)
@@ -254,14 +272,25 @@ class PlanEvaluator:
             except (OverflowError, ZeroDivisionError):
                 outcome = None
             if (
-                outcome is None
-                or not math.isfinite(outcome.expected_cost)
-                or outcome.success_probability == 0.0  # underflow: log_success from mpmath
+                outcome is not None
+                and math.isfinite(outcome.expected_cost)
+                and outcome.success_probability == 0.0
             ):
+                # Only the success underflowed (far along the ray): its log from mpmath,
+                # the float figures stand (a success below 1e-308 moves none of them).
+                outcome = self._big_success(task_plan, outcome)
+            if outcome is None or not math.isfinite(outcome.expected_cost):
                 with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
                     outcome = self._numeric(task_plan, BIG, compiled.big)
             self._outcomes[task_plan] = outcome
         return outcome
+
+    def _big_success(self, task_plan: TaskPlan, outcome: TaskOutcome) -> TaskOutcome:
+        """``outcome`` with the log of its success from mpmath (the float underflowed)."""
+        with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
+            compiled = self._compiled[task_plan.task_id]
+            schedule = self._run(task_plan, BIG, compiled.big)[0]
+            return replace(outcome, log_success=log_of(schedule.success))
 
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
@@ -269,51 +298,71 @@ class PlanEvaluator:
         schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
         parallelism = self.request.constraints.parallelism
         cost_model = self.request.cost_model
+        groups = schedule.groups
         cost: Value = 0
         latency: Value = 0
         violation = None
-        # Per-attempt cost of each random group, with the groups that follow its attempts.
-        per_attempt = {
-            g.role: attempt_cost(
-                cost_model, pricing[g.role], votes[g.role], g.input, g.output, shape.prompt
-            )
-            for g in schedule.groups
-            if g.variance or g.follows
-        }
         variance: Value = 0
         retry = None
-        for g in schedule.groups:
-            if g.calls == 0:
+        per_attempt: dict[str, Value] | None = None
+        for g in groups:
+            calls = g.calls
+            if calls == 0:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
-            model, r = models[g.role], votes[g.role]
-            cost = cost + group_cost(g, cost_model, pricing[g.role], r, arithmetic, shape.prompt)
+            role = g.role
+            model, r, price = models[role], votes[role], pricing[role]
+            cost = cost + group_cost(g, cost_model, price, r, arithmetic, shape.prompt)
             if g.variance:
-                one = per_attempt[g.role] + sum(
-                    per_attempt[f.role] for f in schedule.groups if f.follows == g.role
+                if per_attempt is None:
+                    # Per-attempt cost of each random group, with the groups that follow it.
+                    per_attempt = {
+                        f.role: attempt_cost(
+                            cost_model,
+                            pricing[f.role],
+                            votes[f.role],
+                            f.input,
+                            f.output,
+                            shape.prompt,
+                        )
+                        for f in groups
+                        if f.variance or f.follows
+                    }
+                one = per_attempt[role] + sum(
+                    per_attempt[f.role] for f in groups if f.follows == role
                 )
                 variance = variance + g.variance * one * one
                 if g.retry_units and retry is None:
                     units = int(round(to_float(g.retry_units)))
-                    mean = to_float(g.calls * one)
+                    mean = to_float(calls * one)
                     retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
-            mean_in = g.input + (g.calls - 1) * g.input_step / 2
+            step = g.input_step
+            mean_in = g.input + (calls - 1) * step / 2 if step else g.input
             rounds = g.stages * arithmetic.rounds(g.parallel * r, parallelism)
             latency = latency + rounds * model.latency_per_token * (mean_in + g.output)
-            peak = to_float(g.max_input() + g.output)
-            if violation is None and not model.fits(peak):
-                violation = (
-                    f"{g.role} call of {peak:.6g} tokens exceeds {model.name}'s context window "
-                    f"of {model.context_window:.6g}"
-                )
+            if violation is None:
+                peak = to_float(g.max_input() + g.output)
+                if not model.fits(peak):
+                    violation = (
+                        f"{role} call of {peak:.6g} tokens exceeds {model.name}'s context "
+                        f"window of {model.context_window:.6g}"
+                    )
+        success = schedule.success
+        if type(cost) is float and type(success) is float:
+            log_cost = math.log(cost) if cost > 0 else -math.inf
+            log_success = math.log(success) if success > 0 else -math.inf
+            float_success = success
+        else:
+            log_cost, log_success = log_of(cost), log_of(success)
+            float_success = to_float(success)
         return TaskOutcome(
             expected_cost=to_float(cost),
-            log_cost=log_of(cost),
-            success_probability=to_float(schedule.success),
+            log_cost=log_cost,
+            success_probability=float_success,
             latency=to_float(latency),
             cost_variance=to_float(variance),
             window_violation=violation,
             retry=retry,
-            log_success=log_of(schedule.success),
+            log_success=log_success,
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -401,12 +450,3 @@ class PlanEvaluator:
 
     def separation(self, baseline: PlanEvaluation, plan: PlanEvaluation) -> list[Separation]:
         return separation(baseline.bound, plan.bound, assumptions=self.graph.assumptions)
-
-
-def make_task_plan(task_id: str, operator: Operator, **models: str | tuple[str, int]) -> TaskPlan:
-    """A task plan from keyword roles: ``make_task_plan("t", ROUTE, delegator="d")``."""
-    roles = []
-    for role, choice in models.items():
-        name, votes = (choice, 1) if isinstance(choice, str) else choice
-        roles.append(RoleAssignment(role, name, votes))
-    return TaskPlan(task_id, operator, tuple(roles))

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from aalps.cost_models.domain import Plan, TaskPlan
+from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError, did_you_mean
 from aalps.cost_models.operators import OPERATORS
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
 
-__all__ = ["VOTE_CHOICES", "task_plan_problems", "validate_plan"]
+__all__ = ["VOTE_CHOICES", "make_task_plan", "task_plan_problems", "validate_plan"]
 
 VOTE_CHOICES = (1, 3, 5, 7, 9)
 """The votes a role may have: odd (a majority exists), at most 9."""
@@ -122,3 +122,12 @@ def _hint(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` when a known name is close to ``name``."""
     suggestion = did_you_mean(name, sorted(known))
     return f"; {suggestion}" if suggestion else ""
+
+
+def make_task_plan(task_id: str, operator: Operator, **models: str | tuple[str, int]) -> TaskPlan:
+    """A task plan from keyword roles: ``make_task_plan("t", ROUTE, delegator="d")``."""
+    roles = []
+    for role, choice in models.items():
+        name, votes = (choice, 1) if isinstance(choice, str) else choice
+        roles.append(RoleAssignment(role, name, votes))
+    return TaskPlan(task_id, operator, tuple(roles))

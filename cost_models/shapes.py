@@ -18,14 +18,18 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import mpmath
+import networkx as nx
 import sympy
 from aalps.cost_models.arithmetic import SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.domain import CHUNK, OptimizeRequest, Task, TaskGraph
+from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import TaskShape
 
 __all__ = [
     "CompiledTask",
+    "CompiledTasks",
+    "GraphFacts",
     "ModelNumbers",
     "log_of",
     "model_sizes",
@@ -79,6 +83,70 @@ class CompiledTask:
         return _shape(self.task, self.incoming, self.values, self.reference, True, self.fast)
 
 
+@dataclass(frozen=True)
+class GraphFacts:
+    """What every evaluator of one request shares, whatever its point of the scale ray.
+
+    Per task: the tokens its incoming edges carry, its field name for errors, its step count
+    at the scale point (AHEAD_BY_K's lead is set there); the tasks in topological order and
+    each one's predecessors as positions in that order.
+    """
+
+    incoming: Mapping[str, sympy.Expr]
+    fields: Mapping[str, str]
+    references: Mapping[str, float]
+    order: list[str]
+    pred_index: list[list[int]]
+
+    @classmethod
+    def of(cls, graph: TaskGraph) -> GraphFacts:
+        scale_point = ray_values(graph, 1.0)
+        incoming: dict[str, list[sympy.Expr]] = {t.id: [] for t in graph.tasks}
+        for edge in graph.edges:
+            incoming[edge.target].append(edge.tokens)
+        fields = {t.id: f"graph.tasks[{i}]" for i, t in enumerate(graph.tasks)}
+        references = {}
+        for t in graph.tasks:
+            with numeric_errors(fields[t.id], "the task's sizes"):
+                steps = float(sympy.N(t.steps.count.xreplace(scale_point), 30)) if t.steps else 0.0
+            references[t.id] = steps
+        order = list(nx.topological_sort(graph.dag))
+        position = {t: i for i, t in enumerate(order)}
+        pred_index = [[position[p] for p in graph.dag.predecessors(t)] for t in order]
+        return cls(
+            {t: sympy.Add(*e) for t, e in incoming.items()}, fields, references, order, pred_index
+        )
+
+
+class CompiledTasks(dict[str, "CompiledTask"]):
+    """Every task's :class:`CompiledTask` at one ray point, compiled on first use.
+
+    An evaluator at the scale point compiles them all at once (a bad size is reported when
+    the request is read); the crossover search's evaluators along the ray compile only the
+    tasks they score.
+    """
+
+    def __init__(
+        self, graph: TaskGraph, facts: GraphFacts, values: Mapping[sympy.Symbol, Any], fast: bool
+    ) -> None:
+        super().__init__()
+        self._tasks = graph.task_by_id
+        self._facts, self._values, self._fast = facts, values, fast
+
+    def __missing__(self, task_id: str) -> CompiledTask:
+        facts = self._facts
+        with numeric_errors(facts.fields[task_id], "the task's sizes"):
+            compiled = CompiledTask(
+                self._tasks[task_id],
+                facts.incoming[task_id],
+                self._values,
+                facts.references[task_id],
+                fast=self._fast,
+            )
+        self[task_id] = compiled
+        return compiled
+
+
 @lru_cache(maxsize=8192)
 def _ray_function(
     expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], module: str
@@ -104,6 +172,41 @@ def _point_arguments(
         _POINTS.clear()
     _POINTS[id(values)] = (values, big, symbols, args)
     return symbols, args
+
+
+_SIZES: dict[int, tuple[Task, sympy.Expr, dict[str, sympy.Expr]]] = {}
+
+
+def _size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr]:
+    """The task's sizes as expressions, by :class:`TaskShape` field (the facts it has);
+    built once per task (every evaluator along the ray compiles the task again)."""
+    known = _SIZES.get(id(task))
+    if known is not None and known[0] is task and known[1] is incoming:
+        return known[2]
+    if len(_SIZES) > 16384:  # a few of the largest requests (MAX_TASKS: 5,000)
+        _SIZES.clear()
+    fields = _SIZES[id(task)] = (task, incoming, _build_size_fields(task, incoming))
+    return fields[2]
+
+
+def _build_size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr]:
+    b, d, s = task.blocks, task.defects, task.steps
+    fields: dict[str, sympy.Expr] = {
+        "whole_input": task.input_tokens + incoming,
+        "output": task.output_tokens,
+        "prompt": task.prompt_tokens,
+    }
+    if b:
+        fields.update(block_count=b.count, block_size=b.size, block_output=b.output)
+    if task.routing:
+        fields["routing_tokens"] = task.routing.tokens
+    if d:
+        fields.update(defect_count=d.count, report_tokens=d.report_tokens)
+    if task.acceptance:
+        fields["acceptance"] = task.acceptance.success_probability
+    if s:
+        fields.update(step_count=s.count, step_tokens=s.tokens, step_output=s.output)
+    return fields
 
 
 def _shape(
@@ -149,24 +252,22 @@ def _shape(
         fn: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
         return fn
 
-    b, d, s = task.blocks, task.defects, task.steps
+    s = task.steps
+    sizes = _size_fields(task, incoming)
+    if fast:
+        # Every size from one function compiled once per task (shared by every ray point).
+        try:
+            row = _ray_function(tuple(sizes.values()), symbols, module)(*args)
+            numbers = dict(zip(sizes, row if big else (to_float(x) for x in row), strict=True))
+        except OverflowError:
+            numbers = {name: v(expr) for name, expr in sizes.items()}
+    else:
+        numbers = {name: v(expr) for name, expr in sizes.items()}
     return TaskShape(
-        whole_input=v(task.input_tokens + incoming),
-        output=v(task.output_tokens),
-        prompt=v(task.prompt_tokens),
-        block_count=v(b.count) if b else 0,
-        block_size=v(b.size) if b else 0,
-        block_output=v(b.output) if b else 0,
-        routing_tokens=v(task.routing.tokens) if task.routing else 0,
-        defect_count=v(d.count) if d else 0,
-        report_tokens=v(d.report_tokens) if d else 0,
-        acceptance=v(task.acceptance.success_probability) if task.acceptance else 1,
+        **numbers,
         llm_verifier=bool(task.acceptance and task.acceptance.verifier),
         llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
         aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
-        step_count=v(s.count) if s else 0,
-        step_tokens=v(s.tokens) if s else 0,
-        step_output=v(s.output) if s else 1,
         step_reference=(
             0
             if not s

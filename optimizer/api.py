@@ -21,7 +21,7 @@ from aalps.optimizer.crossover import find_crossovers
 from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.joint_search import JointSearch, Solution
 from aalps.optimizer.progress import Reporter
-from aalps.optimizer.ray import FAR_SCALE, evaluator_at, grows
+from aalps.optimizer.ray import FAR_SCALE, grows
 from aalps.optimizer.result import (
     AnalysisResult,
     Crossover,
@@ -115,7 +115,7 @@ def _optimize(
         raise SearchCancelled("stopped before the search began")
     single = not objectives or objectives == (Objective.COST,)
     # Far figures rank plans asymptotically; a Pareto front has no asymptotic plan.
-    far = evaluator_at(request, FAR_SCALE) if single and grows(request) else None
+    far = evaluator.at(FAR_SCALE) if single and grows(request) else None
     metrics = Metrics.of(request, far=far is not None)
     spaces = build_spaces(
         evaluator,

@@ -9,9 +9,10 @@ or the expected cost).
 
 Where it becomes cheaper: the two plans' objectives are compared on a grid of the scale ray
 up to the far point (a factor of 4 a step), each point scored numerically by an evaluator
-built there (:func:`~aalps.optimizer.ray.evaluator_at`: the same figures the search compares,
-with growing model sizes and AHEAD_BY_K's growing lead), and the last sign change is refined by
-regula falsi. Evaluators are shared by every challenger of a request.
+built there (:meth:`~aalps.cost_models.evaluation.PlanEvaluator.at`: the same figures the
+search compares, with growing model sizes and AHEAD_BY_K's growing lead), and the last sign
+change is refined by regula falsi. Evaluators are shared by every challenger of a request;
+a one-task challenger is scored by that task's delta on the plan's totals.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import time
 from collections.abc import Callable, Mapping
 
 from aalps.cost_models.domain import Plan, TaskPlan
-from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
-from aalps.optimizer.challengers import MAX_CROSSOVERS, one_task_challengers
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
+from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challengers
 from aalps.optimizer.exact import JointProblem, Selection
-from aalps.optimizer.ray import FAR_SCALE, evaluator_at, objective_of
+from aalps.optimizer.ray import FAR_SCALE, objective_of
 from aalps.optimizer.result import Crossover
 
 __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "find_crossovers"]
@@ -33,6 +34,8 @@ __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "f
 _GRID_STEP = 4.0
 _PRECISION = 1e-6
 _MAX_STEPS = 40
+#: A swap that leaves the cost below this share of itself lost digits: the whole plan decides.
+_CANCELLATION = 1e-2
 
 
 class OutOfTime(Exception):
@@ -40,7 +43,13 @@ class OutOfTime(Exception):
 
 
 class ScalingPath:
-    """Plans' objectives at any point of the scale ray (evaluators cached per point)."""
+    """Plans' objectives at any point of the scale ray (evaluators cached per point).
+
+    The plan being challenged is scored whole once per point; a challenger that changes
+    one task of it is scored by that task's delta on its totals, and on the whole plan only
+    when rounding could decide the sign (:data:`~aalps.optimizer.challengers.MARGIN` per
+    task) or the swapped task was most of the cost.
+    """
 
     def __init__(
         self, evaluator: PlanEvaluator, ratio: bool, deadline: float | None = None
@@ -49,28 +58,79 @@ class ScalingPath:
         self.ratio = ratio
         self.deadline = deadline
         self.growing = [p for p in evaluator.graph.parameters if p.grows and p.expr is None]
+        self._base = evaluator
         self._evaluators: dict[float, PlanEvaluator] = {1.0: evaluator}
+        self._now: Plan | None = None
+        self._now_outcomes: dict[float, PlanOutcome] = {}
+
+    def evaluator(self, scale: float) -> PlanEvaluator:
+        """The evaluator at ``scale``; :class:`OutOfTime` past the deadline for a new one."""
+        evaluator = self._evaluators.get(scale)
+        if evaluator is None:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                raise OutOfTime
+            evaluator = self._evaluators[scale] = self._base.at(scale)
+        return evaluator
 
     def objective(self, plan: Plan, scale: float) -> float:
         """The plan's objective at ``scale`` along the ray, in log space.
 
         Raises :class:`OutOfTime` past the path's deadline when a new point is needed.
         """
-        evaluator = self._evaluators.get(scale)
-        if evaluator is None:
-            if self.deadline is not None and time.monotonic() >= self.deadline:
-                raise OutOfTime
-            evaluator = self._evaluators[scale] = evaluator_at(self.request, scale)
-        return objective_of(evaluator.outcome(plan), self.ratio)
+        return objective_of(self.evaluator(scale).outcome(plan), self.ratio)
+
+    def _challenged(self, plan: Plan, scale: float) -> PlanOutcome:
+        """The challenged plan's figures at ``scale`` (computed once per point)."""
+        if plan is not self._now:
+            self._now, self._now_outcomes = plan, {}
+        outcome = self._now_outcomes.get(scale)
+        if outcome is None:
+            outcome = self._now_outcomes[scale] = self.evaluator(scale).outcome(plan)
+        return outcome
+
+    def _swap_gap(
+        self, base: PlanOutcome, out: TaskPlan, into: TaskPlan, scale: float, size: int
+    ) -> float | None:
+        """``into``'s plan's objective minus the base's, from the one task's delta; None
+        when the running totals cannot be trusted to the sign."""
+        evaluator = self.evaluator(scale)
+        old, new = evaluator.task_outcome(out), evaluator.task_outcome(into)
+        total = base.expected_cost
+        cost = total - old.expected_cost + new.expected_cost
+        if not (0.0 < total < math.inf and math.isfinite(cost)) or cost < _CANCELLATION * total:
+            return None
+        gap = math.log(cost) - math.log(total)
+        scale_of_logs = 1.0
+        if self.ratio:
+            moved = new.log_success - old.log_success
+            if not (math.isfinite(moved) and math.isfinite(base.log_success)):
+                return None
+            gap -= moved
+            scale_of_logs = max(1.0, abs(base.log_success))
+        if abs(gap) <= MARGIN * max(1, size) * scale_of_logs:
+            return None  # a close call: the whole plan decides
+        return gap
 
     def values(self, scale: float) -> dict[str, float]:
         return {p.name: p.value * scale for p in self.growing}
 
-    def crossing(self, later: Plan, now: Plan) -> float | None:
-        """The ``s > 1`` beyond which ``later`` stays cheaper than ``now`` up to the far point."""
+    def crossing(self, later: Plan, now: Plan, swap: TaskPlan | None = None) -> float | None:
+        """The ``s > 1`` beyond which ``later`` stays cheaper than ``now`` up to the far point.
+
+        ``swap``: the one task plan ``later`` puts in place of ``now``'s (scored by its
+        delta), when that is how they differ.
+        """
+        out = None
+        if swap is not None:
+            out = next(tp for tp in now.tasks if tp.task_id == swap.task_id)
 
         def gap(scale: float) -> float:
-            return self.objective(later, scale) - self.objective(now, scale)
+            base = self._challenged(now, scale)
+            if swap is not None and out is not None:
+                delta = self._swap_gap(base, out, swap, scale, len(now.tasks))
+                if delta is not None:
+                    return delta
+            return self.objective(later, scale) - objective_of(base, self.ratio)
 
         if not gap(FAR_SCALE) < 0:
             return None
@@ -159,7 +219,7 @@ def _follow(
         if changed in seen:
             continue
         seen.add(changed)
-        scale = path.crossing(changed, plan.plan)
+        scale = path.crossing(changed, plan.plan, alternative)
         if scale is None:
             continue
         label = f"{_describe(alternative)} on {alternative.task_id}"

@@ -22,7 +22,7 @@ from aalps.cost_models.domain import OptimizeRequest, Plan, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
 from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
-from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult
+from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult, SearchStats
 from aalps.optimizer.stability import StabilityRange
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.dict_check import check_dict
@@ -45,6 +45,8 @@ __all__ = [
     "result_to_proto",
     "separation_to_proto",
     "stability_to_proto",
+    "stats_from_proto",
+    "stats_to_proto",
     "task_plan_to_proto",
     "wire_json_dict",
 ]
@@ -267,6 +269,38 @@ def stability_to_proto(item: StabilityRange) -> pb.StabilityRange:
     )
 
 
+def stats_to_proto(stats: SearchStats) -> pb.SearchStats:
+    """The search's statistics, with its method and proven gap (unset when none is known)."""
+    message = pb.SearchStats(
+        trials=stats.trials,
+        exhaustive=stats.exhaustive,
+        seconds=stats.seconds,
+        candidates=stats.candidates,
+        n_trials=stats.n_trials,
+        stop_reason=stats.stop_reason,
+        method=stats.method,
+        skipped=list(stats.skipped),
+    )
+    if stats.gap is not None:
+        message.gap = stats.gap
+    return message
+
+
+def stats_from_proto(message: pb.SearchStats) -> SearchStats:
+    """The inverse of :func:`stats_to_proto`."""
+    return SearchStats(
+        trials=message.trials,
+        exhaustive=message.exhaustive,
+        seconds=message.seconds,
+        candidates=message.candidates,
+        n_trials=message.n_trials,
+        stop_reason=message.stop_reason,
+        method=message.method,
+        gap=message.gap if message.HasField("gap") else None,
+        skipped=tuple(message.skipped),
+    )
+
+
 def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
     message = pb.OptimizeResponse(
         plan=plan_to_proto(result.plan),
@@ -275,14 +309,7 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
         pareto_front=[plan_to_proto(p) for p in result.pareto_front],
         crossovers=[crossover_to_proto(c) for c in result.crossovers],
         stability=[stability_to_proto(s) for s in result.stability],
-        stats=pb.SearchStats(
-            trials=result.stats.trials,
-            exhaustive=result.stats.exhaustive,
-            seconds=result.stats.seconds,
-            candidates=result.stats.candidates,
-            n_trials=result.stats.n_trials,
-            stop_reason=result.stats.stop_reason,
-        ),
+        stats=stats_to_proto(result.stats),
     )
     if result.asymptotic_plan is not None:
         message.asymptotic_plan.CopyFrom(plan_to_proto(result.asymptotic_plan))

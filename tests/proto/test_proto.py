@@ -281,7 +281,17 @@ FIELDS = {
     },
     "Separation": {"role", "text", "latex"},
     "Crossover": {"plan", "parameter", "at", "text", "scale", "values"},
-    "SearchStats": {"trials", "exhaustive", "seconds", "candidates", "n_trials", "stop_reason"},
+    "SearchStats": {
+        "trials",
+        "exhaustive",
+        "seconds",
+        "candidates",
+        "n_trials",
+        "stop_reason",
+        "method",
+        "gap",
+        "skipped",
+    },  # fmt: skip
     "Plan": {
         "tasks",
         "cost",

@@ -1411,6 +1411,9 @@ class SearchStats(_message.Message):
     CANDIDATES_FIELD_NUMBER: _builtins.int
     N_TRIALS_FIELD_NUMBER: _builtins.int
     STOP_REASON_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    GAP_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
     trials: _builtins.int
     """Trials the search evaluated (Optuna's), out of `n_trials`; the plans recorded into
     the study after the search (the optimum, the baseline) do not count.
@@ -1431,6 +1434,18 @@ class SearchStats(_message.Message):
     """Why `trials` is fewer than `n_trials`, e.g. "enumeration found the plan (all
     scored)" or "no better plan in the last 100 trials"; empty when all ran.
     """
+    method: _builtins.str
+    """What produced the plan: "enumeration", "branch and bound", "pareto dp",
+    "pareto dp (epsilon)", "tpe", ...
+    """
+    gap: _builtins.float
+    """The method's proven relative gap to the optimum (0 when exact); unset when nothing
+    bounds it (as after TPE).
+    """
+    @_builtins.property
+    def skipped(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Work that search.timeout_seconds cut short (e.g. "crossovers"); empty when all ran."""
+
     def __init__(
         self,
         *,
@@ -1440,12 +1455,17 @@ class SearchStats(_message.Message):
         candidates: _builtins.int = ...,
         n_trials: _builtins.int = ...,
         stop_reason: _builtins.str = ...,
+        method: _builtins.str = ...,
+        gap: _builtins.float | None = ...,
+        skipped: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gap", b"_gap", "gap", b"gap"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "exhaustive", b"exhaustive", "n_trials", b"n_trials", "seconds", b"seconds", "stop_reason", b"stop_reason", "trials", b"trials"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gap", b"_gap", "candidates", b"candidates", "exhaustive", b"exhaustive", "gap", b"gap", "method", b"method", "n_trials", b"n_trials", "seconds", b"seconds", "skipped", b"skipped", "stop_reason", b"stop_reason", "trials", b"trials"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__gap: _TypeAlias = _typing.Literal["gap"]  # noqa: Y015
+    _WhichOneofArgType__gap: _TypeAlias = _typing.Literal["_gap", b"_gap"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gap) -> _WhichOneofReturnType__gap | None: ...
 
 Global___SearchStats: _TypeAlias = SearchStats  # noqa: Y015
 
