@@ -20,12 +20,12 @@ cheap.
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import TYPE_CHECKING
 
 from aalps._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from aalps._version import __version__
     from aalps.client.aio import AsyncClient
     from aalps.client.client import Client
     from aalps.client.errors import (
@@ -77,12 +77,8 @@ def _source_tree_parts() -> None:
 
 _source_tree_parts()
 
-try:
-    __version__: str = importlib.metadata.version("aalps")
-except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
-    __version__ = "0+unknown"
-
 _EXPORTS = {
+    "__version__": "aalps._version",
     "AsyncClient": "aalps.client.aio",
     "Client": "aalps.client.client",
     "AalpsError": "aalps.cost_models.errors",

@@ -33,8 +33,6 @@ from aalps.client.errors import (
     UnavailableError,
 )
 
-from aalps import __version__
-
 __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FAILURE",
@@ -49,6 +47,27 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+class _ShowVersion(argparse.Action):
+    """``--version``: the installed version, read only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version"
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from aalps import __version__
+
+        print(f"aalps {__version__}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree: serve, optimize, analyze, batch, jobs, examples, catalog, schema,
     whatif, plot."""
@@ -59,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "naive baseline.",
         epilog="Try: aalps examples; aalps optimize k_task_routing",
     )
-    parser.add_argument("--version", action="version", version=f"aalps {__version__}")
+    parser.add_argument("--version", action=_ShowVersion)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (serve, optimize, batch, jobs, examples, catalog, schema, whatif, plot):
         module.register(commands)

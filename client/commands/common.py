@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aalps.client.document import FORMATS
-from aalps.client.progress import ProgressBar
 
 if TYPE_CHECKING:  # imported when a command runs, not for `aalps --help`
     import grpc
     from aalps.client.client import Client
+    from aalps.client.progress import ProgressBar
     from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 __all__ = [
@@ -173,6 +173,8 @@ def _credentials(args: argparse.Namespace) -> grpc.ChannelCredentials | None:
 
 
 def progress_bar(args: argparse.Namespace, label: str, unit: str = "trials") -> ProgressBar:
+    from aalps.client.progress import ProgressBar
+
     """A progress bar on stderr, unless ``--no-progress`` (or stderr is not a terminal)."""
     enabled = False if getattr(args, "no_progress", False) else None
     return ProgressBar(label, unit=unit, stream=sys.stderr, enabled=enabled)

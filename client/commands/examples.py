@@ -10,16 +10,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import yaml
 from aalps.client.commands import common
 from aalps.client.examples import examples, get_example
-from aalps.client.render import json_text
 
 __all__ = ["proto_json", "register", "run_examples"]
 
 
 def proto_json(data: Any) -> str:
     """Request file data as the wire's JSON (``OptimizeRequest`` by proto field names)."""
+    from aalps.client.render import json_text
     from aalps.proto.aalps.v1 import aalps_pb2 as pb
     from aalps.proto.convert import wire_json_dict
 
@@ -49,6 +48,8 @@ def run_examples(args: argparse.Namespace) -> int:
     if args.name:
         text = get_example(args.name).read_text()
         if args.format == "proto-json":
+            import yaml
+
             text = proto_json(yaml.safe_load(text))
         common.out(text)
         return 0

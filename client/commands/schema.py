@@ -10,7 +10,6 @@ import argparse
 from typing import Any
 
 from aalps.client.commands import common
-from aalps.client.render import json_text
 
 __all__ = ["register", "run_schema"]
 
@@ -26,6 +25,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    from aalps.client.render import json_text
     from aalps.proto.request_docs import request_schema
 
     common.out(json_text(request_schema()))
