@@ -158,10 +158,14 @@ def _changes(tasks: Iterable[TaskReport]) -> str:
 def stability_sentence(item: StabilityReport) -> str:
     """``stays optimal while m1's output price is within ×0.42–×3.1; beyond ×3.1, …``."""
     figure = _FIGURES.get(item.field) or f"{item.capability} reliability"
-    text = (
-        f"stays optimal while {item.model}'s {figure} is within "
-        f"{factor(item.low)}–{factor(item.high)}"
-    )
+    if item.field == "reliability" and item.high == float("inf"):
+        # no upper end: still optimal with the reliability raised to 1
+        text = f"stays optimal while {item.model}'s {figure} is at least {factor(item.low)}"
+    else:
+        text = (
+            f"stays optimal while {item.model}'s {figure} is within "
+            f"{factor(item.low)}–{factor(item.high)}"
+        )
     if item.above:
         text += f"; beyond {factor(item.high)}, {_changes(item.above)}"
     if item.below:

@@ -190,3 +190,18 @@ def test_a_hand_made_price_range() -> None:
     assert [r.model for r in out.above[0].roles] == ["b"]
     inp = by_field["price_per_input_token"]
     assert inp.high == pytest.approx(1.8, rel=1e-9)  # 100·f + 30 = 210
+
+
+def test_a_reliability_without_upper_end_reads_as_a_floor() -> None:
+    from aalps.client.render import stability_sentence
+    from aalps.client.reports import StabilityReport
+
+    def report(high: float) -> StabilityReport:
+        return StabilityReport("dev", "reliability", "fix_bug", 0.6708, high, (), (), False)
+
+    assert stability_sentence(report(math.inf)) == (
+        "stays optimal while dev's fix_bug reliability is at least ×0.6708"
+    )
+    assert stability_sentence(report(1.25)) == (
+        "stays optimal while dev's fix_bug reliability is within ×0.6708–×1.25"
+    )
