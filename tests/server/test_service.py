@@ -236,5 +236,7 @@ def test_reflection_lists_the_service_and_its_methods(channel: grpc.Channel) -> 
         "ListJobs",
         "BatchOptimize",
         "AnalyzePlan",
+        "WhatIf",
     }
     assert service.methods_by_name["WatchJob"].server_streaming
+    assert service.methods_by_name["WhatIf"].server_streaming
