@@ -28,14 +28,11 @@ All of it is plain float arithmetic on the evaluator's numeric formulas: no symb
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-import sympy
 from aalps.cost_models.domain import (
-    Catalog,
     CostModel,
     Model,
     Operator,
@@ -45,6 +42,7 @@ from aalps.cost_models.domain import (
 )
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.optimizer.constraints import meets
+from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
 
 __all__ = [
@@ -58,9 +56,6 @@ __all__ = [
     "stability_ranges",
 ]
 
-PRICE_FIELDS = ("price_per_input_token", "price_per_output_token")
-SIZE = "size"
-RELIABILITY = "reliability"
 #: Reliability factors are scanned down to this one; below it the range is not claimed.
 RELIABILITY_FLOOR = 1e-3
 #: Objectives within this relative distance are ties (the plan stays optimal).
@@ -96,43 +91,6 @@ class StabilityRange:
     above: tuple[TaskPlan, ...] = ()
     capability: str = ""
     conditional: bool = False
-
-
-def scaled_evaluator(
-    evaluator: PlanEvaluator, model: str, field: str, factor: float, capability: str = ""
-) -> PlanEvaluator:
-    """An evaluator of the same request with one model figure multiplied by ``factor``.
-
-    A shallow copy that shares the compiled task sizes and starts with empty caches, so
-    scoring a task plan costs what the first scoring did (microseconds). Reliabilities are
-    clipped to 1. Equal to a fresh evaluator of the request with the scaled catalog (a test
-    checks that).
-    """
-    base = evaluator.catalog.by_name[model]
-    sizes = dict(evaluator._model_sizes)
-    if field == SIZE:
-        changed = base
-        sizes[model] = sizes[model] * factor
-    elif field == RELIABILITY:
-        capabilities = dict(base.capabilities)
-        capabilities[capability] = _number(min(1.0, float(capabilities[capability]) * factor))
-        changed = replace(base, capabilities=capabilities)
-    else:
-        changed = replace(base, **{field: _number(float(getattr(base, field)) * factor)})
-    scaled = copy.copy(evaluator)
-    scaled.catalog = Catalog(
-        tuple(changed if m.name == model else m for m in evaluator.catalog.models)
-    )
-    scaled._model_sizes = sizes
-    scaled._numbers = {}
-    scaled._outcomes = {}
-    scaled._costs = {}
-    scaled._successes = {}
-    return scaled
-
-
-def _number(value: float) -> sympy.Rational:
-    return sympy.Float(value, 30)
 
 
 @dataclass
