@@ -47,6 +47,7 @@ from aalps.cost_models.domain import Operator, OptimizeRequest, Plan, RoleAssign
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.plan_checks import model_problem
 
 CAPABILITIES = ("solve", "identify", "detect", "fix", "verify", "combine")
 CHUNKS = (64, 256, 1024)
@@ -161,7 +162,7 @@ class CandidateDrawer:
                     feasible = [
                         m.name
                         for m in self.evaluator.catalog.models
-                        if self.evaluator.model_problem(spec, m) is None
+                        if model_problem(spec, m) is None
                     ]
                     roles.append((spec.name, feasible, spec.votable))
                 if all(feasible for _, feasible, _ in roles):

@@ -45,6 +45,7 @@ from aalps.cost_models.domain import (
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer import Progress, coupled_search, optimize
 from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.exact import JointProblem
@@ -84,9 +85,7 @@ def plain_optuna(request: OptimizeRequest, n_trials: int, seed: int = 0) -> Run:
             roles = []
             for role in spec.roles(task):
                 models = [
-                    m.name
-                    for m in request.catalog.models
-                    if evaluator.model_problem(role, m) is None
+                    m.name for m in request.catalog.models if model_problem(role, m) is None
                 ] or ["-"]
                 name = f"{task.id}.{op}.{role.name}"
                 model = trial.suggest_categorical(name, models)

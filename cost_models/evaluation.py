@@ -131,14 +131,6 @@ class PlanEvaluator:
     def role_specs(self, task: Task, operator: Operator) -> tuple[RoleSpec, ...]:
         return OPERATORS[operator].roles(task)
 
-    def model_problem(self, spec: RoleSpec, model: Model) -> str | None:
-        """Why ``model`` cannot play the role (capability, per-variant), or None."""
-        if spec.capability not in model.capabilities:
-            return f"model {model.name} lacks capability {spec.capability}"
-        if model.per_variant and not spec.per_variant_allowed:
-            return f"model {model.name} is per-variant: usable only as a ROUTE specialist"
-        return None
-
     def task_plan_problems(
         self, task_plan: TaskPlan, *, field: str = "plan"
     ) -> list[FieldViolation]:

@@ -11,14 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
+from aalps.cost_models.domain import Model, Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError, did_you_mean
-from aalps.cost_models.operators import OPERATORS
+from aalps.cost_models.operators import OPERATORS, RoleSpec
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
 
-__all__ = ["VOTE_CHOICES", "make_task_plan", "task_plan_problems", "validate_plan"]
+__all__ = [
+    "VOTE_CHOICES",
+    "make_task_plan",
+    "model_problem",
+    "task_plan_problems",
+    "validate_plan",
+]
 
 VOTE_CHOICES = (1, 3, 5, 7, 9)
 """The votes a role may have: odd (a majority exists), at most 9."""
@@ -61,7 +67,7 @@ def task_plan_problems(
                 )
             )
             continue
-        problem = evaluator.model_problem(role, model)
+        problem = model_problem(role, model)
         if problem:
             problems.append(FieldViolation(f"{where}.roles[{role.name}].model", problem))
         if assignment.votes not in VOTE_CHOICES or (assignment.votes > 1 and not role.votable):
@@ -131,3 +137,12 @@ def make_task_plan(task_id: str, operator: Operator, **models: str | tuple[str, 
         name, votes = (choice, 1) if isinstance(choice, str) else choice
         roles.append(RoleAssignment(role, name, votes))
     return TaskPlan(task_id, operator, tuple(roles))
+
+
+def model_problem(spec: RoleSpec, model: Model) -> str | None:
+    """Why ``model`` cannot play the role (capability, per-variant), or None."""
+    if spec.capability not in model.capabilities:
+        return f"model {model.name} lacks capability {spec.capability}"
+    if model.per_variant and not spec.per_variant_allowed:
+        return f"model {model.name} is per-variant: usable only as a ROUTE specialist"
+    return None

@@ -48,6 +48,7 @@ from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment,
 from aalps.cost_models.errors import InfeasibleError, did_you_mean
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
+from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
@@ -196,9 +197,7 @@ class OperatorEnumerator:
     def build(self) -> None:
         models: dict[str, tuple[Model, ...]] = {}
         for role in self.roles:
-            able = tuple(
-                m for m in self.owner.catalog if self.evaluator.model_problem(role, m) is None
-            )
+            able = tuple(m for m in self.owner.catalog if model_problem(role, m) is None)
             if not able:
                 self.space.problems[self.operator] = self._no_model(role)
                 return

@@ -41,6 +41,7 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
@@ -145,9 +146,7 @@ class _Context:
             task = self.evaluator.graph.task_by_id[tp.task_id]
             table = self._able[key] = {
                 spec.name: tuple(
-                    m.name
-                    for m in self.evaluator.catalog.models
-                    if self.evaluator.model_problem(spec, m) is None
+                    m.name for m in self.evaluator.catalog.models if model_problem(spec, m) is None
                 )
                 for spec in self.evaluator.role_specs(task, tp.operator)
             }

@@ -33,6 +33,7 @@ from aalps.cost_models.domain import (
 )
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome, TaskOutcome
 from aalps.cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.plan_checks import model_problem
 
 Choice = tuple[TaskPlan, TaskOutcome]
 
@@ -143,9 +144,7 @@ def task_choices(
         roles = spec.roles(task)
         per_role = []
         for role in roles:
-            models = [
-                m.name for m in request.catalog.models if evaluator.model_problem(role, m) is None
-            ]
+            models = [m.name for m in request.catalog.models if model_problem(role, m) is None]
             vote_counts = VOTE_CHOICES if (votes and role.votable) else (1,)
             per_role.append([RoleAssignment(role.name, m, v) for m in models for v in vote_counts])
         param_values = []

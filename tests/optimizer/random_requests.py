@@ -21,6 +21,7 @@ from aalps.cost_models.domain import OptimizeRequest
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator, PlanOutcome
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import OPERATORS, applicable_operators
+from aalps.cost_models.plan_checks import model_problem
 
 from tests.optimizer.brute_force import (
     MAX_LEAD,
@@ -120,7 +121,6 @@ def _draw(rng: random.Random, n_tasks: int) -> dict[str, Any]:
 
 def _estimate(request: OptimizeRequest) -> int:
     """An upper bound on the joint space, computed without scoring anything."""
-    evaluator = PlanEvaluator(request)
     votes = len(VOTE_CHOICES) if success_matters(request) else 1
     total = 1
     for task in request.graph.tasks:
@@ -129,9 +129,7 @@ def _estimate(request: OptimizeRequest) -> int:
             spec = OPERATORS[operator]
             product = 1
             for role in spec.roles(task):
-                able = [
-                    m for m in request.catalog.models if evaluator.model_problem(role, m) is None
-                ]
+                able = [m for m in request.catalog.models if model_problem(role, m) is None]
                 product *= len(able) * (votes if role.votable else 1)
             for param in spec.params(task):
                 size = input_size(request, task)
