@@ -20,6 +20,8 @@ __all__ = [
     "Acceptance",
     "Blocks",
     "CHUNK",
+    "Cascade",
+    "CascadeRates",
     "Catalog",
     "Chunkable",
     "Constraints",
@@ -71,6 +73,7 @@ class Operator(enum.StrEnum):
     LOCAL_RETRY = "LOCAL_RETRY"
     CHUNK_AGGREGATE = "CHUNK_AGGREGATE"
     AHEAD_BY_K = "AHEAD_BY_K"
+    CASCADE = "CASCADE"
 
 
 class PriceList(enum.StrEnum):
@@ -125,6 +128,19 @@ class TokenPrices:
 
 
 @dataclass(frozen=True)
+class CascadeRates:
+    """How a model fares as a CASCADE stage (FrugalGPT's scorer and threshold, measured).
+
+    ``accept_rate``: the share of inputs on which the model's confidence passes its
+    threshold, so the cascade stops at it; ``accepted_accuracy``: the chance its answer is
+    right on those inputs (None: the model's reliability for the capability).
+    """
+
+    accept_rate: sympy.Rational
+    accepted_accuracy: sympy.Rational | None = None
+
+
+@dataclass(frozen=True)
 class Model:
     """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave.
 
@@ -151,6 +167,8 @@ class Model:
     tier_threshold_tokens: float = 0.0
     tier_prices: TokenPrices | None = None
     batch_tier_prices: TokenPrices | None = None
+    #: Capability -> the model's figures as a CASCADE stage (absent: only a last stage).
+    cascade: Mapping[str, CascadeRates] = field(default_factory=dict)
 
     def fits(self, tokens: float) -> bool:
         """Whether a call that holds ``tokens`` (input + output) fits the context window."""
@@ -196,6 +214,17 @@ class Steps:
 
 
 @dataclass(frozen=True)
+class Cascade:
+    """The task may run as a cascade of up to ``max_stages`` models (unlocks CASCADE).
+
+    ``rates`` (model name -> rates) overrides the catalog's ``cascade`` figures on this task.
+    """
+
+    max_stages: int = 3
+    rates: Mapping[str, CascadeRates] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Task:
     """One node of the task graph with its structure facts (the paper's oracle decompositions)."""
 
@@ -211,6 +240,7 @@ class Task:
     acceptance: Acceptance | None = None
     chunkable: Chunkable | None = None
     steps: Steps | None = None
+    cascade: Cascade | None = None
     baseline: Operator | None = None
     discrete: bool = False
 

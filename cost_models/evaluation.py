@@ -35,10 +35,12 @@ from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import (
     OPERATORS,
     OperatorSpec,
+    Reliability,
     RoleSpec,
     Schedule,
     TaskShape,
 )
+from aalps.cost_models.operators.cascade import rated_reliability
 from aalps.cost_models.outcomes import (
     PlanEvaluation,
     PlanOutcome,
@@ -188,7 +190,11 @@ class PlanEvaluator:
             r = votes[role]
             return p if r == 1 else majority_vote_success(p, r)
 
-        schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
+        given: Reliability = reliability
+        if spec.needs_rates:  # CASCADE: the stages' accept rates and accuracies
+            task = self.graph.task_by_id[task_plan.task_id]
+            given = rated_reliability(task, models, capability, reliability, arithmetic)
+        schedule = spec.schedule(shape, given, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             success = schedule.success * shape.acceptance**units

@@ -58,6 +58,7 @@ from aalps.cost_models.prices import (
     read_price,
     read_price_list,
 )
+from aalps.cost_models.cascade_facts import check_cascade_models, read_rate_map
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [
@@ -93,6 +94,7 @@ def _model(
         *PRICE_LISTS,
         "source_key",
         "tier_threshold_tokens",
+        "cascade",
     }
     check_keys(data, keys, field, errors)
     name = data.get("name")
@@ -169,6 +171,7 @@ def _model(
         tier_threshold_tokens=threshold or 0.0,
         tier_prices=lists["tier_prices"],
         batch_tier_prices=lists["batch_tier_prices"],
+        cascade=read_rate_map(data.get("cascade"), f"{field}.cascade", errors),
     )
 
 
@@ -296,6 +299,7 @@ def load_request(
             errors.add(f"{field}.id", f"duplicate task id {task.id!r}")
         else:
             tasks.append(task)
+            check_cascade_models([(i, task)], (m.name for m in models), errors)
     rejected = frozenset(
         str(item.get("id")) for item in raw_tasks if isinstance(item, Mapping) and item.get("id")
     ) - {t.id for t in tasks}

@@ -30,6 +30,7 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.operators import OPERATORS
+from aalps.cost_models.operators.cascade import stage_name, stage_rates
 
 __all__ = ["SimulationRun", "SimulationSummary", "simulate", "simulate_once"]
 
@@ -79,7 +80,7 @@ class _Executor:
     ) -> None:
         self.request, self.task, self.rng, self.run = request, task, rng, run
         self.sizes = sizes
-        roles = OPERATORS[task_plan.operator].roles(task)
+        roles = OPERATORS[task_plan.operator].plan_roles(task, task_plan.param_map)
         assigned = task_plan.role_map
         self.models: dict[str, Model] = {
             r.name: request.catalog.by_name[assigned[r.name].model] for r in roles
@@ -294,6 +295,29 @@ def _ahead_by_k(x: _Executor) -> bool:
     return ok
 
 
+def _cascade(x: _Executor) -> bool:
+    """Query the stages in order, paying for each, until one accepts (the last accepts all).
+
+    A stage accepts with its accept rate, independently of its call's outcome; an accepted
+    answer is right with the accepted accuracy when given, else as the call came out.
+    """
+    t = x.task
+    n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    tokens_in, written = x.size(t.prompt_tokens) + n, x.size(t.output_tokens)
+    count = x.params["stages"]
+    for j in range(1, count + 1):
+        role = stage_name(j)
+        right = x.call(role, tokens_in, written, x.decisions(1))
+        if j == count:
+            return right
+        rates = stage_rates(t, x.models[role], x.capability[role])
+        assert rates is not None
+        if x.chance(float(rates.accept_rate)):
+            accuracy = rates.accepted_accuracy
+            return right if accuracy is None else x.chance(float(accuracy))
+    raise AssertionError("a cascade has at least one stage")
+
+
 _EXECUTE: Mapping[Operator, Callable[[_Executor], bool]] = {
     Operator.DIRECT: _direct,
     Operator.ROUTE: _route,
@@ -305,6 +329,7 @@ _EXECUTE: Mapping[Operator, Callable[[_Executor], bool]] = {
     Operator.LOCAL_RETRY: _local_retry,
     Operator.CHUNK_AGGREGATE: _chunk_aggregate,
     Operator.AHEAD_BY_K: _ahead_by_k,
+    Operator.CASCADE: _cascade,
 }
 
 

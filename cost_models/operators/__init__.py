@@ -7,11 +7,13 @@ from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
     ParamSpec,
+    RatedReliability,
     Reliability,
     RoleSpec,
     Schedule,
     TaskShape,
 )
+from aalps.cost_models.operators.cascade import Cascade
 from aalps.cost_models.operators.chunking import ChunkAggregate
 from aalps.cost_models.operators.repair import IterateStateless, IterateWithHistory, ScanAndFix
 from aalps.cost_models.operators.retry import GlobalRetry, LocalRetry
@@ -32,6 +34,7 @@ OPERATORS: dict[Operator, OperatorSpec] = {
         LocalRetry(),
         ChunkAggregate(),
         AheadByK(),
+        Cascade(),
     )
 }
 
@@ -57,6 +60,7 @@ __all__ = [
     "CallGroup",
     "OperatorSpec",
     "ParamSpec",
+    "RatedReliability",
     "Reliability",
     "RoleSpec",
     "Schedule",

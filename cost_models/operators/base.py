@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
@@ -22,9 +22,11 @@ __all__ = [
     "CallGroup",
     "OperatorSpec",
     "ParamSpec",
+    "RatedReliability",
     "Reliability",
     "RoleSpec",
     "Schedule",
+    "StageRates",
     "TaskShape",
     "chain_decisions",
     "discrete_answer",
@@ -40,6 +42,27 @@ class Reliability(Protocol):
     """
 
     def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value: ...
+
+
+class StageRates(Protocol):
+    """``rates(role)``: a CASCADE stage's (accept rate, accepted accuracy or None)."""
+
+    def __call__(self, role: str, /) -> tuple[Value, Value | None]: ...
+
+
+@dataclass(frozen=True)
+class RatedReliability:
+    """A :class:`Reliability` that also gives each CASCADE stage's rates.
+
+    The evaluator hands one to the operators whose :attr:`OperatorSpec.needs_rates` is set;
+    the others get the plain callable.
+    """
+
+    reliability: Reliability
+    rates: StageRates
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
+        return self.reliability(role, tokens_in, decisions)
 
 
 def discrete_answer(task: Task, written: Value) -> bool:
@@ -163,6 +186,9 @@ class OperatorSpec(ABC):
     """One decomposition operator: when it applies, its roles, parameters and schedule."""
 
     operator: Operator
+    #: Whether :meth:`schedule` reads the stages' rates (it then gets a
+    #: :class:`RatedReliability`).
+    needs_rates: ClassVar[bool] = False
 
     @abstractmethod
     def missing(self, task: Task) -> str | None:
@@ -171,6 +197,11 @@ class OperatorSpec(ABC):
     @abstractmethod
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
         """The roles of the operator on ``task``, in a fixed order."""
+
+    def plan_roles(self, task: Task, params: Mapping[str, int]) -> tuple[RoleSpec, ...]:
+        """The roles a task plan with ``params`` assigns (all of :meth:`roles` but for
+        CASCADE, whose ``stages`` param says how many stages run)."""
+        return self.roles(task)
 
     def params(self, task: Task) -> tuple[ParamSpec, ...]:
         """Integer parameters, with the widest range the operator allows (windows aside)."""

@@ -152,6 +152,11 @@ class _OperatorEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Operator.Val
     """Each of `steps.count` sequential decisions is sampled until one answer leads all
     others by k votes (param `k`) [worker]. Needs `steps`.
     """
+    CASCADE: _Operator.ValueType  # 11
+    """Models tried in order until one accepts its own answer (FrugalGPT); the last stage
+    accepts all. The search picks the models, their order and how many stages run
+    (param `stages`, 2 to `cascade.max_stages`) [stage1, stage2, ...]. Needs `cascade`.
+    """
 
 class Operator(_Operator, metaclass=_OperatorEnumTypeWrapper):
     """A decomposition of one task. The roles each operator fills are in brackets."""
@@ -196,6 +201,11 @@ results combined by code or by one aggregator call [worker, aggregator]. Needs
 AHEAD_BY_K: Operator.ValueType  # 10
 """Each of `steps.count` sequential decisions is sampled until one answer leads all
 others by k votes (param `k`) [worker]. Needs `steps`.
+"""
+CASCADE: Operator.ValueType  # 11
+"""Models tried in order until one accepts its own answer (FrugalGPT); the last stage
+accepts all. The search picks the models, their order and how many stages run
+(param `stages`, 2 to `cascade.max_stages`) [stage1, stage2, ...]. Needs `cascade`.
 """
 Global___Operator: _TypeAlias = Operator  # noqa: Y015
 
@@ -538,6 +548,7 @@ class Task(_message.Message):
     STEPS_FIELD_NUMBER: _builtins.int
     BASELINE_FIELD_NUMBER: _builtins.int
     DISCRETE_FIELD_NUMBER: _builtins.int
+    CASCADE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """A unique id (at most 128 characters)."""
     capability: _builtins.str
@@ -588,6 +599,10 @@ class Task(_message.Message):
     def steps(self) -> Global___Steps:
         """The task is a chain of small sequential decisions. Unlocks AHEAD_BY_K."""
 
+    @_builtins.property
+    def cascade(self) -> Global___CascadeFact:
+        """The task may run as a cascade of models tried in order. Unlocks CASCADE."""
+
     def __init__(
         self,
         *,
@@ -605,10 +620,11 @@ class Task(_message.Message):
         steps: Global___Steps | None = ...,
         baseline: Global___Operator.ValueType = ...,
         discrete: _builtins.bool = ...,
+        cascade: Global___CascadeFact | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "blocks", b"blocks", "chunkable", b"chunkable", "defects", b"defects", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "blocks", b"blocks", "cascade", b"cascade", "chunkable", b"chunkable", "defects", b"defects", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "baseline", b"baseline", "blocks", b"blocks", "capability", b"capability", "chunkable", b"chunkable", "defects", b"defects", "discrete", b"discrete", "id", b"id", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "prompt_tokens", b"prompt_tokens", "role_capabilities", b"role_capabilities", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "baseline", b"baseline", "blocks", b"blocks", "capability", b"capability", "cascade", b"cascade", "chunkable", b"chunkable", "defects", b"defects", "discrete", b"discrete", "id", b"id", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "prompt_tokens", b"prompt_tokens", "role_capabilities", b"role_capabilities", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -781,6 +797,91 @@ class Steps(_message.Message):
 Global___Steps: _TypeAlias = Steps  # noqa: Y015
 
 @_typing.final
+class CascadeFact(_message.Message):
+    """A cascade of models tried in order, each stopping the cascade when its confidence
+    accepts its answer (stage rates: the model's `cascade` entry, or `rates` here).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RatesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___CascadeRates: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___CascadeRates | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MAX_STAGES_FIELD_NUMBER: _builtins.int
+    RATES_FIELD_NUMBER: _builtins.int
+    max_stages: _builtins.int
+    """The most stages a plan may have, 2 to 4. Default (0 or absent): 3."""
+    @_builtins.property
+    def rates(self) -> _containers.MessageMap[_builtins.str, Global___CascadeRates]:
+        """Model name -> its rates on this task, overriding the model's `cascade` entry."""
+
+    def __init__(
+        self,
+        *,
+        max_stages: _builtins.int = ...,
+        rates: _abc.Mapping[_builtins.str, Global___CascadeRates] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_stages", b"max_stages", "rates", b"rates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CascadeFact: _TypeAlias = CascadeFact  # noqa: Y015
+
+@_typing.final
+class CascadeRates(_message.Message):
+    """How a model fares as a CASCADE stage: how often it accepts its own answer, and how often
+    an accepted answer is right. A model without rates can only be a cascade's last stage.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPT_RATE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_ACCURACY_FIELD_NUMBER: _builtins.int
+    accept_rate: _builtins.float
+    """The share of inputs on which the model's confidence passes its threshold, in [0, 1].
+    Required.
+    """
+    accepted_accuracy: _builtins.float
+    """The chance an accepted answer is right, in (0, 1]. Absent: the model's reliability
+    for the capability.
+    """
+    def __init__(
+        self,
+        *,
+        accept_rate: _builtins.float = ...,
+        accepted_accuracy: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_accepted_accuracy", b"_accepted_accuracy", "accepted_accuracy", b"accepted_accuracy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_accepted_accuracy", b"_accepted_accuracy", "accept_rate", b"accept_rate", "accepted_accuracy", b"accepted_accuracy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__accepted_accuracy: _TypeAlias = _typing.Literal["accepted_accuracy"]  # noqa: Y015
+    _WhichOneofArgType__accepted_accuracy: _TypeAlias = _typing.Literal["_accepted_accuracy", b"_accepted_accuracy"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__accepted_accuracy) -> _WhichOneofReturnType__accepted_accuracy | None: ...
+
+Global___CascadeRates: _TypeAlias = CascadeRates  # noqa: Y015
+
+@_typing.final
 class Edge(_message.Message):
     """Data flowing from one task to another."""
 
@@ -860,6 +961,27 @@ class Model(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class CascadeEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___CascadeRates: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___CascadeRates | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
     PRICE_PER_INPUT_TOKEN_FIELD_NUMBER: _builtins.int
@@ -876,6 +998,7 @@ class Model(_message.Message):
     TIER_THRESHOLD_TOKENS_FIELD_NUMBER: _builtins.int
     TIER_PRICES_FIELD_NUMBER: _builtins.int
     BATCH_TIER_PRICES_FIELD_NUMBER: _builtins.int
+    CASCADE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """An identifier (letters, digits, _), unique in the catalog. A model whose size is a
     number appears in symbolic results as the symbol m_<name>.
@@ -944,6 +1067,10 @@ class Model(_message.Message):
     def batch_tier_prices(self) -> Global___TokenPrices:
         """The batch API's prices above the threshold. Absent under BATCH: `tier_prices`."""
 
+    @_builtins.property
+    def cascade(self) -> _containers.MessageMap[_builtins.str, Global___CascadeRates]:
+        """Capability -> the model's rates as a CASCADE stage for it."""
+
     def __init__(
         self,
         *,
@@ -963,10 +1090,11 @@ class Model(_message.Message):
         tier_threshold_tokens: _builtins.float = ...,
         tier_prices: Global___TokenPrices | None = ...,
         batch_tier_prices: Global___TokenPrices | None = ...,
+        cascade: _abc.Mapping[_builtins.str, Global___CascadeRates] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "tier_prices", b"tier_prices"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "cascade", b"cascade", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
