@@ -18,6 +18,7 @@ from typing import Any
 import networkx as nx
 import sympy
 from aalps.cost_models._expression_guards import Rejected
+from aalps.cost_models.cascade_facts import check_cascade_models, read_rate_map
 from aalps.cost_models.domain import (
     Catalog,
     Constraints,
@@ -58,7 +59,6 @@ from aalps.cost_models.prices import (
     read_price,
     read_price_list,
 )
-from aalps.cost_models.cascade_facts import check_cascade_models, read_rate_map
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [

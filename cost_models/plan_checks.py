@@ -85,8 +85,10 @@ def task_plan_problems(
         problems.append(FieldViolation(f"{where}.roles[{name}]", "not a role of the operator"))
     if task_plan.operator is Operator.CASCADE:
         by_name = evaluator.catalog.by_name
-        problems += [FieldViolation(f"{where}.roles", text)
-                     for text in cascade_problems(task, task_plan, by_name)]
+        problems += [
+            FieldViolation(f"{where}.roles", text)
+            for text in cascade_problems(task, task_plan, by_name)
+        ]
     for p in spec.params(task):
         value = params.get(p.name)
         if value is None or not p.low <= value <= p.high:

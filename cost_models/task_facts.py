@@ -1,7 +1,8 @@
 """A task from plain data: its sizes, then its facts, each read by one registered reader.
 
 A task's facts (``blocks``, ``routing``, ``defects``, ``acceptance``, ``chunkable``,
-``steps``, ``cascade``, ``baseline``, ``discrete``) say which operators apply to it and with which sizes.
+``steps``, ``cascade``, ``baseline``, ``discrete``) say which operators apply to it and
+with which sizes.
 Each is read by one small function registered in :data:`FACT_READERS` under the fact's key,
 which is also the :class:`~aalps.cost_models.domain.Task` field it fills. A fact given as an
 object declares its keys with the reader; :func:`read_task` checks them before the reader
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
+from aalps.cost_models.cascade_facts import CASCADE_KEYS, read_cascade
 from aalps.cost_models.domain import (
     CHUNK,
     Acceptance,
@@ -27,7 +29,6 @@ from aalps.cost_models.domain import (
     Steps,
     Task,
 )
-from aalps.cost_models.cascade_facts import CASCADE_KEYS, read_cascade
 from aalps.cost_models.errors import Violations
 from aalps.cost_models.fields import ExpressionReader, check_keys, read_enum, read_mapping
 

@@ -140,9 +140,7 @@ def _cascade(space: TaskSpace, choose: Choose) -> TaskPlan:
     that every choice is a feasible cascade of distinct models."""
     tid = space.task.id
     plans = {_stages(c.plan): c.plan for c in space.by_operator[Operator.CASCADE]}
-    label = choose(
-        f"{tid}.CASCADE.stages", CategoricalDistribution(tuple(plans)), ("cascade",)
-    )
+    label = choose(f"{tid}.CASCADE.stages", CategoricalDistribution(tuple(plans)), ("cascade",))
     return plans[label]
 
 

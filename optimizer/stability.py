@@ -41,6 +41,7 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.cost_models.operators.cascade import cascade_problems
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
@@ -186,11 +187,18 @@ class _Context:
             for name in targets:
                 roles = list(chosen.roles)
                 roles[i] = RoleAssignment(role.role, name, role.votes)
-                found[replace(chosen, roles=tuple(roles))] = None
+                swapped = replace(chosen, roles=tuple(roles))
+                if chosen.operator is not Operator.CASCADE or self._valid_cascade(swapped):
+                    found[swapped] = None
         found.pop(chosen, None)
         if self.involves(chosen, model, capability):
             return list(found)
         return [tp for tp in found if self.involves(tp, model, capability)]
+
+    def _valid_cascade(self, tp: TaskPlan) -> bool:
+        """Whether a swapped cascade still has distinct models, rated but for the last."""
+        task = self.evaluator.graph.task_by_id[tp.task_id]
+        return not cascade_problems(task, tp, self.evaluator.catalog.by_name)
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints

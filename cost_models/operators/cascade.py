@@ -98,8 +98,11 @@ def cascade_problems(task: Task, task_plan: TaskPlan, models: Mapping[str, Model
     ``models``: the catalog by name (unknown names are reported elsewhere).
     """
     count = task_plan.param_map.get("stages", 0)
-    names = [task_plan.role_map[stage_name(j)].model for j in range(1, count + 1)
-             if stage_name(j) in task_plan.role_map]
+    names = [
+        task_plan.role_map[stage_name(j)].model
+        for j in range(1, count + 1)
+        if stage_name(j) in task_plan.role_map
+    ]
     problems = []
     if len(set(names)) != len(names):
         problems.append("a cascade's stages need distinct models")

@@ -173,6 +173,7 @@ ENUMS = {
         "LOCAL_RETRY",
         "CHUNK_AGGREGATE",
         "AHEAD_BY_K",
+        "CASCADE",
     ],
     "Objective": ["OBJECTIVE_UNSPECIFIED", "COST", "LATENCY", "FAILURE_PROBABILITY"],
     "JobState": [
@@ -232,7 +233,10 @@ FIELDS = {
         "steps",
         "baseline",
         "discrete",
+        "cascade",
     },
+    "CascadeFact": {"max_stages", "rates"},
+    "CascadeRates": {"accept_rate", "accepted_accuracy"},
     "Blocks": {"count", "size", "output"},
     "Routing": {"tokens", "capability"},
     "Defects": {"count", "report_tokens"},
@@ -257,6 +261,7 @@ FIELDS = {
         "tier_threshold_tokens",
         "tier_prices",
         "batch_tier_prices",
+        "cascade",
     },
     "TokenPrices": {"input", "output", "cached_input", "cache_write"},
     "OptimizeResponse": {
