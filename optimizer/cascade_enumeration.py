@@ -20,14 +20,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from aalps.cost_models.call_costs import price_figures
-from aalps.cost_models.domain import CostModel, Model, Operator
+from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
 from aalps.cost_models.operators.cascade import stage_name, stage_rates
 from aalps.optimizer.space import Candidate, window_of
 
 if TYPE_CHECKING:
     from aalps.optimizer.enumeration import OperatorEnumerator
 
-__all__ = ["CASCADE_LIMIT", "cascade_candidates", "cascade_tuples"]
+__all__ = ["CASCADE_LIMIT", "cascade_candidates", "cascade_tuples", "every_cascade"]
 
 #: The most stage tuples scored for one task.
 CASCADE_LIMIT = 20_000
@@ -114,3 +114,26 @@ def cascade_candidates(
     if not candidates and rejected:
         enumerator.window_problem(rejected)
     return candidates, feasible
+
+
+def every_cascade(task: Task, models: Sequence[Model]) -> list[TaskPlan]:
+    """Every valid cascade of ``task`` over ``models`` (able to play the stages), shortest
+    first, up to :data:`CASCADE_LIMIT` plans: what a changed figure may bring back (the
+    stability ranges read them; the search's space keeps only the Pareto-optimal ones)."""
+    assert task.cascade is not None
+    capability = task.role_capability(Operator.CASCADE, "stage")
+    rated = [m for m in models if stage_rates(task, m, capability) is not None]
+    plans: list[TaskPlan] = []
+    for stages in range(2, task.cascade.max_stages + 1):
+        for prefix in itertools.permutations(rated, stages - 1):
+            for last in models:
+                if last in prefix:
+                    continue
+                if len(plans) >= CASCADE_LIMIT:
+                    return plans
+                roles = tuple(
+                    RoleAssignment(stage_name(j), m.name)
+                    for j, m in enumerate((*prefix, last), start=1)
+                )
+                plans.append(TaskPlan(task.id, Operator.CASCADE, roles, (("stages", stages),)))
+    return plans

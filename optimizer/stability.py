@@ -41,8 +41,8 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
-from aalps.cost_models.operators.cascade import cascade_problems
 from aalps.cost_models.plan_checks import model_problem
+from aalps.optimizer.cascade_enumeration import every_cascade
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
@@ -187,18 +187,16 @@ class _Context:
             for name in targets:
                 roles = list(chosen.roles)
                 roles[i] = RoleAssignment(role.role, name, role.votes)
-                swapped = replace(chosen, roles=tuple(roles))
-                if chosen.operator is not Operator.CASCADE or self._valid_cascade(swapped):
-                    found[swapped] = None
+                if chosen.operator is not Operator.CASCADE:
+                    found[replace(chosen, roles=tuple(roles))] = None
+        if chosen.operator is Operator.CASCADE:  # other models, orders and cut-offs
+            task = self.evaluator.graph.task_by_id[chosen.task_id]
+            stage = [self.evaluator.catalog.by_name[n] for n in able["stage1"]]
+            found.update(dict.fromkeys(every_cascade(task, stage)))
         found.pop(chosen, None)
         if self.involves(chosen, model, capability):
             return list(found)
         return [tp for tp in found if self.involves(tp, model, capability)]
-
-    def _valid_cascade(self, tp: TaskPlan) -> bool:
-        """Whether a swapped cascade still has distinct models, rated but for the last."""
-        task = self.evaluator.graph.task_by_id[tp.task_id]
-        return not cascade_problems(task, tp, self.evaluator.catalog.by_name)
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints

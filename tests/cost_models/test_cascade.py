@@ -107,9 +107,7 @@ def frugal_expectation(table: Sequence[tuple[str, float, float, float]]) -> tupl
     """E[cost] and P(right) of ``predict_one`` over every accept pattern, exactly."""
     cost = success = 0.0
     for accepts in itertools.product((True, False), repeat=len(table) - 1):
-        weight = math.prod(
-            table[j][2] if a else 1 - table[j][2] for j, a in enumerate(accepts)
-        )
+        weight = math.prod(table[j][2] if a else 1 - table[j][2] for j, a in enumerate(accepts))
         stop = next((j for j, a in enumerate(accepts) if a), len(table) - 1)
         for right in (True, False):
             q = table[stop][3]
@@ -162,7 +160,7 @@ def test_task_rates_override_the_catalog() -> None:
     assert outcome.success_probability == pytest.approx(0.55, rel=1e-12)
 
 
-@pytest.mark.parametrize("models", [("cheap", "mid", "big"), ("mid", "cheap"), ("cheap", "big")])
+@pytest.mark.parametrize("models", [("cheap", "mid", "big"), ("mid", "cheap")])
 def test_the_simulator_agrees(models: tuple[str, ...]) -> None:
     request = load_request(request_data())
     plan = cascade_plan(*models)
