@@ -15,18 +15,23 @@ import random
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 import yaml
 from aalps.client import Client
-from aalps.cost_models.domain import Operator, TaskPlan
+from aalps.cost_models.domain import Operator, Plan, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.optimizer import optimize
+from aalps.optimizer.enumeration import build_spaces
+from aalps.optimizer.plan_params import PlanParams
+from aalps.optimizer.space import Metrics
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.convert import dict_to_proto
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cascade.yaml"
 
-Sequence_ = tuple[str, ...]
+Sequence_ = tuple[str, ...]  # models in stage order
 
 
 def _call_cost(model: dict[str, Any], tokens_in: float, tokens_out: float) -> float:
@@ -255,3 +260,22 @@ def test_what_if_reruns_cascades_as_the_oracle_does() -> None:
     assert entry.cost_after == pytest.approx(figures(changed, order)[0], rel=1e-9)
     assert entry.cost_before == pytest.approx(figures(data, ("mini", "mid", "large"))[0])
     assert entry.changed is (order != ("mini", "mid", "large"))
+
+
+def test_optuna_parameters_name_whole_cascades() -> None:
+    """The define-by-run walk offers each scored cascade as one choice (``a>b>c``): a
+    plan encodes and decodes to itself, and every choice is a valid cascade."""
+    request = load_request(yaml.safe_load(EXAMPLE.read_text()))
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request))
+    assert spaces is not None
+    params = PlanParams(spaces)
+    choices = [c.plan for c in spaces[0].by_operator[Operator.CASCADE]]
+    assert len(choices) > 1
+    for task_plan in choices:
+        plan = Plan((task_plan,))
+        values, _ = params.encode(plan)
+        label = ">".join(sequence(task_plan))
+        assert values == {"triage.operator": "CASCADE", "triage.CASCADE.stages": label}
+        assert params.suggest(optuna.trial.FixedTrial(values)) == plan
+        evaluator.validate_plan(plan)
