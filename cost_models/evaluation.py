@@ -35,12 +35,11 @@ from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import (
     OPERATORS,
     OperatorSpec,
-    Reliability,
     RoleSpec,
     Schedule,
     TaskShape,
 )
-from aalps.cost_models.operators.cascade import rated_reliability
+from aalps.cost_models.operators.cascade import nested_variance, rated_reliability
 from aalps.cost_models.outcomes import (
     PlanEvaluation,
     PlanOutcome,
@@ -72,7 +71,7 @@ __all__ = [
     "ray_values",
 ]
 
-#: The vote counts a votable role may take (majority of an odd number of samples).
+#: Operators whose attempts are checked (the others' success also needs acceptance).
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
 
 
@@ -190,11 +189,10 @@ class PlanEvaluator:
             r = votes[role]
             return p if r == 1 else majority_vote_success(p, r)
 
-        given: Reliability = reliability
         if spec.needs_rates:  # CASCADE: the stages' accept rates and accuracies
             task = self.graph.task_by_id[task_plan.task_id]
-            given = rated_reliability(task, models, capability, reliability, arithmetic)
-        schedule = spec.schedule(shape, given, dict(task_plan.params), arithmetic)
+            reliability = rated_reliability(task, models, capability, reliability, arithmetic)
+        schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             success = schedule.success * shape.acceptance**units
@@ -301,6 +299,7 @@ class PlanEvaluator:
         latency: Value = 0
         violation = None
         variance: Value = 0
+        stops: list[tuple[Value, Value]] = []
         retry = None
         per_attempt: dict[str, Value] | None = None
         for g in groups:
@@ -309,7 +308,9 @@ class PlanEvaluator:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             role = g.role
             model, r, price = models[role], votes[role], pricing[role]
-            cost = cost + group_cost(g, cost_model, price, r, arithmetic, shape.prompt)
+            cost = cost + (spent := group_cost(g, cost_model, price, r, arithmetic, shape.prompt))
+            if g.nested:  # a CASCADE stage: it runs only when every stage before rejected
+                stops.append((calls, spent))
             if g.variance:
                 if per_attempt is None:
                     # Per-attempt cost of each random group, with the groups that follow it.
@@ -344,6 +345,7 @@ class PlanEvaluator:
                         f"{role} call of {peak:.6g} tokens exceeds {model.name}'s context "
                         f"window of {model.context_window:.6g}"
                     )
+        variance = variance + nested_variance(stops)  # 0 without CASCADE stages
         success = schedule.success
         if type(cost) is float and type(success) is float:
             log_cost = math.log(cost) if cost > 0 else -math.inf

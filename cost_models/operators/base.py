@@ -121,7 +121,9 @@ class CallGroup:
     retry-until-accepted, ``retry_units`` independent units each accepted with probability
     ``retry_accept`` per attempt describe it exactly. A group that makes one call per attempt
     of another role's group (a verifier) names that role in ``follows``: the two counts are
-    the same random number, so their costs vary together.
+    the same random number, so their costs vary together. ``nested`` groups are the stages
+    of a cascade: ``calls`` is the chance the stage runs, and it runs only when every
+    nested group before it did (the evaluator's variance counts their covariances).
     """
 
     role: str
@@ -135,6 +137,7 @@ class CallGroup:
     retry_units: Value = 0
     retry_accept: Value = 1
     follows: str = ""
+    nested: bool = False
 
     def max_input(self) -> Value:
         return self.input + (self.calls - 1) * self.input_step if self.input_step else self.input

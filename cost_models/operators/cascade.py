@@ -22,7 +22,7 @@ only be the last stage; an accepted accuracy left out is the model's reliability
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
@@ -43,6 +43,7 @@ __all__ = [
     "MAX_STAGES",
     "Cascade",
     "cascade_problems",
+    "nested_variance",
     "rated_reliability",
     "stage_name",
     "stage_rates",
@@ -90,6 +91,21 @@ def rated_reliability(
                 None if accuracy is None else arithmetic.number(accuracy),
             )
     return RatedReliability(reliability, table.__getitem__)
+
+
+def nested_variance(stops: Sequence[tuple[Value, Value]]) -> Value:
+    """The variance of a cascade's cost from its stages' (chance it runs, expected cost).
+
+    Stage ``j`` costs ``c_j = cost_j / r_j`` when it runs (chance ``r_j``, non-increasing),
+    and it runs only when every stage before it did: ``Cov(1_i, 1_k) = r_k·(1 − r_i)`` for
+    ``i ≤ k``, so ``Var = Σ_i Σ_k c_i·c_k·(r_max(i,k) − r_i·r_k)``.
+    """
+    per_call = [(r, cost / r if r else 0) for r, cost in stops]
+    total: Value = 0
+    for i, (r_i, c_i) in enumerate(per_call):
+        for k, (r_k, c_k) in enumerate(per_call):
+            total = total + c_i * c_k * (r_k if k >= i else r_i) * (1 - (r_i if k >= i else r_k))
+    return total
 
 
 def cascade_problems(task: Task, task_plan: TaskPlan, models: Mapping[str, Model]) -> list[str]:
@@ -157,7 +173,7 @@ class Cascade(OperatorSpec):
         groups = []
         for j in range(1, count + 1):
             role = stage_name(j)
-            groups.append(CallGroup(role, reach, work_in, shape.output, stages=reach))
+            groups.append(CallGroup(role, reach, work_in, shape.output, stages=reach, nested=True))
             if j == count:
                 accept: Value = 1
                 accuracy = reliability(role, work_in, decisions)

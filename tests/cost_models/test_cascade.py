@@ -139,6 +139,21 @@ def test_cascade_equals_frugalgpt_accounting() -> None:
     assert evaluator.plan_success(plan) == sympy.Rational(HAND_SUCCESS)
 
 
+def test_the_cost_variance_counts_the_nested_stages() -> None:
+    """The cost is 1, 1 + 4 or 1 + 4 + 16 with chances 1/2, 1/8, 3/8: E[C²] = 1/2 + 25/8 +
+    3·441/8 = 169, so Var = 169 − 9² = 88 (the stages' indicators are nested, not
+    independent: without the covariances it would be 64)."""
+    evaluator = PlanEvaluator(load_request(request_data()))
+    outcome = evaluator.outcome(cascade_plan("cheap", "mid", "big"))
+    assert outcome.cost_variance == pytest.approx(88.0, rel=1e-12)
+    oracle = 0.0
+    for accepts in itertools.product((True, False), repeat=2):
+        weight = math.prod(TABLE[j][2] if a else 1 - TABLE[j][2] for j, a in enumerate(accepts))
+        paid, _ = predict_one(TABLE, (*accepts, True), True)
+        oracle += weight * (paid - HAND_COST) ** 2
+    assert oracle == pytest.approx(88.0, rel=1e-12)
+
+
 def test_a_two_stage_cut_off_stops_at_the_second_model() -> None:
     evaluator = PlanEvaluator(load_request(request_data()))
     outcome = evaluator.outcome(cascade_plan("cheap", "big"))
@@ -170,6 +185,8 @@ def test_the_simulator_agrees(models: tuple[str, ...]) -> None:
     error = abs(summary.mean_cost - outcome.expected_cost)
     assert error <= 3 * summary.standard_error
     assert error <= 0.02 * outcome.expected_cost
+    variance = summary.standard_error**2 * runs
+    assert variance == pytest.approx(outcome.cost_variance, rel=0.05)
     p = outcome.success_probability
     assert abs(summary.success_rate - p) <= 3 * math.sqrt(p * (1 - p) / runs)
 
