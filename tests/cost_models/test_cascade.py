@@ -265,3 +265,19 @@ def test_a_one_stage_model_without_rates_only_ends_cascades() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         evaluator.validate_plan(cascade_plan("cheap", "big"))
     assert "needs the cascade fact" in caught.value.violations[0].description
+
+
+def test_stage_roles_take_the_stage_capability() -> None:
+    """``role_capabilities.stage`` names what every stage needs (here no model has the
+    task's own capability, so only the cascade's stages can be played)."""
+    data = request_data(capability="triage", role_capabilities={"CASCADE.stage": "classify"})
+    request = load_request(data)
+    evaluator = PlanEvaluator(request)
+    specs = evaluator.role_specs(request.graph.tasks[0], Operator.CASCADE)
+    assert [(r.name, r.capability) for r in specs] == [
+        ("stage1", "classify"),
+        ("stage2", "classify"),
+        ("stage3", "classify"),
+    ]
+    outcome = evaluator.outcome(cascade_plan("cheap", "big"))
+    assert outcome.expected_cost == pytest.approx(9.0, rel=1e-12)

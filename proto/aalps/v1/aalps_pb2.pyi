@@ -799,7 +799,8 @@ Global___Steps: _TypeAlias = Steps  # noqa: Y015
 @_typing.final
 class CascadeFact(_message.Message):
     """A cascade of models tried in order, each stopping the cascade when its confidence
-    accepts its answer (stage rates: the model's `cascade` entry, or `rates` here).
+    accepts its answer (stage rates: the model's `cascade` entry, or `rates` here). Every
+    stage needs the task's capability, or `role_capabilities` "stage" ("CASCADE.stage").
     """
 
     DESCRIPTOR: _descriptor.Descriptor
