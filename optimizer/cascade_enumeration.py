@@ -20,17 +20,35 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from aalps.cost_models.call_costs import price_figures
-from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
-from aalps.cost_models.operators.cascade import stage_name, stage_rates
+from aalps.cost_models.domain import (
+    Catalog,
+    CostModel,
+    Model,
+    Operator,
+    RoleAssignment,
+    Task,
+    TaskPlan,
+)
+from aalps.cost_models.operators.cascade import Cascade, stage_name, stage_rates
+from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.space import Candidate, window_of
 
 if TYPE_CHECKING:
     from aalps.optimizer.enumeration import OperatorEnumerator
 
-__all__ = ["CASCADE_LIMIT", "cascade_candidates", "cascade_tuples", "every_cascade"]
+__all__ = [
+    "ALTERNATIVE_LIMIT",
+    "CASCADE_LIMIT",
+    "cascade_alternatives",
+    "cascade_candidates",
+    "cascade_tuples",
+    "every_cascade",
+]
 
 #: The most stage tuples scored for one task.
 CASCADE_LIMIT = 20_000
+#: The most cascades a stability range compares on one task (shortest first).
+ALTERNATIVE_LIMIT = 2_000
 
 
 def _last_key(enumerator: OperatorEnumerator, model: Model, capability: str) -> tuple[float, ...]:
@@ -116,10 +134,19 @@ def cascade_candidates(
     return candidates, feasible
 
 
-def every_cascade(task: Task, models: Sequence[Model]) -> list[TaskPlan]:
+def cascade_alternatives(task: Task, catalog: Catalog) -> list[TaskPlan]:
+    """Every cascade of ``task`` over the catalog's models able to play its stages, up to
+    :data:`ALTERNATIVE_LIMIT`: what a changed figure may bring back (the stability ranges
+    compare them; the search's space keeps only the Pareto-optimal ones)."""
+    able = [m for m in catalog.models if model_problem(Cascade().roles(task)[0], m) is None]
+    return every_cascade(task, able, ALTERNATIVE_LIMIT)
+
+
+def every_cascade(
+    task: Task, models: Sequence[Model], limit: int = CASCADE_LIMIT
+) -> list[TaskPlan]:
     """Every valid cascade of ``task`` over ``models`` (able to play the stages), shortest
-    first, up to :data:`CASCADE_LIMIT` plans: what a changed figure may bring back (the
-    stability ranges read them; the search's space keeps only the Pareto-optimal ones)."""
+    first, up to ``limit`` plans."""
     assert task.cascade is not None
     capability = task.role_capability(Operator.CASCADE, "stage")
     rated = [m for m in models if stage_rates(task, m, capability) is not None]
@@ -129,7 +156,7 @@ def every_cascade(task: Task, models: Sequence[Model]) -> list[TaskPlan]:
             for last in models:
                 if last in prefix:
                     continue
-                if len(plans) >= CASCADE_LIMIT:
+                if len(plans) >= limit:
                     return plans
                 roles = tuple(
                     RoleAssignment(stage_name(j), m.name)

@@ -42,7 +42,7 @@ from aalps.cost_models.domain import (
 )
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.plan_checks import model_problem
-from aalps.optimizer.cascade_enumeration import every_cascade
+from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
@@ -189,10 +189,9 @@ class _Context:
                 roles[i] = RoleAssignment(role.role, name, role.votes)
                 if chosen.operator is not Operator.CASCADE:
                     found[replace(chosen, roles=tuple(roles))] = None
-        if chosen.operator is Operator.CASCADE:  # other models, orders and cut-offs
-            task = self.evaluator.graph.task_by_id[chosen.task_id]
-            stage = [self.evaluator.catalog.by_name[n] for n in able["stage1"]]
-            found.update(dict.fromkeys(every_cascade(task, stage)))
+        task = self.evaluator.graph.task_by_id[chosen.task_id]
+        if task.cascade is not None:  # every model, order and cut-off (the space keeps few)
+            found.update(dict.fromkeys(cascade_alternatives(task, self.evaluator.catalog)))
         found.pop(chosen, None)
         if self.involves(chosen, model, capability):
             return list(found)

@@ -163,31 +163,38 @@ def test_the_example_plan_and_its_figures() -> None:
     assert result.plan.bound.expr.free_symbols == {result.plan.bound.growing[0]}
 
 
-def test_stability_ranges_match_the_brute_force() -> None:
-    """Past a price range's end the brute force's optimum changes to the named plan."""
+@pytest.mark.parametrize("floor", [True, False])
+def test_stability_ranges_match_the_brute_force(floor: bool) -> None:
+    """Just inside a price or reliability range's end the brute force keeps the plan; just
+    past it, the brute force's optimum is the plan the range names (with the example's success floor
+    the plan is a cascade; without it, DIRECT with a cascade among the alternatives)."""
     data = yaml.safe_load(EXAMPLE.read_text())
+    if not floor:
+        del data["constraints"]
     result = optimize(load_request(data))
-    ranges = [s for s in result.stability if s.field == "price_per_input_token"]
-    assert ranges
+    chosen = sequence(result.plan.plan.tasks[0])
+    assert brute_force(data)[0] == chosen
     checked = 0
-    for item in ranges:
+    for item in result.stability:
+        if item.field not in ("price_per_input_token", "price_per_output_token", "reliability"):
+            continue
         for factor, plans in ((item.high, item.above), (item.low, item.below)):
             if not plans or not 0 < factor < math.inf:
                 continue
-            for step, expected in ((0.999, None), (1.001, plans[0])):
+            # Price ends are exact line crossings; reliability ends are bisected to
+            # RESOLUTION (4e-3 in log ratio), so they are probed 1% beyond.
+            margin = 0.01 if item.field == "reliability" else 0.001
+            outward = 1 + margin if factor == item.high else 1 - margin
+            for step, expected in ((2 - outward, chosen), (outward, sequence(plans[0]))):
                 scaled = copy.deepcopy(data)
                 for model in scaled["catalog"]["models"]:
-                    if model["name"] == item.model:
-                        model["price_per_input_token"] *= factor * (
-                            step if factor == item.high else 2 - step
-                        )
-                order, _ = brute_force(scaled)
-                if expected is None:
-                    assert order == ("mini", "mid", "large"), (item, factor, step)
-                else:
-                    assert order == sequence(expected), (item, factor, step)
+                    if model["name"] == item.model and item.field == "reliability":
+                        model["capabilities"]["classify"] *= factor * step
+                    elif model["name"] == item.model:
+                        model[item.field] *= factor * step
+                assert brute_force(scaled)[0] == expected, (item, factor, step)
             checked += 1
-    assert checked >= 2
+    assert checked >= 3
 
 
 def _crossover_data() -> dict[str, Any]:
