@@ -17,9 +17,10 @@ from typing import Any
 
 import optuna
 import pytest
+import sympy
 import yaml
 from aalps.client import Client
-from aalps.cost_models.domain import Operator, Plan, TaskPlan
+from aalps.cost_models.domain import Cascade, CascadeRates, Operator, Plan, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.optimizer import optimize
@@ -27,7 +28,8 @@ from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.plan_params import PlanParams
 from aalps.optimizer.space import Metrics
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
-from aalps.proto.convert import dict_to_proto
+from aalps.proto.convert import dict_to_proto, request_from_proto
+from google.protobuf import json_format
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cascade.yaml"
 
@@ -286,3 +288,20 @@ def test_optuna_parameters_name_whole_cascades() -> None:
         assert values == {"triage.operator": "CASCADE", "triage.CASCADE.stages": label}
         assert params.suggest(optuna.trial.FixedTrial(values)) == plan
         evaluator.validate_plan(plan)
+
+
+def test_the_wire_json_carries_the_rates() -> None:
+    """A request through the wire's JSON (``optional accepted_accuracy``: absent stays
+    absent, so the model's reliability stands in) reads as the file does."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    del data["catalog"]["models"][1]["cascade"]["classify"]["accepted_accuracy"]  # mid
+    text = json_format.MessageToJson(dict_to_proto(data, pb.OptimizeRequest()))
+    request = request_from_proto(json_format.Parse(text, pb.OptimizeRequest()))
+    by_name = request.catalog.by_name
+    assert by_name["mini"].cascade["classify"] == CascadeRates(
+        sympy.Rational("0.55"), sympy.Rational("0.96")
+    )
+    assert by_name["mid"].cascade["classify"] == CascadeRates(sympy.Rational("0.6"), None)
+    assert by_name["frontier"].cascade == {}
+    assert request.graph.tasks[0].cascade == Cascade(3, {})
+    assert request == load_request(data)
