@@ -305,3 +305,44 @@ def test_the_wire_json_carries_the_rates() -> None:
     assert by_name["frontier"].cascade == {}
     assert request.graph.tasks[0].cascade == Cascade(3, {})
     assert request == load_request(data)
+
+
+def _two_tasks(seed: int) -> dict[str, Any]:
+    """Two cascading tasks in a chain under one success floor: the floor couples them, so
+    the joint solvers (not a per-task argmin) choose both cascades."""
+    data = random_data(seed)
+    first = data["graph"]["tasks"][0]
+    second = {**first, "id": "u", "input_tokens": "2*n", "cascade": {"max_stages": 2}}
+    data["graph"]["tasks"].append(second)
+    data["graph"]["edges"] = [{"source": "t", "target": "u", "tokens": 0}]
+    data["constraints"] = {"min_success_probability": 0.85}
+    return data
+
+
+def _orders(data: dict[str, Any], task: dict[str, Any]) -> list[tuple[Sequence_, float, float]]:
+    """Every ordered subset for one task, with its cost and success (``figures``)."""
+    one = {**data, "graph": {**data["graph"], "tasks": [task]}}
+    one["graph"]["parameters"] = [{"name": "n", "value": 50 * (2 if task["id"] == "u" else 1)}]
+    names = [m["name"] for m in data["catalog"]["models"]]
+    rated = {m["name"] for m in data["catalog"]["models"] if "cascade" in m}
+    found = []
+    for size in range(1, task["cascade"]["max_stages"] + 1):
+        for order in itertools.permutations(names, size):
+            if all(m in rated for m in order[:-1]):
+                found.append((order, *figures(one, order)))
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_coupled_cascades_match_the_joint_brute_force(seed: int) -> None:
+    data = _two_tasks(seed)
+    t, u = data["graph"]["tasks"]
+    best = (math.inf, (), ())
+    for (a, ca, sa), (b, cb, sb) in itertools.product(_orders(data, t), _orders(data, u)):
+        if sa * sb >= 0.85:
+            best = min(best, ((ca + cb) / (sa * sb), a, b))
+    result = optimize(load_request(data))
+    outcome = result.plan.outcome
+    assert outcome.expected_cost / outcome.success_probability == pytest.approx(best[0], rel=1e-9)
+    plans = {tp.task_id: sequence(tp) for tp in result.plan.plan.tasks}
+    assert (plans["t"], plans["u"]) == best[1:]
