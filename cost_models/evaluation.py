@@ -22,6 +22,7 @@ from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
 from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
+from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.domain import (
     Model,
     Operator,
@@ -39,7 +40,6 @@ from aalps.cost_models.operators import (
     Schedule,
     TaskShape,
 )
-from aalps.cost_models.operators.cascade import nested_variance, rated_reliability
 from aalps.cost_models.outcomes import (
     PlanEvaluation,
     PlanOutcome,
@@ -189,9 +189,8 @@ class PlanEvaluator:
             r = votes[role]
             return p if r == 1 else majority_vote_success(p, r)
 
-        if spec.needs_rates:  # CASCADE: the stages' accept rates and accuracies
-            task = self.graph.task_by_id[task_plan.task_id]
-            reliability = rated_reliability(task, models, capability, reliability, arithmetic)
+        task = self.graph.task_by_id[task_plan.task_id]  # CASCADE adds its stages' rates:
+        reliability = spec.rated(task, models, capability, reliability, arithmetic)
         schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
@@ -300,7 +299,7 @@ class PlanEvaluator:
         violation = None
         variance: Value = 0
         stops: list[tuple[Value, Value]] = []
-        retry = None
+        retry: RetryTail | CascadeTail | None = None
         per_attempt: dict[str, Value] | None = None
         for g in groups:
             calls = g.calls
@@ -345,7 +344,8 @@ class PlanEvaluator:
                         f"{role} call of {peak:.6g} tokens exceeds {model.name}'s context "
                         f"window of {model.context_window:.6g}"
                     )
-        variance = variance + nested_variance(stops)  # 0 without CASCADE stages
+        if stops:  # a CASCADE (no other random group): it stops at a random stage
+            variance, retry = cascade_tail(stops)
         success = schedule.success
         if type(cost) is float and type(success) is float:
             log_cost = math.log(cost) if cost > 0 else -math.inf

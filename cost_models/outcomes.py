@@ -16,6 +16,7 @@ from functools import cached_property
 
 import sympy
 from aalps.cost_models.bounds import Bound
+from aalps.cost_models.cascade_tail import CascadeTail, cascades_quantile
 from aalps.cost_models.domain import Plan, TaskPlan
 from aalps.cost_models.stochastic import retry_attempts_quantile, retry_sum_quantile, tail_quantile
 
@@ -88,7 +89,7 @@ class TaskOutcome(_CostOfPass):
     latency: float
     cost_variance: float
     window_violation: str | None = None
-    retry: RetryTail | None = None
+    retry: RetryTail | CascadeTail | None = None
     log_success: float = math.nan
 
 
@@ -163,14 +164,22 @@ def cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[f
     comes from the attempt counts' exact distributions: one task's negative binomial, or the
     convolution of several (:func:`~aalps.cost_models.stochastic.retry_sum_quantile`: exact on the
     lattice of commensurate per-attempt costs, else on a 2^16-point grid, within a few
-    1e-5 of the span). Other random costs (AHEAD_BY_K's samples), or attempt counts too long
-    to walk, get the moment-matched gamma quantile, flagged approximate.
+    1e-5 of the span); when every one is a cascade, from the convolution of their stop
+    distributions (:func:`~aalps.cost_models.cascade_tail.cascades_quantile`). Other random
+    costs (AHEAD_BY_K's samples, retries beside cascades), or attempt counts too long to
+    walk, get the moment-matched gamma quantile, flagged approximate.
     """
     if not math.isfinite(cost) or variance <= 0.0:
         return cost, False
     tails = [o.retry for o in random]
-    if tails and all(t is not None for t in tails):
-        retries = [t for t in tails if t is not None]
+    if tails and all(isinstance(t, CascadeTail) for t in tails):
+        cascades = [t for t in tails if isinstance(t, CascadeTail)]
+        fixed = cost - math.fsum(t.mean for t in cascades)
+        quantile = cascades_quantile(cascades)
+        if quantile is not None:
+            return fixed + quantile, False
+    if tails and all(isinstance(t, RetryTail) for t in tails):
+        retries = [t for t in tails if isinstance(t, RetryTail)]
         fixed = cost - math.fsum(t.mean for t in retries)
         if len(retries) == 1:
             tail = retries[0]

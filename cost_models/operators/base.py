@@ -13,10 +13,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
-from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.domain import Model, Operator, Task
 
 __all__ = [
     "CallGroup",
@@ -54,8 +54,8 @@ class StageRates(Protocol):
 class RatedReliability:
     """A :class:`Reliability` that also gives each CASCADE stage's rates.
 
-    The evaluator hands one to the operators whose :attr:`OperatorSpec.needs_rates` is set;
-    the others get the plain callable.
+    CASCADE's :meth:`OperatorSpec.rated` makes one; the other operators get the plain
+    callable.
     """
 
     reliability: Reliability
@@ -189,9 +189,6 @@ class OperatorSpec(ABC):
     """One decomposition operator: when it applies, its roles, parameters and schedule."""
 
     operator: Operator
-    #: Whether :meth:`schedule` reads the stages' rates (it then gets a
-    #: :class:`RatedReliability`).
-    needs_rates: ClassVar[bool] = False
 
     @abstractmethod
     def missing(self, task: Task) -> str | None:
@@ -200,6 +197,18 @@ class OperatorSpec(ABC):
     @abstractmethod
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
         """The roles of the operator on ``task``, in a fixed order."""
+
+    def rated(
+        self,
+        task: Task,
+        models: Mapping[str, Model],
+        capability: Mapping[str, str],
+        reliability: Reliability,
+        arithmetic: Arithmetic,
+    ) -> Reliability:
+        """The reliability :meth:`schedule` gets for ``models`` (role -> model): as given,
+        but for CASCADE, whose stages' rates come with it (a :class:`RatedReliability`)."""
+        return reliability
 
     def plan_roles(self, task: Task, params: Mapping[str, int]) -> tuple[RoleSpec, ...]:
         """The roles a task plan with ``params`` assigns (all of :meth:`roles` but for

@@ -22,8 +22,7 @@ only be the last stage; an accepted accuracy left out is the model's reliability
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Mapping
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import CascadeRates, Model, Operator, Task, TaskPlan
@@ -43,7 +42,6 @@ __all__ = [
     "MAX_STAGES",
     "Cascade",
     "cascade_problems",
-    "nested_variance",
     "rated_reliability",
     "stage_name",
     "stage_rates",
@@ -93,21 +91,6 @@ def rated_reliability(
     return RatedReliability(reliability, table.__getitem__)
 
 
-def nested_variance(stops: Sequence[tuple[Value, Value]]) -> Value:
-    """The variance of a cascade's cost from its stages' (chance it runs, expected cost).
-
-    Stage ``j`` costs ``c_j = cost_j / r_j`` when it runs (chance ``r_j``, non-increasing),
-    and it runs only when every stage before it did: ``Cov(1_i, 1_k) = r_k·(1 − r_i)`` for
-    ``i ≤ k``, so ``Var = Σ_i Σ_k c_i·c_k·(r_max(i,k) − r_i·r_k)``.
-    """
-    per_call = [(r, cost / r if r else 0) for r, cost in stops]
-    total: Value = 0
-    for i, (r_i, c_i) in enumerate(per_call):
-        for k, (r_k, c_k) in enumerate(per_call):
-            total = total + c_i * c_k * (r_k if k >= i else r_i) * (1 - (r_i if k >= i else r_k))
-    return total
-
-
 def cascade_problems(task: Task, task_plan: TaskPlan, models: Mapping[str, Model]) -> list[str]:
     """Why a CASCADE plan's stages cannot run as given (repeated model, no rates), or none.
 
@@ -135,7 +118,16 @@ def cascade_problems(task: Task, task_plan: TaskPlan, models: Mapping[str, Model
 
 class Cascade(OperatorSpec):
     operator = Operator.CASCADE
-    needs_rates: ClassVar[bool] = True
+
+    def rated(
+        self,
+        task: Task,
+        models: Mapping[str, Model],
+        capability: Mapping[str, str],
+        reliability: Reliability,
+        arithmetic: Arithmetic,
+    ) -> Reliability:
+        return rated_reliability(task, models, capability, reliability, arithmetic)
 
     def missing(self, task: Task) -> str | None:
         return None if task.cascade is not None else "needs the cascade fact"

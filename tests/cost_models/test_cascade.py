@@ -152,6 +152,24 @@ def test_the_cost_variance_counts_the_nested_stages() -> None:
         paid, _ = predict_one(TABLE, (*accepts, True), True)
         oracle += weight * (paid - HAND_COST) ** 2
     assert oracle == pytest.approx(88.0, rel=1e-12)
+    # P(cost <= 5) = 5/8 < 0.95, so the 95th percentile is the whole cascade's 21, exactly.
+    assert (outcome.cost_p95, outcome.cost_p95_approximate) == (21.0, False)
+
+
+def test_two_cascades_have_an_exact_tail() -> None:
+    """Two independent cascades (the same task twice, in parallel): costs 2, 6, 10, 22, 26,
+    42 with chances 1/4, 1/8, 1/64, 3/8, 3/32, 9/64; P(cost <= 26) = 55/64 < 0.95 <=
+    P(cost <= 42) = 1, so the 95th percentile is 42."""
+    data = request_data()
+    second = {**data["graph"]["tasks"][0], "id": "u"}
+    data["graph"]["tasks"].append(second)
+    evaluator = PlanEvaluator(load_request(data))
+    roles = tuple(RoleAssignment(f"stage{j}", m) for j, m in enumerate(["cheap", "mid", "big"], 1))
+    plan = Plan(tuple(TaskPlan(t, Operator.CASCADE, roles, (("stages", 3),)) for t in ("t", "u")))
+    outcome = evaluator.outcome(plan)
+    assert outcome.expected_cost == pytest.approx(18.0, rel=1e-12)
+    assert outcome.cost_variance == pytest.approx(176.0, rel=1e-12)
+    assert (outcome.cost_p95, outcome.cost_p95_approximate) == (42.0, False)
 
 
 def test_a_two_stage_cut_off_stops_at_the_second_model() -> None:
@@ -187,6 +205,7 @@ def test_the_simulator_agrees(models: tuple[str, ...]) -> None:
     assert error <= 0.02 * outcome.expected_cost
     variance = summary.standard_error**2 * runs
     assert variance == pytest.approx(outcome.cost_variance, rel=0.05)
+    assert summary.cost_p95 == outcome.cost_p95  # the tail is an atom: exact
     p = outcome.success_probability
     assert abs(summary.success_rate - p) <= 3 * math.sqrt(p * (1 - p) / runs)
 
