@@ -23,6 +23,7 @@ only be the last stage; an accepted accuracy left out is the model's reliability
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import CascadeRates, Model, Operator, Task, TaskPlan
@@ -77,18 +78,23 @@ def rated_reliability(
     A stage without rates accepts nothing (only the last stage may be such a model, and
     the schedule never asks it; plan checks reject it elsewhere).
     """
-    table: dict[str, tuple[Value, Value | None]] = {}
-    for role, model in models.items():
-        rates = stage_rates(task, model, capability[role])
-        if rates is None:
-            table[role] = (arithmetic.number(0), None)
-        else:
-            accuracy = rates.accepted_accuracy
-            table[role] = (
-                arithmetic.number(rates.accept_rate),
-                None if accuracy is None else arithmetic.number(accuracy),
-            )
+    table = {
+        role: _numbers(stage_rates(task, model, capability[role]), arithmetic)
+        for role, model in models.items()
+    }
     return RatedReliability(reliability, table.__getitem__)
+
+
+@lru_cache(maxsize=4096)
+def _numbers(rates: CascadeRates | None, arithmetic: Arithmetic) -> tuple[Value, Value | None]:
+    """Rates in ``arithmetic`` (converted once: sympy's float conversion is slow)."""
+    if rates is None:
+        return arithmetic.number(0), None
+    accuracy = rates.accepted_accuracy
+    return (
+        arithmetic.number(rates.accept_rate),
+        None if accuracy is None else arithmetic.number(accuracy),
+    )
 
 
 def cascade_problems(task: Task, task_plan: TaskPlan, models: Mapping[str, Model]) -> list[str]:
