@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
@@ -50,6 +51,31 @@ class _Repair(OperatorSpec):
         )
 
 
+def _capped(shape: TaskShape) -> tuple[Value, Value, Value]:
+    """(iterations, input, report tokens) of an ITERATE_* loop under ``max_iterations``.
+
+    Each iteration fixes one defect (the operators' model: ``b`` iterations, each right with
+    its calls' reliability), so a cap ``c`` runs ``min(b, c)`` iterations; with ``c < b``
+    the defects past the cap stay unfixed (:func:`_cap_reached`).
+    """
+    b = shape.defect_count
+    cap = shape.max_iterations
+    if cap and not isinstance(b, sympy.Basic) and b > cap:
+        b = b * 0 + cap  # the arithmetic's own number type
+    return b, shape.whole_input, shape.report_tokens
+
+
+def _cap_reached(shape: TaskShape) -> Value:
+    """1 when ``max_iterations`` covers every defect (or there is none), else 0.
+
+    Symbolic: 1 (the Θ bound is of the uncapped loop; a cap is a number, the defects grow).
+    """
+    b, cap = shape.defect_count, shape.max_iterations
+    if not cap or isinstance(b, sympy.Basic):
+        return 1
+    return 1 if round(float(b)) <= cap else 0
+
+
 class IterateWithHistory(_Repair):
     operator = Operator.ITERATE_WITH_HISTORY
 
@@ -60,11 +86,12 @@ class IterateWithHistory(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+        b, n, r = _capped(shape)
         # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
         detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
-        return Schedule((detect, fix), _iterated_success(shape, reliability, arithmetic))
+        success = _iterated_success(shape, reliability, arithmetic)
+        return Schedule((detect, fix), success * _cap_reached(shape))
 
 
 #: Beyond this many iterations the numeric success uses the mean input of a call.
@@ -79,7 +106,7 @@ def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Ar
     length is not enough: the numeric form multiplies call by call (up to
     ``_EXACT_ITERATIONS``); the symbolic form, used for display only, takes the mean.
     """
-    b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+    b, n, r = _capped(shape)
     first = shape.prompt + n
     if not arithmetic.symbolic and b <= _EXACT_ITERATIONS:
         success: Value = 1
@@ -102,13 +129,13 @@ class IterateStateless(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+        b, n, r = _capped(shape)
         detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, stages=b)
         success = (
             reliability("detector", shape.prompt + n) * reliability("fixer", shape.prompt + n + r)
         ) ** b
-        return Schedule((detect, fix), success)
+        return Schedule((detect, fix), success * _cap_reached(shape))
 
 
 class ScanAndFix(_Repair):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
@@ -28,7 +29,7 @@ from aalps.cost_models.operators.base import (
 )
 from aalps.cost_models.stochastic import geometric_variance
 
-__all__ = ["GlobalRetry", "LocalRetry", "verified_acceptance"]
+__all__ = ["GlobalRetry", "LocalRetry", "capped_attempts", "verified_acceptance"]
 
 
 class _Retry(OperatorSpec):
@@ -60,6 +61,29 @@ def verified_acceptance(right: Value, check: Value) -> tuple[Value, Value]:
     return accept, right * check / accept
 
 
+def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
+    """Attempts of one unit retried until accepted, at most ``cap`` times (0: no cap).
+
+    The attempts are geometric truncated at the cap, ``T = min(G, c)``: expected attempts
+    ``(1 − (1−a)^c)/a``, P(some attempt accepted) ``1 − (1−a)^c``, and (numeric only, 0 for
+    symbolic ``a``) ``Var T = Σ_{t=1}^{c} (2t−1)(1−a)^{t−1} − E[T]²``. Without a cap:
+    ``1/a``, 1 and the geometric variance.
+    """
+    if not cap:
+        return 1 / accept, 1, geometric_variance(accept)
+    miss = 1 - accept
+    reached = 1 - miss**cap
+    mean = reached / accept
+    if isinstance(accept, sympy.Basic):
+        return mean, reached, 0
+    m = float(miss)
+    # Σ (2t−1)·m^{t−1} for t = 1..c, in closed form: (1 + m − (2c+1)m^c + (2c−1)m^{c+1})/(1−m)².
+    if m >= 1.0:
+        return mean, reached, 0.0
+    second = (1 + m - (2 * cap + 1) * m**cap + (2 * cap - 1) * m ** (cap + 1)) / (1 - m) ** 2
+    return mean, reached, max(second - float(mean) ** 2, 0.0)
+
+
 def _groups(
     units: Value,
     tokens_in: Value,
@@ -68,11 +92,14 @@ def _groups(
     reliability: Reliability,
     with_verifier: bool,
     prompt: Value,
+    cap: int = 0,
 ) -> tuple[tuple[CallGroup, ...], Value]:
     """Calls for ``units`` independent units, each retried until an attempt is accepted.
 
     ``right`` is the chance one attempt of a unit is right. A code verifier accepts exactly
-    the right attempts; an LLM verifier errs on each check (see the module docstring).
+    the right attempts; an LLM verifier errs on each check (see the module docstring). With
+    a ``cap`` each unit stops after that many attempts (:func:`capped_attempts`); a unit
+    none of whose attempts was accepted fails the task.
     """
     check_in = prompt + tokens_out
     success: Value = 1
@@ -80,9 +107,11 @@ def _groups(
     if with_verifier:
         accept, right_when_accepted = verified_acceptance(right, reliability("verifier", check_in))
         success = right_when_accepted**units
-    attempts = 1 / accept
+    attempts, reached, one_variance = capped_attempts(accept, cap)
+    if cap:
+        success = success * reached**units
     calls = units * attempts
-    variance = units * geometric_variance(accept)
+    variance = units * one_variance
     groups = [
         CallGroup(
             "worker",
@@ -92,8 +121,9 @@ def _groups(
             parallel=units,
             stages=attempts,
             variance=variance,
-            retry_units=units,
-            retry_accept=accept,
+            # The exact negative-binomial tail holds only without a cap.
+            retry_units=0 if cap else units,
+            retry_accept=1 if cap else accept,
         )
     ]
     if with_verifier:
@@ -130,7 +160,14 @@ class GlobalRetry(_Retry):
         decisions = chain_decisions(shape, 1)
         right = reliability("worker", tokens_in, decisions) * shape.acceptance**count
         groups, success = _groups(
-            1, tokens_in, tokens_out, right, reliability, shape.llm_verifier, shape.prompt
+            1,
+            tokens_in,
+            tokens_out,
+            right,
+            reliability,
+            shape.llm_verifier,
+            shape.prompt,
+            shape.max_attempts,
         )
         return Schedule(groups, success)
 
@@ -157,5 +194,6 @@ class LocalRetry(_Retry):
             reliability,
             shape.llm_verifier,
             shape.prompt,
+            shape.max_attempts,
         )
         return Schedule(groups, success)
