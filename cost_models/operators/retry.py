@@ -13,8 +13,10 @@ with probability ``v`` and a wrong one with ``1−v``. One attempt is accepted w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+import mpmath
 import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
@@ -71,17 +73,26 @@ def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
     """
     if not cap:
         return 1 / accept, 1, geometric_variance(accept)
-    miss = 1 - accept
-    reached = 1 - miss**cap
-    mean = reached / accept
     if isinstance(accept, sympy.Basic):
-        return mean, reached, 0
-    m = float(miss)
-    # Σ (2t−1)·m^{t−1} for t = 1..c, in closed form: (1 + m − (2c+1)m^c + (2c−1)m^{c+1})/(1−m)².
-    if m >= 1.0:
-        return mean, reached, 0.0
-    second = (1 + m - (2 * cap + 1) * m**cap + (2 * cap - 1) * m ** (cap + 1)) / (1 - m) ** 2
+        reached = 1 - (1 - accept) ** cap
+        return reached / accept, reached, 0
+    # 1 − (1−a)^c without cancellation when a is tiny (2^−k far along the ray).
+    big = isinstance(accept, mpmath.mpf)
+    log1p, expm1 = (mpmath.log1p, mpmath.expm1) if big else (math.log1p, math.expm1)
+    if accept >= 1:
+        return accept * 0 + 1, accept * 0 + 1, 0.0
+    reached = -expm1(cap * log1p(-accept))
+    mean = reached / accept if accept > 0 else accept * 0 + cap
+    m = float(1 - accept)
+    if cap <= _DIRECT_SUM:
+        second = math.fsum((2 * t - 1) * m ** (t - 1) for t in range(1, cap + 1))
+    else:  # Σ (2t−1)·m^{t−1} in closed form
+        second = (1 + m - (2 * cap + 1) * m**cap + (2 * cap - 1) * m ** (cap + 1)) / (1 - m) ** 2
     return mean, reached, max(second - float(mean) ** 2, 0.0)
+
+
+#: Caps up to this many attempts sum the second moment term by term (exact near a = 0).
+_DIRECT_SUM = 4096
 
 
 def _groups(
