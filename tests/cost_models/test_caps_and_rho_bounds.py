@@ -42,8 +42,8 @@ def test_capped_global_retry_is_one_attempt_asymptotically() -> None:
     }
     plan = Plan((TaskPlan("t", Operator.GLOBAL_RETRY, (RoleAssignment("worker", "u"),)),))
     bound = PlanEvaluator(load_request(data)).evaluate(plan).bound
-    k, l, m = sympy.symbols("k l m_u", positive=True)
-    assert sympy.simplify(bound.expr - k**2 * l**2 * m) == 0
+    k, blk, m = sympy.symbols("k l m_u", positive=True)
+    assert sympy.simplify(bound.expr - k**2 * blk**2 * m) == 0
     ratios = _ratios(data, plan, lambda s: (4 * s) ** 2 * (10 * s) ** 2)
     # Attempts → 3 as the per-attempt acceptance 2^−k → 0: cost/(k²l²) → 3·(1 + 1/2) = 4.5.
     assert ratios[-1] == pytest.approx(4.5, rel=0.01)
