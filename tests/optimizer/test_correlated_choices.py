@@ -51,9 +51,7 @@ def _majority(p: float, n: int, rho: float) -> float:
     def rising(x: float, m: int) -> float:
         return math.prod(x + j for j in range(m))
 
-    total = sum(
-        math.comb(n, i) * rising(a, i) * rising(b, n - i) for i in range(n // 2 + 1, n + 1)
-    )
+    total = sum(math.comb(n, i) * rising(a, i) * rising(b, n - i) for i in range(n // 2 + 1, n + 1))
     return total / rising(a + b, n)
 
 
