@@ -25,19 +25,27 @@ equal (a majority is then right with probability ``p``, whatever the number of v
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from aalps.cost_models.arithmetic import Value
-from aalps.cost_models.stochastic import MAX_LEAD
+from aalps.cost_models.stochastic import (
+    MAX_LEAD,
+    ahead_by_k_expected_samples,
+    ahead_by_k_samples_variance,
+    ahead_by_k_step_success,
+)
 
 __all__ = [
+    "MIN_RHO",
     "CorrelatedLead",
     "ahead_by_k_correlated",
     "ahead_by_k_correlated_variance",
     "correlated_lead_choices",
     "beta_binomial_pmf",
     "correlated_majority_success",
+    "ensemble_majority_success",
 ]
 
 
@@ -66,6 +74,36 @@ def correlated_majority_success(p: Value, votes: int, rho: float) -> Value:
     if votes == 1 or rho >= 1.0:
         return p
     return sum(beta_binomial_pmf(p, votes, i, rho) for i in range(votes // 2 + 1, votes + 1))
+
+
+#: Below this ρ AHEAD_BY_K takes the independent figures: the Beta is then narrower than
+#: the relative precision its log-density keeps at shapes of 1/ρ (the effect is ~ρ).
+MIN_RHO = 1e-9
+
+
+def ensemble_majority_success(members: Sequence[tuple[Value, int, float]]) -> Value:
+    """P(a strict majority of an ensemble's votes is right).
+
+    ``members``: (reliability ``p``, votes, ``ρ``) per model. A model's votes are
+    beta-binomial (its own ``ρ``), different models independent, so the number right is the
+    convolution of the members' distributions (a Poisson-binomial when every member casts
+    one vote). The total of votes must be odd (no tie).
+    """
+    total = sum(votes for _, votes, _ in members)
+    if total % 2 == 0:
+        raise ValueError(f"an ensemble needs an odd number of votes, not {total}")
+    dist: list[Value] = [1]
+    for p, votes, rho in members:
+        if rho >= 1.0:
+            own: list[Value] = [1 - p] + [0] * (votes - 1) + [p]
+        else:
+            own = [beta_binomial_pmf(p, votes, i, rho) for i in range(votes + 1)]
+        merged: list[Value] = [0] * (len(dist) + votes)
+        for i, a in enumerate(dist):
+            for j, b in enumerate(own):
+                merged[i + j] = merged[i + j] + a * b
+        dist = merged
+    return sum(dist[total // 2 + 1 :])
 
 
 #: Gauss–Legendre points per panel of :func:`ahead_by_k_correlated`'s quadrature.
@@ -206,18 +244,25 @@ def ahead_by_k_correlated(p: float, rho: float, k: int) -> CorrelatedLead:
     :func:`_nodes` (each half of (0, 1) in its distance from its end, graded panels). ``k = 1``:
     one sample per step, success ``p`` exactly; ``ρ = 1``: ``k`` equal samples, success ``p``.
     """
-    if k == 1 or rho >= 1.0:
-        return CorrelatedLead(p, float(k))
+    if k == 1 or rho >= 1.0 or p >= 1.0 or p <= 0.0:
+        return CorrelatedLead(p, float(k))  # equal samples: k of them, right with p
+    if rho < MIN_RHO:
+        return CorrelatedLead(
+            float(ahead_by_k_step_success(p, k)), float(ahead_by_k_expected_samples(p, k))
+        )
     log_p, log_q, ws = _beta_nodes(p, rho, k)
     success, samples = _step_figures(log_p, log_q, k)
-    return CorrelatedLead(float((ws * success).sum()), float((ws * samples).sum()))
+    chance = min(1.0, max(0.0, float((ws * success).sum())))
+    return CorrelatedLead(chance, float((ws * samples).sum()))
 
 
 @lru_cache(maxsize=1024)
 def ahead_by_k_correlated_variance(p: float, rho: float, k: int) -> float:
     """Variance of one step's samples under ``rho`` (law of total variance over the Beta)."""
-    if k == 1 or rho >= 1.0:
+    if k == 1 or rho >= 1.0 or p >= 1.0 or p <= 0.0:
         return 0.0
+    if rho < MIN_RHO:
+        return ahead_by_k_samples_variance(p, k)
     import numpy as np
 
     log_p, log_q, ws = _beta_nodes(p, rho, k)

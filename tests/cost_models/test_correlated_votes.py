@@ -15,6 +15,7 @@ from aalps.cost_models.correlated_votes import (
     ahead_by_k_correlated,
     ahead_by_k_correlated_variance,
     correlated_majority_success,
+    ensemble_majority_success,
 )
 from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
@@ -176,3 +177,31 @@ def test_ahead_by_k_plan_against_the_simulator() -> None:
     # The variance the evaluator predicts matches the simulated one (law of total variance).
     sim_sd = sim.standard_error * math.sqrt(runs)
     assert math.sqrt(outcome.cost_variance) == pytest.approx(sim_sd, rel=0.1)
+
+
+def test_ensemble_of_different_models_by_hand() -> None:
+    # Three models, one vote each (independent across models): the Poisson-binomial majority
+    # P(at least two right) = p1p2 + p1p3 + p2p3 − 2·p1p2p3.
+    p1, p2, p3 = 0.9, 0.8, 0.7
+    hand = p1 * p2 + p1 * p3 + p2 * p3 - 2 * p1 * p2 * p3
+    members = [(p1, 1, 0.0), (p2, 1, 0.5), (p3, 1, 1.0)]  # ρ is moot for a single vote
+    assert ensemble_majority_success(members) == pytest.approx(hand, rel=1e-12)
+    # One model's 5 votes as an ensemble of itself: the beta-binomial majority.
+    assert ensemble_majority_success([(0.7, 5, 0.3)]) == pytest.approx(
+        correlated_majority_success(0.7, 5, 0.3), rel=1e-12
+    )
+    # Two correlated votes of one model (ρ = 1: both equal) and one of another: right when
+    # the pair is right (p1) — a 2-of-3 majority the pair decides alone.
+    assert ensemble_majority_success([(p1, 2, 1.0), (p2, 1, 0.0)]) == pytest.approx(p1)
+    # Monte-Carlo: 2 votes of a ρ = 0.4 model and 1 of an independent one.
+    rng = random.Random(2)
+    runs, wins = 40_000, 0
+    theta = 0.6 / 0.4
+    for _ in range(runs):
+        x = rng.betavariate(0.7 * theta, 0.3 * theta)
+        right = (rng.random() < x) + (rng.random() < x) + (rng.random() < 0.8)
+        wins += right >= 2
+    expected = ensemble_majority_success([(0.7, 2, 0.4), (0.8, 1, 0.0)])
+    assert abs(wins / runs - expected) < 3 * math.sqrt(expected * (1 - expected) / runs)
+    with pytest.raises(ValueError, match="odd"):
+        ensemble_majority_success([(0.7, 2, 0.0)])
