@@ -138,3 +138,45 @@ def test_attempt_cap_changes_the_worker(cap: int | None, expected: str) -> None:
         assert chosen.role_map["worker"].model == expected
         ratio = result.plan.outcome.expected_cost / result.plan.outcome.success_probability
         assert ratio == pytest.approx(ratios[expected], rel=1e-9)
+
+
+def _example_request() -> Any:
+    import yaml
+    from aalps.client.examples import get_example
+
+    return load_request(yaml.safe_load(get_example("correlated_votes").read_text()))
+
+
+def test_crossover_with_rho_and_caps_flips_where_it_says() -> None:
+    """The example (ρ = 0.5, 3 attempts per block): each crossover's plan is dearer than the
+    plan a little before its scale and cheaper a little after, per correct result."""
+    from aalps.cost_models.evaluation import PlanEvaluator
+
+    request = _example_request()
+    result = optimize(request)
+    assert result.crossovers
+    evaluator = PlanEvaluator(request)
+
+    def ratio(plan: Any, scale: float) -> float:
+        outcome = evaluator.at(scale).outcome(plan)
+        return outcome.expected_cost / outcome.success_probability
+
+    for crossover in result.crossovers:
+        mine, theirs = result.plan.plan, crossover.plan.plan
+        before, after = crossover.scale * 0.95, crossover.scale * 1.05
+        assert ratio(theirs, before) > ratio(mine, before)
+        assert ratio(theirs, after) < ratio(mine, after)
+
+
+def test_whatif_lowering_rho_brings_the_votes_back() -> None:
+    from aalps.proto.aalps.v1 import aalps_pb2 as pb
+    from aalps.proto.convert import dict_to_proto, request_from_proto
+    from aalps.server.whatif import apply_changes
+
+    message = dict_to_proto(_votes_request(0.5), pb.OptimizeRequest())
+    change = pb.CatalogChange(model="cheap", field="vote_correlation", factor=0.0001)
+    message.catalog.CopyFrom(apply_changes(message.catalog, [change]))  # type: ignore[attr-defined]
+    request = request_from_proto(message)  # type: ignore[arg-type]
+    assert request.catalog.by_name["cheap"].vote_correlation == pytest.approx(5e-5)
+    role = optimize(request).plan.plan.tasks[0].roles[0]
+    assert (role.model, role.votes) == _hand_best(5e-5) == ("cheap", 5)

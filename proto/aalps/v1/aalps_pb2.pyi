@@ -2138,7 +2138,8 @@ class CatalogChange(_message.Message):
     """The catalog model's name."""
     field: _builtins.str
     """A number field of the model: price_per_input_token, price_per_output_token, size,
-    context_window, latency_per_token, per_token_error, or capabilities.<name>.
+    context_window, latency_per_token, per_token_error, vote_correlation, or
+    capabilities.<name>.
     """
     factor: _builtins.float
     """The factor (> 0)."""
