@@ -180,3 +180,39 @@ def test_whatif_lowering_rho_brings_the_votes_back() -> None:
     assert request.catalog.by_name["cheap"].vote_correlation == pytest.approx(5e-5)
     role = optimize(request).plan.plan.tasks[0].roles[0]
     assert (role.model, role.votes) == _hand_best(5e-5) == ("cheap", 5)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3])
+def test_ahead_by_k_lead_with_rho_matches_brute_force(rho: float) -> None:
+    """A 30-step chain, a cheap correlated worker and a dearer independent one: the search's
+    (model, lead) is the brute force's over every lead up to its cap."""
+    data = {
+        "graph": {
+            "name": "chain",
+            "parameters": [{"name": "s", "value": 30}],
+            "tasks": [
+                {
+                    "id": "c",
+                    "capability": "step",
+                    "input_tokens": "s",
+                    "steps": {"count": "s", "tokens": 4},
+                }
+            ],
+        },
+        "catalog": {
+            "models": [
+                {"name": "w", "size": 1, "capabilities": {"step": 0.8}, "vote_correlation": rho},
+                {"name": "v", "size": 3, "capabilities": {"step": 0.97}},
+            ]
+        },
+        "search": {"seed": 1},
+    }
+    request = load_request(data)
+    result = optimize(request)
+    brute = brute_force(request)
+    assert brute is not None
+    mine, best = result.plan.outcome, brute[1]
+    assert mine.expected_cost / mine.success_probability == pytest.approx(
+        best.expected_cost / best.success_probability, rel=1e-9
+    )
+    assert result.plan.plan.tasks[0] == brute[0].tasks[0]
