@@ -60,18 +60,24 @@ def _capped(shape: TaskShape) -> tuple[Value, Value, Value]:
     """
     b = shape.defect_count
     cap = shape.max_iterations
-    if cap and not isinstance(b, sympy.Basic) and b > cap:
+    if cap and _known(b) and float(b) > cap:
         b = b * 0 + cap  # the arithmetic's own number type
     return b, shape.whole_input, shape.report_tokens
+
+
+def _known(value: Value) -> bool:
+    """Whether ``value`` is a number (a float, an mpf or a sympy number, not a symbol)."""
+    return not isinstance(value, sympy.Basic) or bool(value.is_number)
 
 
 def _cap_reached(shape: TaskShape) -> Value:
     """1 when ``max_iterations`` covers every defect (or there is none), else 0.
 
-    Symbolic: 1 (the Θ bound is of the uncapped loop; a cap is a number, the defects grow).
+    Symbolic with a growing defect count: 1, and the cost is the uncapped loop's (a cap is a
+    number, the defects grow past it; the numeric figures at each point apply the cap).
     """
     b, cap = shape.defect_count, shape.max_iterations
-    if not cap or isinstance(b, sympy.Basic):
+    if not cap or not _known(b):
         return 1
     return 1 if round(float(b)) <= cap else 0
 

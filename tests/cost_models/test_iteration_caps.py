@@ -137,3 +137,16 @@ def test_correlation_is_in_zero_one(bad: Any) -> None:
     assert "catalog.models[0].vote_correlation" in fields
     assert "catalog.models[0].vote_correlations[do]" in fields
     assert "catalog.models[0].vote_correlations[other]" in fields  # not a listed capability
+
+
+def test_symbolic_cost_follows_a_cap_on_a_constant_defect_count() -> None:
+    """With ``defects.count: 3`` (a number) and a cap of 2, the symbolic cost is that of the
+    two iterations run, equal to the numeric figure at the scale point."""
+    request = load_request(_request(None, iterations=2))
+    evaluation = PlanEvaluator(request).evaluate(_plan(Operator.ITERATE_STATELESS))
+    values = {s: v for s, v in request.graph.values.items()}
+    values.update({m: 1 for m in request.model_symbols})
+    assert float(evaluation.cost.subs(values)) == pytest.approx(
+        2 * (_call(6, 1) + _call(6, 6)), rel=1e-12
+    )
+    assert evaluation.outcome.success_probability == 0.0
