@@ -205,3 +205,19 @@ def test_ensemble_of_different_models_by_hand() -> None:
     assert abs(wins / runs - expected) < 3 * math.sqrt(expected * (1 - expected) / runs)
     with pytest.raises(ValueError, match="odd"):
         ensemble_majority_success([(0.7, 2, 0.0)])
+
+
+def test_symbolic_success_with_rho_is_the_numeric_one() -> None:
+    """The beta-binomial is a polynomial ratio in p: with a per-token error (p symbolic in n)
+    the symbolic success at the scale point is the numeric one."""
+    data = _vote_request(0.3)
+    data["catalog"]["models"][0]["per_token_error"] = 0.001  # type: ignore[index]
+    request = load_request(data)
+    plan = Plan((TaskPlan("label", Operator.DIRECT, (RoleAssignment("worker", "cheap", 5),)),))
+    evaluator = PlanEvaluator(request)
+    symbolic = evaluator.plan_success(plan)
+    assert symbolic.free_symbols  # depends on n through the decay
+    at_point = float(symbolic.subs(dict(request.graph.values)))
+    p = 0.7 * 0.999**50
+    assert at_point == pytest.approx(correlated_majority_success(p, 5, 0.3), rel=1e-12)
+    assert evaluator.outcome(plan).success_probability == pytest.approx(at_point, rel=1e-12)
