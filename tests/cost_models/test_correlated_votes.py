@@ -221,3 +221,24 @@ def test_symbolic_success_with_rho_is_the_numeric_one() -> None:
     p = 0.7 * 0.999**50
     assert at_point == pytest.approx(correlated_majority_success(p, 5, 0.3), rel=1e-12)
     assert evaluator.outcome(plan).success_probability == pytest.approx(at_point, rel=1e-12)
+
+
+def test_correlated_lead_choices_hold_the_brute_force_optimum() -> None:
+    from aalps.cost_models.correlated_votes import correlated_lead_choices
+
+    p, rho, steps = 0.8, 0.3, 30.0
+
+    def log_ratio(k: int) -> float:
+        fig = ahead_by_k_correlated(p, rho, k)
+        return math.log(fig.samples) - steps * math.log(fig.success)
+
+    best = min(range(1, 121), key=log_ratio)
+    # A target some lead reaches (a step's success stays below about P(x > 1/2)).
+    target = 0.999 * ahead_by_k_correlated(p, rho, 6).success ** steps
+    first = next(
+        k
+        for k in range(1, 121)
+        if steps * math.log(ahead_by_k_correlated(p, rho, k).success) >= math.log(target)
+    )
+    choices = correlated_lead_choices(p, rho, steps, target)
+    assert best in choices and first in choices
