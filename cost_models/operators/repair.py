@@ -5,6 +5,8 @@ both agents read the whole history, ``i`` versions of the input and the reports 
 the developer rewrites the whole input. ITERATE_STATELESS drops the history. SCAN_AND_FIX
 reads each block once and rewrites only the ``b`` flagged blocks. Their decisions are the
 defects' fixes, one per call, whether or not the task also has a ``steps`` fact.
+``defects.max_iterations`` caps the ITERATE_* loops: each iteration fixes one defect, so a cap
+below the defect count runs that many iterations and leaves the rest unfixed (success 0).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ an LLM role reads each attempt's output and errs on *each check* (DESIGN §2): w
 chance an attempt is right and ``v`` the verifier's reliability, it accepts a right attempt
 with probability ``v`` and a wrong one with ``1−v``. One attempt is accepted with
 ``a = r·v + (1−r)(1−v)`` (expected attempts ``1/a``), and the accepted result is right with
-``r·v/a``.
+``r·v/a``. ``acceptance.max_attempts`` caps the attempts of each unit (a block under
+LOCAL_RETRY, the whole under GLOBAL_RETRY): a geometric truncated at the cap
+(:func:`capped_attempts`), whose lost success the task's success carries.
 """
 
 from __future__ import annotations
