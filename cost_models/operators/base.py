@@ -41,6 +41,10 @@ class Reliability(Protocol):
 
     def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value: ...
 
+    def correlation(self, role: str) -> float:
+        """ρ of the role's model's samples of one input (:mod:`..correlated_votes`)."""
+        ...
+
 
 def discrete_answer(task: Task, written: Value) -> bool:
     """Whether calls that write ``written`` tokens of ``task`` have an answer a vote can take.
@@ -149,6 +153,9 @@ class TaskShape:
     step_count: Value = 0
     step_tokens: Value = 0
     step_output: Value = 1
+    #: ``acceptance.max_attempts`` and ``defects.max_iterations`` (0: no cap).
+    max_attempts: int = 0
+    max_iterations: int = 0
     #: The step count at the scale point (a number in every arithmetic): AHEAD_BY_K's lead
     #: ``ahead`` is the lead there, and it grows with the steps along the scale ray.
     step_reference: Value = 0

@@ -20,6 +20,7 @@ EXAMPLE_NAMES = {
     "evolutionary_optimization",
     "character_counting",
     "document_ranking",
+    "correlated_votes",
 }
 
 
