@@ -20,9 +20,9 @@ LiteLLM field                                               aalps model field
 Figures are kept as the file writes them (strings such as ``"2.5e-06"``, which the catalog
 reads as exact rationals). The key is kept as ``source_key``; a key that is not an aalps
 name becomes one (``openai/gpt-4o`` → ``gpt_4o``) unless the pick names it. Sizes,
-capabilities (with their reliabilities), ``latency_per_token``, ``per_variant`` and
-``per_token_error`` are not in price tables: they come from the overlay, a mapping from each
-picked model's aalps name to those fields.
+capabilities (with their reliabilities), ``latency_per_token``, ``per_variant``,
+``per_token_error`` and ``vote_correlation(s)`` are not in price tables: they come from the
+overlay, a mapping from each picked model's aalps name to those fields.
 """
 
 from __future__ import annotations
@@ -45,7 +45,15 @@ __all__ = [
 
 #: Catalog fields an overlay may give a model (size and capabilities are required).
 OVERLAY_FIELDS = frozenset(
-    {"size", "capabilities", "latency_per_token", "per_variant", "per_token_error"}
+    {
+        "size",
+        "capabilities",
+        "latency_per_token",
+        "per_variant",
+        "per_token_error",
+        "vote_correlation",
+        "vote_correlations",
+    }
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TIER = re.compile(r"^(?P<base>.+)_above_(?P<n>\d+)(?P<k>k?)_tokens(?P<batch>_batches)?$")

@@ -169,6 +169,14 @@ class Model:
     batch_tier_prices: TokenPrices | None = None
     #: Capability -> the model's figures as a CASCADE stage (absent: only a last stage).
     cascade: Mapping[str, CascadeRates] = field(default_factory=dict)
+    #: Intra-model correlation ρ in [0, 1] of the samples of one input (votes, AHEAD_BY_K);
+    #: ``vote_correlations`` overrides it per capability. 0: independent samples.
+    vote_correlation: float = 0.0
+    vote_correlations: Mapping[str, float] = field(default_factory=dict)
+
+    def correlation(self, capability: str) -> float:
+        """ρ of this model's samples on ``capability`` (:mod:`.correlated_votes`)."""
+        return self.vote_correlations.get(capability, self.vote_correlation)
 
     def fits(self, tokens: float) -> bool:
         """Whether a call that holds ``tokens`` (input + output) fits the context window."""
@@ -192,12 +200,17 @@ class Routing:
 class Defects:
     count: sympy.Expr
     report_tokens: sympy.Expr = sympy.Integer(0)
+    #: At most this many iterations of ITERATE_*; None: no cap.
+    max_iterations: int | None = None
 
 
 @dataclass(frozen=True)
 class Acceptance:
     success_probability: sympy.Expr
     verifier: str = ""
+    #: At most this many attempts per retried unit (LOCAL_RETRY: per block, GLOBAL_RETRY:
+    #: the whole); None: retry until accepted.
+    max_attempts: int | None = None
 
 
 @dataclass(frozen=True)

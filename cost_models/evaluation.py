@@ -23,6 +23,7 @@ from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
 from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
+from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
     Model,
     Operator,
@@ -57,7 +58,8 @@ from aalps.cost_models.shapes import (
     ray_values,
     to_float,
 )
-from aalps.cost_models.stochastic import lead_choices, majority_vote_success
+from aalps.cost_models.stochastic import lead_choices
+from aalps.cost_models.vote_reliability import RoleReliability
 
 __all__ = [
     "VOTE_CHOICES",
@@ -165,33 +167,27 @@ class PlanEvaluator:
         by_name = self.catalog.by_name
         models: dict[str, Model] = {}
         votes: dict[str, int] = {}
-        rel: dict[str, Value] = {}
-        decay: dict[str, Value] = {}
         pricing: dict[str, Pricing] = {}
+        reliability = RoleReliability(arithmetic)
         for assignment in task_plan.roles:
             role = assignment.role
             if role not in capability:
                 continue
             figures = numbers[assignment.model]
-            models[role] = by_name[assignment.model]
+            model = models[role] = by_name[assignment.model]
             votes[role] = assignment.votes
-            rel[role] = figures.capabilities[capability[role]]
-            decay[role] = figures.keep_per_token
+            reliability.add(
+                role,
+                figures.capabilities[capability[role]],
+                figures.keep_per_token,
+                assignment.votes,
+                model.correlation(capability[role]),
+            )
             pricing[role] = figures.pricing
 
-        def reliability(role: str, tokens_in: Value, decisions: Value = 1) -> Value:
-            p = rel[role]
-            keep = decay[role]
-            if keep is not None:
-                p = p * keep**tokens_in
-            if decisions != 1:
-                p = p**decisions
-            r = votes[role]
-            return p if r == 1 else majority_vote_success(p, r)
-
         task = self.graph.task_by_id[task_plan.task_id]  # CASCADE adds its stages' rates:
-        reliability = spec.rated(task, models, capability, reliability, arithmetic)
-        schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
+        rated = spec.rated(task, models, capability, reliability, arithmetic)
+        schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             success = schedule.success * shape.acceptance**units
@@ -255,6 +251,9 @@ class PlanEvaluator:
         p = float(m.capabilities[capability])
         if m.per_token_error:
             p *= (1.0 - float(m.per_token_error)) ** (shape.prompt + shape.step_tokens)
+        rho = m.correlation(capability)
+        if rho > 0.0:
+            return correlated_lead_choices(p, rho, compiled.reference, target)
         return lead_choices(p, compiled.reference, target)
 
     def task_outcome(self, task_plan: TaskPlan) -> TaskOutcome:

@@ -90,6 +90,8 @@ def _model(
         "per_variant",
         "latency_per_token",
         "per_token_error",
+        "vote_correlation",
+        "vote_correlations",
         *PRICE_KEYS,
         *PRICE_LISTS,
         "source_key",
@@ -131,6 +133,18 @@ def _model(
     error = read_number(
         data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5
     )
+    rho = read_number(
+        data.get("vote_correlation"), f"{field}.vote_correlation", errors, low=0.0, high=1.0
+    )
+    rhos_raw = read_mapping(data.get("vote_correlations"), f"{field}.vote_correlations", errors)
+    rhos = {}
+    for cap, value in rhos_raw.items():
+        where = f"{field}.vote_correlations[{cap}]"
+        if cap not in caps_raw:
+            errors.add(where, "names a capability the model does not list")
+        number = read_number(value, where, errors, low=0.0, high=1.0)
+        if number is not None:
+            rhos[str(cap)] = number
     source_key = data.get("source_key") or ""
     if not isinstance(source_key, str):
         errors.add(f"{field}.source_key", "must be a string")
@@ -172,6 +186,8 @@ def _model(
         tier_prices=lists["tier_prices"],
         batch_tier_prices=lists["batch_tier_prices"],
         cascade=read_rate_map(data.get("cascade"), f"{field}.cascade", errors),
+        vote_correlation=rho or 0.0,
+        vote_correlations=rhos,
     )
 
 

@@ -266,6 +266,8 @@ def _shape(
     return TaskShape(
         **numbers,
         llm_verifier=bool(task.acceptance and task.acceptance.verifier),
+        max_attempts=(task.acceptance.max_attempts or 0) if task.acceptance else 0,
+        max_iterations=(task.defects.max_iterations or 0) if task.defects else 0,
         llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
         aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
         step_reference=(

@@ -116,17 +116,45 @@ class _Executor:
             return 1.0
         return self.size(steps.count) / calls if calls else 0.0
 
-    def call(self, role: str, tokens_in: float, tokens_out: float, decisions: float = 1.0) -> bool:
+    def mean_reliability(self, role: str, tokens_in: float, decisions: float = 1.0) -> float:
+        """The catalog's reliability of ``role``, decayed per input token, for ``decisions``."""
+        model = self.models[role]
+        p = float(model.capabilities[self.capability[role]])
+        p *= (1.0 - float(model.per_token_error)) ** tokens_in
+        return float(p**decisions)
+
+    def draw(self, role: str, p: float) -> float:
+        """This input's per-sample probability: ``p`` itself for independent samples, else a
+        draw from ``Beta(p(1−ρ)/ρ, (1−p)(1−ρ)/ρ)`` (``ρ = 1``: 1 with probability ``p``, else 0)."""
+        rho = self.models[role].correlation(self.capability[role])
+        if rho <= 0.0 or p >= 1.0:
+            return p
+        if rho >= 1.0:
+            return 1.0 if self.rng.random() < p else 0.0
+        theta = (1.0 - rho) / rho
+        return self.rng.betavariate(p * theta, (1.0 - p) * theta)
+
+    def call(
+        self,
+        role: str,
+        tokens_in: float,
+        tokens_out: float,
+        decisions: float = 1.0,
+        drawn: float | None = None,
+    ) -> bool:
         """One logical call of ``role`` (``votes`` samples, majority wins); True if right.
 
         A call that writes ``decisions`` decisions of a chain is right only if each is: the
-        decisions are independent, so one draw with ``p^decisions`` stands for them all.
+        decisions are independent, so one draw with ``p^decisions`` stands for them all. The
+        samples of one call share one input, so with a ``vote_correlation`` they share the
+        probability :meth:`draw` takes for it (``drawn``: the caller's draw, AHEAD_BY_K's
+        per step).
         """
-        model = self.models[role]
         pricing = self.pricing[role]
-        p = float(model.capabilities[self.capability[role]])
-        p *= (1.0 - float(model.per_token_error)) ** tokens_in
-        p **= decisions
+        if drawn is None:
+            p = self.draw(role, self.mean_reliability(role, tokens_in, decisions))
+        else:
+            p = drawn
         votes = self.votes[role]
         right = 0
         for _ in range(votes):
@@ -197,8 +225,10 @@ def _iterate(x: _Executor, history: bool) -> bool:
     prompt = x.size(t.prompt_tokens)
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
     r, written = _report(x)
-    ok = True
-    for i in range(1, x.count(t.defects.count) + 1):
+    defects = x.count(t.defects.count)
+    cap = t.defects.max_iterations
+    ok = cap is None or cap >= defects  # a defect past the cap stays unfixed
+    for i in range(1, (defects if cap is None else min(cap, defects)) + 1):
         versions, reports = (i, i - 1) if history else (1, 0)
         ok &= x.call("detector", prompt + versions * n + reports * r, written)
         ok &= x.call("fixer", prompt + versions * n + (reports + 1) * r, n)
@@ -232,7 +262,10 @@ def _retry_unit(
     a = x.size(x.task.acceptance.success_probability)
     verifier = "verifier" in x.models
     prompt = x.size(x.task.prompt_tokens)
-    while True:
+    cap = x.task.acceptance.max_attempts
+    attempts = 0
+    while cap is None or attempts < cap:
+        attempts += 1
         worked = x.call("worker", tokens_in, tokens_out, decisions)
         correct = all(x.chance(a) for _ in range(blocks))
         right = worked and correct
@@ -243,6 +276,7 @@ def _retry_unit(
             accepted = right
         if accepted:
             return right
+    return False  # no attempt accepted within the cap
 
 
 def _global_retry(x: _Executor) -> bool:
@@ -286,11 +320,13 @@ def _ahead_by_k(x: _Executor) -> bool:
     assert s is not None
     k = x.params["ahead"]
     tokens_in = x.size(x.task.prompt_tokens) + x.size(s.tokens)
+    mean = x.mean_reliability("worker", tokens_in)
     ok = True
     for _ in range(x.count(s.count)):
         lead = 0
+        p = x.draw("worker", mean)  # one input per step: its samples share the draw
         while abs(lead) < k:
-            lead += 1 if x.call("worker", tokens_in, x.size(s.output)) else -1
+            lead += 1 if x.call("worker", tokens_in, x.size(s.output), drawn=p) else -1
         ok &= lead > 0
     return ok
 

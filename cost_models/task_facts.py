@@ -98,7 +98,26 @@ def _routing(
     return Routing(tokens or _ONE, str(raw.get("capability") or ""))
 
 
-@fact("defects", {"count", "report_tokens"})
+#: The largest iteration or attempt cap a task may state.
+MAX_CAP = 1_000_000
+
+
+def _cap(raw: Mapping[str, Any], key: str, field: str, errors: Violations) -> int | None:
+    """An optional cap: a whole number in [1, MAX_CAP] (None when absent)."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CAP:
+        errors.add(f"{field}.{key}", f"must be a whole number from 1 to {MAX_CAP:,}, got {value!r}")
+        return None
+    return value
+
+
+@fact("defects", {"count", "report_tokens", "max_iterations"})
 def _defects(
     raw: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
 ) -> Defects | None:
@@ -114,10 +133,11 @@ def _defects(
     if count is None:
         _required(raw, "count", field, errors)
         return None
-    return Defects(count, report if report is not None else _ZERO)
+    cap = _cap(raw, "max_iterations", field, errors)
+    return Defects(count, report if report is not None else _ZERO, cap)
 
 
-@fact("acceptance", {"success_probability", "verifier"})
+@fact("acceptance", {"success_probability", "verifier", "max_attempts"})
 def _acceptance(
     raw: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
 ) -> Acceptance | None:
@@ -130,7 +150,8 @@ def _acceptance(
     if p.free_symbols or not 0 < p <= 1:
         errors.add(where, "must be a number in (0, 1]")
         return None
-    return Acceptance(p, str(raw.get("verifier") or ""))
+    cap = _cap(raw, "max_attempts", field, errors)
+    return Acceptance(p, str(raw.get("verifier") or ""), cap)
 
 
 @fact("chunkable", {"aggregate_tokens", "aggregator"})

@@ -292,9 +292,14 @@ class OperatorEnumerator:
             )
             figures.append(-window_of(model))
             if self.metrics.success or retries:
+                # A vote's gain depends on ρ both ways (it helps above p = 1/2, hurts below):
+                # only models of the same ρ dominate each other.
+                rho = model.correlation(role.capability)
                 figures += [
                     -float(model.capabilities[role.capability]),
                     float(model.per_token_error),
+                    rho,
+                    -rho,
                 ]
             if self.metrics.latency:
                 figures.append(model.latency_per_token)

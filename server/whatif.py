@@ -44,7 +44,12 @@ PRICED_ONLY = PRICE_FIELDS | {
 #: Model fields a plan's cost is non-decreasing in, under some cost model.
 COST_FIELDS = PRICE_FIELDS | {"size"}
 #: Number fields of a model a change may scale (besides ``capabilities.<name>``).
-CHANGE_FIELDS = COST_FIELDS | {"context_window", "latency_per_token", "per_token_error"}
+CHANGE_FIELDS = COST_FIELDS | {
+    "context_window",
+    "latency_per_token",
+    "per_token_error",
+    "vote_correlation",
+}
 
 
 def apply_changes(

@@ -42,7 +42,8 @@ def register(subparsers: Any) -> None:
         "--overlay",
         metavar="OVERLAY.yaml",
         help="YAML mapping: aalps name -> {size, capabilities, latency_per_token, "
-        "per_variant, per_token_error}; size and capabilities are required for every pick",
+        "per_variant, per_token_error, vote_correlation, vote_correlations}; size and "
+        "capabilities are required for every pick",
     )
     sub.add_argument("-o", "--out", metavar="CATALOG.yaml", help="write here (default: stdout)")
     sub.set_defaults(run=run_from_litellm)

@@ -43,6 +43,10 @@ class Reliability(Protocol):
 
     def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value: ...
 
+    def correlation(self, role: str) -> float:
+        """ρ of the role's model's samples of one input (:mod:`..correlated_votes`)."""
+        ...
+
 
 class StageRates(Protocol):
     """``rates(role)``: a CASCADE stage's (accept rate, accepted accuracy or None)."""
@@ -55,7 +59,7 @@ class RatedReliability:
     """A :class:`Reliability` that also gives each CASCADE stage's rates.
 
     CASCADE's :meth:`OperatorSpec.rated` makes one; the other operators get the plain
-    callable.
+    reliability.
     """
 
     reliability: Reliability
@@ -63,6 +67,9 @@ class RatedReliability:
 
     def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
         return self.reliability(role, tokens_in, decisions)
+
+    def correlation(self, role: str) -> float:
+        return self.reliability.correlation(role)
 
 
 def discrete_answer(task: Task, written: Value) -> bool:
@@ -175,6 +182,9 @@ class TaskShape:
     step_count: Value = 0
     step_tokens: Value = 0
     step_output: Value = 1
+    #: ``acceptance.max_attempts`` and ``defects.max_iterations`` (0: no cap).
+    max_attempts: int = 0
+    max_iterations: int = 0
     #: The step count at the scale point (a number in every arithmetic): AHEAD_BY_K's lead
     #: ``ahead`` is the lead there, and it grows with the steps along the scale ray.
     step_reference: Value = 0

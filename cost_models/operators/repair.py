@@ -5,12 +5,15 @@ both agents read the whole history, ``i`` versions of the input and the reports 
 the developer rewrites the whole input. ITERATE_STATELESS drops the history. SCAN_AND_FIX
 reads each block once and rewrites only the ``b`` flagged blocks. Their decisions are the
 defects' fixes, one per call, whether or not the task also has a ``steps`` fact.
+``defects.max_iterations`` caps the ITERATE_* loops: each iteration fixes one defect, so a cap
+below the defect count runs that many iterations and leaves the rest unfixed (success 0).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
@@ -50,6 +53,37 @@ class _Repair(OperatorSpec):
         )
 
 
+def _capped(shape: TaskShape) -> tuple[Value, Value, Value]:
+    """(iterations, input, report tokens) of an ITERATE_* loop under ``max_iterations``.
+
+    Each iteration fixes one defect (the operators' model: ``b`` iterations, each right with
+    its calls' reliability), so a cap ``c`` runs ``min(b, c)`` iterations; with ``c < b``
+    the defects past the cap stay unfixed (:func:`_cap_reached`).
+    """
+    b = shape.defect_count
+    cap = shape.max_iterations
+    if cap and _known(b) and float(b) > cap:
+        b = b * 0 + cap  # the arithmetic's own number type
+    return b, shape.whole_input, shape.report_tokens
+
+
+def _known(value: Value) -> bool:
+    """Whether ``value`` is a number (a float, an mpf or a sympy number, not a symbol)."""
+    return not isinstance(value, sympy.Basic) or bool(value.is_number)
+
+
+def _cap_reached(shape: TaskShape) -> Value:
+    """1 when ``max_iterations`` covers every defect (or there is none), else 0.
+
+    Symbolic with a growing defect count: 1, and the cost is the uncapped loop's (a cap is a
+    number, the defects grow past it; the numeric figures at each point apply the cap).
+    """
+    b, cap = shape.defect_count, shape.max_iterations
+    if not cap or not _known(b):
+        return 1
+    return 1 if round(float(b)) <= cap else 0
+
+
 class IterateWithHistory(_Repair):
     operator = Operator.ITERATE_WITH_HISTORY
 
@@ -60,11 +94,12 @@ class IterateWithHistory(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+        b, n, r = _capped(shape)
         # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
         detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
-        return Schedule((detect, fix), _iterated_success(shape, reliability, arithmetic))
+        success = _iterated_success(shape, reliability, arithmetic)
+        return Schedule((detect, fix), success * _cap_reached(shape))
 
 
 #: Beyond this many iterations the numeric success uses the mean input of a call.
@@ -79,7 +114,7 @@ def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Ar
     length is not enough: the numeric form multiplies call by call (up to
     ``_EXACT_ITERATIONS``); the symbolic form, used for display only, takes the mean.
     """
-    b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+    b, n, r = _capped(shape)
     first = shape.prompt + n
     if not arithmetic.symbolic and b <= _EXACT_ITERATIONS:
         success: Value = 1
@@ -102,13 +137,13 @@ class IterateStateless(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        b, n, r = shape.defect_count, shape.whole_input, shape.report_tokens
+        b, n, r = _capped(shape)
         detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, stages=b)
         success = (
             reliability("detector", shape.prompt + n) * reliability("fixer", shape.prompt + n + r)
         ) ** b
-        return Schedule((detect, fix), success)
+        return Schedule((detect, fix), success * _cap_reached(shape))
 
 
 class ScanAndFix(_Repair):

@@ -8,13 +8,18 @@ an LLM role reads each attempt's output and errs on *each check* (DESIGN §2): w
 chance an attempt is right and ``v`` the verifier's reliability, it accepts a right attempt
 with probability ``v`` and a wrong one with ``1−v``. One attempt is accepted with
 ``a = r·v + (1−r)(1−v)`` (expected attempts ``1/a``), and the accepted result is right with
-``r·v/a``.
+``r·v/a``. ``acceptance.max_attempts`` caps the attempts of each unit (a block under
+LOCAL_RETRY, the whole under GLOBAL_RETRY): a geometric truncated at the cap
+(:func:`capped_attempts`), whose lost success the task's success carries.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
+import mpmath
+import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
@@ -28,7 +33,7 @@ from aalps.cost_models.operators.base import (
 )
 from aalps.cost_models.stochastic import geometric_variance
 
-__all__ = ["GlobalRetry", "LocalRetry", "verified_acceptance"]
+__all__ = ["GlobalRetry", "LocalRetry", "capped_attempts", "verified_acceptance"]
 
 
 class _Retry(OperatorSpec):
@@ -60,6 +65,38 @@ def verified_acceptance(right: Value, check: Value) -> tuple[Value, Value]:
     return accept, right * check / accept
 
 
+def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
+    """Attempts of one unit retried until accepted, at most ``cap`` times (0: no cap).
+
+    The attempts are geometric truncated at the cap, ``T = min(G, c)``: expected attempts
+    ``(1 − (1−a)^c)/a``, P(some attempt accepted) ``1 − (1−a)^c``, and (numeric only, 0 for
+    symbolic ``a``) ``Var T = Σ_{t=1}^{c} (2t−1)(1−a)^{t−1} − E[T]²``. Without a cap:
+    ``1/a``, 1 and the geometric variance.
+    """
+    if not cap:
+        return 1 / accept, 1, geometric_variance(accept)
+    if isinstance(accept, sympy.Basic):
+        reached = 1 - (1 - accept) ** cap
+        return reached / accept, reached, 0
+    # 1 − (1−a)^c without cancellation when a is tiny (2^−k far along the ray).
+    big = isinstance(accept, mpmath.mpf)
+    log1p, expm1 = (mpmath.log1p, mpmath.expm1) if big else (math.log1p, math.expm1)
+    if accept >= 1:
+        return accept * 0 + 1, accept * 0 + 1, 0.0
+    reached = -expm1(cap * log1p(-accept))
+    mean = reached / accept if accept > 0 else accept * 0 + cap
+    m = float(1 - accept)
+    if cap <= _DIRECT_SUM:
+        second = math.fsum((2 * t - 1) * m ** (t - 1) for t in range(1, cap + 1))
+    else:  # Σ (2t−1)·m^{t−1} in closed form
+        second = (1 + m - (2 * cap + 1) * m**cap + (2 * cap - 1) * m ** (cap + 1)) / (1 - m) ** 2
+    return mean, reached, max(second - float(mean) ** 2, 0.0)
+
+
+#: Caps up to this many attempts sum the second moment term by term (exact near a = 0).
+_DIRECT_SUM = 4096
+
+
 def _groups(
     units: Value,
     tokens_in: Value,
@@ -68,11 +105,14 @@ def _groups(
     reliability: Reliability,
     with_verifier: bool,
     prompt: Value,
+    cap: int = 0,
 ) -> tuple[tuple[CallGroup, ...], Value]:
     """Calls for ``units`` independent units, each retried until an attempt is accepted.
 
     ``right`` is the chance one attempt of a unit is right. A code verifier accepts exactly
-    the right attempts; an LLM verifier errs on each check (see the module docstring).
+    the right attempts; an LLM verifier errs on each check (see the module docstring). With
+    a ``cap`` each unit stops after that many attempts (:func:`capped_attempts`); a unit
+    none of whose attempts was accepted fails the task.
     """
     check_in = prompt + tokens_out
     success: Value = 1
@@ -80,9 +120,11 @@ def _groups(
     if with_verifier:
         accept, right_when_accepted = verified_acceptance(right, reliability("verifier", check_in))
         success = right_when_accepted**units
-    attempts = 1 / accept
+    attempts, reached, one_variance = capped_attempts(accept, cap)
+    if cap:
+        success = success * reached**units
     calls = units * attempts
-    variance = units * geometric_variance(accept)
+    variance = units * one_variance
     groups = [
         CallGroup(
             "worker",
@@ -92,8 +134,9 @@ def _groups(
             parallel=units,
             stages=attempts,
             variance=variance,
-            retry_units=units,
-            retry_accept=accept,
+            # The exact negative-binomial tail holds only without a cap.
+            retry_units=0 if cap else units,
+            retry_accept=1 if cap else accept,
         )
     ]
     if with_verifier:
@@ -130,7 +173,14 @@ class GlobalRetry(_Retry):
         decisions = chain_decisions(shape, 1)
         right = reliability("worker", tokens_in, decisions) * shape.acceptance**count
         groups, success = _groups(
-            1, tokens_in, tokens_out, right, reliability, shape.llm_verifier, shape.prompt
+            1,
+            tokens_in,
+            tokens_out,
+            right,
+            reliability,
+            shape.llm_verifier,
+            shape.prompt,
+            shape.max_attempts,
         )
         return Schedule(groups, success)
 
@@ -157,5 +207,6 @@ class LocalRetry(_Retry):
             reliability,
             shape.llm_verifier,
             shape.prompt,
+            shape.max_attempts,
         )
         return Schedule(groups, success)

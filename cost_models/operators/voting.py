@@ -15,6 +15,10 @@ from collections.abc import Mapping
 
 import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.correlated_votes import (
+    ahead_by_k_correlated,
+    ahead_by_k_correlated_variance,
+)
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -35,6 +39,41 @@ from aalps.cost_models.stochastic import (
 )
 
 __all__ = ["MAX_LEAD", "AheadByK", "lead_choices"]
+
+
+def _correlated(
+    p: Value, rho: float, ahead: int, shape: TaskShape, arithmetic: Arithmetic
+) -> tuple[Value, Value, Value]:
+    """Samples per step, step success and the samples' variance when the worker's samples
+    correlate by ``rho`` (:func:`~aalps.cost_models.correlated_votes.ahead_by_k_correlated`).
+
+    Numeric: the lead grows along the scale ray as it does for independent samples (with the
+    mean ``p``), and the figures are the Beta expectations at that lead. Symbolic: the
+    independent closed form's samples times the ratio of the correlated to the independent
+    samples at the scale point, and the step success at the scale point (a number): the
+    correlation changes the constants, not the Θ(S·log S) shape of the cost (with ``ρ > 0``
+    no lead holds the chain's success, which falls geometrically in the steps).
+    """
+    steps, reference = shape.step_count, shape.step_reference
+    if not arithmetic.symbolic:
+        lead = ahead
+        if reference:
+            lead = lead_at_scale(float(p), ahead, float(steps), float(reference))
+        fig = ahead_by_k_correlated(float(p), rho, lead)
+        variance = steps * ahead_by_k_correlated_variance(float(p), rho, lead)
+        return arithmetic.number(fig.samples), arithmetic.number(fig.success), variance
+    if not (isinstance(p, sympy.Basic) and p.is_number):
+        return ahead_by_k_expected_samples(p, ahead), ahead_by_k_step_success(p, ahead), 0
+    fig = ahead_by_k_correlated(float(p), rho, ahead)
+    ratio = arithmetic.number(fig.samples / float(ahead_by_k_expected_samples(float(p), ahead)))
+    if _lead_grows(p) and reference:
+        q = 1 - p
+        lead = ahead + arithmetic.log(steps / reference) / arithmetic.log(p / q)
+        odds = (q / p) ** ahead * reference / steps
+        samples = ratio * lead / (p - q) * (1 - odds) / (1 + odds)
+    else:
+        samples = ratio * ahead_by_k_expected_samples(p, ahead)
+    return samples, arithmetic.number(fig.success), 0
 
 
 def _lead_grows(p: Value) -> bool:
@@ -70,7 +109,10 @@ class AheadByK(OperatorSpec):
         step_in = shape.prompt + shape.step_tokens
         p = reliability("worker", step_in)
         variance: Value = 0
-        if arithmetic.symbolic and _lead_grows(p) and reference:
+        rho = reliability.correlation("worker")
+        if rho > 0.0:
+            samples, step_success, variance = _correlated(p, rho, ahead, shape, arithmetic)
+        elif arithmetic.symbolic and _lead_grows(p) and reference:
             # k(S) = ahead + log(S/S0)/log(p/(1−p)): then ((1−p)/p)^k = ((1−p)/p)^ahead·S0/S,
             # so the chain's success stays what it is at the scale point while the samples per
             # step (≈ k/(2p−1)) grow as Θ(log S).

@@ -369,3 +369,18 @@ def test_a_price_the_tier_leaves_out_is_the_standard_one() -> None:
     plan = make_task_plan("t", Operator.DIRECT, worker="a")
     expected = 150 * Fraction(3, 10**6) + 10 * Fraction(4, 10**6)
     assert PlanEvaluator(req).task_outcome(plan).expected_cost == pytest.approx(float(expected))
+
+
+def test_an_overlay_gives_the_vote_correlation() -> None:
+    overlay = {
+        "gpt_4o": {
+            "size": 1,
+            "capabilities": {"solve": 0.8},
+            "vote_correlation": 0.2,
+            "vote_correlations": {"solve": 0.35},
+        }
+    }
+    data, _ = from_litellm(TABLE, [("gpt-4o", None)], overlay)
+    loaded = request(data, {"input_tokens": "n"})
+    assert loaded.catalog.by_name["gpt_4o"].correlation("solve") == 0.35
+    assert loaded.catalog.by_name["gpt_4o"].vote_correlation == 0.2

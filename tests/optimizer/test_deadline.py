@@ -15,11 +15,15 @@ from tests.optimizer.random_requests import wide_request_data
 
 @pytest.mark.parametrize("timeout", [0.5, 2.0])
 def test_a_large_request_returns_within_its_timeout(timeout: float) -> None:
+    """Within T + 1 s of CPU: on a quiet machine that is the wall time the user waits (the
+    wall figure is benchmarks/bench_optimizer.py's); on a loaded one the deadline, a wall
+    clock, comes with less CPU spent, so the bound still catches a search or a final step
+    that ignores the deadline, without failing because other processes took the cores."""
     request = load_request(wide_request_data(1, 200, 20))
     request = replace(request, search=replace(request.search, timeout_seconds=timeout))
-    started = time.monotonic()
+    started = time.process_time()
     result = optimize(request)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
     assert elapsed < timeout + 1.0
     assert result.plan.outcome.expected_cost > 0
     assert any("DIRECT only" in s for s in result.stats.skipped)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-import aalps.optimizer.coupled_search
-import aalps.optimizer.joint_search
 import aalps.optimizer.search
 import optuna
 import pytest
@@ -16,6 +14,7 @@ from aalps.optimizer import OptimizeResult, optimize
 from aalps.optimizer.search import RECORDED_KINDS, OptunaSearch
 from aalps.optimizer.study_mirror import CHECKPOINT_TRIALS, write_trials
 
+from tests import search_hooks
 from tests.optimizer.conftest import cached_request
 
 
@@ -30,9 +29,7 @@ def _commits(storage: optuna.storages.RDBStorage) -> list[int]:
 def test_tpe_trials_reach_the_stored_study_in_batches(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
-    monkeypatch.setattr(aalps.optimizer.coupled_search, "NODE_BUDGET", 1)
-    monkeypatch.setattr(aalps.optimizer.coupled_search, "USE_DP", False)
+    search_hooks.apply(monkeypatch.setattr)
     request = replace(cached_request(9), search=SearchOptions(n_trials=60, seed=0))
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'studies.db'}")
     optuna.create_study(storage=storage, study_name="job")  # as the job worker does
@@ -158,9 +155,7 @@ def test_a_failed_checkpoint_keeps_its_trials_for_the_next(
 
 
 def _tpe_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aalps.optimizer.joint_search, "ENUMERATION_LIMIT", 1)
-    monkeypatch.setattr(aalps.optimizer.coupled_search, "NODE_BUDGET", 1)
-    monkeypatch.setattr(aalps.optimizer.coupled_search, "USE_DP", False)
+    search_hooks.apply(monkeypatch.setattr)
 
 
 def _interrupted_then_resumed(

@@ -694,21 +694,30 @@ class Defects(_message.Message):
 
     COUNT_FIELD_NUMBER: _builtins.int
     REPORT_TOKENS_FIELD_NUMBER: _builtins.int
+    MAX_ITERATIONS_FIELD_NUMBER: _builtins.int
     count: _builtins.str
     """Expression: number of defects. Required."""
     report_tokens: _builtins.str
     """Expression: tokens of the report the detector writes per defect. Default "0"."""
+    max_iterations: _builtins.int
+    """At most this many iterations of ITERATE_WITH_HISTORY / ITERATE_STATELESS (a whole
+    number >= 1). Each iteration fixes one defect; fewer iterations than defects leave
+    defects unfixed, so the task fails. Absent: no cap.
+    """
     def __init__(
         self,
         *,
         count: _builtins.str = ...,
         report_tokens: _builtins.str = ...,
+        max_iterations: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_iterations", b"_max_iterations", "max_iterations", b"max_iterations"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "report_tokens", b"report_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_iterations", b"_max_iterations", "count", b"count", "max_iterations", b"max_iterations", "report_tokens", b"report_tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__max_iterations: _TypeAlias = _typing.Literal["max_iterations"]  # noqa: Y015
+    _WhichOneofArgType__max_iterations: _TypeAlias = _typing.Literal["_max_iterations", b"_max_iterations"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_iterations) -> _WhichOneofReturnType__max_iterations | None: ...
 
 Global___Defects: _TypeAlias = Defects  # noqa: Y015
 
@@ -720,21 +729,30 @@ class Acceptance(_message.Message):
 
     SUCCESS_PROBABILITY_FIELD_NUMBER: _builtins.int
     VERIFIER_FIELD_NUMBER: _builtins.int
+    MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
     success_probability: _builtins.str
     """Expression: a number in (0, 1], the probability one attempt is right. Required."""
     verifier: _builtins.str
     """The capability of an LLM verifier; empty means a free (code) verifier."""
+    max_attempts: _builtins.int
+    """At most this many attempts per retried unit (a whole number >= 1): per block under
+    LOCAL_RETRY, for the whole input under GLOBAL_RETRY. A unit that no attempt got
+    accepted fails the task. Absent: retry until accepted.
+    """
     def __init__(
         self,
         *,
         success_probability: _builtins.str = ...,
         verifier: _builtins.str = ...,
+        max_attempts: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_attempts", b"_max_attempts", "max_attempts", b"max_attempts"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["success_probability", b"success_probability", "verifier", b"verifier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_attempts", b"_max_attempts", "max_attempts", b"max_attempts", "success_probability", b"success_probability", "verifier", b"verifier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__max_attempts: _TypeAlias = _typing.Literal["max_attempts"]  # noqa: Y015
+    _WhichOneofArgType__max_attempts: _TypeAlias = _typing.Literal["_max_attempts", b"_max_attempts"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_attempts) -> _WhichOneofReturnType__max_attempts | None: ...
 
 Global___Acceptance: _TypeAlias = Acceptance  # noqa: Y015
 
@@ -983,6 +1001,26 @@ class Model(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class VoteCorrelationsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
     PRICE_PER_INPUT_TOKEN_FIELD_NUMBER: _builtins.int
@@ -1000,6 +1038,8 @@ class Model(_message.Message):
     TIER_PRICES_FIELD_NUMBER: _builtins.int
     BATCH_TIER_PRICES_FIELD_NUMBER: _builtins.int
     CASCADE_FIELD_NUMBER: _builtins.int
+    VOTE_CORRELATION_FIELD_NUMBER: _builtins.int
+    VOTE_CORRELATIONS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """An identifier (letters, digits, _), unique in the catalog. A model whose size is a
     number appears in symbolic results as the symbol m_<name>.
@@ -1045,6 +1085,13 @@ class Model(_message.Message):
     `tier_prices` (input, output and cache), as providers bill long prompts (LiteLLM's
     `*_above_200k_tokens`). 0 or absent: no tier.
     """
+    vote_correlation: _builtins.float
+    """Intra-model correlation rho in [0, 1] of this model's samples of one input: the
+    per-sample success probability of an input is drawn once from a Beta distribution
+    with mean p and intra-class correlation rho, so majority votes and AHEAD_BY_K gain
+    less than independent samples would (beta-binomial). 0 or absent: independent
+    samples; 1: every sample of an input is the same.
+    """
     @_builtins.property
     def capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Capability name -> reliability p in (0, 1]: the probability that one call performs
@@ -1072,6 +1119,12 @@ class Model(_message.Message):
     def cascade(self) -> _containers.MessageMap[_builtins.str, Global___CascadeRates]:
         """Capability -> the model's rates as a CASCADE stage for it."""
 
+    @_builtins.property
+    def vote_correlations(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """Capability name -> rho in [0, 1], overriding `vote_correlation` for that capability
+        (a capability the model lists).
+        """
+
     def __init__(
         self,
         *,
@@ -1092,10 +1145,12 @@ class Model(_message.Message):
         tier_prices: Global___TokenPrices | None = ...,
         batch_tier_prices: Global___TokenPrices | None = ...,
         cascade: _abc.Mapping[_builtins.str, Global___CascadeRates] | None = ...,
+        vote_correlation: _builtins.float = ...,
+        vote_correlations: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "tier_prices", b"tier_prices"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "cascade", b"cascade", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "cascade", b"cascade", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens", "vote_correlation", b"vote_correlation", "vote_correlations", b"vote_correlations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2212,7 +2267,8 @@ class CatalogChange(_message.Message):
     """The catalog model's name."""
     field: _builtins.str
     """A number field of the model: price_per_input_token, price_per_output_token, size,
-    context_window, latency_per_token, per_token_error, or capabilities.<name>.
+    context_window, latency_per_token, per_token_error, vote_correlation, or
+    capabilities.<name>.
     """
     factor: _builtins.float
     """The factor (> 0)."""

@@ -1,0 +1,50 @@
+"""The reliability an operator asks of a role: decay, decisions, then the role's votes.
+
+:class:`RoleReliability` is what :mod:`aalps.cost_models.evaluation` hands an operator as its
+:class:`~aalps.cost_models.operators.base.Reliability`: per role, the model's reliability on
+the role's capability, its per-token decay, the role's votes and the model's intra-model
+correlation ``ρ`` (``vote_correlation``). A vote is the binomial majority when ``ρ = 0``
+(today's figures exactly) and the beta-binomial one otherwise
+(:mod:`aalps.cost_models.correlated_votes`).
+"""
+
+from __future__ import annotations
+
+from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.correlated_votes import correlated_majority_success
+from aalps.cost_models.stochastic import majority_vote_success
+
+__all__ = ["RoleReliability"]
+
+
+class RoleReliability:
+    """``reliability(role, tokens_in, decisions)`` of one task plan's roles (see the module)."""
+
+    __slots__ = ("_arithmetic", "_rho", "_roles")
+
+    def __init__(self, arithmetic: Arithmetic) -> None:
+        self._arithmetic = arithmetic
+        self._roles: dict[str, tuple[Value, Value | None, int, Value]] = {}
+        self._rho: dict[str, float] = {}
+
+    def add(self, role: str, p: Value, keep: Value | None, votes: int, rho: float) -> None:
+        """Declare ``role``: reliability ``p``, per-token keep (None: no decay), votes, ρ."""
+        exact_rho = self._arithmetic.number(rho) if rho else 0
+        self._roles[role] = (p, keep, votes, exact_rho)
+        self._rho[role] = rho
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
+        p, keep, votes, rho = self._roles[role]
+        if keep is not None:
+            p = p * keep**tokens_in
+        if decisions != 1:
+            p = p**decisions
+        if votes == 1:
+            return p
+        if not rho:
+            return majority_vote_success(p, votes)
+        return correlated_majority_success(p, votes, rho)
+
+    def correlation(self, role: str) -> float:
+        """ρ of the role's model on the role's capability (0: independent samples)."""
+        return self._rho.get(role, 0.0)
