@@ -21,7 +21,7 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
+from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, group_cost
 from aalps.cost_models.domain import (
     Model,
     Operator,
@@ -47,6 +47,8 @@ from aalps.cost_models.outcomes import (
     TaskOutcome,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
+from aalps.cost_models.prompt_cache import cached_attempt_cost, cached_group_cost
+from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
@@ -57,6 +59,7 @@ from aalps.cost_models.shapes import (
     to_float,
 )
 from aalps.cost_models.stochastic import lead_choices, majority_vote_success
+from aalps.cost_models.tools import tool_figures
 
 __all__ = [
     "VOTE_CHOICES",
@@ -200,19 +203,17 @@ class PlanEvaluator:
         cost = self._costs.get(task_plan)
         if cost is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, pricing, votes, _ = self._run(task_plan, SYMBOLIC, shape)
+            schedule, pricing, votes, models = self._run(task_plan, SYMBOLIC, shape)
+            request = self.request
             cost = sympy.Add(
                 *(
-                    group_cost(
-                        g,
-                        self.request.cost_model,
-                        pricing[g.role],
-                        votes[g.role],
-                        SYMBOLIC,
-                        shape.prompt,
+                    cached_group_cost(
+                        g, request, pricing[g.role], votes[g.role], SYMBOLIC, shape.prompt
                     )
                     for g in schedule.groups
-                )
+                ),
+                tool_figures(schedule.tools, request.cost_model)[0],
+                amortized(setup_of(models.values()), request.volume, SYMBOLIC),
             )
             self._costs[task_plan] = cost
         return cost
@@ -288,11 +289,12 @@ class PlanEvaluator:
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> TaskOutcome:
         schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
-        parallelism = self.request.constraints.parallelism
-        cost_model = self.request.cost_model
+        request = self.request
+        parallelism = request.constraints.parallelism
         groups = schedule.groups
-        cost: Value = 0
-        latency: Value = 0
+        setup = setup_of(models.values())
+        cost, latency = tool_figures(schedule.tools, request.cost_model)
+        cost = cost + amortized(setup, request.volume, arithmetic)
         violation = None
         variance: Value = 0
         retry = None
@@ -303,13 +305,13 @@ class PlanEvaluator:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             role = g.role
             model, r, price = models[role], votes[role], pricing[role]
-            cost = cost + group_cost(g, cost_model, price, r, arithmetic, shape.prompt)
+            cost = cost + cached_group_cost(g, request, price, r, arithmetic, shape.prompt)
             if g.variance:
                 if per_attempt is None:
                     # Per-attempt cost of each random group, with the groups that follow it.
                     per_attempt = {
-                        f.role: attempt_cost(
-                            cost_model,
+                        f.role: cached_attempt_cost(
+                            request,
                             pricing[f.role],
                             votes[f.role],
                             f.input,
@@ -355,6 +357,7 @@ class PlanEvaluator:
             window_violation=violation,
             retry=retry,
             log_success=log_success,
+            setup_cost=float(setup),
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -372,7 +375,7 @@ class PlanEvaluator:
         """Sum costs, multiply success, take the critical path of latencies."""
         ordered = [outcomes[t] for t in self._order]
         finish = [0.0] * len(ordered)
-        cost = variance = longest = log_success = 0.0
+        cost = variance = longest = log_success = setup = 0.0
         success = 1.0
         violation = None
         random: list[TaskOutcome] = []
@@ -385,6 +388,7 @@ class PlanEvaluator:
             if end > longest:
                 longest = end
             cost += o.expected_cost
+            setup += o.setup_cost
             success *= o.success_probability
             log_success += o.log_success
             if o.cost_variance:
@@ -405,6 +409,7 @@ class PlanEvaluator:
             log_success=log_success,
             cost_variance=variance,
             random_tasks=tuple(random),
+            setup_cost=setup,
         )
 
     def plan_cost(self, plan: Plan) -> sympy.Expr:

@@ -90,6 +90,7 @@ class TaskOutcome(_CostOfPass):
     window_violation: str | None = None
     retry: RetryTail | None = None
     log_success: float = math.nan
+    setup_cost: float = 0.0  # one-time, before amortizing (in ``expected_cost``: /volume)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class PlanOutcome(_CostOfPass):
     log_success: float = math.nan
     cost_variance: float = 0.0
     random_tasks: tuple[TaskOutcome, ...] = ()
+    setup_cost: float = 0.0  # one-time, before amortizing (in ``expected_cost``: /volume)
 
     @cached_property
     def _tail(self) -> tuple[float, bool]:
