@@ -294,7 +294,8 @@ class PlanEvaluator:
         groups = schedule.groups
         setup = setup_of(models.values())
         cost, latency = tool_figures(schedule.tools, request.cost_model)
-        cost = cost + amortized(setup, request.volume, arithmetic)
+        share = amortized(setup, request.volume, arithmetic)
+        cost = cost + share
         violation = None
         variance: Value = 0
         retry = None
@@ -358,6 +359,7 @@ class PlanEvaluator:
             retry=retry,
             log_success=log_success,
             setup_cost=float(setup),
+            setup_share=to_float(share),
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -375,7 +377,7 @@ class PlanEvaluator:
         """Sum costs, multiply success, take the critical path of latencies."""
         ordered = [outcomes[t] for t in self._order]
         finish = [0.0] * len(ordered)
-        cost = variance = longest = log_success = setup = 0.0
+        cost = variance = longest = log_success = setup = share = 0.0
         success = 1.0
         violation = None
         random: list[TaskOutcome] = []
@@ -389,6 +391,7 @@ class PlanEvaluator:
                 longest = end
             cost += o.expected_cost
             setup += o.setup_cost
+            share += o.setup_share
             success *= o.success_probability
             log_success += o.log_success
             if o.cost_variance:
@@ -410,6 +413,7 @@ class PlanEvaluator:
             cost_variance=variance,
             random_tasks=tuple(random),
             setup_cost=setup,
+            setup_share=share,
         )
 
     def plan_cost(self, plan: Plan) -> sympy.Expr:

@@ -283,7 +283,7 @@ class OperatorEnumerator:
                 if priced
                 else [model.size_value, self.owner.far_sizes[model.name]]
             )
-            figures.append(-window_of(model))
+            figures += [-window_of(model), float(model.setup_cost)]
             if self.metrics.success or retries:
                 figures += [
                     -float(model.capabilities[role.capability]),

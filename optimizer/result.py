@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aalps.optimizer.break_even import SetupBreakEven
 from aalps.cost_models.bounds import Separation
 from aalps.cost_models.errors import CancelledError
 from aalps.cost_models.evaluation import PlanEvaluation
@@ -109,6 +110,7 @@ class OptimizeResult:
     stats: SearchStats
     asymptotic_plan: PlanEvaluation | None = None
     stability: tuple[StabilityRange, ...] = ()
+    setup: SetupBreakEven | None = None  # the setups' break-even (:mod:`.break_even`)
 
 
 @dataclass(frozen=True)
