@@ -28,8 +28,9 @@ MAX_VOLUME = 1e15
 
 
 def read_volume(value: Any, errors: Violations) -> float:
-    """A request's ``volume``: runs over the plan's life, > 0 (1 when unset)."""
-    volume = read_number(value, "volume", errors, low=0.0, low_open=True, high=MAX_VOLUME)
+    """A request's ``volume``: runs over the plan's life, > 0 (1 when unset or 0, the wire's
+    unset number)."""
+    volume = read_number(value, "volume", errors, low=0.0, high=MAX_VOLUME)
     return volume or 1.0
 
 
