@@ -36,7 +36,7 @@ def read_volume(value: Any, errors: Violations) -> float:
 
 def setup_of(models: Iterable[Model]) -> sympy.Rational:
     """The one-time cost of the models of a task plan's roles (one setup per role)."""
-    return sympy.Add(*(m.setup_cost for m in models))  # type: ignore[return-value]
+    return sympy.Add(*(m.setup_cost for m in models))
 
 
 def amortized(setup: sympy.Rational, volume: float, arithmetic: Arithmetic) -> Value:

@@ -1,7 +1,8 @@
 """A task from plain data: its sizes, then its facts, each read by one registered reader.
 
 A task's facts (``blocks``, ``routing``, ``defects``, ``acceptance``, ``chunkable``,
-``steps``, ``baseline``, ``discrete``, ``executor``, ``tool``) say which operators apply to it and with which sizes.
+``steps``, ``baseline``, ``discrete``, ``executor``, ``tool``) say which operators apply to
+it and with which sizes.
 Each is read by one small function registered in :data:`FACT_READERS` under the fact's key,
 which is also the :class:`~aalps.cost_models.domain.Task` field it fills. A fact given as an
 object declares its keys with the reader; :func:`read_task` checks them before the reader

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aalps.optimizer.break_even import SetupBreakEven
 from aalps.cost_models.bounds import Separation
 from aalps.cost_models.errors import CancelledError
 from aalps.cost_models.evaluation import PlanEvaluation
+from aalps.optimizer.break_even import SetupBreakEven
 from aalps.optimizer.stability import StabilityRange
 
 __all__ = [

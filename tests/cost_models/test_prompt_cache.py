@@ -17,7 +17,7 @@ from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.simulator import simulate
 
-B, S, O, P, M = 8, 100, 10, 500, 2  # blocks, block size, output, prompt, model size
+B, S, OUT, P, M = 8, 100, 10, 500, 2  # blocks, block size, output, prompt, model size
 PIN, POUT, READ, WRITE = 2e-6, 1e-5, 2e-7, 2.5e-6
 
 
@@ -30,7 +30,7 @@ def request(cost_model: str, cache: dict[str, Any] | None, prompt: str = str(P))
                     "id": "t",
                     "capability": "x",
                     "prompt_tokens": prompt,
-                    "blocks": {"count": "b", "size": str(S), "output": str(O)},
+                    "blocks": {"count": "b", "size": str(S), "output": str(OUT)},
                 }
             ],
         },
@@ -72,23 +72,23 @@ def fp(i: float, t: float) -> float:
     ("cost_model", "cache", "hand"),
     [
         # Off by default: every call pays for its prompt (today's figures).
-        ("KV_CACHED", None, B * M * (P + S + O)),
-        ("KV_CACHED", {"enabled": False}, B * M * (P + S + O)),
-        ("FORWARD_PASS", None, B * fp(P + S, O)),
+        ("KV_CACHED", None, B * M * (P + S + OUT)),
+        ("KV_CACHED", {"enabled": False}, B * M * (P + S + OUT)),
+        ("FORWARD_PASS", None, B * fp(P + S, OUT)),
         # On: the prompt once per group, or once per lifetime of 3 calls (⌈8/3⌉ = 3 writes).
-        ("KV_CACHED", {"enabled": True}, B * M * (S + O) + M * P),
-        ("KV_CACHED", {"enabled": True, "lifetime_calls": 3}, B * M * (S + O) + 3 * M * P),
-        ("FORWARD_PASS", {"enabled": True}, B * fp(S, O) + M * P),
-        ("FORWARD_PASS", {"enabled": True, "lifetime_calls": 8}, B * fp(S, O) + M * P),
-        ("FORWARD_PASS", {"enabled": True, "lifetime_calls": 1}, B * fp(S, O) + B * M * P),
+        ("KV_CACHED", {"enabled": True}, B * M * (S + OUT) + M * P),
+        ("KV_CACHED", {"enabled": True, "lifetime_calls": 3}, B * M * (S + OUT) + 3 * M * P),
+        ("FORWARD_PASS", {"enabled": True}, B * fp(S, OUT) + M * P),
+        ("FORWARD_PASS", {"enabled": True, "lifetime_calls": 8}, B * fp(S, OUT) + M * P),
+        ("FORWARD_PASS", {"enabled": True, "lifetime_calls": 1}, B * fp(S, OUT) + B * M * P),
         # PRICED: the cache is on where the model lists a read price; writes at WRITE.
-        ("PRICED", None, B * (S * PIN + O * POUT + P * READ) + P * (WRITE - READ)),
+        ("PRICED", None, B * (S * PIN + OUT * POUT + P * READ) + P * (WRITE - READ)),
         (
             "PRICED",
             {"lifetime_calls": 3},
-            B * (S * PIN + O * POUT + P * READ) + 3 * P * (WRITE - READ),
+            B * (S * PIN + OUT * POUT + P * READ) + 3 * P * (WRITE - READ),
         ),
-        ("PRICED", {"enabled": False}, B * ((S + P) * PIN + O * POUT)),
+        ("PRICED", {"enabled": False}, B * ((S + P) * PIN + OUT * POUT)),
     ],
 )
 def test_prefix_charged_once_per_lifetime(

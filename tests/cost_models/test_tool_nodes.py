@@ -30,7 +30,9 @@ def routing_request(code_router: dict[str, Any] | None, cost_model: str = "FORWA
                     {"name": "c", "value": 20},
                     {"name": "n", "value": 1000},
                 ],
-                "tasks": [{"id": "t", "capability": "solve", "input_tokens": "n", "routing": routing}],
+                "tasks": [
+                    {"id": "t", "capability": "solve", "input_tokens": "n", "routing": routing}
+                ],
             },
             "catalog": {
                 "models": [
@@ -104,7 +106,12 @@ def chain_request(cost_model: str) -> Any:
                         "output_tokens": "300",
                         "tool": {"price_per_call": 0.002, "latency": 5, "failure_rate": 0.1},
                     },
-                    {"id": "answer", "capability": "qa", "input_tokens": "q", "output_tokens": "20"},
+                    {
+                        "id": "answer",
+                        "capability": "qa",
+                        "input_tokens": "q",
+                        "output_tokens": "20",
+                    },
                 ],
                 "edges": [{"source": "search", "target": "answer"}],
             },
@@ -161,7 +168,10 @@ def test_code_task_defaults_to_free_and_exact() -> None:
     ("task", "field"),
     [
         ({"executor": "TOOL", "tool": {"failure_rate": 1.0}}, "graph.tasks[0].tool.failure_rate"),
-        ({"executor": "TOOL", "tool": {"price_per_call": -1}}, "graph.tasks[0].tool.price_per_call"),
+        (
+            {"executor": "TOOL", "tool": {"price_per_call": -1}},
+            "graph.tasks[0].tool.price_per_call",
+        ),
         ({"executor": "ROBOT"}, "graph.tasks[0].executor"),
         ({"capability": "x", "tool": {"latency": 1}}, "graph.tasks[0].tool"),
         ({"executor": "CODE", "blocks": {"count": "2", "size": "5"}}, "graph.tasks[0].blocks"),

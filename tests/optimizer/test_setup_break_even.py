@@ -28,7 +28,9 @@ def data(volume: float | None, objective: str = "COST_OF_PASS") -> dict[str, Any
     request: dict[str, Any] = {
         "graph": {
             "parameters": [{"name": "n", "value": 1000}],
-            "tasks": [{"id": "answer", "capability": "qa", "input_tokens": "n", "output_tokens": "100"}],
+            "tasks": [
+                {"id": "answer", "capability": "qa", "input_tokens": "n", "output_tokens": "100"}
+            ],
         },
         "catalog": {
             "models": [
@@ -96,7 +98,8 @@ def test_no_setup_in_the_catalog_reports_none_and_volume_defaults_to_one() -> No
     assert optimize(load_request(plain)).setup is None
     result = optimize(load_request(data(None)))  # volume 1: the whole setup in one run
     assert result.plan.plan.tasks[0].roles[0].model == "teacher"
-    assert result.setup is not None and result.setup.break_even_volume == pytest.approx(842.857, abs=1e-3)
+    assert result.setup is not None
+    assert result.setup.break_even_volume == pytest.approx(842.857, abs=1e-3)
 
 
 def test_what_if_a_cheaper_setup_moves_the_break_even() -> None:
