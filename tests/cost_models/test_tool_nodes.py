@@ -190,3 +190,45 @@ def test_bad_tool_input_names_the_field(task: dict[str, Any], field: str) -> Non
     with pytest.raises(InvalidRequestError) as caught:
         load_request(data)
     assert field in {v.field for v in caught.value.violations}
+
+
+def test_a_priced_code_router_crosses_over_a_generalist() -> None:
+    """DIRECT pays 1e-5 per token, ROUTE 0.5 per routing call plus 1e-6 per token: the code
+    router's fixed price is worth it beyond n = 0.5 / 9e-6 = 55,555.6 tokens (scale ×55.6)."""
+    data: dict[str, Any] = {
+        "graph": {
+            "parameters": [{"name": "n", "value": 1000}],
+            "tasks": [
+                {
+                    "id": "t",
+                    "capability": "solve",
+                    "input_tokens": "n",
+                    "routing": {"code_router": {"price_per_call": 0.5}},
+                }
+            ],
+        },
+        "catalog": {
+            "models": [
+                {
+                    "name": "g",
+                    "size": "10",
+                    "capabilities": {"solve": 1},
+                    "price_per_input_token": 1e-5,
+                },
+                {
+                    "name": "s",
+                    "size": "1",
+                    "per_variant": True,
+                    "capabilities": {"solve": 1},
+                    "price_per_input_token": 1e-6,
+                },
+            ]
+        },
+        "cost_model": "PRICED",
+    }
+    result = optimize(load_request(data))
+    assert result.plan.plan.tasks[0].operator is Operator.DIRECT
+    assert result.plan.outcome.expected_cost == pytest.approx(1e-5 * 1000)
+    (crossover,) = result.crossovers
+    assert crossover.plan.plan.tasks[0].operator is Operator.ROUTE
+    assert crossover.values["n"] == pytest.approx(0.5 / 9e-6, rel=1e-3)
