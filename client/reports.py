@@ -251,9 +251,7 @@ def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
         stability=tuple(stability_from_proto(s) for s in message.stability),
         setup=message.setup.text if message.HasField("setup") else "",
         break_even=(
-            message.setup.break_even_volume
-            if message.setup.HasField("break_even_volume")
-            else None
+            message.setup.break_even_volume if message.setup.HasField("break_even_volume") else None
         ),
     )
 
