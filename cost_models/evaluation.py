@@ -194,8 +194,7 @@ class PlanEvaluator:
         schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
-            success = schedule.success * shape.acceptance**units
-            schedule = Schedule(schedule.groups, success)
+            schedule = replace(schedule, success=schedule.success * shape.acceptance**units)
         return schedule, pricing, votes, models
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
@@ -204,16 +203,14 @@ class PlanEvaluator:
         if cost is None:
             shape = self._compiled[task_plan.task_id].symbolic
             schedule, pricing, votes, models = self._run(task_plan, SYMBOLIC, shape)
-            request = self.request
+            req, prompt = self.request, shape.prompt
             cost = sympy.Add(
                 *(
-                    cached_group_cost(
-                        g, request, pricing[g.role], votes[g.role], SYMBOLIC, shape.prompt
-                    )
+                    cached_group_cost(g, req, pricing[g.role], votes[g.role], SYMBOLIC, prompt)
                     for g in schedule.groups
                 ),
-                tool_figures(schedule.tools, request.cost_model)[0],
-                amortized(setup_of(models.values()), request.volume, SYMBOLIC),
+                tool_figures(schedule.tools, req.cost_model)[0],
+                amortized(setup_of(models.values()), req.volume, SYMBOLIC),
             )
             self._costs[task_plan] = cost
         return cost

@@ -13,9 +13,9 @@ import pytest
 from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.loading import load_request
+from aalps.cost_models.loading import load_plan, load_request
 from aalps.cost_models.simulator import simulate
-from aalps.optimizer import optimize
+from aalps.optimizer import analyze_plan, optimize
 
 
 def routing_request(code_router: dict[str, Any] | None, cost_model: str = "FORWARD_PASS") -> Any:
@@ -232,3 +232,40 @@ def test_a_priced_code_router_crosses_over_a_generalist() -> None:
     (crossover,) = result.crossovers
     assert crossover.plan.plan.tasks[0].operator is Operator.ROUTE
     assert crossover.values["n"] == pytest.approx(0.5 / 9e-6, rel=1e-3)
+
+
+def test_analyze_a_callers_tool_plan_and_reject_roles_on_a_tool() -> None:
+    request = chain_request("PRICED")
+    plan = load_plan(
+        {
+            "tasks": [
+                {"task_id": "search", "operator": "DIRECT"},
+                {
+                    "task_id": "answer",
+                    "operator": "DIRECT",
+                    "roles": [{"role": "worker", "model": "m"}],
+                },
+            ]
+        }
+    )
+    result = analyze_plan(request, plan)
+    assert result.plan.outcome.expected_cost == pytest.approx(0.002 + 1e-6 * 350 + 4e-6 * 20)
+    bad = load_plan(
+        {
+            "tasks": [
+                {
+                    "task_id": "search",
+                    "operator": "DIRECT",
+                    "roles": [{"role": "worker", "model": "m"}],
+                },
+                {
+                    "task_id": "answer",
+                    "operator": "DIRECT",
+                    "roles": [{"role": "worker", "model": "m"}],
+                },
+            ]
+        }
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        analyze_plan(request, bad)
+    assert "plan.tasks[search].roles[worker]" in {v.field for v in caught.value.violations}
