@@ -16,6 +16,7 @@ from aalps.cost_models.errors import InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.simulator import simulate
+from aalps.optimizer import optimize
 
 B, S, OUT, P, M = 8, 100, 10, 500, 2  # blocks, block size, output, prompt, model size
 PIN, POUT, READ, WRITE = 2e-6, 1e-5, 2e-7, 2.5e-6
@@ -138,3 +139,46 @@ def test_bad_cache_options_name_the_field(cache: dict[str, Any], field: str) -> 
     with pytest.raises(InvalidRequestError) as caught:
         request("KV_CACHED", cache)
     assert field in {v.field for v in caught.value.violations}
+
+
+def _crossing(cache: bool) -> Any:
+    data: dict[str, Any] = {
+        "graph": {
+            "parameters": [{"name": "b", "value": 2}],
+            "tasks": [
+                {
+                    "id": "t",
+                    "capability": "x",
+                    "prompt_tokens": "5000",
+                    "output_tokens": "10",
+                    "blocks": {"count": "b", "size": "10", "output": "10"},
+                }
+            ],
+        },
+        "catalog": {
+            "models": [
+                {"name": "big", "size": "4", "capabilities": {"x": 1}},
+                {"name": "small", "size": "1", "context_window": 5025, "capabilities": {"x": 1}},
+            ]
+        },
+        "cost_model": "KV_CACHED",
+    }
+    if cache:
+        data["prompt_cache"] = {"enabled": True}
+    return optimize(load_request(data))
+
+
+def test_the_cache_removes_a_crossover() -> None:
+    """KV_CACHED, a 5,000-token prompt over b blocks of 10 tokens; the small model's window
+    holds one block, not the whole input. Uncached, MAP on it costs 5020·b and DIRECT on
+    the big model 4·(5000 + 10·b + 10): DIRECT overtakes beyond b = 20040/4980 = 4.024.
+    Cached, MAP costs 20·b + 5000, below DIRECT at every b: no crossover."""
+    uncached = _crossing(False)
+    assert uncached.plan.outcome.expected_cost == pytest.approx(5020 * 2)
+    (crossover,) = uncached.crossovers
+    assert crossover.plan.plan.tasks[0].operator is Operator.DIRECT
+    assert crossover.values["b"] == pytest.approx(20040 / 4980, rel=1e-6)
+    cached = _crossing(True)
+    assert cached.plan.plan.tasks[0].operator is Operator.MAP
+    assert cached.plan.outcome.expected_cost == pytest.approx(20 * 2 + 5000)
+    assert cached.crossovers == () and "crossovers" not in cached.stats.skipped
