@@ -19,6 +19,9 @@ with no lifetime) and reads it in every call:
   token attends to, and that is the term this cost model counts.
 
 With retries the number of calls is random; ``w`` is then taken at its expected count.
+Latency is unchanged (a conservative figure: a cached prefix shortens the time to the
+first token in practice). ITERATE_WITH_HISTORY's growing history is not treated as a
+cached prefix: only the task's prompt is.
 """
 
 from __future__ import annotations
