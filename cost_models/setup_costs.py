@@ -23,6 +23,8 @@ from aalps.cost_models.fields import read_number
 
 __all__ = ["MAX_VOLUME", "amortized", "read_volume", "setup_of"]
 
+_ZERO = sympy.Integer(0)
+
 #: The largest volume a request may state (runs).
 MAX_VOLUME = 1e15
 
@@ -36,7 +38,8 @@ def read_volume(value: Any, errors: Violations) -> float:
 
 def setup_of(models: Iterable[Model]) -> sympy.Rational:
     """The one-time cost of the models of a task plan's roles (one setup per role)."""
-    return sympy.Add(*(m.setup_cost for m in models))
+    costs = [m.setup_cost for m in models if m.setup_cost]
+    return sympy.Add(*costs) if costs else _ZERO
 
 
 def amortized(setup: sympy.Rational, volume: float, arithmetic: Arithmetic) -> Value:

@@ -105,6 +105,8 @@ def tool_call_cost(cost_model: CostModel, calls: Value, price: Value) -> Value:
 
 def tool_figures(tools: Any, cost_model: CostModel) -> tuple[Value, Value]:
     """The cost and the latency of a schedule's tool calls (``Schedule.tools``)."""
+    if not tools:
+        return 0, 0
     cost: Value = 0
     latency: Value = 0
     for use in tools:
