@@ -56,7 +56,8 @@ def read_prompt_cache(value: Any, errors: Violations) -> tuple[bool | None, int]
     if enabled is not None and not isinstance(enabled, bool):
         errors.add(f"{field}.enabled", "must be true or false")
         enabled = None
-    lifetime = read_number(raw.get("lifetime_calls"), f"{field}.lifetime_calls", errors, low=0.0)
+    where = f"{field}.lifetime_calls"
+    lifetime = read_number(raw.get("lifetime_calls"), where, errors, low=0.0, high=2**31 - 1)
     if lifetime is not None and lifetime != int(lifetime):
         errors.add(f"{field}.lifetime_calls", "must be a whole number of calls")
         lifetime = None

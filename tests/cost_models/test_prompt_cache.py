@@ -133,6 +133,7 @@ def test_bound_drops_the_prompt_from_every_block() -> None:
         ({"lifetime_calls": -1}, "prompt_cache.lifetime_calls"),
         ({"lifetime_calls": 2.5}, "prompt_cache.lifetime_calls"),
         ({"lifetime": 2}, "prompt_cache.lifetime"),
+        ({"lifetime_calls": 2**31}, "prompt_cache.lifetime_calls"),
     ],
 )
 def test_bad_cache_options_name_the_field(cache: dict[str, Any], field: str) -> None:
