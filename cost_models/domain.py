@@ -28,6 +28,7 @@ __all__ = [
     "CostModel",
     "Defects",
     "Edge",
+    "Executor",
     "Model",
     "Objective",
     "Operator",
@@ -35,6 +36,7 @@ __all__ = [
     "Parameter",
     "Plan",
     "PriceList",
+    "PromptCache",
     "RankBy",
     "RoleAssignment",
     "Routing",
@@ -45,6 +47,7 @@ __all__ = [
     "TaskGraph",
     "TaskPlan",
     "TokenPrices",
+    "Tool",
 ]
 
 #: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
@@ -74,6 +77,14 @@ class Operator(enum.StrEnum):
     CHUNK_AGGREGATE = "CHUNK_AGGREGATE"
     AHEAD_BY_K = "AHEAD_BY_K"
     CASCADE = "CASCADE"
+
+
+class Executor(enum.StrEnum):
+    """Who runs a task: an LLM (the operators), or a tool or code (no forward pass)."""
+
+    LLM = "LLM"
+    TOOL = "TOOL"
+    CODE = "CODE"
 
 
 class PriceList(enum.StrEnum):
@@ -141,6 +152,30 @@ class CascadeRates:
 
 
 @dataclass(frozen=True)
+class Tool:
+    """A step run by a tool or by code: one call's price (PRICED's currency), its latency
+    and the chance that it fails. It makes no LLM forward pass, so every other cost model
+    charges it nothing (:mod:`aalps.cost_models.tools`)."""
+
+    price_per_call: sympy.Rational = sympy.Integer(0)
+    latency: float = 0.0
+    failure_rate: sympy.Rational = sympy.Integer(0)
+
+
+@dataclass(frozen=True)
+class PromptCache:
+    """A request's prompt caching (:mod:`aalps.cost_models.prompt_cache`).
+
+    ``enabled`` None: the cost model's default (on for PRICED where a model lists a
+    cache-read price, off for the others). ``lifetime`` is how many calls one cache write
+    serves (0: the whole call group).
+    """
+
+    enabled: bool | None = None
+    lifetime: int = 0
+
+
+@dataclass(frozen=True)
 class Model:
     """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave.
 
@@ -174,6 +209,10 @@ class Model:
     vote_correlation: float = 0.0
     vote_correlations: Mapping[str, float] = field(default_factory=dict)
 
+    #: A one-time cost (demonstrations, prompt optimization, fine-tuning) paid once per
+    #: task role that uses this model, amortized over the request's ``volume``.
+    setup_cost: sympy.Rational = sympy.Integer(0)
+
     def correlation(self, capability: str) -> float:
         """ρ of this model's samples on ``capability`` (:mod:`.correlated_votes`)."""
         return self.vote_correlations.get(capability, self.vote_correlation)
@@ -194,6 +233,8 @@ class Blocks:
 class Routing:
     tokens: sympy.Expr
     capability: str = ""
+    #: The router is code (no delegator LLM call): its price, latency and failure rate.
+    code_router: Tool | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +297,8 @@ class Task:
     cascade: Cascade | None = None
     baseline: Operator | None = None
     discrete: bool = False
+    executor: Executor = Executor.LLM
+    tool: Tool | None = None
 
     def role_capability(self, operator: Operator, role: str, default: str | None = None) -> str:
         """The capability a role needs.
@@ -363,6 +406,9 @@ class OptimizeRequest:
     constraints: Constraints = Constraints()
     search: SearchOptions = SearchOptions()
     pricing: PriceList = PriceList.STANDARD
+    prompt_cache: PromptCache = PromptCache()
+    #: Runs over the plan's life: setup costs are amortized over them.
+    volume: float = 1.0
 
     @cached_property
     def model_symbols(self) -> frozenset[sympy.Symbol]:

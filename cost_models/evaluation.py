@@ -21,7 +21,7 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
+from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, group_cost
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
@@ -49,6 +49,8 @@ from aalps.cost_models.outcomes import (
     TaskOutcome,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
+from aalps.cost_models.prompt_cache import cached_attempt_cost, cached_group_cost
+from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
@@ -59,6 +61,7 @@ from aalps.cost_models.shapes import (
     to_float,
 )
 from aalps.cost_models.stochastic import lead_choices
+from aalps.cost_models.tools import tool_figures
 from aalps.cost_models.vote_reliability import RoleReliability
 
 __all__ = [
@@ -190,8 +193,7 @@ class PlanEvaluator:
         schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
-            success = schedule.success * shape.acceptance**units
-            schedule = Schedule(schedule.groups, success)
+            schedule = replace(schedule, success=schedule.success * shape.acceptance**units)
         return schedule, pricing, votes, models
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
@@ -199,19 +201,15 @@ class PlanEvaluator:
         cost = self._costs.get(task_plan)
         if cost is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, pricing, votes, _ = self._run(task_plan, SYMBOLIC, shape)
+            schedule, pricing, votes, models = self._run(task_plan, SYMBOLIC, shape)
+            req, prompt = self.request, shape.prompt
             cost = sympy.Add(
                 *(
-                    group_cost(
-                        g,
-                        self.request.cost_model,
-                        pricing[g.role],
-                        votes[g.role],
-                        SYMBOLIC,
-                        shape.prompt,
-                    )
+                    cached_group_cost(g, req, pricing[g.role], votes[g.role], SYMBOLIC, prompt)
                     for g in schedule.groups
-                )
+                ),
+                tool_figures(schedule.tools, req.cost_model)[0],
+                amortized(setup_of(models.values()), req.volume, SYMBOLIC),
             )
             self._costs[task_plan] = cost
         return cost
@@ -290,11 +288,13 @@ class PlanEvaluator:
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> TaskOutcome:
         schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
-        parallelism = self.request.constraints.parallelism
-        cost_model = self.request.cost_model
+        request = self.request
+        parallelism = request.constraints.parallelism
         groups = schedule.groups
-        cost: Value = 0
-        latency: Value = 0
+        setup = setup_of(models.values())
+        cost, latency = tool_figures(schedule.tools, request.cost_model)
+        share = amortized(setup, request.volume, arithmetic)
+        cost = cost + share
         violation = None
         variance: Value = 0
         stops: list[tuple[Value, Value]] = []
@@ -306,15 +306,17 @@ class PlanEvaluator:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             role = g.role
             model, r, price = models[role], votes[role], pricing[role]
-            cost = cost + (spent := group_cost(g, cost_model, price, r, arithmetic, shape.prompt))
+            cost = cost + (
+                spent := cached_group_cost(g, request, price, r, arithmetic, shape.prompt)
+            )
             if g.nested:  # a CASCADE stage: it runs only when every stage before rejected
                 stops.append((calls, spent))
             if g.variance:
                 if per_attempt is None:
                     # Per-attempt cost of each random group, with the groups that follow it.
                     per_attempt = {
-                        f.role: attempt_cost(
-                            cost_model,
+                        f.role: cached_attempt_cost(
+                            request,
                             pricing[f.role],
                             votes[f.role],
                             f.input,
@@ -362,6 +364,8 @@ class PlanEvaluator:
             window_violation=violation,
             retry=retry,
             log_success=log_success,
+            setup_cost=float(setup),
+            setup_share=to_float(share),
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -379,7 +383,7 @@ class PlanEvaluator:
         """Sum costs, multiply success, take the critical path of latencies."""
         ordered = [outcomes[t] for t in self._order]
         finish = [0.0] * len(ordered)
-        cost = variance = longest = log_success = 0.0
+        cost = variance = longest = log_success = setup = share = 0.0
         success = 1.0
         violation = None
         random: list[TaskOutcome] = []
@@ -392,6 +396,8 @@ class PlanEvaluator:
             if end > longest:
                 longest = end
             cost += o.expected_cost
+            setup += o.setup_cost
+            share += o.setup_share
             success *= o.success_probability
             log_success += o.log_success
             if o.cost_variance:
@@ -412,6 +418,8 @@ class PlanEvaluator:
             log_success=log_success,
             cost_variance=variance,
             random_tasks=tuple(random),
+            setup_cost=setup,
+            setup_share=share,
         )
 
     def plan_cost(self, plan: Plan) -> sympy.Expr:

@@ -30,6 +30,7 @@ from aalps.cost_models.domain import (
     OptimizeRequest,
     Plan,
     PriceList,
+    PromptCache,
     RankBy,
     RoleAssignment,
     SearchObjective,
@@ -59,6 +60,8 @@ from aalps.cost_models.prices import (
     read_price,
     read_price_list,
 )
+from aalps.cost_models.prompt_cache import read_prompt_cache
+from aalps.cost_models.setup_costs import read_volume
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [
@@ -69,6 +72,9 @@ __all__ = [
     "load_plan",
     "load_request",
 ]
+
+#: The request options of issue 14 (:mod:`.prompt_cache`, :mod:`.setup_costs`).
+EXTRA_KEYS = frozenset({"prompt_cache", "volume"})
 
 #: Caps that keep one request small enough to serve (the service may lower them).
 MAX_TASKS = 5000
@@ -97,6 +103,7 @@ def _model(
         "source_key",
         "tier_threshold_tokens",
         "cascade",
+        "setup_cost",
     }
     check_keys(data, keys, field, errors)
     name = data.get("name")
@@ -188,6 +195,7 @@ def _model(
         cascade=read_rate_map(data.get("cascade"), f"{field}.cascade", errors),
         vote_correlation=rho or 0.0,
         vote_correlations=rhos,
+        setup_cost=price("setup_cost"),
     )
 
 
@@ -254,7 +262,10 @@ def load_request(
     root = read_mapping(data, "", errors)
     errors.raise_if_any()
     check_keys(
-        root, {"graph", "catalog", "cost_model", "constraints", "search", "pricing"}, "", errors
+        root,
+        {"graph", "catalog", "cost_model", "constraints", "search", "pricing"} | EXTRA_KEYS,
+        "",
+        errors,
     )
     graph_raw = read_mapping(root.get("graph"), "graph", errors)
     check_keys(graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors)
@@ -332,6 +343,8 @@ def load_request(
     constraints = _constraints(read_mapping(root.get("constraints"), "constraints", errors), errors)
     search = _search(read_mapping(root.get("search"), "search", errors), errors)
     pricing = read_enum(PriceList, root.get("pricing"), "pricing", errors, PriceList.STANDARD)
+    cache = PromptCache(*read_prompt_cache(root.get("prompt_cache"), errors))
+    volume = read_volume(root.get("volume"), errors)
     if pricing is PriceList.BATCH and cost_model is CostModel.PRICED:
         models = batch_prices(models, errors)
     if cost_model is CostModel.PRICED:
@@ -353,6 +366,8 @@ def load_request(
         constraints=constraints,
         search=search,
         pricing=pricing or PriceList.STANDARD,
+        prompt_cache=cache,
+        volume=volume,
     )
 
 

@@ -91,6 +91,13 @@ class TaskOutcome(_CostOfPass):
     window_violation: str | None = None
     retry: RetryTail | CascadeTail | None = None
     log_success: float = math.nan
+    setup_cost: float = 0.0  # one-time, before amortizing (in ``expected_cost``: /volume)
+    setup_share: float = 0.0  # the amortized part of ``expected_cost``: setup_cost / volume
+
+    @property
+    def per_run_cost(self) -> float:
+        """The expected cost of one run without the amortized setup."""
+        return self.expected_cost - self.setup_share if self.setup_share else self.expected_cost
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,13 @@ class PlanOutcome(_CostOfPass):
     log_success: float = math.nan
     cost_variance: float = 0.0
     random_tasks: tuple[TaskOutcome, ...] = ()
+    setup_cost: float = 0.0  # one-time, before amortizing (in ``expected_cost``: /volume)
+    setup_share: float = 0.0  # the amortized part of ``expected_cost``: setup_cost / volume
+
+    @property
+    def per_run_cost(self) -> float:
+        """The expected cost of one run without the amortized setup."""
+        return self.expected_cost - self.setup_share if self.setup_share else self.expected_cost
 
     @cached_property
     def _tail(self) -> tuple[float, bool]:

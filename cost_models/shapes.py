@@ -22,9 +22,10 @@ import networkx as nx
 import sympy
 from aalps.cost_models.arithmetic import SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
-from aalps.cost_models.domain import CHUNK, OptimizeRequest, Task, TaskGraph
+from aalps.cost_models.domain import CHUNK, Executor, OptimizeRequest, Task, TaskGraph
 from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import TaskShape
+from aalps.cost_models.tools import tool_size_fields
 
 __all__ = [
     "CompiledTask",
@@ -206,6 +207,7 @@ def _build_size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr
         fields["acceptance"] = task.acceptance.success_probability
     if s:
         fields.update(step_count=s.count, step_tokens=s.tokens, step_output=s.output)
+    fields.update(tool_size_fields(task))
     return fields
 
 
@@ -269,6 +271,8 @@ def _shape(
         max_attempts=(task.acceptance.max_attempts or 0) if task.acceptance else 0,
         max_iterations=(task.defects.max_iterations or 0) if task.defects else 0,
         llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
+        tool_task=task.executor is not Executor.LLM,
+        code_router=bool(task.routing and task.routing.code_router),
         aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
         step_reference=(
             0

@@ -6,7 +6,9 @@ the catalog's reliability (decayed by ``per_token_error`` per input token); a mu
 becomes correct with the task's acceptance probability; retries loop until accepted, votes
 take a majority, AHEAD_BY_K samples until one answer leads by k. Every call is charged
 with the request's cost model at the scale point. Counts (blocks, defects, steps) are
-rounded to integers.
+rounded to integers. Tool and code steps are charged their price under PRICED and fail at
+their rate; a prompt cache writes a task's prompt on a role's first call and again once its
+lifetime of calls is spent; a model's setup is charged per run as setup / volume.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy
 from aalps.cost_models.call_costs import Pricing, call_cost
 from aalps.cost_models.domain import (
     CHUNK,
     CostModel,
+    Executor,
     Model,
     Operator,
     OptimizeRequest,
@@ -91,12 +95,17 @@ class _Executor:
         self.pricing = {
             role: Pricing.of(model, model.size_value, float) for role, model in self.models.items()
         }
-        # PRICED with a cache: the first call of a role writes the task's prompt, the others
-        # read it (roles whose prompt is in the cache).
-        self.prompt = (
-            self.size(task.prompt_tokens) if request.cost_model is CostModel.PRICED else 0.0
+        # A cache: the first call of a role writes the task's prompt, the others read it
+        # (calls of each role since its last write), until the cache's lifetime is spent.
+        enabled = request.prompt_cache.enabled
+        priced = request.cost_model is CostModel.PRICED and enabled is not False
+        self.passes = enabled is True and request.cost_model in (
+            CostModel.FORWARD_PASS,
+            CostModel.KV_CACHED,
         )
-        self.cached: set[str] = set()
+        self.prompt = self.size(task.prompt_tokens) if priced or self.passes else 0.0
+        self.cached: dict[str, int] = {}
+        self.run.cost += sum(float(m.setup_cost) for m in self.models.values()) / request.volume
 
     def size(self, expr: sympy.Expr) -> float:
         """An expression's value at the scale point (memoized across runs: sizes are fixed)."""
@@ -158,8 +167,14 @@ class _Executor:
         votes = self.votes[role]
         right = 0
         for _ in range(votes):
-            self.run.cost += call_cost(self.request.cost_model, pricing, tokens_in, tokens_out)
-            if self.prompt and pricing.cache_read:
+            if self.passes and self.prompt:
+                cost_model = self.request.cost_model
+                self.run.cost += call_cost(cost_model, pricing, tokens_in - self.prompt, tokens_out)
+                if self._writes(role):
+                    self.run.cost += float(pricing.size) * self.prompt
+            else:
+                self.run.cost += call_cost(self.request.cost_model, pricing, tokens_in, tokens_out)
+            if self.prompt and pricing.cache_read and not self.passes:
                 self.run.cost += self._cache_saving(role, pricing, tokens_in)
             self.run.calls += 1
             self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
@@ -179,9 +194,24 @@ class _Executor:
             )
         else:
             price_in, read, write = pricing.price_in, pricing.cache_read, pricing.cache_write
-        head = read if role in self.cached else write
-        self.cached.add(role)
+        head = write if self._writes(role) else read
         return float(self.prompt * (head - price_in))
+
+    def _writes(self, role: str) -> bool:
+        """Whether this call of ``role`` writes the prompt to the cache (else reads it)."""
+        done = self.cached.get(role, 0)
+        self.cached[role] = done + 1
+        lifetime = self.request.prompt_cache.lifetime
+        return done == 0 if lifetime <= 0 else done % lifetime == 0
+
+    def tool(self, tool: Any) -> bool:
+        """One call of a tool or of code: its price under PRICED; True unless it fails."""
+        if tool is None:
+            return True
+        if self.request.cost_model is CostModel.PRICED:
+            self.run.cost += float(tool.price_per_call)
+        self.run.calls_by_role["tool"] = self.run.calls_by_role.get("tool", 0) + 1
+        return self.rng.random() >= float(tool.failure_rate)
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -189,6 +219,8 @@ class _Executor:
 
 def _direct(x: _Executor) -> bool:
     t = x.task
+    if t.executor is not Executor.LLM:
+        return x.tool(t.tool)
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
     return x.call("worker", x.size(t.prompt_tokens) + n, x.size(t.output_tokens), x.decisions(1))
 
@@ -197,7 +229,10 @@ def _route(x: _Executor) -> bool:
     t = x.task
     assert t.routing is not None
     prompt = x.size(t.prompt_tokens)
-    routed = x.call("delegator", prompt + x.size(t.routing.tokens), 1)
+    if t.routing.code_router is not None:
+        routed = x.tool(t.routing.code_router)
+    else:
+        routed = x.call("delegator", prompt + x.size(t.routing.tokens), 1)
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
     solved = x.call("specialist", prompt + n, x.size(t.output_tokens), x.decisions(1))
     return routed and solved

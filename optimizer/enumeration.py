@@ -290,7 +290,7 @@ class OperatorEnumerator:
                 if priced
                 else [model.size_value, self.owner.far_sizes[model.name]]
             )
-            figures.append(-window_of(model))
+            figures += [-window_of(model), float(model.setup_cost)]
             if self.metrics.success or retries:
                 # A vote's gain depends on ρ both ways (it helps above p = 1/2, hurts below):
                 # only models of the same ρ dominate each other.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.domain import Executor, Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
@@ -12,6 +12,7 @@ from aalps.cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    ToolUse,
 )
 from aalps.cost_models.operators.cascade import Cascade
 from aalps.cost_models.operators.chunking import ChunkAggregate
@@ -40,7 +41,10 @@ OPERATORS: dict[Operator, OperatorSpec] = {
 
 
 def applicable_operators(task: Task) -> list[Operator]:
-    """Operators whose structure facts ``task`` has, in registry order."""
+    """Operators whose structure facts ``task`` has, in registry order (a TOOL or CODE task:
+    DIRECT, its one tool call)."""
+    if task.executor is not Executor.LLM:
+        return [Operator.DIRECT]
     return [op for op, spec in OPERATORS.items() if spec.missing(task) is None]
 
 
@@ -65,6 +69,7 @@ __all__ = [
     "RoleSpec",
     "Schedule",
     "TaskShape",
+    "ToolUse",
     "applicable_operators",
     "default_baseline",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "Schedule",
     "StageRates",
     "TaskShape",
+    "ToolUse",
     "chain_decisions",
     "discrete_answer",
 ]
@@ -151,11 +152,23 @@ class CallGroup:
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """Calls of a tool or of code (:mod:`aalps.cost_models.tools`): no forward pass, a price
+    per call under PRICED, a latency each, run before the calls that need them."""
+
+    role: str
+    calls: Value
+    price: Value
+    latency: Value
+
+
+@dataclass(frozen=True)
 class Schedule:
     """What a task costs under one operator, before calls are priced."""
 
     groups: tuple[CallGroup, ...]
     success: Value
+    tools: tuple[ToolUse, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,15 @@ class TaskShape:
     #: The step count at the scale point (a number in every arithmetic): AHEAD_BY_K's lead
     #: ``ahead`` is the lead there, and it grows with the steps along the scale ray.
     step_reference: Value = 0
+    #: A TOOL/CODE task's tool, and ROUTE's code router (:mod:`aalps.cost_models.tools`).
+    tool_task: bool = False
+    tool_price: Value = 0
+    tool_latency: Value = 0
+    tool_failure: Value = 0
+    code_router: bool = False
+    router_price: Value = 0
+    router_latency: Value = 0
+    router_failure: Value = 0
 
     @property
     def report_written(self) -> Value:
