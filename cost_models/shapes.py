@@ -323,7 +323,7 @@ class ModelNumbers:
     def table(
         catalog: Any, arithmetic: Arithmetic, sizes: Mapping[str, float]
     ) -> dict[str, ModelNumbers]:
-        num = arithmetic.number
+        num = arithmetic.number if arithmetic.symbolic else _remembered(arithmetic)
         table = {}
         for m in catalog.models:
             size = m.size if arithmetic.symbolic else num(sizes[m.name])
@@ -333,6 +333,30 @@ class ModelNumbers:
                 None if m.per_token_error == 0 else 1 - num(m.per_token_error),
             )
         return table
+
+
+_CONVERTED: dict[tuple[int, str], tuple[Any, Value]] = {}
+
+
+def _remembered(arithmetic: Arithmetic) -> Callable[[Any], Value]:
+    """``arithmetic.number``, each catalog figure converted once per process (by ``id``,
+    the figure kept beside its number so a recycled id never matches): evaluators are
+    built by the dozen (crossover points, stability probes) and a sympy Float's
+    conversion costs tens of microseconds."""
+    convert, name = arithmetic.number, arithmetic.name
+
+    def number(x: Any) -> Value:
+        key = (id(x), name)
+        known = _CONVERTED.get(key)
+        if known is not None and known[0] is x:
+            return known[1]
+        value = convert(x)
+        if len(_CONVERTED) > 65536:
+            _CONVERTED.clear()
+        _CONVERTED[key] = (x, value)
+        return value
+
+    return number
 
 
 def ray_values(graph: TaskGraph, scale: float) -> dict[sympy.Symbol, sympy.Float]:
