@@ -18,6 +18,7 @@ from aalps.cost_models.domain import Objective, OptimizeRequest, Plan, RankBy
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from aalps.optimizer.baseline import baseline_from_spaces, baseline_plan
 from aalps.optimizer.break_even import break_even
+from aalps.optimizer.collection_pause import fewer_collections
 from aalps.optimizer.crossover import find_crossovers
 from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.joint_search import JointSearch, Solution
@@ -99,7 +100,8 @@ def optimize(
         mirror = StudyMirror(study, stored, study_fence)
         reporter.on_trial = mirror.checkpoint
     try:
-        return _optimize(request, reporter, evaluator, study)
+        with fewer_collections():
+            return _optimize(request, reporter, evaluator, study)
     finally:
         if mirror is not None:
             mirror.sync()
