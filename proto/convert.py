@@ -304,7 +304,7 @@ def stats_from_proto(message: pb.SearchStats) -> SearchStats:
 def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
     message = pb.OptimizeResponse(
         plan=plan_to_proto(result.plan),
-        baseline=plan_to_proto(result.baseline),
+        baseline=plan_to_proto(result.baseline) if result.baseline is not None else None,
         separation=separation_to_proto(result.separation),
         pareto_front=[plan_to_proto(p) for p in result.pareto_front],
         crossovers=[crossover_to_proto(c) for c in result.crossovers],
