@@ -134,8 +134,18 @@ class PlanEvaluator:
         twin.request = replace(self.request, catalog=catalog)
         twin.catalog = catalog
         twin._model_sizes = model_sizes(twin.request, self._values, self.scale)
-        twin._numbers, twin._outcomes = {}, {}
-        twin._costs, twin._successes = {}, {}
+        kept = {
+            m.name
+            for m in catalog.models
+            if self.catalog.by_name.get(m.name) is m
+            and twin._model_sizes[m.name] == self._model_sizes[m.name]
+        }
+        # The figures of the models that did not change are the same numbers.
+        twin._numbers = {
+            name: {m: n for m, n in table.items() if m in kept}
+            for name, table in self._numbers.items()
+        }
+        twin._outcomes, twin._costs, twin._successes = {}, {}, {}
         return twin
 
     # --- feasibility -------------------------------------------------------------------
@@ -170,9 +180,7 @@ class PlanEvaluator:
         spec, capability, unverified = fixed
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
-            numbers = self._numbers[arithmetic.name] = ModelNumbers.table(
-                self.catalog, arithmetic, self._model_sizes
-            )
+            numbers = self._numbers[arithmetic.name] = {}
         by_name = self.catalog.by_name
         models: dict[str, Model] = {}
         votes: dict[str, int] = {}
@@ -183,7 +191,11 @@ class PlanEvaluator:
             role = assignment.role
             if role not in capability:
                 continue
-            figures = numbers[assignment.model]
+            figures = numbers.get(assignment.model)
+            if figures is None:  # converted on first use (a catalog's models, once each)
+                figures = numbers[assignment.model] = ModelNumbers.of(
+                    by_name[assignment.model], arithmetic, self._model_sizes[assignment.model]
+                )
             models[role] = by_name[assignment.model]
             votes[role] = assignment.votes
             rel[role] = figures.capabilities[capability[role]]
