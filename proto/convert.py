@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import sympy
 from aalps.cost_models.bounds import Separation
 from aalps.cost_models.domain import OptimizeRequest, Plan, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
@@ -37,6 +38,7 @@ __all__ = [
     "check_request_caps",
     "crossover_to_proto",
     "dict_to_proto",
+    "expression_text",
     "message_to_dict",
     "message_to_json",
     "plan_from_proto",
@@ -200,10 +202,28 @@ def _finite(x: float) -> float:
     return x if not math.isnan(x) else 0.0
 
 
+#: Digits beyond which an exact constant of a cost is shown as a 15-digit float.
+EXACT_DIGITS = 30
+
+
+def expression_text(expr: sympy.Expr) -> str:
+    """``expr`` as text, its exact constants too long to read shown as 15-digit floats.
+
+    A chain's success ``p**steps`` at a large lead keeps thousands of exact digits, beyond
+    what Python converts an integer to text (4,300) and of no use to a reader.
+    """
+    huge = {
+        r: sympy.Float(r, 15)
+        for r in expr.atoms(sympy.Rational)
+        if max(r.p.bit_length(), r.q.bit_length()) > EXACT_DIGITS * math.log2(10)
+    }
+    return str(expr.xreplace(huge) if huge else expr)
+
+
 def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
     """A plan with its figures and bound, as the wire shows it."""
     message = pb.Plan(
-        cost=str(evaluation.cost),
+        cost=expression_text(evaluation.cost),
         expected_cost=_finite(evaluation.outcome.expected_cost),
         success_probability=evaluation.outcome.success_probability,
         latency=evaluation.outcome.latency,
@@ -224,7 +244,7 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
                     pb.RoleAssignment(role=r.role, model=r.model, votes=r.votes) for r in tp.roles
                 ],
                 params=dict(tp.params),
-                cost=str(task.cost),
+                cost=expression_text(task.cost),
                 expected_cost=_finite(task.outcome.expected_cost),
                 success_probability=task.outcome.success_probability,
                 latency=task.outcome.latency,
