@@ -6,8 +6,9 @@ problem is collected with its field path and raised together as an
 
 One value is read by the readers of :mod:`aalps.cost_models.fields`; a task by
 :func:`~aalps.cost_models.task_facts.read_task`, whose table of fact readers holds one small
-function per task fact. This module reads the rest: parameters, models, edges, constraints,
-search options, and caller-supplied plans.
+function per task fact; a model by :func:`~aalps.cost_models.model_reading.read_model`.
+This module reads the rest: parameters, edges, constraints, search options, and
+caller-supplied plans.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
-import sympy
 from aalps.cost_models._expression_guards import Rejected
-from aalps.cost_models.cascade_facts import check_cascade_models, read_rate_map
+from aalps.cost_models.cascade_facts import check_cascade_models
 from aalps.cost_models.domain import (
     Catalog,
     Constraints,
@@ -42,23 +42,18 @@ from aalps.cost_models.domain import (
 from aalps.cost_models.errors import ExpressionError, Violations, did_you_mean
 from aalps.cost_models.expressions import parse_assumption
 from aalps.cost_models.fields import (
-    IDENTIFIER,
     ExpressionReader,
     check_keys,
     read_enum,
     read_list,
     read_mapping,
     read_number,
-    read_probability,
 )
 from aalps.cost_models.magnitudes import check_structure
+from aalps.cost_models.model_reading import read_model
 from aalps.cost_models.parameters import read_parameters
 from aalps.cost_models.prices import (
-    PRICE_KEYS,
-    PRICE_LISTS,
     batch_prices,
-    read_price,
-    read_price_list,
 )
 from aalps.cost_models.prompt_cache import read_prompt_cache
 from aalps.cost_models.setup_costs import read_volume
@@ -81,122 +76,6 @@ MAX_TASKS = 5000
 MAX_MODELS = 500
 MAX_PARAMETERS = 200
 MAX_TRIALS = 1_000_000
-
-
-def _model(
-    data: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
-) -> Model | None:
-    keys = {
-        "name",
-        "size",
-        "price_per_input_token",
-        "price_per_output_token",
-        "context_window",
-        "capabilities",
-        "per_variant",
-        "latency_per_token",
-        "per_token_error",
-        "vote_correlation",
-        "vote_correlations",
-        *PRICE_KEYS,
-        *PRICE_LISTS,
-        "source_key",
-        "tier_threshold_tokens",
-        "cascade",
-        "setup_cost",
-    }
-    check_keys(data, keys, field, errors)
-    name = data.get("name")
-    if not isinstance(name, str) or not IDENTIFIER.match(name):
-        errors.add(f"{field}.name", f"must be an identifier (letters, digits, _), got {name!r}")
-        return None
-    raw_size = data.get("size")
-    if raw_size is None or raw_size == "":
-        errors.add(f"{field}.size", "is required")
-        return None
-    size_expr = ex.parse(raw_size, f"{field}.size", errors)
-    if size_expr is None:
-        return None
-    size_value = ex.value(size_expr, f"{field}.size", errors)
-    if size_value is None:
-        return None  # over a parameter without a value (reported already), or out of range
-    size = sympy.Symbol(f"m_{name}", positive=True) if size_expr.is_number else size_expr
-    caps_raw = read_mapping(data.get("capabilities"), f"{field}.capabilities", errors)
-    capabilities = {}
-    for cap, p in caps_raw.items():
-        value = read_probability(p, f"{field}.capabilities[{cap}]", errors)
-        if value is not None:
-            capabilities[str(cap)] = value
-    if not caps_raw:
-        errors.add(f"{field}.capabilities", "a model needs at least one capability")
-
-    def price(key: str) -> sympy.Rational:
-        return read_price(data.get(key), f"{field}.{key}", errors)
-
-    per_variant = data.get("per_variant", False)
-    if not isinstance(per_variant, bool):
-        errors.add(f"{field}.per_variant", "must be true or false")
-        per_variant = False
-    error = read_number(
-        data.get("per_token_error"), f"{field}.per_token_error", errors, low=0.0, high=0.5
-    )
-    rho = read_number(
-        data.get("vote_correlation"), f"{field}.vote_correlation", errors, low=0.0, high=1.0
-    )
-    rhos_raw = read_mapping(data.get("vote_correlations"), f"{field}.vote_correlations", errors)
-    rhos = {}
-    for cap, value in rhos_raw.items():
-        where = f"{field}.vote_correlations[{cap}]"
-        if cap not in caps_raw:
-            errors.add(where, "names a capability the model does not list")
-        number = read_number(value, where, errors, low=0.0, high=1.0)
-        if number is not None:
-            rhos[str(cap)] = number
-    source_key = data.get("source_key") or ""
-    if not isinstance(source_key, str):
-        errors.add(f"{field}.source_key", "must be a string")
-        source_key = ""
-    threshold = read_number(
-        data.get("tier_threshold_tokens"), f"{field}.tier_threshold_tokens", errors, low=0.0
-    )
-    lists = {key: read_price_list(data.get(key), f"{field}.{key}", errors) for key in PRICE_LISTS}
-    if threshold and lists["tier_prices"] is None:
-        errors.add(f"{field}.tier_prices", "a tier_threshold_tokens needs tier prices")
-    elif not threshold and (lists["tier_prices"] or lists["batch_tier_prices"]):
-        errors.add(f"{field}.tier_threshold_tokens", "is required with tier prices")
-    return Model(
-        name=name,
-        size=size,
-        size_value=size_value,
-        capabilities=capabilities,
-        price_per_input_token=price("price_per_input_token"),
-        price_per_output_token=price("price_per_output_token"),
-        context_window=read_number(
-            data.get("context_window"), f"{field}.context_window", errors, low=0.0, default=0.0
-        )
-        or 0.0,
-        per_variant=per_variant,
-        latency_per_token=read_number(
-            data.get("latency_per_token"),
-            f"{field}.latency_per_token",
-            errors,
-            low=0.0,
-            default=1.0,
-        )
-        or 1.0,
-        per_token_error=sympy.Rational(repr(error or 0.0)),
-        source_key=source_key,
-        price_per_cached_input_token=price("price_per_cached_input_token"),
-        price_per_cache_write_token=price("price_per_cache_write_token"),
-        batch_prices=lists["batch_prices"],
-        tier_threshold_tokens=threshold or 0.0,
-        tier_prices=lists["tier_prices"],
-        batch_tier_prices=lists["batch_tier_prices"],
-        cascade=read_rate_map(data.get("cascade"), f"{field}.cascade", errors),
-        vote_correlation=rho or 0.0,
-        vote_correlations=rhos,
-        setup_cost=price("setup_cost"),
-    )
 
 
 def _graph_structure(
@@ -293,7 +172,7 @@ def load_request(
     for i, item in enumerate(
         read_list(catalog_raw.get("models"), "catalog.models", errors, max_models)
     ):
-        model = _model(
+        model = read_model(
             read_mapping(item, f"catalog.models[{i}]", errors), f"catalog.models[{i}]", ex, errors
         )
         if model is None:
