@@ -20,8 +20,13 @@ with no lifetime) and reads it in every call:
 
 With retries the number of calls is random; ``w`` is then taken at its expected count.
 Latency is unchanged (a conservative figure: a cached prefix shortens the time to the
-first token in practice). ITERATE_WITH_HISTORY's growing history is not treated as a
-cached prefix: only the task's prompt is.
+first token in practice).
+
+ITERATE_WITH_HISTORY's history is a prefix too: under ``KV_CACHED`` and ``FORWARD_PASS``
+with a cache that lives the whole group (no ``lifetime_calls``), each role's call ``j ≥ 2``
+finds what its call ``j − 1`` read in its model's cache and processes only what was added
+since (one version and one report), so the loop costs Θ(b·n) passes instead of Θ(b²·n).
+With a lifetime, or under ``PRICED``, only the task's prompt is cached.
 """
 
 from __future__ import annotations
@@ -91,11 +96,37 @@ def cached_group_cost(
             prompt = 0  # nothing is read from the cache
         writes = cache_writes(group.calls * votes, cache.lifetime, arithmetic)
         return group_cost(group, cost_model, pricing, votes, arithmetic, prompt, writes)
-    if not _active(request) or prompt == 0 or group.calls == 0:
+    if not _active(request) or group.calls == 0:
+        return group_cost(group, cost_model, pricing, votes, arithmetic, prompt)
+    if group.input_step != 0 and cache.lifetime <= 0:
+        return _history_cost(group, request, pricing, votes, arithmetic, prompt)
+    if prompt == 0:
         return group_cost(group, cost_model, pricing, votes, arithmetic, prompt)
     rest = replace(group, input=group.input - prompt)
     writes = cache_writes(group.calls * votes, cache.lifetime, arithmetic)
     return group_cost(rest, cost_model, pricing, votes, arithmetic) + writes * pricing.size * prompt
+
+
+def _history_cost(
+    group: Any,
+    request: OptimizeRequest,
+    pricing: Pricing,
+    votes: int,
+    arithmetic: Arithmetic,
+    prompt: Value,
+) -> Value:
+    """A group whose calls read a growing history (ITERATE_WITH_HISTORY), its model's cache
+    living as long as the group: call ``j ≥ 2`` finds everything call ``j − 1`` read in the
+    cache and processes only the ``input_step`` tokens added since; the first call reads its
+    input past the prompt, and the prompt is written once (``m·P``)."""
+    cost_model = request.cost_model
+    first = replace(group, calls=1, input=group.input - prompt, input_step=0)
+    rest = replace(group, calls=group.calls - 1, input=group.input_step, input_step=0)
+    return (
+        group_cost(first, cost_model, pricing, votes, arithmetic)
+        + group_cost(rest, cost_model, pricing, votes, arithmetic)
+        + (pricing.size * prompt if prompt != 0 else 0)
+    )
 
 
 def cached_attempt_cost(
