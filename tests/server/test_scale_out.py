@@ -81,7 +81,7 @@ def _start_all(count: int, *args: str) -> list[ServerProcess]:
 def test_a_killed_job_resumes_its_study_after_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'aalps.db'}"
     args = ("--storage", url, "--workers", "1", "--validation-workers", "1")
-    n_trials = 250
+    n_trials = 1500  # several seconds: the kill must come while the search runs
     first = ServerProcess(*args)
     try:
         job_id = _submit(first, slow_request(tasks=4, n_trials=n_trials))
