@@ -9,7 +9,7 @@ record serves symbolic bounds and numeric evaluation at the scale point.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -43,6 +43,8 @@ __all__ = [
     "TaskGraph",
     "TaskPlan",
     "TokenPrices",
+    "VoteShare",
+    "ensemble_role",
 ]
 
 #: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
@@ -348,10 +350,41 @@ class OptimizeRequest:
 
 
 @dataclass(frozen=True)
+class VoteShare:
+    """One model's share of an ensemble role's votes."""
+
+    model: str
+    votes: int
+
+
+@dataclass(frozen=True)
 class RoleAssignment:
+    """The model (and votes) of one role, or an ensemble of models sharing its votes.
+
+    With ``ensemble`` (two or more distinct models, :func:`ensemble_role` builds one),
+    ``model`` is the first share's model and ``votes`` the total of the shares: code that
+    reads only those sees the role's lead model and vote count.
+    """
+
     role: str
     model: str
     votes: int = 1
+    ensemble: tuple[VoteShare, ...] = ()
+
+    @property
+    def members(self) -> tuple[tuple[str, int], ...]:
+        """(model, votes) of every model that answers for the role (one without ensemble)."""
+        if self.ensemble:
+            return tuple((s.model, s.votes) for s in self.ensemble)
+        return ((self.model, self.votes),)
+
+
+def ensemble_role(role: str, shares: Sequence[tuple[str, int]]) -> RoleAssignment:
+    """A role whose votes ``shares`` (model, votes) cast; a single share is a plain role."""
+    if len(shares) == 1:
+        return RoleAssignment(role, shares[0][0], shares[0][1])
+    ensemble = tuple(VoteShare(m, v) for m, v in shares)
+    return RoleAssignment(role, shares[0][0], sum(v for _, v in shares), ensemble)
 
 
 @dataclass(frozen=True)

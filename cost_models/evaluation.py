@@ -21,10 +21,9 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, attempt_cost, group_cost
+from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
 from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
-    Model,
     Operator,
     OptimizeRequest,
     Plan,
@@ -48,6 +47,7 @@ from aalps.cost_models.outcomes import (
     TaskOutcome,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
+from aalps.cost_models.role_calls import RoleCalls, role_calls
 from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
@@ -147,7 +147,7 @@ class PlanEvaluator:
 
     def _run(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
-    ) -> tuple[Schedule, dict[str, Pricing], dict[str, int], dict[str, Model]]:
+    ) -> tuple[Schedule, dict[str, RoleCalls]]:
         key = (task_plan.task_id, task_plan.operator)
         fixed = self._capabilities.get(key)
         if fixed is None:
@@ -164,49 +164,31 @@ class PlanEvaluator:
                 self.catalog, arithmetic, self._model_sizes
             )
         by_name = self.catalog.by_name
-        models: dict[str, Model] = {}
-        votes: dict[str, int] = {}
-        pricing: dict[str, Pricing] = {}
+        calls: dict[str, RoleCalls] = {}
         reliability = RoleReliability(arithmetic)
         for assignment in task_plan.roles:
             role = assignment.role
-            if role not in capability:
-                continue
-            figures = numbers[assignment.model]
-            model = models[role] = by_name[assignment.model]
-            votes[role] = assignment.votes
-            reliability.add(
-                role,
-                figures.capabilities[capability[role]],
-                figures.keep_per_token,
-                assignment.votes,
-                model.correlation(capability[role]),
-            )
-            pricing[role] = figures.pricing
-
+            if role in capability:
+                calls[role] = role_calls(
+                    assignment, capability[role], numbers, by_name, reliability
+                )
         schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             success = schedule.success * shape.acceptance**units
             schedule = Schedule(schedule.groups, success)
-        return schedule, pricing, votes, models
+        return schedule, calls
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
         """The symbolic expected cost of one task plan (cached)."""
         cost = self._costs.get(task_plan)
         if cost is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, pricing, votes, _ = self._run(task_plan, SYMBOLIC, shape)
+            schedule, calls = self._run(task_plan, SYMBOLIC, shape)
+            cost_model = self.request.cost_model
             cost = sympy.Add(
                 *(
-                    group_cost(
-                        g,
-                        self.request.cost_model,
-                        pricing[g.role],
-                        votes[g.role],
-                        SYMBOLIC,
-                        shape.prompt,
-                    )
+                    calls[g.role].cost(g, cost_model, SYMBOLIC, shape.prompt)
                     for g in schedule.groups
                 )
             )
@@ -222,7 +204,7 @@ class PlanEvaluator:
         success = self._successes.get(task_plan)
         if success is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, _, _, _ = self._run(task_plan, SYMBOLIC, shape)
+            schedule = self._run(task_plan, SYMBOLIC, shape)[0]
             value = schedule.success
             if not isinstance(value, sympy.Basic):
                 value = SYMBOLIC.number(value)  # a plain 1 when nothing can fail
@@ -286,7 +268,7 @@ class PlanEvaluator:
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> TaskOutcome:
-        schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
+        schedule, roles = self._run(task_plan, arithmetic, shape)
         parallelism = self.request.constraints.parallelism
         cost_model = self.request.cost_model
         groups = schedule.groups
@@ -301,19 +283,14 @@ class PlanEvaluator:
             if calls == 0:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             role = g.role
-            model, r, price = models[role], votes[role], pricing[role]
-            cost = cost + group_cost(g, cost_model, price, r, arithmetic, shape.prompt)
+            own = roles[role]
+            cost = cost + own.cost(g, cost_model, arithmetic, shape.prompt)
             if g.variance:
                 if per_attempt is None:
                     # Per-attempt cost of each random group, with the groups that follow it.
                     per_attempt = {
-                        f.role: attempt_cost(
-                            cost_model,
-                            pricing[f.role],
-                            votes[f.role],
-                            f.input,
-                            f.output,
-                            shape.prompt,
+                        f.role: roles[f.role].attempt_cost(
+                            cost_model, f.input, f.output, shape.prompt
                         )
                         for f in groups
                         if f.variance or f.follows
@@ -328,15 +305,10 @@ class PlanEvaluator:
                     retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
             step = g.input_step
             mean_in = g.input + (calls - 1) * step / 2 if step else g.input
-            rounds = g.stages * arithmetic.rounds(g.parallel * r, parallelism)
-            latency = latency + rounds * model.latency_per_token * (mean_in + g.output)
+            rounds = g.stages * arithmetic.rounds(g.parallel * own.votes, parallelism)
+            latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
             if violation is None:
-                peak = to_float(g.max_input() + g.output)
-                if not model.fits(peak):
-                    violation = (
-                        f"{role} call of {peak:.6g} tokens exceeds {model.name}'s context "
-                        f"window of {model.context_window:.6g}"
-                    )
+                violation = own.window_violation(role, to_float(g.max_input() + g.output))
         success = schedule.success
         if type(cost) is float and type(success) is float:
             log_cost = math.log(cost) if cost > 0 else -math.inf

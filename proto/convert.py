@@ -21,7 +21,8 @@ from aalps.cost_models.bounds import Separation
 from aalps.cost_models.domain import OptimizeRequest, Plan, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
-from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
+from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_request
+from aalps.cost_models.plan_loading import load_plan
 from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult, SearchStats
 from aalps.optimizer.stability import StabilityRange
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
