@@ -378,6 +378,17 @@ class RoleAssignment:
             return tuple((s.model, s.votes) for s in self.ensemble)
         return ((self.model, self.votes),)
 
+    @property
+    def text(self) -> str:
+        """``model``, ``model×3``, or an ensemble's ``a×2+b``."""
+        return "+".join(m + (f"×{v}" if v > 1 else "") for m, v in self.members)
+
+    def replaced(self, old: str, new: str) -> RoleAssignment:
+        """This role with ``new`` in the place of member ``old`` (a plain role: its model)."""
+        if not self.ensemble:
+            return RoleAssignment(self.role, new, self.votes)
+        return ensemble_role(self.role, [(new if m == old else m, v) for m, v in self.members])
+
 
 def ensemble_role(role: str, shares: Sequence[tuple[str, int]]) -> RoleAssignment:
     """A role whose votes ``shares`` (model, votes) cast; a single share is a plain role."""

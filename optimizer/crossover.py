@@ -232,9 +232,7 @@ def _replace(plan: Plan, task_plan: TaskPlan) -> Plan:
 
 
 def _describe(task_plan: TaskPlan) -> str:
-    roles = ", ".join(
-        f"{r.role}={r.model}" + (f"×{r.votes}" if r.votes > 1 else "") for r in task_plan.roles
-    )
+    roles = ", ".join(f"{r.role}={r.text}" for r in task_plan.roles)
     params = "".join(f", {k}={v}" for k, v in task_plan.params)
     return f"{task_plan.operator}({roles}{params})"
 

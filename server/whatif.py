@@ -185,7 +185,15 @@ def same_plan(a: pb.Plan, b: pb.Plan) -> bool:
             (
                 t.task_id,
                 t.operator,
-                tuple((r.role, r.model, max(1, r.votes)) for r in t.roles),
+                tuple(
+                    (
+                        r.role,
+                        r.model,
+                        max(1, r.votes),
+                        tuple((s.model, s.votes) for s in r.ensemble),
+                    )
+                    for r in t.roles
+                ),
                 tuple(sorted(t.params.items())),
             )
             for t in plan.tasks
