@@ -407,7 +407,7 @@ class OperatorEnumerator:
                 candidates.append(candidate)
                 if feasible is not None:
                     for assignment in candidate.plan.roles:
-                        feasible[assignment.role].add(assignment.model)
+                        feasible[assignment.role].update(m for m, _ in assignment.members)
             else:
                 rejected.append(candidate)
         if not candidates and rejected:
@@ -417,7 +417,10 @@ class OperatorEnumerator:
     def window_problem(self, scored: Sequence[Candidate]) -> None:
         """Record why no choice fits: the violation of the plan with the widest windows."""
         by_name = {m.name: m for m in self.owner.catalog}
-        roomiest = max(scored, key=lambda c: min(window_of(by_name[a.model]) for a in c.plan.roles))
+        roomiest = max(
+            scored,
+            key=lambda c: min(window_of(by_name[m]) for a in c.plan.roles for m, _ in a.members),
+        )
         self.space.problems.setdefault(
             self.operator,
             "no capable model's context window is large enough "

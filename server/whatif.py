@@ -152,6 +152,7 @@ def unaffected(
     unread = frozenset({"size"}) if priced else PRICED_ONLY
     read = PRICE_FIELDS if priced else frozenset({"size"})
     used = {r.model for t in result.plan.tasks for r in t.roles}
+    used |= {s.model for t in result.plan.tasks for r in t.roles for s in r.ensemble}
     old = {m.name: m for m in before.catalog.models}
     new = {m.name: m for m in after.catalog.models}
     if old.keys() != new.keys():

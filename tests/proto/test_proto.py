@@ -315,7 +315,8 @@ FIELDS = {
         "success_probability",
         "latency",
     },
-    "RoleAssignment": {"role", "model", "votes"},
+    "RoleAssignment": {"role", "model", "votes", "ensemble"},
+    "VoteShare": {"model", "votes"},
     "Bound": {"text", "latex"},
 }
 
