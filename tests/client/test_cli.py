@@ -21,6 +21,7 @@ EXAMPLE_NAMES = {
     "character_counting",
     "document_ranking",
     "correlated_votes",
+    "ensemble_votes",
 }
 
 
