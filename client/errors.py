@@ -29,10 +29,10 @@ from aalps.cost_models.errors import (
     DeadlineExceededError,
     Violation,
 )
-from google.rpc import error_details_pb2, status_pb2
 
-if TYPE_CHECKING:  # grpc is imported where a status code is needed (not for `aalps --help`)
+if TYPE_CHECKING:  # grpc and protobuf are imported where needed (not for `aalps --help`)
     import grpc
+    from google.rpc import status_pb2
 
 #: The ``PreconditionFailure.Violation.type`` that marks an infeasible request.
 INFEASIBLE_TYPE = "INFEASIBLE"
@@ -128,6 +128,8 @@ def _code_name(number: int) -> str:
 
 def error_from_status(status: status_pb2.Status) -> AalpsClientError:
     """The typed error for a ``google.rpc.Status`` (a failed call, batch entry or job)."""
+    from google.rpc import error_details_pb2
+
     code = _code_name(status.code)
     field_violations: list[tuple[str, str]] = []
     preconditions: list[tuple[str, str, str]] = []
@@ -226,6 +228,8 @@ def internal_error(error: BaseException) -> AalpsClientError:
 
 def status_from_error(error: AalpsClientError) -> status_pb2.Status:
     """The ``google.rpc.Status`` the server would send for ``error`` (rich details packed)."""
+    from google.rpc import error_details_pb2, status_pb2
+
     status = status_pb2.Status(code=error.status_code.value[0], message=error.message)
     if isinstance(error, InvalidArgumentError):
         bad = error_details_pb2.BadRequest(
@@ -253,6 +257,8 @@ def strip_field_prefix(status: status_pb2.Status, prefix: str) -> None:
     The server names fields within the whole batch; a batch item, which already says its
     index, names them within its own request, as a single call would.
     """
+    from google.rpc import error_details_pb2
+
     status.message = status.message.replace(prefix, "")
     for detail in status.details:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):

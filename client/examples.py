@@ -1,4 +1,4 @@
-"""The built-in request files: the paper's three examples and two more.
+"""The built-in request files: the paper's three examples and seven more.
 
 They install as the package ``aalps.examples`` (from ``examples/`` in the repository); in a
 source checkout that is not installed, the ``examples/`` folder beside ``client/`` is used,

@@ -132,6 +132,10 @@ def optimize_document(report: OptimizeReport, title: str = "") -> Document:
     sections.append(Section("Crossovers", body))
     if report.stability:
         sections.append(stability_section(report.stability))
+    if report.setup:
+        volume = "none" if report.break_even is None else f"{number(report.break_even)} runs"
+        setup = (("break-even volume", volume), ("note", report.setup))
+        sections.append(Section("Setup (one-time cost)", Fields(setup)))
     sections.append(Section("Search", Fields(_search_fields(report.stats))))
     return Document(title or "aalps: optimized plan", tuple(sections))
 

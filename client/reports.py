@@ -157,6 +157,8 @@ class OptimizeReport:
     message: pb.OptimizeResponse = field(repr=False, compare=False)
     asymptotic_plan: PlanReport | None = None
     stability: tuple[StabilityReport, ...] = ()
+    setup: str = ""  # the setups' break-even in words (empty: no setup in the catalog)
+    break_even: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The response message's JSON form (proto field names)."""
@@ -258,6 +260,10 @@ def optimize_report_from_proto(message: pb.OptimizeResponse) -> OptimizeReport:
             else None
         ),
         stability=tuple(stability_from_proto(s) for s in message.stability),
+        setup=message.setup.text if message.HasField("setup") else "",
+        break_even=(
+            message.setup.break_even_volume if message.setup.HasField("break_even_volume") else None
+        ),
     )
 
 

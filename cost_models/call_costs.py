@@ -201,16 +201,18 @@ def group_cost(
     votes: int,
     arithmetic: Arithmetic,
     prompt: Value = 0,
+    writes: Value = 1,
 ) -> Value:
     """Σ over the group's calls of one call's cost, times the votes.
 
     Calls read an arithmetic progression of inputs; the cost of one call is a polynomial of
     degree ≤ 2 in the call's index, so the sum is exact from three evaluations and the first
     two moments of the index. PRICED with a cache or a tier is summed by
-    :func:`_priced_group_cost` (``prompt``: the task's prompt tokens, which the calls share).
+    :func:`_priced_group_cost` (``prompt``: the task's prompt tokens, which the calls share;
+    ``writes``: how often they are written to the cache, :mod:`.prompt_cache`).
     """
     if cost_model is CostModel.PRICED and not pricing.plain:
-        return _priced_group_cost(group, pricing, votes, arithmetic, prompt)
+        return _priced_group_cost(group, pricing, votes, arithmetic, prompt, writes)
     if group.input_step == 0:
         return votes * group.calls * call_cost(cost_model, pricing, group.input, group.output)
 
@@ -232,14 +234,19 @@ def group_cost(
 
 
 def _priced_group_cost(
-    group: CallGroup, p: Pricing, votes: int, arithmetic: Arithmetic, prompt: Value
+    group: CallGroup,
+    p: Pricing,
+    votes: int,
+    arithmetic: Arithmetic,
+    prompt: Value,
+    writes: Value = 1,
 ) -> Value:
     """PRICED over a group with a cached prompt and/or a tier (see the module's docstring).
 
     Calls ``j = 1..n`` read ``a + (j−1)·s`` tokens; those at or below the threshold ``T``
     are the first ``c = ⌊(T−a)/s⌋ + 1`` (all or none when ``s = 0``). Each run of calls at
     one price list is an arithmetic series, summed in closed form; the group's first call
-    (input ``a``) writes the prompt to the cache.
+    (input ``a``) writes the prompt to the cache (``writes`` times over a cache lifetime).
     """
     n, a, s, t = group.calls, group.input, group.input_step, group.output
     if n == 0:
@@ -251,7 +258,7 @@ def _priced_group_cost(
         return billed - count * prompt * (price_in - read) if read != 0 else billed
 
     def once(read: Value, write: Value) -> Value:
-        return prompt * (write - read) if read != 0 else 0
+        return writes * prompt * (write - read) if read != 0 else 0
 
     low_prices = (p.price_in, p.price_out, p.cache_read)
     low = votes * run(*low_prices, n, a) + once(p.cache_read, p.cache_write)

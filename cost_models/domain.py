@@ -20,12 +20,15 @@ __all__ = [
     "Acceptance",
     "Blocks",
     "CHUNK",
+    "Cascade",
+    "CascadeRates",
     "Catalog",
     "Chunkable",
     "Constraints",
     "CostModel",
     "Defects",
     "Edge",
+    "Executor",
     "Model",
     "Objective",
     "Operator",
@@ -33,6 +36,7 @@ __all__ = [
     "Parameter",
     "Plan",
     "PriceList",
+    "PromptCache",
     "RankBy",
     "RoleAssignment",
     "Routing",
@@ -45,6 +49,7 @@ __all__ = [
     "TokenPrices",
     "VoteShare",
     "ensemble_role",
+    "Tool",
 ]
 
 #: The reserved symbol of ``chunkable.aggregate_tokens``: the chunk size.
@@ -73,6 +78,15 @@ class Operator(enum.StrEnum):
     LOCAL_RETRY = "LOCAL_RETRY"
     CHUNK_AGGREGATE = "CHUNK_AGGREGATE"
     AHEAD_BY_K = "AHEAD_BY_K"
+    CASCADE = "CASCADE"
+
+
+class Executor(enum.StrEnum):
+    """Who runs a task: an LLM (the operators), or a tool or code (no forward pass)."""
+
+    LLM = "LLM"
+    TOOL = "TOOL"
+    CODE = "CODE"
 
 
 class PriceList(enum.StrEnum):
@@ -127,6 +141,43 @@ class TokenPrices:
 
 
 @dataclass(frozen=True)
+class CascadeRates:
+    """How a model fares as a CASCADE stage (FrugalGPT's scorer and threshold, measured).
+
+    ``accept_rate``: the share of inputs on which the model's confidence passes its
+    threshold, so the cascade stops at it; ``accepted_accuracy``: the chance its answer is
+    right on those inputs (None: the model's reliability for the capability).
+    """
+
+    accept_rate: sympy.Rational
+    accepted_accuracy: sympy.Rational | None = None
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A step run by a tool or by code: one call's price (PRICED's currency), its latency
+    and the chance that it fails. It makes no LLM forward pass, so every other cost model
+    charges it nothing (:mod:`aalps.cost_models.tools`)."""
+
+    price_per_call: sympy.Rational = sympy.Integer(0)
+    latency: float = 0.0
+    failure_rate: sympy.Rational = sympy.Integer(0)
+
+
+@dataclass(frozen=True)
+class PromptCache:
+    """A request's prompt caching (:mod:`aalps.cost_models.prompt_cache`).
+
+    ``enabled`` None: the cost model's default (on for PRICED where a model lists a
+    cache-read price, off for the others). ``lifetime`` is how many calls one cache write
+    serves (0: the whole call group).
+    """
+
+    enabled: bool | None = None
+    lifetime: int = 0
+
+
+@dataclass(frozen=True)
 class Model:
     """One catalog entry. ``size`` is ``m_<name>`` or the expression the catalog gave.
 
@@ -153,10 +204,16 @@ class Model:
     tier_threshold_tokens: float = 0.0
     tier_prices: TokenPrices | None = None
     batch_tier_prices: TokenPrices | None = None
+    #: Capability -> the model's figures as a CASCADE stage (absent: only a last stage).
+    cascade: Mapping[str, CascadeRates] = field(default_factory=dict)
     #: Intra-model correlation ρ in [0, 1] of the samples of one input (votes, AHEAD_BY_K);
     #: ``vote_correlations`` overrides it per capability. 0: independent samples.
     vote_correlation: float = 0.0
     vote_correlations: Mapping[str, float] = field(default_factory=dict)
+
+    #: A one-time cost (demonstrations, prompt optimization, fine-tuning) paid once per
+    #: task role that uses this model, amortized over the request's ``volume``.
+    setup_cost: sympy.Rational = sympy.Integer(0)
 
     def correlation(self, capability: str) -> float:
         """ρ of this model's samples on ``capability`` (:mod:`.correlated_votes`)."""
@@ -178,6 +235,8 @@ class Blocks:
 class Routing:
     tokens: sympy.Expr
     capability: str = ""
+    #: The router is code (no delegator LLM call): its price, latency and failure rate.
+    code_router: Tool | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +270,17 @@ class Steps:
 
 
 @dataclass(frozen=True)
+class Cascade:
+    """The task may run as a cascade of up to ``max_stages`` models (unlocks CASCADE).
+
+    ``rates`` (model name -> rates) overrides the catalog's ``cascade`` figures on this task.
+    """
+
+    max_stages: int = 3
+    rates: Mapping[str, CascadeRates] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Task:
     """One node of the task graph with its structure facts (the paper's oracle decompositions)."""
 
@@ -226,8 +296,11 @@ class Task:
     acceptance: Acceptance | None = None
     chunkable: Chunkable | None = None
     steps: Steps | None = None
+    cascade: Cascade | None = None
     baseline: Operator | None = None
     discrete: bool = False
+    executor: Executor = Executor.LLM
+    tool: Tool | None = None
 
     def role_capability(self, operator: Operator, role: str, default: str | None = None) -> str:
         """The capability a role needs.
@@ -335,6 +408,9 @@ class OptimizeRequest:
     constraints: Constraints = Constraints()
     search: SearchOptions = SearchOptions()
     pricing: PriceList = PriceList.STANDARD
+    prompt_cache: PromptCache = PromptCache()
+    #: Runs over the plan's life: setup costs are amortized over them.
+    volume: float = 1.0
 
     @cached_property
     def model_symbols(self) -> frozenset[sympy.Symbol]:

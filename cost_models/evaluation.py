@@ -22,8 +22,10 @@ from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
 from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
+from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
+    Model,
     Operator,
     OptimizeRequest,
     Plan,
@@ -47,7 +49,8 @@ from aalps.cost_models.outcomes import (
     TaskOutcome,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
-from aalps.cost_models.role_calls import RoleCalls, role_calls
+from aalps.cost_models.role_calls import RoleCalls, member_models, role_calls
+from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
@@ -58,6 +61,7 @@ from aalps.cost_models.shapes import (
     to_float,
 )
 from aalps.cost_models.stochastic import lead_choices
+from aalps.cost_models.tools import tool_figures
 from aalps.cost_models.vote_reliability import RoleReliability
 
 __all__ = [
@@ -72,7 +76,7 @@ __all__ = [
     "ray_values",
 ]
 
-#: The vote counts a votable role may take (majority of an odd number of samples).
+#: Operators whose attempts are checked (the others' success also needs acceptance).
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
 
 
@@ -147,7 +151,7 @@ class PlanEvaluator:
 
     def _run(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
-    ) -> tuple[Schedule, dict[str, RoleCalls]]:
+    ) -> tuple[Schedule, dict[str, RoleCalls], dict[str, Model]]:
         key = (task_plan.task_id, task_plan.operator)
         fixed = self._capabilities.get(key)
         if fixed is None:
@@ -165,6 +169,7 @@ class PlanEvaluator:
             )
         by_name = self.catalog.by_name
         calls: dict[str, RoleCalls] = {}
+        models: dict[str, Model] = {}  # each role's (first) model
         reliability = RoleReliability(arithmetic)
         for assignment in task_plan.roles:
             role = assignment.role
@@ -172,25 +177,27 @@ class PlanEvaluator:
                 calls[role] = role_calls(
                     assignment, capability[role], numbers, by_name, reliability
                 )
-        schedule = spec.schedule(shape, reliability, dict(task_plan.params), arithmetic)
+                models[role] = calls[role].members[0].model
+
+        task = self.graph.task_by_id[task_plan.task_id]  # CASCADE adds its stages' rates:
+        rated = spec.rated(task, models, capability, reliability, arithmetic)
+        schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
-            success = schedule.success * shape.acceptance**units
-            schedule = Schedule(schedule.groups, success)
-        return schedule, calls
+            schedule = replace(schedule, success=schedule.success * shape.acceptance**units)
+        return schedule, calls, models
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
         """The symbolic expected cost of one task plan (cached)."""
         cost = self._costs.get(task_plan)
         if cost is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, calls = self._run(task_plan, SYMBOLIC, shape)
-            cost_model = self.request.cost_model
+            schedule, calls, _ = self._run(task_plan, SYMBOLIC, shape)
+            req, prompt = self.request, shape.prompt
             cost = sympy.Add(
-                *(
-                    calls[g.role].cost(g, cost_model, SYMBOLIC, shape.prompt)
-                    for g in schedule.groups
-                )
+                *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
+                tool_figures(schedule.tools, req.cost_model)[0],
+                amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
             )
             self._costs[task_plan] = cost
         return cost
@@ -268,15 +275,18 @@ class PlanEvaluator:
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> TaskOutcome:
-        schedule, roles = self._run(task_plan, arithmetic, shape)
-        parallelism = self.request.constraints.parallelism
-        cost_model = self.request.cost_model
+        schedule, roles, _ = self._run(task_plan, arithmetic, shape)
+        request = self.request
+        parallelism = request.constraints.parallelism
         groups = schedule.groups
-        cost: Value = 0
-        latency: Value = 0
+        setup = setup_of(member_models(roles))
+        cost, latency = tool_figures(schedule.tools, request.cost_model)
+        share = amortized(setup, request.volume, arithmetic)
+        cost = cost + share
         violation = None
         variance: Value = 0
-        retry = None
+        stops: list[tuple[Value, Value]] = []
+        retry: RetryTail | CascadeTail | None = None
         per_attempt: dict[str, Value] | None = None
         for g in groups:
             calls = g.calls
@@ -284,14 +294,14 @@ class PlanEvaluator:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             role = g.role
             own = roles[role]
-            cost = cost + own.cost(g, cost_model, arithmetic, shape.prompt)
+            cost = cost + (spent := own.cost(g, request, arithmetic, shape.prompt))
+            if g.nested:  # a CASCADE stage: it runs only when every stage before rejected
+                stops.append((calls, spent))
             if g.variance:
                 if per_attempt is None:
                     # Per-attempt cost of each random group, with the groups that follow it.
                     per_attempt = {
-                        f.role: roles[f.role].attempt_cost(
-                            cost_model, f.input, f.output, shape.prompt
-                        )
+                        f.role: roles[f.role].attempt_cost(request, f.input, f.output, shape.prompt)
                         for f in groups
                         if f.variance or f.follows
                     }
@@ -309,6 +319,8 @@ class PlanEvaluator:
             latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
             if violation is None:
                 violation = own.window_violation(role, to_float(g.max_input() + g.output))
+        if stops:  # a CASCADE (no other random group): it stops at a random stage
+            variance, retry = cascade_tail(stops)
         success = schedule.success
         if type(cost) is float and type(success) is float:
             log_cost = math.log(cost) if cost > 0 else -math.inf
@@ -326,6 +338,8 @@ class PlanEvaluator:
             window_violation=violation,
             retry=retry,
             log_success=log_success,
+            setup_cost=float(setup),
+            setup_share=to_float(share),
         )
 
     # --- whole plans -------------------------------------------------------------------
@@ -343,7 +357,7 @@ class PlanEvaluator:
         """Sum costs, multiply success, take the critical path of latencies."""
         ordered = [outcomes[t] for t in self._order]
         finish = [0.0] * len(ordered)
-        cost = variance = longest = log_success = 0.0
+        cost = variance = longest = log_success = setup = share = 0.0
         success = 1.0
         violation = None
         random: list[TaskOutcome] = []
@@ -356,6 +370,8 @@ class PlanEvaluator:
             if end > longest:
                 longest = end
             cost += o.expected_cost
+            setup += o.setup_cost
+            share += o.setup_share
             success *= o.success_probability
             log_success += o.log_success
             if o.cost_variance:
@@ -376,6 +392,8 @@ class PlanEvaluator:
             log_success=log_success,
             cost_variance=variance,
             random_tasks=tuple(random),
+            setup_cost=setup,
+            setup_share=share,
         )
 
     def plan_cost(self, plan: Plan) -> sympy.Expr:

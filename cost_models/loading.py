@@ -18,6 +18,7 @@ from typing import Any
 import networkx as nx
 import sympy
 from aalps.cost_models._expression_guards import Rejected
+from aalps.cost_models.cascade_facts import check_cascade_models, read_rate_map
 from aalps.cost_models.domain import (
     Catalog,
     Constraints,
@@ -27,6 +28,7 @@ from aalps.cost_models.domain import (
     Objective,
     OptimizeRequest,
     PriceList,
+    PromptCache,
     RankBy,
     SearchObjective,
     SearchOptions,
@@ -54,6 +56,8 @@ from aalps.cost_models.prices import (
     read_price,
     read_price_list,
 )
+from aalps.cost_models.prompt_cache import read_prompt_cache
+from aalps.cost_models.setup_costs import read_volume
 from aalps.cost_models.task_facts import read_task
 
 __all__ = [
@@ -63,6 +67,9 @@ __all__ = [
     "MAX_TRIALS",
     "load_request",
 ]
+
+#: The request options of issue 14 (:mod:`.prompt_cache`, :mod:`.setup_costs`).
+EXTRA_KEYS = frozenset({"prompt_cache", "volume"})
 
 #: Caps that keep one request small enough to serve (the service may lower them).
 MAX_TASKS = 5000
@@ -90,6 +97,8 @@ def _model(
         *PRICE_LISTS,
         "source_key",
         "tier_threshold_tokens",
+        "cascade",
+        "setup_cost",
     }
     check_keys(data, keys, field, errors)
     name = data.get("name")
@@ -178,8 +187,10 @@ def _model(
         tier_threshold_tokens=threshold or 0.0,
         tier_prices=lists["tier_prices"],
         batch_tier_prices=lists["batch_tier_prices"],
+        cascade=read_rate_map(data.get("cascade"), f"{field}.cascade", errors),
         vote_correlation=rho or 0.0,
         vote_correlations=rhos,
+        setup_cost=price("setup_cost"),
     )
 
 
@@ -246,7 +257,10 @@ def load_request(
     root = read_mapping(data, "", errors)
     errors.raise_if_any()
     check_keys(
-        root, {"graph", "catalog", "cost_model", "constraints", "search", "pricing"}, "", errors
+        root,
+        {"graph", "catalog", "cost_model", "constraints", "search", "pricing"} | EXTRA_KEYS,
+        "",
+        errors,
     )
     graph_raw = read_mapping(root.get("graph"), "graph", errors)
     check_keys(graph_raw, {"name", "parameters", "assumptions", "tasks", "edges"}, "graph", errors)
@@ -307,6 +321,7 @@ def load_request(
             errors.add(f"{field}.id", f"duplicate task id {task.id!r}")
         else:
             tasks.append(task)
+            check_cascade_models([(i, task)], (m.name for m in models), errors)
     rejected = frozenset(
         str(item.get("id")) for item in raw_tasks if isinstance(item, Mapping) and item.get("id")
     ) - {t.id for t in tasks}
@@ -323,6 +338,8 @@ def load_request(
     constraints = _constraints(read_mapping(root.get("constraints"), "constraints", errors), errors)
     search = _search(read_mapping(root.get("search"), "search", errors), errors)
     pricing = read_enum(PriceList, root.get("pricing"), "pricing", errors, PriceList.STANDARD)
+    cache = PromptCache(*read_prompt_cache(root.get("prompt_cache"), errors))
+    volume = read_volume(root.get("volume"), errors)
     if pricing is PriceList.BATCH and cost_model is CostModel.PRICED:
         models = batch_prices(models, errors)
     if cost_model is CostModel.PRICED:
@@ -344,6 +361,8 @@ def load_request(
         constraints=constraints,
         search=search,
         pricing=pricing or PriceList.STANDARD,
+        prompt_cache=cache,
+        volume=volume,
     )
 
 

@@ -16,6 +16,7 @@ from functools import cached_property
 
 import sympy
 from aalps.cost_models.bounds import Bound
+from aalps.cost_models.cascade_tail import CascadeTail, cascades_quantile
 from aalps.cost_models.domain import Plan, TaskPlan
 from aalps.cost_models.stochastic import retry_attempts_quantile, retry_sum_quantile, tail_quantile
 
@@ -88,8 +89,15 @@ class TaskOutcome(_CostOfPass):
     latency: float
     cost_variance: float
     window_violation: str | None = None
-    retry: RetryTail | None = None
+    retry: RetryTail | CascadeTail | None = None
     log_success: float = math.nan
+    setup_cost: float = 0.0  # one-time, before amortizing (in ``expected_cost``: /volume)
+    setup_share: float = 0.0  # the amortized part of ``expected_cost``: setup_cost / volume
+
+    @property
+    def per_run_cost(self) -> float:
+        """The expected cost of one run without the amortized setup."""
+        return self.expected_cost - self.setup_share if self.setup_share else self.expected_cost
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,13 @@ class PlanOutcome(_CostOfPass):
     log_success: float = math.nan
     cost_variance: float = 0.0
     random_tasks: tuple[TaskOutcome, ...] = ()
+    setup_cost: float = 0.0  # one-time, before amortizing (in ``expected_cost``: /volume)
+    setup_share: float = 0.0  # the amortized part of ``expected_cost``: setup_cost / volume
+
+    @property
+    def per_run_cost(self) -> float:
+        """The expected cost of one run without the amortized setup."""
+        return self.expected_cost - self.setup_share if self.setup_share else self.expected_cost
 
     @cached_property
     def _tail(self) -> tuple[float, bool]:
@@ -163,14 +178,22 @@ def cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[f
     comes from the attempt counts' exact distributions: one task's negative binomial, or the
     convolution of several (:func:`~aalps.cost_models.stochastic.retry_sum_quantile`: exact on the
     lattice of commensurate per-attempt costs, else on a 2^16-point grid, within a few
-    1e-5 of the span). Other random costs (AHEAD_BY_K's samples), or attempt counts too long
-    to walk, get the moment-matched gamma quantile, flagged approximate.
+    1e-5 of the span); when every one is a cascade, from the convolution of their stop
+    distributions (:func:`~aalps.cost_models.cascade_tail.cascades_quantile`). Other random
+    costs (AHEAD_BY_K's samples, retries beside cascades), or attempt counts too long to
+    walk, get the moment-matched gamma quantile, flagged approximate.
     """
     if not math.isfinite(cost) or variance <= 0.0:
         return cost, False
     tails = [o.retry for o in random]
-    if tails and all(t is not None for t in tails):
-        retries = [t for t in tails if t is not None]
+    if tails and all(isinstance(t, CascadeTail) for t in tails):
+        cascades = [t for t in tails if isinstance(t, CascadeTail)]
+        fixed = cost - math.fsum(t.mean for t in cascades)
+        quantile = cascades_quantile(cascades)
+        if quantile is not None:
+            return fixed + quantile, False
+    if tails and all(isinstance(t, RetryTail) for t in tails):
+        retries = [t for t in tails if isinstance(t, RetryTail)]
         fixed = cost - math.fsum(t.mean for t in retries)
         if len(retries) == 1:
             tail = retries[0]

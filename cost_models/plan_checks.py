@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from aalps.cost_models.domain import Model, Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError, did_you_mean
 from aalps.cost_models.operators import OPERATORS, RoleSpec
+from aalps.cost_models.operators.cascade import cascade_problems
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
@@ -52,7 +53,9 @@ def task_plan_problems(
         return [FieldViolation(f"{where}.operator", f"{task_plan.operator} {missing}")]
     problems: list[FieldViolation] = []
     assigned = task_plan.role_map
-    for role in spec.roles(task):
+    params = task_plan.param_map
+    roles = spec.plan_roles(task, params)
+    for role in roles:
         assignment = assigned.get(role.name)
         if assignment is None:
             problems.append(FieldViolation(f"{where}.roles", f"role {role.name} has no model"))
@@ -80,10 +83,15 @@ def task_plan_problems(
                     "votes must be an odd number 1-9, and 1 for roles that cannot vote",
                 )
             )
-    extra = set(assigned) - {r.name for r in spec.roles(task)}
+    extra = set(assigned) - {r.name for r in roles}
     for name in sorted(extra):
         problems.append(FieldViolation(f"{where}.roles[{name}]", "not a role of the operator"))
-    params = task_plan.param_map
+    if task_plan.operator is Operator.CASCADE:
+        by_name = evaluator.catalog.by_name
+        problems += [
+            FieldViolation(f"{where}.roles", text)
+            for text in cascade_problems(task, task_plan, by_name)
+        ]
     for p in spec.params(task):
         value = params.get(p.name)
         if value is None or not p.low <= value <= p.high:

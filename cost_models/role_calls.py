@@ -22,13 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
-from aalps.cost_models.call_costs import Pricing, attempt_cost, group_cost
-from aalps.cost_models.domain import CostModel, Model, RoleAssignment
+from aalps.cost_models.call_costs import Pricing
+from aalps.cost_models.domain import Model, OptimizeRequest, RoleAssignment
 from aalps.cost_models.operators import CallGroup
+from aalps.cost_models.prompt_cache import cached_attempt_cost, cached_group_cost
 from aalps.cost_models.shapes import ModelNumbers
 from aalps.cost_models.vote_reliability import RoleReliability
 
-__all__ = ["Member", "RoleCalls", "role_calls"]
+__all__ = ["Member", "RoleCalls", "member_models", "role_calls"]
 
 
 @dataclass(frozen=True)
@@ -57,22 +58,24 @@ class RoleCalls:
         return max(m.model.latency_per_token for m in self.members)
 
     def cost(
-        self, group: CallGroup, cost_model: CostModel, arithmetic: Arithmetic, prompt: Value
+        self, group: CallGroup, request: OptimizeRequest, arithmetic: Arithmetic, prompt: Value
     ) -> Value:
         """Σ over the members of the group's calls at the member's prices and votes."""
         members = self.members
         first = members[0]
-        total = group_cost(group, cost_model, first.pricing, first.votes, arithmetic, prompt)
+        total = cached_group_cost(group, request, first.pricing, first.votes, arithmetic, prompt)
         for m in members[1:]:
-            total = total + group_cost(group, cost_model, m.pricing, m.votes, arithmetic, prompt)
+            total = total + cached_group_cost(
+                group, request, m.pricing, m.votes, arithmetic, prompt
+            )
         return total
 
-    def attempt_cost(self, cost_model: CostModel, i: Value, t: Value, prompt: Value) -> Value:
+    def attempt_cost(self, request: OptimizeRequest, i: Value, t: Value, prompt: Value) -> Value:
         """One more call of the role, every member's votes, its prompt in the cache."""
         members = self.members
-        total = attempt_cost(cost_model, members[0].pricing, members[0].votes, i, t, prompt)
+        total = cached_attempt_cost(request, members[0].pricing, members[0].votes, i, t, prompt)
         for m in members[1:]:
-            total = total + attempt_cost(cost_model, m.pricing, m.votes, i, t, prompt)
+            total = total + cached_attempt_cost(request, m.pricing, m.votes, i, t, prompt)
         return total
 
     def window_violation(self, role: str, peak: float) -> str | None:
@@ -115,3 +118,8 @@ def role_calls(
     else:
         reliability.add_ensemble(role, shares)
     return RoleCalls(tuple(members))
+
+
+def member_models(calls: Mapping[str, RoleCalls]) -> list[Model]:
+    """Every model answering for a role (each ensemble member: its own one-time setup)."""
+    return [m.model for role in calls.values() for m in role.members]

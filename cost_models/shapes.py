@@ -22,9 +22,10 @@ import networkx as nx
 import sympy
 from aalps.cost_models.arithmetic import SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
-from aalps.cost_models.domain import CHUNK, OptimizeRequest, Task, TaskGraph
+from aalps.cost_models.domain import CHUNK, Executor, OptimizeRequest, Task, TaskGraph
 from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import TaskShape
+from aalps.cost_models.tools import tool_size_fields
 
 __all__ = [
     "CompiledTask",
@@ -53,6 +54,16 @@ def log_of(value: Value) -> float:
     return float(mpmath.log(value)) if value > 0 else -math.inf
 
 
+class SizeMemo:
+    """The numbers of the size expressions met so far at one ray point, by ``id`` of the
+    expression (kept beside it, so a recycled id never matches): a request's tasks share a
+    few distinct sizes (``n``, ``2*n``, ``l``), each computed once per point."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[int, tuple[Any, Any]] = {}
+        self.big: dict[int, tuple[Any, Any]] = {}
+
+
 class CompiledTask:
     """One task's sizes: numbers at once (the search needs them), the rest on first use.
 
@@ -67,10 +78,12 @@ class CompiledTask:
         values: Mapping[sympy.Symbol, Any],
         reference: float,
         fast: bool = False,
+        memo: SizeMemo | None = None,
     ) -> None:
         self.task, self.incoming, self.values = task, incoming, values
         self.reference, self.fast = reference, fast
-        self.numeric = _shape(task, incoming, values, reference, fast=fast)
+        self.memo = memo if memo is not None else SizeMemo()
+        self.numeric = _shape(task, incoming, values, reference, fast=fast, memo=self.memo)
 
     @cached_property
     def symbolic(self) -> TaskShape:
@@ -80,7 +93,9 @@ class CompiledTask:
     @cached_property
     def big(self) -> TaskShape:
         """Sizes as mpmath numbers, for the rare plan whose cost overflows a float."""
-        return _shape(self.task, self.incoming, self.values, self.reference, True, self.fast)
+        return _shape(
+            self.task, self.incoming, self.values, self.reference, True, self.fast, self.memo
+        )
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,9 @@ class CompiledTasks(dict[str, "CompiledTask"]):
         super().__init__()
         self._tasks = graph.task_by_id
         self._facts, self._values, self._fast = facts, values, fast
+        # Every size expression's number at this point, computed once for all the tasks
+        # that share it (``n``, ``2*n``, ``l``: a request has few distinct ones).
+        self._memo = SizeMemo()
 
     def __missing__(self, task_id: str) -> CompiledTask:
         facts = self._facts
@@ -142,6 +160,7 @@ class CompiledTasks(dict[str, "CompiledTask"]):
                 self._values,
                 facts.references[task_id],
                 fast=self._fast,
+                memo=self._memo,
             )
         self[task_id] = compiled
         return compiled
@@ -206,6 +225,7 @@ def _build_size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr
         fields["acceptance"] = task.acceptance.success_probability
     if s:
         fields.update(step_count=s.count, step_tokens=s.tokens, step_output=s.output)
+    fields.update(tool_size_fields(task))
     return fields
 
 
@@ -216,20 +236,32 @@ def _shape(
     reference: float,
     big: bool = False,
     fast: bool = False,
+    memo: SizeMemo | None = None,
 ) -> TaskShape:
     """The task's sizes: sympy expressions (``values`` None) or numbers at ``values``.
 
     At the scale point numbers come from 30-digit sympy evaluation; at other points of the
     ray (evaluators built many times over by the crossover search) from functions compiled
-    once per expression, called with the point's values.
+    once per expression, called with the point's values. ``memo`` holds the numbers of the
+    expressions met so far at this point (shared by the point's tasks).
     """
     module = "mpmath" if big else "math"
     fast = fast and values is not None
     symbols, args = _point_arguments(values, big) if fast and values is not None else ((), ())
+    point = memo if memo is not None else SizeMemo()
+    known = point.big if big else point.numbers
 
     def v(expr: sympy.Expr) -> Value:
         if values is None:
             return expr
+        entry = known.get(id(expr))
+        if entry is not None and entry[0] is expr:
+            return entry[1]
+        number = _number(expr)
+        known[id(expr)] = (expr, number)
+        return number
+
+    def _number(expr: sympy.Expr) -> Value:
         if fast:
             try:
                 number = _ray_function(expr, symbols, module)(*args)
@@ -242,6 +274,15 @@ def _shape(
     def aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
         if values is None:
             return lambda size: expr.xreplace({CHUNK: size})
+        entry = known.get(-id(expr) - 1)  # the function of a chunk size, once per point
+        if entry is not None and entry[0] is expr:
+            fn: Callable[[Value], Value] = entry[1]
+            return fn
+        fn = _aggregate(expr)
+        known[-id(expr) - 1] = (expr, fn)
+        return fn
+
+    def _aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
         if CHUNK not in expr.free_symbols:
             constant = v(expr)
             return lambda size: constant
@@ -249,26 +290,20 @@ def _shape(
             compiled = _ray_function(expr, (CHUNK, *symbols), module)
             return lambda size: compiled(size, *args)
         bound = expr.xreplace(values)
-        fn: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
-        return fn
+        compiled_bound: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
+        return compiled_bound
 
     s = task.steps
     sizes = _size_fields(task, incoming)
-    if fast:
-        # Every size from one function compiled once per task (shared by every ray point).
-        try:
-            row = _ray_function(tuple(sizes.values()), symbols, module)(*args)
-            numbers = dict(zip(sizes, row if big else (to_float(x) for x in row), strict=True))
-        except OverflowError:
-            numbers = {name: v(expr) for name, expr in sizes.items()}
-    else:
-        numbers = {name: v(expr) for name, expr in sizes.items()}
+    numbers = {name: v(expr) for name, expr in sizes.items()}
     return TaskShape(
         **numbers,
         llm_verifier=bool(task.acceptance and task.acceptance.verifier),
         max_attempts=(task.acceptance.max_attempts or 0) if task.acceptance else 0,
         max_iterations=(task.defects.max_iterations or 0) if task.defects else 0,
         llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
+        tool_task=task.executor is not Executor.LLM,
+        code_router=bool(task.routing and task.routing.code_router),
         aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
         step_reference=(
             0
@@ -294,7 +329,7 @@ class ModelNumbers:
     def table(
         catalog: Any, arithmetic: Arithmetic, sizes: Mapping[str, float]
     ) -> dict[str, ModelNumbers]:
-        num = arithmetic.number
+        num = arithmetic.number if arithmetic.symbolic else _remembered(arithmetic)
         table = {}
         for m in catalog.models:
             size = m.size if arithmetic.symbolic else num(sizes[m.name])
@@ -304,6 +339,30 @@ class ModelNumbers:
                 None if m.per_token_error == 0 else 1 - num(m.per_token_error),
             )
         return table
+
+
+_CONVERTED: dict[tuple[int, str], tuple[Any, Value]] = {}
+
+
+def _remembered(arithmetic: Arithmetic) -> Callable[[Any], Value]:
+    """``arithmetic.number``, each catalog figure converted once per process (by ``id``,
+    the figure kept beside its number so a recycled id never matches): evaluators are
+    built by the dozen (crossover points, stability probes) and a sympy Float's
+    conversion costs tens of microseconds."""
+    convert, name = arithmetic.number, arithmetic.name
+
+    def number(x: Any) -> Value:
+        key = (id(x), name)
+        known = _CONVERTED.get(key)
+        if known is not None and known[0] is x:
+            return known[1]
+        value = convert(x)
+        if len(_CONVERTED) > 65536:
+            _CONVERTED.clear()
+        _CONVERTED[key] = (x, value)
+        return value
+
+    return number
 
 
 def ray_values(graph: TaskGraph, scale: float) -> dict[sympy.Symbol, sympy.Float]:

@@ -6,7 +6,9 @@ the catalog's reliability (decayed by ``per_token_error`` per input token); a mu
 becomes correct with the task's acceptance probability; retries loop until accepted, votes
 take a majority, AHEAD_BY_K samples until one answer leads by k. Every call is charged
 with the request's cost model at the scale point. Counts (blocks, defects, steps) are
-rounded to integers.
+rounded to integers. Tool and code steps are charged their price under PRICED and fail at
+their rate; a prompt cache writes a task's prompt on a role's first call and again once its
+lifetime of calls is spent; a model's setup is charged per run as setup / volume.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy
-from aalps.cost_models.call_costs import Pricing, call_cost
+from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.domain import (
     CHUNK,
     CostModel,
+    Executor,
     Model,
     Operator,
     OptimizeRequest,
@@ -30,6 +34,8 @@ from aalps.cost_models.domain import (
     TaskPlan,
 )
 from aalps.cost_models.operators import OPERATORS
+from aalps.cost_models.operators.cascade import stage_name, stage_rates
+from aalps.cost_models.simulated_billing import SampleBilling
 
 __all__ = ["SimulationRun", "SimulationSummary", "simulate", "simulate_once"]
 
@@ -79,7 +85,7 @@ class _Executor:
     ) -> None:
         self.request, self.task, self.rng, self.run = request, task, rng, run
         self.sizes = sizes
-        roles = OPERATORS[task_plan.operator].roles(task)
+        roles = OPERATORS[task_plan.operator].plan_roles(task, task_plan.param_map)
         assigned = task_plan.role_map
         self.models: dict[str, Model] = {
             r.name: request.catalog.by_name[assigned[r.name].model] for r in roles
@@ -93,12 +99,9 @@ class _Executor:
                 self.members.setdefault(r.name, []).append(share)
         self.capability = {r.name: r.capability for r in roles}
         self.params = task_plan.param_map
-        # PRICED with a cache: the first call of a role writes the task's prompt, the others
-        # read it (roles whose prompt is in the cache).
-        self.prompt = (
-            self.size(task.prompt_tokens) if request.cost_model is CostModel.PRICED else 0.0
-        )
-        self.cached: set[str] = set()
+        self.billing = SampleBilling(request, run, lambda: self.size(task.prompt_tokens))
+        setups = sum(float(m.setup_cost) for ms in self.members.values() for m, _, _ in ms)
+        self.run.cost += setups / request.volume
 
     def size(self, expr: sympy.Expr) -> float:
         """An expression's value at the scale point (memoized across runs: sizes are fixed)."""
@@ -170,31 +173,20 @@ class _Executor:
             # An ensemble's members each cache their own prompt (another model, another cache).
             key = role if len(members) == 1 else f"{role}:{model.name}"
             for _ in range(votes):
-                self.run.cost += call_cost(self.request.cost_model, pricing, tokens_in, tokens_out)
-                if self.prompt and pricing.cache_read:
-                    self.run.cost += self._cache_saving(key, pricing, tokens_in)
-                self.run.calls += 1
+                self.billing.charge(key, pricing, tokens_in, tokens_out)
                 self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
-                self.run.input_tokens += tokens_in
-                self.run.output_tokens += tokens_out
                 right += self.rng.random() < p
             total += votes
         return right > total / 2
 
-    def _cache_saving(self, role: str, pricing: Pricing, tokens_in: float) -> float:
-        """What the cache changes in one call's price of the prompt (negative: a saving)."""
-        above = bool(pricing.tier_threshold) and tokens_in > pricing.tier_threshold
-        if above:
-            price_in, read, write = (
-                pricing.tier_in,
-                pricing.tier_cache_read,
-                pricing.tier_cache_write,
-            )
-        else:
-            price_in, read, write = pricing.price_in, pricing.cache_read, pricing.cache_write
-        head = read if role in self.cached else write
-        self.cached.add(role)
-        return float(self.prompt * (head - price_in))
+    def tool(self, tool: Any) -> bool:
+        """One call of a tool or of code: its price under PRICED; True unless it fails."""
+        if tool is None:
+            return True
+        if self.request.cost_model is CostModel.PRICED:
+            self.run.cost += float(tool.price_per_call)
+        self.run.calls_by_role["tool"] = self.run.calls_by_role.get("tool", 0) + 1
+        return self.rng.random() >= float(tool.failure_rate)
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -202,6 +194,8 @@ class _Executor:
 
 def _direct(x: _Executor) -> bool:
     t = x.task
+    if t.executor is not Executor.LLM:
+        return x.tool(t.tool)
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
     return x.call("worker", x.size(t.prompt_tokens) + n, x.size(t.output_tokens), x.decisions(1))
 
@@ -210,7 +204,10 @@ def _route(x: _Executor) -> bool:
     t = x.task
     assert t.routing is not None
     prompt = x.size(t.prompt_tokens)
-    routed = x.call("delegator", prompt + x.size(t.routing.tokens), 1)
+    if t.routing.code_router is not None:
+        routed = x.tool(t.routing.code_router)
+    else:
+        routed = x.call("delegator", prompt + x.size(t.routing.tokens), 1)
     n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
     solved = x.call("specialist", prompt + n, x.size(t.output_tokens), x.decisions(1))
     return routed and solved
@@ -344,6 +341,29 @@ def _ahead_by_k(x: _Executor) -> bool:
     return ok
 
 
+def _cascade(x: _Executor) -> bool:
+    """Query the stages in order, paying for each, until one accepts (the last accepts all).
+
+    A stage accepts with its accept rate, independently of its call's outcome; an accepted
+    answer is right with the accepted accuracy when given, else as the call came out.
+    """
+    t = x.task
+    n = x.size(t.input_tokens + x.request.graph.incoming_tokens(t.id))
+    tokens_in, written = x.size(t.prompt_tokens) + n, x.size(t.output_tokens)
+    count = x.params["stages"]
+    for j in range(1, count + 1):
+        role = stage_name(j)
+        right = x.call(role, tokens_in, written, x.decisions(1))
+        if j == count:
+            return right
+        rates = stage_rates(t, x.models[role], x.capability[role])
+        assert rates is not None
+        if x.chance(float(rates.accept_rate)):
+            accuracy = rates.accepted_accuracy
+            return right if accuracy is None else x.chance(float(accuracy))
+    raise AssertionError("a cascade has at least one stage")
+
+
 _EXECUTE: Mapping[Operator, Callable[[_Executor], bool]] = {
     Operator.DIRECT: _direct,
     Operator.ROUTE: _route,
@@ -355,6 +375,7 @@ _EXECUTE: Mapping[Operator, Callable[[_Executor], bool]] = {
     Operator.LOCAL_RETRY: _local_retry,
     Operator.CHUNK_AGGREGATE: _chunk_aggregate,
     Operator.AHEAD_BY_K: _ahead_by_k,
+    Operator.CASCADE: _cascade,
 }
 
 

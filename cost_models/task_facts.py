@@ -1,7 +1,8 @@
 """A task from plain data: its sizes, then its facts, each read by one registered reader.
 
 A task's facts (``blocks``, ``routing``, ``defects``, ``acceptance``, ``chunkable``,
-``steps``, ``baseline``, ``discrete``) say which operators apply to it and with which sizes.
+``steps``, ``cascade``, ``baseline``, ``discrete``, ``executor``, ``tool``) say which operators
+apply to it and with which sizes.
 Each is read by one small function registered in :data:`FACT_READERS` under the fact's key,
 which is also the :class:`~aalps.cost_models.domain.Task` field it fills. A fact given as an
 object declares its keys with the reader; :func:`read_task` checks them before the reader
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy
+from aalps.cost_models.cascade_facts import CASCADE_KEYS, read_cascade
 from aalps.cost_models.domain import (
     CHUNK,
     Acceptance,
@@ -29,6 +31,7 @@ from aalps.cost_models.domain import (
 )
 from aalps.cost_models.errors import Violations
 from aalps.cost_models.fields import ExpressionReader, check_keys, read_enum, read_mapping
+from aalps.cost_models.tools import check_tool_task, read_executor, read_tool
 
 __all__ = ["FACT_READERS", "TASK_KEYS", "FactReader", "read_task"]
 
@@ -87,13 +90,15 @@ def _blocks(
     return Blocks(count, size, output or size)
 
 
-@fact("routing", {"tokens", "capability"})
+@fact("routing", {"tokens", "capability", "code_router"})
 def _routing(
     raw: Mapping[str, Any], field: str, ex: ExpressionReader, errors: Violations
 ) -> Routing | None:
-    """Variants to route between (ROUTE): the routing decision's tokens, its capability."""
+    """Variants to route between (ROUTE): the routing decision's tokens, its capability,
+    and the code that routes instead of a delegator (:mod:`aalps.cost_models.tools`)."""
     tokens = ex.parse(raw.get("tokens"), f"{field}.tokens", errors, default=_ONE, tokens=True)
-    return Routing(tokens or _ONE, str(raw.get("capability") or ""))
+    router = read_tool(raw.get("code_router"), f"{field}.code_router", errors)
+    return Routing(tokens or _ONE, str(raw.get("capability") or ""), router)
 
 
 #: The largest iteration or attempt cap a task may state.
@@ -181,6 +186,9 @@ def _steps(
     return Steps(count, tokens or _ONE, output or _ONE)
 
 
+fact("cascade", set(CASCADE_KEYS))(read_cascade)  # models tried in order (CASCADE)
+
+
 @fact("baseline")
 def _baseline(value: Any, field: str, ex: ExpressionReader, errors: Violations) -> Operator | None:
     """The operator of the task's baseline plan (None: the default baseline)."""
@@ -197,6 +205,9 @@ def _discrete(value: Any, field: str, ex: ExpressionReader, errors: Violations) 
         return False
     return value
 
+
+fact("executor")(lambda value, field, ex, errors: read_executor(value, field, errors))
+fact("tool")(lambda value, field, ex, errors: read_tool(value, field, errors))
 
 #: Every key a task may have: its own, then its facts'.
 TASK_KEYS = frozenset(
@@ -233,7 +244,7 @@ def read_task(
         return None
     capability = data.get("capability")
     roles = read_mapping(data.get("role_capabilities"), f"{field}.role_capabilities", errors)
-    if not capability and not roles:
+    if not capability and not roles and data.get("executor") in (None, "", "LLM"):
         errors.add(f"{field}.capability", "a task needs a capability (or role_capabilities)")
     input_tokens = ex.parse(
         data.get("input_tokens"), f"{field}.input_tokens", errors, allow_zero=True
@@ -260,7 +271,7 @@ def read_task(
         default=_ZERO,
         allow_zero=True,
     )
-    return Task(
+    task = Task(
         id=task_id,
         capability=str(capability or ""),
         input_tokens=input_tokens,
@@ -269,6 +280,8 @@ def read_task(
         role_capabilities={str(k): str(v) for k, v in roles.items()},
         **facts,
     )
+    check_tool_task(task, field, errors)
+    return task
 
 
 def _read_fact(

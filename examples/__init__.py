@@ -1,1 +1,1 @@
-"""The built-in request files (YAML): the paper's three examples and two more."""
+"""The built-in request files (YAML): the paper's three examples and four more."""

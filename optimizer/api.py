@@ -17,6 +17,8 @@ from aalps.cost_models.bounds import Separation
 from aalps.cost_models.domain import Objective, OptimizeRequest, Plan, RankBy
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from aalps.optimizer.baseline import baseline_from_spaces, baseline_plan
+from aalps.optimizer.break_even import break_even
+from aalps.optimizer.collection_pause import fewer_collections
 from aalps.optimizer.crossover import find_crossovers
 from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.joint_search import JointSearch, Solution
@@ -98,7 +100,8 @@ def optimize(
         mirror = StudyMirror(study, stored, study_fence)
         reporter.on_trial = mirror.checkpoint
     try:
-        return _optimize(request, reporter, evaluator, study)
+        with fewer_collections():
+            return _optimize(request, reporter, evaluator, study)
     finally:
         if mirror is not None:
             mirror.sync()
@@ -195,6 +198,9 @@ def _optimize(
         gap=solution.gap,
         skipped=tuple(skipped),
     )
+    setup = None
+    if single and not reporter.out_of_time():
+        setup = break_even(request, lambda r: _cheapest(r, reporter))
     for item in skipped:
         logger.info("past search.timeout_seconds: skipped %s", item)
     reporter.offer(plan.outcome.expected_cost)
@@ -208,7 +214,23 @@ def _optimize(
         stats=stats,
         asymptotic_plan=asymptotic,
         stability=stability,
+        setup=setup,
     )
+
+
+def _cheapest(request: OptimizeRequest, parent: Reporter) -> PlanEvaluation:
+    """The best plan of ``request`` by the plain search, with no extras and no record (the
+    break-even's plans with and without setups); stops when ``parent`` is stopped."""
+    evaluator = PlanEvaluator(request)
+    reporter = Reporter(None, parent.stop_requested, request.search.timeout_seconds)
+    study = create_study(
+        objectives=(), sampler=tpe_sampler(request.search.seed), storage=None, study_name=None
+    )
+    spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+    if spaces is None:
+        raise SearchCancelled("stopped while the search space was being built")
+    solution = JointSearch(request, evaluator, spaces, study, reporter).cheapest()
+    return evaluator.evaluate(solution.plans[0])
 
 
 def _asymptotic(

@@ -50,6 +50,7 @@ from aalps.cost_models.errors import InfeasibleError, did_you_mean
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
 from aalps.cost_models.plan_checks import model_problem
+from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.ensemble_options import ensemble_options
 from aalps.optimizer.param_values import (
@@ -203,13 +204,19 @@ class OperatorEnumerator:
             if not able:
                 self.space.problems[self.operator] = self._no_model(role)
                 return
-            models[role.name] = self._useful(role, able)
+            # A stage's worth lies in its rates as well: no dominance among stage models.
+            cascade = self.operator is Operator.CASCADE
+            models[role.name] = able if cascade else self._useful(role, able)
         votes = {
             r.name: VOTE_CHOICES if (r.votable and self.metrics.success) else (1,)
             for r in self.roles
         }
         if self.operator is Operator.CHUNK_AGGREGATE:
             candidates, feasible, chunk = self._chunked(models, votes)
+        elif self.operator is Operator.CASCADE:
+            chunk = None
+            candidates, stage_models = cascade_candidates(self, models)
+            feasible = self.ordered(models, stage_models)
         else:
             chunk = None
             candidates, feasible = self._plain(models, votes)
@@ -285,7 +292,7 @@ class OperatorEnumerator:
                 if priced
                 else [model.size_value, self.owner.far_sizes[model.name]]
             )
-            figures.append(-window_of(model))
+            figures += [-window_of(model), float(model.setup_cost)]
             if self.metrics.success or retries:
                 # A vote's gain depends on ρ both ways (it helps above p = 1/2, hurts below):
                 # only models of the same ρ dominate each other.
@@ -306,7 +313,8 @@ class OperatorEnumerator:
     # --- scoring ----------------------------------------------------------------------
 
     def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
-        roles = tuple(RoleAssignment(r.name, *choice[r.name]) for r in self.roles)
+        used = self.spec.plan_roles(self.task, params)
+        roles = tuple(RoleAssignment(r.name, *choice[r.name]) for r in used)
         return TaskPlan(self.task.id, self.operator, roles, tuple(sorted(params.items())))
 
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:

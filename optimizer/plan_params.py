@@ -25,7 +25,8 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, IntD
 
 __all__ = ["Choose", "Meaning", "PlanParams"]
 
-#: What a parameter stands for: ("operator",), ("model", role), ("votes", role), ("param", name).
+#: What a parameter stands for: ("operator",), ("model", role), ("votes", role), ("param", name),
+#: ("cascade",) (a CASCADE's stage models, in order).
 Meaning = tuple[str, ...]
 Choose = Callable[[str, BaseDistribution, Meaning], Any]
 
@@ -104,6 +105,8 @@ def _walk(space: TaskSpace, choose: Choose) -> TaskPlan:
         choose(f"{tid}.operator", CategoricalDistribution(operators), ("operator",))
     )
     options = space.operators[operator]
+    if operator is Operator.CASCADE:
+        return _cascade(space, choose)
     roles: list[RoleAssignment] = []
     chosen: dict[str, str] = {}
     for role in options.roles:
@@ -132,8 +135,23 @@ def _walk(space: TaskSpace, choose: Choose) -> TaskPlan:
     return TaskPlan(tid, operator, tuple(roles), tuple(sorted(params.items())))
 
 
+def _cascade(space: TaskSpace, choose: Choose) -> TaskPlan:
+    """A CASCADE plan: one categorical over the scored stage sequences (``a>b>c``), so
+    that every choice is a feasible cascade of distinct models."""
+    tid = space.task.id
+    plans = {_stages(c.plan): c.plan for c in space.by_operator[Operator.CASCADE]}
+    label = choose(f"{tid}.CASCADE.stages", CategoricalDistribution(tuple(plans)), ("cascade",))
+    return plans[label]
+
+
+def _stages(task_plan: TaskPlan) -> str:
+    return ">".join(r.model for r in task_plan.roles)
+
+
 def _value(task_plan: TaskPlan, meaning: Meaning) -> Any:
     kind = meaning[0]
+    if kind == "cascade":
+        return _stages(task_plan) if task_plan.operator is Operator.CASCADE else None
     if kind == "operator":
         return str(task_plan.operator)
     if kind == "param":

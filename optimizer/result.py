@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aalps.cost_models.bounds import Separation
 from aalps.cost_models.errors import CancelledError
 from aalps.cost_models.evaluation import PlanEvaluation
+from aalps.optimizer.break_even import SetupBreakEven
 from aalps.optimizer.stability import StabilityRange
 
 __all__ = [
@@ -109,6 +110,7 @@ class OptimizeResult:
     stats: SearchStats
     asymptotic_plan: PlanEvaluation | None = None
     stability: tuple[StabilityRange, ...] = ()
+    setup: SetupBreakEven | None = None  # the setups' break-even (:mod:`.break_even`)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from aalps.cost_models.domain import (
 )
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.plan_checks import model_problem
+from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
@@ -186,7 +187,11 @@ class _Context:
             for name in targets:
                 roles = list(chosen.roles)
                 roles[i] = role.replaced(model if model in names else role.model, name)
-                found[replace(chosen, roles=tuple(roles))] = None
+                if chosen.operator is not Operator.CASCADE:
+                    found[replace(chosen, roles=tuple(roles))] = None
+        task = self.evaluator.graph.task_by_id[chosen.task_id]
+        if task.cascade is not None:  # every model, order and cut-off (the space keeps few)
+            found.update(dict.fromkeys(cascade_alternatives(task, self.evaluator.catalog)))
         found.pop(chosen, None)
         if self.involves(chosen, model, capability):
             return list(found)

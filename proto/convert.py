@@ -213,6 +213,8 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
         bound=pb.Bound(text=evaluation.bound.text, latex=evaluation.bound.latex),
         cost_of_pass=_finite(evaluation.outcome.cost_of_pass),
         cost_p95_approximate=evaluation.outcome.cost_p95_approximate,
+        setup_cost=evaluation.outcome.setup_cost,
+        per_run_cost=_finite(evaluation.outcome.per_run_cost),
     )
     for task in evaluation.tasks:
         tp = task.plan
@@ -323,6 +325,14 @@ def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
     )
     if result.asymptotic_plan is not None:
         message.asymptotic_plan.CopyFrom(plan_to_proto(result.asymptotic_plan))
+    setup = result.setup
+    if setup is not None:
+        message.setup.with_setup.CopyFrom(plan_to_proto(setup.with_setup))
+        if setup.without_setup is not None:
+            message.setup.without_setup.CopyFrom(plan_to_proto(setup.without_setup))
+        if setup.break_even_volume is not None:
+            message.setup.break_even_volume = setup.break_even_volume
+        message.setup.text = setup.text
     return message
 
 

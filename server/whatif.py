@@ -42,7 +42,7 @@ PRICED_ONLY = PRICE_FIELDS | {
     "batch_tier_prices",
 }
 #: Model fields a plan's cost is non-decreasing in, under some cost model.
-COST_FIELDS = PRICE_FIELDS | {"size"}
+COST_FIELDS = PRICE_FIELDS | {"size", "setup_cost"}
 #: Number fields of a model a change may scale (besides ``capabilities.<name>``).
 CHANGE_FIELDS = COST_FIELDS | {
     "context_window",
@@ -150,7 +150,7 @@ def unaffected(
         return False
     priced = before.cost_model == pb.PRICED
     unread = frozenset({"size"}) if priced else PRICED_ONLY
-    read = PRICE_FIELDS if priced else frozenset({"size"})
+    read = (PRICE_FIELDS if priced else frozenset({"size"})) | {"setup_cost"}
     used = {r.model for t in result.plan.tasks for r in t.roles}
     used |= {s.model for t in result.plan.tasks for r in t.roles for s in r.ensemble}
     old = {m.name: m for m in before.catalog.models}

@@ -79,7 +79,8 @@ def test_every_request_field_and_enum_value_is_documented() -> None:
         "OptimizeRequest", "TaskGraph", "Parameter", "Task", "Blocks", "Routing", "Defects",
         "Acceptance", "Chunkable", "Steps", "Edge", "Catalog", "Model", "TokenPrices",
         "Constraints", "SearchOptions", "CostModel", "Operator", "Objective", "SearchObjective",
-        "RankBy", "Pricing",
+        "RankBy", "Pricing", "CascadeFact", "CascadeRates",
+        "Executor", "ToolSpec", "CacheOptions",
     }  # fmt: skip
     assert set(defs) == expected
     for name, definition in defs.items():

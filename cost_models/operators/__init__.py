@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.domain import Executor, Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
     ParamSpec,
+    RatedReliability,
     Reliability,
     RoleSpec,
     Schedule,
     TaskShape,
+    ToolUse,
 )
+from aalps.cost_models.operators.cascade import Cascade
 from aalps.cost_models.operators.chunking import ChunkAggregate
 from aalps.cost_models.operators.repair import IterateStateless, IterateWithHistory, ScanAndFix
 from aalps.cost_models.operators.retry import GlobalRetry, LocalRetry
@@ -32,12 +35,16 @@ OPERATORS: dict[Operator, OperatorSpec] = {
         LocalRetry(),
         ChunkAggregate(),
         AheadByK(),
+        Cascade(),
     )
 }
 
 
 def applicable_operators(task: Task) -> list[Operator]:
-    """Operators whose structure facts ``task`` has, in registry order."""
+    """Operators whose structure facts ``task`` has, in registry order (a TOOL or CODE task:
+    DIRECT, its one tool call)."""
+    if task.executor is not Executor.LLM:
+        return [Operator.DIRECT]
     return [op for op, spec in OPERATORS.items() if spec.missing(task) is None]
 
 
@@ -57,10 +64,12 @@ __all__ = [
     "CallGroup",
     "OperatorSpec",
     "ParamSpec",
+    "RatedReliability",
     "Reliability",
     "RoleSpec",
     "Schedule",
     "TaskShape",
+    "ToolUse",
     "applicable_operators",
     "default_baseline",
 ]

@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
-from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.domain import Model, Operator, Task
 
 __all__ = [
     "CallGroup",
     "OperatorSpec",
     "ParamSpec",
+    "RatedReliability",
     "Reliability",
     "RoleSpec",
     "Schedule",
+    "StageRates",
     "TaskShape",
+    "ToolUse",
     "chain_decisions",
     "discrete_answer",
 ]
@@ -44,6 +47,30 @@ class Reliability(Protocol):
     def correlation(self, role: str) -> float:
         """ρ of the role's model's samples of one input (:mod:`..correlated_votes`)."""
         ...
+
+
+class StageRates(Protocol):
+    """``rates(role)``: a CASCADE stage's (accept rate, accepted accuracy or None)."""
+
+    def __call__(self, role: str, /) -> tuple[Value, Value | None]: ...
+
+
+@dataclass(frozen=True)
+class RatedReliability:
+    """A :class:`Reliability` that also gives each CASCADE stage's rates.
+
+    CASCADE's :meth:`OperatorSpec.rated` makes one; the other operators get the plain
+    reliability.
+    """
+
+    reliability: Reliability
+    rates: StageRates
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
+        return self.reliability(role, tokens_in, decisions)
+
+    def correlation(self, role: str) -> float:
+        return self.reliability.correlation(role)
 
 
 def discrete_answer(task: Task, written: Value) -> bool:
@@ -102,7 +129,9 @@ class CallGroup:
     retry-until-accepted, ``retry_units`` independent units each accepted with probability
     ``retry_accept`` per attempt describe it exactly. A group that makes one call per attempt
     of another role's group (a verifier) names that role in ``follows``: the two counts are
-    the same random number, so their costs vary together.
+    the same random number, so their costs vary together. ``nested`` groups are the stages
+    of a cascade: ``calls`` is the chance the stage runs, and it runs only when every
+    nested group before it did (the evaluator's variance counts their covariances).
     """
 
     role: str
@@ -116,9 +145,21 @@ class CallGroup:
     retry_units: Value = 0
     retry_accept: Value = 1
     follows: str = ""
+    nested: bool = False
 
     def max_input(self) -> Value:
         return self.input + (self.calls - 1) * self.input_step if self.input_step else self.input
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """Calls of a tool or of code (:mod:`aalps.cost_models.tools`): no forward pass, a price
+    per call under PRICED, a latency each, run before the calls that need them."""
+
+    role: str
+    calls: Value
+    price: Value
+    latency: Value
 
 
 @dataclass(frozen=True)
@@ -127,6 +168,7 @@ class Schedule:
 
     groups: tuple[CallGroup, ...]
     success: Value
+    tools: tuple[ToolUse, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +201,15 @@ class TaskShape:
     #: The step count at the scale point (a number in every arithmetic): AHEAD_BY_K's lead
     #: ``ahead`` is the lead there, and it grows with the steps along the scale ray.
     step_reference: Value = 0
+    #: A TOOL/CODE task's tool, and ROUTE's code router (:mod:`aalps.cost_models.tools`).
+    tool_task: bool = False
+    tool_price: Value = 0
+    tool_latency: Value = 0
+    tool_failure: Value = 0
+    code_router: bool = False
+    router_price: Value = 0
+    router_latency: Value = 0
+    router_failure: Value = 0
 
     @property
     def report_written(self) -> Value:
@@ -178,6 +229,23 @@ class OperatorSpec(ABC):
     @abstractmethod
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
         """The roles of the operator on ``task``, in a fixed order."""
+
+    def rated(
+        self,
+        task: Task,
+        models: Mapping[str, Model],
+        capability: Mapping[str, str],
+        reliability: Reliability,
+        arithmetic: Arithmetic,
+    ) -> Reliability:
+        """The reliability :meth:`schedule` gets for ``models`` (role -> model): as given,
+        but for CASCADE, whose stages' rates come with it (a :class:`RatedReliability`)."""
+        return reliability
+
+    def plan_roles(self, task: Task, params: Mapping[str, int]) -> tuple[RoleSpec, ...]:
+        """The roles a task plan with ``params`` assigns (all of :meth:`roles` but for
+        CASCADE, whose ``stages`` param says how many stages run)."""
+        return self.roles(task)
 
     def params(self, task: Task) -> tuple[ParamSpec, ...]:
         """Integer parameters, with the widest range the operator allows (windows aside)."""

@@ -1,7 +1,9 @@
 """ROUTE: a delegator reads the routing metadata, the matching specialist does the work.
 
 The only operator whose specialist may be a per-variant model family (the paper's k
-specialists, §3.1): routing is what picks the right member of the family.
+specialists, §3.1): routing is what picks the right member of the family. With
+``routing.code_router`` the router is code (:mod:`aalps.cost_models.tools`): no delegator
+role, no forward pass, the router's price, latency and failure rate instead.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aalps.cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    ToolUse,
     chain_decisions,
     discrete_answer,
 )
@@ -33,15 +36,15 @@ class Route(OperatorSpec):
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
         assert task.routing is not None
         delegator = task.role_capability(self.operator, "delegator", task.routing.capability)
-        return (
-            RoleSpec("delegator", delegator),
-            RoleSpec(
-                "specialist",
-                task.role_capability(self.operator, "specialist"),
-                per_variant_allowed=True,
-                votable=discrete_answer(task, task.output_tokens),
-            ),
+        specialist = RoleSpec(
+            "specialist",
+            task.role_capability(self.operator, "specialist"),
+            per_variant_allowed=True,
+            votable=discrete_answer(task, task.output_tokens),
         )
+        if task.routing.code_router is not None:
+            return (specialist,)  # code routes: no delegator call
+        return (RoleSpec("delegator", delegator), specialist)
 
     def schedule(
         self,
@@ -52,10 +55,15 @@ class Route(OperatorSpec):
     ) -> Schedule:
         route_in = shape.prompt + shape.routing_tokens
         work_in = shape.prompt + shape.whole_input
+        decisions = chain_decisions(shape, 1)  # the specialist writes the whole chain
+        if shape.code_router:
+            router = ToolUse("router", 1, shape.router_price, shape.router_latency)
+            work = CallGroup("specialist", 1, work_in, shape.output)
+            success = (1 - shape.router_failure) * reliability("specialist", work_in, decisions)
+            return Schedule((work,), success, (router,))
         groups = (
             CallGroup("delegator", 1, route_in, 1),
             CallGroup("specialist", 1, work_in, shape.output),
         )
-        decisions = chain_decisions(shape, 1)  # the specialist writes the whole chain
         success = reliability("delegator", route_in) * reliability("specialist", work_in, decisions)
         return Schedule(groups, success)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aalps.cost_models.arithmetic import Arithmetic
-from aalps.cost_models.domain import Operator, Task
+from aalps.cost_models.domain import Executor, Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
     OperatorSpec,
@@ -13,6 +13,7 @@ from aalps.cost_models.operators.base import (
     RoleSpec,
     Schedule,
     TaskShape,
+    ToolUse,
     chain_decisions,
     discrete_answer,
 )
@@ -21,7 +22,8 @@ __all__ = ["Direct", "MapBlocks"]
 
 
 class Direct(OperatorSpec):
-    """One call of one model over the whole input (the paper's generalist)."""
+    """One call of one model over the whole input (the paper's generalist); a TOOL or CODE
+    task's one tool call (no role)."""
 
     operator = Operator.DIRECT
 
@@ -29,6 +31,8 @@ class Direct(OperatorSpec):
         return None
 
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        if task.executor is not Executor.LLM:
+            return ()
         votable = discrete_answer(task, task.output_tokens)
         return (RoleSpec("worker", task.role_capability(self.operator, "worker"), votable=votable),)
 
@@ -39,6 +43,9 @@ class Direct(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
+        if shape.tool_task:
+            tool = ToolUse("tool", 1, shape.tool_price, shape.tool_latency)
+            return Schedule((), 1 - shape.tool_failure, (tool,))
         tokens_in = shape.prompt + shape.whole_input
         call = CallGroup("worker", 1, tokens_in, shape.output)
         # On a ``steps`` task the one call writes the whole chain: right only if every step is.

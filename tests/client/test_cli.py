@@ -20,8 +20,12 @@ EXAMPLE_NAMES = {
     "evolutionary_optimization",
     "character_counting",
     "document_ranking",
+    "cascade",
     "correlated_votes",
     "ensemble_votes",
+    "tool_pipeline",
+    "prompt_caching",
+    "in_context_distillation",
 }
 
 
@@ -136,7 +140,7 @@ def test_search_overrides(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out)["plan"]["bound"]["text"] == "m_s*n"
 
 
-def test_examples_lists_all_five(capsys: pytest.CaptureFixture[str]) -> None:
+def test_examples_lists_them_all(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "examples")
     assert status == 0
     lines = out.splitlines()

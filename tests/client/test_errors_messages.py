@@ -25,7 +25,7 @@ from tests.client.conftest import EXAMPLES, ROOT, example_data
 
 TASK_FIELDS = (
     "id, capability, role_capabilities, input_tokens, output_tokens, prompt_tokens, blocks, "
-    "routing, defects, acceptance, chunkable, steps, baseline, discrete"
+    "routing, defects, acceptance, chunkable, steps, baseline, discrete, cascade, executor, tool"
 )
 
 

@@ -173,6 +173,7 @@ ENUMS = {
         "LOCAL_RETRY",
         "CHUNK_AGGREGATE",
         "AHEAD_BY_K",
+        "CASCADE",
     ],
     "Objective": ["OBJECTIVE_UNSPECIFIED", "COST", "LATENCY", "FAILURE_PROBABILITY"],
     "JobState": [
@@ -211,7 +212,16 @@ def test_enum_names_parse_unprefixed_in_files() -> None:
 
 #: DESIGN §5's field names (plus the ones the loader reads), per message.
 FIELDS = {
-    "OptimizeRequest": {"graph", "catalog", "cost_model", "constraints", "search", "pricing"},
+    "OptimizeRequest": {
+        "graph",
+        "catalog",
+        "cost_model",
+        "constraints",
+        "search",
+        "pricing",
+        "prompt_cache",
+        "volume",
+    },
     "Constraints": {"min_success_probability", "max_cost", "max_latency", "parallelism"},
     "SearchOptions": {"n_trials", "timeout_seconds", "seed", "objectives", "objective", "rank_by"},
     "TaskGraph": {"name", "parameters", "assumptions", "tasks", "edges"},
@@ -232,9 +242,17 @@ FIELDS = {
         "steps",
         "baseline",
         "discrete",
+        "cascade",
+        "executor",
+        "tool",
     },
+    "CascadeFact": {"max_stages", "rates"},
+    "CascadeRates": {"accept_rate", "accepted_accuracy"},
     "Blocks": {"count", "size", "output"},
-    "Routing": {"tokens", "capability"},
+    "Routing": {"tokens", "capability", "code_router"},
+    "ToolSpec": {"price_per_call", "latency", "failure_rate"},
+    "CacheOptions": {"enabled", "lifetime_calls"},
+    "SetupBreakEven": {"with_setup", "without_setup", "break_even_volume", "text"},
     "Defects": {"count", "report_tokens", "max_iterations"},
     "Acceptance": {"success_probability", "verifier", "max_attempts"},
     "Chunkable": {"aggregate_tokens", "aggregator"},
@@ -257,8 +275,10 @@ FIELDS = {
         "tier_threshold_tokens",
         "tier_prices",
         "batch_tier_prices",
+        "cascade",
         "vote_correlation",
         "vote_correlations",
+        "setup_cost",
     },
     "TokenPrices": {"input", "output", "cached_input", "cache_write"},
     "OptimizeResponse": {
@@ -270,6 +290,7 @@ FIELDS = {
         "stats",
         "asymptotic_plan",
         "stability",
+        "setup",
     },
     "StabilityRange": {
         "model",
@@ -304,6 +325,8 @@ FIELDS = {
         "bound",
         "cost_of_pass",
         "cost_p95_approximate",
+        "setup_cost",
+        "per_run_cost",
     },
     "TaskPlan": {
         "task_id",

@@ -105,6 +105,38 @@ QUADRATIC_ATTENTION: CostModel.ValueType  # 4
 """m * sum_{j=0}^{t-1} (i + j)^2: attention cost quadratic in the context length."""
 Global___CostModel: _TypeAlias = CostModel  # noqa: Y015
 
+class _Executor:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExecutorEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Executor.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXECUTOR_UNSPECIFIED: _Executor.ValueType  # 0
+    """Not set: same as LLM."""
+    LLM: _Executor.ValueType  # 1
+    """LLM calls, by one of the operators."""
+    TOOL: _Executor.ValueType  # 2
+    """A tool (a search API, a database, an interpreter): `tool` gives its price per call,
+    latency and failure rate. No forward pass: 0 under every cost model but PRICED.
+    """
+    CODE: _Executor.ValueType  # 3
+    """Code: as TOOL (its `tool` figures default to free, instant and exact)."""
+
+class Executor(_Executor, metaclass=_ExecutorEnumTypeWrapper):
+    """Who runs a task."""
+
+EXECUTOR_UNSPECIFIED: Executor.ValueType  # 0
+"""Not set: same as LLM."""
+LLM: Executor.ValueType  # 1
+"""LLM calls, by one of the operators."""
+TOOL: Executor.ValueType  # 2
+"""A tool (a search API, a database, an interpreter): `tool` gives its price per call,
+latency and failure rate. No forward pass: 0 under every cost model but PRICED.
+"""
+CODE: Executor.ValueType  # 3
+"""Code: as TOOL (its `tool` figures default to free, instant and exact)."""
+Global___Executor: _TypeAlias = Executor  # noqa: Y015
+
 class _Operator:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -152,6 +184,11 @@ class _OperatorEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Operator.Val
     """Each of `steps.count` sequential decisions is sampled until one answer leads all
     others by k votes (param `k`) [worker]. Needs `steps`.
     """
+    CASCADE: _Operator.ValueType  # 11
+    """Models tried in order until one accepts its own answer (FrugalGPT); the last stage
+    accepts all. The search picks the models, their order and how many stages run
+    (param `stages`, 2 to `cascade.max_stages`) [stage1, stage2, ...]. Needs `cascade`.
+    """
 
 class Operator(_Operator, metaclass=_OperatorEnumTypeWrapper):
     """A decomposition of one task. The roles each operator fills are in brackets."""
@@ -196,6 +233,11 @@ results combined by code or by one aggregator call [worker, aggregator]. Needs
 AHEAD_BY_K: Operator.ValueType  # 10
 """Each of `steps.count` sequential decisions is sampled until one answer leads all
 others by k votes (param `k`) [worker]. Needs `steps`.
+"""
+CASCADE: Operator.ValueType  # 11
+"""Models tried in order until one accepts its own answer (FrugalGPT); the last stage
+accepts all. The search picks the models, their order and how many stages run
+(param `stages`, 2 to `cascade.max_stages`) [stage1, stage2, ...]. Needs `cascade`.
 """
 Global___Operator: _TypeAlias = Operator  # noqa: Y015
 
@@ -368,10 +410,16 @@ class OptimizeRequest(_message.Message):
     CONSTRAINTS_FIELD_NUMBER: _builtins.int
     SEARCH_FIELD_NUMBER: _builtins.int
     PRICING_FIELD_NUMBER: _builtins.int
+    PROMPT_CACHE_FIELD_NUMBER: _builtins.int
+    VOLUME_FIELD_NUMBER: _builtins.int
     cost_model: Global___CostModel.ValueType
     """How one call is costed. Default (unspecified): FORWARD_PASS."""
     pricing: Global___Pricing.ValueType
     """Which price list PRICED uses. Default (unspecified): STANDARD."""
+    volume: _builtins.float
+    """Runs over the plan's life: every model's `setup_cost` is amortized over them (the
+    objective is setup / volume + the per-run cost). Default (0 or absent): 1.
+    """
     @_builtins.property
     def graph(self) -> Global___TaskGraph:
         """The work to plan. Required."""
@@ -388,6 +436,14 @@ class OptimizeRequest(_message.Message):
     def search(self) -> Global___SearchOptions:
         """Effort, reproducibility and objectives of the search."""
 
+    @_builtins.property
+    def prompt_cache(self) -> Global___CacheOptions:
+        """Prompt caching: a task's prompt, shared by the calls of a call group, is processed
+        once per cache lifetime and then read from the cache. Default: off under
+        FORWARD_PASS and KV_CACHED (and no effect under QUADRATIC_ATTENTION); under PRICED on
+        for models that list a cache-read price.
+        """
+
     def __init__(
         self,
         *,
@@ -397,14 +453,48 @@ class OptimizeRequest(_message.Message):
         constraints: Global___Constraints | None = ...,
         search: Global___SearchOptions | None = ...,
         pricing: Global___Pricing.ValueType = ...,
+        prompt_cache: Global___CacheOptions | None = ...,
+        volume: _builtins.float = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "graph", b"graph", "search", b"search"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "graph", b"graph", "prompt_cache", b"prompt_cache", "search", b"search"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "cost_model", b"cost_model", "graph", b"graph", "pricing", b"pricing", "search", b"search"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catalog", b"catalog", "constraints", b"constraints", "cost_model", b"cost_model", "graph", b"graph", "pricing", b"pricing", "prompt_cache", b"prompt_cache", "search", b"search", "volume", b"volume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OptimizeRequest: _TypeAlias = OptimizeRequest  # noqa: Y015
+
+@_typing.final
+class CacheOptions(_message.Message):
+    """How prompts are cached."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENABLED_FIELD_NUMBER: _builtins.int
+    LIFETIME_CALLS_FIELD_NUMBER: _builtins.int
+    enabled: _builtins.bool
+    """Whether calls read a task's prompt from a cache. Absent: the cost model's default
+    (see OptimizeRequest.prompt_cache).
+    """
+    lifetime_calls: _builtins.int
+    """How many calls one cache write serves before the prompt is written again (the cache's
+    lifetime). 0 or absent: the whole call group.
+    """
+    def __init__(
+        self,
+        *,
+        enabled: _builtins.bool | None = ...,
+        lifetime_calls: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "enabled", b"enabled"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "enabled", b"enabled", "lifetime_calls", b"lifetime_calls"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
+    _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__enabled) -> _WhichOneofReturnType__enabled | None: ...
+
+Global___CacheOptions: _TypeAlias = CacheOptions  # noqa: Y015
 
 @_typing.final
 class TaskGraph(_message.Message):
@@ -538,6 +628,9 @@ class Task(_message.Message):
     STEPS_FIELD_NUMBER: _builtins.int
     BASELINE_FIELD_NUMBER: _builtins.int
     DISCRETE_FIELD_NUMBER: _builtins.int
+    CASCADE_FIELD_NUMBER: _builtins.int
+    EXECUTOR_FIELD_NUMBER: _builtins.int
+    TOOL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """A unique id (at most 128 characters)."""
     capability: _builtins.str
@@ -557,6 +650,11 @@ class Task(_message.Message):
     discrete: _builtins.bool
     """The task's answer is discrete (a label, a choice, a number): its calls may be voted
     on (VOTE). Without it only roles that write one token may vote.
+    """
+    executor: Global___Executor.ValueType
+    """Who runs the task. TOOL or CODE: one call of `tool`, no LLM and no operator but
+    DIRECT; `output_tokens` are what it returns (they feed the task's successors).
+    Default (unspecified): LLM.
     """
     @_builtins.property
     def role_capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -588,6 +686,14 @@ class Task(_message.Message):
     def steps(self) -> Global___Steps:
         """The task is a chain of small sequential decisions. Unlocks AHEAD_BY_K."""
 
+    @_builtins.property
+    def cascade(self) -> Global___CascadeFact:
+        """The task may run as a cascade of models tried in order. Unlocks CASCADE."""
+
+    @_builtins.property
+    def tool(self) -> Global___ToolSpec:
+        """The tool of a TOOL or CODE task. Default: free, instant, never fails."""
+
     def __init__(
         self,
         *,
@@ -605,14 +711,49 @@ class Task(_message.Message):
         steps: Global___Steps | None = ...,
         baseline: Global___Operator.ValueType = ...,
         discrete: _builtins.bool = ...,
+        cascade: Global___CascadeFact | None = ...,
+        executor: Global___Executor.ValueType = ...,
+        tool: Global___ToolSpec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "blocks", b"blocks", "chunkable", b"chunkable", "defects", b"defects", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "blocks", b"blocks", "cascade", b"cascade", "chunkable", b"chunkable", "defects", b"defects", "routing", b"routing", "steps", b"steps", "tool", b"tool"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "baseline", b"baseline", "blocks", b"blocks", "capability", b"capability", "chunkable", b"chunkable", "defects", b"defects", "discrete", b"discrete", "id", b"id", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "prompt_tokens", b"prompt_tokens", "role_capabilities", b"role_capabilities", "routing", b"routing", "steps", b"steps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "baseline", b"baseline", "blocks", b"blocks", "capability", b"capability", "cascade", b"cascade", "chunkable", b"chunkable", "defects", b"defects", "discrete", b"discrete", "executor", b"executor", "id", b"id", "input_tokens", b"input_tokens", "output_tokens", b"output_tokens", "prompt_tokens", b"prompt_tokens", "role_capabilities", b"role_capabilities", "routing", b"routing", "steps", b"steps", "tool", b"tool"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Task: _TypeAlias = Task  # noqa: Y015
+
+@_typing.final
+class ToolSpec(_message.Message):
+    """A tool or code step: no LLM forward pass."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRICE_PER_CALL_FIELD_NUMBER: _builtins.int
+    LATENCY_FIELD_NUMBER: _builtins.int
+    FAILURE_RATE_FIELD_NUMBER: _builtins.int
+    price_per_call: _builtins.float
+    """PRICED: the price of one call (currency). Other cost models charge nothing."""
+    latency: _builtins.float
+    """Latency of one call (latency units), on the critical path."""
+    failure_rate: _builtins.float
+    """Probability in [0, 1) that a call fails; the plan's success is multiplied by
+    1 - failure_rate per call.
+    """
+    def __init__(
+        self,
+        *,
+        price_per_call: _builtins.float = ...,
+        latency: _builtins.float = ...,
+        failure_rate: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["failure_rate", b"failure_rate", "latency", b"latency", "price_per_call", b"price_per_call"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ToolSpec: _TypeAlias = ToolSpec  # noqa: Y015
 
 @_typing.final
 class Blocks(_message.Message):
@@ -652,19 +793,27 @@ class Routing(_message.Message):
 
     TOKENS_FIELD_NUMBER: _builtins.int
     CAPABILITY_FIELD_NUMBER: _builtins.int
+    CODE_ROUTER_FIELD_NUMBER: _builtins.int
     tokens: _builtins.str
     """Expression: metadata tokens the delegator reads. Default "1"."""
     capability: _builtins.str
     """The capability the delegator needs. Default: the task's capability."""
+    @_builtins.property
+    def code_router(self) -> Global___ToolSpec:
+        """The router is code: ROUTE has no delegator role (no forward pass); the router's price
+        per call (PRICED), latency and failure rate instead.
+        """
+
     def __init__(
         self,
         *,
         tokens: _builtins.str = ...,
         capability: _builtins.str = ...,
+        code_router: Global___ToolSpec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["code_router", b"code_router"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capability", b"capability", "tokens", b"tokens"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capability", b"capability", "code_router", b"code_router", "tokens", b"tokens"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -799,6 +948,92 @@ class Steps(_message.Message):
 Global___Steps: _TypeAlias = Steps  # noqa: Y015
 
 @_typing.final
+class CascadeFact(_message.Message):
+    """A cascade of models tried in order, each stopping the cascade when its confidence
+    accepts its answer (stage rates: the model's `cascade` entry, or `rates` here). Every
+    stage needs the task's capability, or `role_capabilities` "stage" ("CASCADE.stage").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RatesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___CascadeRates: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___CascadeRates | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MAX_STAGES_FIELD_NUMBER: _builtins.int
+    RATES_FIELD_NUMBER: _builtins.int
+    max_stages: _builtins.int
+    """The most stages a plan may have, 2 to 4. Default (0 or absent): 3."""
+    @_builtins.property
+    def rates(self) -> _containers.MessageMap[_builtins.str, Global___CascadeRates]:
+        """Model name -> its rates on this task, overriding the model's `cascade` entry."""
+
+    def __init__(
+        self,
+        *,
+        max_stages: _builtins.int = ...,
+        rates: _abc.Mapping[_builtins.str, Global___CascadeRates] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_stages", b"max_stages", "rates", b"rates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CascadeFact: _TypeAlias = CascadeFact  # noqa: Y015
+
+@_typing.final
+class CascadeRates(_message.Message):
+    """How a model fares as a CASCADE stage: how often it accepts its own answer, and how often
+    an accepted answer is right. A model without rates can only be a cascade's last stage.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPT_RATE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_ACCURACY_FIELD_NUMBER: _builtins.int
+    accept_rate: _builtins.float
+    """The share of inputs on which the model's confidence passes its threshold, in [0, 1].
+    Required.
+    """
+    accepted_accuracy: _builtins.float
+    """The chance an accepted answer is right, in (0, 1]. Absent: the model's reliability
+    for the capability.
+    """
+    def __init__(
+        self,
+        *,
+        accept_rate: _builtins.float = ...,
+        accepted_accuracy: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_accepted_accuracy", b"_accepted_accuracy", "accepted_accuracy", b"accepted_accuracy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_accepted_accuracy", b"_accepted_accuracy", "accept_rate", b"accept_rate", "accepted_accuracy", b"accepted_accuracy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__accepted_accuracy: _TypeAlias = _typing.Literal["accepted_accuracy"]  # noqa: Y015
+    _WhichOneofArgType__accepted_accuracy: _TypeAlias = _typing.Literal["_accepted_accuracy", b"_accepted_accuracy"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__accepted_accuracy) -> _WhichOneofReturnType__accepted_accuracy | None: ...
+
+Global___CascadeRates: _TypeAlias = CascadeRates  # noqa: Y015
+
+@_typing.final
 class Edge(_message.Message):
     """Data flowing from one task to another."""
 
@@ -879,6 +1114,27 @@ class Model(_message.Message):
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     @_typing.final
+    class CascadeEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___CascadeRates: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___CascadeRates | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
     class VoteCorrelationsEntry(_message.Message):
         DESCRIPTOR: _descriptor.Descriptor
 
@@ -914,8 +1170,10 @@ class Model(_message.Message):
     TIER_THRESHOLD_TOKENS_FIELD_NUMBER: _builtins.int
     TIER_PRICES_FIELD_NUMBER: _builtins.int
     BATCH_TIER_PRICES_FIELD_NUMBER: _builtins.int
+    CASCADE_FIELD_NUMBER: _builtins.int
     VOTE_CORRELATION_FIELD_NUMBER: _builtins.int
     VOTE_CORRELATIONS_FIELD_NUMBER: _builtins.int
+    SETUP_COST_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """An identifier (letters, digits, _), unique in the catalog. A model whose size is a
     number appears in symbolic results as the symbol m_<name>.
@@ -968,6 +1226,11 @@ class Model(_message.Message):
     less than independent samples would (beta-binomial). 0 or absent: independent
     samples; 1: every sample of an input is the same.
     """
+    setup_cost: _builtins.float
+    """A one-time cost of using this model (demonstrations, prompt optimization,
+    fine-tuning), in the cost model's units, paid once per task role the model plays and
+    amortized over the request's `volume`. Default 0.
+    """
     @_builtins.property
     def capabilities(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Capability name -> reliability p in (0, 1]: the probability that one call performs
@@ -990,6 +1253,10 @@ class Model(_message.Message):
     @_builtins.property
     def batch_tier_prices(self) -> Global___TokenPrices:
         """The batch API's prices above the threshold. Absent under BATCH: `tier_prices`."""
+
+    @_builtins.property
+    def cascade(self) -> _containers.MessageMap[_builtins.str, Global___CascadeRates]:
+        """Capability -> the model's rates as a CASCADE stage for it."""
 
     @_builtins.property
     def vote_correlations(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
@@ -1016,12 +1283,14 @@ class Model(_message.Message):
         tier_threshold_tokens: _builtins.float = ...,
         tier_prices: Global___TokenPrices | None = ...,
         batch_tier_prices: Global___TokenPrices | None = ...,
+        cascade: _abc.Mapping[_builtins.str, Global___CascadeRates] | None = ...,
         vote_correlation: _builtins.float = ...,
         vote_correlations: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        setup_cost: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "tier_prices", b"tier_prices"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens", "vote_correlation", b"vote_correlation", "vote_correlations", b"vote_correlations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_prices", b"batch_prices", "batch_tier_prices", b"batch_tier_prices", "capabilities", b"capabilities", "cascade", b"cascade", "context_window", b"context_window", "latency_per_token", b"latency_per_token", "name", b"name", "per_token_error", b"per_token_error", "per_variant", b"per_variant", "price_per_cache_write_token", b"price_per_cache_write_token", "price_per_cached_input_token", b"price_per_cached_input_token", "price_per_input_token", b"price_per_input_token", "price_per_output_token", b"price_per_output_token", "setup_cost", b"setup_cost", "size", b"size", "source_key", b"source_key", "tier_prices", b"tier_prices", "tier_threshold_tokens", b"tier_threshold_tokens", "vote_correlation", b"vote_correlation", "vote_correlations", b"vote_correlations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1175,6 +1444,8 @@ class Plan(_message.Message):
     BOUND_FIELD_NUMBER: _builtins.int
     COST_OF_PASS_FIELD_NUMBER: _builtins.int
     COST_P95_APPROXIMATE_FIELD_NUMBER: _builtins.int
+    SETUP_COST_FIELD_NUMBER: _builtins.int
+    PER_RUN_COST_FIELD_NUMBER: _builtins.int
     cost: _builtins.str
     """The symbolic expected cost of the whole plan (sympy text form), e.g.
     "b*l**2*m_dev + k*l*m_qa".
@@ -1193,6 +1464,10 @@ class Plan(_message.Message):
     """
     cost_p95_approximate: _builtins.bool
     """True when `cost_p95` is a moment-matched approximation rather than exact."""
+    setup_cost: _builtins.float
+    """The one-time cost of the models' setups (see Model.setup_cost), not amortized."""
+    per_run_cost: _builtins.float
+    """The expected cost of one run without the setup: expected_cost - setup_cost / volume."""
     @_builtins.property
     def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___TaskPlan]:
         """One entry per task of the graph."""
@@ -1213,10 +1488,12 @@ class Plan(_message.Message):
         bound: Global___Bound | None = ...,
         cost_of_pass: _builtins.float = ...,
         cost_p95_approximate: _builtins.bool = ...,
+        setup_cost: _builtins.float = ...,
+        per_run_cost: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound", "cost", b"cost", "cost_of_pass", b"cost_of_pass", "cost_p95", b"cost_p95", "cost_p95_approximate", b"cost_p95_approximate", "expected_cost", b"expected_cost", "latency", b"latency", "success_probability", b"success_probability", "tasks", b"tasks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound", "cost", b"cost", "cost_of_pass", b"cost_of_pass", "cost_p95", b"cost_p95", "cost_p95_approximate", b"cost_p95_approximate", "expected_cost", b"expected_cost", "latency", b"latency", "per_run_cost", b"per_run_cost", "setup_cost", b"setup_cost", "success_probability", b"success_probability", "tasks", b"tasks"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1574,6 +1851,7 @@ class OptimizeResponse(_message.Message):
     STATS_FIELD_NUMBER: _builtins.int
     ASYMPTOTIC_PLAN_FIELD_NUMBER: _builtins.int
     STABILITY_FIELD_NUMBER: _builtins.int
+    SETUP_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def plan(self) -> Global___Plan:
         """The best feasible plan found."""
@@ -1610,6 +1888,12 @@ class OptimizeResponse(_message.Message):
         over which the plan stays optimal. Empty for a Pareto front or an asymptotic ranking.
         """
 
+    @_builtins.property
+    def setup(self) -> Global___SetupBreakEven:
+        """When some model of the catalog has a setup cost: the break-even volume between the
+        best plan with setups and the best without. Unset otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -1621,14 +1905,59 @@ class OptimizeResponse(_message.Message):
         stats: Global___SearchStats | None = ...,
         asymptotic_plan: Global___Plan | None = ...,
         stability: _abc.Iterable[Global___StabilityRange] | None = ...,
+        setup: Global___SetupBreakEven | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "plan", b"plan", "stats", b"stats"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "plan", b"plan", "setup", b"setup", "stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "crossovers", b"crossovers", "pareto_front", b"pareto_front", "plan", b"plan", "separation", b"separation", "stability", b"stability", "stats", b"stats"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asymptotic_plan", b"asymptotic_plan", "baseline", b"baseline", "crossovers", b"crossovers", "pareto_front", b"pareto_front", "plan", b"plan", "separation", b"separation", "setup", b"setup", "stability", b"stability", "stats", b"stats"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OptimizeResponse: _TypeAlias = OptimizeResponse  # noqa: Y015
+
+@_typing.final
+class SetupBreakEven(_message.Message):
+    """The volume beyond which paying a setup beats the best plan without one."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WITH_SETUP_FIELD_NUMBER: _builtins.int
+    WITHOUT_SETUP_FIELD_NUMBER: _builtins.int
+    BREAK_EVEN_VOLUME_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    break_even_volume: _builtins.float
+    """The volume at which both plans' objectives per run are equal: the setup divided by
+    the per-run saving (in the objective's units). Absent when the setup never pays.
+    """
+    text: _builtins.str
+    """The same in words."""
+    @_builtins.property
+    def with_setup(self) -> Global___Plan:
+        """The best plan when setups cost nothing per run (volume without end); its setup_cost
+        is what it pays once.
+        """
+
+    @_builtins.property
+    def without_setup(self) -> Global___Plan:
+        """The best plan that uses no model with a setup cost; unset when there is none."""
+
+    def __init__(
+        self,
+        *,
+        with_setup: Global___Plan | None = ...,
+        without_setup: Global___Plan | None = ...,
+        break_even_volume: _builtins.float | None = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_break_even_volume", b"_break_even_volume", "break_even_volume", b"break_even_volume", "with_setup", b"with_setup", "without_setup", b"without_setup"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_break_even_volume", b"_break_even_volume", "break_even_volume", b"break_even_volume", "text", b"text", "with_setup", b"with_setup", "without_setup", b"without_setup"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__break_even_volume: _TypeAlias = _typing.Literal["break_even_volume"]  # noqa: Y015
+    _WhichOneofArgType__break_even_volume: _TypeAlias = _typing.Literal["_break_even_volume", b"_break_even_volume"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__break_even_volume) -> _WhichOneofReturnType__break_even_volume | None: ...
+
+Global___SetupBreakEven: _TypeAlias = SetupBreakEven  # noqa: Y015
 
 @_typing.final
 class StabilityRange(_message.Message):
