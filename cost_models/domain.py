@@ -9,7 +9,7 @@ record serves symbolic bounds and numeric evaluation at the scale point.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -48,7 +48,6 @@ __all__ = [
     "TaskPlan",
     "TokenPrices",
     "VoteShare",
-    "ensemble_role",
     "Tool",
 ]
 
@@ -437,7 +436,8 @@ class VoteShare:
 class RoleAssignment:
     """The model (and votes) of one role, or an ensemble of models sharing its votes.
 
-    With ``ensemble`` (two or more distinct models, :func:`ensemble_role` builds one),
+    With ``ensemble`` (two or more distinct models, built by
+    :func:`~aalps.cost_models.ensemble_roles.ensemble_role`),
     ``model`` is the first share's model and ``votes`` the total of the shares: code that
     reads only those sees the role's lead model and vote count.
     """
@@ -453,25 +453,6 @@ class RoleAssignment:
         if self.ensemble:
             return tuple((s.model, s.votes) for s in self.ensemble)
         return ((self.model, self.votes),)
-
-    @property
-    def text(self) -> str:
-        """``model``, ``model×3``, or an ensemble's ``a×2+b``."""
-        return "+".join(m + (f"×{v}" if v > 1 else "") for m, v in self.members)
-
-    def replaced(self, old: str, new: str) -> RoleAssignment:
-        """This role with ``new`` in the place of member ``old`` (a plain role: its model)."""
-        if not self.ensemble:
-            return RoleAssignment(self.role, new, self.votes)
-        return ensemble_role(self.role, [(new if m == old else m, v) for m, v in self.members])
-
-
-def ensemble_role(role: str, shares: Sequence[tuple[str, int]]) -> RoleAssignment:
-    """A role whose votes ``shares`` (model, votes) cast; a single share is a plain role."""
-    if len(shares) == 1:
-        return RoleAssignment(role, shares[0][0], shares[0][1])
-    ensemble = tuple(VoteShare(m, v) for m, v in shares)
-    return RoleAssignment(role, shares[0][0], sum(v for _, v in shares), ensemble)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan, ensemble_role
+from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
+from aalps.cost_models.ensemble_roles import ensemble_role
 from aalps.cost_models.errors import Violations
 from aalps.cost_models.fields import read_enum, read_list, read_mapping, read_number
 from aalps.cost_models.loading import MAX_TASKS

@@ -338,9 +338,8 @@ class OperatorEnumerator:
         options: dict[str, list[Option]] = {
             r.name: [(m.name, v) for m in models[r.name] for v in votes[r.name]] for r in self.roles
         }
-        for r in self.roles:  # ensembles where votes are tried (:mod:`.ensemble_options`)
-            if len(votes[r.name]) > 1:
-                options[r.name] += ensemble_options(r, models[r.name])
+        for r in (r for r in self.roles if len(votes[r.name]) > 1):  # ensembles, where votes are
+            options[r.name] += ensemble_options(r, models[r.name])
         reference = {r.name: (widest(models[r.name]).name, 1) for r in self.roles}
         candidates: list[Candidate] = []
         feasible: dict[str, set[str]] = {r.name: set() for r in self.roles}
@@ -425,10 +424,7 @@ class OperatorEnumerator:
     def window_problem(self, scored: Sequence[Candidate]) -> None:
         """Record why no choice fits: the violation of the plan with the widest windows."""
         by_name = {m.name: m for m in self.owner.catalog}
-        roomiest = max(
-            scored,
-            key=lambda c: min(window_of(by_name[m]) for a in c.plan.roles for m, _ in a.members),
-        )
+        roomiest = max(scored, key=lambda c: min(window_of(by_name[a.model]) for a in c.plan.roles))
         self.space.problems.setdefault(
             self.operator,
             "no capable model's context window is large enough "

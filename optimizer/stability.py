@@ -39,6 +39,7 @@ from aalps.cost_models.domain import (
     Plan,
     TaskPlan,
 )
+from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
@@ -186,7 +187,7 @@ class _Context:
             )
             for name in targets:
                 roles = list(chosen.roles)
-                roles[i] = role.replaced(model if model in names else role.model, name)
+                roles[i] = with_member(role, model if model in names else role.model, name)
                 if chosen.operator is not Operator.CASCADE:
                     found[replace(chosen, roles=tuple(roles))] = None
         task = self.evaluator.graph.task_by_id[chosen.task_id]

@@ -12,7 +12,8 @@ import math
 from typing import Any
 
 import pytest
-from aalps.cost_models.domain import Operator, Plan, TaskPlan, ensemble_role
+from aalps.cost_models.domain import Operator, Plan, TaskPlan
+from aalps.cost_models.ensemble_roles import ensemble_role
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.plan_loading import load_plan

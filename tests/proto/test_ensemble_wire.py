@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from aalps.client import Client
 from aalps.client.errors import InvalidArgumentError
-from aalps.cost_models.domain import Operator, Plan, TaskPlan, ensemble_role
+from aalps.cost_models.domain import Operator, Plan, TaskPlan
+from aalps.cost_models.ensemble_roles import ensemble_role
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.convert import plan_from_proto, task_plan_to_proto
 
