@@ -21,7 +21,7 @@ from typing import Any
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from google.rpc import status_pb2
 
-__all__ = ["BatchProcessEngine", "EntryFailed", "search_entry"]
+__all__ = ["BatchProcessEngine", "EntryFailed", "search_entry", "what_if_entry"]
 
 
 class EntryFailed(Exception):
@@ -66,6 +66,30 @@ def search_entry(request: bytes, limits: Any, field: str, deadline: float | None
     return pb.BatchOptimizeResponse(result=response).SerializeToString()
 
 
+def what_if_entry(
+    before: bytes, after: bytes, limits: Any, field: str, deadline: float | None
+) -> bytes:
+    """One workflow of a what-if (:func:`aalps.server.workers.what_if_message`, in a pool
+    process): a serialized ``WhatIfResponse``, its ``error`` set when it failed."""
+    from aalps.server import workers
+    from aalps.server.engines import limit_deadline
+    from aalps.server.status import status_for
+
+    try:
+        response = workers.what_if_message(
+            pb.OptimizeRequest.FromString(before),
+            pb.OptimizeRequest.FromString(after),
+            limits,
+            field,
+            deadline=deadline,
+            should_stop=None,
+            limit_at=limit_deadline(limits),
+        )
+    except Exception as error:  # noqa: BLE001 - every failure is this workflow's
+        response = pb.WhatIfResponse(error=status_for(error, detail_bytes=None))
+    return response.SerializeToString()
+
+
 class BatchProcessEngine:
     """The engine of a batch's service: each request searched in a pool process.
 
@@ -91,6 +115,13 @@ class BatchProcessEngine:
     ) -> int:
         return 0
 
+    @staticmethod
+    def _check_deadline(deadline: float | None, field: str) -> None:
+        if deadline is not None and time.time() >= deadline:
+            from aalps.server.errors import DeadlineExceededError
+
+            raise DeadlineExceededError(f"{field}: deadline exceeded before the search began")
+
     async def optimize(
         self,
         request: pb.OptimizeRequest,
@@ -100,10 +131,7 @@ class BatchProcessEngine:
         deadline: float | None,
         progress: Any,
     ) -> pb.OptimizeResponse:
-        if deadline is not None and time.time() >= deadline:
-            from aalps.server.errors import DeadlineExceededError
-
-            raise DeadlineExceededError(f"{field}: deadline exceeded before the search began")
+        self._check_deadline(deadline, field)
         loop = asyncio.get_running_loop()
         data = await loop.run_in_executor(
             self._pool(), search_entry, request.SerializeToString(), limits, field, deadline
@@ -112,6 +140,30 @@ class BatchProcessEngine:
         if entry.HasField("error"):
             raise EntryFailed(entry.error)
         return entry.result
+
+    async def what_if(
+        self,
+        before: pb.OptimizeRequest,
+        after: pb.OptimizeRequest,
+        limits: Any,
+        field: str,
+        *,
+        deadline: float | None,
+    ) -> pb.WhatIfResponse:
+        """Both of a workflow's searches in one pool process; a failure is the response's
+        ``error``."""
+        self._check_deadline(deadline, field)
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(
+            self._pool(),
+            what_if_entry,
+            before.SerializeToString(),
+            after.SerializeToString(),
+            limits,
+            field,
+            deadline,
+        )
+        return pb.WhatIfResponse.FromString(data)
 
     def close(self, *, wait: bool = False) -> None:
         """Stop the pool: queued searches are dropped, running ones end with their process

@@ -173,8 +173,11 @@ class InProcessBackend:
     def what_if(
         self, request: pb.WhatIfRequest, *, timeout: float | None
     ) -> Iterator[pb.WhatIfResponse]:
-        """The server's WhatIf: both catalogs through the batch machinery."""
-        yield from self._iterate(self._service.what_if(request, deadline=_epoch_deadline(timeout)))
+        """The server's WhatIf; in the pool of processes, as :meth:`batch`, for as many
+        workflows."""
+        pooled = len(request.requests) >= self._pool_from
+        service = self._batch_service if pooled else self._service
+        yield from self._iterate(service.what_if(request, deadline=_epoch_deadline(timeout)))
 
     def submit(
         self, request: pb.SubmitJobRequest, *, timeout: float | None

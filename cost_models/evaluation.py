@@ -12,8 +12,9 @@ in :mod:`aalps.cost_models.shapes`; their names are importable from here as well
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
 
@@ -25,6 +26,7 @@ from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
+    Catalog,
     Model,
     Operator,
     OptimizeRequest,
@@ -47,6 +49,7 @@ from aalps.cost_models.outcomes import (
     RetryTail,
     TaskEvaluation,
     TaskOutcome,
+    combine_outcomes,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
 from aalps.cost_models.role_calls import RoleCalls, member_models, role_calls
@@ -80,15 +83,6 @@ __all__ = [
 _VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
 
 
-def _log_sum(logs: Iterable[float]) -> float:
-    """log Σ e^v over ``logs``, without overflow (−inf for none)."""
-    values = list(logs)
-    top = max(values, default=-math.inf)
-    if top == -math.inf:
-        return top
-    return top + math.log(sum(math.exp(v - top) for v in values))
-
-
 class PlanEvaluator:
     """Scores plans of one request; build once, evaluate many candidates.
 
@@ -108,7 +102,7 @@ class PlanEvaluator:
         self.graph = request.graph
         self.catalog = request.catalog
         self.scale = scale
-        values = ray_values(self.graph, scale)
+        values = self._values = ray_values(self.graph, scale)
         self._model_sizes = model_sizes(request, values, scale)
         self._facts = facts if facts is not None else GraphFacts.of(self.graph)
         self._fields = self._facts.fields
@@ -131,6 +125,34 @@ class PlanEvaluator:
         """An evaluator of the same request at ``scale`` along its ray, sharing the graph's
         facts (tasks compiled there on first use)."""
         return PlanEvaluator(self.request, scale=scale, facts=self._facts)
+
+    def with_catalog(self, catalog: Catalog) -> PlanEvaluator:
+        """An evaluator of the same request and ray point with ``catalog`` instead (the same
+        models, other figures: "what would this plan cost if dev's price were ×3").
+
+        It shares the compiled task sizes and the graph's facts, and starts with empty caches
+        of the figures that read the catalog, so scoring a task plan costs what the first
+        scoring did (microseconds); equal to a fresh evaluator of the request with that
+        catalog (a test checks that).
+        """
+        twin = copy.copy(self)
+        twin.__dict__.pop("_tiered", None)  # a cached reading of the catalog
+        twin.request = replace(self.request, catalog=catalog)
+        twin.catalog = catalog
+        twin._model_sizes = model_sizes(twin.request, self._values, self.scale)
+        kept = {
+            m.name
+            for m in catalog.models
+            if self.catalog.by_name.get(m.name) is m
+            and twin._model_sizes[m.name] == self._model_sizes[m.name]
+        }
+        # The figures of the models that did not change are the same numbers.
+        twin._numbers = {
+            name: {m: n for m, n in table.items() if m in kept}
+            for name, table in self._numbers.items()
+        }
+        twin._outcomes, twin._costs, twin._successes = {}, {}, {}
+        return twin
 
     # --- feasibility -------------------------------------------------------------------
 
@@ -164,9 +186,7 @@ class PlanEvaluator:
         spec, capability, unverified = fixed
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
-            numbers = self._numbers[arithmetic.name] = ModelNumbers.table(
-                self.catalog, arithmetic, self._model_sizes
-            )
+            numbers = self._numbers[arithmetic.name] = {}
         by_name = self.catalog.by_name
         calls: dict[str, RoleCalls] = {}
         models: dict[str, Model] = {}  # each role's (first) model
@@ -174,6 +194,11 @@ class PlanEvaluator:
         for assignment in task_plan.roles:
             role = assignment.role
             if role in capability:
+                for name, _ in assignment.members:  # converted on first use (once each)
+                    if name not in numbers:
+                        numbers[name] = ModelNumbers.of(
+                            by_name[name], arithmetic, self._model_sizes[name]
+                        )
                 calls[role] = role_calls(
                     assignment, capability[role], numbers, by_name, reliability
                 )
@@ -355,46 +380,7 @@ class PlanEvaluator:
 
     def combine(self, outcomes: Mapping[str, TaskOutcome]) -> PlanOutcome:
         """Sum costs, multiply success, take the critical path of latencies."""
-        ordered = [outcomes[t] for t in self._order]
-        finish = [0.0] * len(ordered)
-        cost = variance = longest = log_success = setup = share = 0.0
-        success = 1.0
-        violation = None
-        random: list[TaskOutcome] = []
-        for i, (o, preds) in enumerate(zip(ordered, self._pred_index, strict=True)):
-            start = 0.0
-            for p in preds:
-                if finish[p] > start:
-                    start = finish[p]
-            end = finish[i] = start + o.latency
-            if end > longest:
-                longest = end
-            cost += o.expected_cost
-            setup += o.setup_cost
-            share += o.setup_share
-            success *= o.success_probability
-            log_success += o.log_success
-            if o.cost_variance:
-                variance += o.cost_variance
-                random.append(o)
-            if violation is None and o.window_violation:
-                violation = o.window_violation
-        if 0.0 < cost < math.inf:
-            log_cost = math.log(cost)
-        else:
-            log_cost = _log_sum(o.log_cost for o in ordered)
-        return PlanOutcome(
-            expected_cost=cost,
-            log_cost=log_cost,
-            success_probability=success,
-            latency=longest,
-            window_violation=violation,
-            log_success=log_success,
-            cost_variance=variance,
-            random_tasks=tuple(random),
-            setup_cost=setup,
-            setup_share=share,
-        )
+        return combine_outcomes([outcomes[t] for t in self._order], self._pred_index)
 
     def plan_cost(self, plan: Plan) -> sympy.Expr:
         return sympy.Add(*(self.task_cost(tp) for tp in plan.tasks))

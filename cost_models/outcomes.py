@@ -11,6 +11,7 @@ worked out here, on first use, from the random tasks' attempt counts
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -26,6 +27,7 @@ __all__ = [
     "RetryTail",
     "TaskEvaluation",
     "TaskOutcome",
+    "combine_outcomes",
     "cost_p95",
 ]
 
@@ -204,3 +206,59 @@ def cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[f
         if summed is not None:
             return fixed + summed[0], False
     return tail_quantile(cost, variance), True
+
+
+def _log_sum(logs: Iterable[float]) -> float:
+    """log Σ e^v over ``logs``, without overflow (−inf for none)."""
+    values = list(logs)
+    top = max(values, default=-math.inf)
+    if top == -math.inf:
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def combine_outcomes(
+    ordered: Sequence[TaskOutcome], pred_index: Sequence[Sequence[int]]
+) -> PlanOutcome:
+    """A plan's figures from its tasks' (in topological order; ``pred_index[i]`` the
+    positions of task ``i``'s predecessors): costs and variances add, successes multiply,
+    the latency is the critical path's; one-time setups and their amortized shares add."""
+    finish = [0.0] * len(ordered)
+    cost = variance = longest = log_success = setup = share = 0.0
+    success = 1.0
+    violation = None
+    random: list[TaskOutcome] = []
+    for i, (o, preds) in enumerate(zip(ordered, pred_index, strict=True)):
+        start = 0.0
+        for p in preds:
+            if finish[p] > start:
+                start = finish[p]
+        end = finish[i] = start + o.latency
+        if end > longest:
+            longest = end
+        cost += o.expected_cost
+        setup += o.setup_cost
+        share += o.setup_share
+        success *= o.success_probability
+        log_success += o.log_success
+        if o.cost_variance:
+            variance += o.cost_variance
+            random.append(o)
+        if violation is None and o.window_violation:
+            violation = o.window_violation
+    if 0.0 < cost < math.inf:
+        log_cost = math.log(cost)
+    else:
+        log_cost = _log_sum(o.log_cost for o in ordered)
+    return PlanOutcome(
+        expected_cost=cost,
+        log_cost=log_cost,
+        success_probability=success,
+        latency=longest,
+        window_violation=violation,
+        log_success=log_success,
+        cost_variance=variance,
+        random_tasks=tuple(random),
+        setup_cost=setup,
+        setup_share=share,
+    )

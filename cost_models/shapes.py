@@ -326,19 +326,14 @@ class ModelNumbers:
     keep_per_token: Value | None  # 1 − per_token_error, None when there is no decay
 
     @staticmethod
-    def table(
-        catalog: Any, arithmetic: Arithmetic, sizes: Mapping[str, float]
-    ) -> dict[str, ModelNumbers]:
+    def of(model: Any, arithmetic: Arithmetic, size: float) -> ModelNumbers:
+        """``model``'s figures in ``arithmetic`` (``size``: its value at the ray point)."""
         num = arithmetic.number if arithmetic.symbolic else _remembered(arithmetic)
-        table = {}
-        for m in catalog.models:
-            size = m.size if arithmetic.symbolic else num(sizes[m.name])
-            table[m.name] = ModelNumbers(
-                Pricing.of(m, size, num),
-                {cap: num(p) for cap, p in m.capabilities.items()},
-                None if m.per_token_error == 0 else 1 - num(m.per_token_error),
-            )
-        return table
+        return ModelNumbers(
+            Pricing.of(model, model.size if arithmetic.symbolic else num(size), num),
+            {cap: num(p) for cap, p in model.capabilities.items()},
+            None if model.per_token_error == 0 else 1 - num(model.per_token_error),
+        )
 
 
 _CONVERTED: dict[tuple[int, str], tuple[Any, Value]] = {}

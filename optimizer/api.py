@@ -10,7 +10,8 @@ baseline, the separation and the crossovers from the chosen plan.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import optuna
 from aalps.cost_models.bounds import Separation
@@ -33,7 +34,7 @@ from aalps.optimizer.result import (
     SearchStats,
 )
 from aalps.optimizer.search import nsga2_sampler, tpe_sampler
-from aalps.optimizer.space import Metrics
+from aalps.optimizer.space import Metrics, TaskSpace
 from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
 from aalps.optimizer.study_mirror import StudyMirror, WriteFence
@@ -56,6 +57,7 @@ def optimize(
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     study_fence: WriteFence | None = None,
+    analysis: bool = True,
 ) -> OptimizeResult:
     """The cheapest feasible plan of ``request`` (or its Pareto front), with its analysis.
 
@@ -77,6 +79,10 @@ def optimize(
     study_fence
         Run inside each copy's transaction: a false answer (a job whose lease another
         replica has claimed) drops that copy and every later one.
+    analysis
+        False: the plan (or front) alone, as a what-if needs it: no baseline (None), no
+        separation, crossovers, stability ranges or asymptotic plan (unless the request
+        ranks by it), and no results recorded in the study. The search is the same.
 
     Raises
     ------
@@ -101,14 +107,19 @@ def optimize(
         reporter.on_trial = mirror.checkpoint
     try:
         with fewer_collections():
-            return _optimize(request, reporter, evaluator, study)
+            return _optimize(request, reporter, evaluator, study, analysis=analysis)
     finally:
         if mirror is not None:
             mirror.sync()
 
 
 def _optimize(
-    request: OptimizeRequest, reporter: Reporter, evaluator: PlanEvaluator, study: optuna.Study
+    request: OptimizeRequest,
+    reporter: Reporter,
+    evaluator: PlanEvaluator,
+    study: optuna.Study,
+    *,
+    analysis: bool,
 ) -> OptimizeResult:
     """:func:`optimize` on the working (in-memory) study."""
     objectives = request.search.objectives
@@ -137,14 +148,96 @@ def _optimize(
     solution = run.cheapest() if single else run.front()
     plan = evaluator.evaluate(solution.plans[0])
     # Past the deadline the extras (asymptotic plan, crossovers) are skipped: the plan stands.
-    late = reporter.out_of_time() and request.search.rank_by is not RankBy.ASYMPTOTIC
-    if single and late and far is not None:
+    ranks_far = request.search.rank_by is RankBy.ASYMPTOTIC
+    late = reporter.out_of_time() and not ranks_far
+    if single and late and far is not None and analysis:
         skipped.append("asymptotic plan")
-    asymptotic = _asymptotic(evaluator, run, solution) if single and not late else None
-    ranked_far = request.search.rank_by is RankBy.ASYMPTOTIC and asymptotic is not None
+    wanted = single and not late and (analysis or ranks_far)
+    asymptotic = _asymptotic(evaluator, run, solution) if wanted else None
+    ranked_far = ranks_far and asymptotic is not None
     if ranked_far:
         assert asymptotic is not None
         plan, asymptotic = asymptotic, None
+    # The plan heads the front: evaluated (symbolically) once.
+    front = (plan, *(evaluator.evaluate(p) for p in solution.plans[1:])) if multi else ()
+    extras = (
+        _analysis(
+            reporter,
+            evaluator,
+            run,
+            solution,
+            spaces,
+            plan,
+            asymptotic,
+            skipped,
+            stability=single and not ranked_far,
+            far=far is not None,
+        )
+        if analysis
+        else _Analysis()
+    )
+    trials = reporter.trials_done  # evaluated by the search; recorded plans do not count
+    n_trials = request.search.n_trials
+    reason = reporter.stop_reason if trials < n_trials else ""
+    if trials < n_trials and not reason:
+        reason = f"{solution.method} found the plan" + (" (all scored)" if solution.exact else "")
+    stats = SearchStats(
+        trials=trials,
+        n_trials=n_trials,
+        stop_reason=reason,
+        exhaustive=solution.exact,
+        seconds=reporter.elapsed(),
+        candidates=sum(s.scored for s in spaces),
+        method=str(solution.method),
+        gap=solution.gap,
+        skipped=tuple(skipped),
+    )
+    setup = None
+    if single and analysis and not reporter.out_of_time():
+        setup = break_even(request, lambda r: _cheapest(r, reporter))
+    for item in skipped:
+        logger.info("past search.timeout_seconds: skipped %s", item)
+    reporter.offer(plan.outcome.expected_cost)
+    reporter.report()
+    return OptimizeResult(
+        plan=plan,
+        baseline=extras.baseline,
+        separation=extras.separation,
+        pareto_front=front,
+        crossovers=extras.crossovers,
+        stats=stats,
+        asymptotic_plan=asymptotic,
+        stability=extras.stability,
+        setup=setup,
+    )
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """What :func:`optimize` derives from the plan after the search (none of it without
+    ``analysis``)."""
+
+    baseline: PlanEvaluation | None = None
+    separation: tuple[Separation, ...] = ()
+    crossovers: tuple[Crossover, ...] = ()
+    stability: tuple[StabilityRange, ...] = ()
+
+
+def _analysis(
+    reporter: Reporter,
+    evaluator: PlanEvaluator,
+    run: JointSearch,
+    solution: Solution,
+    spaces: Sequence[TaskSpace],
+    plan: PlanEvaluation,
+    asymptotic: PlanEvaluation | None,
+    skipped: list[str],
+    *,
+    stability: bool,
+    far: bool,
+) -> _Analysis:
+    """The baseline (recorded in the study with the results), separation, crossovers and
+    stability ranges of the chosen ``plan``; what the deadline cuts is added to ``skipped``."""
     baseline, notes = baseline_from_spaces(spaces)
     baseline_evaluation = evaluator.evaluate(baseline)
     for note in notes:
@@ -153,11 +246,9 @@ def _optimize(
         # A stopped search (cancel, shutdown, lease lost) records nothing: a resume then
         # sees only search trials, as the uninterrupted search did.
         run.record_results(solution, baseline_evaluation, notes)
-    # The plan heads the front: evaluated (symbolically) once.
-    front = (plan, *(evaluator.evaluate(p) for p in solution.plans[1:])) if multi else ()
     crossovers: tuple[Crossover, ...] = ()
     if reporter.out_of_time():
-        if far is not None:
+        if far:
             skipped.append("crossovers")
     else:
         crossovers, complete = find_crossovers(
@@ -176,46 +267,13 @@ def _optimize(
         skipped.append("separation")
     else:
         separation = _separation(evaluator, baseline_evaluation, plan)
-    trials = reporter.trials_done  # evaluated by the search; recorded plans do not count
-    n_trials = request.search.n_trials
-    reason = reporter.stop_reason if trials < n_trials else ""
-    if trials < n_trials and not reason:
-        reason = f"{solution.method} found the plan" + (" (all scored)" if solution.exact else "")
-    stability: tuple[StabilityRange, ...] = ()
-    if single and not ranked_far:
+    ranges: tuple[StabilityRange, ...] = ()
+    if stability:
         if reporter.out_of_time():
             skipped.append("stability ranges")
         else:
-            stability = stability_ranges(evaluator, plan.plan, spaces, ratio=run.ratio)
-    stats = SearchStats(
-        trials=trials,
-        n_trials=n_trials,
-        stop_reason=reason,
-        exhaustive=solution.exact,
-        seconds=reporter.elapsed(),
-        candidates=sum(s.scored for s in spaces),
-        method=str(solution.method),
-        gap=solution.gap,
-        skipped=tuple(skipped),
-    )
-    setup = None
-    if single and not reporter.out_of_time():
-        setup = break_even(request, lambda r: _cheapest(r, reporter))
-    for item in skipped:
-        logger.info("past search.timeout_seconds: skipped %s", item)
-    reporter.offer(plan.outcome.expected_cost)
-    reporter.report()
-    return OptimizeResult(
-        plan=plan,
-        baseline=baseline_evaluation,
-        separation=separation,
-        pareto_front=front,
-        crossovers=crossovers,
-        stats=stats,
-        asymptotic_plan=asymptotic,
-        stability=stability,
-        setup=setup,
-    )
+            ranges = stability_ranges(evaluator, plan.plan, spaces, ratio=run.ratio)
+    return _Analysis(baseline_evaluation, separation, crossovers, ranges)
 
 
 def _cheapest(request: OptimizeRequest, parent: Reporter) -> PlanEvaluation:

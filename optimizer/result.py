@@ -100,10 +100,11 @@ class OptimizeResult:
     None). ``stability``: per price (or size) and reliability of the models the plan uses,
     the factor range over which it stays optimal (:mod:`aalps.optimizer.stability`); empty
     for a Pareto front, a plan ranked asymptotically, or when the deadline cut it.
+    ``baseline`` is None (and the extras empty) when ``optimize`` ran without analysis.
     """
 
     plan: PlanEvaluation
-    baseline: PlanEvaluation
+    baseline: PlanEvaluation | None
     separation: tuple[Separation, ...]
     pareto_front: tuple[PlanEvaluation, ...]
     crossovers: tuple[Crossover, ...]

@@ -29,7 +29,7 @@ All of it is plain float arithmetic on the evaluator's numeric formulas: no symb
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from aalps.cost_models.domain import (
@@ -46,6 +46,7 @@ from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
+from aalps.optimizer.stability_scan import RESOLUTION, scan
 
 __all__ = [
     "PRICE_FIELDS",
@@ -66,8 +67,6 @@ _TIE = 1e-9
 _DOWN = (0.99, 0.9, 0.5, 0.1, RELIABILITY_FLOOR)
 #: Fractions of the way to the clip (reliability 1) tried above 1.
 _UP = (1.0,)
-#: Bisection stops when the last good and first bad factors are this close (log ratio).
-RESOLUTION = 4e-3
 
 
 @dataclass(frozen=True)
@@ -317,11 +316,13 @@ def _reliability_range(context: _Context, model: Model, capability: str) -> Stab
             ]
 
     alts = [alt for pool in pools.values() for alt, again in pool if again]
+    moved = [i for i in pools if context.involves(context.tasks[i], model.name, capability)]
     up = 1.0 / reliability if reliability > 0 else math.inf
     floors: dict[bool, dict[TaskPlan, tuple[float, float]]] = {}
 
-    def takeover(factor: float) -> tuple[bool, tuple[TaskPlan, ...]]:
-        """(still optimal, the task plans of the best alternative when not)."""
+    def takeover(factor: float, only: TaskPlan | None = None) -> tuple[bool, tuple[TaskPlan, ...]]:
+        """(still optimal, the task plans of the best alternative when not); ``only``:
+        against that alternative alone."""
         scaled = scaled_evaluator(context.evaluator, model.name, RELIABILITY, factor, capability)
         down = factor < 1.0
         if down not in floors:  # each direction's floors, once: at its far end
@@ -331,14 +332,14 @@ def _reliability_range(context: _Context, model: Model, capability: str) -> Stab
             floors[down] = {alt: _floor(alt, end) for alt in alts}
         # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
         monotone = reliability * factor > 0.5
-        scan = {
+        bounds = {
             alt: floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
             for alt, floor in floors[down].items()
         }
-        return _optimal_at(context, scaled, pools, scan)
+        return _optimal_at(context, scaled, pools, bounds, moved, only)
 
-    high, above = _scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
-    low, below = _scan(takeover, list(_DOWN))
+    high, above = scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
+    low, below = scan(takeover, list(_DOWN))
     return StabilityRange(
         model.name,
         RELIABILITY,
@@ -359,44 +360,25 @@ def _floor(plan: TaskPlan, evaluator: PlanEvaluator) -> tuple[float, float]:
     return outcome.expected_cost, outcome.success_probability
 
 
-def _scan(
-    takeover: Callable[[float], tuple[bool, tuple[TaskPlan, ...]]], grid: Iterable[float]
-) -> tuple[float, tuple[TaskPlan, ...]]:
-    """The last factor along ``grid`` (from 1 outwards) where the plan is still optimal,
-    refined by bisection against the first where it is not, with the plan taking over."""
-    good = 1.0
-    for factor in grid:
-        ok, plans = takeover(factor)
-        if ok:
-            good = factor
-            continue
-        bad = factor
-        while abs(math.log(bad / good)) > RESOLUTION:
-            middle = math.sqrt(good * bad)
-            ok, found = takeover(middle)
-            if ok:
-                good = middle
-            else:
-                bad, plans = middle, found
-        return good, plans
-    return good, ()
-
-
 def _optimal_at(
     context: _Context,
     scaled: PlanEvaluator,
     pools: dict[int, list[tuple[TaskPlan, bool]]],
     floors: dict[TaskPlan, tuple[float, float]],
+    moved: Sequence[int],
+    only: TaskPlan | None = None,
 ) -> tuple[bool, tuple[TaskPlan, ...]]:
     """Whether the plan is optimal under ``scaled`` among the single-task alternatives
-    (each marked whether it uses the scaled figure: the others keep their outcomes).
+    (each marked whether it uses the scaled figure: the others, and the plan's tasks but
+    those at ``moved``, keep their outcomes), or at least as good as the alternative
+    ``only``.
 
     An alternative whose ``floors`` (cost no lower, success no higher) cannot beat the best
     objective known so far is not scored again.
     """
     outcomes = list(context.outcomes)
     base = context.evaluator
-    for index in pools:
+    for index in moved:
         outcomes[index] = scaled.task_outcome(context.tasks[index])
     constraints = context.constraints
 
@@ -419,6 +401,8 @@ def _optimal_at(
     for index, alternatives in pools.items():
         mine = outcomes[index]
         for alt, again in alternatives:
+            if only is not None and alt != only:
+                continue
             if again:
                 cost, p = floors[alt]
                 rest = success / mine.success_probability if mine.success_probability > 0 else 0.0

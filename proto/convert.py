@@ -268,31 +268,35 @@ def task_plan_to_proto(tp: TaskPlan) -> pb.TaskPlan:
     )
 
 
+#: Fields a stability range and the search's statistics carry to the wire as they are.
+_STABILITY_FIELDS = ("model", "field", "capability", "low", "high", "conditional")
+_STATS_FIELDS = (
+    "trials",
+    "exhaustive",
+    "seconds",
+    "candidates",
+    "n_trials",
+    "stop_reason",
+    "method",
+)
+
+
+def _fields(source: Any, names: Sequence[str]) -> dict[str, Any]:
+    """``source``'s attributes ``names`` (a record's or a message's), by name."""
+    return {name: getattr(source, name) for name in names}
+
+
 def stability_to_proto(item: StabilityRange) -> pb.StabilityRange:
     return pb.StabilityRange(
-        model=item.model,
-        field=item.field,
-        capability=item.capability,
-        low=item.low,
-        high=item.high,
+        **_fields(item, _STABILITY_FIELDS),
         below=[task_plan_to_proto(tp) for tp in item.below],
         above=[task_plan_to_proto(tp) for tp in item.above],
-        conditional=item.conditional,
     )
 
 
 def stats_to_proto(stats: SearchStats) -> pb.SearchStats:
     """The search's statistics, with its method and proven gap (unset when none is known)."""
-    message = pb.SearchStats(
-        trials=stats.trials,
-        exhaustive=stats.exhaustive,
-        seconds=stats.seconds,
-        candidates=stats.candidates,
-        n_trials=stats.n_trials,
-        stop_reason=stats.stop_reason,
-        method=stats.method,
-        skipped=list(stats.skipped),
-    )
+    message = pb.SearchStats(**_fields(stats, _STATS_FIELDS), skipped=list(stats.skipped))
     if stats.gap is not None:
         message.gap = stats.gap
     return message
@@ -301,13 +305,7 @@ def stats_to_proto(stats: SearchStats) -> pb.SearchStats:
 def stats_from_proto(message: pb.SearchStats) -> SearchStats:
     """The inverse of :func:`stats_to_proto`."""
     return SearchStats(
-        trials=message.trials,
-        exhaustive=message.exhaustive,
-        seconds=message.seconds,
-        candidates=message.candidates,
-        n_trials=message.n_trials,
-        stop_reason=message.stop_reason,
-        method=message.method,
+        **_fields(message, _STATS_FIELDS),
         gap=message.gap if message.HasField("gap") else None,
         skipped=tuple(message.skipped),
     )
@@ -316,7 +314,7 @@ def stats_from_proto(message: pb.SearchStats) -> SearchStats:
 def result_to_proto(result: OptimizeResult) -> pb.OptimizeResponse:
     message = pb.OptimizeResponse(
         plan=plan_to_proto(result.plan),
-        baseline=plan_to_proto(result.baseline),
+        baseline=plan_to_proto(result.baseline) if result.baseline is not None else None,
         separation=separation_to_proto(result.separation),
         pareto_front=[plan_to_proto(p) for p in result.pareto_front],
         crossovers=[crossover_to_proto(c) for c in result.crossovers],

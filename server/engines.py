@@ -121,6 +121,35 @@ class PoolEngine:
             raise
         return pb.OptimizeResponse.FromString(outcome.unwrap())
 
+    async def what_if(
+        self,
+        before: pb.OptimizeRequest,
+        after: pb.OptimizeRequest,
+        limits: Limits,
+        field: str,
+        *,
+        deadline: float | None,
+    ) -> pb.WhatIfResponse:
+        """Both of a workflow's searches in one search process."""
+        limit_at = limit_deadline(limits)
+        wait = _earliest(deadline, limit_at + LIMIT_GRACE_SECONDS)
+        try:
+            outcome = await self._pool.run_stoppable(
+                workers.what_if_request,
+                before.SerializeToString(),
+                after.SerializeToString(),
+                limits,
+                field,
+                limit_at,
+                deadline=deadline,
+                wait_deadline=wait,
+            )
+        except DeadlineExceededError:
+            if deadline is None or wait < deadline:
+                raise _did_not_stop(limits, field) from None
+            raise
+        return pb.WhatIfResponse.FromString(outcome.unwrap())
+
     async def analyze(
         self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
     ) -> pb.AnalyzePlanResponse:
@@ -196,6 +225,34 @@ class LocalEngine:
             )
         finally:
             stop.set()  # the call was cancelled (a closed batch): end its search
+
+    async def what_if(
+        self,
+        before: pb.OptimizeRequest,
+        after: pb.OptimizeRequest,
+        limits: Limits,
+        field: str,
+        *,
+        deadline: float | None,
+    ) -> pb.WhatIfResponse:
+        stop = threading.Event()
+
+        def should_stop() -> bool:
+            return stop.is_set() or (deadline is not None and time.time() >= deadline)
+
+        try:
+            return await asyncio.to_thread(
+                workers.what_if_message,
+                before,
+                after,
+                limits,
+                field,
+                deadline=deadline,
+                should_stop=should_stop,
+                limit_at=limit_deadline(limits),
+            )
+        finally:
+            stop.set()
 
     async def analyze(
         self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None

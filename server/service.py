@@ -113,6 +113,20 @@ class Engine(Protocol):
         """Validate and search until done, stopped or ``deadline`` (epoch seconds)."""
         ...
 
+    async def what_if(
+        self,
+        before: pb.OptimizeRequest,
+        after: pb.OptimizeRequest,
+        limits: Limits,
+        field: str,
+        *,
+        deadline: float | None,
+    ) -> pb.WhatIfResponse:
+        """One workflow of a what-if (:func:`aalps.server.workers.what_if_message`): its
+        plans under the old and the new catalog. A failure is raised, or (from a process
+        that cannot raise across) set as the response's ``error``."""
+        ...
+
     async def analyze(
         self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
     ) -> pb.AnalyzePlanResponse:
@@ -236,43 +250,47 @@ class AalpsService:
     async def what_if(
         self, request: pb.WhatIfRequest, *, deadline: float | None
     ) -> AsyncIterator[pb.WhatIfResponse]:
-        """WhatIf: every workflow under the old catalog, then under the new one (skipped
-        where :func:`~aalps.server.whatif.unaffected` proves the plan stays), one response
-        per workflow in request order; a failing workflow is its own response's error."""
+        """WhatIf: one response per workflow, in request order; a failing workflow is its own
+        response's error (paths ``requests[i].``).
+
+        Each workflow is one call of the engine (:meth:`Engine.what_if`): its plan under the
+        old catalog, then under the new one unless :func:`~aalps.server.whatif.unaffected`
+        proves the plan stays; up to ``batch_workers`` workflows run at once. Closing the
+        iterator early cancels the workflows still in flight.
+        """
         from aalps.server.status import status_for
-        from aalps.server.whatif import catalogs, same_plan, unaffected
+        from aalps.server.whatif import catalogs
 
         old, new = catalogs(request)
-        names = list(request.names) + [f"workflow {i}" for i in range(len(request.names), len(old))]
-        before: dict[int, BatchEntry] = {}
-        async for entry in self.batch(old, deadline=deadline):
-            before[entry.index] = entry
-        rerun = [
-            i
-            for i in range(len(old))
-            if before[i].response is None or not unaffected(old[i], new[i], before[i].response)  # type: ignore[arg-type]
-        ]
-        after: dict[int, BatchEntry] = {}
-        async for entry in self.batch([new[i] for i in rerun], deadline=deadline):
-            after[rerun[entry.index]] = dataclasses.replace(entry, index=rerun[entry.index])
-        for i in range(len(old)):
-            first = before[i]
-            second = after.get(i, first)
-            error = first.error if first.error is not None else second.error
-            if error is not None:
-                yield pb.WhatIfResponse(index=i, name=names[i], error=status_for(error))
-                continue
-            assert first.response is not None and second.response is not None
-            plan, new_plan = first.response.plan, second.response.plan
-            yield pb.WhatIfResponse(
-                index=i,
-                name=names[i],
-                changed=not same_plan(plan, new_plan),
-                before=plan,
-                after=new_plan,
-                cost_before=plan.expected_cost,
-                cost_after=new_plan.expected_cost,
+        if len(old) > MAX_BATCH:
+            raise InvalidRequestError.single(
+                "requests", f"has {len(old)} entries; at most {MAX_BATCH} are accepted"
             )
+        names = list(request.names) + [f"workflow {i}" for i in range(len(request.names), len(old))]
+        slots = asyncio.Semaphore(self._batch_workers)
+
+        async def one(index: int) -> pb.WhatIfResponse:
+            async with slots:
+                field = f"requests[{index}]"
+                try:
+                    self._check_caps(old[index], field=field)
+                    self._check_caps(new[index], field=field)
+                    await self._engine.validate(old[index], self.limits, field, deadline=deadline)
+                    response = await self._engine.what_if(
+                        old[index], new[index], self.limits, field, deadline=deadline
+                    )
+                except Exception as error:  # noqa: BLE001 - every failure is this workflow's
+                    response = pb.WhatIfResponse(error=status_for(error))
+                response.index, response.name = index, names[index]
+                return response
+
+        tasks = [asyncio.create_task(one(i)) for i in range(len(old))]
+        try:
+            for task in tasks:
+                yield await task
+        finally:
+            for task in tasks:
+                task.cancel()
 
     # --- jobs ---------------------------------------------------------------------------
 

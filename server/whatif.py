@@ -4,7 +4,8 @@
 shared catalog replaces each request's own; the new one is given whole or as changes of
 the old, ``MODEL.FIELD*FACTOR``); :func:`unaffected` says when the new run can be skipped
 because it is sure to give the old plan; :func:`same_plan` compares two plans' choices.
-The service runs the searches (:meth:`aalps.server.service.AalpsService.what_if`).
+The searches run one workflow per engine call (:func:`aalps.server.workers.what_if_message`,
+from :meth:`aalps.server.service.AalpsService.what_if`).
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ __all__ = [
     "validate_message",
     "validate_request",
     "warm_up",
+    "what_if_message",
+    "what_if_request",
 ]
 
 # --- process set-up -----------------------------------------------------------------------
@@ -114,6 +116,7 @@ def optimize_message(
     should_stop: Any,
     progress: Any = None,
     limit_at: float | None = None,
+    analysis: bool = True,
 ) -> pb.OptimizeResponse:
     """Validate, search until done, stopped or ``deadline`` (epoch seconds), convert.
 
@@ -121,6 +124,7 @@ def optimize_message(
     DeadlineExceededError; stopped otherwise, ``SearchCancelled``. ``limit_at`` (epoch
     seconds) is the server's cap on the call (``limits.max_search_seconds``): a search it
     stops raises :class:`SearchLimitError` carrying the best plan found, if any.
+    ``analysis`` False: the plan and statistics alone (``optimize(..., analysis=False)``).
     """
     from aalps.cost_models.errors import SearchBudgetExhaustedError
     from aalps.optimizer import SearchCancelled, optimize
@@ -132,7 +136,12 @@ def optimize_message(
     capped = _Capped(should_stop, limit_at)
     try:
         result = optimize(
-            domain, progress=progress, should_stop=capped, storage=None, study_name=None
+            domain,
+            progress=progress,
+            should_stop=capped,
+            storage=None,
+            study_name=None,
+            analysis=analysis,
         )
     except SearchCancelled:
         if capped.hit:
@@ -165,6 +174,48 @@ class _Capped:
         if self._limit_at is not None and time.time() >= self._limit_at:
             self.hit = True
         return self.hit
+
+
+def what_if_message(
+    before: pb.OptimizeRequest,
+    after: pb.OptimizeRequest,
+    limits: Limits,
+    field: str,
+    *,
+    deadline: float | None,
+    should_stop: Any,
+    limit_at: float | None = None,
+) -> pb.WhatIfResponse:
+    """One workflow of a what-if: its plan under the old catalog (``before``), then under
+    the new one (``after``) unless :func:`aalps.server.whatif.unaffected` proves it stays.
+
+    Both searches skip the analysis (baseline, crossovers, separation, stability): the
+    report reads the plans and their costs only. Errors as :func:`optimize_message`'s
+    (``limit_at`` caps both searches together).
+    """
+    from aalps.server.whatif import same_plan, unaffected
+
+    def plan_of(message: pb.OptimizeRequest) -> pb.OptimizeResponse:
+        return optimize_message(
+            message,
+            limits,
+            field,
+            deadline=deadline,
+            should_stop=should_stop,
+            limit_at=limit_at,
+            analysis=False,
+        )
+
+    first = plan_of(before)
+    second = first if unaffected(before, after, first) else plan_of(after)
+    plan, new = first.plan, second.plan
+    return pb.WhatIfResponse(
+        changed=not same_plan(plan, new),
+        before=plan,
+        after=new,
+        cost_before=plan.expected_cost,
+        cost_after=new.expected_cost,
+    )
 
 
 def _limit_error(limits: Limits, field: str, partial: bytes = b"") -> SearchLimitError:
@@ -229,6 +280,30 @@ def optimize_request(
         message = pb.OptimizeRequest.FromString(request)
         response = optimize_message(
             message,
+            limits,
+            field,
+            deadline=deadline,
+            should_stop=Stopper(stop, deadline),
+            limit_at=limit_at,
+        )
+        return Outcome(response.SerializeToString())
+    return box[0]
+
+
+def what_if_request(
+    before: bytes,
+    after: bytes,
+    limits: Limits,
+    field: str,
+    limit_at: float | None,
+    stop: StopSignal | None,
+    deadline: float | None,
+) -> Outcome:
+    """:func:`what_if_message` in a search process, stopped by the server's flag."""
+    with as_outcome() as box:
+        response = what_if_message(
+            pb.OptimizeRequest.FromString(before),
+            pb.OptimizeRequest.FromString(after),
             limits,
             field,
             deadline=deadline,

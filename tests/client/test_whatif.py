@@ -22,6 +22,9 @@ from aalps.cost_models.loading import load_request
 from aalps.optimizer import optimize
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.convert import dict_to_proto
+from aalps.server import workers
+from aalps.server.config import ServerConfig
+from aalps.server.whatif import catalogs, unaffected
 
 from tests.optimizer.random_requests import random_request_data
 
@@ -85,6 +88,54 @@ def test_the_report_equals_rerunning_every_workflow() -> None:
         assert entry.changed is (_proto_choices(entry.before) != _choices(after.plan))
         changed += entry.changed
     assert 0 < changed < len(workflows)  # the draw moves some plans, not all
+
+
+def _priced_workflows(n: int) -> list[dict[str, Any]]:
+    found = []
+    for seed in range(300, 400):
+        data = random_request_data(seed, max_joint=2_000)
+        if data["cost_model"] == "PRICED":
+            found.append(data)
+        if len(found) == n:
+            return found
+    raise AssertionError("too few PRICED draws")
+
+
+def test_skipping_the_second_search_only_where_the_plan_cannot_move() -> None:
+    """Prices of a model the old plan does not use: ×1000 lets the what-if skip the second
+    search (the plan stays), ×0.001 must not (it moves some plans); either way the report
+    equals re-running the workflow on the catalog changed by hand."""
+    moved = skipped = 0
+    workflows = _priced_workflows(6)
+    with Client.in_process() as client:
+        for data in workflows:
+            before = optimize(load_request(data)).plan
+            used = {r.model for t in before.plan.tasks for r in t.roles}
+            spares = [m["name"] for m in data["catalog"]["models"] if m["name"] not in used]
+            if not spares:
+                continue
+            spare, first = spares[0], None
+            for factor in (1000.0, 0.001):
+                changes = [(spare, f, factor) for f in ("price_per_input_token", FIELDS[1])]
+                request = pb.WhatIfRequest()
+                dict_to_proto(data, request.requests.add())
+                for name, field, by in changes:
+                    request.changes.add(model=name, field=field, factor=by)
+                old, new = catalogs(request)
+                first = first or workers.optimize_message(
+                    old[0], ServerConfig().limits, "", deadline=None, should_stop=None
+                )
+                skip = unaffected(old[0], new[0], first)
+                assert skip is (factor > 1)
+                (entry,) = client.what_if(request)
+                after = optimize(load_request(_changed_by_hand(data, changes))).plan
+                assert _proto_choices(entry.after) == _choices(after.plan)
+                assert entry.cost_after == pytest.approx(after.outcome.expected_cost, rel=1e-12)
+                assert entry.changed is (_choices(before.plan) != _choices(after.plan))
+                skipped += skip
+                moved += not skip and entry.changed
+    assert skipped >= 3
+    assert moved >= 1  # a cheaper unused model took over: skipping there would be wrong
 
 
 def test_unchanged_catalog_lists_nothing_as_changed() -> None:
