@@ -101,7 +101,8 @@ def report_error(error: AalpsClientError, args: argparse.Namespace | None = None
     elif isinstance(error, DeadlineExceededError) and error.partial is not None:
         plan = error.partial.plan
         tasks = ", ".join(
-            f"{t.task_id}: {t.operator}({', '.join(r.model for r in t.roles)})" for t in plan.tasks
+            f"{t.task_id}: {t.operator}({', '.join(r.models_text for r in t.roles)})"
+            for t in plan.tasks
         )
         lines = [
             error.message,

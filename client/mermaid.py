@@ -25,8 +25,8 @@ def plan_flowchart(plan: PlanReport, edges: Iterable[tuple[str, str]] = ()) -> s
     for task in plan.tasks:
         lines.append(f'  {_id(task.task_id)}["{task.task_id}: {task.operator}"]')
         for role in task.roles:
-            votes = f" x{role.votes}" if role.votes > 1 else ""
-            lines.append(f'  {_id(task.task_id, role.role)}(["{role.role}: {role.model}{votes}"])')
+            text = f"{role.role}: {role.models_text}"
+            lines.append(f'  {_id(task.task_id, role.role)}(["{text}"])')
             lines.append(f"  {_id(task.task_id)} --- {_id(task.task_id, role.role)}")
     for source, target in edges:
         lines.append(f"  {_id(source)} --> {_id(target)}")

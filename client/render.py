@@ -15,7 +15,7 @@ from datetime import datetime
 
 from aalps.client.document import FORMATS, WRITERS, Document, Fields, Math, Section, Table
 from aalps.client.errors import AalpsClientError
-from aalps.client.reports import StabilityReport, TaskReport
+from aalps.client.reports import RoleReport, StabilityReport, TaskReport
 from aalps.client.results import (
     AnalysisReport,
     JobInfo,
@@ -55,11 +55,8 @@ def probability(value: float) -> str:
     return f"{value:.4f}"
 
 
-def _roles(plan_task_roles: Iterable[tuple[str, str, int]]) -> str:
-    return ", ".join(
-        f"{role}: {model}" + (f" x{votes}" if votes > 1 else "")
-        for role, model, votes in plan_task_roles
-    )
+def _roles(plan_task_roles: Iterable[RoleReport]) -> str:
+    return ", ".join(f"{r.role}: {r.models_text}" for r in plan_task_roles)
 
 
 def _bound(plan: PlanReport) -> Math:

@@ -39,11 +39,19 @@ __all__ = [
 
 
 class RoleReport(NamedTuple):
-    """A model filling one role; ``votes`` > 1 is VOTE(r)."""
+    """A model filling one role; ``votes`` > 1 is VOTE(r); ``ensemble``: the (model, votes)
+    shares of the models that vote together (``model`` is then the first, ``votes`` the total)."""
 
     role: str
     model: str
     votes: int
+    ensemble: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def models_text(self) -> str:
+        """``model``, ``model x3``, or an ensemble's ``a x2 + b``."""
+        shares = self.ensemble or ((self.model, self.votes),)
+        return " + ".join(m + (f" x{v}" if v > 1 else "") for m, v in shares)
 
 
 class SeparationReport(NamedTuple):
@@ -175,7 +183,10 @@ def task_from_proto(message: pb.TaskPlan) -> TaskReport:
     return TaskReport(
         task_id=message.task_id,
         operator=pb.Operator.Name(message.operator),
-        roles=tuple(RoleReport(r.role, r.model, r.votes) for r in message.roles),
+        roles=tuple(
+            RoleReport(r.role, r.model, r.votes, tuple((s.model, s.votes) for s in r.ensemble))
+            for r in message.roles
+        ),
         params=dict(sorted(message.params.items())),
         cost=message.cost,
         expected_cost=message.expected_cost,

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     )
     from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome, TaskOutcome
     from aalps.cost_models.expressions import parse_expression
-    from aalps.cost_models.loading import load_plan, load_request
+    from aalps.cost_models.loading import load_request
+    from aalps.cost_models.plan_loading import load_plan
     from aalps.cost_models.simulator import simulate
 
 _EXPORTS = {
@@ -70,7 +71,7 @@ _EXPORTS = {
     "PlanOutcome": "aalps.cost_models.evaluation",
     "TaskOutcome": "aalps.cost_models.evaluation",
     "parse_expression": "aalps.cost_models.expressions",
-    "load_plan": "aalps.cost_models.loading",
+    "load_plan": "aalps.cost_models.plan_loading",
     "load_request": "aalps.cost_models.loading",
     "simulate": "aalps.cost_models.simulator",
 }

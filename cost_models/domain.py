@@ -47,6 +47,7 @@ __all__ = [
     "TaskGraph",
     "TaskPlan",
     "TokenPrices",
+    "VoteShare",
     "Tool",
 ]
 
@@ -424,10 +425,34 @@ class OptimizeRequest:
 
 
 @dataclass(frozen=True)
+class VoteShare:
+    """One model's share of an ensemble role's votes."""
+
+    model: str
+    votes: int
+
+
+@dataclass(frozen=True)
 class RoleAssignment:
+    """The model (and votes) of one role, or an ensemble of models sharing its votes.
+
+    With ``ensemble`` (two or more distinct models, built by
+    :func:`~aalps.cost_models.ensemble_roles.ensemble_role`),
+    ``model`` is the first share's model and ``votes`` the total of the shares: code that
+    reads only those sees the role's lead model and vote count.
+    """
+
     role: str
     model: str
     votes: int = 1
+    ensemble: tuple[VoteShare, ...] = ()
+
+    @property
+    def members(self) -> tuple[tuple[str, int], ...]:
+        """(model, votes) of every model that answers for the role (one without ensemble)."""
+        if self.ensemble:
+            return tuple((s.model, s.votes) for s in self.ensemble)
+        return ((self.model, self.votes),)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import sympy
 from aalps.cost_models import plan_checks
 from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
-from aalps.cost_models.call_costs import Pricing, asymptotic_tiers, group_cost
+from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
@@ -52,7 +52,7 @@ from aalps.cost_models.outcomes import (
     combine_outcomes,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
-from aalps.cost_models.prompt_cache import cached_attempt_cost, cached_group_cost
+from aalps.cost_models.role_calls import RoleCalls, member_models, role_calls
 from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.shapes import (
     CompiledTasks,
@@ -173,7 +173,7 @@ class PlanEvaluator:
 
     def _run(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
-    ) -> tuple[Schedule, dict[str, Pricing], dict[str, int], dict[str, Model]]:
+    ) -> tuple[Schedule, dict[str, RoleCalls], dict[str, Model]]:
         key = (task_plan.task_id, task_plan.operator)
         fixed = self._capabilities.get(key)
         if fixed is None:
@@ -188,29 +188,21 @@ class PlanEvaluator:
         if numbers is None:
             numbers = self._numbers[arithmetic.name] = {}
         by_name = self.catalog.by_name
-        models: dict[str, Model] = {}
-        votes: dict[str, int] = {}
-        pricing: dict[str, Pricing] = {}
+        calls: dict[str, RoleCalls] = {}
+        models: dict[str, Model] = {}  # each role's (first) model
         reliability = RoleReliability(arithmetic)
         for assignment in task_plan.roles:
             role = assignment.role
-            if role not in capability:
-                continue
-            figures = numbers.get(assignment.model)
-            if figures is None:  # converted on first use (a catalog's models, once each)
-                figures = numbers[assignment.model] = ModelNumbers.of(
-                    by_name[assignment.model], arithmetic, self._model_sizes[assignment.model]
+            if role in capability:
+                for name, _ in assignment.members:  # converted on first use (once each)
+                    if name not in numbers:
+                        numbers[name] = ModelNumbers.of(
+                            by_name[name], arithmetic, self._model_sizes[name]
+                        )
+                calls[role] = role_calls(
+                    assignment, capability[role], numbers, by_name, reliability
                 )
-            model = models[role] = by_name[assignment.model]
-            votes[role] = assignment.votes
-            reliability.add(
-                role,
-                figures.capabilities[capability[role]],
-                figures.keep_per_token,
-                assignment.votes,
-                model.correlation(capability[role]),
-            )
-            pricing[role] = figures.pricing
+                models[role] = calls[role].members[0].model
 
         task = self.graph.task_by_id[task_plan.task_id]  # CASCADE adds its stages' rates:
         rated = spec.rated(task, models, capability, reliability, arithmetic)
@@ -218,22 +210,19 @@ class PlanEvaluator:
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             schedule = replace(schedule, success=schedule.success * shape.acceptance**units)
-        return schedule, pricing, votes, models
+        return schedule, calls, models
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
         """The symbolic expected cost of one task plan (cached)."""
         cost = self._costs.get(task_plan)
         if cost is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, pricing, votes, models = self._run(task_plan, SYMBOLIC, shape)
+            schedule, calls, _ = self._run(task_plan, SYMBOLIC, shape)
             req, prompt = self.request, shape.prompt
             cost = sympy.Add(
-                *(
-                    cached_group_cost(g, req, pricing[g.role], votes[g.role], SYMBOLIC, prompt)
-                    for g in schedule.groups
-                ),
+                *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
                 tool_figures(schedule.tools, req.cost_model)[0],
-                amortized(setup_of(models.values()), req.volume, SYMBOLIC),
+                amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
             )
             self._costs[task_plan] = cost
         return cost
@@ -247,7 +236,7 @@ class PlanEvaluator:
         success = self._successes.get(task_plan)
         if success is None:
             shape = self._compiled[task_plan.task_id].symbolic
-            schedule, _, _, _ = self._run(task_plan, SYMBOLIC, shape)
+            schedule = self._run(task_plan, SYMBOLIC, shape)[0]
             value = schedule.success
             if not isinstance(value, sympy.Basic):
                 value = SYMBOLIC.number(value)  # a plain 1 when nothing can fail
@@ -311,11 +300,11 @@ class PlanEvaluator:
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> TaskOutcome:
-        schedule, pricing, votes, models = self._run(task_plan, arithmetic, shape)
+        schedule, roles, _ = self._run(task_plan, arithmetic, shape)
         request = self.request
         parallelism = request.constraints.parallelism
         groups = schedule.groups
-        setup = setup_of(models.values())
+        setup = setup_of(member_models(roles))
         cost, latency = tool_figures(schedule.tools, request.cost_model)
         share = amortized(setup, request.volume, arithmetic)
         cost = cost + share
@@ -329,24 +318,15 @@ class PlanEvaluator:
             if calls == 0:
                 continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
             role = g.role
-            model, r, price = models[role], votes[role], pricing[role]
-            cost = cost + (
-                spent := cached_group_cost(g, request, price, r, arithmetic, shape.prompt)
-            )
+            own = roles[role]
+            cost = cost + (spent := own.cost(g, request, arithmetic, shape.prompt))
             if g.nested:  # a CASCADE stage: it runs only when every stage before rejected
                 stops.append((calls, spent))
             if g.variance:
                 if per_attempt is None:
                     # Per-attempt cost of each random group, with the groups that follow it.
                     per_attempt = {
-                        f.role: cached_attempt_cost(
-                            request,
-                            pricing[f.role],
-                            votes[f.role],
-                            f.input,
-                            f.output,
-                            shape.prompt,
-                        )
+                        f.role: roles[f.role].attempt_cost(request, f.input, f.output, shape.prompt)
                         for f in groups
                         if f.variance or f.follows
                     }
@@ -360,15 +340,10 @@ class PlanEvaluator:
                     retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
             step = g.input_step
             mean_in = g.input + (calls - 1) * step / 2 if step else g.input
-            rounds = g.stages * arithmetic.rounds(g.parallel * r, parallelism)
-            latency = latency + rounds * model.latency_per_token * (mean_in + g.output)
+            rounds = g.stages * arithmetic.rounds(g.parallel * own.votes, parallelism)
+            latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
             if violation is None:
-                peak = to_float(g.max_input() + g.output)
-                if not model.fits(peak):
-                    violation = (
-                        f"{role} call of {peak:.6g} tokens exceeds {model.name}'s context "
-                        f"window of {model.context_window:.6g}"
-                    )
+                violation = own.window_violation(role, to_float(g.max_input() + g.output))
         if stops:  # a CASCADE (no other random group): it stops at a random stage
             variance, retry = cascade_tail(stops)
         success = schedule.success

@@ -26,18 +26,14 @@ from aalps.cost_models.domain import (
     Edge,
     Model,
     Objective,
-    Operator,
     OptimizeRequest,
-    Plan,
     PriceList,
     PromptCache,
     RankBy,
-    RoleAssignment,
     SearchObjective,
     SearchOptions,
     Task,
     TaskGraph,
-    TaskPlan,
 )
 from aalps.cost_models.errors import ExpressionError, Violations, did_you_mean
 from aalps.cost_models.expressions import parse_assumption
@@ -64,7 +60,6 @@ __all__ = [
     "MAX_PARAMETERS",
     "MAX_TASKS",
     "MAX_TRIALS",
-    "load_plan",
     "load_request",
 ]
 
@@ -303,36 +298,3 @@ def _search(data: Mapping[str, Any], errors: Violations) -> SearchOptions:
         objective=goal or SearchObjective.COST_OF_PASS,
         rank_by=rank_by or RankBy.SCALE_POINT,
     )
-
-
-def load_plan(data: Any, field: str = "plan") -> Plan:
-    """A caller-supplied plan (``tasks[]: {task_id, operator, roles[], params}``)."""
-    errors = Violations()
-    root = read_mapping(data, field, errors)
-    tasks = []
-    for i, item in enumerate(read_list(root.get("tasks"), f"{field}.tasks", errors, MAX_TASKS)):
-        where = f"{field}.tasks[{i}]"
-        raw = read_mapping(item, where, errors)
-        operator = read_enum(Operator, raw.get("operator"), f"{where}.operator", errors, None)
-        if operator is None:
-            errors.add(f"{where}.operator", "is required")
-            continue
-        roles = []
-        for j, role in enumerate(read_list(raw.get("roles"), f"{where}.roles", errors, 10)):
-            r = read_mapping(role, f"{where}.roles[{j}]", errors)
-            votes = read_number(
-                r.get("votes"), f"{where}.roles[{j}].votes", errors, low=0, default=1
-            )
-            roles.append(
-                RoleAssignment(str(r.get("role", "")), str(r.get("model", "")), int(votes or 1))
-            )
-        params = []
-        for name, value in read_mapping(raw.get("params"), f"{where}.params", errors).items():
-            number = read_number(value, f"{where}.params.{name}", errors, low=1)
-            if number is not None:
-                params.append((str(name), int(number)))
-        tasks.append(
-            TaskPlan(str(raw.get("task_id", "")), operator, tuple(roles), tuple(sorted(params)))
-        )
-    errors.raise_if_any()
-    return Plan(tuple(tasks))

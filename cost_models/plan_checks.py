@@ -60,6 +60,9 @@ def task_plan_problems(
         if assignment is None:
             problems.append(FieldViolation(f"{where}.roles", f"role {role.name} has no model"))
             continue
+        if assignment.ensemble:
+            problems += _ensemble_problems(evaluator, role, assignment, f"{where}.roles")
+            continue
         model = evaluator.catalog.by_name.get(assignment.model)
         if model is None:
             problems.append(
@@ -130,6 +133,35 @@ def validate_plan(evaluator: PlanEvaluator, plan: Plan, *, field: str = "plan") 
         problems.append(FieldViolation(f"{field}.tasks", "a task is planned twice"))
     if problems:
         raise InvalidRequestError(problems)
+
+
+def _ensemble_problems(
+    evaluator: PlanEvaluator, role: RoleSpec, assignment: RoleAssignment, where: str
+) -> list[FieldViolation]:
+    """What is wrong with an ensemble role: its members, their votes, the role itself."""
+    field = f"{where}[{role.name}].ensemble"
+    if not role.votable:
+        return [FieldViolation(field, f"role {role.name} cannot vote, so it has no ensemble")]
+    problems = []
+    names = [name for name, _ in assignment.members]
+    for k, (name, votes) in enumerate(assignment.members):
+        model = evaluator.catalog.by_name.get(name)
+        problem = (
+            f"no model {name!r} in the catalog" + _hint(name, evaluator.catalog.by_name)
+            if model is None
+            else model_problem(role, model)
+        )
+        if problem:
+            problems.append(FieldViolation(f"{field}[{k}].model", problem))
+        if votes < 1:
+            problems.append(FieldViolation(f"{field}[{k}].votes", "must be at least 1"))
+    if len(set(names)) != len(names) or len(names) < 2:
+        problems.append(FieldViolation(field, "needs two or more distinct models"))
+    if assignment.votes not in VOTE_CHOICES:
+        problems.append(
+            FieldViolation(field, f"the votes must total an odd number 1-9, not {assignment.votes}")
+        )
+    return problems
 
 
 def _hint(name: str, known: Iterable[str]) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
-from aalps.cost_models.call_costs import Pricing, call_cost
+from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.domain import (
     CHUNK,
     CostModel,
@@ -35,6 +35,7 @@ from aalps.cost_models.domain import (
 )
 from aalps.cost_models.operators import OPERATORS
 from aalps.cost_models.operators.cascade import stage_name, stage_rates
+from aalps.cost_models.simulated_billing import SampleBilling
 
 __all__ = ["SimulationRun", "SimulationSummary", "simulate", "simulate_once"]
 
@@ -89,23 +90,18 @@ class _Executor:
         self.models: dict[str, Model] = {
             r.name: request.catalog.by_name[assigned[r.name].model] for r in roles
         }
-        self.votes = {r.name: assigned[r.name].votes for r in roles}
+        # Who answers for each role: its model, or every member of its ensemble, with votes.
+        self.members: dict[str, list[tuple[Model, int, Pricing]]] = {}
+        for r in roles:
+            for name, votes in assigned[r.name].members:
+                model = request.catalog.by_name[name]
+                share = (model, votes, Pricing.of(model, model.size_value, float))
+                self.members.setdefault(r.name, []).append(share)
         self.capability = {r.name: r.capability for r in roles}
         self.params = task_plan.param_map
-        self.pricing = {
-            role: Pricing.of(model, model.size_value, float) for role, model in self.models.items()
-        }
-        # A cache: the first call of a role writes the task's prompt, the others read it
-        # (calls of each role since its last write), until the cache's lifetime is spent.
-        enabled = request.prompt_cache.enabled
-        priced = request.cost_model is CostModel.PRICED and enabled is not False
-        self.passes = enabled is True and request.cost_model in (
-            CostModel.FORWARD_PASS,
-            CostModel.KV_CACHED,
-        )
-        self.prompt = self.size(task.prompt_tokens) if priced or self.passes else 0.0
-        self.cached: dict[str, int] = {}
-        self.run.cost += sum(float(m.setup_cost) for m in self.models.values()) / request.volume
+        self.billing = SampleBilling(request, run, lambda: self.size(task.prompt_tokens))
+        setups = sum(float(m.setup_cost) for ms in self.members.values() for m, _, _ in ms)
+        self.run.cost += setups / request.volume
 
     def size(self, expr: sympy.Expr) -> float:
         """An expression's value at the scale point (memoized across runs: sizes are fixed)."""
@@ -125,17 +121,21 @@ class _Executor:
             return 1.0
         return self.size(steps.count) / calls if calls else 0.0
 
-    def mean_reliability(self, role: str, tokens_in: float, decisions: float = 1.0) -> float:
-        """The catalog's reliability of ``role``, decayed per input token, for ``decisions``."""
-        model = self.models[role]
+    def mean_reliability(
+        self, role: str, tokens_in: float, decisions: float = 1.0, model: Model | None = None
+    ) -> float:
+        """The catalog's reliability of ``role`` (of ``model``, a member of its ensemble),
+        decayed per input token, for ``decisions``."""
+        model = model or self.models[role]
         p = float(model.capabilities[self.capability[role]])
         p *= (1.0 - float(model.per_token_error)) ** tokens_in
         return float(p**decisions)
 
-    def draw(self, role: str, p: float) -> float:
+    def draw(self, role: str, p: float, model: Model | None = None) -> float:
         """This input's per-sample probability: ``p`` itself for independent samples, else a
-        draw from ``Beta(p(1−ρ)/ρ, (1−p)(1−ρ)/ρ)`` (``ρ = 1``: 1 with probability ``p``, else 0)."""
-        rho = self.models[role].correlation(self.capability[role])
+        draw from ``Beta(p(1−ρ)/ρ, (1−p)(1−ρ)/ρ)`` (``ρ = 1``: 1 with probability ``p``, else 0),
+        ``ρ`` of the role's model (or of ``model``, a member of its ensemble)."""
+        rho = (model or self.models[role]).correlation(self.capability[role])
         if rho <= 0.0 or p >= 1.0:
             return p
         if rho >= 1.0:
@@ -153,56 +153,31 @@ class _Executor:
     ) -> bool:
         """One logical call of ``role`` (``votes`` samples, majority wins); True if right.
 
+        An ensemble role's members each draw their own probability (their own ``ρ``) and
+        cast their share of the votes; the majority of all the votes wins.
+
         A call that writes ``decisions`` decisions of a chain is right only if each is: the
         decisions are independent, so one draw with ``p^decisions`` stands for them all. The
         samples of one call share one input, so with a ``vote_correlation`` they share the
         probability :meth:`draw` takes for it (``drawn``: the caller's draw, AHEAD_BY_K's
         per step).
         """
-        pricing = self.pricing[role]
-        if drawn is None:
-            p = self.draw(role, self.mean_reliability(role, tokens_in, decisions))
-        else:
-            p = drawn
-        votes = self.votes[role]
-        right = 0
-        for _ in range(votes):
-            if self.passes and self.prompt:
-                cost_model = self.request.cost_model
-                self.run.cost += call_cost(cost_model, pricing, tokens_in - self.prompt, tokens_out)
-                if self._writes(role):
-                    self.run.cost += float(pricing.size) * self.prompt
+        members = self.members[role]
+        right = total = 0
+        for model, votes, pricing in members:
+            if drawn is None:
+                mean = self.mean_reliability(role, tokens_in, decisions, model)
+                p = self.draw(role, mean, model)
             else:
-                self.run.cost += call_cost(self.request.cost_model, pricing, tokens_in, tokens_out)
-            if self.prompt and pricing.cache_read and not self.passes:
-                self.run.cost += self._cache_saving(role, pricing, tokens_in)
-            self.run.calls += 1
-            self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
-            self.run.input_tokens += tokens_in
-            self.run.output_tokens += tokens_out
-            right += self.rng.random() < p
-        return right > votes / 2
-
-    def _cache_saving(self, role: str, pricing: Pricing, tokens_in: float) -> float:
-        """What the cache changes in one call's price of the prompt (negative: a saving)."""
-        above = bool(pricing.tier_threshold) and tokens_in > pricing.tier_threshold
-        if above:
-            price_in, read, write = (
-                pricing.tier_in,
-                pricing.tier_cache_read,
-                pricing.tier_cache_write,
-            )
-        else:
-            price_in, read, write = pricing.price_in, pricing.cache_read, pricing.cache_write
-        head = write if self._writes(role) else read
-        return float(self.prompt * (head - price_in))
-
-    def _writes(self, role: str) -> bool:
-        """Whether this call of ``role`` writes the prompt to the cache (else reads it)."""
-        done = self.cached.get(role, 0)
-        self.cached[role] = done + 1
-        lifetime = self.request.prompt_cache.lifetime
-        return done == 0 if lifetime <= 0 else done % lifetime == 0
+                p = drawn
+            # An ensemble's members each cache their own prompt (another model, another cache).
+            key = role if len(members) == 1 else f"{role}:{model.name}"
+            for _ in range(votes):
+                self.billing.charge(key, pricing, tokens_in, tokens_out)
+                self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
+                right += self.rng.random() < p
+            total += votes
+        return right > total / 2
 
     def tool(self, tool: Any) -> bool:
         """One call of a tool or of code: its price under PRICED; True unless it fails."""

@@ -5,13 +5,18 @@
 the role's capability, its per-token decay, the role's votes and the model's intra-model
 correlation ``ρ`` (``vote_correlation``). A vote is the binomial majority when ``ρ = 0``
 (today's figures exactly) and the beta-binomial one otherwise
-(:mod:`aalps.cost_models.correlated_votes`).
+(:mod:`aalps.cost_models.correlated_votes`). An ensemble role's votes are cast by several
+models, each with its own reliability, decay and ``ρ``: the majority of all of them
+(:func:`~aalps.cost_models.correlated_votes.ensemble_majority_success`).
 """
 
 from __future__ import annotations
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
-from aalps.cost_models.correlated_votes import correlated_majority_success
+from aalps.cost_models.correlated_votes import (
+    correlated_majority_success,
+    ensemble_majority_success,
+)
 from aalps.cost_models.stochastic import majority_vote_success
 
 __all__ = ["RoleReliability"]
@@ -20,12 +25,13 @@ __all__ = ["RoleReliability"]
 class RoleReliability:
     """``reliability(role, tokens_in, decisions)`` of one task plan's roles (see the module)."""
 
-    __slots__ = ("_arithmetic", "_rho", "_roles")
+    __slots__ = ("_arithmetic", "_ensembles", "_rho", "_roles")
 
     def __init__(self, arithmetic: Arithmetic) -> None:
         self._arithmetic = arithmetic
         self._roles: dict[str, tuple[Value, Value | None, int, Value]] = {}
         self._rho: dict[str, float] = {}
+        self._ensembles: dict[str, list[tuple[Value, Value | None, int, Value]]] = {}
 
     def add(self, role: str, p: Value, keep: Value | None, votes: int, rho: float) -> None:
         """Declare ``role``: reliability ``p``, per-token keep (None: no decay), votes, ρ."""
@@ -33,7 +39,26 @@ class RoleReliability:
         self._roles[role] = (p, keep, votes, exact_rho)
         self._rho[role] = rho
 
+    def add_ensemble(
+        self, role: str, members: list[tuple[Value, Value | None, int, float]]
+    ) -> None:
+        """Declare an ensemble ``role``: (reliability, keep, votes, ρ) per member model."""
+        number = self._arithmetic.number
+        self._ensembles[role] = [
+            (p, keep, votes, number(rho) if rho else 0) for p, keep, votes, rho in members
+        ]
+        # Votes across models are not one model's repeated samples: no single ρ applies.
+        self._rho[role] = 0.0
+
     def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
+        ensemble = self._ensembles.get(role)
+        if ensemble is not None:
+            return ensemble_majority_success(
+                [
+                    (_decayed(p, keep, tokens_in, decisions), votes, rho)
+                    for p, keep, votes, rho in ensemble
+                ]
+            )
         p, keep, votes, rho = self._roles[role]
         if keep is not None:
             p = p * keep**tokens_in
@@ -48,3 +73,10 @@ class RoleReliability:
     def correlation(self, role: str) -> float:
         """ρ of the role's model on the role's capability (0: independent samples)."""
         return self._rho.get(role, 0.0)
+
+
+def _decayed(p: Value, keep: Value | None, tokens_in: Value, decisions: Value) -> Value:
+    """One sample's reliability on a call: per-token decay, then every decision right."""
+    if keep is not None:
+        p = p * keep**tokens_in
+    return p if decisions == 1 else p**decisions

@@ -160,7 +160,7 @@ def _success_varies(
 
 def _choice(worker: str, aggregator: str | None) -> dict[str, Option]:
     """One vote each for the worker and (when there is one) the aggregator."""
-    choice = {"worker": (worker, 1)}
+    choice: dict[str, Option] = {"worker": (worker, 1)}
     if aggregator is not None:
         choice["aggregator"] = (aggregator, 1)
     return choice

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from aalps.cost_models.domain import Plan, TaskPlan
+from aalps.cost_models.ensemble_roles import role_text
 from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
 from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challengers
 from aalps.optimizer.exact import JointProblem, Selection
@@ -232,9 +233,7 @@ def _replace(plan: Plan, task_plan: TaskPlan) -> Plan:
 
 
 def _describe(task_plan: TaskPlan) -> str:
-    roles = ", ".join(
-        f"{r.role}={r.model}" + (f"×{r.votes}" if r.votes > 1 else "") for r in task_plan.roles
-    )
+    roles = ", ".join(f"{r.role}={role_text(r)}" for r in task_plan.roles)
     params = "".join(f", {k}={v}" for k, v in task_plan.params)
     return f"{task_plan.operator}({roles}{params})"
 

@@ -2,7 +2,8 @@
 
 Per task: an operator among those whose facts it has; per role of the operator a model
 that has the capability (per-variant families only where the role allows them) and whose
-context window holds the role's calls at the scale point; votes on votable roles; the
+context window holds the role's calls at the scale point; votes on votable roles (and
+ensembles of models sharing them, :mod:`aalps.optimizer.ensemble_options`); the
 operator's parameters (AHEAD_BY_K's ``ahead``, CHUNK_AGGREGATE's chunk size, see
 :mod:`aalps.optimizer.chunk_enumeration`). Infeasible choices are dropped here, so they never
 reach a trial, and the reasons are kept for the
@@ -51,6 +52,7 @@ from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicab
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
+from aalps.optimizer.ensemble_options import ensemble_options
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
@@ -333,9 +335,11 @@ class OperatorEnumerator:
     def _plain(
         self, models: Mapping[str, tuple[Model, ...]], votes: Mapping[str, tuple[int, ...]]
     ) -> tuple[list[Candidate], dict[str, tuple[str, ...]]]:
-        options = {
+        options: dict[str, list[Option]] = {
             r.name: [(m.name, v) for m in models[r.name] for v in votes[r.name]] for r in self.roles
         }
+        for r in (r for r in self.roles if len(votes[r.name]) > 1):  # ensembles, where votes are
+            options[r.name] += ensemble_options(r, models[r.name])
         reference = {r.name: (widest(models[r.name]).name, 1) for r in self.roles}
         candidates: list[Candidate] = []
         feasible: dict[str, set[str]] = {r.name: set() for r in self.roles}
@@ -410,7 +414,7 @@ class OperatorEnumerator:
                 candidates.append(candidate)
                 if feasible is not None:
                     for assignment in candidate.plan.roles:
-                        feasible[assignment.role].add(assignment.model)
+                        feasible[assignment.role].update(m for m, _ in assignment.members)
             else:
                 rejected.append(candidate)
         if not candidates and rejected:

@@ -22,6 +22,7 @@ from aalps.cost_models.domain import (
     SearchObjective,
     Task,
     TaskPlan,
+    VoteShare,
 )
 from aalps.cost_models.errors import FieldViolation
 from aalps.cost_models.evaluation import TaskOutcome
@@ -40,7 +41,8 @@ __all__ = [
     "window_of",
 ]
 
-Option = tuple[str, int]  # (model name, votes) for one role
+#: (model name, votes) for one role, or an ensemble's (first model, total votes, shares).
+Option = tuple[str, int] | tuple[str, int, tuple[VoteShare, ...]]
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,9 @@ from aalps.cost_models.domain import (
     Model,
     Operator,
     Plan,
-    RoleAssignment,
     TaskPlan,
 )
+from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
@@ -154,7 +154,8 @@ class _Context:
 
     def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
         return any(
-            r.model == model and (not capability or self.capability(tp, r.role) == capability)
+            any(m == model for m, _ in r.members)
+            and (not capability or self.capability(tp, r.role) == capability)
             for r in tp.roles
         )
 
@@ -177,15 +178,15 @@ class _Context:
         for i, role in enumerate(chosen.roles):
             if capability and self.capability(chosen, role.role) != capability:
                 continue
-            models = able[role.role]
+            models, names = able[role.role], [m for m, _ in role.members]
             targets = (
-                [n for n in models if n != model]
-                if role.model == model
+                [n for n in models if n not in names]
+                if model in names
                 else ([model] if model in models else [])
             )
             for name in targets:
                 roles = list(chosen.roles)
-                roles[i] = RoleAssignment(role.role, name, role.votes)
+                roles[i] = with_member(role, model if model in names else role.model, name)
                 if chosen.operator is not Operator.CASCADE:
                     found[replace(chosen, roles=tuple(roles))] = None
         task = self.evaluator.graph.task_by_id[chosen.task_id]

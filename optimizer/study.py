@@ -19,6 +19,7 @@ from typing import Any
 
 import optuna
 from aalps.cost_models.domain import Constraints, Objective, OptimizeRequest, Plan, SearchObjective
+from aalps.cost_models.ensemble_roles import role_text
 from aalps.cost_models.evaluation import PlanOutcome
 from aalps.optimizer.plan_params import PlanParams
 
@@ -131,9 +132,7 @@ def describe(plan: Plan) -> str:
     """A one-line summary of a plan, e.g. ``debug: SCAN_AND_FIX(detector=qa, fixer=dev)``."""
     parts = []
     for tp in plan.tasks:
-        roles = ", ".join(
-            f"{r.role}={r.model}" + (f"×{r.votes}" if r.votes > 1 else "") for r in tp.roles
-        )
+        roles = ", ".join(f"{r.role}={role_text(r)}" for r in tp.roles)
         params = "".join(f", {k}={v}" for k, v in tp.params)
         parts.append(f"{tp.task_id}: {tp.operator}({roles}{params})")
     return "; ".join(parts)

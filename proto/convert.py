@@ -19,10 +19,11 @@ from typing import Any
 
 import sympy
 from aalps.cost_models.bounds import Separation
-from aalps.cost_models.domain import OptimizeRequest, Plan, TaskPlan
+from aalps.cost_models.domain import OptimizeRequest, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
-from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_plan, load_request
+from aalps.cost_models.loading import MAX_MODELS, MAX_TASKS, load_request
+from aalps.cost_models.plan_loading import load_plan
 from aalps.optimizer import AnalysisResult, Crossover, OptimizeResult, SearchStats
 from aalps.optimizer.stability import StabilityRange
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
@@ -49,6 +50,7 @@ __all__ = [
     "stability_to_proto",
     "stats_from_proto",
     "stats_to_proto",
+    "role_to_proto",
     "task_plan_to_proto",
     "wire_json_dict",
 ]
@@ -240,9 +242,7 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
             pb.TaskPlan(
                 task_id=tp.task_id,
                 operator=pb.Operator.Value(tp.operator.value),
-                roles=[
-                    pb.RoleAssignment(role=r.role, model=r.model, votes=r.votes) for r in tp.roles
-                ],
+                roles=[role_to_proto(r) for r in tp.roles],
                 params=dict(tp.params),
                 cost=expression_text(task.cost),
                 expected_cost=_finite(task.outcome.expected_cost),
@@ -268,12 +268,22 @@ def crossover_to_proto(crossover: Crossover) -> pb.Crossover:
     )
 
 
+def role_to_proto(r: RoleAssignment) -> pb.RoleAssignment:
+    """A role's model and votes, with its ensemble's shares when it has one."""
+    return pb.RoleAssignment(
+        role=r.role,
+        model=r.model,
+        votes=r.votes,
+        ensemble=[pb.VoteShare(model=s.model, votes=s.votes) for s in r.ensemble],
+    )
+
+
 def task_plan_to_proto(tp: TaskPlan) -> pb.TaskPlan:
     """A task plan's choices alone (operator, roles, parameters), without figures."""
     return pb.TaskPlan(
         task_id=tp.task_id,
         operator=pb.Operator.Value(tp.operator.value),
-        roles=[pb.RoleAssignment(role=r.role, model=r.model, votes=r.votes) for r in tp.roles],
+        roles=[role_to_proto(r) for r in tp.roles],
         params=dict(tp.params),
     )
 

@@ -153,6 +153,7 @@ def unaffected(
     unread = frozenset({"size"}) if priced else PRICED_ONLY
     read = (PRICE_FIELDS if priced else frozenset({"size"})) | {"setup_cost"}
     used = {r.model for t in result.plan.tasks for r in t.roles}
+    used |= {s.model for t in result.plan.tasks for r in t.roles for s in r.ensemble}
     old = {m.name: m for m in before.catalog.models}
     new = {m.name: m for m in after.catalog.models}
     if old.keys() != new.keys():
@@ -186,7 +187,15 @@ def same_plan(a: pb.Plan, b: pb.Plan) -> bool:
             (
                 t.task_id,
                 t.operator,
-                tuple((r.role, r.model, max(1, r.votes)) for r in t.roles),
+                tuple(
+                    (
+                        r.role,
+                        r.model,
+                        max(1, r.votes),
+                        tuple((s.model, s.votes) for s in r.ensemble),
+                    )
+                    for r in t.roles
+                ),
                 tuple(sorted(t.params.items())),
             )
             for t in plan.tasks

@@ -79,7 +79,13 @@ def _plan(plan: pb.Plan) -> list[dict[str, Any]]:
         {
             "task": t.task_id,
             "operator": pb.Operator.Name(t.operator),
-            "roles": {r.role: r.model + (f" x{r.votes}" if r.votes > 1 else "") for r in t.roles},
+            "roles": {
+                r.role: " + ".join(
+                    m + (f" x{v}" if v > 1 else "")
+                    for m, v in ([(s.model, s.votes) for s in r.ensemble] or [(r.model, r.votes)])
+                )
+                for r in t.roles
+            },
             **({"params": dict(sorted(t.params.items()))} if t.params else {}),
         }
         for t in plan.tasks

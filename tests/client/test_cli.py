@@ -22,6 +22,7 @@ EXAMPLE_NAMES = {
     "document_ranking",
     "cascade",
     "correlated_votes",
+    "ensemble_votes",
     "tool_pipeline",
     "prompt_caching",
     "in_context_distillation",

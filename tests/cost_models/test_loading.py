@@ -9,7 +9,8 @@ import pytest
 import sympy
 from aalps.cost_models.domain import CostModel, Operator
 from aalps.cost_models.errors import InvalidRequestError
-from aalps.cost_models.loading import load_plan, load_request
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.plan_loading import load_plan
 
 from tests.conftest import EXAMPLES, example_data
 

@@ -13,7 +13,8 @@ import pytest
 from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.loading import load_plan, load_request
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.plan_loading import load_plan
 from aalps.cost_models.simulator import simulate
 from aalps.optimizer import analyze_plan, optimize
 

@@ -1584,26 +1584,62 @@ class RoleAssignment(_message.Message):
     ROLE_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
     VOTES_FIELD_NUMBER: _builtins.int
+    ENSEMBLE_FIELD_NUMBER: _builtins.int
     role: _builtins.str
     """The role: worker, delegator, specialist, detector, fixer, verifier or aggregator."""
     model: _builtins.str
     """The catalog model's name."""
     votes: _builtins.int
     """VOTE(r): independent samples per call, majority answer. 0 or 1 = no voting."""
+    @_builtins.property
+    def ensemble(self) -> _containers.RepeatedCompositeFieldContainer[Global___VoteShare]:
+        """An ensemble: the role's votes cast by two or more distinct models, each share's votes
+        correlated by its own model's vote_correlation, the models independent of each other;
+        the majority of all votes (an odd total, at most 9) is the answer. When given, model
+        and votes may be left empty (the answer repeats the first share's model and the total).
+        """
+
     def __init__(
         self,
         *,
         role: _builtins.str = ...,
         model: _builtins.str = ...,
         votes: _builtins.int = ...,
+        ensemble: _abc.Iterable[Global___VoteShare] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "role", b"role", "votes", b"votes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ensemble", b"ensemble", "model", b"model", "role", b"role", "votes", b"votes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RoleAssignment: _TypeAlias = RoleAssignment  # noqa: Y015
+
+@_typing.final
+class VoteShare(_message.Message):
+    """One model's share of an ensemble role's votes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODEL_FIELD_NUMBER: _builtins.int
+    VOTES_FIELD_NUMBER: _builtins.int
+    model: _builtins.str
+    """The catalog model's name."""
+    votes: _builtins.int
+    """How many of the role's votes this model casts (at least 1)."""
+    def __init__(
+        self,
+        *,
+        model: _builtins.str = ...,
+        votes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model", b"model", "votes", b"votes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VoteShare: _TypeAlias = VoteShare  # noqa: Y015
 
 @_typing.final
 class Bound(_message.Message):
