@@ -44,7 +44,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import sympy
-from aalps.cost_models.call_costs import price_figures
 from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
 from aalps.cost_models.errors import InfeasibleError, did_you_mean
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
@@ -53,6 +52,7 @@ from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.ensemble_options import ensemble_options
+from aalps.optimizer.model_dominance import dominance_key
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
@@ -283,29 +283,17 @@ class OperatorEnumerator:
         self, role: RoleSpec, models: tuple[Model, ...], *, reliability: bool
     ) -> tuple[Model, ...]:
         """The models no other of ``models`` dominates in this role (catalog order)."""
-        retries = reliability
         priced = self.evaluator.request.cost_model is CostModel.PRICED
+        far = self.owner.far_sizes
 
         def key(model: Model) -> tuple[float, ...]:
-            figures: list[float] = (
-                list(price_figures(model))  # cache and tier prices too
-                if priced
-                else [model.size_value, self.owner.far_sizes[model.name]]
+            return dominance_key(
+                model,
+                role.capability,
+                far_size=far[model.name] if not priced else None,
+                reliability=bool(self.metrics.success or reliability),
+                latency=bool(self.metrics.latency),
             )
-            figures += [-window_of(model), float(model.setup_cost)]
-            if self.metrics.success or retries:
-                # A vote's gain depends on ρ both ways (it helps above p = 1/2, hurts below):
-                # only models of the same ρ dominate each other.
-                rho = model.correlation(role.capability)
-                figures += [
-                    -float(model.capabilities[role.capability]),
-                    float(model.per_token_error),
-                    rho,
-                    -rho,
-                ]
-            if self.metrics.latency:
-                figures.append(model.latency_per_token)
-            return tuple(figures)
 
         kept = {m.name for m in pareto_filter(models, key)}
         return tuple(m for m in models if m.name in kept)
