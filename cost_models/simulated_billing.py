@@ -2,8 +2,10 @@
 
 The cache (a request's ``prompt_cache``, PRICED's cache prices): the first call of a role
 writes the task's prompt, the others read it (calls of each role since its last write),
-until the cache's lifetime is spent. Each member of an ensemble role keeps its own cache
-(another model, another cache): the caller names the cache by a key.
+until the cache's lifetime is spent; a call that extends the role's previous one
+(ITERATE_WITH_HISTORY's history) reads all of that from a cache living the whole task. Each
+member of an ensemble role keeps its own cache (another model, another cache): the caller
+names the cache by a key.
 """
 
 from __future__ import annotations
@@ -31,10 +33,25 @@ class SampleBilling:
         self.prompt = prompt() if priced or self.passes else 0.0
         self.cached: dict[str, int] = {}
 
-    def charge(self, key: str, pricing: Pricing, tokens_in: float, tokens_out: float) -> None:
-        """One sample's cost, its prompt written to or read from ``key``'s cache."""
+    def charge(
+        self,
+        key: str,
+        pricing: Pricing,
+        tokens_in: float,
+        tokens_out: float,
+        history: float | None = None,
+    ) -> None:
+        """One sample's cost, its prompt written to or read from ``key``'s cache.
+
+        ``history``: the input of the previous call of ``key``, which this one extends; under
+        FORWARD_PASS and KV_CACHED with a cache living the whole task it is all in the cache,
+        and the sample processes only the tokens added since.
+        """
         run = self.run
-        if self.passes and self.prompt:
+        if self.passes and history is not None and self.request.prompt_cache.lifetime <= 0:
+            cost_model = self.request.cost_model
+            run.cost += call_cost(cost_model, pricing, tokens_in - history, tokens_out)
+        elif self.passes and self.prompt:
             cost_model = self.request.cost_model
             run.cost += call_cost(cost_model, pricing, tokens_in - self.prompt, tokens_out)
             if self._writes(key):

@@ -150,8 +150,12 @@ class _Executor:
         tokens_out: float,
         decisions: float = 1.0,
         drawn: float | None = None,
+        history: float | None = None,
     ) -> bool:
         """One logical call of ``role`` (``votes`` samples, majority wins); True if right.
+
+        ``history``: the input of the role's previous call, which this call's input extends
+        (ITERATE_WITH_HISTORY), so a cache may hold it (:class:`SampleBilling`).
 
         An ensemble role's members each draw their own probability (their own ``ρ``) and
         cast their share of the votes; the majority of all the votes wins.
@@ -173,7 +177,7 @@ class _Executor:
             # An ensemble's members each cache their own prompt (another model, another cache).
             key = role if len(members) == 1 else f"{role}:{model.name}"
             for _ in range(votes):
-                self.billing.charge(key, pricing, tokens_in, tokens_out)
+                self.billing.charge(key, pricing, tokens_in, tokens_out, history)
                 self.run.calls_by_role[role] = self.run.calls_by_role.get(role, 0) + 1
                 right += self.rng.random() < p
             total += votes
@@ -238,10 +242,18 @@ def _iterate(x: _Executor, history: bool) -> bool:
     defects = x.count(t.defects.count)
     cap = t.defects.max_iterations
     ok = cap is None or cap >= defects  # a defect past the cap stays unfixed
+    read: dict[str, float] = {}  # each role's previous input, which its next one extends
+
+    def call(role: str, tokens_in: float, tokens_out: float) -> bool:
+        right = x.call(role, tokens_in, tokens_out, history=read.get(role))
+        if history:
+            read[role] = tokens_in
+        return right
+
     for i in range(1, (defects if cap is None else min(cap, defects)) + 1):
         versions, reports = (i, i - 1) if history else (1, 0)
-        ok &= x.call("detector", prompt + versions * n + reports * r, written)
-        ok &= x.call("fixer", prompt + versions * n + (reports + 1) * r, n)
+        ok &= call("detector", prompt + versions * n + reports * r, written)
+        ok &= call("fixer", prompt + versions * n + (reports + 1) * r, n)
     return ok
 
 

@@ -5,7 +5,7 @@ iteration ``i`` the detector reads ``P + i·n + (i−1)·r`` and writes ``r``, t
 ``P + i·n + i·r`` and writes ``n``. With a cache that lives the whole loop, each role's call
 ``i ≥ 2`` processes only what was added since its call ``i − 1`` (``n + r``), the first call
 its input past the prompt, and the prompt is written once. The oracles are the sums written
-out below and the bound's degree in ``b``.
+out below, the call-by-call simulator and the bound's degree in ``b``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sympy
 from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
+from aalps.cost_models.simulator import simulate
 
 B, N, R, P, M = 4, 100, 5, 50, 2
 
@@ -88,6 +89,16 @@ def cached(call: Any) -> float:
 def test_history_cost_by_hand(cost_model: str, cache: dict[str, Any] | None, hand: float) -> None:
     evaluated = PlanEvaluator(request(cost_model, cache)).evaluate(PLAN)
     assert evaluated.outcome.expected_cost == pytest.approx(hand, rel=1e-12)
+
+
+@pytest.mark.parametrize("cost_model", ["KV_CACHED", "FORWARD_PASS"])
+@pytest.mark.parametrize("cache", [None, {"enabled": True}, {"enabled": True, "lifetime_calls": 3}])
+def test_the_simulator_bills_the_same(cost_model: str, cache: dict[str, Any] | None) -> None:
+    """Call by call (the costs are not random: every run bills the same)."""
+    req = request(cost_model, cache)
+    evaluated = PlanEvaluator(req).evaluate(PLAN)
+    simulated = simulate(req, PLAN, runs=3, seed=1)
+    assert simulated.mean_cost == pytest.approx(evaluated.outcome.expected_cost, rel=1e-12)
 
 
 def test_the_figures_written_out() -> None:
