@@ -103,23 +103,10 @@ class PoolEngine:
         progress: ProgressHook | None,
     ) -> pb.OptimizeResponse:
         """A remote search reports no progress (``progress`` is ignored)."""
-        limit_at = limit_deadline(limits)
-        wait = _earliest(deadline, limit_at + LIMIT_GRACE_SECONDS)
-        try:
-            outcome = await self._pool.run_stoppable(
-                workers.optimize_request,
-                request.SerializeToString(),
-                limits,
-                field,
-                limit_at,
-                deadline=deadline,
-                wait_deadline=wait,
-            )
-        except DeadlineExceededError:
-            if deadline is None or wait < deadline:
-                raise _did_not_stop(limits, field) from None
-            raise
-        return pb.OptimizeResponse.FromString(outcome.unwrap())
+        answer = await self._limited(
+            workers.optimize_request, (request.SerializeToString(),), limits, field, deadline
+        )
+        return pb.OptimizeResponse.FromString(answer)
 
     async def what_if(
         self,
@@ -131,24 +118,32 @@ class PoolEngine:
         deadline: float | None,
     ) -> pb.WhatIfResponse:
         """Both of a workflow's searches in one search process."""
+        messages = (before.SerializeToString(), after.SerializeToString())
+        answer = await self._limited(workers.what_if_request, messages, limits, field, deadline)
+        return pb.WhatIfResponse.FromString(answer)
+
+    async def _limited(
+        self,
+        function: Any,
+        messages: tuple[bytes, ...],
+        limits: Limits,
+        field: str,
+        deadline: float | None,
+    ) -> bytes:
+        """``function(*messages, limits, field, limit_at)`` in a search process, stopped at
+        the search limit (then waited on for a grace period) or the caller's deadline."""
         limit_at = limit_deadline(limits)
         wait = _earliest(deadline, limit_at + LIMIT_GRACE_SECONDS)
         try:
             outcome = await self._pool.run_stoppable(
-                workers.what_if_request,
-                before.SerializeToString(),
-                after.SerializeToString(),
-                limits,
-                field,
-                limit_at,
-                deadline=deadline,
-                wait_deadline=wait,
+                function, *messages, limits, field, limit_at, deadline=deadline, wait_deadline=wait
             )
         except DeadlineExceededError:
             if deadline is None or wait < deadline:
                 raise _did_not_stop(limits, field) from None
             raise
-        return pb.WhatIfResponse.FromString(outcome.unwrap())
+        answer: bytes = outcome.unwrap()
+        return answer
 
     async def analyze(
         self, request: pb.AnalyzePlanRequest, limits: Limits, *, deadline: float | None
