@@ -24,7 +24,7 @@ from aalps.server.config import ServerConfig
 from aalps.server.log_format import JsonFormatter, masked_url
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.server.conftest import ServerThread, example_request
+from tests.server.conftest import ServerThread, example_request, wait_for
 
 TOKEN = "alice-secret-token"
 ALICE = (("authorization", f"Bearer {TOKEN}"),)
@@ -76,8 +76,18 @@ def scripted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obj
                 codes.append(caught.value.code())
         assert server.server.metrics_port is not None
         url = f"http://127.0.0.1:{server.server.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            scrape = answer.read().decode()
+
+        def scrape_all() -> str | None:
+            """The scrape once it counts all five calls: a call is counted (and logged)
+            as its handler returns, which can come just after the client has its answer."""
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                text: str = answer.read().decode()
+            handled = _samples(text, "grpc_server_handled_total")
+            done = sum(v for k, v in handled.items() if dict(k)["grpc_service"] == SERVICE)
+            logged = [r for r in records.records if f"/{SERVICE}/" in r.fields["method"]]
+            return text if done >= 5 and len(logged) >= 5 else None
+
+        scrape = wait_for(scrape_all, timeout=10)
     finally:
         server.stop()
         access.removeHandler(records)
