@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-__all__ = ["chain_request_data", "series_parallel_edges"]
+__all__ = ["chain_request_data", "limit_between", "series_parallel_edges"]
 
 CAPABILITIES = ("solve", "write")
 
@@ -117,13 +117,13 @@ def chain_request_data(
     }
     names = (constraint,) if isinstance(constraint, str) else constraint
     data["constraints"] = {
-        name: _limit(data, name, rng.uniform(0.2, 0.8) if position is None else position)
+        name: limit_between(data, name, rng.uniform(0.2, 0.8) if position is None else position)
         for name in names
     }
     return data
 
 
-def _limit(data: dict[str, Any], constraint: str, u: float) -> float:
+def limit_between(data: dict[str, Any], constraint: str, u: float) -> float:
     """A limit ``u`` of the way from the best achievable figure to the cheapest plan's."""
     from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
     from aalps.cost_models.evaluation import PlanEvaluator
