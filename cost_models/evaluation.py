@@ -114,9 +114,10 @@ class PlanEvaluator:
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, ModelNumbers]] = {}
-        # Per (task, operator): the operator, its roles' capabilities, whether unverified.
+        # Per (task, operator): the operator, its roles' capabilities, whether unverified,
+        # the task.
         self._capabilities: dict[
-            tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool]
+            tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool, Task]
         ] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         self._order = self._facts.order
@@ -188,8 +189,8 @@ class PlanEvaluator:
             capability = {r.name: r.capability for r in spec.roles(task)}
             # Unverified attempts: each block is right only with the acceptance probability.
             unverified = task.acceptance is not None and task_plan.operator not in _VERIFIED
-            fixed = self._capabilities[key] = (spec, capability, unverified)
-        spec, capability, unverified = fixed
+            fixed = self._capabilities[key] = (spec, capability, unverified, task)
+        spec, capability, unverified, task = fixed
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
             numbers = self._numbers[arithmetic.name] = {}
@@ -216,7 +217,7 @@ class PlanEvaluator:
                 declare(reliability, role, entry[1])
                 models[role] = entry[0].members[0].model
 
-        task = self.graph.task_by_id[task_plan.task_id]  # CASCADE adds its stages' rates:
+        # CASCADE adds its stages' rates:
         rated = spec.rated(task, models, capability, reliability, arithmetic)
         schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
         if unverified:
@@ -368,7 +369,9 @@ class PlanEvaluator:
                     retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
             step = g.input_step
             mean_in = g.input + (calls - 1) * step / 2 if step else g.input
-            rounds = g.stages * arithmetic.rounds(g.parallel * own.votes, parallelism)
+            rounds = g.stages * (
+                1 if parallelism is None else arithmetic.rounds(g.parallel * own.votes, parallelism)
+            )
             latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
             if violation is None:
                 violation = own.window_violation(role, to_float(g.max_input() + g.output))

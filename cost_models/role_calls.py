@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
@@ -47,12 +48,12 @@ class RoleCalls:
 
     members: tuple[Member, ...]
 
-    @property
+    @cached_property  # a role's calls are kept per assignment (read per candidate)
     def votes(self) -> int:
         """Samples per logical call: the total of the members' votes."""
         return sum(m.votes for m in self.members)
 
-    @property
+    @cached_property
     def latency_per_token(self) -> float:
         """The slowest member's: the parallel votes of a call wait for it."""
         return max(m.model.latency_per_token for m in self.members)
