@@ -31,6 +31,7 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
+    RoleAssignment,
     Task,
     TaskPlan,
 )
@@ -52,7 +53,7 @@ from aalps.cost_models.outcomes import (
     combine_outcomes,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
-from aalps.cost_models.role_calls import RoleCalls, member_models, role_calls
+from aalps.cost_models.role_calls import RoleCalls, Shares, declare, member_models, role_calls
 from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.shapes import (
     CompiledTasks,
@@ -113,12 +114,17 @@ class PlanEvaluator:
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, ModelNumbers]] = {}
-        # Per (task, operator): the operator, its roles' capabilities, whether unverified.
+        # Per (task, operator): the operator, its roles' capabilities, whether unverified,
+        # the task.
         self._capabilities: dict[
-            tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool]
+            tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool, Task]
         ] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         self._order = self._facts.order
+        self._twins = self._facts.twins
+        # Per arithmetic: (assignment, capability) -> the role's calls and shares.
+        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], tuple[RoleCalls, Shares]]]
+        self._role_calls = {}
         self._pred_index = self._facts.pred_index
 
     def at(self, scale: float) -> PlanEvaluator:
@@ -152,6 +158,7 @@ class PlanEvaluator:
             for name, table in self._numbers.items()
         }
         twin._outcomes, twin._costs, twin._successes = {}, {}, {}
+        twin._role_calls = {}
         return twin
 
     # --- feasibility -------------------------------------------------------------------
@@ -182,11 +189,14 @@ class PlanEvaluator:
             capability = {r.name: r.capability for r in spec.roles(task)}
             # Unverified attempts: each block is right only with the acceptance probability.
             unverified = task.acceptance is not None and task_plan.operator not in _VERIFIED
-            fixed = self._capabilities[key] = (spec, capability, unverified)
-        spec, capability, unverified = fixed
+            fixed = self._capabilities[key] = (spec, capability, unverified, task)
+        spec, capability, unverified, task = fixed
         numbers = self._numbers.get(arithmetic.name)
         if numbers is None:
             numbers = self._numbers[arithmetic.name] = {}
+        known = self._role_calls.get(arithmetic.name)
+        if known is None:
+            known = self._role_calls[arithmetic.name] = {}
         by_name = self.catalog.by_name
         calls: dict[str, RoleCalls] = {}
         models: dict[str, Model] = {}  # each role's (first) model
@@ -194,17 +204,20 @@ class PlanEvaluator:
         for assignment in task_plan.roles:
             role = assignment.role
             if role in capability:
-                for name, _ in assignment.members:  # converted on first use (once each)
-                    if name not in numbers:
-                        numbers[name] = ModelNumbers.of(
-                            by_name[name], arithmetic, self._model_sizes[name]
-                        )
-                calls[role] = role_calls(
-                    assignment, capability[role], numbers, by_name, reliability
-                )
-                models[role] = calls[role].members[0].model
+                entry = known.get((assignment, capability[role]))
+                if entry is None:
+                    for name, _ in assignment.members:  # converted on first use (once each)
+                        if name not in numbers:
+                            numbers[name] = ModelNumbers.of(
+                                by_name[name], arithmetic, self._model_sizes[name]
+                            )
+                    entry = role_calls(assignment, capability[role], numbers, by_name)
+                    known[(assignment, capability[role])] = entry
+                calls[role] = entry[0]
+                declare(reliability, role, entry[1])
+                models[role] = entry[0].members[0].model
 
-        task = self.graph.task_by_id[task_plan.task_id]  # CASCADE adds its stages' rates:
+        # CASCADE adds its stages' rates:
         rated = spec.rated(task, models, capability, reliability, arithmetic)
         schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
         if unverified:
@@ -270,6 +283,10 @@ class PlanEvaluator:
     def task_outcome(self, task_plan: TaskPlan) -> TaskOutcome:
         """The numeric figures of one task plan at the evaluator's ray point (cached)."""
         outcome = self._outcomes.get(task_plan)
+        if outcome is None and task_plan.task_id in self._twins:
+            outcome = self._twin_outcome(task_plan)
+            if outcome is not None:
+                self._outcomes[task_plan] = outcome
         if outcome is None:
             compiled = self._compiled[task_plan.task_id]
             try:
@@ -290,6 +307,17 @@ class PlanEvaluator:
             self._outcomes[task_plan] = outcome
         return outcome
 
+    def _twin_outcome(self, task_plan: TaskPlan) -> TaskOutcome | None:
+        """The figures of the same choice on the plan's twin task (:mod:`.task_twins`):
+        the same numbers. None when they fail, so that the task's own run reports it."""
+        twin = self._twins[task_plan.task_id]
+        try:
+            return self.task_outcome(
+                TaskPlan(twin, task_plan.operator, task_plan.roles, task_plan.params)
+            )
+        except Exception:  # noqa: BLE001 - the error names the twin; the own run raises it
+            return None
+
     def _big_success(self, task_plan: TaskPlan, outcome: TaskOutcome) -> TaskOutcome:
         """``outcome`` with the log of its success from mpmath (the float underflowed)."""
         with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
@@ -304,9 +332,10 @@ class PlanEvaluator:
         request = self.request
         parallelism = request.constraints.parallelism
         groups = schedule.groups
-        setup = setup_of(member_models(roles))
+        members = member_models(roles)
+        setup = setup_of(members) if any(m.setup_cost for m in members) else None
         cost, latency = tool_figures(schedule.tools, request.cost_model)
-        share = amortized(setup, request.volume, arithmetic)
+        share = 0 if setup is None else amortized(setup, request.volume, arithmetic)
         cost = cost + share
         violation = None
         variance: Value = 0
@@ -340,7 +369,9 @@ class PlanEvaluator:
                     retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
             step = g.input_step
             mean_in = g.input + (calls - 1) * step / 2 if step else g.input
-            rounds = g.stages * arithmetic.rounds(g.parallel * own.votes, parallelism)
+            rounds = g.stages * (
+                1 if parallelism is None else arithmetic.rounds(g.parallel * own.votes, parallelism)
+            )
             latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
             if violation is None:
                 violation = own.window_violation(role, to_float(g.max_input() + g.output))
@@ -363,7 +394,7 @@ class PlanEvaluator:
             window_violation=violation,
             retry=retry,
             log_success=log_success,
-            setup_cost=float(setup),
+            setup_cost=0.0 if setup is None else float(setup),
             setup_share=to_float(share),
         )
 

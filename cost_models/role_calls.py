@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
@@ -29,7 +30,7 @@ from aalps.cost_models.prompt_cache import cached_attempt_cost, cached_group_cos
 from aalps.cost_models.shapes import ModelNumbers
 from aalps.cost_models.vote_reliability import RoleReliability
 
-__all__ = ["Member", "RoleCalls", "member_models", "role_calls"]
+__all__ = ["Member", "RoleCalls", "Shares", "declare", "member_models", "role_calls"]
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,12 @@ class RoleCalls:
 
     members: tuple[Member, ...]
 
-    @property
+    @cached_property  # a role's calls are kept per assignment (read per candidate)
     def votes(self) -> int:
         """Samples per logical call: the total of the members' votes."""
         return sum(m.votes for m in self.members)
 
-    @property
+    @cached_property
     def latency_per_token(self) -> float:
         """The slowest member's: the parallel votes of a call wait for it."""
         return max(m.model.latency_per_token for m in self.members)
@@ -90,15 +91,22 @@ class RoleCalls:
         return None
 
 
+#: A role's members' (reliability, per-token keep, votes, ρ): what it declares to a
+#: :class:`RoleReliability`.
+Shares = tuple[tuple[Value, Value | None, int, float], ...]
+
+
 def role_calls(
     assignment: RoleAssignment,
     capability: str,
     numbers: Mapping[str, ModelNumbers],
     by_name: Mapping[str, Model],
-    reliability: RoleReliability,
-) -> RoleCalls:
-    """The role's :class:`RoleCalls`, its members declared to ``reliability``."""
-    role = assignment.role
+) -> tuple[RoleCalls, Shares]:
+    """The role's :class:`RoleCalls` and its members' shares (see :func:`declare`).
+
+    Both depend only on the assignment, the capability and the models' figures, so an
+    evaluator keeps them per assignment.
+    """
     members = []
     shares = []
     for name, votes in assignment.members:
@@ -113,11 +121,15 @@ def role_calls(
                 model.correlation(capability),
             )
         )
+    return RoleCalls(tuple(members)), tuple(shares)
+
+
+def declare(reliability: RoleReliability, role: str, shares: Shares) -> None:
+    """Declare ``role``'s members (:func:`role_calls`) to ``reliability``."""
     if len(shares) == 1:
         reliability.add(role, *shares[0])
     else:
-        reliability.add_ensemble(role, shares)
-    return RoleCalls(tuple(members))
+        reliability.add_ensemble(role, list(shares))
 
 
 def member_models(calls: Mapping[str, RoleCalls]) -> list[Model]:

@@ -25,6 +25,7 @@ from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.domain import CHUNK, Executor, OptimizeRequest, Task, TaskGraph
 from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import TaskShape
+from aalps.cost_models.task_twins import task_twins
 from aalps.cost_models.tools import tool_size_fields
 
 __all__ = [
@@ -104,7 +105,7 @@ class GraphFacts:
 
     Per task: the tokens its incoming edges carry, its field name for errors, its step count
     at the scale point (AHEAD_BY_K's lead is set there); the tasks in topological order and
-    each one's predecessors as positions in that order.
+    each one's predecessors as positions in that order; which tasks are defined alike.
     """
 
     incoming: Mapping[str, sympy.Expr]
@@ -112,6 +113,8 @@ class GraphFacts:
     references: Mapping[str, float]
     order: list[str]
     pred_index: list[list[int]]
+    #: Per task defined as an earlier one is (:func:`.task_twins`), that task's id.
+    twins: Mapping[str, str]
 
     @classmethod
     def of(cls, graph: TaskGraph) -> GraphFacts:
@@ -128,9 +131,9 @@ class GraphFacts:
         order = list(nx.topological_sort(graph.dag))
         position = {t: i for i, t in enumerate(order)}
         pred_index = [[position[p] for p in graph.dag.predecessors(t)] for t in order]
-        return cls(
-            {t: sympy.Add(*e) for t, e in incoming.items()}, fields, references, order, pred_index
-        )
+        summed = {t: sympy.Add(*e) for t, e in incoming.items()}
+        twins = task_twins(graph.tasks, summed)
+        return cls(summed, fields, references, order, pred_index, twins)
 
 
 class CompiledTasks(dict[str, "CompiledTask"]):

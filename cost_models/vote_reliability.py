@@ -12,6 +12,8 @@ models, each with its own reliability, decay and ``ρ``: the majority of all of 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.correlated_votes import (
     correlated_majority_success,
@@ -67,7 +69,9 @@ class RoleReliability:
         if votes == 1:
             return p
         if not rho:
-            return majority_vote_success(p, votes)
+            return (
+                _float_majority(p, votes) if type(p) is float else majority_vote_success(p, votes)
+            )
         return correlated_majority_success(p, votes, rho)
 
     def correlation(self, role: str) -> float:
@@ -80,3 +84,11 @@ def _decayed(p: Value, keep: Value | None, tokens_in: Value, decisions: Value) -
     if keep is not None:
         p = p * keep**tokens_in
     return p if decisions == 1 else p**decisions
+
+
+@lru_cache(maxsize=1 << 16)
+def _float_majority(p: float, votes: int) -> float:
+    """:func:`majority_vote_success` on a float, remembered: a search asks the same
+    (reliability, votes) of many candidates (a role's model beside every other choice)."""
+    result: float = majority_vote_success(p, votes)
+    return result

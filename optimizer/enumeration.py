@@ -47,7 +47,7 @@ import sympy
 from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
 from aalps.cost_models.errors import InfeasibleError, did_you_mean
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
-from aalps.cost_models.operators import OPERATORS, ParamSpec, RoleSpec, applicable_operators
+from aalps.cost_models.operators import OPERATORS, RoleSpec, applicable_operators
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
@@ -56,7 +56,7 @@ from aalps.optimizer.model_dominance import dominance_key
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
-    longest_useful_lead,
+    lead_values,
     param_values,
 )
 from aalps.optimizer.pareto import pareto_filter
@@ -194,6 +194,10 @@ class OperatorEnumerator:
         self.roles = self.spec.roles(self.task)
         self.metrics = owner.metrics
         self.evaluator = owner.evaluator
+        # Built once per enumerator: the roles a parameter choice assigns, and each
+        # (role, option)'s assignment (plans share them, and their hashes).
+        self._used: dict[tuple[tuple[str, int], ...], tuple[str, ...]] = {}
+        self._assignments: dict[tuple[str, Option], RoleAssignment] = {}
 
     # --- entry ------------------------------------------------------------------------
 
@@ -301,9 +305,21 @@ class OperatorEnumerator:
     # --- scoring ----------------------------------------------------------------------
 
     def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
-        used = self.spec.plan_roles(self.task, params)
-        roles = tuple(RoleAssignment(r.name, *choice[r.name]) for r in used)
-        return TaskPlan(self.task.id, self.operator, roles, tuple(sorted(params.items())))
+        fixed = tuple(sorted(params.items()))
+        used = self._used.get(fixed)
+        if used is None:
+            used = self._used[fixed] = tuple(
+                r.name for r in self.spec.plan_roles(self.task, params)
+            )
+        assignments = self._assignments
+        roles = []
+        for name in used:
+            option = choice[name]
+            assignment = assignments.get((name, option))
+            if assignment is None:
+                assignment = assignments[(name, option)] = RoleAssignment(name, *option)
+            roles.append(assignment)
+        return TaskPlan(self.task.id, self.operator, tuple(roles), fixed)
 
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
         plan = self.plan(choice, params)
@@ -338,35 +354,15 @@ class OperatorEnumerator:
     def _param_grid(self) -> Iterable[dict[str, int]]:
         specs = [p for p in self.spec.params(self.task) if p.name != "chunk"]
         ranges = [
-            self._lead_values(p) if p.name == "ahead" else param_values(p, self.space)
+            lead_values(
+                p, self.task, self.owner.catalog, self.roles[0].capability, self.owner.number
+            )
+            if p.name == "ahead"
+            else param_values(p, self.space)
             for p in specs
         ]
         for values in itertools.product(*ranges):
             yield {p.name: v for p, v in zip(specs, values, strict=True)}
-
-    def _lead_values(self, param: ParamSpec) -> list[int]:
-        """AHEAD_BY_K's leads worth trying: every lead up to the one past which no worker
-        model's chain can fail by more than :data:`LEAD_FAILURE_FLOOR`.
-
-        A longer lead only adds samples (cost grows about linearly in it) for a gain in
-        success below what a float resolves, so it never improves any objective; shorter
-        ones are all tried, which keeps the enumeration exact.
-        """
-        steps = self.task.steps
-        assert steps is not None
-        count = max(1.0, self.owner.number(steps.count))
-        step_in = self.owner.number(self.task.prompt_tokens + steps.tokens)
-        capability = self.roles[0].capability
-        top = param.low
-        for model in self.owner.catalog:
-            if capability not in model.capabilities:
-                continue
-            p = (
-                float(model.capabilities[capability])
-                * (1 - float(model.per_token_error)) ** step_in
-            )
-            top = max(top, longest_useful_lead(p, count))
-        return list(range(param.low, min(top, param.high) + 1))
 
     def combinations(
         self,

@@ -6,11 +6,20 @@ wide one, and AHEAD_BY_K's longest useful lead.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
+import sympy
+from aalps.cost_models.domain import Model, Task
 from aalps.cost_models.operators import ParamSpec
 from aalps.optimizer.space import TaskSpace
 
-__all__ = ["LEAD_FAILURE_FLOOR", "PARAM_ENUMERATION_LIMIT", "longest_useful_lead", "param_values"]
+__all__ = [
+    "LEAD_FAILURE_FLOOR",
+    "PARAM_ENUMERATION_LIMIT",
+    "lead_values",
+    "longest_useful_lead",
+    "param_values",
+]
 
 #: Leads beyond the one that makes a chain's failure probability this small are useless.
 LEAD_FAILURE_FLOOR = 1e-17
@@ -39,3 +48,31 @@ def param_values(param: ParamSpec, space: TaskSpace) -> list[int]:
     space.exact = False
     ratio = (param.high / param.low) ** (1 / (PARAM_ENUMERATION_LIMIT - 1))
     return sorted({round(param.low * ratio**j) for j in range(PARAM_ENUMERATION_LIMIT)})
+
+
+def lead_values(
+    param: ParamSpec,
+    task: Task,
+    catalog: Sequence[Model],
+    capability: str,
+    number: Callable[[sympy.Expr], float],
+) -> list[int]:
+    """AHEAD_BY_K's leads worth trying on ``task``: every lead up to the one past which no
+    worker model's chain can fail by more than :data:`LEAD_FAILURE_FLOOR`.
+
+    A longer lead only adds samples (cost grows about linearly in it) for a gain in
+    success below what a float resolves, so it never improves any objective; shorter
+    ones are all tried, which keeps the enumeration exact. ``number``: an expression's
+    value at the scale point, computed as the evaluator does.
+    """
+    steps = task.steps
+    assert steps is not None
+    count = max(1.0, number(steps.count))
+    step_in = number(task.prompt_tokens + steps.tokens)
+    top = param.low
+    for model in catalog:
+        if capability not in model.capabilities:
+            continue
+        p = float(model.capabilities[capability]) * (1 - float(model.per_token_error)) ** step_in
+        top = max(top, longest_useful_lead(p, count))
+    return list(range(param.low, min(top, param.high) + 1))

@@ -41,6 +41,8 @@ def pareto_filter(items: Sequence[T], key: Callable[[T], tuple[float, ...]]) -> 
                 kept.append(index)
                 best_second = second
         return [items[i] for i in kept]
+    if keyed and len(keyed[0][0]) in (3, 4):
+        return [items[i] for i in _front_3_4(keyed)]
     kept_keys: list[tuple[float, ...]] = []
     for k, index in keyed:
         if any(all(a <= b for a, b in zip(other, k, strict=True)) for other in kept_keys):
@@ -48,6 +50,33 @@ def pareto_filter(items: Sequence[T], key: Callable[[T], tuple[float, ...]]) -> 
         kept.append(index)
         kept_keys.append(k)
     return [items[i] for i in kept]
+
+
+def _front_3_4(keyed: list[tuple[tuple[float, ...], int]]) -> list[int]:
+    """:func:`pareto_filter`'s sweep for keys of 3 or 4 figures, the comparisons unrolled
+    (the same ``<=`` tests, without a generator per pair: the enumeration's hot filter)."""
+    kept: list[int] = []
+    if len(keyed[0][0]) == 3:
+        front3: list[tuple[float, ...]] = []
+        for k, index in keyed:
+            a, b, c = k
+            for x, y, z in front3:
+                if x <= a and y <= b and z <= c:
+                    break
+            else:
+                kept.append(index)
+                front3.append(k)
+        return kept
+    front4: list[tuple[float, ...]] = []
+    for k, index in keyed:
+        a, b, c, d = k
+        for w, x, y, z in front4:
+            if w <= a and x <= b and y <= c and z <= d:
+                break
+        else:
+            kept.append(index)
+            front4.append(k)
+    return kept
 
 
 def nondominated(points: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
