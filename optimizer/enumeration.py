@@ -99,6 +99,14 @@ RELIABILITY_SETS_CALLS = frozenset(
 )
 #: Roles whose model's reliability sets the calls non-monotonically (kept unfiltered).
 RELIABILITY_SHAPES_CALLS = frozenset({(Operator.AHEAD_BY_K, "worker")})
+#: Roles whose reliability trades calls against success: an LLM verifier accepts an attempt
+#: with ``a = r·v + (1−r)(1−v)``, which falls as its reliability ``v`` rises while attempts are
+#: more often wrong (``r < 1/2``): a less reliable verifier can be cheaper and less likely
+#: right. Only models of the same reliability dominate each other there; and the worker's
+#: reliability is monotone only while every capable verifier is right at least half the time.
+RELIABILITY_TRADES_CALLS = frozenset(
+    {(Operator.GLOBAL_RETRY, "verifier"), (Operator.LOCAL_RETRY, "verifier")}
+)
 
 
 class SpaceBuilder:
@@ -280,11 +288,31 @@ class OperatorEnumerator:
             kept = {m.name for m in self._dominant(role, above, reliability=True)}
             kept |= {m.name for m in below}
             return tuple(m for m in models if m.name in kept)
+        if (self.operator, role.name) in RELIABILITY_TRADES_CALLS or self._verifier_may_err(role):
+            return self._dominant(role, models, reliability=True, same_reliability=True)
         retries = (self.operator, role.name) in RELIABILITY_SETS_CALLS
         return self._dominant(role, models, reliability=retries)
 
+    def _verifier_may_err(self, role: RoleSpec) -> bool:
+        """Whether a retried worker's reliability could lower the acceptance: an LLM
+        verifier of this task is right less than half the time with some capable model."""
+        if (self.operator, role.name) not in RELIABILITY_SETS_CALLS:
+            return False
+        checks = [r.capability for r in self.roles if r.name == "verifier"]
+        return any(
+            float(m.capabilities[c]) < 0.5
+            for c in checks
+            for m in self.owner.catalog
+            if c in m.capabilities
+        )
+
     def _dominant(
-        self, role: RoleSpec, models: tuple[Model, ...], *, reliability: bool
+        self,
+        role: RoleSpec,
+        models: tuple[Model, ...],
+        *,
+        reliability: bool,
+        same_reliability: bool = False,
     ) -> tuple[Model, ...]:
         """The models no other of ``models`` dominates in this role (catalog order)."""
         priced = self.evaluator.request.cost_model is CostModel.PRICED
@@ -297,6 +325,7 @@ class OperatorEnumerator:
                 far_size=far[model.name] if not priced else None,
                 reliability=bool(self.metrics.success or reliability),
                 latency=bool(self.metrics.latency),
+                same_reliability=same_reliability,
             )
 
         kept = {m.name for m in pareto_filter(models, key)}

@@ -23,12 +23,16 @@ def dominance_key(
     far_size: float | None,
     reliability: bool,
     latency: bool,
+    same_reliability: bool = False,
 ) -> tuple[float, ...]:
     """``model``'s figures in a role needing ``capability``, smaller is better.
 
     ``far_size``: the model's size at the far point of the scale ray, or None under PRICED
     (then its prices count, cache and tier prices too). ``reliability``: compare
     reliabilities (success matters, or the reliability sets how many calls run).
+    ``same_reliability``: only models of the same reliability dominate each other (a
+    verifier's reliability trades the calls against the success: see
+    :data:`~aalps.optimizer.enumeration.RELIABILITY_TRADES_CALLS`).
     """
     figures: list[float] = (
         list(price_figures(model)) if far_size is None else [model.size_value, far_size]
@@ -44,6 +48,8 @@ def dominance_key(
             rho,
             -rho,
         ]
+        if same_reliability:
+            figures.append(float(model.capabilities[capability]))
     if latency:
         figures.append(model.latency_per_token)
     return tuple(figures)

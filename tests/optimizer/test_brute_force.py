@@ -8,13 +8,16 @@ parametric hull sweep (uncoupled) are checked against the brute force too.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import aalps.optimizer.joint_search
 import pytest
+from aalps.cost_models.domain import SearchObjective
 from aalps.optimizer import optimize
 
-from tests.optimizer.brute_force import feasible, objective
+from tests.optimizer.brute_force import brute_force, feasible, objective
 from tests.optimizer.conftest import cached_optimum, cached_request
+from tests.optimizer.random_requests import random_request
 
 SEEDS = range(30)
 
@@ -61,3 +64,25 @@ def test_the_random_graphs_are_varied() -> None:
     assert len({r.cost_model for r in requests}) == 4
     operators = {tp.operator for s in SEEDS for tp in cached_optimum(s)[0].tasks}  # type: ignore[index]
     assert len(operators) >= 4
+
+
+#: Odd seeds (their constraints bind) under the raw expected cost, where a cheaper but less
+#: reliable choice can win while the success target still holds: every third of the
+#: benchmark's 100, and the two where a less reliable LLM verifier was the optimum (it
+#: accepts more often when attempts are mostly wrong: fewer retries, less success).
+EXPECTED_COST_SEEDS = sorted({2 * i + 1 for i in range(0, 100, 3)} | {141, 187})
+
+
+@pytest.mark.parametrize("seed", EXPECTED_COST_SEEDS)
+def test_expected_cost_optimum_equals_brute_force(seed: int) -> None:
+    request = random_request(seed)
+    request = replace(
+        request, search=replace(request.search, objective=SearchObjective.EXPECTED_COST)
+    )
+    best = brute_force(request)
+    assert best is not None
+    result = optimize(request)
+    outcome = result.plan.outcome
+    assert feasible(request, outcome)
+    assert outcome.expected_cost == pytest.approx(best[1].expected_cost, rel=1e-9), seed
+    assert result.stats.exhaustive
