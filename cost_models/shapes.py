@@ -25,7 +25,8 @@ import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.domain import OptimizeRequest, Task, TaskGraph
-from aalps.cost_models.numeric_errors import numeric_errors
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.cost_models.numeric_errors import NUMERIC_FAILURES, numeric_errors, numeric_failure
 from aalps.cost_models.operators import TaskShape
 from aalps.cost_models.task_sizes import SizeMemo, fast_shape, recipe, task_shape, to_float
 
@@ -145,7 +146,7 @@ class CompiledTasks(dict[str, "CompiledTask"]):
 
     def __missing__(self, task_id: str) -> CompiledTask:
         facts = self._facts
-        with numeric_errors(facts.fields[task_id], "the task's sizes"):
+        try:  # numeric_errors, inline: this runs per task at every ray point
             compiled = CompiledTask(
                 self._tasks[task_id],
                 facts.incoming[task_id],
@@ -154,6 +155,10 @@ class CompiledTasks(dict[str, "CompiledTask"]):
                 fast=self._fast,
                 memo=self._memo,
             )
+        except InvalidRequestError:
+            raise
+        except NUMERIC_FAILURES as error:
+            raise numeric_failure(facts.fields[task_id], "the task's sizes", error) from error
         self[task_id] = compiled
         return compiled
 
