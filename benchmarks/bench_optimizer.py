@@ -403,7 +403,9 @@ def main() -> None:
         "batch": lambda: batch(min(args.batch_size, 100) if args.quick else args.batch_size),
         # The analysis phase alone, here and in the main checkout (benchmarks/bench_analysis.py).
         "analysis": lambda: analysis_report(
-            SIZES[:1] if args.quick else SIZES, os.environ.get("AALPS_BENCH_AGAINST")
+            SIZES[:1] if args.quick else SIZES,
+            os.environ.get("AALPS_BENCH_AGAINST"),
+            1 if args.quick else 2,
         ),
     }
     for name, run in sections.items():
