@@ -18,6 +18,9 @@ Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_optimizer.py [--quick]``.
   ``Client.in_process().batch``, one at a time in this process and in the pool of
   processes (one per core), in the same run: CPU seconds (this process and its children)
   and wall seconds.
+* Analysis: CPU seconds of the analysis phase alone (baseline, crossovers, separation,
+  stability ranges) on the totals' requests; with ``AALPS_BENCH_AGAINST=TREE`` also in
+  ``TREE``'s code in the same run (``benchmarks/bench_analysis.py``).
 * ``--timeout T``: the 200-task scaling request with ``search.timeout_seconds`` T: the wall
   time (the deadline counts from the first step) and what was skipped.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +55,8 @@ from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.exact import JointProblem
 from aalps.optimizer.space import Metrics
 
+from benchmarks.bench_analysis import SIZES
+from benchmarks.bench_analysis import report as analysis_report
 from tests.optimizer.brute_force import brute_force, feasible, input_size
 from tests.optimizer.chain_requests import chain_request_data
 from tests.optimizer.random_requests import random_request, wide_request_data
@@ -376,7 +382,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--section",
-        choices=("quality", "speed", "scaling", "totals", "coupled", "batch"),
+        choices=("quality", "speed", "scaling", "totals", "coupled", "batch", "analysis"),
         help="only one section",
     )
     args = parser.parse_args()
@@ -395,6 +401,12 @@ def main() -> None:
         "totals": lambda: totals(((50, 20),) if args.quick else ((50, 20), (1000, 10))),
         "coupled": lambda: coupled(coupled_cases(args.quick)),
         "batch": lambda: batch(min(args.batch_size, 100) if args.quick else args.batch_size),
+        # The analysis phase alone, here and in the main checkout (benchmarks/bench_analysis.py).
+        "analysis": lambda: analysis_report(
+            SIZES[:1] if args.quick else SIZES,
+            os.environ.get("AALPS_BENCH_AGAINST"),
+            1 if args.quick else 2,
+        ),
     }
     for name, run in sections.items():
         if args.section in (None, name):

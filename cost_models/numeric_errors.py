@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from aalps.cost_models.errors import InvalidRequestError
 
-__all__ = ["NUMERIC_FAILURES", "numeric_errors"]
+__all__ = ["NUMERIC_FAILURES", "numeric_errors", "numeric_failure"]
 
 #: What a numeric formula can raise on a value it cannot handle.
 NUMERIC_FAILURES = (ArithmeticError, ValueError, TypeError, MemoryError, RecursionError)
@@ -36,6 +36,12 @@ def numeric_errors(field: str, what: str) -> Iterator[None]:
     except InvalidRequestError:
         raise
     except NUMERIC_FAILURES as error:
-        raise InvalidRequestError.single(
-            field, f"{what} cannot be evaluated numerically ({type(error).__name__})"
-        ) from error
+        raise numeric_failure(field, what, error) from error
+
+
+def numeric_failure(field: str, what: str, error: BaseException) -> InvalidRequestError:
+    """The error :func:`numeric_errors` raises for ``error`` (for the hot paths that catch
+    :data:`NUMERIC_FAILURES` themselves: a generator context manager costs microseconds)."""
+    return InvalidRequestError.single(
+        field, f"{what} cannot be evaluated numerically ({type(error).__name__})"
+    )

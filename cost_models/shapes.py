@@ -7,6 +7,8 @@ floats for the search, mpmath numbers for the rare plan whose cost overflows a f
 :func:`ray_values` gives the parameters' values at a point of the scale ray and
 :func:`model_sizes` the models' sizes there; :class:`ModelNumbers` a model's figures in one
 arithmetic. :class:`~aalps.cost_models.evaluation.PlanEvaluator` runs the formulas on them.
+The shapes themselves are built in :mod:`aalps.cost_models.task_sizes` (tasks of equal
+sizes share one per point).
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import mpmath
 import networkx as nx
 import sympy
-from aalps.cost_models.arithmetic import SYMBOLIC, Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
-from aalps.cost_models.domain import CHUNK, Executor, OptimizeRequest, Task, TaskGraph
-from aalps.cost_models.numeric_errors import numeric_errors
+from aalps.cost_models.domain import OptimizeRequest, Task, TaskGraph
+from aalps.cost_models.errors import InvalidRequestError
+from aalps.cost_models.numeric_errors import NUMERIC_FAILURES, numeric_errors, numeric_failure
 from aalps.cost_models.operators import TaskShape
+from aalps.cost_models.task_sizes import SizeMemo, fast_shape, recipe, task_shape, to_float
 from aalps.cost_models.task_twins import task_twins
-from aalps.cost_models.tools import tool_size_fields
 
 __all__ = [
     "CompiledTask",
@@ -40,29 +43,11 @@ __all__ = [
 ]
 
 
-def to_float(value: Value) -> float:
-    """A number as a float (inf when it overflows one)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf
-
-
 def log_of(value: Value) -> float:
     """The natural log of a float or mpmath number (−inf for 0 and below)."""
     if isinstance(value, float):
         return math.log(value) if value > 0 else -math.inf
     return float(mpmath.log(value)) if value > 0 else -math.inf
-
-
-class SizeMemo:
-    """The numbers of the size expressions met so far at one ray point, by ``id`` of the
-    expression (kept beside it, so a recycled id never matches): a request's tasks share a
-    few distinct sizes (``n``, ``2*n``, ``l``), each computed once per point."""
-
-    def __init__(self) -> None:
-        self.numbers: dict[int, tuple[Any, Any]] = {}
-        self.big: dict[int, tuple[Any, Any]] = {}
 
 
 class CompiledTask:
@@ -84,17 +69,25 @@ class CompiledTask:
         self.task, self.incoming, self.values = task, incoming, values
         self.reference, self.fast = reference, fast
         self.memo = memo if memo is not None else SizeMemo()
-        self.numeric = _shape(task, incoming, values, reference, fast=fast, memo=self.memo)
+        known = recipe(task, incoming, reference)
+        shape = self.memo.shapes.get(known)
+        if shape is None:
+            if fast and task.chunkable is None:
+                shape = fast_shape(known, values, self.memo)
+            else:
+                shape = task_shape(task, incoming, values, reference, fast=fast, memo=self.memo)
+            self.memo.shapes[known] = shape
+        self.numeric = shape
 
     @cached_property
     def symbolic(self) -> TaskShape:
         """Sizes as sympy expressions, for the symbolic cost and success."""
-        return _shape(self.task, self.incoming, None, self.reference)
+        return task_shape(self.task, self.incoming, None, self.reference)
 
     @cached_property
     def big(self) -> TaskShape:
         """Sizes as mpmath numbers, for the rare plan whose cost overflows a float."""
-        return _shape(
+        return task_shape(
             self.task, self.incoming, self.values, self.reference, True, self.fast, self.memo
         )
 
@@ -156,7 +149,7 @@ class CompiledTasks(dict[str, "CompiledTask"]):
 
     def __missing__(self, task_id: str) -> CompiledTask:
         facts = self._facts
-        with numeric_errors(facts.fields[task_id], "the task's sizes"):
+        try:  # numeric_errors, inline: this runs per task at every ray point
             compiled = CompiledTask(
                 self._tasks[task_id],
                 facts.incoming[task_id],
@@ -165,159 +158,12 @@ class CompiledTasks(dict[str, "CompiledTask"]):
                 fast=self._fast,
                 memo=self._memo,
             )
+        except InvalidRequestError:
+            raise
+        except NUMERIC_FAILURES as error:
+            raise numeric_failure(facts.fields[task_id], "the task's sizes", error) from error
         self[task_id] = compiled
         return compiled
-
-
-@lru_cache(maxsize=8192)
-def _ray_function(
-    expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], module: str
-) -> Callable[..., Value]:
-    """``expr`` compiled once as a function of the parameters (shared by every ray point)."""
-    fn: Callable[..., Value] = sympy.lambdify(symbols, expr, modules=module)
-    return fn
-
-
-_POINTS: dict[int, tuple[Mapping[sympy.Symbol, Any], bool, tuple[Any, ...], tuple[Any, ...]]] = {}
-
-
-def _point_arguments(
-    values: Mapping[sympy.Symbol, Any], big: bool
-) -> tuple[tuple[sympy.Symbol, ...], tuple[Any, ...]]:
-    """A ray point's symbols (in a fixed order) and their numbers, worked out once per point."""
-    known = _POINTS.get(id(values))
-    if known is not None and known[0] is values and known[1] == big:
-        return known[2], known[3]
-    symbols = tuple(sorted(values, key=str))
-    args = tuple(mpmath.mpf(str(values[s])) if big else float(values[s]) for s in symbols)
-    if len(_POINTS) > 64:
-        _POINTS.clear()
-    _POINTS[id(values)] = (values, big, symbols, args)
-    return symbols, args
-
-
-_SIZES: dict[int, tuple[Task, sympy.Expr, dict[str, sympy.Expr]]] = {}
-
-
-def _size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr]:
-    """The task's sizes as expressions, by :class:`TaskShape` field (the facts it has);
-    built once per task (every evaluator along the ray compiles the task again)."""
-    known = _SIZES.get(id(task))
-    if known is not None and known[0] is task and known[1] is incoming:
-        return known[2]
-    if len(_SIZES) > 16384:  # a few of the largest requests (MAX_TASKS: 5,000)
-        _SIZES.clear()
-    fields = _SIZES[id(task)] = (task, incoming, _build_size_fields(task, incoming))
-    return fields[2]
-
-
-def _build_size_fields(task: Task, incoming: sympy.Expr) -> dict[str, sympy.Expr]:
-    b, d, s = task.blocks, task.defects, task.steps
-    fields: dict[str, sympy.Expr] = {
-        "whole_input": task.input_tokens + incoming,
-        "output": task.output_tokens,
-        "prompt": task.prompt_tokens,
-    }
-    if b:
-        fields.update(block_count=b.count, block_size=b.size, block_output=b.output)
-    if task.routing:
-        fields["routing_tokens"] = task.routing.tokens
-    if d:
-        fields.update(defect_count=d.count, report_tokens=d.report_tokens)
-    if task.acceptance:
-        fields["acceptance"] = task.acceptance.success_probability
-    if s:
-        fields.update(step_count=s.count, step_tokens=s.tokens, step_output=s.output)
-    fields.update(tool_size_fields(task))
-    return fields
-
-
-def _shape(
-    task: Task,
-    incoming: sympy.Expr,
-    values: Mapping[sympy.Symbol, Any] | None,
-    reference: float,
-    big: bool = False,
-    fast: bool = False,
-    memo: SizeMemo | None = None,
-) -> TaskShape:
-    """The task's sizes: sympy expressions (``values`` None) or numbers at ``values``.
-
-    At the scale point numbers come from 30-digit sympy evaluation; at other points of the
-    ray (evaluators built many times over by the crossover search) from functions compiled
-    once per expression, called with the point's values. ``memo`` holds the numbers of the
-    expressions met so far at this point (shared by the point's tasks).
-    """
-    module = "mpmath" if big else "math"
-    fast = fast and values is not None
-    symbols, args = _point_arguments(values, big) if fast and values is not None else ((), ())
-    point = memo if memo is not None else SizeMemo()
-    known = point.big if big else point.numbers
-
-    def v(expr: sympy.Expr) -> Value:
-        if values is None:
-            return expr
-        entry = known.get(id(expr))
-        if entry is not None and entry[0] is expr:
-            return entry[1]
-        number = _number(expr)
-        known[id(expr)] = (expr, number)
-        return number
-
-    def _number(expr: sympy.Expr) -> Value:
-        if fast:
-            try:
-                number = _ray_function(expr, symbols, module)(*args)
-            except OverflowError:
-                return math.inf
-            return number if big else to_float(number)
-        number = sympy.N(expr.xreplace(values), 30)
-        return mpmath.mpf(str(number)) if big else to_float(number)
-
-    def aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
-        if values is None:
-            return lambda size: expr.xreplace({CHUNK: size})
-        entry = known.get(-id(expr) - 1)  # the function of a chunk size, once per point
-        if entry is not None and entry[0] is expr:
-            fn: Callable[[Value], Value] = entry[1]
-            return fn
-        fn = _aggregate(expr)
-        known[-id(expr) - 1] = (expr, fn)
-        return fn
-
-    def _aggregate(expr: sympy.Expr) -> Callable[[Value], Value]:
-        if CHUNK not in expr.free_symbols:
-            constant = v(expr)
-            return lambda size: constant
-        if fast:
-            compiled = _ray_function(expr, (CHUNK, *symbols), module)
-            return lambda size: compiled(size, *args)
-        bound = expr.xreplace(values)
-        compiled_bound: Callable[[Value], Value] = sympy.lambdify(CHUNK, bound, modules=module)
-        return compiled_bound
-
-    s = task.steps
-    sizes = _size_fields(task, incoming)
-    numbers = {name: v(expr) for name, expr in sizes.items()}
-    return TaskShape(
-        **numbers,
-        llm_verifier=bool(task.acceptance and task.acceptance.verifier),
-        max_attempts=(task.acceptance.max_attempts or 0) if task.acceptance else 0,
-        max_iterations=(task.defects.max_iterations or 0) if task.defects else 0,
-        llm_aggregator=bool(task.chunkable and task.chunkable.aggregator),
-        tool_task=task.executor is not Executor.LLM,
-        code_router=bool(task.routing and task.routing.code_router),
-        aggregate_tokens=aggregate(task.chunkable.aggregate_tokens) if task.chunkable else None,
-        step_reference=(
-            0
-            if not s
-            else SYMBOLIC.number(reference)
-            if values is None
-            else mpmath.mpf(reference)
-            if big
-            else reference
-        ),
-    )
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ whole plan costs one pass over every task per change (2,093 recombinations at 1,
 tasks); here every change is scored from the plan's totals and the one task's figures
 (cost, log-success, far cost and far log-success), and only the decisions that running
 totals cannot settle beyond rounding (:data:`MARGIN`) are made again on the whole plan
-(:meth:`~aalps.optimizer.exact.JointProblem.figures`, ``far_value``). The answer is the one
-the whole-plan figures give.
+(:meth:`~aalps.optimizer.exact.JointProblem.figures`, ``far_value``: the swapped plan's far
+value without a pass over the plan where that gives the same float,
+:mod:`aalps.optimizer.far_swaps`). The answer is the one the whole-plan figures give.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from aalps.cost_models.domain import TaskPlan
 from aalps.optimizer.exact import JointProblem, Selection
+from aalps.optimizer.far_swaps import FarSwaps
 
 __all__ = ["MARGIN", "MAX_CROSSOVERS", "one_task_challengers"]
 
@@ -59,10 +61,11 @@ def one_task_challengers(problem: JointProblem, selection: Selection | None) -> 
         or problem.max_cost is not None
         or problem.max_latency is not None
     )
+    swaps = FarSwaps(problem, selection)
     passing: dict[tuple[int, str], list[tuple[float, int]]] = {}
     for i, choices in enumerate(problem.choices):
         for j, candidate in enumerate(choices):
-            far = _passes(problem, selection, totals, i, j, exact_checks)
+            far = _passes(problem, selection, totals, i, j, exact_checks, swaps)
             if far is not None:
                 key = (i, str(candidate.plan.operator))
                 passing.setdefault(key, []).append((far, j))
@@ -77,7 +80,7 @@ def one_task_challengers(problem: JointProblem, selection: Selection | None) -> 
         reach = lowest[key] + 2 * _margin(lowest[key], totals.rounding)
         for _, j in sorted((e for e in found if e[0] <= reach), key=lambda e: e[1]):
             i = key[0]
-            far = problem.far_value((*selection[:i], j, *selection[i + 1 :]))
+            far = swaps.far_value(i, j)
             if key not in best or far < best[key][0]:
                 best[key] = (far, j)
     top = sorted(best.items(), key=lambda item: (item[1][0], item[0]))[:MAX_CROSSOVERS]
@@ -110,6 +113,7 @@ def _passes(
     i: int,
     j: int,
     exact_checks: bool,
+    swaps: FarSwaps,
 ) -> float | None:
     """The change's far objective (running totals) when it is a challenger, else None."""
     assert problem.far_cost is not None and problem.far_logs is not None
@@ -136,11 +140,10 @@ def _passes(
         return None
     if not exact_checks and below(here, totals.here):
         return None
-    trial = (*selection[:i], j, *selection[i + 1 :])
-    exact_far = problem.far_value(trial)
+    exact_far = swaps.far_value(i, j)
     if not exact_far < totals.far_here:
         return None
-    figures = problem.figures(trial)
+    figures = problem.figures((*selection[:i], j, *selection[i + 1 :]))
     if not problem.feasible(figures) or problem.value(figures) <= totals.here:
         return None
     return exact_far

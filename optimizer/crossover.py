@@ -12,7 +12,9 @@ up to the far point (a factor of 4 a step), each point scored numerically by an 
 built there (:meth:`~aalps.cost_models.evaluation.PlanEvaluator.at`: the same figures the
 search compares, with growing model sizes and AHEAD_BY_K's growing lead), and the last sign
 change is refined by regula falsi. Evaluators are shared by every challenger of a request;
-a one-task challenger is scored by that task's delta on the plan's totals.
+a one-task challenger is scored by that task's delta on the plan's totals, and the task
+plans whose figures do not move along the ray are scored once for all its points
+(:mod:`aalps.optimizer.steady_tasks`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challen
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, objective_of
 from aalps.optimizer.result import Crossover
+from aalps.optimizer.steady_tasks import SteadyOutcomes
 
 __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "find_crossovers"]
 
@@ -63,6 +66,7 @@ class ScalingPath:
         self._evaluators: dict[float, PlanEvaluator] = {1.0: evaluator}
         self._now: Plan | None = None
         self._now_outcomes: dict[float, PlanOutcome] = {}
+        self._steady = SteadyOutcomes(evaluator)
 
     def evaluator(self, scale: float) -> PlanEvaluator:
         """The evaluator at ``scale``; :class:`OutOfTime` past the deadline for a new one."""
@@ -78,7 +82,15 @@ class ScalingPath:
 
         Raises :class:`OutOfTime` past the path's deadline when a new point is needed.
         """
-        return objective_of(self.evaluator(scale).outcome(plan), self.ratio)
+        return objective_of(self._outcome(plan, scale), self.ratio)
+
+    def _outcome(self, plan: Plan, scale: float) -> PlanOutcome:
+        """The plan's figures at ``scale``: away from the scale point, the task plans that
+        do not grow are scored once for every point (:mod:`.steady_tasks`)."""
+        evaluator = self.evaluator(scale)
+        if scale == 1.0:
+            return evaluator.outcome(plan)
+        return self._steady.outcome(evaluator, plan.tasks)
 
     def _challenged(self, plan: Plan, scale: float) -> PlanOutcome:
         """The challenged plan's figures at ``scale`` (computed once per point)."""
@@ -86,7 +98,7 @@ class ScalingPath:
             self._now, self._now_outcomes = plan, {}
         outcome = self._now_outcomes.get(scale)
         if outcome is None:
-            outcome = self._now_outcomes[scale] = self.evaluator(scale).outcome(plan)
+            outcome = self._now_outcomes[scale] = self._outcome(plan, scale)
         return outcome
 
     def _swap_gap(

@@ -178,13 +178,23 @@ class JointProblem:
         return Plan(tuple(cs[j].plan for cs, j in zip(self.choices, selection, strict=True)))
 
     def figures(self, selection: Selection) -> JointFigures:
-        cost = sum(self.cost[i][j] for i, j in enumerate(selection))
-        success = math.prod(self.success[i][j] for i, j in enumerate(selection))
-        log_success = sum(self.logs[i][j] for i, j in enumerate(selection))
+        """The joint plan's figures: the same sums, products and critical path, in the same
+        order, as per task look-ups would give (lists gathered first: it is called per
+        challenger, incumbent and trial, on up to thousands of tasks)."""
+        cost = sum([c[j] for c, j in zip(self.cost, selection, strict=True)])
+        success = math.prod([s[j] for s, j in zip(self.success, selection, strict=True)])
+        log_success = sum([g[j] for g, j in zip(self.logs, selection, strict=True)])
+        latency = [x[j] for x, j in zip(self.latency, selection, strict=True)]
         finish = [0.0] * len(selection)
+        preds = self.preds
         for i in self.order:
-            before = max((finish[p] for p in self.preds[i]), default=0.0)
-            finish[i] = before + self.latency[i][selection[i]]
+            before = preds[i]
+            if not before:
+                finish[i] = 0.0 + latency[i]
+            elif len(before) == 1:
+                finish[i] = finish[before[0]] + latency[i]
+            else:
+                finish[i] = max([finish[p] for p in before]) + latency[i]
         return JointFigures(cost, success, max(finish, default=0.0), log_success)
 
     def value(self, figures: JointFigures) -> float:
@@ -199,10 +209,10 @@ class JointProblem:
         """The objective far along the scale ray, in log space (0 when there is no ray)."""
         if self.far_cost is None or self.far_logs is None:
             return 0.0
-        log_cost = _log_sum([self.far_cost[i][j] for i, j in enumerate(selection)])
+        log_cost = _log_sum([c[j] for c, j in zip(self.far_cost, selection, strict=True)])
         if not self.ratio:
             return log_cost
-        return log_cost - math.fsum(self.far_logs[i][j] for i, j in enumerate(selection))
+        return log_cost - math.fsum([g[j] for g, j in zip(self.far_logs, selection, strict=True)])
 
     def feasible(self, figures: JointFigures) -> bool:
         return (

@@ -319,23 +319,36 @@ def _reliability_range(context: _Context, model: Model, capability: str) -> Stab
     moved = [i for i in pools if context.involves(context.tasks[i], model.name, capability)]
     up = 1.0 / reliability if reliability > 0 else math.inf
     floors: dict[bool, dict[TaskPlan, tuple[float, float]]] = {}
+    # Per factor one scaled evaluator (the scan checks a factor again against every
+    # alternative, and the far end's floors are taken at the first factor up): the task
+    # plans scored there are scored once.
+    evaluators: dict[float, PlanEvaluator] = {}
+    bounds_of: dict[tuple[bool, bool], dict[TaskPlan, tuple[float, float]]] = {}
+
+    def scaled_at(factor: float) -> PlanEvaluator:
+        scaled = evaluators.get(factor)
+        if scaled is None:
+            scaled = evaluators[factor] = scaled_evaluator(
+                context.evaluator, model.name, RELIABILITY, factor, capability
+            )
+        return scaled
 
     def takeover(factor: float, only: TaskPlan | None = None) -> tuple[bool, tuple[TaskPlan, ...]]:
         """(still optimal, the task plans of the best alternative when not); ``only``:
         against that alternative alone."""
-        scaled = scaled_evaluator(context.evaluator, model.name, RELIABILITY, factor, capability)
+        scaled = scaled_at(factor)
         down = factor < 1.0
         if down not in floors:  # each direction's floors, once: at its far end
-            end = context.evaluator
-            if not down:
-                end = scaled_evaluator(end, model.name, RELIABILITY, up, capability)
+            end = context.evaluator if down else scaled_at(up)
             floors[down] = {alt: _floor(alt, end) for alt in alts}
         # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
         monotone = reliability * factor > 0.5
-        bounds = {
-            alt: floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
-            for alt, floor in floors[down].items()
-        }
+        bounds = bounds_of.get((down, monotone))
+        if bounds is None:
+            bounds = bounds_of[down, monotone] = {
+                alt: floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
+                for alt, floor in floors[down].items()
+            }
         return _optimal_at(context, scaled, pools, bounds, moved, only)
 
     high, above = scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
