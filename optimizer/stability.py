@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from aalps.cost_models.domain import (
     CostModel,
@@ -39,13 +39,11 @@ from aalps.cost_models.domain import (
     Plan,
     TaskPlan,
 )
-from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
-from aalps.cost_models.plan_checks import model_problem
-from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scaled_evaluator
 from aalps.optimizer.space import TaskSpace
+from aalps.optimizer.stability_context import StabilityContext
 from aalps.optimizer.stability_scan import RESOLUTION, scan
 
 __all__ = [
@@ -107,109 +105,6 @@ class _Line:
         return self.alpha + self.beta * f
 
 
-class _Context:
-    """The chosen plan, its per-task outcomes, the spaces and the request's objective."""
-
-    def __init__(
-        self, evaluator: PlanEvaluator, plan: Plan, spaces: Sequence[TaskSpace], ratio: bool
-    ) -> None:
-        self.evaluator = evaluator
-        self.plan = plan
-        self.tasks = list(plan.tasks)
-        self.spaces = {s.task.id: s for s in spaces}
-        self.ratio = ratio
-        self.constraints = evaluator.request.constraints
-        # The cost of a correct result (sum of costs over product of successes) couples the
-        # tasks as constraints do: two changes may win where neither does alone.
-        self.constrained = self.constraints.coupled
-        self.conditional = self.constrained or ratio
-        self.outcomes = [evaluator.task_outcome(tp) for tp in self.tasks]
-        self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
-        self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
-        self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
-
-    def capability(self, tp: TaskPlan, role: str) -> str:
-        key = (tp.task_id, tp.operator)
-        table = self._capabilities.get(key)
-        if table is None:
-            task = self.evaluator.graph.task_by_id[tp.task_id]
-            specs = self.evaluator.role_specs(task, tp.operator)
-            table = self._capabilities[key] = {r.name: r.capability for r in specs}
-        return table[role]
-
-    def able(self, tp: TaskPlan) -> dict[str, tuple[str, ...]]:
-        """Per role of the task plan's operator, every catalog model able to play it (the
-        enumeration drops dominated models, which a changed figure may bring back)."""
-        key = (tp.task_id, tp.operator)
-        table = self._able.get(key)
-        if table is None:
-            task = self.evaluator.graph.task_by_id[tp.task_id]
-            table = self._able[key] = {
-                spec.name: tuple(
-                    m.name for m in self.evaluator.catalog.models if model_problem(spec, m) is None
-                )
-                for spec in self.evaluator.role_specs(task, tp.operator)
-            }
-        return table
-
-    def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
-        return any(
-            any(m == model for m, _ in r.members)
-            and (not capability or self.capability(tp, r.role) == capability)
-            for r in tp.roles
-        )
-
-    def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
-        """Task plans for task ``index`` other than the chosen one that the figure can favour."""
-        key = (index, model, capability)
-        known = self._alternatives.get(key)
-        if known is None:
-            known = self._alternatives[key] = self._alternatives_of(index, model, capability)
-        return known
-
-    def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
-        chosen = self.tasks[index]
-        space = self.spaces.get(chosen.task_id)
-        bases = [chosen]
-        if space is not None:
-            bases += [c.plan for cands in space.by_operator.values() for c in cands]
-        found: dict[TaskPlan, None] = dict.fromkeys(bases[1:])
-        able = self.able(chosen)
-        for i, role in enumerate(chosen.roles):
-            if capability and self.capability(chosen, role.role) != capability:
-                continue
-            models, names = able[role.role], [m for m, _ in role.members]
-            targets = (
-                [n for n in models if n not in names]
-                if model in names
-                else ([model] if model in models else [])
-            )
-            for name in targets:
-                roles = list(chosen.roles)
-                roles[i] = with_member(role, model if model in names else role.model, name)
-                if chosen.operator is not Operator.CASCADE:
-                    found[replace(chosen, roles=tuple(roles))] = None
-        task = self.evaluator.graph.task_by_id[chosen.task_id]
-        if task.cascade is not None:  # every model, order and cut-off (the space keeps few)
-            found.update(dict.fromkeys(cascade_alternatives(task, self.evaluator.catalog)))
-        found.pop(chosen, None)
-        if self.involves(chosen, model, capability):
-            return list(found)
-        return [tp for tp in found if self.involves(tp, model, capability)]
-
-    def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
-        """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
-        other than ``max_cost`` (which varies with a price)."""
-        if outcome.window_violation is not None:
-            return False
-        if not self.constrained:
-            return True
-        outcomes = {tp.task_id: o for tp, o in zip(self.tasks, self.outcomes, strict=True)}
-        outcomes[self.tasks[index].task_id] = outcome
-        combined = self.evaluator.combine(outcomes)
-        return meets(combined, replace(self.constraints, max_cost=None))
-
-
 def stability_ranges(
     evaluator: PlanEvaluator, plan: Plan, spaces: Sequence[TaskSpace], *, ratio: bool
 ) -> tuple[StabilityRange, ...]:
@@ -218,7 +113,7 @@ def stability_ranges(
     ``ratio``: the request minimizes the cost of a correct result (cost / success), else
     the expected cost.
     """
-    context = _Context(evaluator, plan, spaces, ratio)
+    context = StabilityContext(evaluator, plan, spaces, ratio)
     used = {r.model for tp in plan.tasks for r in tp.roles}
     reliabilities = sorted(
         {(r.model, context.capability(tp, r.role)) for tp in plan.tasks for r in tp.roles}
@@ -237,7 +132,7 @@ def stability_ranges(
     return tuple(ranges)
 
 
-def _linear_range(context: _Context, model: Model, field: str) -> StabilityRange:
+def _linear_range(context: StabilityContext, model: Model, field: str) -> StabilityRange:
     """The exact range of a price or size factor: nearest crossings of objective lines."""
     evaluator = context.evaluator
     doubled = scaled_evaluator(evaluator, model.name, field, 2.0)
@@ -304,7 +199,7 @@ def _line(cost1: float, cost2: float, success: float, ratio: bool) -> _Line:
     return _Line(a, b, a, b)
 
 
-def _reliability_range(context: _Context, model: Model, capability: str) -> StabilityRange:
+def _reliability_range(context: StabilityContext, model: Model, capability: str) -> StabilityRange:
     """A reliability's range: scanned on a grid of factors, its ends refined by bisection."""
     reliability = float(model.capabilities[capability])
     pools: dict[int, list[tuple[TaskPlan, bool]]] = {}
@@ -374,7 +269,7 @@ def _floor(plan: TaskPlan, evaluator: PlanEvaluator) -> tuple[float, float]:
 
 
 def _optimal_at(
-    context: _Context,
+    context: StabilityContext,
     scaled: PlanEvaluator,
     pools: dict[int, list[tuple[TaskPlan, bool]]],
     floors: dict[TaskPlan, tuple[float, float]],
@@ -398,18 +293,25 @@ def _optimal_at(
     total = math.fsum(o.expected_cost for o in outcomes)
     success = math.prod(o.success_probability for o in outcomes)
 
-    def objective(items: Sequence[TaskOutcome], cost: float, p: float) -> float | None:
-        if context.constrained:
-            plan = scaled.combine(
-                {tp.task_id: o for tp, o in zip(context.tasks, items, strict=True)}
-            )
-            if not meets(plan, constraints):
+    check = context.layout.check(outcomes, constraints) if context.constrained else None
+
+    def objective(cost: float, p: float, swap: tuple[int, TaskOutcome] | None) -> float | None:
+        """The objective of the plan (``swap`` None) or of it with one task swapped; None
+        when that breaks a constraint."""
+        if check is not None:
+            if swap is None:
+                plan = scaled.combine(
+                    {tp.task_id: o for tp, o in zip(context.tasks, outcomes, strict=True)}
+                )
+                if not meets(plan, constraints):
+                    return None
+            elif not check.meets(context.layout.position[swap[0]], swap[1], cost, p):
                 return None
         if not context.ratio:
             return cost
         return cost / p if p > 0 else math.inf
 
-    own = objective(outcomes, total, success)
+    own = objective(total, success, None)
     best, best_plan = math.inf, None
     for index, alternatives in pools.items():
         mine = outcomes[index]
@@ -427,9 +329,6 @@ def _optimal_at(
             outcome = (scaled if again else base).task_outcome(alt)
             if outcome.window_violation is not None:
                 continue
-            swapped = outcomes if not context.constrained else list(outcomes)
-            if context.constrained:
-                swapped[index] = outcome
             cost = total - mine.expected_cost + outcome.expected_cost
             if mine.success_probability > 0:
                 p = success / mine.success_probability * outcome.success_probability
@@ -438,7 +337,7 @@ def _optimal_at(
                     (outcome if i == index else o).success_probability
                     for i, o in enumerate(outcomes)
                 )
-            value = objective(swapped, cost, p)
+            value = objective(cost, p, (index, outcome))
             if value is not None and value < best:
                 best, best_plan = value, alt
     if own is None:

@@ -15,10 +15,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from aalps.cost_models.domain import Constraints
+import networkx as nx
+from aalps.cost_models.domain import Constraints, TaskGraph
 from aalps.cost_models.outcomes import TaskOutcome, combine_outcomes
 
-__all__ = ["SwapCheck"]
+__all__ = ["PlanLayout", "SwapCheck"]
+
+
+class PlanLayout:
+    """A plan's tasks (in the plan's order) laid out in a topological order of the graph:
+    ``position[i]`` is task ``i``'s place there, ``pred_index`` its predecessors' places."""
+
+    def __init__(self, graph: TaskGraph, task_ids: Sequence[str]) -> None:
+        order = list(nx.topological_sort(graph.dag))
+        place = {t: i for i, t in enumerate(order)}
+        self.order = order
+        self.pred_index = [[place[p] for p in graph.dag.predecessors(t)] for t in order]
+        self.position = [place[t] for t in task_ids]
+
+    def check(self, outcomes: Sequence[TaskOutcome], constraints: Constraints) -> SwapCheck:
+        """A :class:`SwapCheck` of the plan whose tasks (plan order) do as ``outcomes``."""
+        ordered: list[TaskOutcome | None] = [None] * len(self.order)
+        for i, outcome in zip(self.position, outcomes, strict=True):
+            ordered[i] = outcome
+        assert all(o is not None for o in ordered)
+        return SwapCheck([o for o in ordered if o is not None], self.pred_index, constraints)
 
 
 class SwapCheck:

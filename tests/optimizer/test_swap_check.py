@@ -7,9 +7,14 @@ import random
 
 import pytest
 from aalps.cost_models.domain import Constraints
+from aalps.cost_models.errors import InfeasibleError
+from aalps.cost_models.loading import load_request
 from aalps.cost_models.outcomes import TaskOutcome, combine_outcomes
+from aalps.optimizer import optimize
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.swap_check import SwapCheck
+
+from tests.optimizer.chain_requests import chain_request_data
 
 
 def _outcome(rng: random.Random, window: bool = False) -> TaskOutcome:
@@ -57,3 +62,35 @@ def test_a_swap_meets_the_constraints_exactly_when_the_recombined_plan_does(seed
                 continue  # on the boundary: the two sums may round apart
             expected = meets(whole, constraints)
             assert check.meets(position, new, cost, success) == expected
+
+
+def _recombining_meets(
+    self: SwapCheck, position: int, outcome: TaskOutcome, cost: float, success: float
+) -> bool:
+    """The plain check: the whole plan recombined with the swapped task."""
+    swapped = list(self.outcomes)
+    swapped[position] = outcome
+    return meets(combine_outcomes(swapped, self.pred_index), self.constraints)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_stability_ranges_under_constraints_equal_recombining_every_swap(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coupled requests (series-parallel graphs, latency with success or budget): the
+    stability ranges found through the layout equal those found by recombining each swap."""
+    limits = ("max_latency", "min_success_probability") if seed % 2 else ("max_latency", "max_cost")
+    request = load_request(
+        chain_request_data(
+            seed, 6 + seed, 5, constraint=limits, objective="EXPECTED_COST", shape="series-parallel"
+        )
+    )
+    try:
+        fast = optimize(request)
+    except InfeasibleError:
+        return  # the draw's limits exclude each other: nothing to vary
+    monkeypatch.setattr(SwapCheck, "meets", _recombining_meets)
+    plain = optimize(request)
+    assert plain.plan.plan == fast.plan.plan
+    assert plain.stability == fast.stability
+    assert any(s.conditional for s in fast.stability)
