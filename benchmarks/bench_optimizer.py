@@ -72,8 +72,15 @@ class Run:
     cpu_seconds: float = 0.0
 
 
-def plain_optuna(request: OptimizeRequest, n_trials: int, seed: int = 0) -> Run:
-    """Default TPE over the raw define-by-run space; infeasible plans are constrained out."""
+def plain_optuna(
+    request: OptimizeRequest,
+    n_trials: int | None,
+    seed: int = 0,
+    sampler: optuna.samplers.BaseSampler | None = None,
+    cpu_budget: float | None = None,
+) -> Run:
+    """Plain Optuna over the raw define-by-run space (default TPE unless ``sampler``);
+    infeasible plans are constrained out. ``cpu_budget``: stop after that many CPU seconds."""
     evaluator = PlanEvaluator(request)
     votes_matter = (
         request.constraints.min_success_probability is not None
@@ -121,9 +128,15 @@ def plain_optuna(request: OptimizeRequest, n_trials: int, seed: int = 0) -> Run:
             best[0], best[1] = outcome.expected_cost, time.perf_counter() - started
         return outcome.log_cost
 
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=n_trials)
-    return Run(best[0], time.perf_counter() - started, best[1])
+    study = optuna.create_study(sampler=sampler or optuna.samplers.TPESampler(seed=seed))
+    cpu = time.process_time()
+
+    def out_of_budget(study: optuna.Study, _: optuna.trial.FrozenTrial) -> None:
+        if cpu_budget is not None and time.process_time() - cpu >= cpu_budget:
+            study.stop()
+
+    study.optimize(objective, n_trials=n_trials, callbacks=[out_of_budget])
+    return Run(best[0], time.perf_counter() - started, best[1], time.process_time() - cpu)
 
 
 def aalps(request: OptimizeRequest) -> Run:
