@@ -61,14 +61,15 @@ class InProcessBackend:
         # (imports and warm caches in each, seconds of CPU); asked for, it serves any batch.
         self._pool_from = 2 if batch_processes is not None else POOL_MIN_REQUESTS
         self._batch_engine = BatchProcessEngine(processes) if processes > 1 else None
-        # The same rules for a batch (caps, isolation, completion order), searched in a pool.
+        # The same rules for a batch (caps, isolation, completion order), searched in a pool;
+        # two requests in flight per process: each finds its next one queued as it finishes.
         self._batch_service = (
             AalpsService(
                 store=store,
                 engine=self._batch_engine,  # type: ignore[arg-type]
                 jobs=self._jobs,
                 limits=limits,
-                batch_workers=processes,
+                batch_workers=processes * 2,
             )
             if self._batch_engine is not None
             else self._service

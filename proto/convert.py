@@ -13,12 +13,13 @@ records: their conversion lives with the service (:mod:`aalps.server.job_message
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy
-from aalps.cost_models.bounds import Separation
+from aalps.cost_models.bounds import Bound, Separation
 from aalps.cost_models.domain import OptimizeRequest, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
@@ -36,6 +37,7 @@ from google.protobuf.message import Message
 __all__ = [
     "analysis_to_proto",
     "batch_requests",
+    "bound_to_proto",
     "check_request_caps",
     "crossover_to_proto",
     "dict_to_proto",
@@ -208,11 +210,19 @@ def _finite(x: float) -> float:
 EXACT_DIGITS = 30
 
 
+#: Printed expressions kept (each a few hundred bytes): a response prints the same task
+#: costs and bounds several times (plan, baseline, front, crossovers, asymptotic plan), and
+#: a batch's workflows share many; sympy's printers cost about a millisecond each.
+TEXT_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
 def expression_text(expr: sympy.Expr) -> str:
     """``expr`` as text, its exact constants too long to read shown as 15-digit floats.
 
     A chain's success ``p**steps`` at a large lead keeps thousands of exact digits, beyond
-    what Python converts an integer to text (4,300) and of no use to a reader.
+    what Python converts an integer to text (4,300) and of no use to a reader. Cached by
+    expression: equal sympy expressions (structurally, assumptions included) print alike.
     """
     huge = {
         r: sympy.Float(r, 15)
@@ -220,6 +230,19 @@ def expression_text(expr: sympy.Expr) -> str:
         if max(r.p.bit_length(), r.q.bit_length()) > EXACT_DIGITS * math.log2(10)
     }
     return str(expr.xreplace(huge) if huge else expr)
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
+def _text_and_latex(expr: sympy.Expr) -> tuple[str, str]:
+    """``str`` and LaTeX of a bound's or a separation's Θ argument (what their ``text`` and
+    ``latex`` properties give), printed once per expression."""
+    return str(expr), str(sympy.latex(expr))
+
+
+def bound_to_proto(bound: Bound | Separation) -> pb.Bound:
+    """A Θ as the wire shows it: its text and LaTeX."""
+    text, latex = _text_and_latex(bound.expr)
+    return pb.Bound(text=text, latex=latex)
 
 
 def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
@@ -230,7 +253,7 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
         success_probability=evaluation.outcome.success_probability,
         latency=evaluation.outcome.latency,
         cost_p95=_finite(evaluation.outcome.cost_p95),
-        bound=pb.Bound(text=evaluation.bound.text, latex=evaluation.bound.latex),
+        bound=bound_to_proto(evaluation.bound),
         cost_of_pass=_finite(evaluation.outcome.cost_of_pass),
         cost_p95_approximate=evaluation.outcome.cost_p95_approximate,
         setup_cost=evaluation.outcome.setup_cost,
@@ -254,7 +277,11 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
 
 
 def separation_to_proto(items: Sequence[Separation]) -> list[pb.Separation]:
-    return [pb.Separation(role=s.role, text=s.text, latex=s.latex) for s in items]
+    messages = []
+    for item in items:
+        text, latex = _text_and_latex(item.expr)
+        messages.append(pb.Separation(role=item.role, text=text, latex=latex))
+    return messages
 
 
 def crossover_to_proto(crossover: Crossover) -> pb.Crossover:
