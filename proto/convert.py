@@ -13,12 +13,10 @@ records: their conversion lives with the service (:mod:`aalps.server.job_message
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sympy
 from aalps.cost_models.bounds import Bound, Separation
 from aalps.cost_models.domain import OptimizeRequest, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
@@ -30,6 +28,7 @@ from aalps.optimizer.stability import StabilityRange
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.dict_check import check_dict
 from aalps.proto.message_view import MessageView
+from aalps.proto.printing import expression_text, text_and_latex
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -206,42 +205,9 @@ def _finite(x: float) -> float:
     return x if not math.isnan(x) else 0.0
 
 
-#: Digits beyond which an exact constant of a cost is shown as a 15-digit float.
-EXACT_DIGITS = 30
-
-
-#: Printed expressions kept (each a few hundred bytes): a response prints the same task
-#: costs and bounds several times (plan, baseline, front, crossovers, asymptotic plan), and
-#: a batch's workflows share many; sympy's printers cost about a millisecond each.
-TEXT_CACHE_SIZE = 4096
-
-
-@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
-def expression_text(expr: sympy.Expr) -> str:
-    """``expr`` as text, its exact constants too long to read shown as 15-digit floats.
-
-    A chain's success ``p**steps`` at a large lead keeps thousands of exact digits, beyond
-    what Python converts an integer to text (4,300) and of no use to a reader. Cached by
-    expression: equal sympy expressions (structurally, assumptions included) print alike.
-    """
-    huge = {
-        r: sympy.Float(r, 15)
-        for r in expr.atoms(sympy.Rational)
-        if max(r.p.bit_length(), r.q.bit_length()) > EXACT_DIGITS * math.log2(10)
-    }
-    return str(expr.xreplace(huge) if huge else expr)
-
-
-@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
-def _text_and_latex(expr: sympy.Expr) -> tuple[str, str]:
-    """``str`` and LaTeX of a bound's or a separation's Θ argument (what their ``text`` and
-    ``latex`` properties give), printed once per expression."""
-    return str(expr), str(sympy.latex(expr))
-
-
 def bound_to_proto(bound: Bound | Separation) -> pb.Bound:
     """A Θ as the wire shows it: its text and LaTeX."""
-    text, latex = _text_and_latex(bound.expr)
+    text, latex = text_and_latex(bound.expr)
     return pb.Bound(text=text, latex=latex)
 
 
@@ -279,7 +245,7 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
 def separation_to_proto(items: Sequence[Separation]) -> list[pb.Separation]:
     messages = []
     for item in items:
-        text, latex = _text_and_latex(item.expr)
+        text, latex = text_and_latex(item.expr)
         messages.append(pb.Separation(role=item.role, text=text, latex=latex))
     return messages
 
