@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.forkserver
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -32,9 +34,18 @@ from typing import Any
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from google.rpc import status_pb2
 
-__all__ = ["PRELOAD", "BatchProcessEngine", "EntryFailed", "search_entry", "what_if_entry"]
+__all__ = [
+    "PRELOAD",
+    "BatchProcessEngine",
+    "EntryFailed",
+    "search_entry",
+    "start_forkserver",
+    "what_if_entry",
+]
 
-#: Modules the forkserver imports before it forks a batch process (what a search needs).
+#: Modules the forkserver imports before it forks a batch process: what a search needs,
+#: and what sympy, Optuna and the printers import on first use (0.3 s a process otherwise).
+#: The forkserver skips a module that does not import.
 PRELOAD = (
     "aalps.client.batch_pool",
     "aalps.server.workers",
@@ -43,7 +54,22 @@ PRELOAD = (
     "aalps.proto.convert",
     "aalps.optimizer",
     "optuna",
+    "numpy.random",
+    "sympy.assumptions.wrapper",
+    "sympy.codegen.ast",
+    "sympy.combinatorics",
+    "sympy.physics.units",
+    "sympy.sets.setexpr",
+    "sympy.tensor.tensor",
 )
+
+
+def start_forkserver() -> None:
+    """Start the forkserver now, where there is one: it imports :data:`PRELOAD` in the
+    background (seconds of CPU) while this process reads a batch's requests, so that the
+    batch's processes fork at once. Returns at once; harmless when it runs already."""
+    if _context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -65,10 +91,17 @@ class EntryFailed(Exception):
 
 
 def _init_process() -> None:
-    """Initializer of a batch process: the search processes' set-up and imports."""
+    """Initializer of a batch process: the search processes' set-up and imports, and the
+    collector's thresholds of a search (:mod:`aalps.optimizer.collection_pause`) for the
+    process's life: it only searches, and between two searches (reading a request, printing
+    a result) the usual thresholds made full collections walk every live object for nothing
+    (0.9 s -> 0.23 s of collections in 150 random requests).
+    """
+    from aalps.optimizer.collection_pause import SEARCH_THRESHOLDS
     from aalps.server import workers
 
     workers.init_search_process(None)
+    gc.set_threshold(*SEARCH_THRESHOLDS)
 
 
 def search_entry(request: bytes, limits: Any, field: str, deadline: float | None) -> bytes:
