@@ -22,17 +22,25 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from aalps.client.backend import ProgressCallback
-from aalps.client.batch_pool import BatchProcessEngine, EntryFailed
+from aalps.client.batch_pool import BatchProcessEngine, EntryFailed, start_forkserver
 from aalps.client.errors import AalpsClientError, error_from_status
 from aalps.client.results import Progress
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 
 T = TypeVar("T")
 
-__all__ = ["POOL_MIN_REQUESTS", "InProcessBackend"]
+__all__ = ["POOL_MIN_REQUESTS", "InProcessBackend", "prepare_batch"]
 
 #: By default a batch of at least this many requests runs in the pool of processes.
 POOL_MIN_REQUESTS = 64
+
+
+def prepare_batch(count: int) -> None:
+    """Start the pool's forkserver now when a default backend will run a batch of ``count``
+    requests in its pool: it imports the search while the caller reads the requests
+    (``aalps batch`` reads its files after this)."""
+    if count >= POOL_MIN_REQUESTS and (os.cpu_count() or 1) > 1:
+        start_forkserver()
 
 
 def _epoch_deadline(timeout: float | None) -> float | None:
@@ -61,14 +69,17 @@ class InProcessBackend:
         # (imports and warm caches in each, seconds of CPU); asked for, it serves any batch.
         self._pool_from = 2 if batch_processes is not None else POOL_MIN_REQUESTS
         self._batch_engine = BatchProcessEngine(processes) if processes > 1 else None
-        # The same rules for a batch (caps, isolation, completion order), searched in a pool.
+        if self._batch_engine is not None and batch_processes is not None:
+            start_forkserver()  # a pool asked for: its imports begin now, in the background
+        # The same rules for a batch (caps, isolation, completion order), searched in a pool;
+        # two requests in flight per process: each finds its next one queued as it finishes.
         self._batch_service = (
             AalpsService(
                 store=store,
                 engine=self._batch_engine,  # type: ignore[arg-type]
                 jobs=self._jobs,
                 limits=limits,
-                batch_workers=processes,
+                batch_workers=processes * 2,
             )
             if self._batch_engine is not None
             else self._service

@@ -40,9 +40,23 @@ PlanLike = str | os.PathLike[str] | Mapping[str, Any] | pb.Plan
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 
+#: libyaml's parser where PyYAML has it (five times faster on a request file), with the
+#: same safe constructor and resolver as ``yaml.safe_load``: the same data.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load(text)``, parsed by libyaml; a file it refuses is parsed again by
+    ``safe_load``, so that the error names the problem in PyYAML's own words."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def _parse(text: str, name: str, as_json: bool) -> Any:
     try:
-        return json.loads(text) if as_json else yaml.safe_load(text)
+        return json.loads(text) if as_json else _load_yaml(text)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise InvalidArgumentError([(name, f"not valid JSON: {error.msg} ({where})")]) from None

@@ -17,8 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sympy
-from aalps.cost_models.bounds import Separation
+from aalps.cost_models.bounds import Bound, Separation
 from aalps.cost_models.domain import OptimizeRequest, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.evaluation import PlanEvaluation
@@ -29,6 +28,7 @@ from aalps.optimizer.stability import StabilityRange
 from aalps.proto.aalps.v1 import aalps_pb2 as pb
 from aalps.proto.dict_check import check_dict
 from aalps.proto.message_view import MessageView
+from aalps.proto.printing import expression_text, text_and_latex
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -36,6 +36,7 @@ from google.protobuf.message import Message
 __all__ = [
     "analysis_to_proto",
     "batch_requests",
+    "bound_to_proto",
     "check_request_caps",
     "crossover_to_proto",
     "dict_to_proto",
@@ -204,22 +205,10 @@ def _finite(x: float) -> float:
     return x if not math.isnan(x) else 0.0
 
 
-#: Digits beyond which an exact constant of a cost is shown as a 15-digit float.
-EXACT_DIGITS = 30
-
-
-def expression_text(expr: sympy.Expr) -> str:
-    """``expr`` as text, its exact constants too long to read shown as 15-digit floats.
-
-    A chain's success ``p**steps`` at a large lead keeps thousands of exact digits, beyond
-    what Python converts an integer to text (4,300) and of no use to a reader.
-    """
-    huge = {
-        r: sympy.Float(r, 15)
-        for r in expr.atoms(sympy.Rational)
-        if max(r.p.bit_length(), r.q.bit_length()) > EXACT_DIGITS * math.log2(10)
-    }
-    return str(expr.xreplace(huge) if huge else expr)
+def bound_to_proto(bound: Bound | Separation) -> pb.Bound:
+    """A Θ as the wire shows it: its text and LaTeX."""
+    text, latex = text_and_latex(bound.expr)
+    return pb.Bound(text=text, latex=latex)
 
 
 def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
@@ -230,7 +219,7 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
         success_probability=evaluation.outcome.success_probability,
         latency=evaluation.outcome.latency,
         cost_p95=_finite(evaluation.outcome.cost_p95),
-        bound=pb.Bound(text=evaluation.bound.text, latex=evaluation.bound.latex),
+        bound=bound_to_proto(evaluation.bound),
         cost_of_pass=_finite(evaluation.outcome.cost_of_pass),
         cost_p95_approximate=evaluation.outcome.cost_p95_approximate,
         setup_cost=evaluation.outcome.setup_cost,
@@ -254,7 +243,11 @@ def plan_to_proto(evaluation: PlanEvaluation) -> pb.Plan:
 
 
 def separation_to_proto(items: Sequence[Separation]) -> list[pb.Separation]:
-    return [pb.Separation(role=s.role, text=s.text, latex=s.latex) for s in items]
+    messages = []
+    for item in items:
+        text, latex = text_and_latex(item.expr)
+        messages.append(pb.Separation(role=item.role, text=text, latex=latex))
+    return messages
 
 
 def crossover_to_proto(crossover: Crossover) -> pb.Crossover:

@@ -120,6 +120,10 @@ def run_batch(args: argparse.Namespace) -> int:
     dests = destinations(inputs, args.out)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
+    if not args.server:
+        from aalps.client.in_process import prepare_batch
+
+        prepare_batch(len(inputs))  # the pool's processes get ready while the files are read
     catalog = common.shared_catalog(args)  # sent once, shared by every request
     requests = [_load(item, args) for item in inputs]
     if args.jobs and not args.server:
