@@ -57,6 +57,8 @@ from aalps.optimizer.space import Metrics
 
 from benchmarks.bench_analysis import SIZES
 from benchmarks.bench_analysis import report as analysis_report
+from benchmarks.bench_batch import batch
+from benchmarks.tables import table
 from tests.optimizer.brute_force import brute_force, feasible, input_size
 from tests.optimizer.chain_requests import chain_request_data
 from tests.optimizer.random_requests import random_request, wide_request_data
@@ -156,14 +158,6 @@ def aalps(request: OptimizeRequest) -> Run:
 def expected_cost(request: OptimizeRequest) -> OptimizeRequest:
     """The request minimizing the raw expected cost (what plain Optuna and the old default do)."""
     return replace(request, search=replace(request.search, objective=SearchObjective.EXPECTED_COST))
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in [headers, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def quality(n_graphs: int, n_trials: int) -> None:
@@ -350,75 +344,6 @@ def deadline(timeout: float) -> None:
     wall = time.perf_counter() - started
     print(f"\nDeadline: 200 x 20 with timeout {timeout:g} s: returned after {wall:.2f} s")
     print(f"method {result.stats.method}; skipped: {', '.join(result.stats.skipped) or '-'}")
-
-
-def _descendants_cpu() -> float:
-    """CPU seconds of this process's live descendants, their reaped children included.
-
-    A forkserver's workers are its children, not ours: ``RUSAGE_CHILDREN`` never counts
-    them (nor the forkserver, which lives as long as this process). Linux only (``/proc``);
-    0 elsewhere.
-    """
-    import os
-
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # after the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15)
-        parents[int(entry)] = int(fields[1])
-        cpu[int(entry)] = sum(int(f) for f in fields[11:15]) / ticks
-    me, total = os.getpid(), 0.0
-    for pid in cpu:
-        ancestor = parents.get(pid)
-        while ancestor not in (None, 0, 1, me):
-            ancestor = parents.get(ancestor)
-        total += cpu[pid] if ancestor == me else 0.0
-    return total
-
-
-def batch(size: int) -> None:
-    import os
-    import resource
-
-    from aalps.client import Client
-    from aalps.client.in_process import InProcessBackend
-
-    from tests.optimizer.random_requests import random_request_data
-
-    requests = [random_request_data(seed) for seed in range(1, size + 1)]
-    rows, walls = [], []
-    cores = max(2, os.cpu_count() or 2)
-    for label, processes in (("serial", 1), (f"pool ({cores} processes)", cores)):
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        descendants = _descendants_cpu()
-        started, cpu = time.perf_counter(), time.process_time()
-        failed = 0
-        backend = InProcessBackend(batch_processes=processes)
-        try:
-            for item in Client(backend).batch(requests, timeout=None):
-                failed += item.error is not None
-        finally:
-            # the pool's processes reaped (by us or by the forkserver): their CPU is counted
-            backend.close(wait=True)
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        child_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
-        child_cpu += _descendants_cpu() - descendants
-        total = time.process_time() - cpu + child_cpu
-        walls.append(wall)
-        rows.append((label, f"{total:.1f}", f"{wall:.1f}", failed))
-        print(f"{label}: done", flush=True)
-    print(f"\nBatch: {size} small random workflows in process, the same run")
-    print(table(("path", "CPU s (with children)", "wall s", "failed"), rows))
-    print(f"serial / pool wall: {walls[0] / walls[1]:.2f}x")
 
 
 def main() -> None:

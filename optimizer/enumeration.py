@@ -52,7 +52,11 @@ from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.ensemble_options import ensemble_options
-from aalps.optimizer.model_dominance import dominance_key
+from aalps.optimizer.model_dominance import (
+    RELIABILITY_SETS_CALLS,
+    RELIABILITY_SHAPES_CALLS,
+    useful_models,
+)
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
@@ -92,20 +96,6 @@ ROLE_SEPARABLE = frozenset(
         Operator.ITERATE_STATELESS,
         Operator.CHUNK_AGGREGATE,
     }
-)
-#: Roles whose model's reliability sets how many calls run, monotonically (more retries).
-RELIABILITY_SETS_CALLS = frozenset(
-    {(Operator.GLOBAL_RETRY, "worker"), (Operator.LOCAL_RETRY, "worker")}
-)
-#: Roles whose model's reliability sets the calls non-monotonically (kept unfiltered).
-RELIABILITY_SHAPES_CALLS = frozenset({(Operator.AHEAD_BY_K, "worker")})
-#: Roles whose reliability trades calls against success: an LLM verifier accepts an attempt
-#: with ``a = r·v + (1−r)(1−v)``, which falls as its reliability ``v`` rises while attempts are
-#: more often wrong (``r < 1/2``): a less reliable verifier can be cheaper and less likely
-#: right. Only models of the same reliability dominate each other there; and the worker's
-#: reliability is monotone only while every capable verifier is right at least half the time.
-RELIABILITY_TRADES_CALLS = frozenset(
-    {(Operator.GLOBAL_RETRY, "verifier"), (Operator.LOCAL_RETRY, "verifier")}
 )
 
 
@@ -270,66 +260,19 @@ class OperatorEnumerator:
         )
 
     def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
-        """The models no other capable model dominates in this role (catalog order).
-
-        A role's calls (their number and sizes) do not depend on its model, except through
-        the model's reliability in the roles of :data:`RELIABILITY_SETS_CALLS`. So a model
-        that is no dearer (size, or prices under PRICED), has a context window at least as
-        wide, is at least as reliable (when success matters, or when reliability sets the
-        calls: fewer retries), and no slower per token (when latency matters) can replace
-        the other in every plan. AHEAD_BY_K's worker is kept whole: its expected samples
-        are not monotone in the reliability below 1/2 (above, they fall as it rises).
-        """
-        if (self.operator, role.name) in RELIABILITY_SHAPES_CALLS:
-            # Above 1/2 the expected samples per step fall and the step success rises with
-            # the reliability, so dominance holds among those models; the rest stay whole.
-            above = tuple(m for m in models if float(m.capabilities[role.capability]) > 0.5)
-            below = tuple(m for m in models if m not in above)
-            kept = {m.name for m in self._dominant(role, above, reliability=True)}
-            kept |= {m.name for m in below}
-            return tuple(m for m in models if m.name in kept)
-        if (self.operator, role.name) in RELIABILITY_TRADES_CALLS or self._verifier_may_err(role):
-            return self._dominant(role, models, reliability=True, same_reliability=True)
-        retries = (self.operator, role.name) in RELIABILITY_SETS_CALLS
-        return self._dominant(role, models, reliability=retries)
-
-    def _verifier_may_err(self, role: RoleSpec) -> bool:
-        """Whether a retried worker's reliability could lower the acceptance: an LLM
-        verifier of this task is right less than half the time with some capable model."""
-        if (self.operator, role.name) not in RELIABILITY_SETS_CALLS:
-            return False
-        checks = [r.capability for r in self.roles if r.name == "verifier"]
-        return any(
-            float(m.capabilities[c]) < 0.5
-            for c in checks
-            for m in self.owner.catalog
-            if c in m.capabilities
-        )
-
-    def _dominant(
-        self,
-        role: RoleSpec,
-        models: tuple[Model, ...],
-        *,
-        reliability: bool,
-        same_reliability: bool = False,
-    ) -> tuple[Model, ...]:
-        """The models no other of ``models`` dominates in this role (catalog order)."""
+        """The models no other capable model dominates in this role (catalog order):
+        :func:`~aalps.optimizer.model_dominance.useful_models`."""
         priced = self.evaluator.request.cost_model is CostModel.PRICED
-        far = self.owner.far_sizes
-
-        def key(model: Model) -> tuple[float, ...]:
-            return dominance_key(
-                model,
-                role.capability,
-                far_size=far[model.name] if not priced else None,
-                reliability=bool(self.metrics.success or reliability),
-                latency=bool(self.metrics.latency),
-                same_reliability=same_reliability,
-            )
-
-        kept = {m.name for m in pareto_filter(models, key)}
-        return tuple(m for m in models if m.name in kept)
+        return useful_models(
+            self.operator,
+            role,
+            models,
+            verifiers=[r.capability for r in self.roles if r.name == "verifier"],
+            catalog=self.owner.catalog,
+            far_sizes=None if priced else self.owner.far_sizes,
+            success=bool(self.metrics.success),
+            latency=bool(self.metrics.latency),
+        )
 
     # --- scoring ----------------------------------------------------------------------
 
