@@ -159,14 +159,24 @@ class ScalingPath:
 def _root(gap: Callable[[float], float], lo: float, hi: float, g_lo: float, g_hi: float) -> float:
     """The least scale in ``(lo, hi]`` past which ``gap`` stays negative, to a relative
     :data:`_PRECISION`: the Illinois variant of regula falsi on ``log s`` (the gaps of
-    smooth costs are nearly linear there), falling back to bisection when it stalls."""
+    smooth costs are nearly linear there), falling back to bisection when it stalls, and
+    stepping half the precision past an estimate that hugs an end of the bracket."""
     x_lo, x_hi = math.log(lo), math.log(hi)
     side = 0
     for _ in range(_MAX_STEPS):
         if x_hi - x_lo <= _PRECISION:
             break
         x = x_hi - g_hi * (x_hi - x_lo) / (g_hi - g_lo) if g_hi != g_lo else (x_lo + x_hi) / 2
-        if not x_lo < x < x_hi or (x - x_lo) < 1e-3 * (x_hi - x_lo):
+        # An estimate within half the precision of an end steps that far past it: the next
+        # point brackets the root to the precision, where halving took about seven more.
+        step = _PRECISION / 2
+        if not x_lo < x < x_hi:
+            x = (x_lo + x_hi) / 2
+        elif x - x_lo < step:
+            x = x_lo + step
+        elif x_hi - x < step:
+            x = x_hi - step
+        elif (x - x_lo) < 1e-3 * (x_hi - x_lo):
             x = (x_lo + x_hi) / 2
         g = gap(math.exp(x))
         if g < 0:

@@ -102,3 +102,36 @@ def test_no_crossover_when_the_best_plan_also_grows_slowest() -> None:
 )
 def test_approximately(value: float, text: str) -> None:
     assert approximately(value) == text
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_root_is_the_last_sign_change_to_the_precision(seed: int) -> None:
+    """Gaps of several shapes in ``log s`` (linear, curved, flat around the root, with a
+    jump): the scale returned has a negative gap, and one precision below it a gap >= 0."""
+    import math
+    import random
+
+    from aalps.optimizer.crossover import _PRECISION, _root
+
+    rng = random.Random(seed)
+    lo = 4.0 ** rng.randint(0, 8)
+    hi = lo * 4
+    x0 = math.log(lo) + rng.uniform(0.01, 0.99) * math.log(4)
+    shape = seed % 4
+    calls = []
+
+    def gap(s: float) -> float:
+        calls.append(s)
+        d = x0 - math.log(s)
+        if shape == 0:
+            return 3.0 * d
+        if shape == 1:
+            return math.expm1(2.0 * d)
+        if shape == 2:
+            return d**3 + 1e-2 * d
+        return (0.5 if d > 0 else -0.5) + 0.1 * d
+
+    s = _root(gap, lo, hi, gap(lo), gap(hi))
+    assert gap(s) < 0
+    assert gap(s * math.exp(-_PRECISION)) >= 0
+    assert len(calls) <= 45
