@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Sequence
-from typing import Any
 
 import aalps.optimizer.coupled_search
 import optuna
@@ -25,6 +23,7 @@ from aalps.cost_models.loading import load_request
 from aalps.optimizer import optimize
 from aalps.optimizer.result import OptimizeResult
 
+from benchmarks.tables import table
 from tests.optimizer.chain_requests import chain_request_data
 
 #: (label, seed, tasks, models, integer latencies, objective)
@@ -51,14 +50,6 @@ def timed(request: OptimizeRequest, *, use_dp: bool) -> tuple[OptimizeResult, fl
         return result, time.process_time() - started
     finally:
         aalps.optimizer.coupled_search.USE_DP = True
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(c) for c in row] for row in [headers, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def main() -> None:
