@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 
 import optuna
-from aalps.cost_models.domain import OptimizeRequest, SearchObjective
+from aalps.cost_models.domain import OptimizeRequest
 from aalps.cost_models.loading import load_request
 from aalps.optimizer import optimize
 
-from benchmarks.bench_optimizer import plain_optuna, table
+from benchmarks.bench_optimizer import expected_cost, plain_optuna, table
 from tests.optimizer.chain_requests import chain_request_data
 from tests.optimizer.pareto_reference import fork_join_request_data
 from tests.optimizer.random_requests import random_request
@@ -35,13 +35,6 @@ SAMPLERS: dict[str, Callable[[int], optuna.samplers.BaseSampler]] = {
     "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
 }
 THREE_LIMITS = ("max_latency", "max_cost", "min_success_probability")
-
-
-def _expected_cost(request: OptimizeRequest) -> OptimizeRequest:
-    from dataclasses import replace
-
-    search = replace(request.search, objective=SearchObjective.EXPECTED_COST)
-    return replace(request, search=search)
 
 
 def cases() -> list[tuple[str, Callable[[], OptimizeRequest]]]:
@@ -60,7 +53,7 @@ def cases() -> list[tuple[str, Callable[[], OptimizeRequest]]]:
         ),
     ]
     for seed in (1, 3, 5, 7):
-        out.append((f"random graph {seed}", lambda s=seed: _expected_cost(random_request(s))))
+        out.append((f"random graph {seed}", lambda s=seed: expected_cost(random_request(s))))
     return out
 
 

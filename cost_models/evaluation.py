@@ -105,9 +105,9 @@ class PlanEvaluator:
         self.scale = scale
         values = self._values = ray_values(self.graph, scale)
         self._model_sizes = model_sizes(request, values, scale)
-        self._facts = facts if facts is not None else GraphFacts.of(self.graph)
-        self._fields = self._facts.fields
-        self._compiled = CompiledTasks(self.graph, self._facts, values, fast=scale != 1.0)
+        self.facts = facts if facts is not None else GraphFacts.of(self.graph)
+        self._fields = self.facts.fields
+        self._compiled = CompiledTasks(self.graph, self.facts, values, fast=scale != 1.0)
         if scale == 1.0:
             for t in self.graph.tasks:
                 self._compiled[t.id]  # noqa: B018 - every size checked when the request is read
@@ -120,17 +120,17 @@ class PlanEvaluator:
             tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool, Task]
         ] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
-        self._order = self._facts.order
-        self._twins = self._facts.twins
+        self._order = self.facts.order
+        self._twins = self.facts.twins
         # Per arithmetic: (assignment, capability) -> the role's calls and shares.
         self._role_calls: dict[str, dict[tuple[RoleAssignment, str], tuple[RoleCalls, Shares]]]
         self._role_calls = {}
-        self._pred_index = self._facts.pred_index
+        self._pred_index = self.facts.pred_index
 
     def at(self, scale: float) -> PlanEvaluator:
         """An evaluator of the same request at ``scale`` along its ray, sharing the graph's
         facts (tasks compiled there on first use)."""
-        return PlanEvaluator(self.request, scale=scale, facts=self._facts)
+        return PlanEvaluator(self.request, scale=scale, facts=self.facts)
 
     def with_catalog(self, catalog: Catalog) -> PlanEvaluator:
         """An evaluator of the same request and ray point with ``catalog`` instead (the same

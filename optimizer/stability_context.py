@@ -41,7 +41,7 @@ class StabilityContext:
         self.constrained = self.constraints.coupled
         self.conditional = self.constrained or ratio
         self.outcomes = [evaluator.task_outcome(tp) for tp in self.tasks]
-        self.layout = PlanLayout(evaluator.graph, [tp.task_id for tp in self.tasks])
+        self.layout = PlanLayout(evaluator.facts, [tp.task_id for tp in self.tasks])
         self._apart_from_cost: SwapCheck | None = None
         self._success = math.prod(o.success_probability for o in self.outcomes)
         self._capabilities: dict[tuple[str, object], dict[str, str]] = {}

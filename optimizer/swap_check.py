@@ -15,22 +15,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-import networkx as nx
-from aalps.cost_models.domain import Constraints, TaskGraph
+from aalps.cost_models.domain import Constraints
 from aalps.cost_models.outcomes import TaskOutcome, combine_outcomes
+from aalps.cost_models.shapes import GraphFacts
 
 __all__ = ["PlanLayout", "SwapCheck"]
 
 
 class PlanLayout:
-    """A plan's tasks (in the plan's order) laid out in a topological order of the graph:
-    ``position[i]`` is task ``i``'s place there, ``pred_index`` its predecessors' places."""
+    """A plan's tasks (in the plan's order) placed in the graph's topological order
+    (:class:`~aalps.cost_models.shapes.GraphFacts`): ``position[i]`` is task ``i``'s place
+    there, ``pred_index`` its predecessors' places."""
 
-    def __init__(self, graph: TaskGraph, task_ids: Sequence[str]) -> None:
-        order = list(nx.topological_sort(graph.dag))
-        place = {t: i for i, t in enumerate(order)}
-        self.order = order
-        self.pred_index = [[place[p] for p in graph.dag.predecessors(t)] for t in order]
+    def __init__(self, facts: GraphFacts, task_ids: Sequence[str]) -> None:
+        place = {t: i for i, t in enumerate(facts.order)}
+        self.order = facts.order
+        self.pred_index = facts.pred_index
         self.position = [place[t] for t in task_ids]
 
     def check(self, outcomes: Sequence[TaskOutcome], constraints: Constraints) -> SwapCheck:
