@@ -50,7 +50,7 @@ MIXES = (
 #: seed. The largest cases name their limits: three limits at once keep every task's
 #: (cost, latency, log success) labels, which the reference can afford up to 40 tasks.
 FORK_JOIN_CASES: list[tuple[int, int, int, tuple[str, ...] | None, str | None]] = [
-    (s, 8 + 4 * (s % 6), 6 + 2 * (s % 4), None, None) for s in range(10)
+    (s, 8 + 4 * (s % 6), 6 + 2 * (s % 4), None, None) for s in range(24)
 ] + [
     (100, 60, 20, ("max_latency", "max_cost"), "EXPECTED_COST"),
     (101, 60, 20, ("max_latency",), "EXPECTED_COST"),
