@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import optuna
 from aalps.cost_models.bounds import Separation
@@ -37,7 +38,9 @@ from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics, TaskSpace
 from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
-from aalps.optimizer.study_mirror import StudyMirror, WriteFence
+
+if TYPE_CHECKING:
+    from aalps.optimizer.study_mirror import WriteFence
 
 __all__ = ["EVALUATION_RESERVE", "analyze_plan", "logger", "optimize"]
 
@@ -100,6 +103,9 @@ def optimize(
     study = create_study(objectives=objectives, sampler=sampler, storage=None, study_name=None)
     mirror = None
     if storage is not None:
+        # Imported here: SQLAlchemy and Optuna's RDB models cost an embedded run ~0.2 s.
+        from aalps.optimizer.study_mirror import StudyMirror
+
         stored = create_study(
             objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
         )
