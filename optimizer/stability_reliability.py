@@ -1,0 +1,320 @@
+"""A reliability's stability range: scanned on a grid of factors, its ends refined by
+bisection (:mod:`aalps.optimizer.stability_scan`), each probe asking whether the plan is
+still optimal among its single-task alternatives (:mod:`aalps.optimizer.stability`).
+
+A probe scores the plan's tasks that use the varied reliability at the probed factor, then
+either one alternative (a bisection step) or all of them (a full probe). An alternative that
+uses the varied figure is not scored when its *floor* — its cost and success at the scan's
+far end, where (as the search assumes) it is cheapest and most successful — cannot beat the
+best objective met so far in the alternatives' order. The full probe of a request without
+coupling constraints does that in arrays (:class:`_Alternatives`): the objectives of the
+alternatives the figure does not touch and the floors' bounds are computed at once, and only
+the alternatives whose bound is below the plan's objective are walked in order, each
+compared with the best met before it (a prefix minimum), so that exactly the alternatives
+the one-by-one walk scores are scored and the same plan is named.
+
+Caveat (kept as it was): the floors assume cost monotone in the reliability along the scan;
+where that fails (rare ``GLOBAL_RETRY`` cases) an alternative may be skipped that would
+beat the plan. The fast walk keeps that order and skipping, so its ranges stay the
+one-by-one walk's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from aalps.cost_models.domain import Model, Operator, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.optimizer.constraints import meets
+from aalps.optimizer.scaled_figures import RELIABILITY, scaled_evaluator
+from aalps.optimizer.stability_context import StabilityContext
+from aalps.optimizer.stability_range import TIE, StabilityRange
+from aalps.optimizer.stability_scan import scan
+
+__all__ = ["RELIABILITY_FLOOR", "reliability_range"]
+
+#: Reliability factors are scanned down to this one; below it the range is not claimed.
+RELIABILITY_FLOOR = 1e-3
+#: Reliability factors tried below 1 before bisecting (nearest first).
+_DOWN = (0.99, 0.9, 0.5, 0.1, RELIABILITY_FLOOR)
+#: Fractions of the way to the clip (reliability 1) tried above 1.
+_UP = (1.0,)
+
+#: (task index, alternative, whether it uses the varied figure), in the walk's order.
+Entry = tuple[int, TaskPlan, bool]
+
+
+class _Alternatives:
+    """One reliability's single-task alternatives, flat in the walk's order (task by task),
+    with the figures of those the varied reliability does not touch."""
+
+    def __init__(self, context: StabilityContext, model: str, capability: str) -> None:
+        entries: list[Entry] = []
+        for index, tp in enumerate(context.tasks):
+            alternatives = context.alternatives(index, model, capability)
+            if alternatives or context.involves(tp, model, capability):
+                entries += [
+                    (index, alt, context.involves(alt, model, capability)) for alt in alternatives
+                ]
+        self.entries = entries
+        self.position = {alt: j for j, (_, alt, _) in enumerate(entries)}
+        self.index = np.array([i for i, _, _ in entries], dtype=np.intp)
+        self.again = np.array([again for _, _, again in entries], dtype=bool)
+        self.again_at = np.flatnonzero(self.again)
+        base = context.evaluator
+        costs, successes = [], []
+        for _, alt, again in entries:
+            if again:
+                costs.append(math.nan)
+                successes.append(math.nan)
+                continue
+            outcome = base.task_outcome(alt)
+            if outcome.window_violation is not None:
+                costs.append(math.nan)  # never taken: marked by a NaN objective
+                successes.append(1.0)
+            else:
+                costs.append(outcome.expected_cost)
+                successes.append(outcome.success_probability)
+        self.cost = np.array(costs, dtype=float)
+        self.success = np.array(successes, dtype=float)
+
+
+def reliability_range(context: StabilityContext, model: Model, capability: str) -> StabilityRange:
+    """A reliability's range: scanned on a grid of factors, its ends refined by bisection."""
+    reliability = float(model.capabilities[capability])
+    table = _Alternatives(context, model.name, capability)
+    alts = [alt for _, alt, again in table.entries if again]
+    moved = [
+        i for i, tp in enumerate(context.tasks) if context.involves(tp, model.name, capability)
+    ]
+    up = 1.0 / reliability if reliability > 0 else math.inf
+    floors: dict[bool, list[tuple[float, float]]] = {}
+    # Per factor one scaled evaluator (the scan checks a factor again against every
+    # alternative, and the far end's floors are taken at the first factor up): the task
+    # plans scored there are scored once.
+    evaluators: dict[float, PlanEvaluator] = {}
+    bounds_of: dict[tuple[bool, bool], _Bounds] = {}
+
+    def scaled_at(factor: float) -> PlanEvaluator:
+        scaled = evaluators.get(factor)
+        if scaled is None:
+            scaled = evaluators[factor] = scaled_evaluator(
+                context.evaluator, model.name, RELIABILITY, factor, capability
+            )
+        return scaled
+
+    def takeover(factor: float, only: TaskPlan | None = None) -> tuple[bool, tuple[TaskPlan, ...]]:
+        """(still optimal, the task plans of the best alternative when not); ``only``:
+        against that alternative alone."""
+        scaled = scaled_at(factor)
+        down = factor < 1.0
+        if down not in floors:  # each direction's floors, once: at its far end
+            end = context.evaluator if down else scaled_at(up)
+            floors[down] = [_floor(alt, end) for alt in alts]
+        # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
+        monotone = reliability * factor > 0.5
+        bounds = bounds_of.get((down, monotone))
+        if bounds is None:
+            bounds = bounds_of[down, monotone] = _Bounds(
+                table,
+                [
+                    floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
+                    for alt, floor in zip(alts, floors[down], strict=True)
+                ],
+            )
+        return _optimal_at(context, scaled, table, bounds, moved, only)
+
+    high, above = scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
+    low, below = scan(takeover, list(_DOWN))
+    return StabilityRange(
+        model.name,
+        RELIABILITY,
+        low,
+        high if above or high < up * (1 - TIE) else math.inf,
+        below,
+        above,
+        capability=capability,
+        conditional=context.conditional,
+    )
+
+
+class _Bounds:
+    """The floors of the alternatives that use the varied figure: per alternative (by
+    task plan, for the one-by-one walk) and in entry order (for the arrays)."""
+
+    def __init__(self, table: _Alternatives, floors: Sequence[tuple[float, float]]) -> None:
+        self.by_plan = {
+            table.entries[j][1]: floor for j, floor in zip(table.again_at, floors, strict=True)
+        }
+        cost = np.full(len(table.entries), math.nan)
+        success = np.full(len(table.entries), math.nan)
+        cost[table.again_at] = [c for c, _ in floors]
+        success[table.again_at] = [p for _, p in floors]
+        self.cost, self.success = cost, success
+
+
+def _floor(plan: TaskPlan, evaluator: PlanEvaluator) -> tuple[float, float]:
+    """A task plan's (cost, success) at the end of a reliability scan: along the scan its
+    cost is no lower and its success no higher (more reliable models retry less and fail
+    less; AHEAD_BY_K's samples only while the reliability stays above 1/2)."""
+    outcome = evaluator.task_outcome(plan)
+    return outcome.expected_cost, outcome.success_probability
+
+
+def _optimal_at(
+    context: StabilityContext,
+    scaled: PlanEvaluator,
+    table: _Alternatives,
+    bounds: _Bounds,
+    moved: Sequence[int],
+    only: TaskPlan | None = None,
+) -> tuple[bool, tuple[TaskPlan, ...]]:
+    """Whether the plan is optimal under ``scaled`` among the single-task alternatives
+    (the plan's tasks but those at ``moved`` keep their outcomes), or at least as good as
+    the alternative ``only``."""
+    outcomes = list(context.outcomes)
+    for index in moved:
+        outcomes[index] = scaled.task_outcome(context.tasks[index])
+    if only is not None:
+        j = table.position.get(only)
+        entries = [table.entries[j]] if j is not None else []
+        return _walk(context, scaled, outcomes, entries, bounds.by_plan)
+    if not context.constrained:
+        found = _array_walk(context, scaled, outcomes, table, bounds)
+        if found is not None:
+            return found
+    return _walk(context, scaled, outcomes, table.entries, bounds.by_plan)
+
+
+def _walk(
+    context: StabilityContext,
+    scaled: PlanEvaluator,
+    outcomes: list[TaskOutcome],
+    entries: Iterable[Entry],
+    floors: dict[TaskPlan, tuple[float, float]],
+) -> tuple[bool, tuple[TaskPlan, ...]]:
+    """The one-by-one walk over ``entries``: the plan's objective with ``outcomes`` against
+    each alternative's (skipping those whose ``floors`` — cost no lower, success no higher
+    — cannot beat the best objective met so far)."""
+    base = context.evaluator
+    constraints = context.constraints
+    total = math.fsum(o.expected_cost for o in outcomes)
+    success = math.prod(o.success_probability for o in outcomes)
+
+    check = context.layout.check(outcomes, constraints) if context.constrained else None
+
+    def objective(cost: float, p: float, swap: tuple[int, TaskOutcome] | None) -> float | None:
+        """The objective of the plan (``swap`` None) or of it with one task swapped; None
+        when that breaks a constraint."""
+        if check is not None:
+            if swap is None:
+                plan = scaled.combine(
+                    {tp.task_id: o for tp, o in zip(context.tasks, outcomes, strict=True)}
+                )
+                if not meets(plan, constraints):
+                    return None
+            elif not check.meets(context.layout.position[swap[0]], swap[1], cost, p):
+                return None
+        if not context.ratio:
+            return cost
+        return cost / p if p > 0 else math.inf
+
+    own = objective(total, success, None)
+    best, best_plan = math.inf, None
+    for index, alt, again in entries:
+        mine = outcomes[index]
+        if again:
+            cost, p = floors[alt]
+            rest = success / mine.success_probability if mine.success_probability > 0 else 0.0
+            bound = total - mine.expected_cost + cost
+            if context.ratio:
+                bound = bound / (rest * p) if rest * p > 0 else math.inf
+            if bound >= min(best, own if own is not None else math.inf) and rest > 0:
+                continue
+        outcome = (scaled if again else base).task_outcome(alt)
+        if outcome.window_violation is not None:
+            continue
+        cost = total - mine.expected_cost + outcome.expected_cost
+        if mine.success_probability > 0:
+            p = success / mine.success_probability * outcome.success_probability
+        else:
+            p = math.prod(
+                (outcome if i == index else o).success_probability for i, o in enumerate(outcomes)
+            )
+        value = objective(cost, p, (index, outcome))
+        if value is not None and value < best:
+            best, best_plan = value, alt
+    return _verdict(own, best, best_plan)
+
+
+def _verdict(
+    own: float | None, best: float, best_plan: TaskPlan | None
+) -> tuple[bool, tuple[TaskPlan, ...]]:
+    if own is None:
+        return False, (best_plan,) if best_plan is not None else ()
+    if best_plan is not None and best < own * (1 - TIE):
+        return False, (best_plan,)
+    return True, ()
+
+
+def _array_walk(
+    context: StabilityContext,
+    scaled: PlanEvaluator,
+    outcomes: list[TaskOutcome],
+    table: _Alternatives,
+    bounds: _Bounds,
+) -> tuple[bool, tuple[TaskPlan, ...]] | None:
+    """:func:`_walk` over every alternative of a request without coupling constraints, in
+    arrays: the same float operations, the same alternatives scored, the same plan named.
+    None when a task of the plan cannot succeed (then the walk multiplies every success)."""
+    total = math.fsum(o.expected_cost for o in outcomes)
+    success = math.prod(o.success_probability for o in outcomes)
+    ratio = context.ratio
+    own = (total / success if success > 0 else math.inf) if ratio else total
+    index = table.index
+    mine_cost = np.array([o.expected_cost for o in outcomes], dtype=float)[index]
+    mine_success = np.array([o.success_probability for o in outcomes], dtype=float)[index]
+    if not bool(np.all(mine_success > 0)):
+        return None
+    with np.errstate(all="ignore"):
+        rest = success / mine_success
+        rest_ok = rest > 0
+        # The alternatives the figure does not touch: their objectives, NaN where never taken.
+        left = total - mine_cost
+        cost = left + table.cost
+        p = rest * table.success
+        value = np.where(p > 0, cost / p, math.inf) if ratio else cost
+        value = np.where(np.isnan(value) | table.again, math.inf, value)
+        # The floors' bounds of those it does.
+        bound = left + bounds.cost
+        if ratio:
+            q = rest * bounds.success
+            bound = np.where(q > 0, bound / q, math.inf)
+    before = np.minimum.accumulate(value)  # the best objective met up to each place
+    # Skipped whatever came before: bound at least the plan's own objective.
+    walk = table.again_at[~((bound[table.again_at] >= own) & rest_ok[table.again_at])]
+    best_again, scored = math.inf, []
+    for j in walk.tolist():
+        if bound[j] >= min(float(before[j]), best_again, own) and rest_ok[j]:
+            continue
+        alt = table.entries[j][1]
+        outcome = scaled.task_outcome(alt)
+        if outcome.window_violation is not None:
+            continue
+        c = float(left[j]) + outcome.expected_cost
+        q = float(rest[j]) * outcome.success_probability
+        v = (c / q if q > 0 else math.inf) if ratio else c
+        if v < best_again:
+            best_again = v
+            scored.append((j, v))
+    best = min(float(before[-1]) if len(before) else math.inf, best_again)
+    if not best < math.inf:
+        return _verdict(own, math.inf, None)
+    # The walk names the first alternative to reach the best objective.
+    firsts = [j for j, v in scored if v == best]
+    hits = np.flatnonzero(value == best)
+    if len(hits):
+        firsts.append(int(hits[0]))
+    return _verdict(own, best, table.entries[min(firsts)][1])
