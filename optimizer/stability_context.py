@@ -47,15 +47,21 @@ class StabilityContext:
         self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
         self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
         self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
+        # Per task plan: every (model, capability) and (model, "") its roles involve.
+        self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
 
     def capability(self, tp: TaskPlan, role: str) -> str:
+        return self._capability_table(tp)[role]
+
+    def _capability_table(self, tp: TaskPlan) -> dict[str, str]:
+        """Per role of the task plan's operator, the capability it needs."""
         key = (tp.task_id, tp.operator)
         table = self._capabilities.get(key)
         if table is None:
             task = self.evaluator.graph.task_by_id[tp.task_id]
             specs = self.evaluator.role_specs(task, tp.operator)
             table = self._capabilities[key] = {r.name: r.capability for r in specs}
-        return table[role]
+        return table
 
     def able(self, tp: TaskPlan) -> dict[str, tuple[str, ...]]:
         """Per role of the task plan's operator, every catalog model able to play it (the
@@ -73,11 +79,18 @@ class StabilityContext:
         return table
 
     def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
-        return any(
-            any(m == model for m, _ in r.members)
-            and (not capability or self.capability(tp, r.role) == capability)
-            for r in tp.roles
-        )
+        """Whether a role of ``tp`` answers with ``model`` (and, unless ``capability`` is
+        empty, needs that capability of it)."""
+        pairs = self._involved.get(tp)
+        if pairs is None:
+            table = self._capability_table(tp)
+            pairs = self._involved[tp] = frozenset(
+                pair
+                for r in tp.roles
+                for m, _ in r.members
+                for pair in ((m, ""), (m, table.get(r.role)))
+            )
+        return (model, capability) in pairs
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""
