@@ -74,3 +74,26 @@ def test_shared_separation_equals_fresh_analyzers():
     assert [[(s.role, sympy.srepr(s.expr)) for s in seps] for seps in shared] == [
         [(s.role, sympy.srepr(s.expr)) for s in seps] for seps in fresh
     ]
+
+
+def test_group_cost_memo_equals_computing_anew():
+    from aalps.cost_models.arithmetic import SYMBOLIC
+    from aalps.cost_models.call_costs import Pricing, group_cost
+    from aalps.cost_models.domain import CostModel
+    from aalps.cost_models.operators import CallGroup
+
+    m = sympy.Symbol("m_x", positive=True)
+    rng = random.Random(3)
+    sizes = [k, l, k * l, b + 1, sympy.Integer(2), 2, sympy.Rational(1, 2), 0]
+    cases = []
+    for _ in range(80):
+        group = CallGroup(
+            "r", rng.choice(sizes[:6]), rng.choice(sizes), rng.choice(sizes), rng.choice(sizes)
+        )
+        pricing = Pricing(m, sympy.Rational(rng.randint(1, 5), 7), sympy.Rational(3, 11))
+        cases.append((group, rng.choice(list(CostModel)), pricing, rng.choice((1, 3))))
+    for group, cost_model, pricing, votes in [*cases, *cases]:  # the second round from the memo
+        expected = group_cost(group, cost_model, pricing, votes, SYMBOLIC, memo=False)
+        got = group_cost(group, cost_model, pricing, votes, SYMBOLIC)
+        assert sympy.srepr(got) == sympy.srepr(expected)
+        assert type(got) is type(expected)
