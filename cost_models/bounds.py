@@ -223,10 +223,11 @@ def derive_bound(
     }
     back = {v: k for k, v in to_pos.items()}
 
-    analyzer = _Theta(
-        [to_pos.get(s, s) for s in growing_t],
-        [to_pos.get(s, s) for s in models_t],
-        [_as_sympy(rel).xreplace(to_pos) for rel in assumptions],
+    analyzer = _analyzer(
+        tuple(to_pos.get(s, s) for s in growing_t),
+        tuple(to_pos.get(s, s) for s in models_t),
+        tuple(_as_sympy(rel).xreplace(to_pos) for rel in assumptions),
+        reuse=not to_pos,
     )
     total, groups = analyzer.bound(expr.xreplace(to_pos))
     if back:
@@ -239,6 +240,39 @@ def derive_bound(
         model_symbols=models_t,
         assumptions=assumptions,
     )
+
+
+#: Analyzers kept per context (growing symbols, model symbols, assumptions), newest last.
+_ANALYZERS: dict[tuple[Any, ...], _Theta] = {}
+_MAX_ANALYZERS = 16  # contexts kept (a batch of requests usually shares one)
+_MAX_REMEMBERED = 100_000  # Θ results one analyzer keeps before it is replaced by a fresh one
+
+
+def _analyzer(
+    growing: tuple[sympy.Symbol, ...],
+    models: tuple[sympy.Symbol, ...],
+    assumptions: tuple[Any, ...],
+    *,
+    reuse: bool,
+) -> _Theta:
+    """The Θ analyzer of one context, shared by every bound and separation derived in it.
+
+    An analyzer is a pure function of the expressions it is given (its cache maps an
+    expression to its Θ), so reusing it across calls returns what a fresh one would, without
+    rebuilding the assumptions' cone and re-deriving the terms plans share (a plan's tasks,
+    the baseline's bound in each separation, the same task shapes across a batch). Contexts
+    with positive stand-ins (fresh Dummies every call) are never reused.
+    """
+    if not reuse:
+        return _Theta(growing, models, assumptions)
+    key = (growing, models, assumptions)
+    analyzer = _ANALYZERS.pop(key, None)
+    if analyzer is None or len(analyzer._cache) > _MAX_REMEMBERED:
+        analyzer = _Theta(growing, models, assumptions)
+    _ANALYZERS[key] = analyzer  # newest last
+    while len(_ANALYZERS) > _MAX_ANALYZERS:
+        del _ANALYZERS[next(iter(_ANALYZERS))]
+    return analyzer
 
 
 def separation(

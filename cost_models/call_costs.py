@@ -27,7 +27,7 @@ PRICED bills what providers' price tables list (issue 12):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import sympy
@@ -103,6 +103,9 @@ class Pricing:
             tier_cache_read=number(tier_read),
             tier_cache_write=number(tier_write),
         )
+
+
+_PRICING_FIELDS = tuple(f.name for f in fields(Pricing))
 
 
 def price_figures(model: Any) -> tuple[float, ...]:
@@ -202,6 +205,8 @@ def group_cost(
     arithmetic: Arithmetic,
     prompt: Value = 0,
     writes: Value = 1,
+    *,
+    memo: bool = True,
 ) -> Value:
     """Σ over the group's calls of one call's cost, times the votes.
 
@@ -209,8 +214,20 @@ def group_cost(
     degree ≤ 2 in the call's index, so the sum is exact from three evaluations and the first
     two moments of the index. PRICED with a cache or a tier is summed by
     :func:`_priced_group_cost` (``prompt``: the task's prompt tokens, which the calls share;
-    ``writes``: how often they are written to the cache, :mod:`.prompt_cache`).
+    ``writes``: how often they are written to the cache, :mod:`.prompt_cache`). Symbolic
+    costs are kept by their exact inputs (``memo=False``: computed anew).
     """
+    if arithmetic.symbolic and memo:
+        key = _symbolic_key(group, cost_model, pricing, votes, prompt, writes)
+        cost = _SYMBOLIC_GROUPS.get(key)
+        if cost is None:
+            cost = group_cost(
+                group, cost_model, pricing, votes, arithmetic, prompt, writes, memo=False
+            )
+            if len(_SYMBOLIC_GROUPS) >= _MAX_SYMBOLIC_GROUPS:
+                _SYMBOLIC_GROUPS.clear()
+            _SYMBOLIC_GROUPS[key] = cost
+        return cost
     if cost_model is CostModel.PRICED and not pricing.plain:
         return _priced_group_cost(group, pricing, votes, arithmetic, prompt, writes)
     if group.input_step == 0:
@@ -231,6 +248,39 @@ def group_cost(
     if arithmetic.symbolic:
         total = sympy.expand(total)
     return votes * total
+
+
+#: Symbolic group costs by their exact inputs: tasks of one shape (a workflow of alike steps,
+#: the plans of one request) repeat them, and building one is sympy arithmetic and an expand.
+_SYMBOLIC_GROUPS: dict[tuple[Any, ...], Value] = {}
+_MAX_SYMBOLIC_GROUPS = 20_000  # then cleared (a cost is rebuilt the same on its next use)
+
+
+def _typed(value: Value) -> tuple[type, Value]:
+    """``value`` with its type: ``2`` and ``Integer(2)`` (equal in Python) compute apart."""
+    return (value.__class__, value)
+
+
+def _symbolic_key(
+    group: CallGroup,
+    cost_model: Any,
+    pricing: Pricing,
+    votes: int,
+    prompt: Value,
+    writes: Value,
+) -> tuple[Any, ...]:
+    """Everything :func:`group_cost` reads, each value with its type."""
+    return (
+        cost_model,
+        _typed(group.calls),
+        _typed(group.input),
+        _typed(group.output),
+        _typed(group.input_step),
+        tuple(_typed(getattr(pricing, f)) for f in _PRICING_FIELDS),
+        _typed(votes),
+        _typed(prompt),
+        _typed(writes),
+    )
 
 
 def _priced_group_cost(

@@ -1,0 +1,99 @@
+"""The symbolic side's reuse (shared Θ analyzers, memoized costs) returns exactly what the
+straightforward computation does: compared with ``sympy.srepr`` against fresh analyzers and
+plain sympy arithmetic on the same inputs."""
+
+from __future__ import annotations
+
+import random
+
+import aalps.cost_models.bounds as bounds_module
+import pytest
+import sympy
+from aalps.cost_models._theta import _Theta
+from aalps.cost_models.bounds import derive_bound, separation
+from sympy import Max, Min, ceiling, log
+
+k, l, b = sympy.symbols("k l b", positive=True)  # noqa: E741 (the paper's names)
+m_a, m_b = sympy.symbols("m_a m_b", positive=True)
+CONTEXT = {"growing": (k, l, b), "model_symbols": (m_a, m_b), "assumptions": (b <= k,)}
+
+
+def _fresh_bound(expr: sympy.Expr) -> tuple[str, str, list[tuple[str, str]]]:
+    """Θ by a new analyzer of the context (what every call did before analyzers were kept)."""
+    analyzer = _Theta((b, k, l), (m_a, m_b), (b <= k,))
+    total, groups = analyzer.bound(expr)
+    return (
+        sympy.srepr(total),
+        str(total),
+        [(sympy.srepr(m), sympy.srepr(g)) for m, g in groups.items()],
+    )
+
+
+def _shared_bound(expr: sympy.Expr) -> tuple[str, str, list[tuple[str, str]]]:
+    bound = derive_bound(expr, **CONTEXT)
+    groups = [(sympy.srepr(m), sympy.srepr(g)) for m, g in bound.groups.items()]
+    return sympy.srepr(bound.expr), bound.text, groups
+
+
+def _random_cost(rng: random.Random) -> sympy.Expr:
+    atoms = [k, l, b, k * l, k**2, 2**k, log(k), ceiling(k / b), Max(k, l), Min(b, l), 1 / (k + l)]
+    terms = []
+    for _ in range(rng.randint(1, 6)):
+        factors = rng.sample(atoms, rng.randint(1, 3))
+        model = rng.choice((m_a, m_b, 1))
+        coefficient = sympy.Rational(rng.randint(-3, 9), rng.randint(1, 4))
+        terms.append(coefficient * model * sympy.Mul(*factors))
+    return sympy.Add(*terms) + rng.choice((0, m_a * k * l * b, (k + b) ** 2 * m_b))
+
+
+def test_shared_analyzer_equals_fresh_analyzers():
+    rng = random.Random(7)
+    costs = [_random_cost(rng) for _ in range(60)]
+    bounds_module._ANALYZERS.clear()
+    # Interleaved and repeated, so that later bounds find earlier results in the analyzer.
+    for cost in [*costs, *reversed(costs), *costs[::3]]:
+        try:
+            expected = _fresh_bound(cost)
+        except Exception as error:  # noqa: BLE001 - the shared analyzer must fail alike
+            with pytest.raises(type(error)):
+                _shared_bound(cost)
+            continue
+        assert _shared_bound(cost) == expected
+
+
+def test_shared_separation_equals_fresh_analyzers():
+    rng = random.Random(11)
+    costs = [_random_cost(rng) for _ in range(20)]
+    pairs = [(x, y) for x in costs[:5] for y in costs[5:]]
+    bounds_module._ANALYZERS.clear()
+    shared = [separation(derive_bound(x, **CONTEXT), derive_bound(y, **CONTEXT)) for x, y in pairs]
+    fresh = []
+    for x, y in pairs:
+        bounds_module._ANALYZERS.clear()
+        fresh.append(separation(derive_bound(x, **CONTEXT), derive_bound(y, **CONTEXT)))
+    assert [[(s.role, sympy.srepr(s.expr)) for s in seps] for seps in shared] == [
+        [(s.role, sympy.srepr(s.expr)) for s in seps] for seps in fresh
+    ]
+
+
+def test_group_cost_memo_equals_computing_anew():
+    from aalps.cost_models.arithmetic import SYMBOLIC
+    from aalps.cost_models.call_costs import Pricing, group_cost
+    from aalps.cost_models.domain import CostModel
+    from aalps.cost_models.operators import CallGroup
+
+    m = sympy.Symbol("m_x", positive=True)
+    rng = random.Random(3)
+    sizes = [k, l, k * l, b + 1, sympy.Integer(2), 2, sympy.Rational(1, 2), 0]
+    cases = []
+    for _ in range(80):
+        group = CallGroup(
+            "r", rng.choice(sizes[:6]), rng.choice(sizes), rng.choice(sizes), rng.choice(sizes)
+        )
+        pricing = Pricing(m, sympy.Rational(rng.randint(1, 5), 7), sympy.Rational(3, 11))
+        cases.append((group, rng.choice(list(CostModel)), pricing, rng.choice((1, 3))))
+    for group, cost_model, pricing, votes in [*cases, *cases]:  # the second round from the memo
+        expected = group_cost(group, cost_model, pricing, votes, SYMBOLIC, memo=False)
+        got = group_cost(group, cost_model, pricing, votes, SYMBOLIC)
+        assert sympy.srepr(got) == sympy.srepr(expected)
+        assert type(got) is type(expected)
