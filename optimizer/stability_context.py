@@ -10,7 +10,7 @@ against the constraints without recombining the plan (:mod:`aalps.optimizer.swap
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import replace
 
 from aalps.cost_models.domain import Operator, Plan, TaskPlan
@@ -22,6 +22,19 @@ from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.swap_check import PlanLayout, SwapCheck
 
 __all__ = ["StabilityContext"]
+
+#: Task plans, each with every (model, capability) and (model, "") its roles involve.
+Involving = dict[TaskPlan, Container[tuple[str, str | None]]]
+
+
+class _Every:
+    """What a single-role swap involves, as far as the figure that made it asks."""
+
+    def __contains__(self, pair: object) -> bool:
+        return True
+
+
+_EVERY = _Every()
 
 
 class StabilityContext:
@@ -49,6 +62,7 @@ class StabilityContext:
         self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
+        self._bases: dict[int, tuple[Involving, Involving]] = {}
 
     def capability(self, tp: TaskPlan, role: str) -> str:
         return self._capability_table(tp)[role]
@@ -81,6 +95,10 @@ class StabilityContext:
     def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
         """Whether a role of ``tp`` answers with ``model`` (and, unless ``capability`` is
         empty, needs that capability of it)."""
+        return (model, capability) in self._pairs(tp)
+
+    def _pairs(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
+        """Every (model, capability) and (model, "") the roles of ``tp`` involve."""
         pairs = self._involved.get(tp)
         if pairs is None:
             table = self._capability_table(tp)
@@ -90,7 +108,7 @@ class StabilityContext:
                 for m, _ in r.members
                 for pair in ((m, ""), (m, table.get(r.role)))
             )
-        return (model, capability) in pairs
+        return pairs
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""
@@ -100,13 +118,30 @@ class StabilityContext:
             known = self._alternatives[key] = self._alternatives_of(index, model, capability)
         return known
 
+    def _candidates(self, index: int) -> tuple[Involving, Involving]:
+        """The task's scored candidates and (under a cascade) every cascade, each with what
+        it involves, in order: what every figure's alternatives start from."""
+        known = self._bases.get(index)
+        if known is None:
+            chosen = self.tasks[index]
+            space = self.spaces.get(chosen.task_id)
+            bases = [c.plan for cands in space.by_operator.values() for c in cands] if space else []
+            task = self.evaluator.graph.task_by_id[chosen.task_id]
+            cascades = (  # every model, order and cut-off (the space keeps few)
+                cascade_alternatives(task, self.evaluator.catalog)
+                if task.cascade is not None
+                else []
+            )
+            known = self._bases[index] = (
+                {tp: self._pairs(tp) for tp in bases},
+                {tp: self._pairs(tp) for tp in cascades},
+            )
+        return known
+
     def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         chosen = self.tasks[index]
-        space = self.spaces.get(chosen.task_id)
-        bases = [chosen]
-        if space is not None:
-            bases += [c.plan for cands in space.by_operator.values() for c in cands]
-        found: dict[TaskPlan, None] = dict.fromkeys(bases[1:])
+        bases, cascades = self._candidates(index)
+        found = dict(bases)
         able = self.able(chosen)
         for i, role in enumerate(chosen.roles):
             if capability and self.capability(chosen, role.role) != capability:
@@ -121,14 +156,14 @@ class StabilityContext:
                 roles = list(chosen.roles)
                 roles[i] = with_member(role, model if model in names else role.model, name)
                 if chosen.operator is not Operator.CASCADE:
-                    found[replace(chosen, roles=tuple(roles))] = None
-        task = self.evaluator.graph.task_by_id[chosen.task_id]
-        if task.cascade is not None:  # every model, order and cut-off (the space keeps few)
-            found.update(dict.fromkeys(cascade_alternatives(task, self.evaluator.catalog)))
+                    # It puts the model in a role of the capability: it involves both.
+                    found[replace(chosen, roles=tuple(roles))] = _EVERY
+        found.update(cascades)
         found.pop(chosen, None)
         if self.involves(chosen, model, capability):
             return list(found)
-        return [tp for tp in found if self.involves(tp, model, capability)]
+        key = (model, capability)
+        return [tp for tp, pairs in found.items() if key in pairs]
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
