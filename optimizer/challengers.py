@@ -7,9 +7,10 @@ whole plan costs one pass over every task per change (2,093 recombinations at 1,
 tasks); here every change is scored from the plan's totals and the one task's figures
 (cost, log-success, far cost and far log-success), and only the decisions that running
 totals cannot settle beyond rounding (:data:`MARGIN`) are made again on the whole plan
-(:meth:`~aalps.optimizer.exact.JointProblem.figures`, ``far_value``: the swapped plan's far
-value without a pass over the plan where that gives the same float,
-:mod:`aalps.optimizer.far_swaps`). The answer is the one the whole-plan figures give.
+(:meth:`~aalps.optimizer.exact.JointProblem.figures` on lists gathered once,
+:mod:`aalps.optimizer.swap_figures`; ``far_value``: the swapped plan's far value without a
+pass over the plan where that gives the same float, :mod:`aalps.optimizer.far_swaps`).
+The answer is the one the whole-plan figures give.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from aalps.cost_models.domain import TaskPlan
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.far_swaps import FarSwaps
+from aalps.optimizer.swap_figures import SwapFigures
 
 __all__ = ["MARGIN", "MAX_CROSSOVERS", "one_task_challengers"]
 
@@ -62,10 +64,11 @@ def one_task_challengers(problem: JointProblem, selection: Selection | None) -> 
         or problem.max_latency is not None
     )
     swaps = FarSwaps(problem, selection)
+    swapped = SwapFigures(problem, selection)
     passing: dict[tuple[int, str], list[tuple[float, int]]] = {}
     for i, choices in enumerate(problem.choices):
         for j, candidate in enumerate(choices):
-            far = _passes(problem, selection, totals, i, j, exact_checks, swaps)
+            far = _passes(problem, selection, totals, i, j, exact_checks, swaps, swapped)
             if far is not None:
                 key = (i, str(candidate.plan.operator))
                 passing.setdefault(key, []).append((far, j))
@@ -114,6 +117,7 @@ def _passes(
     j: int,
     exact_checks: bool,
     swaps: FarSwaps,
+    swapped: SwapFigures,
 ) -> float | None:
     """The change's far objective (running totals) when it is a challenger, else None."""
     assert problem.far_cost is not None and problem.far_logs is not None
@@ -143,7 +147,7 @@ def _passes(
     exact_far = swaps.far_value(i, j)
     if not exact_far < totals.far_here:
         return None
-    figures = problem.figures((*selection[:i], j, *selection[i + 1 :]))
+    figures = swapped.figures(i, j)
     if not problem.feasible(figures) or problem.value(figures) <= totals.here:
         return None
     return exact_far

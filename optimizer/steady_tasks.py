@@ -13,10 +13,12 @@ them to every later point, so a point costs only the tasks that grow.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import sympy
 from aalps.cost_models.domain import TaskGraph, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
+from aalps.cost_models.outcomes import combine_outcomes
 from aalps.cost_models.task_sizes import size_symbols
 
 __all__ = ["SteadyOutcomes", "moving_symbols"]
@@ -49,6 +51,9 @@ class SteadyOutcomes:
         self._steady_tasks: dict[str, bool] = {}
         self._steady: dict[TaskPlan, bool] = {}
         self._known: dict[TaskPlan, TaskOutcome] = {}
+        # The last plans scored, by identity of their task plans' tuple (kept beside it):
+        # each one's task plans in the evaluator's order, with the steady ones' figures.
+        self._layouts: dict[int, tuple[tuple[TaskPlan, ...], _Layout]] = {}
 
     def steady(self, task_plan: TaskPlan) -> bool:
         """Whether the task plan's figures are the same at every point but the scale point."""
@@ -72,16 +77,47 @@ class SteadyOutcomes:
 
     def outcome(self, evaluator: PlanEvaluator, task_plans: Iterable[TaskPlan]) -> PlanOutcome:
         """:meth:`PlanEvaluator.outcome` of the plan of ``task_plans`` at ``evaluator``'s
-        point (not the scale point), the steady task plans' figures reused."""
+        point (not the scale point), the steady task plans' figures reused.
+
+        A tuple of task plans met before (the challenged plan, at every point the crossover
+        search tries) is laid out in the evaluator's order once: a point then scores only
+        its moving task plans and combines the figures as :meth:`PlanEvaluator.combine`
+        does (:func:`~aalps.cost_models.outcomes.combine_outcomes` on the same list)."""
         assert evaluator.scale != 1.0
-        outcomes: dict[str, TaskOutcome] = {}
+        plans = task_plans if isinstance(task_plans, tuple) else tuple(task_plans)
+        entry = self._layouts.get(id(plans))
+        if entry is None or entry[0] is not plans:
+            if len(self._layouts) >= _LAYOUTS:
+                self._layouts.clear()
+            entry = self._layouts[id(plans)] = (plans, self._layout(evaluator, plans))
+        steady, moving = entry[1]
+        ordered = list(steady)
+        for position, tp in moving:
+            ordered[position] = evaluator.task_outcome(tp)
+        return combine_outcomes(cast(list[TaskOutcome], ordered), evaluator.facts.pred_index)
+
+    def _layout(self, evaluator: PlanEvaluator, plans: tuple[TaskPlan, ...]) -> _Layout:
+        """Per position of the evaluator's order, the steady task plan's figures (None for
+        a moving one), and the moving ones with their positions."""
+        by_task = {tp.task_id: tp for tp in plans}
+        ordered: list[TaskOutcome | None] = []
+        moving: list[tuple[int, TaskPlan]] = []
         known = self._known
-        for tp in task_plans:
+        for position, task_id in enumerate(evaluator.facts.order):
+            tp = by_task[task_id]
             if self.steady(tp):
                 outcome = known.get(tp)
                 if outcome is None:
                     outcome = known[tp] = evaluator.task_outcome(tp)
+                ordered.append(outcome)
             else:
-                outcome = evaluator.task_outcome(tp)
-            outcomes[tp.task_id] = outcome
-        return evaluator.combine(outcomes)
+                ordered.append(None)
+                moving.append((position, tp))
+        return ordered, moving
+
+
+#: A plan's layout: its steady figures by position (None where it moves) and its moving
+#: task plans with their positions.
+_Layout = tuple[list[TaskOutcome | None], list[tuple[int, TaskPlan]]]
+#: Layouts kept at most (the challenged plan and the challengers of one search).
+_LAYOUTS = 64
