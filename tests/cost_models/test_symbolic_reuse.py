@@ -131,3 +131,38 @@ def test_polynomial_series_equals_sympy_expand():
     assert checked > 60
     # Python numbers compute in floats there: not converted.
     assert _polynomial_series(CallGroup("r", k, l, 1, l), CostModel.FORWARD_PASS, pricing) is None
+
+
+def test_twin_tasks_take_the_same_symbolic_cost():
+    """A task defined as an earlier one gets the cost and success that building them on its
+    own gives (an evaluator told of no twins is the reference)."""
+    import copy
+    from dataclasses import replace as replace_facts
+
+    from aalps.cost_models.evaluation import PlanEvaluator
+    from aalps.cost_models.loading import load_request
+    from aalps.optimizer.baseline import baseline_plan
+
+    from tests.optimizer.random_requests import wide_request_data
+
+    for seed in range(4):
+        data = wide_request_data(seed, 6, 4)
+        tasks = data["graph"]["tasks"]
+        for i, task in enumerate(list(tasks)):
+            twin = copy.deepcopy(task)
+            twin["id"] = f"twin{i}"
+            tasks.append(twin)
+        request = load_request(data)
+        evaluator = PlanEvaluator(request)
+        assert evaluator.facts.twins, "the copies are twins"
+        reference = PlanEvaluator(request)
+        reference.facts = replace_facts(reference.facts, twins={})
+        reference._twins = {}
+        plan = baseline_plan(evaluator)
+        for task_plan in plan.tasks:
+            assert sympy.srepr(evaluator.task_cost(task_plan)) == sympy.srepr(
+                reference.task_cost(task_plan)
+            )
+            assert sympy.srepr(evaluator.task_success(task_plan)) == sympy.srepr(
+                reference.task_success(task_plan)
+            )
