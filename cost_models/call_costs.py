@@ -27,13 +27,14 @@ PRICED bills what providers' price tables list (issue 12):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import CostModel
 from aalps.cost_models.operators import CallGroup
+from aalps.cost_models.polynomial_sums import NotPolynomial, Polynomial
 
 __all__ = [
     "Pricing",
@@ -233,21 +234,61 @@ def group_cost(
     if group.input_step == 0:
         return votes * group.calls * call_cost(cost_model, pricing, group.input, group.output)
 
+    if arithmetic.symbolic:
+        expanded = _polynomial_series(group, cost_model, pricing)
+        if expanded is not None:
+            return votes * expanded
+
     def f(j: int) -> Value:
         return call_cost(
             cost_model, pricing, group.input + (j - 1) * group.input_step, group.output
         )
 
-    f0, f1, f2 = f(0), f(1), f(2)
-    gamma = (f2 - 2 * f1 + f0) / 2
-    beta = f1 - f0 - gamma
-    n = group.calls
-    mean_j = (n + 1) / 2
-    mean_j2 = (n + 1) * (2 * n + 1) / 6
-    total = n * (f0 + beta * mean_j + gamma * mean_j2)
+    total = _series(f, group.calls)
     if arithmetic.symbolic:
         total = sympy.expand(total)
     return votes * total
+
+
+def _series(f: Callable[[int], Value], n: Value) -> Value:
+    """Σ_{j=1..n} f(j) for ``f`` a polynomial of degree ≤ 2 in ``j``, from f(0), f(1), f(2)."""
+    f0, f1, f2 = f(0), f(1), f(2)
+    gamma = (f2 - 2 * f1 + f0) / 2
+    beta = f1 - f0 - gamma
+    mean_j = (n + 1) / 2
+    mean_j2 = (n + 1) * (2 * n + 1) / 6
+    return n * (f0 + beta * mean_j + gamma * mean_j2)
+
+
+def _polynomial_series(group: CallGroup, cost_model: Any, pricing: Pricing) -> Value | None:
+    """The expanded symbolic sum of a group's calls computed on exact polynomials
+    (:mod:`.polynomial_sums`): what ``sympy.expand`` of the sympy series gives, or None when
+    an input is not a polynomial in plain symbols."""
+    values = (
+        group.calls,
+        group.input,
+        group.output,
+        group.input_step,
+        pricing.size,
+        pricing.price_in,
+        pricing.price_out,
+    )
+    if not all(isinstance(v, sympy.Basic) for v in values):
+        return None  # Python numbers: ``int / int`` is a float there, and so is the sum
+    symbols = Polynomial.symbols_of(values)
+    try:
+        calls, first, output, step, size, price_in, price_out = (
+            Polynomial.of(v, symbols) for v in values
+        )
+        exact = replace(pricing, size=size, price_in=price_in, price_out=price_out)
+
+        def f(j: int) -> Value:
+            return call_cost(cost_model, exact, first + (j - 1) * step, output)
+
+        total = _series(f, calls)
+    except NotPolynomial:
+        return None
+    return total.to_expr()
 
 
 #: Symbolic group costs by their exact inputs: tasks of one shape (a workflow of alike steps,

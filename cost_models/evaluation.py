@@ -19,8 +19,8 @@ from dataclasses import replace
 from functools import cached_property
 
 import sympy
-from aalps.cost_models import plan_checks
-from aalps.cost_models.arithmetic import BIG, FLOAT, SYMBOLIC, Arithmetic, Value
+from aalps.cost_models import plan_checks, symbolic_costs
+from aalps.cost_models.arithmetic import BIG, FLOAT, Arithmetic, Value
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
 from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
@@ -226,19 +226,9 @@ class PlanEvaluator:
         return schedule, calls, models
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
-        """The symbolic expected cost of one task plan (cached)."""
+        """The symbolic expected cost of one task plan (cached; :mod:`.symbolic_costs`)."""
         cost = self._costs.get(task_plan)
-        if cost is None:
-            shape = self._compiled[task_plan.task_id].symbolic
-            schedule, calls, _ = self._run(task_plan, SYMBOLIC, shape)
-            req, prompt = self.request, shape.prompt
-            cost = sympy.Add(
-                *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
-                tool_figures(schedule.tools, req.cost_model)[0],
-                amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
-            )
-            self._costs[task_plan] = cost
-        return cost
+        return cost if cost is not None else symbolic_costs.task_cost(self, task_plan)
 
     def task_success(self, task_plan: TaskPlan) -> sympy.Expr:
         """The symbolic success probability of one task plan in the graph's parameters (cached).
@@ -247,14 +237,7 @@ class PlanEvaluator:
         mean length); AHEAD_BY_K's lead grows with the steps as in :meth:`task_cost`.
         """
         success = self._successes.get(task_plan)
-        if success is None:
-            shape = self._compiled[task_plan.task_id].symbolic
-            schedule = self._run(task_plan, SYMBOLIC, shape)[0]
-            value = schedule.success
-            if not isinstance(value, sympy.Basic):
-                value = SYMBOLIC.number(value)  # a plain 1 when nothing can fail
-            success = self._successes[task_plan] = value
-        return success
+        return success if success is not None else symbolic_costs.task_success(self, task_plan)
 
     def plan_success(self, plan: Plan) -> sympy.Expr:
         """The symbolic success probability of a plan: the product over its tasks."""

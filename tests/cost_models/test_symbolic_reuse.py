@@ -97,3 +97,72 @@ def test_group_cost_memo_equals_computing_anew():
         got = group_cost(group, cost_model, pricing, votes, SYMBOLIC)
         assert sympy.srepr(got) == sympy.srepr(expected)
         assert type(got) is type(expected)
+
+
+def test_polynomial_series_equals_sympy_expand():
+    """The series on exact polynomials is ``sympy.expand`` of the series on sympy objects."""
+    from aalps.cost_models.call_costs import Pricing, _polynomial_series, _series, call_cost
+    from aalps.cost_models.domain import CostModel
+    from aalps.cost_models.operators import CallGroup
+
+    m = sympy.Symbol("m_x", positive=True)
+    rng = random.Random(5)
+    parts = [k, l, b, k * l, b + 1, (k + l) ** 2, sympy.Integer(3), sympy.Rational(5, 2)]
+    checked = 0
+    for _ in range(120):
+        values = [sympy.Add(*rng.sample(parts, rng.randint(1, 3))) for _ in range(4)]
+        if rng.random() < 0.2:
+            values[rng.randrange(4)] = ceiling(k / b)  # not a polynomial: left to sympy
+        group = CallGroup("r", *values)
+        size = rng.choice((m, sympy.Integer(7), m * k))
+        pricing = Pricing(size, sympy.Rational(rng.randint(1, 9), 13), sympy.Rational(2, 3))
+        cost_model = rng.choice(list(CostModel))
+        got = _polynomial_series(group, cost_model, pricing)
+        if got is None:
+            assert any(v.has(sympy.ceiling) for v in values)
+            continue
+
+        def f(j, group=group, cost_model=cost_model, pricing=pricing):
+            step = group.input + (j - 1) * group.input_step
+            return call_cost(cost_model, pricing, step, group.output)
+
+        assert sympy.srepr(got) == sympy.srepr(sympy.expand(_series(f, group.calls)))
+        checked += 1
+    assert checked > 60
+    # Python numbers compute in floats there: not converted.
+    assert _polynomial_series(CallGroup("r", k, l, 1, l), CostModel.FORWARD_PASS, pricing) is None
+
+
+def test_twin_tasks_take_the_same_symbolic_cost():
+    """A task defined as an earlier one gets the cost and success that building them on its
+    own gives (an evaluator told of no twins is the reference)."""
+    import copy
+    from dataclasses import replace as replace_facts
+
+    from aalps.cost_models.evaluation import PlanEvaluator
+    from aalps.cost_models.loading import load_request
+    from aalps.optimizer.baseline import baseline_plan
+
+    from tests.optimizer.random_requests import wide_request_data
+
+    for seed in range(4):
+        data = wide_request_data(seed, 6, 4)
+        tasks = data["graph"]["tasks"]
+        for i, task in enumerate(list(tasks)):
+            twin = copy.deepcopy(task)
+            twin["id"] = f"twin{i}"
+            tasks.append(twin)
+        request = load_request(data)
+        evaluator = PlanEvaluator(request)
+        assert evaluator.facts.twins, "the copies are twins"
+        reference = PlanEvaluator(request)
+        reference.facts = replace_facts(reference.facts, twins={})
+        reference._twins = {}
+        plan = baseline_plan(evaluator)
+        for task_plan in plan.tasks:
+            assert sympy.srepr(evaluator.task_cost(task_plan)) == sympy.srepr(
+                reference.task_cost(task_plan)
+            )
+            assert sympy.srepr(evaluator.task_success(task_plan)) == sympy.srepr(
+                reference.task_success(task_plan)
+            )
