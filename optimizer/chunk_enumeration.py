@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import sympy
-from aalps.cost_models.domain import CHUNK, Model, Operator, Task
+from aalps.cost_models.domain import Model, Operator, Task, TaskPlan
 from aalps.cost_models.operators import ParamSpec
-from aalps.optimizer.chunking import ChunkCounts, cheapest_count
+from aalps.optimizer.chunk_pruning import CountPruner
+from aalps.optimizer.chunking import ChunkCounts, cheapest_count, written_tokens
 from aalps.optimizer.space import (
     Candidate,
     ChunkWindows,
@@ -67,6 +68,10 @@ class Scorer(Protocol):
         """The task plan of ``choice`` (role -> (model, votes)) at ``params``, scored."""
         ...
 
+    def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
+        """The task plan of ``choice`` at ``params`` (not scored)."""
+        ...
+
     def combinations(
         self,
         options: Mapping[str, Sequence[Option]],
@@ -87,6 +92,7 @@ def chunk_candidates(
     *,
     metrics: Metrics,
     capabilities: Mapping[str, str],
+    pruner: Callable[[ChunkWindows], CountPruner | None] | None = None,
 ) -> tuple[list[Candidate], dict[str, tuple[str, ...]], ChunkWindows | None]:
     """CHUNK_AGGREGATE's feasible candidates on one task, its feasible models, its windows.
 
@@ -107,6 +113,9 @@ def chunk_candidates(
         The figures compared besides cost.
     capabilities
         Per role, the capability it needs.
+    pruner
+        Makes the task's :class:`~aalps.optimizer.chunk_pruning.CountPruner` from its
+        windows (None, or returning None: every count tried is scored).
 
     Returns
     -------
@@ -131,7 +140,8 @@ def chunk_candidates(
         )
         return [], {}, None
     if metrics.latency or (metrics.success and _success_varies(capabilities, models, votes)):
-        candidates = _fronts(scorer, space, shape, windows, pairs, models, votes)
+        skip = pruner(windows) if pruner is not None else None
+        candidates = _fronts(scorer, space, shape, windows, pairs, models, votes, skip)
     else:
         candidates = [_cheapest(scorer, space, windows, shape, w, a) for w, a in pairs]
     feasible: dict[str, set[str]] = {"worker": {w for w, _ in pairs}}
@@ -200,8 +210,10 @@ def _fronts(
     pairs: Sequence[tuple[str, str | None]],
     models: Mapping[str, tuple[Model, ...]],
     votes: Mapping[str, tuple[int, ...]],
+    pruner: CountPruner | None = None,
 ) -> list[Candidate]:
-    """Role-wise fronts at every chunk count tried (all counts when few enough)."""
+    """Role-wise fronts at every chunk count tried (all counts when few enough), but for
+    the counts ``pruner`` proves dominated by counts scored before them."""
     lo = min(windows.worker_from[w] for w, _ in pairs)
     counts = windows.counts
     if windows.last - lo + 1 <= MULTI_METRIC_COUNT_LIMIT:
@@ -239,7 +251,12 @@ def _fronts(
         if any(not o for o in options.values()):
             continue
         size = windows.size_for(count)
-        candidates.extend(scorer.combinations(options, reference, {"chunk": size}))
+        if pruner is not None and pruner.dominated(index, size, options):
+            continue
+        scored = scorer.combinations(options, reference, {"chunk": size})
+        candidates.extend(scored)
+        if pruner is not None:
+            pruner.scored(index, size, scored)
     return candidates
 
 
@@ -321,18 +338,13 @@ class ChunkShape:
         """
         assert task.chunkable is not None
         total = number(task.input_tokens + incoming)
-        expr = task.chunkable.aggregate_tokens.xreplace(values)
-        if CHUNK in expr.free_symbols:
-            fn = sympy.lambdify(CHUNK, expr, modules="math")
-        else:
-            constant = float(expr)
-            fn = lambda size: constant  # noqa: E731
+        fn, convex = written_tokens(task.chunkable.aggregate_tokens.xreplace(values))
         return cls(
             total=total,
             prompt=number(task.prompt_tokens),
             output=number(task.output_tokens),
             written=fn,
-            convex=_nonnegative_polynomial(expr),
+            convex=convex,
         )
 
     def worker_peak(self, count: int) -> float:
@@ -343,17 +355,6 @@ class ChunkShape:
     def aggregator_peak(self, count: int) -> float:
         """The tokens the aggregator's call holds (prompt, every chunk's result, output)."""
         return self.prompt + count * float(self.written(self.total / count)) + self.output
-
-
-def _nonnegative_polynomial(expr: sympy.Expr) -> bool:
-    """Whether ``expr`` is a polynomial in the chunk size with nonnegative coefficients."""
-    if expr.free_symbols - {CHUNK}:
-        return False
-    try:
-        poly = sympy.Poly(expr, CHUNK)
-    except sympy.PolynomialError:
-        return False
-    return all(bool(c >= 0) for c in poly.all_coeffs())
 
 
 def _fits(model: Model, peak: Callable[[int], float], counts: ChunkCounts) -> Callable[[int], bool]:

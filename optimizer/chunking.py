@@ -39,8 +39,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["ChunkCounts", "CountSearch", "ENUMERATION_LIMIT", "GRID_POINTS", "cheapest_count"]
+import sympy
+from aalps.cost_models.domain import CHUNK
+
+__all__ = [
+    "ChunkCounts",
+    "CountSearch",
+    "ENUMERATION_LIMIT",
+    "GRID_POINTS",
+    "cheapest_count",
+    "written_tokens",
+]
 
 #: Up to this many distinct counts the cost-only search enumerates every one.
 ENUMERATION_LIMIT = 4000
@@ -190,3 +201,27 @@ def _ternary(f: Callable[[int], float], counts: ChunkCounts, lo: int, hi: int) -
 
 def _best(values: dict[int, float]) -> int:
     return min(values, key=lambda count: (values[count], count))
+
+
+@lru_cache(maxsize=1024)
+def written_tokens(expr: sympy.Expr) -> tuple[Callable[[float], float], bool]:
+    """The tokens a chunk's call writes as a function of the chunk size, and whether it
+    is a polynomial with nonnegative coefficients: per distinct expression, once (tasks of
+    a request share a few; ``lambdify`` costs about a millisecond)."""
+    if CHUNK in expr.free_symbols:
+        fn = sympy.lambdify(CHUNK, expr, modules="math")
+    else:
+        constant = float(expr)
+        fn = lambda size: constant  # noqa: E731
+    return fn, _nonnegative_polynomial(expr)
+
+
+def _nonnegative_polynomial(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` is a polynomial in the chunk size with nonnegative coefficients."""
+    if expr.free_symbols - {CHUNK}:
+        return False
+    try:
+        poly = sympy.Poly(expr, CHUNK)
+    except sympy.PolynomialError:
+        return False
+    return all(bool(c >= 0) for c in poly.all_coeffs())

@@ -51,6 +51,7 @@ from aalps.cost_models.operators import OPERATORS, RoleSpec, applicable_operator
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
+from aalps.optimizer.chunk_pruning import AggregatorInput, CountPruner
 from aalps.optimizer.ensemble_options import ensemble_options
 from aalps.optimizer.model_dominance import (
     RELIABILITY_SETS_CALLS,
@@ -248,6 +249,22 @@ class OperatorEnumerator:
             number=owner.number,
         )
         (param,) = [p for p in self.spec.params(self.task) if p.name == "chunk"]
+        task, far = self.task, owner.far
+
+        def pruner(windows: ChunkWindows) -> CountPruner | None:
+            near = AggregatorInput(shape.total, shape.prompt, shape.written)
+            wanted = far is not None and self.metrics.far
+            return CountPruner.of(
+                self,
+                windows,
+                models,
+                metrics=self.metrics,
+                evaluator=self.evaluator,
+                far=far,
+                inputs=(near, AggregatorInput.at(task, far) if wanted and far else None),
+                acceptance=task.acceptance is not None,
+            )
+
         return chunk_candidates(
             self,
             self.space,
@@ -257,6 +274,7 @@ class OperatorEnumerator:
             votes,
             metrics=self.metrics,
             capabilities={r.name: r.capability for r in self.roles},
+            pruner=pruner,
         )
 
     def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
