@@ -246,7 +246,7 @@ def derive_bound(
 #: Per thread (an analyzer is not safe to share: it numbers exponential keys as it meets
 #: them), the analyzers kept per context (growing symbols, model symbols, assumptions).
 _LOCAL = threading.local()
-_MAX_ANALYZERS = 8  # contexts kept per thread (a batch of requests usually shares one)
+_MAX_ANALYZERS = 4  # contexts kept per thread (a batch of requests usually shares one)
 _MAX_REMEMBERED = 20_000  # Θ results one analyzer keeps before it is replaced by a fresh one
 
 
