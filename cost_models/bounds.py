@@ -77,6 +77,7 @@ all, by the exact expansion.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -242,10 +243,19 @@ def derive_bound(
     )
 
 
-#: Analyzers kept per context (growing symbols, model symbols, assumptions), newest last.
-_ANALYZERS: dict[tuple[Any, ...], _Theta] = {}
-_MAX_ANALYZERS = 16  # contexts kept (a batch of requests usually shares one)
-_MAX_REMEMBERED = 100_000  # Θ results one analyzer keeps before it is replaced by a fresh one
+#: Per thread (an analyzer is not safe to share: it numbers exponential keys as it meets
+#: them), the analyzers kept per context (growing symbols, model symbols, assumptions).
+_LOCAL = threading.local()
+_MAX_ANALYZERS = 4  # contexts kept per thread (a batch of requests usually shares one)
+_MAX_REMEMBERED = 20_000  # Θ results one analyzer keeps before it is replaced by a fresh one
+
+
+def _analyzers() -> dict[tuple[Any, ...], _Theta]:
+    """This thread's analyzers by context, newest last."""
+    kept: dict[tuple[Any, ...], _Theta] | None = getattr(_LOCAL, "analyzers", None)
+    if kept is None:
+        kept = _LOCAL.analyzers = {}
+    return kept
 
 
 def _analyzer(
@@ -266,12 +276,13 @@ def _analyzer(
     if not reuse:
         return _Theta(growing, models, assumptions)
     key = (growing, models, assumptions)
-    analyzer = _ANALYZERS.pop(key, None)
+    kept = _analyzers()
+    analyzer = kept.pop(key, None)
     if analyzer is None or len(analyzer._cache) > _MAX_REMEMBERED:
         analyzer = _Theta(growing, models, assumptions)
-    _ANALYZERS[key] = analyzer  # newest last
-    while len(_ANALYZERS) > _MAX_ANALYZERS:
-        del _ANALYZERS[next(iter(_ANALYZERS))]
+    kept[key] = analyzer  # newest last
+    while len(kept) > _MAX_ANALYZERS:
+        del kept[next(iter(kept))]
     return analyzer
 
 

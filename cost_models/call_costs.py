@@ -294,7 +294,7 @@ def _polynomial_series(group: CallGroup, cost_model: Any, pricing: Pricing) -> V
 #: Symbolic group costs by their exact inputs: tasks of one shape (a workflow of alike steps,
 #: the plans of one request) repeat them, and building one is sympy arithmetic and an expand.
 _SYMBOLIC_GROUPS: dict[tuple[Any, ...], Value] = {}
-_MAX_SYMBOLIC_GROUPS = 20_000  # then cleared (a cost is rebuilt the same on its next use)
+_MAX_SYMBOLIC_GROUPS = 4096  # then cleared (a cost is rebuilt the same on its next use)
 
 
 def _typed(value: Value) -> tuple[type, Value]:

@@ -49,7 +49,7 @@ def _random_cost(rng: random.Random) -> sympy.Expr:
 def test_shared_analyzer_equals_fresh_analyzers():
     rng = random.Random(7)
     costs = [_random_cost(rng) for _ in range(60)]
-    bounds_module._ANALYZERS.clear()
+    bounds_module._analyzers().clear()
     # Interleaved and repeated, so that later bounds find earlier results in the analyzer.
     for cost in [*costs, *reversed(costs), *costs[::3]]:
         try:
@@ -65,11 +65,11 @@ def test_shared_separation_equals_fresh_analyzers():
     rng = random.Random(11)
     costs = [_random_cost(rng) for _ in range(20)]
     pairs = [(x, y) for x in costs[:5] for y in costs[5:]]
-    bounds_module._ANALYZERS.clear()
+    bounds_module._analyzers().clear()
     shared = [separation(derive_bound(x, **CONTEXT), derive_bound(y, **CONTEXT)) for x, y in pairs]
     fresh = []
     for x, y in pairs:
-        bounds_module._ANALYZERS.clear()
+        bounds_module._analyzers().clear()
         fresh.append(separation(derive_bound(x, **CONTEXT), derive_bound(y, **CONTEXT)))
     assert [[(s.role, sympy.srepr(s.expr)) for s in seps] for seps in shared] == [
         [(s.role, sympy.srepr(s.expr)) for s in seps] for seps in fresh
@@ -166,3 +166,26 @@ def test_twin_tasks_take_the_same_symbolic_cost():
             assert sympy.srepr(evaluator.task_success(task_plan)) == sympy.srepr(
                 reference.task_success(task_plan)
             )
+
+
+def test_threads_keep_their_own_analyzers():
+    """Concurrent bounds (a batch served by threads) equal a fresh analyzer's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(13)
+    costs = [_random_cost(rng) for _ in range(40)]
+    expected = []
+    for cost in costs:
+        try:
+            expected.append(_fresh_bound(cost))
+        except Exception as error:  # noqa: BLE001 - compared by type below
+            expected.append(type(error))
+
+    def shared(cost: sympy.Expr) -> object:
+        try:
+            return _shared_bound(cost)
+        except Exception as error:  # noqa: BLE001
+            return type(error)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(shared, costs * 3)) == expected * 3
