@@ -8,8 +8,10 @@ hands :func:`~aalps.optimizer.stability.stability_ranges` and a copy of the eval
 caches as they were then (warm from the search, as in a real run). Then it times
 ``stability_ranges`` of this tree and of ``--against``'s (its ``optimizer/stability*.py``
 loaded under other module names, the rest of the package shared), alternating, each on
-its own copy of the warm evaluator, and checks that both give the same ranges (every
-field; floats compared by ``repr``). Prints the least CPU seconds of ``--repeat`` rounds.
+its own copy of the warm evaluator, with the collector's thresholds optimize runs under
+(:func:`~aalps.optimizer.collection_pause.fewer_collections`), and checks that both give
+the same ranges (every field; floats compared by ``repr``). Prints the least CPU seconds
+of ``--repeat`` rounds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import yaml
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.optimizer import api
+from aalps.optimizer.collection_pause import fewer_collections
 
 from tests.optimizer.chain_requests import chain_request_data
 from tests.optimizer.random_requests import random_request_data, wide_request_data
@@ -163,8 +166,9 @@ def main() -> None:
                 results = []
                 copies = [(warm_copy(e), p, s, r) for e, p, s, r in calls]
                 started = time.process_time()
-                for evaluator, plan, spaces, ratio in copies:
-                    results.append(ranges(evaluator, plan, spaces, ratio=ratio))
+                with fewer_collections():  # as inside optimize
+                    for evaluator, plan, spaces, ratio in copies:
+                        results.append(ranges(evaluator, plan, spaces, ratio=ratio))
                 best[who] = min(best[who], time.process_time() - started)
                 if who == "there":
                     expected = [digest(r) for r in results]
