@@ -10,7 +10,8 @@ or latency in play, every count is tried when there are at most
 :data:`MULTI_METRIC_COUNT_LIMIT` (exact), else each pair's cost optimum plus
 :data:`MULTI_METRIC_COUNT_SAMPLE` counts spread over the range (not exact: the space says
 so). At each count tried the two roles are filtered separately (the operator is
-role-separable).
+role-separable), and a count that an earlier one provably dominates is skipped before
+anything at it is scored (:mod:`aalps.optimizer.chunk_pruning`).
 
 The search takes what it needs from the enumerator as a small :class:`Scorer` protocol
 (score one choice, score a product of role choices) and plain arguments, so this module does

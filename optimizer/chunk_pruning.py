@@ -56,12 +56,15 @@ from aalps.cost_models.shapes import ray_values
 from aalps.optimizer.chunking import written_tokens
 from aalps.optimizer.space import Candidate, ChunkWindows, Metrics, Option
 
-__all__ = ["FREE_MODEL", "MARGIN", "AggregatorInput", "CountPruner", "free_twin"]
+__all__ = ["FREE_MODEL", "MARGIN", "WITNESSES", "AggregatorInput", "CountPruner", "free_twin"]
 
 #: The twin catalog's free aggregator (a name no catalog can hold: it starts with NUL).
 FREE_MODEL = "\x00free aggregator"
 #: Relative margin by which the aggregator's input must grow (rounding is ~1e-16).
 MARGIN = 1e-9
+#: The scored counts tried as witnesses, latest first (more rarely finds one: a count
+#: beaten by an earlier one is mostly beaten by the last one scored).
+WITNESSES = 2
 
 _TWINS: WeakKeyDictionary[PlanEvaluator, PlanEvaluator] = WeakKeyDictionary()
 _VALUES: WeakKeyDictionary[PlanEvaluator, dict[sympy.Symbol, sympy.Float]] = WeakKeyDictionary()
@@ -146,11 +149,14 @@ class AggregatorInput:
 
 @dataclass
 class _Scored:
-    """A count whose candidates were scored: its chunk size and worker front."""
+    """A count whose candidates were scored: its chunk size, worker front, and whether a
+    candidate's success underflowed (its log then comes from mpmath) at the scale point
+    and at the far point."""
 
     index: int
     size: int
     workers: tuple[Option, ...]
+    underflow: tuple[bool, bool]
 
 
 @dataclass
@@ -167,10 +173,10 @@ class CountPruner:
     far: PlanEvaluator | None
     inputs: tuple[AggregatorInput, AggregatorInput | None]  # scale point, far point
     strict_success: bool  # an acceptance multiplies the success: compare strictly
+    certain: frozenset[Option]  # worker choices whose success is exactly 1.0 at every count
     _done: list[_Scored] = field(default_factory=list)
-    _parts: dict[tuple[int, Option], tuple[TaskOutcome, TaskOutcome | None]] = field(
-        default_factory=dict
-    )
+    _parts: dict[tuple[int, Option, bool], TaskOutcome] = field(default_factory=dict)
+    _spans: dict[tuple[int, int], tuple[float, float] | None] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -184,10 +190,11 @@ class CountPruner:
         far: PlanEvaluator | None,
         inputs: tuple[AggregatorInput, AggregatorInput | None],
         acceptance: bool,
+        capability: str,
     ) -> CountPruner | None:
         """A pruner for the task, or None when the argument does not hold for it (no
         aggregator, a setup cost, PRICED with cache or tier prices, far figures without
-        the far point's sizes)."""
+        the far point's sizes). ``capability``: the worker's."""
         if "aggregator" not in models:
             return None
         if any(m.setup_cost != 0 for ms in models.values() for m in ms):
@@ -203,6 +210,13 @@ class CountPruner:
         far_figures = far if metrics.far else None
         if far_figures is not None and inputs[1] is None:
             return None
+        # One vote of a model that is always right and does not decay: the worker's
+        # reliability is 1.0, its power over decisions and chunks 1.0 (mpmath's too).
+        certain = frozenset(
+            (m.name, 1)
+            for m in models["worker"]
+            if m.capabilities[capability] == 1 and m.per_token_error == 0
+        )
         return cls(
             maker,
             windows,
@@ -211,36 +225,41 @@ class CountPruner:
             free_twin(far_figures) if far_figures is not None else None,
             inputs,
             acceptance,
+            certain,
         )
 
     def scored(self, index: int, size: int, candidates: Sequence[Candidate]) -> None:
-        """Record a scored count, a witness for later ones when its candidates' figures
-        are plain floats (a success that underflowed or a cost that overflowed is not)."""
+        """Record a scored count: a witness for later ones when its candidates' costs are
+        finite floats."""
         if not candidates:
             return
+        underflow = [False, False]
         for c in candidates:
-            for outcome in (c.outcome, c.far):
-                if outcome is not None and not (
-                    math.isfinite(outcome.expected_cost) and outcome.success_probability > 0.0
-                ):
+            for point, outcome in enumerate((c.outcome, c.far)):
+                if outcome is None:
+                    continue
+                if not math.isfinite(outcome.expected_cost):
                     return
+                underflow[point] = underflow[point] or outcome.success_probability == 0.0
         workers = {
             (a.model, a.votes) for c in candidates for a in c.plan.roles if a.role == "worker"
         }
-        self._done.append(_Scored(index, size, tuple(sorted(workers))))
+        self._done.append(
+            _Scored(index, size, tuple(sorted(workers)), (underflow[0], underflow[1]))
+        )
 
     def dominated(self, index: int, size: int, options: Mapping[str, Sequence[Option]]) -> bool:
         """Whether every choice among ``options`` at chunk ``size`` (count index ``index``)
         has a witness at one scored count."""
         spans = self.windows.aggregator_span
         aggregators = {o[0] for o in options["aggregator"]}
-        for done in reversed(self._done):
+        for done in reversed(self._done[-WITNESSES:]):
             if not all(spans[m][0] <= done.index <= spans[m][1] for m in aggregators):
                 continue
             if not self._aggregator_cheaper(done.size, size):
                 continue
             if all(
-                any(self._no_worse(done.size, w1, size, w) for w1 in done.workers)
+                any(self._no_worse(done, w1, size, w) for w1 in done.workers)
                 for w in options["worker"]
             ):
                 return True
@@ -249,45 +268,84 @@ class CountPruner:
     def _aggregator_cheaper(self, before: int, after: int) -> bool:
         """Whether the aggregator reads fewer tokens at chunk size ``before`` than at
         ``after`` (by :data:`MARGIN`), at the scale point and, when it counts, far away."""
-        for shape in self.inputs if self.far is not None else self.inputs[:1]:
-            assert shape is not None
-            low, high = shape.span(before) or (math.inf, math.inf), shape.span(after)
+        for point in (0, 1) if self.far is not None else (0,):
+            low, high = self._span(point, before) or (math.inf, math.inf), self._span(point, after)
             if high is None or not low[1] < high[0] * (1.0 - MARGIN):
                 return False
         return True
 
-    def _part(self, size: int, option: Option) -> tuple[TaskOutcome, TaskOutcome | None]:
-        """The worker's part at chunk ``size`` (the plan with the free aggregator)."""
-        key = (size, option)
+    def _span(self, point: int, size: int) -> tuple[float, float] | None:
+        """:meth:`AggregatorInput.span` at the scale point (0) or the far point (1)."""
+        key = (point, size)
+        if key not in self._spans:
+            shape = self.inputs[point]
+            assert shape is not None
+            self._spans[key] = shape.span(size)
+        return self._spans[key]
+
+    def _part(self, size: int, option: Option, far: bool) -> TaskOutcome:
+        """The worker's part at chunk ``size`` (the plan with the free aggregator), at the
+        scale point or the far point."""
+        key = (size, option, far)
         part = self._parts.get(key)
         if part is None:
             plan = self.maker.plan(
                 {"worker": option, "aggregator": (FREE_MODEL, 1)}, {"chunk": size}
             )
-            far = self.far.task_outcome(plan) if self.far is not None else None
-            part = self._parts[key] = (self.near.task_outcome(plan), far)
+            twin = self.far if far else self.near
+            assert twin is not None
+            part = self._parts[key] = twin.task_outcome(plan)
         return part
 
-    def _no_worse(self, size1: int, w1: Option, size2: int, w2: Option) -> bool:
-        """Whether worker choice ``w1`` at ``size1`` is no worse than ``w2`` at ``size2``
-        in every figure the search compares."""
-        (near1, far1), (near2, far2) = self._part(size1, w1), self._part(size2, w2)
-        metrics = self.metrics
-        if not self._figures_no_worse(near1, near2, metrics.success, metrics.latency):
+    def _no_worse(self, done: _Scored, w1: Option, size2: int, w2: Option) -> bool:
+        """Whether worker choice ``w1`` at ``done``'s chunk size is no worse than ``w2`` at
+        ``size2`` in every figure the search compares (the far point's only when the
+        scale point's hold)."""
+        metrics, tie = self.metrics, w1 in self.certain and w2 in self.certain
+        if not self._figures_no_worse(
+            self._part(done.size, w1, False),
+            self._part(size2, w2, False),
+            metrics.success,
+            metrics.latency,
+            done.underflow[0],
+            tie,
+        ):
             return False
-        if far1 is None or far2 is None:
-            return True
-        return self._figures_no_worse(far1, far2, metrics.ratio, False)
+        return self.far is None or self._figures_no_worse(
+            self._part(done.size, w1, True),
+            self._part(size2, w2, True),
+            metrics.ratio,
+            False,
+            done.underflow[1],
+            tie,
+        )
 
     def _figures_no_worse(
-        self, a: TaskOutcome, b: TaskOutcome, success: bool, latency: bool
+        self,
+        a: TaskOutcome,
+        b: TaskOutcome,
+        success: bool,
+        latency: bool,
+        underflow: bool,
+        tie: bool,
     ) -> bool:
+        """Whether worker part ``a`` is no worse than ``b``: cost, success (when it
+        counts), latency (when it counts).
+
+        The plans' figures add the same aggregator part to both in floats, so ``<=``
+        carries over, except where they multiply in the acceptance (equal parts may round
+        apart: strict, unless both are exactly 1.0, ``tie``) or where a plan's success
+        underflowed (its log is recomputed in mpmath, ``underflow``: the logs must part
+        by :data:`MARGIN`).
+        """
         if not (math.isfinite(a.expected_cost) and a.expected_cost <= b.expected_cost):
             return False
-        if success:
-            if not a.success_probability > 0.0:
-                return False
-            if self.strict_success:
+        if success and not tie:
+            if underflow or a.success_probability == 0.0:
+                gap = a.log_success - b.log_success
+                if not gap > MARGIN * max(1.0, abs(b.log_success)):
+                    return False
+            elif self.strict_success:
                 if not a.success_probability > b.success_probability:
                     return False
             elif not a.success_probability >= b.success_probability:

@@ -263,6 +263,7 @@ class OperatorEnumerator:
                 far=far,
                 inputs=(near, AggregatorInput.at(task, far) if wanted and far else None),
                 acceptance=task.acceptance is not None,
+                capability=self.roles[0].capability,
             )
 
         return chunk_candidates(
