@@ -20,10 +20,9 @@ from functools import cached_property
 
 import sympy
 from aalps.cost_models import plan_checks, symbolic_costs
-from aalps.cost_models.arithmetic import BIG, FLOAT, Arithmetic, Value
+from aalps.cost_models.arithmetic import BIG, FLOAT, Arithmetic
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
 from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
-from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.correlated_votes import correlated_lead_choices
 from aalps.cost_models.domain import (
     Catalog,
@@ -39,7 +38,6 @@ from aalps.cost_models.errors import FieldViolation
 from aalps.cost_models.numeric_errors import numeric_errors
 from aalps.cost_models.operators import (
     OPERATORS,
-    OperatorSpec,
     RoleSpec,
     Schedule,
     TaskShape,
@@ -47,14 +45,12 @@ from aalps.cost_models.operators import (
 from aalps.cost_models.outcomes import (
     PlanEvaluation,
     PlanOutcome,
-    RetryTail,
     TaskEvaluation,
     TaskOutcome,
     combine_outcomes,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
-from aalps.cost_models.role_calls import RoleCalls, Shares, declare, member_models, role_calls
-from aalps.cost_models.setup_costs import amortized, setup_of
+from aalps.cost_models.role_calls import RoleCalls
 from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
@@ -62,11 +58,15 @@ from aalps.cost_models.shapes import (
     log_of,
     model_sizes,
     ray_values,
-    to_float,
 )
 from aalps.cost_models.stochastic import lead_choices
-from aalps.cost_models.tools import tool_figures
-from aalps.cost_models.vote_reliability import RoleReliability
+from aalps.cost_models.task_scoring import (
+    Fixed,
+    RoleEntry,
+    numeric_outcome,
+    role_models,
+    run_schedule,
+)
 
 __all__ = [
     "VOTE_CHOICES",
@@ -79,9 +79,6 @@ __all__ = [
     "make_task_plan",
     "ray_values",
 ]
-
-#: Operators whose attempts are checked (the others' success also needs acceptance).
-_VERIFIED = (Operator.GLOBAL_RETRY, Operator.LOCAL_RETRY)
 
 
 class PlanEvaluator:
@@ -114,16 +111,13 @@ class PlanEvaluator:
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, ModelNumbers]] = {}
-        # Per (task, operator): the operator, its roles' capabilities, whether unverified,
-        # the task.
-        self._capabilities: dict[
-            tuple[str, Operator], tuple[OperatorSpec, dict[str, str], bool, Task]
-        ] = {}
+        # Per (task, operator): :data:`.task_scoring.Fixed`.
+        self._capabilities: dict[tuple[str, Operator], Fixed] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         self._order = self.facts.order
         self._twins = self.facts.twins
-        # Per arithmetic: (assignment, capability) -> the role's calls and shares.
-        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], tuple[RoleCalls, Shares]]]
+        # Per arithmetic: (assignment, capability) -> the role's figures.
+        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], RoleEntry]]
         self._role_calls = {}
         self._pred_index = self.facts.pred_index
 
@@ -181,49 +175,9 @@ class PlanEvaluator:
     def _run(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> tuple[Schedule, dict[str, RoleCalls], dict[str, Model]]:
-        key = (task_plan.task_id, task_plan.operator)
-        fixed = self._capabilities.get(key)
-        if fixed is None:
-            task = self.graph.task_by_id[task_plan.task_id]
-            spec = OPERATORS[task_plan.operator]
-            capability = {r.name: r.capability for r in spec.roles(task)}
-            # Unverified attempts: each block is right only with the acceptance probability.
-            unverified = task.acceptance is not None and task_plan.operator not in _VERIFIED
-            fixed = self._capabilities[key] = (spec, capability, unverified, task)
-        spec, capability, unverified, task = fixed
-        numbers = self._numbers.get(arithmetic.name)
-        if numbers is None:
-            numbers = self._numbers[arithmetic.name] = {}
-        known = self._role_calls.get(arithmetic.name)
-        if known is None:
-            known = self._role_calls[arithmetic.name] = {}
-        by_name = self.catalog.by_name
-        calls: dict[str, RoleCalls] = {}
-        models: dict[str, Model] = {}  # each role's (first) model
-        reliability = RoleReliability(arithmetic)
-        for assignment in task_plan.roles:
-            role = assignment.role
-            if role in capability:
-                entry = known.get((assignment, capability[role]))
-                if entry is None:
-                    for name, _ in assignment.members:  # converted on first use (once each)
-                        if name not in numbers:
-                            numbers[name] = ModelNumbers.of(
-                                by_name[name], arithmetic, self._model_sizes[name]
-                            )
-                    entry = role_calls(assignment, capability[role], numbers, by_name)
-                    known[(assignment, capability[role])] = entry
-                calls[role] = entry[0]
-                declare(reliability, role, entry[1])
-                models[role] = entry[0].members[0].model
-
-        # CASCADE adds its stages' rates:
-        rated = spec.rated(task, models, capability, reliability, arithmetic)
-        schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
-        if unverified:
-            units = shape.block_count if shape.block_count != 0 else 1
-            schedule = replace(schedule, success=schedule.success * shape.acceptance**units)
-        return schedule, calls, models
+        """The plan's schedule, each role's calls and (first) model (:mod:`.task_scoring`)."""
+        schedule, calls, _ = run_schedule(self, task_plan, arithmetic, shape)
+        return schedule, calls, role_models(calls)
 
     def task_cost(self, task_plan: TaskPlan) -> sympy.Expr:
         """The symbolic expected cost of one task plan (cached; :mod:`.symbolic_costs`)."""
@@ -305,81 +259,25 @@ class PlanEvaluator:
         """``outcome`` with the log of its success from mpmath (the float underflowed)."""
         with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
             compiled = self._compiled[task_plan.task_id]
-            schedule = self._run(task_plan, BIG, compiled.big)[0]
-            return replace(outcome, log_success=log_of(schedule.success))
+            schedule = run_schedule(self, task_plan, BIG, compiled.big)[0]
+            o = outcome
+            return TaskOutcome(
+                o.expected_cost,
+                o.log_cost,
+                o.success_probability,
+                o.latency,
+                o.cost_variance,
+                o.window_violation,
+                o.retry,
+                log_of(schedule.success),
+                o.setup_cost,
+                o.setup_share,
+            )
 
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
     ) -> TaskOutcome:
-        schedule, roles, _ = self._run(task_plan, arithmetic, shape)
-        request = self.request
-        parallelism = request.constraints.parallelism
-        groups = schedule.groups
-        members = member_models(roles)
-        setup = setup_of(members) if any(m.setup_cost for m in members) else None
-        cost, latency = tool_figures(schedule.tools, request.cost_model)
-        share = 0 if setup is None else amortized(setup, request.volume, arithmetic)
-        cost = cost + share
-        violation = None
-        variance: Value = 0
-        stops: list[tuple[Value, Value]] = []
-        retry: RetryTail | CascadeTail | None = None
-        per_attempt: dict[str, Value] | None = None
-        for g in groups:
-            calls = g.calls
-            if calls == 0:
-                continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
-            role = g.role
-            own = roles[role]
-            cost = cost + (spent := own.cost(g, request, arithmetic, shape.prompt))
-            if g.nested:  # a CASCADE stage: it runs only when every stage before rejected
-                stops.append((calls, spent))
-            if g.variance:
-                if per_attempt is None:
-                    # Per-attempt cost of each random group, with the groups that follow it.
-                    per_attempt = {
-                        f.role: roles[f.role].attempt_cost(request, f.input, f.output, shape.prompt)
-                        for f in groups
-                        if f.variance or f.follows
-                    }
-                one = per_attempt[role] + sum(
-                    per_attempt[f.role] for f in groups if f.follows == role
-                )
-                variance = variance + g.variance * one * one
-                if g.retry_units and retry is None:
-                    units = int(round(to_float(g.retry_units)))
-                    mean = to_float(calls * one)
-                    retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
-            step = g.input_step
-            mean_in = g.input + (calls - 1) * step / 2 if step else g.input
-            rounds = g.stages * (
-                1 if parallelism is None else arithmetic.rounds(g.parallel * own.votes, parallelism)
-            )
-            latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
-            if violation is None:
-                violation = own.window_violation(role, to_float(g.max_input() + g.output))
-        if stops:  # a CASCADE (no other random group): it stops at a random stage
-            variance, retry = cascade_tail(stops)
-        success = schedule.success
-        if type(cost) is float and type(success) is float:
-            log_cost = math.log(cost) if cost > 0 else -math.inf
-            log_success = math.log(success) if success > 0 else -math.inf
-            float_success = success
-        else:
-            log_cost, log_success = log_of(cost), log_of(success)
-            float_success = to_float(success)
-        return TaskOutcome(
-            expected_cost=to_float(cost),
-            log_cost=log_cost,
-            success_probability=float_success,
-            latency=to_float(latency),
-            cost_variance=to_float(variance),
-            window_violation=violation,
-            retry=retry,
-            log_success=log_success,
-            setup_cost=0.0 if setup is None else float(setup),
-            setup_share=to_float(share),
-        )
+        return numeric_outcome(self, task_plan, arithmetic, shape)
 
     # --- whole plans -------------------------------------------------------------------
 

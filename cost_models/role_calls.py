@@ -18,6 +18,7 @@ rule:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -57,6 +58,15 @@ class RoleCalls:
     def latency_per_token(self) -> float:
         """The slowest member's: the parallel votes of a call wait for it."""
         return max(m.model.latency_per_token for m in self.members)
+
+    @cached_property
+    def window_limit(self) -> float:
+        """The narrowest member's context window (inf when none has one): a call no larger
+        fits every member (:meth:`window_violation` says which one it does not fit)."""
+        return min(
+            (m.model.context_window for m in self.members if m.model.context_window > 0),
+            default=math.inf,
+        )
 
     def cost(
         self, group: CallGroup, request: OptimizeRequest, arithmetic: Arithmetic, prompt: Value

@@ -93,21 +93,24 @@ def _ray_function(
     return fn
 
 
-_POINTS: dict[int, tuple[Mapping[sympy.Symbol, Any], bool, tuple[Any, ...], tuple[Any, ...]]] = {}
+_POINTS: dict[
+    tuple[int, bool], tuple[Mapping[sympy.Symbol, Any], tuple[Any, ...], tuple[Any, ...]]
+] = {}
 
 
 def _point_arguments(
     values: Mapping[sympy.Symbol, Any], big: bool
 ) -> tuple[tuple[sympy.Symbol, ...], tuple[Any, ...]]:
-    """A ray point's symbols (in a fixed order) and their numbers, worked out once per point."""
-    known = _POINTS.get(id(values))
-    if known is not None and known[0] is values and known[1] == big:
-        return known[2], known[3]
+    """A ray point's symbols (in a fixed order) and their numbers, worked out once per point
+    and kind of number (a point's floats and mpmath numbers are both asked for, in turns)."""
+    known = _POINTS.get((id(values), big))
+    if known is not None and known[0] is values:
+        return known[1], known[2]
     symbols = tuple(sorted(values, key=str))
     args = tuple(mpmath.mpf(str(values[s])) if big else float(values[s]) for s in symbols)
     if len(_POINTS) > 64:
         _POINTS.clear()
-    _POINTS[id(values)] = (values, big, symbols, args)
+    _POINTS[(id(values), big)] = (values, symbols, args)
     return symbols, args
 
 

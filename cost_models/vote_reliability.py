@@ -12,7 +12,9 @@ models, each with its own reliability, decay and ``ρ``: the majority of all of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.correlated_votes import (
@@ -21,7 +23,25 @@ from aalps.cost_models.correlated_votes import (
 )
 from aalps.cost_models.stochastic import majority_vote_success
 
-__all__ = ["RoleReliability"]
+__all__ = ["Prepared", "RememberedReliability", "RoleReliability", "prepare"]
+
+#: A role's declaration made once (:func:`prepare`), for :meth:`RoleReliability.put`:
+#: (ensemble, (p, keep, votes, exact ρ) or the members' list of them, ρ).
+Prepared = tuple[bool, Any, float]
+
+
+def prepare(
+    arithmetic: Arithmetic, shares: Sequence[tuple[Value, Value | None, int, float]]
+) -> Prepared:
+    """What :meth:`RoleReliability.add` (one share) or :meth:`RoleReliability.add_ensemble`
+    (several) would store, ``ρ`` converted to ``arithmetic``: a role keeps it, so that a
+    task plan declares the role with :meth:`RoleReliability.put` and converts nothing."""
+    number = arithmetic.number
+    if len(shares) == 1:
+        p, keep, votes, rho = shares[0]
+        return False, (p, keep, votes, number(rho) if rho else 0), rho
+    members = [(p, keep, votes, number(rho) if rho else 0) for p, keep, votes, rho in shares]
+    return True, members, 0.0
 
 
 class RoleReliability:
@@ -52,6 +72,15 @@ class RoleReliability:
         # Votes across models are not one model's repeated samples: no single ρ applies.
         self._rho[role] = 0.0
 
+    def put(self, role: str, prepared: Prepared) -> None:
+        """Declare ``role`` as :func:`prepare` made it (the same as ``add``/``add_ensemble``)."""
+        ensemble, value, rho = prepared
+        if ensemble:
+            self._ensembles[role] = value
+        else:
+            self._roles[role] = value
+        self._rho[role] = rho
+
     def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
         ensemble = self._ensembles.get(role)
         if ensemble is not None:
@@ -77,6 +106,35 @@ class RoleReliability:
     def correlation(self, role: str) -> float:
         """ρ of the role's model on the role's capability (0: independent samples)."""
         return self._rho.get(role, 0.0)
+
+
+class RememberedReliability(RoleReliability):
+    """A :class:`RoleReliability` whose roles keep their answers (mpmath numbers, slow to
+    work out): each role is declared with a memo of its own, by (tokens, decisions), that
+    lives as long as the role's figures (:class:`~aalps.cost_models.task_scoring.RoleEntry`).
+    The same numbers: the answer depends on nothing else (the memo keys hold the numbers'
+    types as well, so an ``int`` and an equal ``mpf`` are kept apart)."""
+
+    __slots__ = ("_memos",)
+
+    def __init__(self, arithmetic: Arithmetic) -> None:
+        super().__init__(arithmetic)
+        self._memos: dict[str, dict[tuple[Any, ...], Value]] = {}
+
+    def remember(self, role: str, prepared: Prepared, memo: dict[tuple[Any, ...], Value]) -> None:
+        """:meth:`put`, with the role's memo."""
+        self.put(role, prepared)
+        self._memos[role] = memo
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
+        memo = self._memos.get(role)
+        if memo is None:
+            return super().__call__(role, tokens_in, decisions)
+        key = (type(tokens_in), tokens_in, type(decisions), decisions)
+        known = memo.get(key)
+        if known is None:
+            known = memo[key] = super().__call__(role, tokens_in, decisions)
+        return known
 
 
 def _decayed(p: Value, keep: Value | None, tokens_in: Value, decisions: Value) -> Value:
