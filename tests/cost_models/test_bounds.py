@@ -394,3 +394,20 @@ def test_separation_is_reduced_like_a_bound():
     plan = theta(m_a * (k * l * p + p**2 + p) + m_b * (k + 1), (b, k, l, p), (m_a, m_b), (b <= k,))
     seps = {s.role: s.expr for s in separation(base, plan)}
     assert seps == {"m_a": b**2 * k**2 * l**2 / (p * (k * l + p)), "m_b": k}
+
+
+def test_a_ratio_too_costly_to_cancel_is_reduced_as_it_stands():
+    """Past _CANCEL_MAX_DIGITS (or _CANCEL_MAX_OPS) the ratio is not cancelled: its Θ is
+    the Θ of the quotient as written, the same as derive_bound gives for it."""
+    from aalps.cost_models.bounds import _CANCEL_MAX_DIGITS, _cheap_to_cancel, _ratio_bound
+
+    long = sympy.Rational(10**_CANCEL_MAX_DIGITS + 1, 10**_CANCEL_MAX_DIGITS)
+    num, den = long**k * (k**2 + k * l), k + l
+    context = {"growing": (k, l), "model_symbols": (), "assumptions": ()}
+    assert not _cheap_to_cancel(num / den)
+    assert _ratio_bound(num, den, context) == derive_bound(num / den, growing=(k, l)).expr
+    short = sympy.Rational(3, 2)
+    assert _cheap_to_cancel(short**k * (k**2 + k * l) / (k + l))
+    # cheap: still cancelled, (k**2 + k*l)/(k + l) is k
+    cancelled = _ratio_bound(short**k * (k**2 + k * l), k + l, context)
+    assert sympy.simplify(cancelled / (short**k * k)) == 1

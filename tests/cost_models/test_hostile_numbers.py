@@ -299,3 +299,14 @@ def test_every_plan_of_a_request_with_small_inputs_costs_a_positive_amount() -> 
     result = optimize(request)
     assert result.plan.outcome.expected_cost > 0
     assert result.baseline.outcome.expected_cost > 0
+
+
+def test_a_plan_whose_bound_holds_long_rationals_gets_its_separation() -> None:
+    """wide_request_data(15, 200, 10): cancelling the ratio of its baseline's and plan's
+    bounds (exponentials with 240-digit rational bases) ran sympy's gcd for over 25 minutes;
+    the ratio is now reduced without cancelling, and the separation is still given."""
+    from tests.optimizer.random_requests import wide_request_data
+
+    result = optimize(load_request(wide_request_data(15, 200, 10)))
+    assert result.separation
+    assert all(s.expr.free_symbols for s in result.separation)
