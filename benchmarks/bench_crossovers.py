@@ -7,9 +7,10 @@ Run ``python -m benchmarks.bench_crossovers [--against /tmp/old] [--repeat 2]``.
 models, 200 x 10 and 1,000 x 10 (``--quick``: the first two). The stability ranges, which
 run after it, are skipped to save time (they do not touch the crossovers). With
 ``--against TREE`` the same measurement runs in a child process importing ``TREE``'s code
-in the same run, alternating with this tree's, and the table gives both, their ratio and
+in the same run, alternating with this tree's, and the table gives both, their ratio,
 whether every crossover field (plan, figures, bound, parameter, value, scale, values,
-text) is equal; ``--repeat R`` shows the least of R runs per tree (other load only adds).
+text) is equal and whether the texts are (the scales printed to three digits);
+``--repeat R`` shows the least of R runs per tree (other load only adds).
 """
 
 from __future__ import annotations
@@ -105,13 +106,14 @@ def report(sizes: Sequence[tuple[int, int]], against: str | None, repeat: int) -
         for row in least[here]:
             print(f"{row['size']:>10}: {row['cpu']:.3f}  ({len(row['crossovers'])} crossovers)")
         return
-    print(f"{'size':>10}  {'here':>7}  {'against':>7}  ratio  crossovers  identical")
+    print(f"{'size':>10}  {'here':>7}  {'against':>7}  ratio  crossovers  identical  text")
     for mine, theirs in zip(least[here], least[against], strict=True):
         ratio = theirs["cpu"] / mine["cpu"] if mine["cpu"] > 0 else float("inf")
         same = mine["crossovers"] == theirs["crossovers"]
+        text = [c[-1] for c in mine["crossovers"]] == [c[-1] for c in theirs["crossovers"]]
         print(
             f"{mine['size']:>10}  {mine['cpu']:7.3f}  {theirs['cpu']:7.3f}  {ratio:5.2f}  "
-            f"{len(mine['crossovers']):>10}  {same}"
+            f"{len(mine['crossovers']):>10}  {same!s:>9}  {text}"
         )
 
 

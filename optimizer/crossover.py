@@ -11,10 +11,13 @@ Where it becomes cheaper: the two plans' objectives are compared on a grid of th
 up to the far point (a factor of 4 a step), each point scored numerically by an evaluator
 built there (:meth:`~aalps.cost_models.evaluation.PlanEvaluator.at`: the same figures the
 search compares, with growing model sizes and AHEAD_BY_K's growing lead), and the last sign
-change is refined by regula falsi. Evaluators are shared by every challenger of a request;
-a one-task challenger is scored by that task's delta on the plan's totals, and the task
-plans whose figures do not move along the ray are scored once for all its points
-(:mod:`aalps.optimizer.steady_tasks`).
+change is refined: by regula falsi for the asymptotically optimal plan, and for a one-task
+challenger by gaps taken where the swapped task plan's exact figures and the plan's
+interpolated cost place the crossing (:mod:`aalps.optimizer.swap_curve`,
+:mod:`aalps.optimizer.ray_roots`: a third of the gaps). Evaluators are shared by every
+challenger of a request; a one-task challenger is scored by that task's delta on the plan's
+totals, and the task plans whose figures do not move along the ray are scored once for all
+its points (:mod:`aalps.optimizer.steady_tasks`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutc
 from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challengers
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, objective_of
+from aalps.optimizer.ray_roots import crossing_root
 from aalps.optimizer.result import Crossover
 from aalps.optimizer.steady_tasks import SteadyOutcomes
+from aalps.optimizer.swap_curve import SwapCurve
 
 __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "find_crossovers"]
 
@@ -38,6 +43,13 @@ __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "f
 _GRID_STEP = 4.0
 _PRECISION = 1e-6
 _MAX_STEPS = 40
+#: One-task crossings of plans of this many tasks or more are refined by the swapped task
+#: plan's curve (:mod:`.swap_curve`); in smaller ones a point costs less than its steps.
+_CURVE_TASKS = 100
+#: ... and when the grid's gaps either side of the crossing are this far from zero: a gap
+#: that stays within a few thousandths can be a staircase (AHEAD_BY_K's lead steps in the
+#: plan's other tasks), crossing zero more than once where the curve sees it smooth.
+_STEEP = 1e-3
 #: A swap that leaves the cost below this share of itself lost digits: the whole plan decides.
 _CANCELLATION = 1e-2
 
@@ -153,7 +165,30 @@ class ScalingPath:
         if gaps[0] < 0:
             return None  # cheaper already at the scale point: not a crossover
         last = max(i for i, g in enumerate(gaps) if g >= 0)
+        steep = min(gaps[last], -gaps[last + 1]) >= _STEEP
+        if swap is not None and out is not None and len(now.tasks) >= _CURVE_TASKS and steep:
+            curve = SwapCurve(self._base, self._now_outcomes, out, swap, self.ratio, grid)
+            if curve.single_crossing(math.log(grid[last]), math.log(grid[last + 1])):
+                return self._refined(gap, grid, gaps, last, curve)
         return _root(gap, grid[last], grid[last + 1], gaps[last], gaps[last + 1])
+
+    @staticmethod
+    def _refined(
+        gap: Callable[[float], float],
+        grid: list[float],
+        gaps: list[float],
+        last: int,
+        curve: SwapCurve,
+    ) -> float:
+        """The crossing by :func:`.crossing_root`, steered by ``curve`` (every point the
+        gap is scored at becomes one of its nodes)."""
+
+        def traced(scale: float) -> float:
+            value = gap(scale)
+            curve.scored_at(scale)
+            return value
+
+        return crossing_root(traced, grid, gaps, last, curve.estimate)
 
 
 def _root(gap: Callable[[float], float], lo: float, hi: float, g_lo: float, g_hi: float) -> float:

@@ -135,3 +135,52 @@ def test_the_root_is_the_last_sign_change_to_the_precision(seed: int) -> None:
     assert gap(s) < 0
     assert gap(s * math.exp(-_PRECISION)) >= 0
     assert len(calls) <= 45
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_refined_root_is_the_last_sign_change_to_the_precision(seed: int) -> None:
+    """Gaps of several shapes in ``log s`` (linear, curved, flat around the root, with a
+    jump, a kink, a plateau): the scale returned has a negative gap, and one precision below
+    it a gap >= 0; with a model of the gap (exact, or off by a few percent) as well."""
+    import math
+    import random
+
+    from aalps.optimizer.ray_roots import MAX_STEPS, PRECISION, crossing_root
+
+    rng = random.Random(seed)
+    grid = [4.0**i for i in range(10)] + [1e6]
+    last = rng.randint(0, 9)
+    lo, hi = grid[last], grid[last + 1]
+    x0 = math.log(lo) + rng.uniform(0.01, 0.99) * math.log(hi / lo)
+    shape = seed % 6
+    size = 10 ** rng.uniform(-7, 1)
+    calls = []
+
+    def exact(s: float) -> float:
+        d = x0 - math.log(s)
+        if shape == 0:
+            return size * 3.0 * d
+        if shape == 1:
+            return size * math.expm1(2.0 * d)
+        if shape == 2:
+            return size * (d**3 + 1e-2 * d)
+        if shape == 3:
+            return (0.5 if d > 0 else -0.5) + 0.1 * d
+        if shape == 4:
+            return size * (math.log1p(math.exp(3 * d)) - math.log(2))
+        return size * (math.tanh(5 * d) + 0.01 * d)
+
+    def gap(s: float) -> float:
+        calls.append(s)
+        return exact(s)
+
+    gaps = [abs(exact(s)) + 1e-9 if i < last else -abs(exact(s)) - 1e-9 for i, s in enumerate(grid)]
+    gaps[last], gaps[last + 1] = exact(lo), exact(hi)
+    off = rng.choice([0.0, 0.03])
+    models = [None, lambda a, b: min(max(x0 + off, a), b) if a < x0 + off < b else None]
+    for model in models:
+        calls.clear()
+        s = crossing_root(gap, grid, gaps, last, model)
+        assert gap(s) < 0
+        assert gap(s * math.exp(-PRECISION)) >= 0
+        assert len(calls) <= MAX_STEPS + 2
