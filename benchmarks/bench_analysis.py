@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,17 +78,10 @@ def measure(sizes: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
 
 def in_tree(tree: str, sizes: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
     """:func:`measure` in a child process importing ``tree``'s code."""
-    env = dict(os.environ, PYTHONPATH=tree)
+    from benchmarks.trees import child_json  # here, not at the top: the child imports ``tree``
+
     spec = json.dumps([list(s) for s in sizes])
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", spec],
-        env=env,
-        cwd=tree,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    rows: list[dict[str, Any]] = json.loads(out.strip().splitlines()[-1])
+    rows: list[dict[str, Any]] = child_json(__file__, tree, "--child", spec)
     return rows
 
 

@@ -17,8 +17,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -77,17 +75,9 @@ def _digest(spaces: Any) -> str:
 
 def _child(tree: str, repeats: int) -> dict[str, Any]:
     """:func:`measure` in a child process importing aalps from ``tree``."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{here}"}
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--json", "--repeats", str(repeats)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tree,
-    ).stdout
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    from benchmarks.trees import child_json  # here, not at the top: the child imports ``tree``
+
+    result: dict[str, Any] = child_json(__file__, tree, "--json", "--repeats", str(repeats))
     return result
 
 

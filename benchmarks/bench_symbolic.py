@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
@@ -103,15 +101,9 @@ def measure(path: str) -> dict[str, dict[str, Any]]:
 
 
 def _child(tree: str, *args: str) -> str:
-    env = dict(os.environ, PYTHONPATH=tree)
-    return subprocess.run(
-        [sys.executable, __file__, *args],
-        env=env,
-        cwd=tree,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    from benchmarks.trees import child_output  # here: the child imports ``tree``
+
+    return child_output(__file__, tree, *args)
 
 
 def main() -> None:
