@@ -19,6 +19,7 @@ import sympy
 from aalps.cost_models.bounds import Bound
 from aalps.cost_models.cascade_tail import CascadeTail, cascades_quantile
 from aalps.cost_models.domain import Plan, TaskPlan
+from aalps.cost_models.readable import readable
 from aalps.cost_models.stochastic import retry_attempts_quantile, retry_sum_quantile, tail_quantile
 
 __all__ = [
@@ -112,13 +113,18 @@ class RetryTail:
     mean: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TaskEvaluation:
     """One task plan's symbolic expected cost and its numeric figures."""
 
     plan: TaskPlan
     cost: sympy.Expr
     outcome: TaskOutcome
+
+    def __repr__(self) -> str:
+        # The cost's constants too long for text as floats (cost_models.readable).
+        cost = readable(self.cost)
+        return f"TaskEvaluation(plan={self.plan!r}, cost={cost!r}, outcome={self.outcome!r})"
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ class PlanOutcome(_CostOfPass):
         return self._tail[1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PlanEvaluation:
     """A plan's task evaluations, symbolic cost, numeric figures and Θ bound."""
 
@@ -171,6 +177,13 @@ class PlanEvaluation:
     cost: sympy.Expr
     outcome: PlanOutcome
     bound: Bound
+
+    def __repr__(self) -> str:
+        # The cost's constants too long for text as floats (cost_models.readable).
+        return (
+            f"PlanEvaluation(plan={self.plan!r}, tasks={self.tasks!r}, "
+            f"cost={readable(self.cost)!r}, outcome={self.outcome!r}, bound={self.bound!r})"
+        )
 
 
 def cost_p95(cost: float, variance: float, random: list[TaskOutcome]) -> tuple[float, bool]:

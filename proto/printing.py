@@ -18,18 +18,15 @@ assumptions).
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any
 
 import sympy
+from aalps.cost_models.readable import EXACT_DIGITS, readable
 from sympy.core.basic import Basic
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 __all__ = ["EXACT_DIGITS", "TEXT_CACHE_SIZE", "expression_text", "text_and_latex"]
-
-#: Digits beyond which an exact constant of a cost is shown as a 15-digit float.
-EXACT_DIGITS = 30
 
 #: Whole expressions' text kept (each a few hundred bytes).
 TEXT_CACHE_SIZE = 4096
@@ -89,12 +86,7 @@ def expression_text(expr: sympy.Expr) -> str:
     what Python converts an integer to text (4,300) and of no use to a reader. Otherwise
     ``str(expr)``.
     """
-    huge = {
-        r: sympy.Float(r, 15)
-        for r in expr.atoms(sympy.Rational)
-        if max(r.p.bit_length(), r.q.bit_length()) > EXACT_DIGITS * math.log2(10)
-    }
-    return _text(expr.xreplace(huge) if huge else expr)
+    return _text(readable(expr))
 
 
 @functools.lru_cache(maxsize=TEXT_CACHE_SIZE)

@@ -51,3 +51,19 @@ def test_the_workflow_whose_crossover_cost_had_thousands_of_digits() -> None:
     assert [c.plan.cost for c in report.crossovers] == [
         expression_text(c.plan.cost) for c in result.crossovers
     ]
+
+
+def test_the_library_result_of_that_workflow_can_be_printed() -> None:
+    """repr of the result (print in a notebook) raised the int-to-str limit from the costs
+    of its crossover plans; they now show the long constants as the wire's floats."""
+    result = optimize(load_request(random_request_data(605, max_joint=2_000)))
+    text = repr(result)
+    for crossover in result.crossovers:
+        assert repr(crossover.plan).count("TaskEvaluation(") == len(crossover.plan.tasks)
+        shown = repr(crossover.plan).split(", cost=")[-1].split(", outcome=")[0]
+        values = {
+            s: 1.0 + i / 7 for i, s in enumerate(sorted(crossover.plan.cost.free_symbols, key=str))
+        }
+        exact = float(crossover.plan.cost.xreplace(values).evalf(30))
+        assert abs(_value(shown, values) - exact) <= 1e-12 * abs(exact)
+        assert shown in text
