@@ -260,19 +260,7 @@ class PlanEvaluator:
         with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
             compiled = self._compiled[task_plan.task_id]
             schedule = run_schedule(self, task_plan, BIG, compiled.big)[0]
-            o = outcome
-            return TaskOutcome(
-                o.expected_cost,
-                o.log_cost,
-                o.success_probability,
-                o.latency,
-                o.cost_variance,
-                o.window_violation,
-                o.retry,
-                log_of(schedule.success),
-                o.setup_cost,
-                o.setup_share,
-            )
+            return replace(outcome, log_success=log_of(schedule.success))
 
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape

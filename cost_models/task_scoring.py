@@ -169,8 +169,9 @@ def run_schedule(
         known = evaluator._role_calls[arithmetic.name] = {}
     calls: dict[str, RoleCalls] = {}
     models: dict[str, Model] = {}  # each role's (first) model, for the stages' rates
-    remembered = arithmetic is BIG  # its numbers are slow: each role keeps its answers
-    reliability = RememberedReliability(arithmetic) if remembered else RoleReliability(arithmetic)
+    # BIG's numbers are slow to work out: there each role keeps its answers.
+    remembered = RememberedReliability(arithmetic) if arithmetic is BIG else None
+    reliability = RoleReliability(arithmetic) if remembered is None else remembered
     setup = False
     for assignment in task_plan.roles:
         role = assignment.role
@@ -184,8 +185,8 @@ def run_schedule(
                 entry = _entry(assignment, cap, numbers, evaluator, arithmetic)
                 known[(assignment, cap)] = entry
             calls[role] = entry.calls
-            if remembered:
-                reliability.remember(role, entry.prepared, entry.memo)  # type: ignore[attr-defined]
+            if remembered is not None:
+                remembered.remember(role, entry.prepared, entry.memo)
             else:
                 reliability.put(role, entry.prepared)
             if entry.setup:
