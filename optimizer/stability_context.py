@@ -9,8 +9,9 @@ against the constraints without recombining the plan (:mod:`aalps.optimizer.swap
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from aalps.cost_models.domain import Operator, Plan, TaskPlan
@@ -22,19 +23,6 @@ from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.swap_check import PlanLayout, SwapCheck
 
 __all__ = ["StabilityContext"]
-
-#: Task plans, each with every (model, capability) and (model, "") its roles involve.
-Involving = dict[TaskPlan, Container[tuple[str, str | None]]]
-
-
-class _Every:
-    """What a single-role swap involves, as far as the figure that made it asks."""
-
-    def __contains__(self, pair: object) -> bool:
-        return True
-
-
-_EVERY = _Every()
 
 
 class StabilityContext:
@@ -62,7 +50,8 @@ class StabilityContext:
         self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
-        self._bases: dict[int, tuple[Involving, Involving]] = {}
+        self._bases: dict[int, _Candidates] = {}
+        self._role_swaps: dict[tuple[int, int, str], list[TaskPlan]] = {}
 
     def capability(self, tp: TaskPlan, role: str) -> str:
         return self._capability_table(tp)[role]
@@ -118,9 +107,9 @@ class StabilityContext:
             known = self._alternatives[key] = self._alternatives_of(index, model, capability)
         return known
 
-    def _candidates(self, index: int) -> tuple[Involving, Involving]:
-        """The task's scored candidates and (under a cascade) every cascade, each with what
-        it involves, in order: what every figure's alternatives start from."""
+    def _candidates(self, index: int) -> _Candidates:
+        """The task's scored candidates and (under a cascade) every cascade, indexed by what
+        they involve: what every figure's alternatives start from."""
         known = self._bases.get(index)
         if known is None:
             chosen = self.tasks[index]
@@ -132,38 +121,58 @@ class StabilityContext:
                 if task.cascade is not None
                 else []
             )
-            known = self._bases[index] = (
-                {tp: self._pairs(tp) for tp in bases},
-                {tp: self._pairs(tp) for tp in cascades},
-            )
+            known = self._bases[index] = _Candidates(bases, cascades, self._pairs)
         return known
 
-    def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
+    def _swaps(self, index: int, model: str, capability: str) -> list[TaskPlan]:
+        """The single-role swaps of the chosen task plan that move a role of ``capability``
+        (any, when empty) off ``model`` or onto it, in role order (each role's swaps made
+        once per model and shared by the figures that ask)."""
         chosen = self.tasks[index]
-        bases, cascades = self._candidates(index)
-        found = dict(bases)
-        able = self.able(chosen)
+        if chosen.operator is Operator.CASCADE:
+            return []
+        swaps: list[TaskPlan] = []
         for i, role in enumerate(chosen.roles):
             if capability and self.capability(chosen, role.role) != capability:
                 continue
-            models, names = able[role.role], [m for m, _ in role.members]
-            targets = (
-                [n for n in models if n not in names]
-                if model in names
-                else ([model] if model in models else [])
-            )
-            for name in targets:
-                roles = list(chosen.roles)
-                roles[i] = with_member(role, model if model in names else role.model, name)
-                if chosen.operator is not Operator.CASCADE:
-                    # It puts the model in a role of the capability: it involves both.
-                    found[replace(chosen, roles=tuple(roles))] = _EVERY
-        found.update(cascades)
-        found.pop(chosen, None)
+            key = (index, i, model)
+            made = self._role_swaps.get(key)
+            if made is None:
+                made = self._role_swaps[key] = self._swaps_of(chosen, i, model)
+            swaps += made
+        return swaps
+
+    def _swaps_of(self, chosen: TaskPlan, i: int, model: str) -> list[TaskPlan]:
+        """The chosen task plan with role ``i`` moved off ``model`` (to every other able
+        model) or onto it."""
+        role = chosen.roles[i]
+        models, names = self.able(chosen)[role.role], [m for m, _ in role.members]
+        targets = (
+            [n for n in models if n not in names]
+            if model in names
+            else ([model] if model in models else [])
+        )
+        made = []
+        for name in targets:
+            roles = list(chosen.roles)
+            roles[i] = with_member(role, model if model in names else role.model, name)
+            made.append(replace(chosen, roles=tuple(roles)))
+        return made
+
+    def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
+        """In order: the scored candidates, the swaps (:meth:`_swaps`), the cascades; each
+        once, the chosen plan left out. All of them when the chosen plan involves the
+        figure, else the swaps and those that involve it."""
+        chosen = self.tasks[index]
+        candidates = self._candidates(index)
+        swaps = self._swaps(index, model, capability)
         if self.involves(chosen, model, capability):
+            found = dict.fromkeys(candidates.bases)
+            found.update(dict.fromkeys(swaps))
+            found.update(dict.fromkeys(candidates.cascades))
+            found.pop(chosen, None)
             return list(found)
-        key = (model, capability)
-        return [tp for tp, pairs in found.items() if key in pairs]
+        return candidates.involving((model, capability), swaps, chosen)
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
@@ -189,3 +198,58 @@ class StabilityContext:
             outcome.success_probability if i == index else o.success_probability
             for i, o in enumerate(self.outcomes)
         )
+
+
+class _Candidates:
+    """One task's scored candidates and cascades, in order (the candidates first, each plan
+    once), with the positions of those involving each (model, capability) and (model, "")."""
+
+    def __init__(
+        self,
+        bases: list[TaskPlan],
+        cascades: list[TaskPlan],
+        pairs: Callable[[TaskPlan], frozenset[tuple[str, str | None]]],
+    ) -> None:
+        self.bases, self.cascades = bases, cascades
+        position: dict[TaskPlan, int] = {}
+        for tp in itertools.chain(bases, cascades):
+            position.setdefault(tp, len(position))
+        self.plans = list(position)
+        self.position = position
+        self.count = len(dict.fromkeys(bases))  # the positions of the scored candidates
+        by_pair: dict[tuple[str, str | None], list[int]] = {}
+        for j, tp in enumerate(self.plans):
+            for pair in pairs(tp):
+                by_pair.setdefault(pair, []).append(j)
+        self.by_pair = by_pair
+
+    def involving(
+        self, key: tuple[str, str], swaps: list[TaskPlan], chosen: TaskPlan
+    ) -> list[TaskPlan]:
+        """The plans involving ``key`` and the ``swaps`` (which involve it), in the order
+        candidates, swaps, cascades, each once, ``chosen`` left out: the alternatives of a
+        figure the chosen plan does not involve. (A swap equal to a candidate keeps the
+        candidate's place; one equal to a cascade counts as that cascade.)"""
+        plans, position = self.plans, self.position
+        found = self.by_pair.get(key, [])
+        skip = position.get(chosen)  # the chosen plan's place, if it is a candidate
+        if not swaps:
+            return [plans[j] for j in found if j != skip]
+        count = self.count
+        taken, moved = set(found), set()
+        extra: dict[TaskPlan, None] = {}
+        for tp in swaps:
+            j = position.get(tp)
+            if j is None:
+                extra[tp] = None
+            elif j < count:
+                taken.add(j)
+            elif j in taken:  # a cascade (it never is): in the swaps' place
+                extra[tp] = None
+                moved.add(j)
+        extra.pop(chosen, None)
+        ordered = sorted(taken)
+        out = [plans[j] for j in ordered if j < count and j != skip]
+        out += extra
+        out += [plans[j] for j in ordered if j >= count and j != skip and j not in moved]
+        return out

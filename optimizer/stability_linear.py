@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from aalps.cost_models.domain import Model, TaskPlan
 from aalps.optimizer.scaled_figures import scaled_evaluator
 from aalps.optimizer.stability_context import StabilityContext
@@ -55,16 +56,100 @@ def line_through(cost1: float, cost2: float, success: float, ratio: bool) -> Lin
     return Line(a, b, a, b)
 
 
-@dataclass
-class _Alternative:
-    """One feasible single-task alternative: its plan's cost at 1 and the rest at 2."""
+#: The ends an alternative may set, coded in arrays.
+_NONE, _HIGH, _LOW = 0, 1, 2
 
-    plan: TaskPlan
-    again: bool  # uses the model: scored again under the doubled figure
-    cost1: float  # the whole plan's, with this alternative
-    rest2: float  # the whole plan's at 2 without the task
-    own: float  # the alternative's cost at 1
-    success: float  # the whole plan's
+
+@dataclass
+class _Alternatives:
+    """The feasible single-task alternatives, flat in the walk's order (task by task): per
+    alternative its plan's cost at 1 and the rest at 2, its own cost at 1, the plan's
+    success with it, and whether it uses the model (scored again under the doubled figure)."""
+
+    plans: list[TaskPlan]
+    again: np.ndarray
+    cost1: np.ndarray  # the whole plan's, with this alternative
+    rest2: np.ndarray  # the whole plan's at 2 without the task
+    own: np.ndarray  # the alternative's cost at 1
+    success: np.ndarray  # the whole plan's
+
+
+def _alternatives(
+    context: StabilityContext, model: str, costs1: list[float], costs2: list[float]
+) -> _Alternatives:
+    """Every alternative the model's figure can favour that keeps the plan feasible (apart
+    from ``max_cost``), with the figures its line is fitted from."""
+    evaluator = context.evaluator
+    total1, total2 = math.fsum(costs1), math.fsum(costs2)
+    success = math.prod(o.success_probability for o in context.outcomes)
+    plans: list[TaskPlan] = []
+    again: list[bool] = []
+    cost1: list[float] = []
+    rest2: list[float] = []
+    own: list[float] = []
+    probability: list[float] = []
+    constrained = context.constrained
+    for index, mine in enumerate(context.outcomes):
+        alternatives = context.alternatives(index, model, "")
+        if not alternatives:
+            continue
+        left1, left2 = total1 - costs1[index], total2 - costs2[index]
+        rest = success / mine.success_probability if mine.success_probability > 0 else None
+        for alt in alternatives:
+            outcome = evaluator.task_outcome(alt)
+            if constrained:
+                if not context.feasible_apart_from_cost(index, outcome):
+                    continue
+            elif outcome.window_violation is not None:
+                continue
+            if rest is not None:
+                p = rest * outcome.success_probability
+            else:
+                p = math.prod(
+                    (outcome if i == index else o).success_probability
+                    for i, o in enumerate(context.outcomes)
+                )
+            plans.append(alt)
+            again.append(context.involves(alt, model, ""))
+            cost1.append(left1 + outcome.expected_cost)
+            rest2.append(left2)
+            own.append(outcome.expected_cost)
+            probability.append(p)
+    return _Alternatives(
+        plans,
+        np.array(again, dtype=bool),
+        np.array(cost1, dtype=float),
+        np.array(rest2, dtype=float),
+        np.array(own, dtype=float),
+        np.array(probability, dtype=float),
+    )
+
+
+def _crossings(
+    chosen: Line,
+    cost1: np.ndarray,
+    cost2: np.ndarray,
+    success: np.ndarray,
+    ratio: bool,
+) -> tuple[np.ndarray, ...]:
+    """The crossings with the plan's line of the lines through the plans' costs ``cost1``
+    at 1 and ``cost2`` at 2, by the float operations of :func:`linear_range`'s ``end``:
+    (whether there is one, slope, crossing, the line's ``a``, ``b``, ``alpha``, ``beta``).
+    There is none where the line is not finite or parallel to the plan's."""
+    with np.errstate(all="ignore"):
+        b = cost2 - cost1
+        a = cost1 - b
+        if ratio:
+            dead = success <= 0
+            alpha = np.where(dead, math.inf, a / success)
+            beta = np.where(dead, math.inf, b / success)
+        else:
+            alpha, beta = a, b
+        slope = beta - chosen.beta
+        widest = np.maximum(np.maximum(np.abs(beta), abs(chosen.beta)), 1e-300)
+        some = np.isfinite(alpha) & np.isfinite(beta) & ~(np.abs(slope) <= TIE * widest)
+        cross = (chosen.alpha - alpha) / slope
+    return some, slope, cross, a, b, alpha, beta
 
 
 def linear_range(context: StabilityContext, model: Model, field: str) -> StabilityRange:
@@ -87,123 +172,125 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
         high = max(1.0, (max_cost - chosen.a) / chosen.b)
     if max_cost is not None and chosen.b < 0:
         low = min(1.0, (max_cost - chosen.a) / chosen.b)
-    found: list[_Alternative] = []
-    for index in range(len(context.tasks)):
-        own = context.outcomes[index]
-        for alt in context.alternatives(index, model.name, ""):
-            outcome = evaluator.task_outcome(alt)
-            if not context.feasible_apart_from_cost(index, outcome):
-                continue
-            if own.success_probability > 0:
-                p = success / own.success_probability * outcome.success_probability
-            else:
-                p = math.prod(
-                    (outcome if i == index else o).success_probability
-                    for i, o in enumerate(context.outcomes)
-                )
-            found.append(
-                _Alternative(
-                    alt,
-                    context.involves(alt, model.name, ""),
-                    total1 - costs1[index] + outcome.expected_cost,
-                    total2 - costs2[index],
-                    outcome.expected_cost,
-                    p,
-                )
-            )
+    found = _alternatives(context, model.name, costs1, costs2)
+    count = len(found.plans)
+    side = np.zeros(count, dtype=np.int8)  # the end each settled alternative sets
+    factor = np.zeros(count)  # and its factor there
 
-    def crossing(item: _Alternative, cost2: float) -> tuple[float, float, Line] | None:
-        """(slope, crossing, line) of the alternative with its cost ``cost2`` at 2; None
-        where the line is not finite or parallel to the plan's."""
-        line = line_through(item.cost1, item.rest2 + cost2, item.success, context.ratio)
+    def end(j: int) -> tuple[int, float]:
+        """Which end alternative ``j`` (one that uses the model) sets and its factor there,
+        its cost at 2 scored under the doubled figure."""
+        cost2 = doubled.task_outcome(found.plans[j]).expected_cost
+        line = line_through(
+            float(found.cost1[j]),
+            float(found.rest2[j]) + cost2,
+            float(found.success[j]),
+            context.ratio,
+        )
         if not (math.isfinite(line.alpha) and math.isfinite(line.beta)):
-            return None
+            return _NONE, 0.0
         slope = line.beta - chosen.beta
         if abs(slope) <= TIE * max(abs(line.beta), abs(chosen.beta), 1e-300):
-            return None
-        return slope, (chosen.alpha - line.alpha) / slope, line
-
-    def end(item: _Alternative) -> tuple[str, float] | None:
-        """Which end the alternative may set and its factor there (None: neither)."""
-        again = doubled if item.again else evaluator
-        found = crossing(item, again.task_outcome(item.plan).expected_cost)
-        if found is None:
-            return None
-        slope, cross, line = found
+            return _NONE, 0.0
+        cross = (chosen.alpha - line.alpha) / slope
         if max_cost is not None and line.a + line.b * cross > max_cost * (1 + TIE):
-            return None
+            return _NONE, 0.0
         if slope < 0:
-            return "high", max(cross, 1.0)
+            return _HIGH, max(cross, 1.0)
         if slope > 0 and 0.0 <= min(cross, 1.0):
-            return "low", min(cross, 1.0)
-        return None
+            return _LOW, min(cross, 1.0)
+        return _NONE, 0.0
 
-    def bound(item: _Alternative) -> tuple[str, float] | None:
-        """The end an alternative that uses the model may set and a bound on its factor
-        there (least for ``high``, greatest for ``low``), from its cost at 2 lying in
-        ``[own, 2·own]``; None when that is not sure (then it is scored again)."""
-        if not (math.isfinite(item.own) and item.own >= 0):
-            return None
-        start = crossing(item, item.own * (1 - 1e-9))
-        finish = crossing(item, 2 * item.own * (1 + 1e-9))
-        if start is None or finish is None:
-            return None
-        (slope0, cross0, line0), (slope1, cross1, line1) = start, finish
-        if not (math.isfinite(cross0) and math.isfinite(cross1)):
-            return None
-        # Far above the rounding of the lines' figures (a few ulps of the largest).
-        error = _ROUNDING * max(
-            abs(x) for line in (chosen, line0, line1) for x in (line.alpha, line.beta)
-        )
-        steep = min(abs(slope0), abs(slope1))
-        if not steep > 1e3 * error or (slope0 < 0) != (slope1 < 0):
-            return None  # the slope may change sign between the ends: a pole
-        # The crossing is monotone between the ends; its floats are off by at most this.
-        reach = max(abs(cross0), abs(cross1))
-        slack = 4 * error * (1 + reach) / steep + _MARGIN * reach
-        if slope0 < 0:
-            return "high", max(min(cross0, cross1) - slack, 1.0)
-        return "low", min(max(cross0, cross1) + slack, 1.0)
-
-    ends: dict[int, tuple[str, float] | None] = {}
     nearest = {"high": high, "low": low}
 
     def settle(j: int) -> None:
-        ends[j] = known = end(found[j])
-        if known is not None:
-            side, factor = known
-            if factor < nearest[side] if side == "high" else factor > nearest[side]:
-                nearest[side] = factor
+        side[j], factor[j] = known = end(j)
+        if known[0] == _HIGH and known[1] < nearest["high"]:
+            nearest["high"] = known[1]
+        elif known[0] == _LOW and known[1] > nearest["low"]:
+            nearest["low"] = known[1]
 
-    rising: list[tuple[float, int]] = []  # (least factor it may set as high, which)
-    falling: list[tuple[float, int]] = []  # (greatest factor it may set as low, which)
-    for j, item in enumerate(found):
-        bounds = bound(item) if item.again else None
-        if bounds is None:
-            settle(j)
-        elif bounds[0] == "high":
-            rising.append((bounds[1], j))
-        else:
-            falling.append((bounds[1], j))
-    for least, j in sorted(rising):
-        if least > nearest["high"]:
+    # The alternatives that do not use the model: their cost at 2 is their cost at 1.
+    plain = ~found.again
+    some, slope, cross, a, b, _, _ = _crossings(
+        chosen, found.cost1, found.rest2 + found.own, found.success, context.ratio
+    )
+    with np.errstate(all="ignore"):
+        if max_cost is not None:
+            some &= ~(a + b * cross > max_cost * (1 + TIE))
+        rises = plain & some & (slope < 0)
+        falls = plain & some & (slope > 0) & (0.0 <= np.minimum(cross, 1.0))
+    side[rises], factor[rises] = _HIGH, np.maximum(cross[rises], 1.0)
+    side[falls], factor[falls] = _LOW, np.minimum(cross[falls], 1.0)
+    _nearest(nearest, side, factor)
+    # Those that do: bounds on the end each may set (or none: settled now).
+    kind, reach = _bounds(chosen, found, context.ratio)
+    for j in np.flatnonzero(found.again & (kind == _NONE)).tolist():
+        settle(j)
+    rising = np.flatnonzero(kind == _HIGH)
+    for j in rising[np.argsort(reach[rising], kind="stable")].tolist():
+        if reach[j] > nearest["high"]:
             break
         settle(j)
-    for greatest, j in sorted(falling, reverse=True):
-        if greatest < max(nearest["low"], 0.0):
+    falling = np.flatnonzero(kind == _LOW)[::-1]  # greatest first, then the later
+    for j in falling[np.argsort(-reach[falling], kind="stable")].tolist():
+        if reach[j] < max(nearest["low"], 0.0):
             break
         settle(j)
+    # The first alternative (in the walk's order) to reach the nearest end names it.
     below: tuple[TaskPlan, ...] = ()
     above: tuple[TaskPlan, ...] = ()
-    for j in sorted(ends):  # replayed in the alternatives' order
-        known = ends[j]
-        if known is None:
-            continue
-        side, factor = known
-        if side == "high" and factor < high:
-            high, above = factor, (found[j].plan,)
-        elif side == "low" and factor > low:
-            low, below = factor, (found[j].plan,)
+    with np.errstate(all="ignore"):
+        better = (side == _HIGH) & (factor < high)
+        if better.any():
+            j = int(np.flatnonzero(better & (factor == factor[better].min()))[0])
+            high, above = float(factor[j]), (found.plans[j],)
+        better = (side == _LOW) & (factor > low)
+        if better.any():
+            j = int(np.flatnonzero(better & (factor == factor[better].max()))[0])
+            low, below = float(factor[j]), (found.plans[j],)
     return StabilityRange(
         model.name, field, low, high, below, above, conditional=context.conditional
     )
+
+
+def _nearest(nearest: dict[str, float], side: np.ndarray, factor: np.ndarray) -> None:
+    """``nearest`` moved to the nearest ends among those settled in ``side`` and ``factor``."""
+    with np.errstate(all="ignore"):
+        highs = factor[(side == _HIGH) & (factor < nearest["high"])]
+        if len(highs):
+            nearest["high"] = float(highs.min())
+        lows = factor[(side == _LOW) & (factor > nearest["low"])]
+        if len(lows):
+            nearest["low"] = float(lows.max())
+
+
+def _bounds(chosen: Line, found: _Alternatives, ratio: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per alternative that uses the model: the end it may set and a bound on its factor
+    there (least for ``high``, greatest for ``low``), from its cost at 2 lying in
+    ``[own, 2·own]``; :data:`_NONE` when that is not sure (then it is scored again)."""
+    own = found.own
+    with np.errstate(all="ignore"):
+        sure = found.again & np.isfinite(own) & (own >= 0)
+        some0, slope0, cross0, _, _, alpha0, beta0 = _crossings(
+            chosen, found.cost1, found.rest2 + own * (1 - 1e-9), found.success, ratio
+        )
+        some1, slope1, cross1, _, _, alpha1, beta1 = _crossings(
+            chosen, found.cost1, found.rest2 + 2 * own * (1 + 1e-9), found.success, ratio
+        )
+        sure &= some0 & some1 & np.isfinite(cross0) & np.isfinite(cross1)
+        # Far above the rounding of the lines' figures (a few ulps of the largest).
+        largest = np.maximum(abs(chosen.alpha), abs(chosen.beta))
+        for x in (alpha0, beta0, alpha1, beta1):
+            largest = np.maximum(largest, np.abs(x))
+        error = _ROUNDING * largest
+        steep = np.minimum(np.abs(slope0), np.abs(slope1))
+        # The slope may change sign between the ends (a pole): not sure.
+        sure &= (steep > 1e3 * error) & ((slope0 < 0) == (slope1 < 0))
+        # The crossing is monotone between the ends; its floats are off by at most this.
+        reach = np.maximum(np.abs(cross0), np.abs(cross1))
+        slack = 4 * error * (1 + reach) / steep + _MARGIN * reach
+        high = np.maximum(np.minimum(cross0, cross1) - slack, 1.0)
+        low = np.minimum(np.maximum(cross0, cross1) + slack, 1.0)
+    kind = np.where(sure, np.where(slope0 < 0, _HIGH, _LOW), _NONE).astype(np.int8)
+    return kind, np.where(slope0 < 0, high, low)
