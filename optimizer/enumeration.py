@@ -53,6 +53,7 @@ from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.chunk_pruning import AggregatorInput, CountPruner
 from aalps.optimizer.ensemble_options import ensemble_options
+from aalps.optimizer.lead_saturation import LeadSaturation
 from aalps.optimizer.model_dominance import (
     RELIABILITY_SETS_CALLS,
     RELIABILITY_SHAPES_CALLS,
@@ -338,8 +339,19 @@ class OperatorEnumerator:
         reference = {r.name: (widest(models[r.name]).name, 1) for r in self.roles}
         candidates: list[Candidate] = []
         feasible: dict[str, set[str]] = {r.name: set() for r in self.roles}
+        saturation = None
+        if self.operator is Operator.AHEAD_BY_K:  # leads past a certain chain only cost more
+            (worker,) = self.roles
+            by_name = {m.name: m for m in models[worker.name]}
+            saturation = LeadSaturation(by_name, worker.capability)
         for params in self._param_grid():
-            candidates.extend(self.combinations(options, reference, params, feasible))
+            if saturation is None:
+                candidates.extend(self.combinations(options, reference, params, feasible))
+                continue
+            live = {worker.name: saturation.live(options[worker.name])}
+            found = self.combinations(live, reference, params, feasible)
+            saturation.scored(found)
+            candidates.extend(found)
         return candidates, self.ordered(models, feasible)
 
     def _param_grid(self) -> Iterable[dict[str, int]]:
