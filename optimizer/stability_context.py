@@ -50,6 +50,9 @@ class StabilityContext:
         self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
+        self._pairs_of: dict[tuple[int, object], frozenset[tuple[str, str | None]]] = {}
+        self._table_keys: dict[tuple[str, object], int] = {}
+        self._table_ids: dict[object, int] = {}
         self._bases: dict[int, _Candidates] = {}
         self._role_swaps: dict[tuple[int, int, str], list[TaskPlan]] = {}
 
@@ -90,14 +93,33 @@ class StabilityContext:
         """Every (model, capability) and (model, "") the roles of ``tp`` involve."""
         pairs = self._involved.get(tp)
         if pairs is None:
-            table = self._capability_table(tp)
-            pairs = self._involved[tp] = frozenset(
-                pair
-                for r in tp.roles
-                for m, _ in r.members
-                for pair in ((m, ""), (m, table.get(r.role)))
-            )
+            # Many tasks' plans share their roles and their roles' capabilities: the set is
+            # made once per (capabilities, roles).
+            key = (self._table_key(tp), tp.roles)
+            pairs = self._pairs_of.get(key)
+            if pairs is None:
+                table = self._capability_table(tp)
+                found: set[tuple[str, str | None]] = set()
+                for r in tp.roles:
+                    capability = table.get(r.role)
+                    for m in (r.model,) if not r.ensemble else (s.model for s in r.ensemble):
+                        found.add((m, ""))
+                        found.add((m, capability))
+                pairs = self._pairs_of[key] = frozenset(found)
+            self._involved[tp] = pairs
         return pairs
+
+    def _table_key(self, tp: TaskPlan) -> int:
+        """A number per distinct capability table (:meth:`_capability_table`) of the task
+        plan's task and operator."""
+        key = (tp.task_id, tp.operator)
+        known = self._table_keys.get(key)
+        if known is None:
+            content = (tp.operator, tuple(self._capability_table(tp).items()))
+            known = self._table_keys[key] = self._table_ids.setdefault(
+                content, len(self._table_ids)
+            )
+        return known
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""
