@@ -17,6 +17,7 @@ from dataclasses import replace
 from aalps.cost_models.domain import Operator, Plan, TaskPlan
 from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.cost_models.operators import RoleSpec
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.space import TaskSpace
@@ -47,6 +48,7 @@ class StabilityContext:
         self._success = math.prod(o.success_probability for o in self.outcomes)
         self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
         self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
+        self._able_by_spec: dict[RoleSpec, tuple[str, ...]] = {}
         self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
@@ -77,12 +79,20 @@ class StabilityContext:
         if table is None:
             task = self.evaluator.graph.task_by_id[tp.task_id]
             table = self._able[key] = {
-                spec.name: tuple(
-                    m.name for m in self.evaluator.catalog.models if model_problem(spec, m) is None
-                )
+                spec.name: self._able_for(spec)
                 for spec in self.evaluator.role_specs(task, tp.operator)
             }
         return table
+
+    def _able_for(self, spec: RoleSpec) -> tuple[str, ...]:
+        """Every catalog model able to play a role of ``spec`` (the same for every task whose
+        operator has an equal role)."""
+        known = self._able_by_spec.get(spec)
+        if known is None:
+            known = self._able_by_spec[spec] = tuple(
+                m.name for m in self.evaluator.catalog.models if model_problem(spec, m) is None
+            )
+        return known
 
     def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
         """Whether a role of ``tp`` answers with ``model`` (and, unless ``capability`` is
