@@ -17,6 +17,7 @@ from dataclasses import replace
 from aalps.cost_models.domain import Operator, Plan, TaskPlan
 from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.cost_models.operators import RoleSpec
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.space import TaskSpace
@@ -47,9 +48,13 @@ class StabilityContext:
         self._success = math.prod(o.success_probability for o in self.outcomes)
         self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
         self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
+        self._able_by_spec: dict[RoleSpec, tuple[str, ...]] = {}
         self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
+        self._pairs_of: dict[tuple[int, object], frozenset[tuple[str, str | None]]] = {}
+        self._table_keys: dict[tuple[str, object], int] = {}
+        self._table_ids: dict[object, int] = {}
         self._bases: dict[int, _Candidates] = {}
         self._role_swaps: dict[tuple[int, int, str], list[TaskPlan]] = {}
 
@@ -74,12 +79,20 @@ class StabilityContext:
         if table is None:
             task = self.evaluator.graph.task_by_id[tp.task_id]
             table = self._able[key] = {
-                spec.name: tuple(
-                    m.name for m in self.evaluator.catalog.models if model_problem(spec, m) is None
-                )
+                spec.name: self._able_for(spec)
                 for spec in self.evaluator.role_specs(task, tp.operator)
             }
         return table
+
+    def _able_for(self, spec: RoleSpec) -> tuple[str, ...]:
+        """Every catalog model able to play a role of ``spec`` (the same for every task whose
+        operator has an equal role)."""
+        known = self._able_by_spec.get(spec)
+        if known is None:
+            known = self._able_by_spec[spec] = tuple(
+                m.name for m in self.evaluator.catalog.models if model_problem(spec, m) is None
+            )
+        return known
 
     def involves(self, tp: TaskPlan, model: str, capability: str) -> bool:
         """Whether a role of ``tp`` answers with ``model`` (and, unless ``capability`` is
@@ -90,14 +103,33 @@ class StabilityContext:
         """Every (model, capability) and (model, "") the roles of ``tp`` involve."""
         pairs = self._involved.get(tp)
         if pairs is None:
-            table = self._capability_table(tp)
-            pairs = self._involved[tp] = frozenset(
-                pair
-                for r in tp.roles
-                for m, _ in r.members
-                for pair in ((m, ""), (m, table.get(r.role)))
-            )
+            # Many tasks' plans share their roles and their roles' capabilities: the set is
+            # made once per (capabilities, roles).
+            key = (self._table_key(tp), tp.roles)
+            pairs = self._pairs_of.get(key)
+            if pairs is None:
+                table = self._capability_table(tp)
+                found: set[tuple[str, str | None]] = set()
+                for r in tp.roles:
+                    capability = table.get(r.role)
+                    for m in (r.model,) if not r.ensemble else (s.model for s in r.ensemble):
+                        found.add((m, ""))
+                        found.add((m, capability))
+                pairs = self._pairs_of[key] = frozenset(found)
+            self._involved[tp] = pairs
         return pairs
+
+    def _table_key(self, tp: TaskPlan) -> int:
+        """A number per distinct capability table (:meth:`_capability_table`) of the task
+        plan's task and operator."""
+        key = (tp.task_id, tp.operator)
+        known = self._table_keys.get(key)
+        if known is None:
+            content = (tp.operator, tuple(self._capability_table(tp).items()))
+            known = self._table_keys[key] = self._table_ids.setdefault(
+                content, len(self._table_ids)
+            )
+        return known
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""

@@ -142,12 +142,10 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
 
 class _Bounds:
     """The floors of the alternatives that use the varied figure: per alternative (by
-    task plan, for the one-by-one walk) and in entry order (for the arrays)."""
+    its place among the entries, for the one-by-one walk) and in entry order (arrays)."""
 
     def __init__(self, table: _Alternatives, floors: Sequence[tuple[float, float]]) -> None:
-        self.by_plan = {
-            table.entries[j][1]: floor for j, floor in zip(table.again_at, floors, strict=True)
-        }
+        self.by_position = dict(zip(table.again_at.tolist(), floors, strict=True))
         cost = np.full(len(table.entries), math.nan)
         success = np.full(len(table.entries), math.nan)
         cost[table.again_at] = [c for c, _ in floors]
@@ -179,25 +177,25 @@ def _optimal_at(
         outcomes[index] = scaled.task_outcome(context.tasks[index])
     if only is not None:
         j = table.position.get(only)
-        entries = [table.entries[j]] if j is not None else []
-        return _walk(context, scaled, outcomes, entries, bounds.by_plan)
+        return _walk(context, scaled, outcomes, table, [j] if j is not None else [], bounds)
     if not context.constrained:
         found = _array_walk(context, scaled, outcomes, table, bounds)
         if found is not None:
             return found
-    return _walk(context, scaled, outcomes, table.entries, bounds.by_plan)
+    return _walk(context, scaled, outcomes, table, range(len(table.entries)), bounds)
 
 
 def _walk(
     context: StabilityContext,
     scaled: PlanEvaluator,
     outcomes: list[TaskOutcome],
-    entries: Iterable[Entry],
-    floors: dict[TaskPlan, tuple[float, float]],
+    table: _Alternatives,
+    positions: Iterable[int],
+    bounds: _Bounds,
 ) -> tuple[bool, tuple[TaskPlan, ...]]:
-    """The one-by-one walk over ``entries``: the plan's objective with ``outcomes`` against
-    each alternative's (skipping those whose ``floors`` — cost no lower, success no higher
-    — cannot beat the best objective met so far)."""
+    """The one-by-one walk over the entries of ``table`` at ``positions``: the plan's
+    objective with ``outcomes`` against each alternative's (skipping those whose floors —
+    cost no lower, success no higher — cannot beat the best objective met so far)."""
     base = context.evaluator
     constraints = context.constraints
     total = math.fsum(o.expected_cost for o in outcomes)
@@ -223,10 +221,12 @@ def _walk(
 
     own = objective(total, success, None)
     best, best_plan = math.inf, None
-    for index, alt, again in entries:
+    floors = bounds.by_position
+    for j in positions:
+        index, alt, again = table.entries[j]
         mine = outcomes[index]
         if again:
-            cost, p = floors[alt]
+            cost, p = floors[j]
             rest = success / mine.success_probability if mine.success_probability > 0 else 0.0
             bound = total - mine.expected_cost + cost
             if context.ratio:

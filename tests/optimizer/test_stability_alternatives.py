@@ -57,6 +57,18 @@ def _check(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
                         got = fast.alternatives(index, model, capability)
                         assert got == plain.alternatives(index, model, capability)
                         checked += 1
+            # What each plan involves (shared between plans of equal roles and capabilities).
+            plans = {
+                tp
+                for index in range(len(plan.tasks))
+                for name in models
+                for tp in fast.alternatives(index, name, "")
+            }
+            for tp in [*plan.tasks, *plans]:
+                for model in models:
+                    for capability in capabilities:
+                        want = plain.involves(tp, model, capability)
+                        assert fast.involves(tp, model, capability) == want
     return checked
 
 
