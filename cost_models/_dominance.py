@@ -138,6 +138,11 @@ class _Dominance:
     # ----------------------------------------------------------------- normalization
 
     def _growing_in(self, e: sympy.Expr) -> bool:
+        """Whether a growing symbol is free in ``e``. A sum's free symbols are the union of
+        its terms', so a sum (a plan's cost: thousands of terms) stops at its first growing
+        term instead of collecting every symbol of every term."""
+        if isinstance(e, sympy.Add):
+            return any(self._growing_in(a) for a in e.args)
         return bool(e.free_symbols & self.grow_set)
 
     def _exponent(self, e: sympy.Expr) -> tuple[sympy.Expr, dict[Vec, sympy.Expr]] | None:

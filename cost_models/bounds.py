@@ -214,7 +214,7 @@ def derive_bound(
         )
 
     # Work on positive stand-ins of symbols the caller did not declare positive.
-    symbols: set[Any] = set(expr.free_symbols) | set(growing_t) | set(models_t)
+    symbols: set[Any] = _free_symbols(expr) | set(growing_t) | set(models_t)
     for rel in assumptions:
         symbols |= getattr(rel, "free_symbols", set())
     to_pos = {
@@ -241,6 +241,28 @@ def derive_bound(
         model_symbols=models_t,
         assumptions=assumptions,
     )
+
+
+#: Free symbols per term of the sums :func:`derive_bound` was given (per thread): the plan,
+#: the baseline and every challenger are sums of mostly the same task-cost terms.
+_MAX_TERM_SYMBOLS = 50_000  # terms kept before the memo starts afresh
+
+
+def _free_symbols(expr: sympy.Expr) -> set[Any]:
+    """``expr.free_symbols``; of a sum, the union of its terms', each looked up once per
+    thread (a plan's cost has thousands of terms, and plans share most of them)."""
+    if not isinstance(expr, sympy.Add):
+        return set(expr.free_symbols)
+    memo: dict[sympy.Expr, frozenset[Any]] | None = getattr(_LOCAL, "term_symbols", None)
+    if memo is None or len(memo) > _MAX_TERM_SYMBOLS:
+        memo = _LOCAL.term_symbols = {}
+    out: set[Any] = set()
+    for term in expr.args:
+        known = memo.get(term)
+        if known is None:
+            known = memo[term] = frozenset(term.free_symbols)
+        out |= known
+    return out
 
 
 #: Per thread (an analyzer is not safe to share: it numbers exponential keys as it meets

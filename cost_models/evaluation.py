@@ -114,6 +114,8 @@ class PlanEvaluator:
         # Per (task, operator): :data:`.task_scoring.Fixed`.
         self._capabilities: dict[tuple[str, Operator], Fixed] = {}
         self._costs: dict[TaskPlan, sympy.Expr] = {}
+        # Per term of a plan's cost: (term with the defined parameters replaced, changed).
+        self._substituted_terms: dict[sympy.Expr, tuple[sympy.Expr, bool]] = {}
         self._order = self.facts.order
         self._twins = self.facts.twins
         # Per arithmetic: (assignment, capability) -> the role's figures.
@@ -287,13 +289,32 @@ class PlanEvaluator:
 
     def bound_of(self, cost: sympy.Expr) -> Bound:
         """Θ of a symbolic cost, in the graph's free parameters."""
-        cost = cost.xreplace(self.graph.substitutions)
+        cost = self._substituted(cost)
         return derive_bound(
             asymptotic_tiers(cost) if self._tiered else cost,
             growing=self.graph.growing,
             model_symbols=self.model_symbols,
             assumptions=self.graph.assumptions,
         )
+
+    def _substituted(self, cost: sympy.Expr) -> sympy.Expr:
+        """``cost.xreplace(graph.substitutions)``, a sum term by term with each term's
+        replacement remembered: the plan, the baseline and every challenger share most
+        terms. The same steps as sympy's ``xreplace`` (a sum rebuilt only when a term
+        changed), so the same expression."""
+        rule = self.graph.substitutions
+        if not isinstance(cost, sympy.Add) or not rule or cost in rule:
+            return cost.xreplace(rule)
+        memo = self._substituted_terms
+        args = []
+        changed = False
+        for term in cost.args:
+            known = memo.get(term)
+            if known is None:
+                known = memo[term] = term._xreplace(rule)
+            args.append(known[0])
+            changed |= known[1]
+        return cost.func(*args) if changed else cost
 
     @cached_property
     def _tiered(self) -> bool:

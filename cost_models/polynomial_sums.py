@@ -5,17 +5,19 @@ model size, rational prices) and is then expanded with :func:`sympy.expand`; on 
 objects every step re-flattens and re-sorts growing sums, and the expand cancels what the
 differences of the three sampled calls put in. When every input is a polynomial with
 rational coefficients in plain symbols, the same formula runs here instead on
-:class:`Polynomial` values (a dict from exponent vectors to :class:`fractions.Fraction`),
-and :meth:`Polynomial.to_expr` builds the expanded sum once. A polynomial in symbols has one
-fully expanded form (the sum of its monomials with their non-zero rational coefficients, in
-sympy's canonical order), which is what ``sympy.expand`` returns for it, so the two agree
-exactly (tests compare them with ``sympy.srepr``). Anything else (``ceiling``, ``log``,
-negative or symbolic powers, floats) is not converted, and the caller computes with sympy.
+:class:`Polynomial` values (a dict from exponent vectors to integer numerators over one
+denominator), and :meth:`Polynomial.to_expr` builds the expanded sum once. A polynomial in
+symbols has one fully expanded form (the sum of its monomials with their non-zero rational
+coefficients, in sympy's canonical order), which is what ``sympy.expand`` returns for it, so
+the two agree exactly (tests compare them with ``sympy.srepr``). Anything else (``ceiling``,
+``log``, negative or symbolic powers, floats) is not converted, and the caller computes with sympy.
 """
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
+from operator import add
 from typing import Any
 
 import sympy
@@ -30,13 +32,24 @@ class NotPolynomial(Exception):
 
 
 class Polynomial:
-    """A polynomial over fixed ``symbols``: ``{exponents: coefficient}``, no zero entries."""
+    """A polynomial over fixed ``symbols``: ``{exponents: numerator}`` over one positive
+    denominator ``den`` (no zero numerators).
 
-    __slots__ = ("symbols", "terms")
+    Integer numerators over a shared denominator instead of a :class:`fractions.Fraction` per
+    monomial: a product of two polynomials is then integer products (tens of nanoseconds)
+    where Fractions reduce every product and sum by a gcd (a microsecond each), and the
+    call-group sums of a wide plan multiply thousands of them. The value is the same exact
+    rational polynomial; :meth:`to_expr` reduces each coefficient once.
+    """
 
-    def __init__(self, symbols: tuple[sympy.Symbol, ...], terms: dict[Monomial, Fraction]):
+    __slots__ = ("den", "symbols", "terms")
+
+    def __init__(
+        self, symbols: tuple[sympy.Symbol, ...], terms: dict[Monomial, int], den: int = 1
+    ) -> None:
         self.symbols = symbols
         self.terms = terms
+        self.den = den
 
     @staticmethod
     def symbols_of(values: Any) -> tuple[sympy.Symbol, ...]:
@@ -51,32 +64,40 @@ class Polynomial:
     def of(cls, value: Any, symbols: tuple[sympy.Symbol, ...]) -> Polynomial:
         """``value`` as a polynomial over ``symbols``; :class:`NotPolynomial` otherwise."""
         index = {s: i for i, s in enumerate(symbols)}
-        return cls(symbols, _convert(value, index, len(symbols)))
+        return _convert(value, index, symbols)
 
-    def _const(self, c: Fraction) -> Polynomial:
+    def coefficients(self) -> dict[Monomial, Fraction]:
+        """``{exponents: coefficient}``, each coefficient reduced."""
+        return {m: Fraction(c, self.den) for m, c in self.terms.items()}
+
+    def _const(self, c: int) -> Polynomial:
         return Polynomial(self.symbols, {(0,) * len(self.symbols): c} if c else {})
 
     def _lift(self, other: Any) -> Polynomial:
         if isinstance(other, Polynomial):
             return other
         if isinstance(other, int) and not isinstance(other, bool):
-            return self._const(Fraction(other))
+            return self._const(other)
         raise NotPolynomial(f"cannot combine with {type(other).__name__}")
 
     def __add__(self, other: Any) -> Polynomial:
-        out = dict(self.terms)
-        for m, c in self._lift(other).terms.items():
-            s = out.get(m, 0) + c
-            if s:
-                out[m] = s
-            else:
-                out.pop(m, None)
-        return Polynomial(self.symbols, out)
+        right = self._lift(other)
+        d1, d2 = self.den, right.den
+        if d1 == d2:
+            den, f1, f2 = d1, 1, 1
+        else:
+            den = math.lcm(d1, d2)
+            f1, f2 = den // d1, den // d2
+        out = {m: c * f1 for m, c in self.terms.items()} if f1 != 1 else dict(self.terms)
+        get = out.get
+        for m, c in right.terms.items():
+            out[m] = get(m, 0) + c * f2
+        return Polynomial(self.symbols, {m: c for m, c in out.items() if c}, den)
 
     __radd__ = __add__
 
     def __neg__(self) -> Polynomial:
-        return Polynomial(self.symbols, {m: -c for m, c in self.terms.items()})
+        return Polynomial(self.symbols, {m: -c for m, c in self.terms.items()}, self.den)
 
     def __sub__(self, other: Any) -> Polynomial:
         return self + (-self._lift(other))
@@ -86,28 +107,34 @@ class Polynomial:
 
     def __mul__(self, other: Any) -> Polynomial:
         right = self._lift(other)
-        out: dict[Monomial, Fraction] = {}
+        out: dict[Monomial, int] = {}
+        get = out.get
         for m1, c1 in self.terms.items():
             for m2, c2 in right.terms.items():
-                m = tuple(x + y for x, y in zip(m1, m2, strict=True))
-                s = out.get(m, 0) + c1 * c2
-                if s:
-                    out[m] = s
-                else:
-                    out.pop(m, None)
-        return Polynomial(self.symbols, out)
+                m = tuple(map(add, m1, m2))
+                out[m] = get(m, 0) + c1 * c2
+        return Polynomial(self.symbols, {m: c for m, c in out.items() if c}, self.den * right.den)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other: Any) -> Polynomial:
         if isinstance(other, int) and not isinstance(other, bool) and other != 0:
-            return Polynomial(self.symbols, {m: c / other for m, c in self.terms.items()})
+            if other < 0:
+                return Polynomial(
+                    self.symbols, {m: -c for m, c in self.terms.items()}, self.den * -other
+                )
+            return Polynomial(self.symbols, self.terms, self.den * other)
         raise NotPolynomial(f"cannot divide by {other!r}")
 
     def __eq__(self, other: object) -> bool:  # ``x == 0`` tests of the formulas
         if isinstance(other, int) and not isinstance(other, bool):
-            return self.terms == self._const(Fraction(other)).terms
-        return isinstance(other, Polynomial) and self.terms == other.terms
+            other = self._const(other)
+        if not isinstance(other, Polynomial):
+            return False
+        # a/d1 == b/d2 term by term: a*d2 == b*d1 (numerators are never zero)
+        return self.terms.keys() == other.terms.keys() and all(
+            c * other.den == other.terms[m] * self.den for m, c in self.terms.items()
+        )
 
     def __ne__(self, other: object) -> bool:
         return not self == other
@@ -117,41 +144,46 @@ class Polynomial:
     def to_expr(self) -> sympy.Expr:
         """The expanded sympy sum of the monomials (``sympy.expand``'s form)."""
         terms = []
+        den = self.den
         for m, c in self.terms.items():
             factors = [
                 s if e == 1 else sympy.Pow(s, e) for s, e in zip(self.symbols, m, strict=True) if e
             ]
-            terms.append(sympy.Mul(sympy.Rational(c.numerator, c.denominator), *factors))
+            terms.append(sympy.Mul(sympy.Rational(c, den), *factors))
         return sympy.Add(*terms)
 
 
-def _convert(value: Any, index: dict[sympy.Symbol, int], n: int) -> dict[Monomial, Fraction]:
+def _convert(
+    value: Any, index: dict[sympy.Symbol, int], symbols: tuple[sympy.Symbol, ...]
+) -> Polynomial:
+    """``value`` over ``symbols`` (``index``: each symbol's position)."""
+    n = len(symbols)
     zero = (0,) * n
     if isinstance(value, bool):
         raise NotPolynomial("a bool")
     if isinstance(value, int):
-        return {zero: Fraction(value)} if value else {}
+        return Polynomial(symbols, {zero: value} if value else {})
     if not isinstance(value, sympy.Basic):
         raise NotPolynomial(f"a {type(value).__name__}")
     if value.is_Rational:
-        c = Fraction(int(value.p), int(value.q))
-        return {zero: c} if c else {}
+        num, den = int(value.p), int(value.q)
+        return Polynomial(symbols, {zero: num} if num else {}, den)
     if value.is_Symbol and value in index:
-        return {tuple(int(i == index[value]) for i in range(n)): Fraction(1)}
-    p = Polynomial(tuple(index), {})  # the arithmetic of the parts
+        return Polynomial(symbols, {tuple(int(i == index[value]) for i in range(n)): 1})
     if value.is_Add:
+        p = Polynomial(symbols, {})
         for a in value.args:
-            p = p + Polynomial(p.symbols, _convert(a, index, n))
-        return p.terms
+            p = p + _convert(a, index, symbols)
+        return p
     if value.is_Mul:
-        p = p._const(Fraction(1))
+        p = Polynomial(symbols, {zero: 1})
         for a in value.args:
-            p = p * Polynomial(p.symbols, _convert(a, index, n))
-        return p.terms
+            p = p * _convert(a, index, symbols)
+        return p
     if value.is_Pow and value.exp.is_Integer and int(value.exp) > 0:
-        base = Polynomial(p.symbols, _convert(value.base, index, n))
-        p = p._const(Fraction(1))
+        base = _convert(value.base, index, symbols)
+        p = Polynomial(symbols, {zero: 1})
         for _ in range(int(value.exp)):
             p = p * base
-        return p.terms
+        return p
     raise NotPolynomial(f"not a polynomial: {value}")
