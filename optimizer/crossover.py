@@ -28,10 +28,11 @@ from collections.abc import Callable, Mapping
 
 from aalps.cost_models.domain import Plan, TaskPlan
 from aalps.cost_models.ensemble_roles import role_text
-from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator, PlanOutcome
+from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challengers
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, objective_of
+from aalps.optimizer.ray_figures import PlanFigures, RayFigures
 from aalps.optimizer.ray_roots import crossing_root
 from aalps.optimizer.result import Crossover
 from aalps.optimizer.steady_tasks import SteadyOutcomes
@@ -77,7 +78,7 @@ class ScalingPath:
         self._base = evaluator
         self._evaluators: dict[float, PlanEvaluator] = {1.0: evaluator}
         self._now: Plan | None = None
-        self._now_outcomes: dict[float, PlanOutcome] = {}
+        self._now_outcomes: dict[float, PlanFigures] = {}
         self._steady = SteadyOutcomes(evaluator)
 
     def evaluator(self, scale: float) -> PlanEvaluator:
@@ -96,15 +97,26 @@ class ScalingPath:
         """
         return objective_of(self._outcome(plan, scale), self.ratio)
 
-    def _outcome(self, plan: Plan, scale: float) -> PlanOutcome:
+    def _outcome(self, plan: Plan, scale: float) -> PlanFigures:
         """The plan's figures at ``scale``: away from the scale point, the task plans that
-        do not grow are scored once for every point (:mod:`.steady_tasks`)."""
+        do not grow are scored once for every point (:mod:`.steady_tasks`), and only the
+        cost and log-success are summed (:mod:`.ray_figures`)."""
         evaluator = self.evaluator(scale)
         if scale == 1.0:
             return evaluator.outcome(plan)
-        return self._steady.outcome(evaluator, plan.tasks)
+        return self._steady.figures(evaluator, plan.tasks)
 
-    def _challenged(self, plan: Plan, scale: float) -> PlanOutcome:
+    def _beside(self, later: Plan, now: Plan, base: PlanFigures, scale: float) -> float:
+        """``later``'s objective at ``scale``, where ``base`` holds ``now``'s figures there:
+        away from the scale point, from ``now``'s figures with those of the task plans
+        ``later`` changes put in (the same floats as scoring ``later`` whole)."""
+        if isinstance(base, RayFigures):
+            evaluator = self.evaluator(scale)
+            figures = self._steady.figures_beside(evaluator, later.tasks, now.tasks, base)
+            return objective_of(figures, self.ratio)
+        return self.objective(later, scale)
+
+    def _challenged(self, plan: Plan, scale: float) -> PlanFigures:
         """The challenged plan's figures at ``scale`` (computed once per point)."""
         if plan is not self._now:
             self._now, self._now_outcomes = plan, {}
@@ -114,7 +126,7 @@ class ScalingPath:
         return outcome
 
     def _swap_gap(
-        self, base: PlanOutcome, out: TaskPlan, into: TaskPlan, scale: float, size: int
+        self, base: PlanFigures, out: TaskPlan, into: TaskPlan, scale: float, size: int
     ) -> float | None:
         """``into``'s plan's objective minus the base's, from the one task's delta; None
         when the running totals cannot be trusted to the sign."""
@@ -155,7 +167,7 @@ class ScalingPath:
                 delta = self._swap_gap(base, out, swap, scale, len(now.tasks))
                 if delta is not None:
                     return delta
-            return self.objective(later, scale) - objective_of(base, self.ratio)
+            return self._beside(later, now, base, scale) - objective_of(base, self.ratio)
 
         if not gap(FAR_SCALE) < 0:
             return None

@@ -16,6 +16,7 @@ import math
 import sympy
 from aalps.cost_models.domain import Model, OptimizeRequest, TaskGraph
 from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
+from aalps.optimizer.ray_figures import RayFigures
 
 __all__ = [
     "FAR_SCALE",
@@ -33,7 +34,7 @@ FAR_SCALE = 1e6
 #: Objectives within this relative distance at the scale point are ties.
 TIE_TOLERANCE = 1e-9
 
-Outcome = TaskOutcome | PlanOutcome
+Outcome = TaskOutcome | PlanOutcome | RayFigures
 
 
 def ray_point(graph: TaskGraph, scale: float) -> dict[sympy.Symbol, sympy.Expr]:

@@ -20,6 +20,7 @@ from aalps.cost_models.domain import TaskGraph, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
 from aalps.cost_models.outcomes import combine_outcomes
 from aalps.cost_models.task_sizes import size_symbols
+from aalps.optimizer.ray_figures import RayFigures, ray_figures
 
 __all__ = ["SteadyOutcomes", "moving_symbols"]
 
@@ -54,6 +55,9 @@ class SteadyOutcomes:
         # The last plans scored, by identity of their task plans' tuple (kept beside it):
         # each one's task plans in the evaluator's order, with the steady ones' figures.
         self._layouts: dict[int, tuple[tuple[TaskPlan, ...], _Layout]] = {}
+        # Per pair of plans (by identity, kept beside): where the first differs from the
+        # second, by position in the evaluator's order.
+        self._differences: dict[tuple[int, int], tuple[_Plans, _Plans, _Changes]] = {}
 
     def steady(self, task_plan: TaskPlan) -> bool:
         """Whether the task plan's figures are the same at every point but the scale point."""
@@ -83,6 +87,51 @@ class SteadyOutcomes:
         search tries) is laid out in the evaluator's order once: a point then scores only
         its moving task plans and combines the figures as :meth:`PlanEvaluator.combine`
         does (:func:`~aalps.cost_models.outcomes.combine_outcomes` on the same list)."""
+        return combine_outcomes(self._ordered(evaluator, task_plans), evaluator.facts.pred_index)
+
+    def figures(self, evaluator: PlanEvaluator, task_plans: Iterable[TaskPlan]) -> RayFigures:
+        """The :class:`~aalps.optimizer.ray_figures.RayFigures` of :meth:`outcome`'s plan:
+        its cost and log-success, the same floats, without the rest of the pass."""
+        return ray_figures(self._ordered(evaluator, task_plans), evaluator.facts.pred_index)
+
+    def figures_beside(
+        self,
+        evaluator: PlanEvaluator,
+        task_plans: tuple[TaskPlan, ...],
+        reference_plans: tuple[TaskPlan, ...],
+        reference: RayFigures,
+    ) -> RayFigures:
+        """:meth:`figures` of the plan of ``task_plans`` from ``reference``, the figures of
+        the plan of ``reference_plans`` at the same point: only the task plans in which the
+        two differ are looked up (a challenger changes one task, or a few), the others'
+        figures are the reference's (equal task plans, one cache: the same records)."""
+        assert evaluator.scale != 1.0
+        key = (id(task_plans), id(reference_plans))
+        entry = self._differences.get(key)
+        if entry is None or entry[0] is not task_plans or entry[1] is not reference_plans:
+            if len(self._differences) >= _LAYOUTS:
+                self._differences.clear()
+            entry = self._differences[key] = (
+                task_plans,
+                reference_plans,
+                _differences(evaluator.facts.order, task_plans, reference_plans),
+            )
+        return reference.swapped([(i, self._figure(evaluator, tp)) for i, tp in entry[2]])
+
+    def _figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskOutcome:
+        """One task plan's figures at ``evaluator``'s point (a steady one's computed once)."""
+        if not self.steady(task_plan):
+            return evaluator.task_outcome(task_plan)
+        outcome = self._known.get(task_plan)
+        if outcome is None:
+            outcome = self._known[task_plan] = evaluator.task_outcome(task_plan)
+        return outcome
+
+    def _ordered(
+        self, evaluator: PlanEvaluator, task_plans: Iterable[TaskPlan]
+    ) -> list[TaskOutcome]:
+        """The figures of the plan's task plans in the evaluator's order (its layout kept
+        for the next point)."""
         assert evaluator.scale != 1.0
         plans = task_plans if isinstance(task_plans, tuple) else tuple(task_plans)
         entry = self._layouts.get(id(plans))
@@ -94,7 +143,7 @@ class SteadyOutcomes:
         ordered = list(steady)
         for position, tp in moving:
             ordered[position] = evaluator.task_outcome(tp)
-        return combine_outcomes(cast(list[TaskOutcome], ordered), evaluator.facts.pred_index)
+        return cast(list[TaskOutcome], ordered)
 
     def _layout(self, evaluator: PlanEvaluator, plans: tuple[TaskPlan, ...]) -> _Layout:
         """Per position of the evaluator's order, the steady task plan's figures (None for
@@ -102,14 +151,10 @@ class SteadyOutcomes:
         by_task = {tp.task_id: tp for tp in plans}
         ordered: list[TaskOutcome | None] = []
         moving: list[tuple[int, TaskPlan]] = []
-        known = self._known
         for position, task_id in enumerate(evaluator.facts.order):
             tp = by_task[task_id]
             if self.steady(tp):
-                outcome = known.get(tp)
-                if outcome is None:
-                    outcome = known[tp] = evaluator.task_outcome(tp)
-                ordered.append(outcome)
+                ordered.append(self._figure(evaluator, tp))
             else:
                 ordered.append(None)
                 moving.append((position, tp))
@@ -121,3 +166,14 @@ class SteadyOutcomes:
 _Layout = tuple[list[TaskOutcome | None], list[tuple[int, TaskPlan]]]
 #: Layouts kept at most (the challenged plan and the challengers of one search).
 _LAYOUTS = 64
+_Plans = tuple[TaskPlan, ...]
+#: Task plans by position in the evaluator's order.
+_Changes = list[tuple[int, TaskPlan]]
+
+
+def _differences(order: Iterable[str], plans: _Plans, reference: _Plans) -> _Changes:
+    """The task plans of ``plans`` that are not ``reference``'s, by position in ``order``."""
+    theirs = {tp.task_id: tp for tp in reference}
+    mine = {tp.task_id: tp for tp in plans}
+    assert mine.keys() == theirs.keys()
+    return [(i, mine[t]) for i, t in enumerate(order) if mine[t] != theirs[t]]

@@ -20,8 +20,9 @@ import math
 from collections.abc import Iterable, Mapping
 
 from aalps.cost_models.domain import TaskPlan
-from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome
+from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.numeric_errors import NUMERIC_FAILURES
+from aalps.optimizer.ray_figures import PlanFigures
 
 __all__ = ["SwapCurve"]
 
@@ -46,7 +47,7 @@ class SwapCurve:
     def __init__(
         self,
         base: PlanEvaluator,
-        scored: Mapping[float, PlanOutcome],
+        scored: Mapping[float, PlanFigures],
         out: TaskPlan,
         into: TaskPlan,
         ratio: bool,
