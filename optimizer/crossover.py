@@ -17,7 +17,9 @@ interpolated cost place the crossing (:mod:`aalps.optimizer.swap_curve`,
 :mod:`aalps.optimizer.ray_roots`: a third of the gaps). Evaluators are shared by every
 challenger of a request; a one-task challenger is scored by that task's delta on the plan's
 totals, and the task plans whose figures do not move along the ray are scored once for all
-its points (:mod:`aalps.optimizer.steady_tasks`).
+its points (:mod:`aalps.optimizer.steady_tasks`); away from the scale point a plan is summed
+for its cost and log-success alone (:mod:`aalps.optimizer.ray_figures`), and a challenger that
+falls back to whole-plan figures is scored from the plan's with its own task plans put in.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ figures at each of those points: the evaluator computes them from the same numbe
 same steps (away from the scale point its sizes come from the same compiled functions of
 the same values). :class:`SteadyOutcomes` computes such a task plan's figures once and hands
 them to every later point, so a point costs only the tasks that grow.
+:meth:`SteadyOutcomes.figures_beside` scores a challenger at a point from the challenged
+plan's figures there, looking up only the task plans it changes.
 """
 
 from __future__ import annotations
