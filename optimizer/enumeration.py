@@ -334,14 +334,16 @@ class OperatorEnumerator:
         return TaskPlan(self.task.id, self.operator, tuple(roles), fixed)
 
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
+        """The choice's task plan with its figures; the far point's only when its calls fit
+        their windows at the scale point (a plan that does not is never compared: only
+        its window violation is read)."""
         plan = self.plan(choice, params)
         self.space.scored += 1
         far = self.owner.far
-        return Candidate(
-            plan,
-            self.evaluator.task_outcome(plan),
-            far.task_outcome(plan) if far is not None else None,
-        )
+        outcome = self.evaluator.task_outcome(plan)
+        if far is None or outcome.window_violation is not None:
+            return Candidate(plan, outcome)
+        return Candidate(plan, outcome, far.task_outcome(plan))
 
     def key(self, candidate: Candidate) -> tuple[float, ...]:
         return self.metrics.key(candidate)
