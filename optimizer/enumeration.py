@@ -118,6 +118,18 @@ class SpaceBuilder:
             for m in self.catalog
         }
         self.values = {s: sympy.Float(v, 30) for s, v in evaluator.graph.values.items()}
+        # Per role: the catalog's models able to play it; per (operator, role, verifier
+        # capabilities, able models): the undominated ones. Tasks repeat their roles.
+        self._capable: dict[RoleSpec, tuple[Model, ...]] = {}
+        self.useful: dict[tuple[object, ...], tuple[Model, ...]] = {}
+
+    def capable(self, role: RoleSpec) -> tuple[Model, ...]:
+        """The catalog's models that can play ``role`` (catalog order), remembered."""
+        able = self._capable.get(role)
+        if able is None:
+            able = tuple(m for m in self.catalog if model_problem(role, m) is None)
+            self._capable[role] = able
+        return able
 
     def build(self, index: int, task: Task) -> TaskSpace:
         space = TaskSpace(index, task)
@@ -204,7 +216,7 @@ class OperatorEnumerator:
     def build(self) -> None:
         models: dict[str, tuple[Model, ...]] = {}
         for role in self.roles:
-            able = tuple(m for m in self.owner.catalog if model_problem(role, m) is None)
+            able = self.owner.capable(role)
             if not able:
                 self.space.problems[self.operator] = self._no_model(role)
                 return
@@ -282,17 +294,25 @@ class OperatorEnumerator:
     def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
         """The models no other capable model dominates in this role (catalog order):
         :func:`~aalps.optimizer.model_dominance.useful_models`."""
+        verifiers = tuple(r.capability for r in self.roles if r.name == "verifier")
+        # The same answer for every task whose role asks the same of the same models.
+        key = (self.operator, role, verifiers, tuple(m.name for m in models))
+        known = self.owner.useful.get(key)
+        if known is not None:
+            return known
         priced = self.evaluator.request.cost_model is CostModel.PRICED
-        return useful_models(
+        found = useful_models(
             self.operator,
             role,
             models,
-            verifiers=[r.capability for r in self.roles if r.name == "verifier"],
+            verifiers=verifiers,
             catalog=self.owner.catalog,
             far_sizes=None if priced else self.owner.far_sizes,
             success=bool(self.metrics.success),
             latency=bool(self.metrics.latency),
         )
+        self.owner.useful[key] = found
+        return found
 
     # --- scoring ----------------------------------------------------------------------
 
@@ -314,14 +334,16 @@ class OperatorEnumerator:
         return TaskPlan(self.task.id, self.operator, tuple(roles), fixed)
 
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
+        """The choice's task plan with its figures; the far point's only when its calls fit
+        their windows at the scale point (a plan that does not is never compared: only
+        its window violation is read)."""
         plan = self.plan(choice, params)
         self.space.scored += 1
         far = self.owner.far
-        return Candidate(
-            plan,
-            self.evaluator.task_outcome(plan),
-            far.task_outcome(plan) if far is not None else None,
-        )
+        outcome = self.evaluator.task_outcome(plan)
+        if far is None or outcome.window_violation is not None:
+            return Candidate(plan, outcome)
+        return Candidate(plan, outcome, far.task_outcome(plan))
 
     def key(self, candidate: Candidate) -> tuple[float, ...]:
         return self.metrics.key(candidate)

@@ -93,7 +93,8 @@ class Metrics:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One feasible task plan, its figures at the scale point and far along the ray."""
+    """One task plan, its figures at the scale point and far along the ray (the far ones
+    only when the plan's calls fit their models' windows at the scale point)."""
 
     plan: TaskPlan
     outcome: TaskOutcome

@@ -1,0 +1,90 @@
+"""The far point's figures are scored only for plans whose calls fit their windows at the
+scale point (:meth:`~aalps.optimizer.enumeration.OperatorEnumerator.score`): the spaces equal
+those built scoring both points of every plan, the old way, figure for figure, and the
+problems recorded (the windows' reasons) are the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aalps.optimizer.enumeration as enumeration
+import pytest
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.optimizer.enumeration import OperatorEnumerator, build_spaces
+from aalps.optimizer.ray import FAR_SCALE, grows
+from aalps.optimizer.space import Candidate, Metrics, Option, TaskSpace
+
+from tests.optimizer.random_requests import random_request_data, wide_request_data
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    *((f"random {s}", random_request_data(s)) for s in range(1, 41)),
+    *((f"wide {s}", wide_request_data(s, 30, 8)) for s in range(3)),
+    ("wide 2, 40 x 10", wide_request_data(2, 40, 10)),  # 97 plans overflow a window
+]
+
+
+def _both_points(
+    self: OperatorEnumerator, choice: Mapping[str, Option], params: Mapping[str, int]
+) -> Candidate:
+    plan = self.plan(choice, params)
+    self.space.scored += 1
+    far = self.owner.far
+    return Candidate(
+        plan,
+        self.evaluator.task_outcome(plan),
+        far.task_outcome(plan) if far is not None else None,
+    )
+
+
+def _spaces(data: dict[str, Any]) -> list[TaskSpace]:
+    request = load_request(data)
+    evaluator = PlanEvaluator(request)
+    far = evaluator.at(FAR_SCALE) if grows(request) else None
+    spaces = build_spaces(evaluator, Metrics.of(request, far=far is not None), far=far)
+    assert spaces is not None
+    return spaces
+
+
+def _summary(space: TaskSpace) -> Any:
+    options = {
+        op: (o.roles, dict(o.models), dict(o.votes), o.params) for op, o in space.operators.items()
+    }
+    by_operator = {
+        op: [(c.plan, c.outcome, c.far) for c in cands] for op, cands in space.by_operator.items()
+    }
+    chosen = [(c.plan, c.outcome, c.far) for c in space.candidates]
+    return options, by_operator, chosen, space.problems, space.exact, space.scored
+
+
+@pytest.mark.parametrize(("name", "data"), CASES, ids=[n for n, _ in CASES])
+def test_far_figures_only_where_the_windows_hold_give_the_same_spaces(
+    name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitting = _spaces(data)
+    monkeypatch.setattr(OperatorEnumerator, "score", _both_points)
+    both = _spaces(data)
+    assert [_summary(s) for s in fitting] == [_summary(s) for s in both], name
+
+
+def test_plans_that_overflow_a_window_skip_the_far_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not vacuous: a wide request scores plans whose calls overflow a window, far-less."""
+    seen: list[Candidate] = []
+    score = enumeration.OperatorEnumerator.score
+
+    def spy(
+        self: OperatorEnumerator, choice: Mapping[str, Option], params: Mapping[str, int]
+    ) -> Candidate:
+        candidate = score(self, choice, params)
+        seen.append(candidate)
+        return candidate
+
+    monkeypatch.setattr(enumeration.OperatorEnumerator, "score", spy)
+    _spaces(wide_request_data(2, 40, 10))
+    overflowing = [c for c in seen if c.outcome.window_violation is not None]
+    assert overflowing and all(c.far is None for c in overflowing)
+    assert all(c.far is not None for c in seen if c.outcome.window_violation is None)

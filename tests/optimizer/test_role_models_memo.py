@@ -1,0 +1,80 @@
+"""The models a role's enumeration starts from are remembered per request
+(:meth:`~aalps.optimizer.enumeration.SpaceBuilder.capable` and the undominated models per
+operator, role and able models): the spaces are those of working every task's roles out
+afresh, the old way (the capable models filtered from the catalog, then
+:func:`~aalps.optimizer.model_dominance.useful_models`), figure for figure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aalps.cost_models.domain import CostModel, Model
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.cost_models.operators import RoleSpec
+from aalps.cost_models.plan_checks import model_problem
+from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder, build_spaces
+from aalps.optimizer.model_dominance import useful_models
+from aalps.optimizer.ray import FAR_SCALE, grows
+from aalps.optimizer.space import Metrics, TaskSpace
+
+from tests.optimizer.random_requests import random_request_data, wide_request_data
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    *((f"random {s}", random_request_data(s)) for s in range(1, 41)),
+    *((f"wide {s}", wide_request_data(s, 30, 8)) for s in range(3)),
+    ("wide 0, success >= 0.5", wide_request_data(0, 30, 8, min_success_probability=0.5)),
+]
+
+
+def _afresh_capable(self: SpaceBuilder, role: RoleSpec) -> tuple[Model, ...]:
+    return tuple(m for m in self.catalog if model_problem(role, m) is None)
+
+
+def _afresh_useful(
+    self: OperatorEnumerator, role: RoleSpec, models: tuple[Model, ...]
+) -> tuple[Model, ...]:
+    priced = self.evaluator.request.cost_model is CostModel.PRICED
+    return useful_models(
+        self.operator,
+        role,
+        models,
+        verifiers=[r.capability for r in self.roles if r.name == "verifier"],
+        catalog=self.owner.catalog,
+        far_sizes=None if priced else self.owner.far_sizes,
+        success=bool(self.metrics.success),
+        latency=bool(self.metrics.latency),
+    )
+
+
+def _spaces(data: dict[str, Any]) -> list[TaskSpace]:
+    request = load_request(data)
+    evaluator = PlanEvaluator(request)
+    far = evaluator.at(FAR_SCALE) if grows(request) else None
+    spaces = build_spaces(evaluator, Metrics.of(request, far=far is not None), far=far)
+    assert spaces is not None
+    return spaces
+
+
+def _summary(space: TaskSpace) -> Any:
+    options = {
+        op: (o.roles, dict(o.models), dict(o.votes), o.params) for op, o in space.operators.items()
+    }
+    by_operator = {
+        op: [(c.plan, c.outcome, c.far) for c in cands] for op, cands in space.by_operator.items()
+    }
+    chosen = [(c.plan, c.outcome, c.far) for c in space.candidates]
+    return options, by_operator, chosen, space.problems, space.exact, space.scored
+
+
+@pytest.mark.parametrize(("name", "data"), CASES, ids=[n for n, _ in CASES])
+def test_remembered_role_models_give_the_same_spaces(
+    name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remembered = _spaces(data)
+    monkeypatch.setattr(SpaceBuilder, "capable", _afresh_capable)
+    monkeypatch.setattr(OperatorEnumerator, "_useful", _afresh_useful)
+    afresh = _spaces(data)
+    assert [_summary(s) for s in remembered] == [_summary(s) for s in afresh], name
