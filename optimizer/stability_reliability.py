@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from aalps.cost_models.domain import Model, Operator, TaskPlan
@@ -95,6 +96,7 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
     # alternative, and the far end's floors are taken at the first factor up): the task
     # plans scored there are scored once.
     evaluators: dict[float, PlanEvaluator] = {}
+    probes: dict[float, _Probe] = {}
     bounds_of: dict[tuple[bool, bool], _Bounds] = {}
 
     def scaled_at(factor: float) -> PlanEvaluator:
@@ -124,7 +126,10 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
                     for alt, floor in zip(alts, floors[down], strict=True)
                 ],
             )
-        return _optimal_at(context, scaled, table, bounds, moved, only)
+        probe = probes.get(factor)
+        if probe is None:
+            probe = probes[factor] = _Probe.of(context, scaled, moved)
+        return _optimal_at(context, scaled, table, bounds, probe, only)
 
     high, above = scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
     low, below = scan(takeover, list(_DOWN))
@@ -161,34 +166,55 @@ def _floor(plan: TaskPlan, evaluator: PlanEvaluator) -> tuple[float, float]:
     return outcome.expected_cost, outcome.success_probability
 
 
+@dataclass
+class _Probe:
+    """The plan at one probed factor: its tasks' outcomes (those at ``moved`` scored under
+    the scaled figure, the others kept), their costs and successes, the plan's total cost
+    (``fsum``) and success (their product, in task order)."""
+
+    outcomes: list[TaskOutcome]
+    costs: list[float]
+    successes: list[float]
+    total: float
+    success: float
+
+    @classmethod
+    def of(cls, context: StabilityContext, scaled: PlanEvaluator, moved: Sequence[int]) -> _Probe:
+        outcomes = list(context.outcomes)
+        costs = [o.expected_cost for o in outcomes]
+        successes = [o.success_probability for o in outcomes]
+        for index in moved:
+            outcome = outcomes[index] = scaled.task_outcome(context.tasks[index])
+            costs[index] = outcome.expected_cost
+            successes[index] = outcome.success_probability
+        return cls(outcomes, costs, successes, math.fsum(costs), math.prod(successes))
+
+
 def _optimal_at(
     context: StabilityContext,
     scaled: PlanEvaluator,
     table: _Alternatives,
     bounds: _Bounds,
-    moved: Sequence[int],
+    probe: _Probe,
     only: TaskPlan | None = None,
 ) -> tuple[bool, tuple[TaskPlan, ...]]:
     """Whether the plan is optimal under ``scaled`` among the single-task alternatives
-    (the plan's tasks but those at ``moved`` keep their outcomes), or at least as good as
-    the alternative ``only``."""
-    outcomes = list(context.outcomes)
-    for index in moved:
-        outcomes[index] = scaled.task_outcome(context.tasks[index])
+    (with its tasks' outcomes at the ``probe``), or at least as good as the alternative
+    ``only``."""
     if only is not None:
         j = table.position.get(only)
-        return _walk(context, scaled, outcomes, table, [j] if j is not None else [], bounds)
+        return _walk(context, scaled, probe, table, [j] if j is not None else [], bounds)
     if not context.constrained:
-        found = _array_walk(context, scaled, outcomes, table, bounds)
+        found = _array_walk(context, scaled, probe, table, bounds)
         if found is not None:
             return found
-    return _walk(context, scaled, outcomes, table, range(len(table.entries)), bounds)
+    return _walk(context, scaled, probe, table, range(len(table.entries)), bounds)
 
 
 def _walk(
     context: StabilityContext,
     scaled: PlanEvaluator,
-    outcomes: list[TaskOutcome],
+    probe: _Probe,
     table: _Alternatives,
     positions: Iterable[int],
     bounds: _Bounds,
@@ -198,8 +224,7 @@ def _walk(
     cost no lower, success no higher — cannot beat the best objective met so far)."""
     base = context.evaluator
     constraints = context.constraints
-    total = math.fsum(o.expected_cost for o in outcomes)
-    success = math.prod(o.success_probability for o in outcomes)
+    outcomes, total, success = probe.outcomes, probe.total, probe.success
 
     check = context.layout.check(outcomes, constraints) if context.constrained else None
 
@@ -262,20 +287,19 @@ def _verdict(
 def _array_walk(
     context: StabilityContext,
     scaled: PlanEvaluator,
-    outcomes: list[TaskOutcome],
+    probe: _Probe,
     table: _Alternatives,
     bounds: _Bounds,
 ) -> tuple[bool, tuple[TaskPlan, ...]] | None:
     """:func:`_walk` over every alternative of a request without coupling constraints, in
     arrays: the same float operations, the same alternatives scored, the same plan named.
     None when a task of the plan cannot succeed (then the walk multiplies every success)."""
-    total = math.fsum(o.expected_cost for o in outcomes)
-    success = math.prod(o.success_probability for o in outcomes)
+    total, success = probe.total, probe.success
     ratio = context.ratio
     own = (total / success if success > 0 else math.inf) if ratio else total
     index = table.index
-    mine_cost = np.array([o.expected_cost for o in outcomes], dtype=float)[index]
-    mine_success = np.array([o.success_probability for o in outcomes], dtype=float)[index]
+    mine_cost = np.array(probe.costs, dtype=float)[index]
+    mine_success = np.array(probe.successes, dtype=float)[index]
     if not bool(np.all(mine_success > 0)):
         return None
     with np.errstate(all="ignore"):
