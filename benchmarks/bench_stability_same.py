@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 import time
 import types
@@ -59,8 +60,9 @@ def load_stability(tree: str) -> Ranges:
         module = types.ModuleType(f"_against.{name}")
         module.__file__ = str(pending[name])
         sys.modules[module.__name__] = module
-        for other in names:  # its own modules first
-            if other != name and f"_against.{other}" in source:
+        for other in names:  # the modules it imports first (not the ones its text names)
+            imported = rf"^\s*(from|import)\s+_against\.{other}\b"
+            if other != name and re.search(imported, source, re.MULTILINE):
                 load(other)
         exec(compile(source, str(pending[name]), "exec"), module.__dict__)  # noqa: S102
         return module
