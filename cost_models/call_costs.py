@@ -132,7 +132,9 @@ def price_figures(model: Any) -> tuple[float, ...]:
 
 def forward_pass_cost(m: Value, i: Value, t: Value) -> Value:
     """Each output token is a forward pass over the whole string: ``m·Σ_{j<t}(i+j)``."""
-    return m * (t * i + t * (t - 1) / 2)
+    # t(t−1) is even: a Python int count (a symbolic cost's literal output) stays exact.
+    pairs = t * (t - 1) // 2 if type(t) is int else t * (t - 1) / 2
+    return m * (t * i + pairs)
 
 
 def kv_cached_cost(m: Value, i: Value, t: Value) -> Value:
@@ -147,7 +149,10 @@ def priced_cost(price_in: Value, price_out: Value, i: Value, t: Value) -> Value:
 
 def quadratic_attention_cost(m: Value, i: Value, t: Value) -> Value:
     """Each output token attends over the whole string: ``m·Σ_{j<t}(i+j)²``."""
-    return m * (t * i * i + i * t * (t - 1) + (t - 1) * t * (2 * t - 1) / 6)
+    # (t−1)t(2t−1) is a multiple of 6: a Python int count stays exact.
+    squares = (t - 1) * t * (2 * t - 1)
+    squares = squares // 6 if type(t) is int else squares / 6
+    return m * (t * i * i + i * t * (t - 1) + squares)
 
 
 CallCost = Callable[[Pricing, Value, Value], Value]

@@ -161,3 +161,16 @@ def test_one_more_output_token_costs_more(cost_model):
     base = call_cost(cost_model, PRICING, Fraction(50), Fraction(5))
     assert call_cost(cost_model, PRICING, Fraction(51), Fraction(5)) > base
     assert call_cost(cost_model, PRICING, Fraction(50), Fraction(6)) > base
+
+
+@pytest.mark.parametrize("cost", [forward_pass_cost, quadratic_attention_cost])
+@pytest.mark.parametrize("t", [1, 2, 3, 7, 40])
+def test_a_python_int_output_keeps_a_symbolic_cost_exact(cost, t):
+    """An operator's literal output count (a Python int, e.g. a detector's one-token verdict)
+    must not turn the symbolic cost's integer coefficients into Floats (48.0·m for 48·m)."""
+    m, i = sympy.Symbol("m", positive=True), sympy.Integer(48)
+    power = 1 if cost is forward_pass_cost else 2
+    expected = m * sum((i + j) ** power for j in range(t))  # the definition, term by term
+    got = cost(m, i, t)
+    assert not got.atoms(sympy.Float)
+    assert sympy.expand(got - expected) == 0
