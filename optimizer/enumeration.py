@@ -78,6 +78,7 @@ from aalps.optimizer.space import (
     widest,
     window_of,
 )
+from aalps.optimizer.twin_spaces import twin_space
 
 __all__ = [
     "LEAD_FAILURE_FLOOR",
@@ -122,6 +123,7 @@ class SpaceBuilder:
         # capabilities, able models): the undominated ones. Tasks repeat their roles.
         self._capable: dict[RoleSpec, tuple[Model, ...]] = {}
         self.useful: dict[tuple[object, ...], tuple[Model, ...]] = {}
+        self._built: dict[str, TaskSpace] = {}  # task id -> its space (for its twins)
 
     def capable(self, role: RoleSpec) -> tuple[Model, ...]:
         """The catalog's models that can play ``role`` (catalog order), remembered."""
@@ -132,11 +134,15 @@ class SpaceBuilder:
         return able
 
     def build(self, index: int, task: Task) -> TaskSpace:
+        twin = self.evaluator.facts.twins.get(task.id)
+        if twin is not None and twin in self._built:
+            return twin_space(self._built[twin], index, task)
         space = TaskSpace(index, task)
         for operator in applicable_operators(task):
             OperatorEnumerator(self, space, operator).build()
         pool = [c for op in space.by_operator for c in space.by_operator[op]]
         space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c)))
+        self._built[task.id] = space
         return space
 
     def quick(self, index: int, task: Task) -> TaskSpace:
