@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import cached_property
 
 import sympy
@@ -50,6 +50,7 @@ from aalps.cost_models.outcomes import (
     combine_outcomes,
 )
 from aalps.cost_models.plan_checks import VOTE_CHOICES, make_task_plan
+from aalps.cost_models.ray_siblings import RaySiblings, SuccessKey, success_key
 from aalps.cost_models.role_calls import RoleCalls
 from aalps.cost_models.shapes import (
     CompiledTasks,
@@ -63,6 +64,7 @@ from aalps.cost_models.stochastic import lead_choices
 from aalps.cost_models.task_scoring import (
     Fixed,
     RoleEntry,
+    fixed_figures,
     numeric_outcome,
     role_models,
     run_schedule,
@@ -81,6 +83,24 @@ __all__ = [
 ]
 
 
+_OUTCOME_FIELDS = tuple(f.name for f in fields(TaskOutcome))
+
+
+def _with_log_success(outcome: TaskOutcome, log_success: float) -> TaskOutcome:
+    """``dataclasses.replace(outcome, log_success=log_success)`` for a log that is not nan
+    (``__post_init__`` would leave it), field by field by name without the frozen
+    dataclass's ``__init__``: thousands of far-point successes take it."""
+    if math.isnan(log_success):
+        return replace(outcome, log_success=log_success)
+    copied: TaskOutcome = object.__new__(TaskOutcome)
+    values = outcome.__dict__
+    state = copied.__dict__
+    for name in _OUTCOME_FIELDS:
+        state[name] = values[name]
+    state["log_success"] = log_success
+    return copied
+
+
 class PlanEvaluator:
     """Scores plans of one request; build once, evaluate many candidates.
 
@@ -92,7 +112,12 @@ class PlanEvaluator:
     """
 
     def __init__(
-        self, request: OptimizeRequest, *, scale: float = 1.0, facts: GraphFacts | None = None
+        self,
+        request: OptimizeRequest,
+        *,
+        scale: float = 1.0,
+        facts: GraphFacts | None = None,
+        siblings: RaySiblings | None = None,
     ) -> None:
         if not scale > 0.0 or not math.isfinite(scale):
             raise ValueError(f"scale must be a positive number, not {scale}")
@@ -111,8 +136,10 @@ class PlanEvaluator:
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
         self._numbers: dict[str, dict[str, ModelNumbers]] = {}
-        # Per (task, operator): :data:`.task_scoring.Fixed`.
-        self._capabilities: dict[tuple[str, Operator], Fixed] = {}
+        # What the evaluators of other ray points share with this one (:mod:`.ray_siblings`).
+        self._siblings = siblings if siblings is not None else RaySiblings()
+        # Per (task, operator): :data:`.task_scoring.Fixed` (the same at every ray point).
+        self._capabilities: dict[tuple[str, Operator], Fixed] = self._siblings.fixed
         self._costs: dict[TaskPlan, sympy.Expr] = {}
         # Per term of a plan's cost: (term with the defined parameters replaced, changed).
         self._substituted_terms: dict[sympy.Expr, tuple[sympy.Expr, bool]] = {}
@@ -125,8 +152,9 @@ class PlanEvaluator:
 
     def at(self, scale: float) -> PlanEvaluator:
         """An evaluator of the same request at ``scale`` along its ray, sharing the graph's
-        facts (tasks compiled there on first use)."""
-        return PlanEvaluator(self.request, scale=scale, facts=self.facts)
+        facts (tasks compiled there on first use) and the figures that are the same at every
+        ray point (:mod:`.ray_siblings`)."""
+        return PlanEvaluator(self.request, scale=scale, facts=self.facts, siblings=self._siblings)
 
     def with_catalog(self, catalog: Catalog) -> PlanEvaluator:
         """An evaluator of the same request and ray point with ``catalog`` instead (the same
@@ -139,6 +167,7 @@ class PlanEvaluator:
         """
         twin = copy.copy(self)
         twin.__dict__.pop("_tiered", None)  # a cached reading of the catalog
+        twin.__dict__.pop("_log_successes", None)  # the siblings' (below)
         twin.request = replace(self.request, catalog=catalog)
         twin.catalog = catalog
         twin._model_sizes = model_sizes(twin.request, self._values, self.scale)
@@ -155,6 +184,9 @@ class PlanEvaluator:
         }
         twin._outcomes, twin._costs, twin._successes = {}, {}, {}
         twin._role_calls = {}
+        # The fixed figures stand; the declarations and successes read the models.
+        twin._siblings = self._siblings.for_catalog()
+        twin._capabilities = twin._siblings.fixed
         return twin
 
     # --- feasibility -------------------------------------------------------------------
@@ -258,11 +290,36 @@ class PlanEvaluator:
             return None
 
     def _big_success(self, task_plan: TaskPlan, outcome: TaskOutcome) -> TaskOutcome:
-        """``outcome`` with the log of its success from mpmath (the float underflowed)."""
+        """``outcome`` with the log of its success from mpmath (the float underflowed).
+
+        Remembered at the ray point by what the success depends on
+        (:func:`.ray_siblings.success_key`): task plans that declare the same reliabilities
+        share one mpmath run.
+        """
         with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
-            compiled = self._compiled[task_plan.task_id]
-            schedule = run_schedule(self, task_plan, BIG, compiled.big)[0]
-            return replace(outcome, log_success=log_of(schedule.success))
+            key = self._success_key(task_plan)
+            memo = self._log_successes
+            log_success = None if key is None else memo.get(key)
+            if log_success is None:
+                compiled = self._compiled[task_plan.task_id]
+                schedule = run_schedule(self, task_plan, BIG, compiled.big)[0]
+                log_success = log_of(schedule.success)
+                if key is not None:
+                    memo[key] = log_success
+            return _with_log_success(outcome, log_success)
+
+    def _success_key(self, task_plan: TaskPlan) -> SuccessKey | None:
+        """:func:`.ray_siblings.success_key` of the task plan (its fixed figures kept)."""
+        key = (task_plan.task_id, task_plan.operator)
+        fixed = self._capabilities.get(key)
+        if fixed is None:
+            fixed = self._capabilities[key] = fixed_figures(self, task_plan)
+        return success_key(self, task_plan, fixed)
+
+    @cached_property
+    def _log_successes(self) -> dict[SuccessKey, float]:
+        """The mpmath log successes at this ray point, shared with its siblings there."""
+        return self._siblings.log_successes.setdefault(self.scale, {})
 
     def _numeric(
         self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape

@@ -30,6 +30,11 @@ from aalps.cost_models.numeric_errors import NUMERIC_FAILURES, numeric_errors, n
 from aalps.cost_models.operators import TaskShape
 from aalps.cost_models.task_sizes import SizeMemo, fast_shape, recipe, task_shape, to_float
 from aalps.cost_models.task_twins import task_twins
+from mpmath.libmp import mpf_log as _mpf_log
+from mpmath.libmp import to_float as _to_float
+
+_MP = mpmath.mp
+_MPF = mpmath.mpf
 
 __all__ = [
     "CompiledTask",
@@ -47,7 +52,15 @@ def log_of(value: Value) -> float:
     """The natural log of a float or mpmath number (−inf for 0 and below)."""
     if isinstance(value, float):
         return math.log(value) if value > 0 else -math.inf
-    return float(mpmath.log(value)) if value > 0 else -math.inf
+    if not value > 0:
+        return -math.inf
+    if type(value) is _MPF:
+        # ``float(mpmath.log(value))`` without its wrappers (the far point's successes
+        # ask it thousands of times): the same libmp call at the context's precision
+        # and rounding, and the same conversion.
+        prec, rounding = _MP._prec_rounding
+        return _to_float(_mpf_log(value._mpf_, prec, rounding), rnd=rounding)
+    return float(mpmath.log(value))
 
 
 class CompiledTask:

@@ -1,0 +1,105 @@
+"""What the evaluators of one request at several points of its scale ray share.
+
+:meth:`~aalps.cost_models.evaluation.PlanEvaluator.at` builds an evaluator per ray point: the
+search scores at the scale point and the far point, a crossover at some thirty more, a swap
+curve at a hundred or so. Some of their figures do not depend on the point, so they are
+worked out once for all of them (:class:`RaySiblings`):
+
+* each (task, operator)'s fixed figures (:func:`~aalps.cost_models.task_scoring.fixed_figures`:
+  the operator, its roles' capabilities, whether its attempts are unverified);
+* each role's reliability declaration in mpmath, numbered (:func:`declaration_of`): equal
+  declarations get equal numbers, whichever models and assignments made them;
+* per ray point, the log success of a task plan worked out in mpmath (the float underflowed),
+  by what it depends on: the task, the operator, its parameters and each role's declaration
+  (:func:`success_key`). Plans that differ only in figures the success does not read (a
+  model's price, a role with no capability) share it.
+
+The figures are the same numbers whichever evaluator works them out first; an evaluator
+with another catalog (:meth:`~aalps.cost_models.evaluation.PlanEvaluator.with_catalog`)
+starts a family of its own for all but the fixed figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aalps.cost_models.arithmetic import BIG
+from aalps.cost_models.domain import Operator, RoleAssignment, TaskPlan
+from aalps.cost_models.role_calls import role_calls
+from aalps.cost_models.shapes import ModelNumbers
+
+if TYPE_CHECKING:
+    from aalps.cost_models.evaluation import PlanEvaluator
+    from aalps.cost_models.task_scoring import Fixed
+
+__all__ = ["RaySiblings", "SuccessKey", "declaration_of", "success_key"]
+
+#: (task id, operator, parameters, (role, declaration number) of every role with a capability).
+SuccessKey = tuple[str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+
+
+@dataclass
+class RaySiblings:
+    """The figures shared by the evaluators of one request and catalog (see the module)."""
+
+    #: Per (task id, operator): :data:`~aalps.cost_models.task_scoring.Fixed`.
+    fixed: dict[tuple[str, Operator], Fixed] = field(default_factory=dict)
+    #: Per (assignment, capability): the number of the role's declaration in mpmath.
+    declarations: dict[tuple[RoleAssignment, str], int] = field(default_factory=dict)
+    #: Per declaration (its members' shares, with their types): its number.
+    numbered: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    #: Per ray point: the mpmath log success by :data:`SuccessKey`.
+    log_successes: dict[float, dict[SuccessKey, float]] = field(default_factory=dict)
+
+    def for_catalog(self) -> RaySiblings:
+        """The family of an evaluator with another catalog: the fixed figures (they read
+        only the graph and the operators) and nothing that read the models."""
+        return RaySiblings(fixed=self.fixed)
+
+
+def declaration_of(evaluator: PlanEvaluator, assignment: RoleAssignment, capability: str) -> int:
+    """The number of the reliability ``assignment`` declares for ``capability`` in mpmath.
+
+    The declaration is :func:`~aalps.cost_models.role_calls.role_calls`'s shares, from the
+    members' :class:`~aalps.cost_models.shapes.ModelNumbers` in mpmath (what
+    :func:`~aalps.cost_models.vote_reliability.prepare` turns into the role's declaration,
+    nothing else): equal shares, equal number. Each share's items are kept with their types,
+    so an ``int`` and an equal float never share a number.
+    """
+    siblings = evaluator._siblings
+    key = (assignment, capability)
+    number = siblings.declarations.get(key)
+    if number is None:
+        numbers = evaluator._numbers.get(BIG.name)
+        if numbers is None:
+            numbers = evaluator._numbers[BIG.name] = {}
+        by_name = evaluator.catalog.by_name
+        for name, _ in assignment.members:  # the same conversion the mpmath run makes
+            if name not in numbers:
+                numbers[name] = ModelNumbers.of(by_name[name], BIG, evaluator._model_sizes[name])
+        shares = role_calls(assignment, capability, numbers, by_name)[1]
+        typed = tuple(tuple((type(x), x) for x in share) for share in shares)
+        number = siblings.numbered.setdefault(typed, len(siblings.numbered))
+        siblings.declarations[key] = number
+    return number
+
+
+def success_key(evaluator: PlanEvaluator, task_plan: TaskPlan, fixed: Fixed) -> SuccessKey | None:
+    """What the task plan's success in mpmath depends on at the evaluator's ray point; None
+    when its operator rates its stages by model (CASCADE: the models count, not only their
+    declarations).
+
+    The success is the operator's schedule run on the task's shape with the plan's
+    parameters and a reliability declared role by role (roles with no capability are
+    not declared); unverified attempts multiply it by the task's acceptance.
+    """
+    _, capability, _, rates, _ = fixed
+    if rates:
+        return None
+    roles = []
+    for assignment in task_plan.roles:
+        cap = capability.get(assignment.role)
+        if cap is not None:
+            roles.append((assignment.role, declaration_of(evaluator, assignment, cap)))
+    return task_plan.task_id, task_plan.operator, task_plan.params, tuple(roles)
