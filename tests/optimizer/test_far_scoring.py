@@ -11,13 +11,11 @@ from typing import Any
 
 import aalps.optimizer.enumeration as enumeration
 import pytest
-from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.loading import load_request
-from aalps.optimizer.enumeration import OperatorEnumerator, build_spaces
-from aalps.optimizer.ray import FAR_SCALE, grows
-from aalps.optimizer.space import Candidate, Metrics, Option, TaskSpace
+from aalps.optimizer.enumeration import OperatorEnumerator
+from aalps.optimizer.space import Candidate, Option
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
+from tests.optimizer.space_summaries import built_spaces, space_summary
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     *((f"random {s}", random_request_data(s)) for s in range(1, 41)),
@@ -39,34 +37,14 @@ def _both_points(
     )
 
 
-def _spaces(data: dict[str, Any]) -> list[TaskSpace]:
-    request = load_request(data)
-    evaluator = PlanEvaluator(request)
-    far = evaluator.at(FAR_SCALE) if grows(request) else None
-    spaces = build_spaces(evaluator, Metrics.of(request, far=far is not None), far=far)
-    assert spaces is not None
-    return spaces
-
-
-def _summary(space: TaskSpace) -> Any:
-    options = {
-        op: (o.roles, dict(o.models), dict(o.votes), o.params) for op, o in space.operators.items()
-    }
-    by_operator = {
-        op: [(c.plan, c.outcome, c.far) for c in cands] for op, cands in space.by_operator.items()
-    }
-    chosen = [(c.plan, c.outcome, c.far) for c in space.candidates]
-    return options, by_operator, chosen, space.problems, space.exact, space.scored
-
-
 @pytest.mark.parametrize(("name", "data"), CASES, ids=[n for n, _ in CASES])
 def test_far_figures_only_where_the_windows_hold_give_the_same_spaces(
     name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fitting = _spaces(data)
+    fitting = built_spaces(data)[1]
     monkeypatch.setattr(OperatorEnumerator, "score", _both_points)
-    both = _spaces(data)
-    assert [_summary(s) for s in fitting] == [_summary(s) for s in both], name
+    both = built_spaces(data)[1]
+    assert [space_summary(s) for s in fitting] == [space_summary(s) for s in both], name
 
 
 def test_plans_that_overflow_a_window_skip_the_far_point(
@@ -84,7 +62,7 @@ def test_plans_that_overflow_a_window_skip_the_far_point(
         return candidate
 
     monkeypatch.setattr(enumeration.OperatorEnumerator, "score", spy)
-    _spaces(wide_request_data(2, 40, 10))
+    built_spaces(wide_request_data(2, 40, 10))
     overflowing = [c for c in seen if c.outcome.window_violation is not None]
     assert overflowing and all(c.far is None for c in overflowing)
     assert all(c.far is not None for c in seen if c.outcome.window_violation is None)

@@ -11,16 +11,13 @@ from typing import Any
 
 import pytest
 from aalps.cost_models.domain import CostModel, Model
-from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import RoleSpec
 from aalps.cost_models.plan_checks import model_problem
-from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder, build_spaces
+from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder
 from aalps.optimizer.model_dominance import useful_models
-from aalps.optimizer.ray import FAR_SCALE, grows
-from aalps.optimizer.space import Metrics, TaskSpace
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
+from tests.optimizer.space_summaries import built_spaces, space_summary
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     *((f"random {s}", random_request_data(s)) for s in range(1, 41)),
@@ -49,32 +46,12 @@ def _afresh_useful(
     )
 
 
-def _spaces(data: dict[str, Any]) -> list[TaskSpace]:
-    request = load_request(data)
-    evaluator = PlanEvaluator(request)
-    far = evaluator.at(FAR_SCALE) if grows(request) else None
-    spaces = build_spaces(evaluator, Metrics.of(request, far=far is not None), far=far)
-    assert spaces is not None
-    return spaces
-
-
-def _summary(space: TaskSpace) -> Any:
-    options = {
-        op: (o.roles, dict(o.models), dict(o.votes), o.params) for op, o in space.operators.items()
-    }
-    by_operator = {
-        op: [(c.plan, c.outcome, c.far) for c in cands] for op, cands in space.by_operator.items()
-    }
-    chosen = [(c.plan, c.outcome, c.far) for c in space.candidates]
-    return options, by_operator, chosen, space.problems, space.exact, space.scored
-
-
 @pytest.mark.parametrize(("name", "data"), CASES, ids=[n for n, _ in CASES])
 def test_remembered_role_models_give_the_same_spaces(
     name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    remembered = _spaces(data)
+    remembered = built_spaces(data)[1]
     monkeypatch.setattr(SpaceBuilder, "capable", _afresh_capable)
     monkeypatch.setattr(OperatorEnumerator, "_useful", _afresh_useful)
-    afresh = _spaces(data)
-    assert [_summary(s) for s in remembered] == [_summary(s) for s in afresh], name
+    afresh = built_spaces(data)[1]
+    assert [space_summary(s) for s in remembered] == [space_summary(s) for s in afresh], name

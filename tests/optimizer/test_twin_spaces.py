@@ -10,14 +10,12 @@ from typing import Any
 
 import aalps.optimizer.enumeration as enumeration
 import pytest
-from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.optimizer.api import optimize
-from aalps.optimizer.enumeration import build_spaces
-from aalps.optimizer.ray import FAR_SCALE, grows
-from aalps.optimizer.space import Metrics, TaskSpace
+from aalps.optimizer.space import TaskSpace
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
+from tests.optimizer.space_summaries import built_spaces, space_summary
 
 
 def _with_twins(data: dict[str, Any]) -> dict[str, Any]:
@@ -41,37 +39,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _spaces(data: dict[str, Any]) -> tuple[PlanEvaluator, list[TaskSpace]]:
-    request = load_request(data)
-    evaluator = PlanEvaluator(request)
-    far = evaluator.at(FAR_SCALE) if grows(request) else None
-    spaces = build_spaces(evaluator, Metrics.of(request, far=far is not None), far=far)
-    assert spaces is not None
-    return evaluator, spaces
-
-
-def _summary(space: TaskSpace) -> Any:
-    options = {
-        op: (o.roles, dict(o.models), dict(o.votes), o.params) for op, o in space.operators.items()
-    }
-    by_operator = {
-        op: [(c.plan, c.outcome, c.far) for c in cands] for op, cands in space.by_operator.items()
-    }
-    chosen = [(c.plan, c.outcome, c.far) for c in space.candidates]
-    return (
-        space.index,
-        space.task,
-        options,
-        by_operator,
-        chosen,
-        space.problems,
-        space.exact,
-        space.scored,
-    )
-
-
 def test_the_cases_have_twins() -> None:
-    twins = [len(_spaces(data)[0].facts.twins) for _, data in CASES]
+    twins = [len(built_spaces(data)[0].facts.twins) for _, data in CASES]
     assert sum(1 for n in twins if n) >= len(CASES) // 2
 
 
@@ -79,10 +48,10 @@ def test_the_cases_have_twins() -> None:
 def test_copied_twin_spaces_equal_enumerated_ones(
     name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, copied = _spaces(data)
+    _, copied = built_spaces(data)
     _switch_off(monkeypatch)
-    _, enumerated = _spaces(data)
-    assert [_summary(s) for s in copied] == [_summary(s) for s in enumerated], name
+    _, enumerated = built_spaces(data)
+    assert [space_summary(s) for s in copied] == [space_summary(s) for s in enumerated], name
 
 
 @pytest.mark.parametrize(("name", "data"), CASES[::6], ids=[n for n, _ in CASES[::6]])
