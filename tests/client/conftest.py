@@ -52,16 +52,50 @@ def bad_request() -> dict[str, Any]:
 
 
 def long_request() -> dict[str, Any]:
-    """A search that runs until cancelled: many coupled tasks, many trials, a long budget."""
-    data = example_data("character_counting")
-    task = data["graph"]["tasks"][0]
-    data["graph"]["tasks"] = [{**task, "id": f"count_{i}"} for i in range(40)]
-    data["graph"]["edges"] = [
-        {"source": f"count_{i}", "target": f"count_{i + 1}"} for i in range(39)
+    """A search that runs until cancelled, however fast the planner gets.
+
+    Two objectives (cost and latency) over a joint space too large to enumerate send the
+    optimizer to NSGA-II, which has no early stop, for 100,000 trials of a few milliseconds
+    each under a success floor that couples the tasks (``tests/server/conftest.slow_request``
+    as request data). A request that was merely large stopped being long: the 40 alike tasks
+    this used to be came to finish in 0.2 s, before a test could cancel them.
+    """
+    tasks = [
+        {
+            "id": f"t{i}",
+            "capability": "fix",
+            "input_tokens": "k*l",
+            "output_tokens": "k*l",
+            "role_capabilities": {"detector": "find"},
+            "blocks": {"count": "k", "size": "l"},
+            "defects": {"count": "b"},
+        }
+        for i in range(4)
     ]
-    data["constraints"] = {"max_latency": 1e12, "parallelism": 4}
-    data["search"] = {"n_trials": 100000, "timeout_seconds": 600, "seed": 1}
-    return data
+    models = [
+        {"name": f"m{j}", "size": str(10 ** (9 - j)), "capabilities": {"fix": p, "find": p}}
+        for j, p in enumerate((0.999, 0.99, 0.97, 0.95))
+    ]
+    return {
+        "graph": {
+            "name": "long",
+            "parameters": [
+                {"name": "k", "value": 40},
+                {"name": "l", "value": 200},
+                {"name": "b", "value": 5},
+            ],
+            "tasks": tasks,
+            "edges": [{"source": f"t{i - 1}", "target": f"t{i}", "tokens": "l"} for i in (1, 2, 3)],
+        },
+        "catalog": {"models": models},
+        "constraints": {"min_success_probability": 0.6},
+        "search": {
+            "n_trials": 100000,
+            "timeout_seconds": 600,
+            "seed": 1,
+            "objectives": ["COST", "LATENCY"],
+        },
+    }
 
 
 def separations(report: Any) -> dict[str, str]:
