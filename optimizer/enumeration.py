@@ -45,20 +45,15 @@ from dataclasses import replace
 
 import sympy
 from aalps.cost_models.domain import CostModel, Model, Operator, RoleAssignment, Task, TaskPlan
-from aalps.cost_models.errors import InfeasibleError, did_you_mean
+from aalps.cost_models.errors import InfeasibleError
 from aalps.cost_models.evaluation import VOTE_CHOICES, PlanEvaluator
 from aalps.cost_models.operators import OPERATORS, RoleSpec, applicable_operators
-from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.chunk_pruning import AggregatorInput, CountPruner
 from aalps.optimizer.ensemble_options import ensemble_options
 from aalps.optimizer.lead_saturation import LeadSaturation
-from aalps.optimizer.model_dominance import (
-    RELIABILITY_SETS_CALLS,
-    RELIABILITY_SHAPES_CALLS,
-    useful_models,
-)
+from aalps.optimizer.model_dominance import RELIABILITY_SETS_CALLS, RELIABILITY_SHAPES_CALLS
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
@@ -67,6 +62,7 @@ from aalps.optimizer.param_values import (
 )
 from aalps.optimizer.pareto import pareto_filter
 from aalps.optimizer.ray import FAR_SCALE, model_size_at
+from aalps.optimizer.role_models import RoleModels
 from aalps.optimizer.space import (
     Candidate,
     ChunkWindows,
@@ -119,19 +115,18 @@ class SpaceBuilder:
             for m in self.catalog
         }
         self.values = {s: sympy.Float(v, 30) for s, v in evaluator.graph.values.items()}
-        # Per role: the catalog's models able to play it; per (operator, role, verifier
-        # capabilities, able models): the undominated ones. Tasks repeat their roles.
-        self._capable: dict[RoleSpec, tuple[Model, ...]] = {}
-        self.useful: dict[tuple[object, ...], tuple[Model, ...]] = {}
+        priced = evaluator.request.cost_model is CostModel.PRICED
+        self.role_models = RoleModels(
+            self.catalog,
+            None if priced else self.far_sizes,
+            success=bool(metrics.success),
+            latency=bool(metrics.latency),
+        )
         self._built: dict[str, TaskSpace] = {}  # task id -> its space (for its twins)
 
     def capable(self, role: RoleSpec) -> tuple[Model, ...]:
         """The catalog's models that can play ``role`` (catalog order), remembered."""
-        able = self._capable.get(role)
-        if able is None:
-            able = tuple(m for m in self.catalog if model_problem(role, m) is None)
-            self._capable[role] = able
-        return able
+        return self.role_models.capable(role)
 
     def build(self, index: int, task: Task) -> TaskSpace:
         twin = self.evaluator.facts.twins.get(task.id)
@@ -224,7 +219,7 @@ class OperatorEnumerator:
         for role in self.roles:
             able = self.owner.capable(role)
             if not able:
-                self.space.problems[self.operator] = self._no_model(role)
+                self.space.problems[self.operator] = self.owner.role_models.no_model(role)
                 return
             # A stage's worth lies in its rates as well: no dominance among stage models.
             cascade = self.operator is Operator.CASCADE
@@ -298,27 +293,10 @@ class OperatorEnumerator:
         )
 
     def _useful(self, role: RoleSpec, models: tuple[Model, ...]) -> tuple[Model, ...]:
-        """The models no other capable model dominates in this role (catalog order):
-        :func:`~aalps.optimizer.model_dominance.useful_models`."""
+        """The models no other capable model dominates in this role (catalog order),
+        remembered per request (:class:`~aalps.optimizer.role_models.RoleModels`)."""
         verifiers = tuple(r.capability for r in self.roles if r.name == "verifier")
-        # The same answer for every task whose role asks the same of the same models.
-        key = (self.operator, role, verifiers, tuple(m.name for m in models))
-        known = self.owner.useful.get(key)
-        if known is not None:
-            return known
-        priced = self.evaluator.request.cost_model is CostModel.PRICED
-        found = useful_models(
-            self.operator,
-            role,
-            models,
-            verifiers=verifiers,
-            catalog=self.owner.catalog,
-            far_sizes=None if priced else self.owner.far_sizes,
-            success=bool(self.metrics.success),
-            latency=bool(self.metrics.latency),
-        )
-        self.owner.useful[key] = found
-        return found
+        return self.owner.role_models.useful(self.operator, role, models, verifiers)
 
     # --- scoring ----------------------------------------------------------------------
 
@@ -451,18 +429,3 @@ class OperatorEnumerator:
     ) -> dict[str, tuple[str, ...]]:
         """Per role, the models found feasible, in catalog order."""
         return feasible_in_order(models, feasible)
-
-    def _no_model(self, role: RoleSpec) -> str:
-        """Why no model can play ``role``: none has the capability, or only families do."""
-        capability = role.capability
-        variants = [
-            m.name for m in self.owner.catalog if m.per_variant and capability in m.capabilities
-        ]
-        if variants and not role.per_variant_allowed:
-            return (
-                f"only per-variant models ({', '.join(variants)}) have capability {capability}, "
-                f"and they serve only as ROUTE specialists"
-            )
-        known = sorted({c for m in self.owner.catalog for c in m.capabilities})
-        hint = did_you_mean(capability, known)
-        return f"no model has capability {capability}" + (f"; {hint}" if hint else "")
