@@ -8,11 +8,11 @@ from typing import Any
 
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
-from aalps.optimizer.enumeration import build_spaces
+from aalps.optimizer.enumeration import SpaceBuilder, build_spaces
 from aalps.optimizer.ray import FAR_SCALE, grows
 from aalps.optimizer.space import Metrics, TaskSpace
 
-__all__ = ["built_spaces", "space_summary"]
+__all__ = ["built_spaces", "space_summary", "spaces_with_builder"]
 
 
 def built_spaces(data: dict[str, Any]) -> tuple[PlanEvaluator, list[TaskSpace]]:
@@ -23,6 +23,19 @@ def built_spaces(data: dict[str, Any]) -> tuple[PlanEvaluator, list[TaskSpace]]:
     spaces = build_spaces(evaluator, Metrics.of(request, far=far is not None), far=far)
     assert spaces is not None
     return evaluator, spaces
+
+
+def spaces_with_builder(data: dict[str, Any]) -> tuple[SpaceBuilder, list[TaskSpace]]:
+    """Every task's space, and a builder of the same request's spaces (for scoring a
+    candidate the enumeration skipped, on the evaluators the spaces were built with)."""
+    request = load_request(data)
+    evaluator = PlanEvaluator(request)
+    far = evaluator.at(FAR_SCALE) if grows(request) else None
+    metrics = Metrics.of(request, far=far is not None)
+    builder = SpaceBuilder(evaluator, metrics, far)
+    spaces = build_spaces(evaluator, metrics, far=far)
+    assert spaces is not None
+    return builder, spaces
 
 
 def space_summary(space: TaskSpace) -> tuple[Any, ...]:

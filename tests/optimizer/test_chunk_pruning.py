@@ -15,14 +15,12 @@ from typing import Any
 import aalps.optimizer.chunk_pruning as chunk_pruning
 import pytest
 from aalps.cost_models.domain import Operator
-from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.loading import load_request
-from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder, build_spaces
+from aalps.optimizer.enumeration import OperatorEnumerator
 from aalps.optimizer.pareto import pareto_filter
-from aalps.optimizer.ray import FAR_SCALE, grows
-from aalps.optimizer.space import Candidate, Metrics, TaskSpace
+from aalps.optimizer.space import Candidate, TaskSpace
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
+from tests.optimizer.space_summaries import spaces_with_builder
 
 CHUNK = Operator.CHUNK_AGGREGATE
 
@@ -36,17 +34,6 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _spaces(data: dict[str, Any]) -> tuple[SpaceBuilder, list[TaskSpace]]:
-    request = load_request(data)
-    evaluator = PlanEvaluator(request)
-    far = evaluator.at(FAR_SCALE) if grows(request) else None
-    metrics = Metrics.of(request, far=far is not None)
-    builder = SpaceBuilder(evaluator, metrics, far)
-    spaces = build_spaces(evaluator, metrics, far=far)
-    assert spaces is not None
-    return builder, spaces
-
-
 def _figures(candidates: tuple[Candidate, ...] | list[Candidate]) -> list[Any]:
     return [(c.plan, c.outcome, c.far) for c in candidates]
 
@@ -55,9 +42,9 @@ def _figures(candidates: tuple[Candidate, ...] | list[Candidate]) -> list[Any]:
 def test_skipping_counts_keeps_the_same_candidates(
     name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, fast = _spaces(data)
+    _, fast = spaces_with_builder(data)
     monkeypatch.setattr(chunk_pruning.CountPruner, "of", classmethod(lambda cls, *a, **k: None))
-    _, full = _spaces(data)
+    _, full = spaces_with_builder(data)
     for mine, theirs in zip(fast, full, strict=True):
         assert _figures(mine.by_operator.get(CHUNK, ())) == _figures(
             theirs.by_operator.get(CHUNK, ())
@@ -68,7 +55,7 @@ def test_skipping_counts_keeps_the_same_candidates(
 
 @pytest.mark.parametrize(("name", "data"), CASES, ids=[n for n, _ in CASES])
 def test_the_chunk_candidates_are_the_exhaustive_front(name: str, data: dict[str, Any]) -> None:
-    builder, spaces = _spaces(data)
+    builder, spaces = spaces_with_builder(data)
     for space in spaces:
         options = space.operators.get(CHUNK)
         if options is None or options.chunk is None or not space.exact:

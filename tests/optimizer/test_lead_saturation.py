@@ -17,14 +17,12 @@ from typing import Any
 import aalps.optimizer.lead_saturation as lead_saturation
 import pytest
 from aalps.cost_models.domain import Operator
-from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.loading import load_request
-from aalps.optimizer.enumeration import OperatorEnumerator, SpaceBuilder, build_spaces
+from aalps.optimizer.enumeration import OperatorEnumerator
 from aalps.optimizer.pareto import pareto_filter
-from aalps.optimizer.ray import FAR_SCALE, grows
-from aalps.optimizer.space import Candidate, Metrics, TaskSpace
+from aalps.optimizer.space import Candidate, TaskSpace
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
+from tests.optimizer.space_summaries import spaces_with_builder
 
 AHEAD = Operator.AHEAD_BY_K
 
@@ -48,38 +46,28 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _spaces(data: dict[str, Any]) -> tuple[SpaceBuilder, list[TaskSpace]]:
-    request = load_request(data)
-    evaluator = PlanEvaluator(request)
-    far = evaluator.at(FAR_SCALE) if grows(request) else None
-    metrics = Metrics.of(request, far=far is not None)
-    builder = SpaceBuilder(evaluator, metrics, far)
-    spaces = build_spaces(evaluator, metrics, far=far)
-    assert spaces is not None
-    return builder, spaces
-
-
 def _figures(candidates: tuple[Candidate, ...] | list[Candidate]) -> list[Any]:
     return [(c.plan, c.outcome, c.far) for c in candidates]
 
 
 def test_the_cases_hold_ahead_by_k_tasks_and_skip_leads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not vacuous: the correlated cases have AHEAD_BY_K tasks, and a wide request skips."""
-    tasks = sum(AHEAD in space.operators for _, data in CASES[-2:] for space in _spaces(data)[1])
+    spaces = [space for _, data in CASES[-2:] for space in spaces_with_builder(data)[1]]
+    tasks = sum(AHEAD in space.operators for space in spaces)
     assert tasks >= 2
     data = wide_request_data(0, 40, 8)
-    fast = sum(s.scored for s in _spaces(data)[1])
+    fast = sum(s.scored for s in spaces_with_builder(data)[1])
     monkeypatch.setattr(lead_saturation.LeadSaturation, "scored", lambda self, found: None)
-    assert fast < sum(s.scored for s in _spaces(data)[1])
+    assert fast < sum(s.scored for s in spaces_with_builder(data)[1])
 
 
 @pytest.mark.parametrize(("name", "data"), CASES, ids=[n for n, _ in CASES])
 def test_skipping_leads_keeps_the_same_candidates(
     name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, fast = _spaces(data)
+    _, fast = spaces_with_builder(data)
     monkeypatch.setattr(lead_saturation.LeadSaturation, "scored", lambda self, found: None)
-    _, full = _spaces(data)
+    _, full = spaces_with_builder(data)
     for mine, theirs in zip(fast, full, strict=True):
         assert _figures(mine.by_operator.get(AHEAD, ())) == _figures(
             theirs.by_operator.get(AHEAD, ())
@@ -94,7 +82,7 @@ def test_skipping_leads_keeps_the_same_candidates(
 def test_the_ahead_by_k_candidates_are_the_exhaustive_front(
     name: str, data: dict[str, Any]
 ) -> None:
-    builder, spaces = _spaces(data)
+    builder, spaces = spaces_with_builder(data)
     for space in spaces:
         options = space.operators.get(AHEAD)
         if options is None:
