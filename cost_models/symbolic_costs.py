@@ -5,6 +5,12 @@ schedule of call groups, each group's cost (:func:`~.call_costs.group_cost`, mem
 exact inputs), the tools' cost and the amortized setup. A task defined as an earlier one is
 (its *twin*, :mod:`.task_twins`: the same facts, sizes and incoming tokens, another id) has
 the very same expressions, so it takes the twin's.
+
+The cost needs the schedule's call groups, not its success: an operator whose schedule
+reads the roles' reliabilities only to form the success (:data:`SUCCESS_ONLY`) is run for
+the cost with a reliability of ``1`` (:func:`cost_schedule`). The groups are the same
+expressions, and the exact symbolic success (a majority of votes over rationals raised to
+thousands of tokens: numbers of thousands of digits) is not worked out for nothing.
 """
 
 from __future__ import annotations
@@ -12,16 +18,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import sympy
-from aalps.cost_models.arithmetic import SYMBOLIC
-from aalps.cost_models.domain import TaskPlan
-from aalps.cost_models.role_calls import member_models
+from aalps.cost_models.arithmetic import SYMBOLIC, Value
+from aalps.cost_models.domain import Operator, TaskPlan
+from aalps.cost_models.operators import Schedule, TaskShape
+from aalps.cost_models.role_calls import RoleCalls, member_models
 from aalps.cost_models.setup_costs import amortized, setup_of
+from aalps.cost_models.task_scoring import _entry, fixed_figures
 from aalps.cost_models.tools import tool_figures
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
 
-__all__ = ["task_cost", "task_success"]
+__all__ = ["SUCCESS_ONLY", "cost_schedule", "task_cost", "task_success"]
+
+#: Operators whose schedule reads a role's reliability only to multiply it into the success
+#: (never into a call group, a tool use or a branch): DIRECT and MAP (:mod:`.operators.single`),
+#: CHUNK_AGGREGATE (:mod:`.operators.chunking`), the ITERATE_* loops and SCAN_AND_FIX
+#: (:mod:`.operators.repair`), ROUTE (:mod:`.operators.routing`). Retries and AHEAD_BY_K
+#: size their calls by the reliability, CASCADE by its stages' rates: they run in full.
+SUCCESS_ONLY = frozenset(
+    {
+        Operator.DIRECT,
+        Operator.MAP,
+        Operator.CHUNK_AGGREGATE,
+        Operator.ITERATE_WITH_HISTORY,
+        Operator.ITERATE_STATELESS,
+        Operator.SCAN_AND_FIX,
+        Operator.ROUTE,
+    }
+)
 
 
 def _twin_plan(evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskPlan | None:
@@ -32,6 +57,53 @@ def _twin_plan(evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskPlan | None
     return TaskPlan(twin, task_plan.operator, task_plan.roles, task_plan.params)
 
 
+class _Unread:
+    """The reliability :func:`cost_schedule` hands a :data:`SUCCESS_ONLY` operator: ``1``
+    for every call (the success it forms is dropped), no correlation."""
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> Value:
+        return sympy.S.One
+
+    def correlation(self, role: str) -> float:
+        return 0.0
+
+
+_UNREAD = _Unread()
+
+
+def cost_schedule(
+    evaluator: PlanEvaluator, task_plan: TaskPlan, shape: TaskShape
+) -> tuple[Schedule, dict[str, RoleCalls]]:
+    """The symbolic schedule of a task plan and each role's calls, for its cost.
+
+    A :data:`SUCCESS_ONLY` operator runs with the reliability ``1``: the same call groups
+    and tools as :func:`~.task_scoring.run_schedule` gives (its success is not the plan's);
+    every other operator runs through it. The roles' figures come from, and go to, the
+    evaluator's cache as there.
+    """
+    key = (task_plan.task_id, task_plan.operator)
+    fixed = evaluator._capabilities.get(key)
+    if fixed is None:
+        fixed = evaluator._capabilities[key] = fixed_figures(evaluator, task_plan)
+    spec, capability, _, rates, _ = fixed
+    if rates or task_plan.operator not in SUCCESS_ONLY:
+        full = evaluator._run(task_plan, SYMBOLIC, shape)
+        return full[0], full[1]
+    known = evaluator._role_calls.setdefault(SYMBOLIC.name, {})
+    numbers = evaluator._numbers.setdefault(SYMBOLIC.name, {})
+    calls: dict[str, RoleCalls] = {}
+    for assignment in task_plan.roles:
+        cap = capability.get(assignment.role)
+        if cap is not None:
+            entry = known.get((assignment, cap))
+            if entry is None:
+                entry = known[(assignment, cap)] = _entry(
+                    assignment, cap, numbers, evaluator, SYMBOLIC
+                )
+            calls[assignment.role] = entry.calls
+    return spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC), calls
+
+
 def task_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
     """The symbolic expected cost of one task plan, kept in the evaluator's cache."""
     twin = _twin_plan(evaluator, task_plan)
@@ -39,7 +111,7 @@ def task_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
         cost = evaluator.task_cost(twin)
     else:
         shape = evaluator._compiled[task_plan.task_id].symbolic
-        schedule, calls, _ = evaluator._run(task_plan, SYMBOLIC, shape)
+        schedule, calls = cost_schedule(evaluator, task_plan, shape)
         req, prompt = evaluator.request, shape.prompt
         cost = sympy.Add(
             *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
