@@ -268,12 +268,16 @@ def _series(f: Callable[[int], Value], n: Value) -> Value:
 def _polynomial_series(group: CallGroup, cost_model: Any, pricing: Pricing) -> Value | None:
     """The expanded symbolic sum of a group's calls computed on exact polynomials
     (:mod:`.polynomial_sums`): what ``sympy.expand`` of the sympy series gives, or None when
-    an input is not a polynomial in plain symbols."""
+    an input is not a polynomial in plain symbols.
+
+    A Python ``int`` token count (a detector's one written token) is exact there as well
+    (the call's cost multiplies it into the sympy size or prices), so it is taken as a
+    sympy Integer; a Python ``int`` call count is not: ``(n + 1) / 2`` is a float there."""
     values = (
         group.calls,
-        group.input,
-        group.output,
-        group.input_step,
+        _integer(group.input),
+        _integer(group.output),
+        _integer(group.input_step),
         pricing.size,
         pricing.price_in,
         pricing.price_out,
@@ -294,6 +298,11 @@ def _polynomial_series(group: CallGroup, cost_model: Any, pricing: Pricing) -> V
     except NotPolynomial:
         return None
     return total.to_expr()
+
+
+def _integer(value: Value) -> Value:
+    """A Python ``int`` as a sympy Integer (:func:`_polynomial_series`), else ``value``."""
+    return sympy.Integer(value) if type(value) is int else value
 
 
 #: Symbolic group costs by their exact inputs: tasks of one shape (a workflow of alike steps,

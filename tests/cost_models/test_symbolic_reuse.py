@@ -129,8 +129,43 @@ def test_polynomial_series_equals_sympy_expand():
         assert sympy.srepr(got) == sympy.srepr(sympy.expand(_series(f, group.calls)))
         checked += 1
     assert checked > 60
-    # Python numbers compute in floats there: not converted.
-    assert _polynomial_series(CallGroup("r", k, l, 1, l), CostModel.FORWARD_PASS, pricing) is None
+    # A Python int call count computes in floats there: not converted.
+    assert _polynomial_series(CallGroup("r", 3, l, 1, l), CostModel.FORWARD_PASS, pricing) is None
+
+
+def test_polynomial_series_with_python_int_tokens_equals_sympy_expand():
+    """Python int token counts (a detector's one written token, a literal input) are exact in
+    the sympy series too: the polynomial form equals ``sympy.expand`` of it, for every cost
+    model, ints in any of input, output and step."""
+    from aalps.cost_models.call_costs import Pricing, _polynomial_series, _series, call_cost
+    from aalps.cost_models.domain import CostModel
+    from aalps.cost_models.operators import CallGroup
+
+    m = sympy.Symbol("m_x", positive=True)
+    rng = random.Random(9)
+    parts = [k, l, b, 2 * k * l + 1, b + 3]
+    ints = [0, 1, 2, 4, 21, 200]
+    checked = 0
+    for _ in range(150):
+        values: list = [sympy.Add(*rng.sample(parts, rng.randint(1, 2))) for _ in range(4)]
+        for i in rng.sample(range(1, 4), rng.randint(1, 3)):
+            values[i] = rng.choice(ints)
+        group = CallGroup("r", *values)
+        size = rng.choice((m, m * k))
+        pricing = Pricing(size, sympy.Rational(rng.randint(1, 9), 13), sympy.Rational(2, 3))
+        cost_model = rng.choice(list(CostModel))
+        got = _polynomial_series(group, cost_model, pricing)
+        assert got is not None
+
+        def f(j, group=group, cost_model=cost_model, pricing=pricing):
+            step = group.input + (j - 1) * group.input_step
+            return call_cost(cost_model, pricing, step, group.output)
+
+        expected = sympy.expand(_series(f, group.calls))
+        assert not expected.has(sympy.Float)
+        assert sympy.srepr(got) == sympy.srepr(expected)
+        checked += 1
+    assert checked == 150
 
 
 def test_twin_tasks_take_the_same_symbolic_cost():
