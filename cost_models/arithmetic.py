@@ -4,6 +4,9 @@ Every operator writes its cost once, against an :class:`Arithmetic`; evaluated w
 :data:`SYMBOLIC` it yields the expression that bounds are derived from, with :data:`FLOAT` the
 number a search compares in microseconds, and with :data:`BIG` the same number when a float
 would overflow (``2**k`` at large ``k``). Sharing the formula is what makes the two agree.
+:data:`BIG_SUCCESS` is :data:`BIG` for a run that wants only the success (the far point's
+log success when its float underflowed): the operators may skip the work that only their
+call groups need, the success comes from the same operations.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import mpmath
 import sympy
 
-__all__ = ["Arithmetic", "BIG", "FLOAT", "SYMBOLIC", "Value"]
+__all__ = ["Arithmetic", "BIG", "BIG_SUCCESS", "FLOAT", "SYMBOLIC", "Value"]
 
 Value = Any  # a sympy.Expr, a float or an mpmath.mpf, depending on the arithmetic
 
@@ -30,6 +33,9 @@ class Arithmetic:
     ceil: Callable[[Value], Value]
     log: Callable[[Value], Value]
     number: Callable[[Any], Value]
+    #: Whether the schedule's call groups are wanted (False: only its success, which an
+    #: operator then computes by the same operations, skipping what only the groups read).
+    groups: bool = True
 
     def rounds(self, calls: Value, parallelism: int | None) -> Value:
         """Rounds needed for ``calls`` independent calls on ``parallelism`` workers."""
@@ -57,3 +63,4 @@ def _big_number(x: Any) -> Any:
 SYMBOLIC = Arithmetic("symbolic", True, sympy.ceiling, sympy.log, _sym_number)
 FLOAT = Arithmetic("float", False, lambda x: float(math.ceil(x)), math.log, _float_number)
 BIG = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number)
+BIG_SUCCESS = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number, groups=False)

@@ -20,7 +20,7 @@ from functools import cached_property
 
 import sympy
 from aalps.cost_models import plan_checks, symbolic_costs
-from aalps.cost_models.arithmetic import BIG, FLOAT, Arithmetic
+from aalps.cost_models.arithmetic import BIG, BIG_SUCCESS, FLOAT, Arithmetic
 from aalps.cost_models.bounds import Bound, Separation, derive_bound, separation
 from aalps.cost_models.call_costs import asymptotic_tiers, group_cost
 from aalps.cost_models.correlated_votes import correlated_lead_choices
@@ -302,7 +302,8 @@ class PlanEvaluator:
             log_success = None if key is None else memo.get(key)
             if log_success is None:
                 compiled = self._compiled[task_plan.task_id]
-                schedule = run_schedule(self, task_plan, BIG, compiled.big)[0]
+                # Only the success is read: the operators skip what only the groups need.
+                schedule = run_schedule(self, task_plan, BIG_SUCCESS, compiled.big)[0]
                 log_success = log_of(schedule.success)
                 if key is not None:
                     memo[key] = log_success

@@ -63,10 +63,12 @@ class ChunkAggregate(OperatorSpec):
         total = shape.whole_input
         chunks = arithmetic.ceil(total / params["chunk"])
         size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
-        written = shape.aggregate_tokens(size)
         chunk_in = shape.prompt + size
-        groups = [CallGroup("worker", chunks, chunk_in, written, parallel=chunks)]
         success = reliability("worker", chunk_in, chain_decisions(shape, chunks)) ** chunks
+        if not arithmetic.groups and not shape.llm_aggregator:
+            return Schedule((), success)  # the success alone: nothing reads the chunks' output
+        written = shape.aggregate_tokens(size)
+        groups = [CallGroup("worker", chunks, chunk_in, written, parallel=chunks)]
         if shape.llm_aggregator:
             combine_in = shape.prompt + chunks * written
             groups.append(CallGroup("aggregator", 1, combine_in, shape.output))

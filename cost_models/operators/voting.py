@@ -125,8 +125,10 @@ class AheadByK(OperatorSpec):
             lead = ahead
             if not arithmetic.symbolic and reference:
                 lead = lead_at_scale(float(p), ahead, float(steps), float(reference))
-            samples = ahead_by_k_expected_samples(p, lead)
             step_success = ahead_by_k_step_success(p, lead)
+            if not arithmetic.groups:  # the success alone: no samples (mpmath's slowest part)
+                return Schedule((), step_success**steps)
+            samples = ahead_by_k_expected_samples(p, lead)
             if not arithmetic.symbolic:
                 variance = steps * ahead_by_k_samples_variance(float(p), lead)
         calls = CallGroup(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from aalps.cost_models.arithmetic import BIG, FLOAT, Arithmetic, Value
+from aalps.cost_models.arithmetic import BIG, BIG_SUCCESS, FLOAT, Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
 from aalps.cost_models.domain import CostModel, Operator, OptimizeRequest, RoleAssignment, TaskPlan
@@ -30,7 +30,7 @@ from aalps.cost_models.prompt_cache import cached_group_cost
 from aalps.cost_models.role_calls import RoleCalls, declare, member_models, role_calls
 from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.shapes import ModelNumbers, log_of, to_float
-from aalps.cost_models.task_scoring import group_coster, numeric_outcome
+from aalps.cost_models.task_scoring import group_coster, numeric_outcome, run_schedule
 from aalps.cost_models.tools import tool_figures
 from aalps.cost_models.vote_reliability import RememberedReliability, RoleReliability, prepare
 
@@ -277,3 +277,35 @@ def test_remembered_reliability_answers_as_computed() -> None:
     for tokens, decisions in [(100, 1), (BIG.number(100), 1), (250, BIG.number(3)), (100, 1)]:
         assert remembered("worker", tokens, decisions) == plain("worker", tokens, decisions)
     assert len(memo) == 3
+
+
+@pytest.mark.parametrize(("name", "request_"), list(_requests()), ids=lambda x: str(x)[:40])
+def test_success_only_runs_give_the_full_runs_success(name: str, request_: OptimizeRequest) -> None:
+    """:data:`BIG_SUCCESS` (the operators skip what only the groups read) gives the success
+    of a full :data:`BIG` run, the same mpmath number, for every operator and plan; and the
+    far point's evaluator takes its underflowed log successes from it, as the plain
+    reference works them out in mpmath."""
+    compared = underflowed = 0
+    for scale in (1.0, 1e6):
+        evaluator = PlanEvaluator(request_, scale=scale)
+        for plan in _plans(evaluator):
+            shape = evaluator._compiled[plan.task_id].big
+            try:
+                full = run_schedule(evaluator, plan, BIG, shape)[0]
+            except Exception as error:  # noqa: BLE001 - the same error either way
+                with pytest.raises(type(error)):
+                    run_schedule(evaluator, plan, BIG_SUCCESS, shape)
+                continue
+            alone = run_schedule(evaluator, plan, BIG_SUCCESS, shape)[0]
+            assert type(alone.success) is type(full.success), (name, plan)
+            assert alone.success == full.success, (name, scale, plan, alone, full)
+            compared += 1
+            outcome = evaluator.task_outcome(plan)
+            if outcome.success_probability == 0.0 and math.isfinite(outcome.expected_cost):
+                slow = reference_outcome(evaluator, plan, BIG, shape)
+                assert _same(outcome.log_success, slow.log_success), (name, plan)
+                assert math.isfinite(outcome.log_success)
+                underflowed += 1
+    assert compared > 20
+    if name.startswith("wide"):
+        assert underflowed > 0

@@ -1,0 +1,95 @@
+"""The hand-written constructors of the records every scored candidate builds
+(:class:`~aalps.cost_models.operators.CallGroup`, :class:`~aalps.cost_models.operators.Schedule`,
+and :func:`~aalps.cost_models.task_scoring._outcome`'s :class:`TaskOutcome`) against the
+records dataclasses' own ``__init__`` builds from the same fields: the same values, the same
+types, the same defaults, still frozen, equal and with equal hashes."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import mpmath
+import pytest
+from aalps.cost_models.operators import CallGroup, Schedule, ToolUse
+from aalps.cost_models.outcomes import RetryTail, TaskOutcome
+from aalps.cost_models.task_scoring import _outcome
+
+
+def _generated(cls: type) -> type:
+    """A frozen dataclass with ``cls``'s fields and the ``__init__`` dataclasses writes."""
+    return dataclasses.make_dataclass(
+        f"Generated{cls.__name__}",
+        [(f.name, f.type, dataclasses.field(default=f.default)) for f in dataclasses.fields(cls)],
+        frozen=True,
+    )
+
+
+def _state(record: Any) -> list[tuple[str, type, Any]]:
+    return [(k, type(v), v) for k, v in vars(record).items()]
+
+
+_GROUP_ARGS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    (("worker", 1, 120.0, 4.0), {}),
+    (("worker", 7.0, 300.0, 1.0), {"parallel": 7.0}),
+    (("fixer", 3, 250.0, 30.0, 120.0, 2, 5, 0.5, 3, 0.25, "worker", True), {}),
+    (("verifier",), {"calls": 2.5, "input": 10, "output": 1, "follows": "worker"}),
+    (("worker", mpmath.mpf(10) ** 400, mpmath.mpf(3), 1), {"stages": mpmath.mpf(2)}),
+    (("stage1", 0.5, 100.0, 1.0), {"nested": True, "variance": 0.25}),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), _GROUP_ARGS)
+def test_call_group_is_the_dataclass_record(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    reference = _generated(CallGroup)(*args, **kwargs)
+    group = CallGroup(*args, **kwargs)
+    assert _state(group) == _state(reference)
+    assert [f.name for f in dataclasses.fields(group)] == list(vars(group))
+    assert group == CallGroup(*args, **kwargs)
+    assert hash(group) == hash(CallGroup(*args, **kwargs))
+    assert group.calls is reference.calls and group.input is reference.input
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        group.calls = 2  # type: ignore[misc]
+    copied = dataclasses.replace(group, calls=9)
+    assert copied.calls == 9 and _state(copied)[2:] == _state(group)[2:]
+    assert repr(group).startswith("CallGroup(role=")
+
+
+def test_schedule_is_the_dataclass_record() -> None:
+    groups = (CallGroup("worker", 1, 10.0, 2.0),)
+    tools = (ToolUse("tool", 1, 0.5, 2.0),)
+    generated = _generated(Schedule)
+    for args in [(groups, 0.5), (groups, mpmath.mpf("1e-400"), tools), ((), 1)]:
+        schedule = Schedule(*args)
+        assert _state(schedule) == _state(generated(*args))
+        assert schedule == Schedule(*args) and hash(schedule) == hash(Schedule(*args))
+    assert _state(Schedule(groups=groups, success=0.25, tools=tools)) == _state(
+        generated(groups, 0.25, tools)
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Schedule((), 1.0).success = 0.5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (12.5, math.log(12.5), 0.9, 3.0, 0.0, None, None, math.log(0.9), 0.0, 0.0),
+        (1e300, 690.8, 0.0, 1e5, 2.5, "too long", RetryTail(3, 0.5, 2.0, 12.0), -1e4, 50.0, 0.5),
+        (0.0, -math.inf, 1.0, 0.0, 0.0, None, None, 0.0, 0.0, 0.0),
+        (2.0, math.log(2.0), 0.0, 1.0, 0.0, None, None, -math.inf, 0.0, 0.0),
+    ],
+)
+def test_outcome_is_task_outcome(values: tuple[Any, ...]) -> None:
+    built = _outcome(*values)
+    reference = TaskOutcome(*values)
+    assert type(built) is TaskOutcome
+    assert _state(built) == _state(reference)
+    assert built == reference
+
+
+def test_outcome_with_nan_log_success_fills_it() -> None:
+    values = (2.0, math.log(2.0), 0.25, 1.0, 0.0, None, None, math.nan, 0.0, 0.0)
+    built = _outcome(*values)
+    assert built.log_success == math.log(0.25)
+    assert _state(built) == _state(TaskOutcome(*values))
