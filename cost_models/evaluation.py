@@ -135,9 +135,18 @@ class PlanEvaluator:
                 self._compiled[t.id]  # noqa: B018 - every size checked when the request is read
         self._successes: dict[TaskPlan, sympy.Expr] = {}
         self._outcomes: dict[TaskPlan, TaskOutcome] = {}
-        self._numbers: dict[str, dict[str, ModelNumbers]] = {}
         # What the evaluators of other ray points share with this one (:mod:`.ray_siblings`).
         self._siblings = siblings if siblings is not None else RaySiblings()
+        # Per arithmetic: the models' figures, and per (assignment, capability) each role's
+        # (:func:`.task_scoring.run_schedule`). They read the catalog and the models' sizes
+        # alone, so the evaluators whose models have the same sizes (every ray point, when
+        # the sizes are numbers) share them.
+        sizes = tuple(repr(size) for size in self._model_sizes.values())
+        tables = self._siblings.roles.get(sizes)
+        if tables is None:
+            tables = self._siblings.roles[sizes] = ({}, {})
+        self._numbers: dict[str, dict[str, ModelNumbers]] = tables[0]
+        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], RoleEntry]] = tables[1]
         # Per (task, operator): :data:`.task_scoring.Fixed` (the same at every ray point).
         self._capabilities: dict[tuple[str, Operator], Fixed] = self._siblings.fixed
         self._costs: dict[TaskPlan, sympy.Expr] = {}
@@ -145,16 +154,26 @@ class PlanEvaluator:
         self._substituted_terms: dict[sympy.Expr, tuple[sympy.Expr, bool]] = {}
         self._order = self.facts.order
         self._twins = self.facts.twins
-        # Per arithmetic: (assignment, capability) -> the role's figures.
-        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], RoleEntry]]
-        self._role_calls = {}
         self._pred_index = self.facts.pred_index
 
     def at(self, scale: float) -> PlanEvaluator:
         """An evaluator of the same request at ``scale`` along its ray, sharing the graph's
         facts (tasks compiled there on first use) and the figures that are the same at every
-        ray point (:mod:`.ray_siblings`)."""
-        return PlanEvaluator(self.request, scale=scale, facts=self.facts, siblings=self._siblings)
+        ray point (:mod:`.ray_siblings`).
+
+        The one built at ``scale`` before, while it is still in use, is that evaluator: a
+        new one would work out the same figures (each cache holds the numbers its figure's
+        formula gives there, whoever asked first) and work them out again. So the crossover
+        search reads the far point's figures the search worked out, and a swap curve's the
+        points the crossover search scored."""
+        points = self._siblings.points
+        known = points.get(scale)
+        if known is None:
+            known = PlanEvaluator(
+                self.request, scale=scale, facts=self.facts, siblings=self._siblings
+            )
+            points[scale] = known
+        return known
 
     def with_catalog(self, catalog: Catalog) -> PlanEvaluator:
         """An evaluator of the same request and ray point with ``catalog`` instead (the same

@@ -12,7 +12,13 @@ worked out once for all of them (:class:`RaySiblings`):
 * per ray point, the log success of a task plan worked out in mpmath (the float underflowed),
   by what it depends on: the task, the operator, its parameters and each role's declaration
   (:func:`success_key`). Plans that differ only in figures the success does not read (a
-  model's price, a role with no capability) share it.
+  model's price, a role with no capability) share it;
+* per sizes of the models (most catalogs' sizes are numbers, the same at every point): the
+  models' figures in each arithmetic and each role's
+  :class:`~aalps.cost_models.task_scoring.RoleEntry`, which read the catalog and those
+  sizes alone;
+* per ray point, the evaluator :meth:`~aalps.cost_models.evaluation.PlanEvaluator.at` built
+  there while it is in use (the search's far point is the crossover search's).
 
 The figures are the same numbers whichever evaluator works them out first; an evaluator
 with another catalog (:meth:`~aalps.cost_models.evaluation.PlanEvaluator.with_catalog`)
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from weakref import WeakValueDictionary
 
 from aalps.cost_models.arithmetic import BIG
 from aalps.cost_models.domain import Operator, RoleAssignment, TaskPlan
@@ -31,12 +38,16 @@ from aalps.cost_models.shapes import ModelNumbers
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
-    from aalps.cost_models.task_scoring import Fixed
+    from aalps.cost_models.task_scoring import Fixed, RoleEntry
 
 __all__ = ["RaySiblings", "SuccessKey", "declaration_of", "success_key"]
 
 #: (task id, operator, parameters, (role, declaration number) of every role with a capability).
 SuccessKey = tuple[str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+#: Per arithmetic, per model: its figures (an evaluator's ``_numbers``).
+ModelTables = dict[str, dict[str, ModelNumbers]]
+#: Per arithmetic, per (assignment, capability): the role's figures (``_role_calls``).
+RoleTables = dict[str, dict[tuple[RoleAssignment, str], "RoleEntry"]]
 
 
 @dataclass
@@ -51,6 +62,12 @@ class RaySiblings:
     numbered: dict[tuple[Any, ...], int] = field(default_factory=dict)
     #: Per ray point: the mpmath log success by :data:`SuccessKey`.
     log_successes: dict[float, dict[SuccessKey, float]] = field(default_factory=dict)
+    #: Per models' sizes (their reprs, in catalog order): the evaluators' model figures and
+    #: role entries by arithmetic (``_numbers``, ``_role_calls``), shared by every evaluator
+    #: whose models have those sizes.
+    roles: dict[tuple[str, ...], tuple[ModelTables, RoleTables]] = field(default_factory=dict)
+    #: Per ray point: the evaluator :meth:`PlanEvaluator.at` built there, while it lives.
+    points: WeakValueDictionary[float, PlanEvaluator] = field(default_factory=WeakValueDictionary)
 
     def for_catalog(self) -> RaySiblings:
         """The family of an evaluator with another catalog: the fixed figures (they read

@@ -235,8 +235,34 @@ def ray_values(graph: TaskGraph, scale: float) -> dict[sympy.Symbol, sympy.Float
         if p.expr is None:
             values[p.symbol] = sympy.Float(p.value * scale if p.grows else p.value, 30)
     for symbol, expr in graph.substitutions.items():
-        values[symbol] = sympy.Float(sympy.N(expr.xreplace(values), 30), 30)
+        values[symbol] = _defined_value(expr, values)
     return values
+
+
+#: The binary precision of a 30-digit sympy Float.
+_PREC_30 = mpmath.libmp.dps_to_prec(30)
+
+
+def _defined_value(expr: sympy.Expr, values: Mapping[sympy.Symbol, sympy.Float]) -> sympy.Float:
+    """``sympy.Float(sympy.N(expr.xreplace(values), 30), 30)``: a defined parameter's value.
+
+    The product of two parameters (``n = k*l``) whose values are nonzero 30-digit Floats is
+    their product as Floats: the one operation sympy's ``Mul`` performs on two Floats (the
+    coefficient ``1·a``, exact, times ``b`` at their precision: ``Float.__mul__``), a value
+    ``N`` and ``Float`` at that precision keep. Building the ``Mul`` asked the Floats'
+    assumptions for most of a ray point's values (``tests/cost_models/test_ray_values.py``
+    checks the two ways agree).
+    """
+    if expr.is_Mul and len(expr.args) == 2:
+        a, b = (values.get(arg) for arg in expr.args)
+        if _plain(a) and _plain(b):
+            return a * b  # type: ignore[operator]
+    return sympy.Float(sympy.N(expr.xreplace(values), 30), 30)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is a nonzero finite Float of 30 digits (a free parameter's value)."""
+    return type(value) is sympy.Float and value._prec == _PREC_30 and bool(value._mpf_[1])
 
 
 def model_sizes(

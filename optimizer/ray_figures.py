@@ -6,8 +6,10 @@ variance or the setups that :func:`~aalps.cost_models.outcomes.combine_outcomes`
 out in its pass over the tasks. :func:`ray_figures` sums the two it needs over the same
 figures in the same order, one addition at a time from ``0.0`` as that pass does, so the
 floats are the very ones a :class:`~aalps.cost_models.outcomes.PlanOutcome` would hold;
-where that pass takes another road (a cost of zero, or one that overflowed: the log of the
-cost from the tasks' logs; a log-success that is NaN) the whole pass decides.
+where that pass takes the log of the cost from the tasks' logs (a cost of zero, or one that
+overflowed: far along the ray), so does :func:`ray_figures`, by the same function, and
+where the outcome takes the log-success from the product of the successes (the sum is NaN)
+the whole pass decides.
 
 :meth:`RayFigures.swapped` gives the figures of a plan that does as this one but in a few
 task plans (a challenger) from this one's list, without looking up every task's figures
@@ -20,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aalps.cost_models.outcomes import PlanOutcome, TaskOutcome, combine_outcomes
+from aalps.cost_models.outcomes import PlanOutcome, TaskOutcome, _log_sum, combine_outcomes
 
 __all__ = ["PlanFigures", "RayFigures", "ray_figures"]
 
@@ -65,7 +67,11 @@ def ray_figures(ordered: Sequence[TaskOutcome], pred_index: Sequence[Sequence[in
     for o in ordered:
         cost += o.expected_cost
         log_success += o.log_success
-    if 0.0 < cost < math.inf and not math.isnan(log_success):
-        return RayFigures(cost, math.log(cost), log_success, ordered, pred_index)
-    whole = combine_outcomes(ordered, pred_index)
-    return RayFigures(whole.expected_cost, whole.log_cost, whole.log_success, ordered, pred_index)
+    if math.isnan(log_success):  # the outcome takes it from the product of the successes
+        whole = combine_outcomes(ordered, pred_index)
+        return RayFigures(
+            whole.expected_cost, whole.log_cost, whole.log_success, ordered, pred_index
+        )
+    # A cost of zero, or one that overflowed: the log from the tasks' logs, as that pass.
+    log_cost = math.log(cost) if 0.0 < cost < math.inf else _log_sum(o.log_cost for o in ordered)
+    return RayFigures(cost, log_cost, log_success, ordered, pred_index)

@@ -65,10 +65,29 @@ def test_random_figures_sum_to_the_same_floats() -> None:
         [_task(1e308, 0.9), _task(1e308, 0.9, log_cost=800.0)],  # the sum overflows
         [_task(math.inf, 0.5, log_cost=900.0), _task(3.0, 0.5)],
         [_task(2.0, 0.0), _task(3.0, 0.5)],  # never right: the cost of a pass is inf
+        [_task(2.0, math.nan), _task(3.0, 0.5)],  # a NaN success: from the product
+        [_task(math.inf, math.nan, log_cost=900.0), _task(3.0, 0.5)],
     ],
 )
 def test_the_other_roads_are_the_whole_pass(ordered: list[TaskOutcome]) -> None:
     _assert_same(ordered)
+
+
+def test_overflowed_costs_take_the_log_of_the_whole_pass() -> None:
+    """Far along the ray a plan's cost overflows (a task's, or only the sum): the log of
+    the cost comes from the tasks' logs, the very floats the whole pass gives."""
+    rng = random.Random(5)
+    overflowed = 0
+    for _ in range(300):
+        ordered = []
+        for _ in range(rng.randint(1, 80)):
+            log_cost = rng.uniform(-5.0, 720.0)
+            cost = math.exp(log_cost) if log_cost < 709.0 else math.inf
+            success = rng.choice([1.0, rng.random(), 1e-300 * rng.random()])
+            ordered.append(_task(cost, success, log_cost=log_cost))
+        overflowed += not sum(o.expected_cost for o in ordered) < math.inf
+        _assert_same(ordered)
+    assert overflowed > 100
 
 
 @pytest.fixture(scope="module")
