@@ -30,7 +30,6 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
-    RoleAssignment,
     Task,
     TaskPlan,
 )
@@ -64,6 +63,7 @@ from aalps.cost_models.stochastic import lead_choices
 from aalps.cost_models.task_scoring import (
     Fixed,
     RoleEntry,
+    RoleKey,
     fixed_figures,
     numeric_outcome,
     role_models,
@@ -146,7 +146,7 @@ class PlanEvaluator:
         self._order = self.facts.order
         self._twins = self.facts.twins
         # Per arithmetic: (assignment, capability) -> the role's figures.
-        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], RoleEntry]]
+        self._role_calls: dict[str, dict[RoleKey, RoleEntry]]
         self._role_calls = {}
         self._pred_index = self.facts.pred_index
 
