@@ -30,7 +30,6 @@ from aalps.cost_models.domain import (
     Operator,
     OptimizeRequest,
     Plan,
-    RoleAssignment,
     Task,
     TaskPlan,
 )
@@ -64,6 +63,7 @@ from aalps.cost_models.stochastic import lead_choices
 from aalps.cost_models.task_scoring import (
     Fixed,
     RoleEntry,
+    RoleKey,
     fixed_figures,
     numeric_outcome,
     role_models,
@@ -146,7 +146,7 @@ class PlanEvaluator:
         if tables is None:
             tables = self._siblings.roles[sizes] = ({}, {})
         self._numbers: dict[str, dict[str, ModelNumbers]] = tables[0]
-        self._role_calls: dict[str, dict[tuple[RoleAssignment, str], RoleEntry]] = tables[1]
+        self._role_calls: dict[str, dict[RoleKey, RoleEntry]] = tables[1]
         # Per (task, operator): :data:`.task_scoring.Fixed` (the same at every ray point).
         self._capabilities: dict[tuple[str, Operator], Fixed] = self._siblings.fixed
         self._costs: dict[TaskPlan, sympy.Expr] = {}

@@ -38,7 +38,7 @@ from aalps.cost_models.shapes import ModelNumbers
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
-    from aalps.cost_models.task_scoring import Fixed, RoleEntry
+    from aalps.cost_models.task_scoring import Fixed, RoleEntry, RoleKey
 
 __all__ = ["RaySiblings", "SuccessKey", "declaration_of", "success_key"]
 
@@ -47,7 +47,7 @@ SuccessKey = tuple[str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, 
 #: Per arithmetic, per model: its figures (an evaluator's ``_numbers``).
 ModelTables = dict[str, dict[str, ModelNumbers]]
 #: Per arithmetic, per (assignment, capability): the role's figures (``_role_calls``).
-RoleTables = dict[str, dict[tuple[RoleAssignment, str], "RoleEntry"]]
+RoleTables = dict[str, dict["RoleKey", "RoleEntry"]]
 
 
 @dataclass

@@ -95,11 +95,16 @@ def cost_schedule(
     for assignment in task_plan.roles:
         cap = capability.get(assignment.role)
         if cap is not None:
-            entry = known.get((assignment, cap))
+            role_key = (
+                assignment.role,
+                assignment.model,
+                assignment.votes,
+                assignment.ensemble,
+                cap,
+            )
+            entry = known.get(role_key)
             if entry is None:
-                entry = known[(assignment, cap)] = _entry(
-                    assignment, cap, numbers, evaluator, SYMBOLIC
-                )
+                entry = known[role_key] = _entry(assignment, cap, numbers, evaluator, SYMBOLIC)
             calls[assignment.role] = entry.calls
     return spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC), calls
 

@@ -41,6 +41,7 @@ from aalps.cost_models.domain import (
     OptimizeRequest,
     RoleAssignment,
     TaskPlan,
+    VoteShare,
 )
 from aalps.cost_models.operators import OPERATORS, CallGroup, OperatorSpec, Schedule, TaskShape
 from aalps.cost_models.outcomes import RetryTail, TaskOutcome
@@ -59,7 +60,14 @@ from aalps.cost_models.vote_reliability import (
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
 
-__all__ = ["GroupCoster", "RoleEntry", "group_coster", "numeric_outcome", "run_schedule"]
+__all__ = [
+    "GroupCoster",
+    "RoleEntry",
+    "RoleKey",
+    "group_coster",
+    "numeric_outcome",
+    "run_schedule",
+]
 
 #: ``coster(group, request, pricing, votes, arithmetic, prompt)``: one member's cost of a
 #: call group (:func:`~aalps.cost_models.prompt_cache.cached_group_cost`).
@@ -150,6 +158,10 @@ def _entry(
     )
 
 
+#: What an evaluator keeps a :class:`RoleEntry` by: the assignment's role, model, votes
+#: and ensemble, and the capability.
+RoleKey = tuple[str, str, int, tuple[VoteShare, ...], str]
+
 #: Per (task, operator): the operator, its roles' capabilities, whether its attempts are
 #: unverified (success times the acceptance), whether it rates its stages (CASCADE), the task.
 Fixed = tuple[OperatorSpec, dict[str, str], bool, bool, Any]
@@ -178,13 +190,17 @@ def run_schedule(
         role = assignment.role
         cap = capability.get(role)
         if cap is not None:
-            entry = known.get((assignment, cap))
+            # The assignment's fields, not the assignment: a tuple of strings and ints
+            # hashes and compares in C, the dataclass's ``__hash__``/``__eq__`` in Python
+            # (equal fields, equal assignments: the same entry).
+            role_key = (role, assignment.model, assignment.votes, assignment.ensemble, cap)
+            entry = known.get(role_key)
             if entry is None:
                 numbers = evaluator._numbers.get(arithmetic.name)
                 if numbers is None:
                     numbers = evaluator._numbers[arithmetic.name] = {}
                 entry = _entry(assignment, cap, numbers, evaluator, arithmetic)
-                known[(assignment, cap)] = entry
+                known[role_key] = entry
             calls[role] = entry.calls
             if remembered is not None:
                 remembered.remember(role, entry.prepared, entry.memo)

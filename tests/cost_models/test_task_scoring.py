@@ -309,3 +309,29 @@ def test_success_only_runs_give_the_full_runs_success(name: str, request_: Optim
     assert compared > 20
     if name.startswith("wide"):
         assert underflowed > 0
+
+
+def test_role_entries_are_kept_by_the_assignments_fields() -> None:
+    """Equal assignments (other objects) share one role entry; another model, vote count or
+    ensemble gets its own, with the figures a fresh evaluator works out for it."""
+    request = load_request(wide_request_data(0, 6, 5))
+    evaluator = PlanEvaluator(request)
+    task = next(t for t in request.graph.tasks if Operator.DIRECT in applicable_operators(t))
+    role = OPERATORS[Operator.DIRECT].roles(task)[0]
+    able = [m.name for m in request.catalog.models if model_problem(role, m) is None]
+    variants = [
+        RoleAssignment("worker", able[0]),
+        RoleAssignment("worker", able[0], 3),
+        RoleAssignment("worker", able[1]),
+        ensemble_role("worker", [(able[0], 2), (able[1], 1)]),
+    ]
+    for assignment in variants:
+        first = TaskPlan(task.id, Operator.DIRECT, (assignment,))
+        again = TaskPlan(task.id, Operator.DIRECT, (RoleAssignment(**vars(assignment)),))
+        shape = evaluator._compiled[task.id].numeric
+        one = numeric_outcome(evaluator, first, FLOAT, shape)
+        two = numeric_outcome(evaluator, again, FLOAT, shape)
+        fresh = PlanEvaluator(request)
+        assert _same(one, two) and _same(one, numeric_outcome(fresh, again, FLOAT, shape))
+        assert _same(one, reference_outcome(fresh, first, FLOAT, shape))
+    assert len(evaluator._role_calls[FLOAT.name]) == len(variants)
