@@ -24,6 +24,9 @@ found on a grid of factors, refined by bisection, with the scaled reliability cl
 the end reported is a factor where the plan is still optimal, within :data:`RESOLUTION` (in
 log ratio) of one where the plan named is better.
 All of it is plain float arithmetic on the evaluator's numeric formulas: no symbolic work.
+The alternatives are numbered once for all figures, with their figures under the request's
+own evaluator in arrays (:mod:`aalps.optimizer.stability_pool`): a figure gathers them
+instead of looking each one up.
 The price and size ranges are :mod:`aalps.optimizer.stability_linear`'s (an alternative is
 scored under the doubled figure only when its crossing may set an end), the reliability
 ranges :mod:`aalps.optimizer.stability_reliability`'s (bisection probes score one

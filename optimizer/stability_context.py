@@ -3,17 +3,20 @@
 :class:`StabilityContext` holds what every range of :mod:`aalps.optimizer.stability`
 shares: the chosen plan's per-task outcomes, the request's objective and constraints, the
 single-task alternatives each varied figure can favour (cached per task, model and
-capability), and a layout of the plan's critical path, so that a one-task change is checked
-against the constraints without recombining the plan (:mod:`aalps.optimizer.swap_check`).
+capability, as ids of a pool that numbers each task plan once for every figure:
+:mod:`aalps.optimizer.stability_pool`), and a layout of the plan's critical path, so that
+a one-task change is checked against the constraints without recombining the plan
+(:mod:`aalps.optimizer.swap_check`).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 from aalps.cost_models.domain import Operator, Plan, TaskPlan
 from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
@@ -21,6 +24,7 @@ from aalps.cost_models.operators import RoleSpec
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.space import TaskSpace
+from aalps.optimizer.stability_pool import Pairs, PlanPool
 from aalps.optimizer.swap_check import PlanLayout, SwapCheck
 
 __all__ = ["StabilityContext"]
@@ -43,20 +47,23 @@ class StabilityContext:
         self.constrained = self.constraints.coupled
         self.conditional = self.constrained or ratio
         self.outcomes = [evaluator.task_outcome(tp) for tp in self.tasks]
+        self.costs = [o.expected_cost for o in self.outcomes]
+        self.successes = [o.success_probability for o in self.outcomes]
         self.layout = PlanLayout(evaluator.facts, [tp.task_id for tp in self.tasks])
         self._apart_from_cost: SwapCheck | None = None
         self._success = math.prod(o.success_probability for o in self.outcomes)
         self._capabilities: dict[tuple[str, object], dict[str, str]] = {}
         self._able: dict[tuple[str, object], dict[str, tuple[str, ...]]] = {}
         self._able_by_spec: dict[RoleSpec, tuple[str, ...]] = {}
-        self._alternatives: dict[tuple[int, str, str], list[TaskPlan]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
         self._pairs_of: dict[tuple[int, object], frozenset[tuple[str, str | None]]] = {}
         self._table_keys: dict[tuple[str, object], int] = {}
         self._table_ids: dict[object, int] = {}
         self._bases: dict[int, _Candidates] = {}
-        self._role_swaps: dict[tuple[int, int, str], list[TaskPlan]] = {}
+        self._role_swaps: dict[tuple[int, int, str], list[int]] = {}
+        self.pool = PlanPool(evaluator)
+        self._ids: dict[tuple[int, str, str], list[int]] = {}
 
     def capability(self, tp: TaskPlan, role: str) -> str:
         return self._capability_table(tp)[role]
@@ -133,11 +140,28 @@ class StabilityContext:
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""
+        plans = self.pool.plans
+        return [plans[g] for g in self.alternative_ids(index, model, capability)]
+
+    def alternative_ids(self, index: int, model: str, capability: str) -> list[int]:
+        """:meth:`alternatives` as ids of :attr:`pool` (made once per task and figure)."""
         key = (index, model, capability)
-        known = self._alternatives.get(key)
+        known = self._ids.get(key)
         if known is None:
-            known = self._alternatives[key] = self._alternatives_of(index, model, capability)
+            known = self._ids[key] = self._ids_of(index, model, capability)
         return known
+
+    def figure_alternatives(self, model: str, capability: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every task's :meth:`alternative_ids` for the figure, flat in task order, and the
+        index of each one's task."""
+        ids: list[int] = []
+        index: list[int] = []
+        for i in range(len(self.tasks)):
+            found = self.alternative_ids(i, model, capability)
+            if found:
+                ids += found
+                index += [i] * len(found)
+        return np.array(ids, dtype=np.intp), np.array(index, dtype=np.intp)
 
     def _candidates(self, index: int) -> _Candidates:
         """The task's scored candidates and (under a cascade) every cascade, indexed by what
@@ -153,24 +177,27 @@ class StabilityContext:
                 if task.cascade is not None
                 else []
             )
-            known = self._bases[index] = _Candidates(bases, cascades, self._pairs)
+            known = self._bases[index] = _Candidates(bases, cascades, self.pool, self._pairs)
         return known
 
-    def _swaps(self, index: int, model: str, capability: str) -> list[TaskPlan]:
-        """The single-role swaps of the chosen task plan that move a role of ``capability``
-        (any, when empty) off ``model`` or onto it, in role order (each role's swaps made
-        once per model and shared by the figures that ask)."""
+    def _swaps(self, index: int, model: str, capability: str) -> list[int]:
+        """The ids of the single-role swaps of the chosen task plan that move a role of
+        ``capability`` (any, when empty) off ``model`` or onto it, in role order (each
+        role's swaps made once per model and shared by the figures that ask)."""
         chosen = self.tasks[index]
         if chosen.operator is Operator.CASCADE:
             return []
-        swaps: list[TaskPlan] = []
+        swaps: list[int] = []
         for i, role in enumerate(chosen.roles):
             if capability and self.capability(chosen, role.role) != capability:
                 continue
             key = (index, i, model)
             made = self._role_swaps.get(key)
             if made is None:
-                made = self._role_swaps[key] = self._swaps_of(chosen, i, model)
+                add, pairs = self.pool.add, self._pairs
+                made = self._role_swaps[key] = [
+                    add(tp, pairs) for tp in self._swaps_of(chosen, i, model)
+                ]
             swaps += made
         return swaps
 
@@ -191,20 +218,17 @@ class StabilityContext:
             made.append(replace(chosen, roles=tuple(roles)))
         return made
 
-    def _alternatives_of(self, index: int, model: str, capability: str) -> list[TaskPlan]:
+    def _ids_of(self, index: int, model: str, capability: str) -> list[int]:
         """In order: the scored candidates, the swaps (:meth:`_swaps`), the cascades; each
         once, the chosen plan left out. All of them when the chosen plan involves the
         figure, else the swaps and those that involve it."""
         chosen = self.tasks[index]
         candidates = self._candidates(index)
         swaps = self._swaps(index, model, capability)
+        skip = self.pool.ids.get(chosen)
         if self.involves(chosen, model, capability):
-            found = dict.fromkeys(candidates.bases)
-            found.update(dict.fromkeys(swaps))
-            found.update(dict.fromkeys(candidates.cascades))
-            found.pop(chosen, None)
-            return list(found)
-        return candidates.involving((model, capability), swaps, chosen)
+            return candidates.every(swaps, skip)
+        return candidates.involving((model, capability), swaps, skip)
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
@@ -234,54 +258,70 @@ class StabilityContext:
 
 class _Candidates:
     """One task's scored candidates and cascades, in order (the candidates first, each plan
-    once), with the positions of those involving each (model, capability) and (model, "")."""
+    once), with the positions of those involving each (model, capability) and (model, ""),
+    and their ids in the context's pool."""
 
     def __init__(
-        self,
-        bases: list[TaskPlan],
-        cascades: list[TaskPlan],
-        pairs: Callable[[TaskPlan], frozenset[tuple[str, str | None]]],
+        self, bases: list[TaskPlan], cascades: list[TaskPlan], pool: PlanPool, involved: Pairs
     ) -> None:
-        self.bases, self.cascades = bases, cascades
-        position: dict[TaskPlan, int] = {}
-        for tp in itertools.chain(bases, cascades):
-            position.setdefault(tp, len(position))
-        self.plans = list(position)
-        self.position = position
-        self.count = len(dict.fromkeys(bases))  # the positions of the scored candidates
+        add = pool.add
+        every = [add(tp, involved) for tp in itertools.chain(bases, cascades)]
+        ids = self.ids = list(dict.fromkeys(every))
+        self.count = len(set(every[: len(bases)]))  # the candidates' places
+        self.local = {g: j for j, g in enumerate(ids)}  # id -> position
         by_pair: dict[tuple[str, str | None], list[int]] = {}
-        for j, tp in enumerate(self.plans):
-            for pair in pairs(tp):
+        pairs = pool.pairs
+        for j, g in enumerate(ids):
+            for pair in pairs[g]:
                 by_pair.setdefault(pair, []).append(j)
         self.by_pair = by_pair
 
-    def involving(
-        self, key: tuple[str, str], swaps: list[TaskPlan], chosen: TaskPlan
-    ) -> list[TaskPlan]:
+    def every(self, swaps: list[int], skip: int | None) -> list[int]:
+        """The candidates, the ``swaps`` not among them, the cascades not among those, each
+        once, ``skip`` (the chosen plan) left out: the alternatives of a figure the chosen
+        plan involves. (A swap equal to a cascade counts in the swaps' place.)"""
+        ids, count = self.ids, self.count
+        out = ids[:count]
+        if swaps:
+            seen = set(out)
+            for g in swaps:
+                if g not in seen:
+                    seen.add(g)
+                    out.append(g)
+            out += [g for g in ids[count:] if g not in seen]
+        else:
+            out += ids[count:]
+        if skip is not None and skip in out:
+            out.remove(skip)
+        return out
+
+    def involving(self, key: tuple[str, str], swaps: list[int], skip: int | None) -> list[int]:
         """The plans involving ``key`` and the ``swaps`` (which involve it), in the order
-        candidates, swaps, cascades, each once, ``chosen`` left out: the alternatives of a
-        figure the chosen plan does not involve. (A swap equal to a candidate keeps the
-        candidate's place; one equal to a cascade counts as that cascade.)"""
-        plans, position = self.plans, self.position
+        candidates, swaps, cascades, each once, ``skip`` (the chosen plan) left out: the
+        alternatives of a figure the chosen plan does not involve. (A swap equal to a
+        candidate keeps the candidate's place; one equal to a cascade counts as that
+        cascade.)"""
+        ids, local = self.ids, self.local
         found = self.by_pair.get(key, [])
-        skip = position.get(chosen)  # the chosen plan's place, if it is a candidate
+        mine = local.get(skip) if skip is not None else None  # the chosen plan's place
         if not swaps:
-            return [plans[j] for j in found if j != skip]
+            return [ids[j] for j in found if j != mine]
         count = self.count
         taken, moved = set(found), set()
-        extra: dict[TaskPlan, None] = {}
-        for tp in swaps:
-            j = position.get(tp)
+        extra: dict[int, None] = {}
+        for g in swaps:
+            j = local.get(g)
             if j is None:
-                extra[tp] = None
+                extra[g] = None
             elif j < count:
                 taken.add(j)
             elif j in taken:  # a cascade (it never is): in the swaps' place
-                extra[tp] = None
+                extra[g] = None
                 moved.add(j)
-        extra.pop(chosen, None)
+        if skip is not None:
+            extra.pop(skip, None)
         ordered = sorted(taken)
-        out = [plans[j] for j in ordered if j < count and j != skip]
+        out = [ids[j] for j in ordered if j < count and j != mine]
         out += extra
-        out += [plans[j] for j in ordered if j >= count and j != skip and j not in moved]
+        out += [ids[j] for j in ordered if j >= count and j != mine and j not in moved]
         return out

@@ -78,8 +78,48 @@ def _alternatives(
     context: StabilityContext, model: str, costs1: list[float], costs2: list[float]
 ) -> _Alternatives:
     """Every alternative the model's figure can favour that keeps the plan feasible (apart
-    from ``max_cost``), with the figures its line is fitted from."""
-    evaluator = context.evaluator
+    from ``max_cost``), with the figures its line is fitted from (in arrays gathered from
+    the context's pool: the float operations of the one-by-one walk, :func:`_walked`)."""
+    pool = context.pool
+    ids, index = context.figure_alternatives(model, "")
+    success = math.prod(o.success_probability for o in context.outcomes)
+    mine = np.array([o.success_probability for o in context.outcomes], dtype=float)
+    if context.constrained or not bool(np.all(mine[index] > 0)):
+        return _walked(context, model, ids, index, costs1, costs2)
+    total1, total2 = math.fsum(costs1), math.fsum(costs2)
+    figures = pool.figures(ids)
+    keep = ~figures.window  # a role's call exceeds a window: never taken
+    ids, index = ids[keep], index[keep]
+    own = figures.cost[keep]
+    with np.errstate(all="ignore"):
+        left1 = total1 - np.array(costs1, dtype=float)
+        left2 = total2 - np.array(costs2, dtype=float)
+        rest = success / mine
+        probability = rest[index] * figures.success[keep]
+        cost1 = left1[index] + own
+    plans = pool.plans
+    return _Alternatives(
+        [plans[g] for g in ids.tolist()],
+        pool.involving((model, ""))[ids],
+        cost1,
+        left2[index],
+        own,
+        probability,
+    )
+
+
+def _walked(
+    context: StabilityContext,
+    model: str,
+    ids: np.ndarray,
+    index: np.ndarray,
+    costs1: list[float],
+    costs2: list[float],
+) -> _Alternatives:
+    """:func:`_alternatives` one alternative at a time: under coupling constraints (each
+    checked against them), or when a task of the plan cannot succeed (then the plan's
+    success is multiplied afresh)."""
+    pool = context.pool
     total1, total2 = math.fsum(costs1), math.fsum(costs2)
     success = math.prod(o.success_probability for o in context.outcomes)
     plans: list[TaskPlan] = []
@@ -89,32 +129,28 @@ def _alternatives(
     own: list[float] = []
     probability: list[float] = []
     constrained = context.constrained
-    for index, mine in enumerate(context.outcomes):
-        alternatives = context.alternatives(index, model, "")
-        if not alternatives:
-            continue
-        left1, left2 = total1 - costs1[index], total2 - costs2[index]
-        rest = success / mine.success_probability if mine.success_probability > 0 else None
-        for alt in alternatives:
-            outcome = evaluator.task_outcome(alt)
-            if constrained:
-                if not context.feasible_apart_from_cost(index, outcome):
-                    continue
-            elif outcome.window_violation is not None:
+    for g, i in zip(ids.tolist(), index.tolist(), strict=True):
+        mine = context.outcomes[i]
+        outcome = pool.outcome(g)
+        if constrained:
+            if not context.feasible_apart_from_cost(i, outcome):
                 continue
-            if rest is not None:
-                p = rest * outcome.success_probability
-            else:
-                p = math.prod(
-                    (outcome if i == index else o).success_probability
-                    for i, o in enumerate(context.outcomes)
-                )
-            plans.append(alt)
-            again.append(context.involves(alt, model, ""))
-            cost1.append(left1 + outcome.expected_cost)
-            rest2.append(left2)
-            own.append(outcome.expected_cost)
-            probability.append(p)
+        elif outcome.window_violation is not None:
+            continue
+        if mine.success_probability > 0:
+            p = success / mine.success_probability * outcome.success_probability
+        else:
+            p = math.prod(
+                (outcome if k == i else o).success_probability
+                for k, o in enumerate(context.outcomes)
+            )
+        alt = pool.plans[g]
+        plans.append(alt)
+        again.append(context.involves(alt, model, ""))
+        cost1.append(total1 - costs1[i] + outcome.expected_cost)
+        rest2.append(total2 - costs2[i])
+        own.append(outcome.expected_cost)
+        probability.append(p)
     return _Alternatives(
         plans,
         np.array(again, dtype=bool),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from aalps.cost_models.domain import Model, Operator, TaskPlan
@@ -49,49 +50,59 @@ Entry = tuple[int, TaskPlan, bool]
 
 class _Alternatives:
     """One reliability's single-task alternatives, flat in the walk's order (task by task),
-    with the figures of those the varied reliability does not touch."""
+    with the figures of those the varied reliability does not touch (gathered from the
+    context's pool)."""
 
     def __init__(self, context: StabilityContext, model: str, capability: str) -> None:
-        entries: list[Entry] = []
-        for index, tp in enumerate(context.tasks):
-            alternatives = context.alternatives(index, model, capability)
-            if alternatives or context.involves(tp, model, capability):
-                entries += [
-                    (index, alt, context.involves(alt, model, capability)) for alt in alternatives
-                ]
-        self.entries = entries
-        self.position = {alt: j for j, (_, alt, _) in enumerate(entries)}
-        self.index = np.array([i for i, _, _ in entries], dtype=np.intp)
-        self.again = np.array([again for _, _, again in entries], dtype=bool)
+        pool = context.pool
+        ids, self.index = context.figure_alternatives(model, capability)
+        self.ids, self._pool = ids, pool
+        plans = pool.plans
+        self.plans = [plans[g] for g in ids.tolist()]
+        self.again = pool.involving((model, capability))[ids]
         self.again_at = np.flatnonzero(self.again)
-        base = context.evaluator
-        costs, successes = [], []
-        for _, alt, again in entries:
-            if again:
-                costs.append(math.nan)
-                successes.append(math.nan)
-                continue
-            outcome = base.task_outcome(alt)
-            if outcome.window_violation is not None:
-                costs.append(math.nan)  # never taken: marked by a NaN objective
-                successes.append(1.0)
-            else:
-                costs.append(outcome.expected_cost)
-                successes.append(outcome.success_probability)
-        self.cost = np.array(costs, dtype=float)
-        self.success = np.array(successes, dtype=float)
+        plain = np.flatnonzero(~self.again)
+        figures = pool.figures(ids[plain])
+        # NaN where the figure touches it; a NaN objective where it is never taken.
+        cost = np.full(len(ids), math.nan)
+        success = np.full(len(ids), math.nan)
+        cost[plain] = np.where(figures.window, math.nan, figures.cost)
+        success[plain] = np.where(figures.window, 1.0, figures.success)
+        self.cost, self.success = cost, success
+
+    @cached_property
+    def entries(self) -> list[Entry]:
+        """(task index, alternative, whether it uses the varied figure), in order."""
+        return list(zip(self.index.tolist(), self.plans, self.again.tolist(), strict=True))
+
+    def entry(self, j: int) -> Entry:
+        """The ``j``-th of :attr:`entries` (without making them all for one)."""
+        known: list[Entry] | None = self.__dict__.get("entries")
+        if known is not None:
+            return known[j]
+        return int(self.index[j]), self.plans[j], bool(self.again[j])
+
+    def position(self, plan: TaskPlan) -> int | None:
+        """The place of ``plan`` among the alternatives (None: not one of them)."""
+        g = self._pool.ids.get(plan)
+        if g is None:
+            return None
+        found = np.flatnonzero(self.ids == g)
+        return int(found[-1]) if len(found) else None
 
 
 def reliability_range(context: StabilityContext, model: Model, capability: str) -> StabilityRange:
     """A reliability's range: scanned on a grid of factors, its ends refined by bisection."""
     reliability = float(model.capabilities[capability])
     table = _Alternatives(context, model.name, capability)
-    alts = [alt for _, alt, again in table.entries if again]
+    alts = [table.plans[j] for j in table.again_at.tolist()]
+    # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
+    ahead = np.array([alt.operator is Operator.AHEAD_BY_K for alt in alts], dtype=bool)
     moved = [
         i for i, tp in enumerate(context.tasks) if context.involves(tp, model.name, capability)
     ]
     up = 1.0 / reliability if reliability > 0 else math.inf
-    floors: dict[bool, list[tuple[float, float]]] = {}
+    floors: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
     # Per factor one scaled evaluator (the scan checks a factor again against every
     # alternative, and the far end's floors are taken at the first factor up): the task
     # plans scored there are scored once.
@@ -113,19 +124,19 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
         scaled = scaled_at(factor)
         down = factor < 1.0
         if down not in floors:  # each direction's floors, once: at its far end
-            end = context.evaluator if down else scaled_at(up)
-            floors[down] = [_floor(alt, end) for alt in alts]
+            if down:  # the request's own figures, the pool's
+                found = context.pool.figures(table.ids[table.again_at])
+                floors[down] = found.cost, found.success
+            else:
+                floors[down] = _floors(alts, scaled_at(up))
         # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
         monotone = reliability * factor > 0.5
         bounds = bounds_of.get((down, monotone))
         if bounds is None:
-            bounds = bounds_of[down, monotone] = _Bounds(
-                table,
-                [
-                    floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
-                    for alt, floor in zip(alts, floors[down], strict=True)
-                ],
-            )
+            cost, success = floors[down]
+            if not monotone and ahead.any():
+                cost, success = np.where(ahead, 0.0, cost), np.where(ahead, 1.0, success)
+            bounds = bounds_of[down, monotone] = _Bounds(table, cost, success)
         probe = probes.get(factor)
         if probe is None:
             probe = probes[factor] = _Probe.of(context, scaled, moved)
@@ -146,24 +157,25 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
 
 
 class _Bounds:
-    """The floors of the alternatives that use the varied figure: per alternative (by
-    its place among the entries, for the one-by-one walk) and in entry order (arrays)."""
+    """The floors of the alternatives that use the varied figure, by their place among
+    the entries (NaN at the others'), read by both walks."""
 
-    def __init__(self, table: _Alternatives, floors: Sequence[tuple[float, float]]) -> None:
-        self.by_position = dict(zip(table.again_at.tolist(), floors, strict=True))
-        cost = np.full(len(table.entries), math.nan)
-        success = np.full(len(table.entries), math.nan)
-        cost[table.again_at] = [c for c, _ in floors]
-        success[table.again_at] = [p for _, p in floors]
-        self.cost, self.success = cost, success
+    def __init__(self, table: _Alternatives, cost: np.ndarray, success: np.ndarray) -> None:
+        self.cost = np.full(len(table.plans), math.nan)
+        self.success = np.full(len(table.plans), math.nan)
+        self.cost[table.again_at] = cost
+        self.success[table.again_at] = success
 
 
-def _floor(plan: TaskPlan, evaluator: PlanEvaluator) -> tuple[float, float]:
-    """A task plan's (cost, success) at the end of a reliability scan: along the scan its
-    cost is no lower and its success no higher (more reliable models retry less and fail
-    less; AHEAD_BY_K's samples only while the reliability stays above 1/2)."""
-    outcome = evaluator.task_outcome(plan)
-    return outcome.expected_cost, outcome.success_probability
+def _floors(plans: Sequence[TaskPlan], evaluator: PlanEvaluator) -> tuple[np.ndarray, np.ndarray]:
+    """The task plans' (cost, success) at the end of a reliability scan: along the scan
+    their cost is no lower and their success no higher (more reliable models retry less and
+    fail less; AHEAD_BY_K's samples only while the reliability stays above 1/2)."""
+    outcomes = [evaluator.task_outcome(plan) for plan in plans]
+    return (
+        np.array([o.expected_cost for o in outcomes], dtype=float),
+        np.array([o.success_probability for o in outcomes], dtype=float),
+    )
 
 
 @dataclass
@@ -181,8 +193,8 @@ class _Probe:
     @classmethod
     def of(cls, context: StabilityContext, scaled: PlanEvaluator, moved: Sequence[int]) -> _Probe:
         outcomes = list(context.outcomes)
-        costs = [o.expected_cost for o in outcomes]
-        successes = [o.success_probability for o in outcomes]
+        costs = list(context.costs)
+        successes = list(context.successes)
         for index in moved:
             outcome = outcomes[index] = scaled.task_outcome(context.tasks[index])
             costs[index] = outcome.expected_cost
@@ -202,13 +214,14 @@ def _optimal_at(
     (with its tasks' outcomes at the ``probe``), or at least as good as the alternative
     ``only``."""
     if only is not None:
-        j = table.position.get(only)
+        j = table.position(only)
         return _walk(context, scaled, probe, table, [j] if j is not None else [], bounds)
     if not context.constrained:
         found = _array_walk(context, scaled, probe, table, bounds)
         if found is not None:
             return found
-    return _walk(context, scaled, probe, table, range(len(table.entries)), bounds)
+    table.entries  # noqa: B018 - made once for the walk over all of them
+    return _walk(context, scaled, probe, table, range(len(table.plans)), bounds)
 
 
 def _walk(
@@ -246,12 +259,12 @@ def _walk(
 
     own = objective(total, success, None)
     best, best_plan = math.inf, None
-    floors = bounds.by_position
+    floor_costs, floor_successes = bounds.cost, bounds.success
     for j in positions:
-        index, alt, again = table.entries[j]
+        index, alt, again = table.entry(j)
         mine = outcomes[index]
         if again:
-            cost, p = floors[j]
+            cost, p = float(floor_costs[j]), float(floor_successes[j])
             rest = success / mine.success_probability if mine.success_probability > 0 else 0.0
             bound = total - mine.expected_cost + cost
             if context.ratio:
@@ -323,7 +336,7 @@ def _array_walk(
     for j in walk.tolist():
         if bound[j] >= min(float(before[j]), best_again, own) and rest_ok[j]:
             continue
-        alt = table.entries[j][1]
+        alt = table.plans[j]
         outcome = scaled.task_outcome(alt)
         if outcome.window_violation is not None:
             continue
@@ -341,4 +354,4 @@ def _array_walk(
     hits = np.flatnonzero(value == best)
     if len(hits):
         firsts.append(int(hits[0]))
-    return _verdict(own, best, table.entries[min(firsts)][1])
+    return _verdict(own, best, table.plans[min(firsts)])
