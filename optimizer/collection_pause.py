@@ -1,11 +1,18 @@
-"""Fewer garbage collections while a search runs: the optimizer allocates millions of
-short-lived records (outcomes, candidates, tuples) and frees them by reference counting;
-the cyclic collector finds almost nothing, yet its full passes walk every live object (the
-sympy caches, every evaluator's outcomes): 10–20% of a 1,000-task optimize.
+"""Fewer and cheaper garbage collections while a search runs: the optimizer allocates
+millions of short-lived records (outcomes, candidates, tuples) and frees them by reference
+counting; the cyclic collector finds almost nothing, yet its full passes walk every live
+object (the sympy caches, the modules, every evaluator's outcomes): 10–20% of a 1,000-task
+optimize.
 
-:func:`fewer_collections` raises the collector's thresholds while at least one search
-runs in the process (a counter, so overlapping searches in threads restore them once, when
-the last one ends). Collection is only deferred, never disabled: cycles are still freed.
+:func:`fewer_collections` raises the collector's thresholds while at least one search runs
+in the process, and moves the objects that were alive when the first search began to the
+collector's permanent generation (:func:`gc.freeze`), so that a full pass during the search
+walks only what the search made (about 11% of a 1,000-task optimize, 5% of a 50-task one,
+measured in one run against the thresholds alone). A counter makes overlapping searches in
+threads restore both once, when the last one ends. Collection is only deferred, never
+disabled: cycles made during a search are freed by its passes, and cycles among the frozen
+objects once they are unfrozen. A process that froze objects itself (a server after start-up)
+keeps its own freeze: then nothing is frozen or unfrozen here.
 """
 
 from __future__ import annotations
@@ -23,16 +30,21 @@ SEARCH_THRESHOLDS = (50_000, 20, 100)
 _lock = threading.Lock()
 _active = 0
 _saved: tuple[int, int, int] = gc.get_threshold()
+_froze = False  # whether the first running search froze the objects alive before it
 
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    """Run the body with :data:`SEARCH_THRESHOLDS` (the previous ones restored after)."""
-    global _active, _saved
+    """Run the body with :data:`SEARCH_THRESHOLDS` and the objects alive before it frozen
+    (the previous thresholds restored, and the objects unfrozen, after the last search)."""
+    global _active, _saved, _froze
     with _lock:
         if _active == 0:
             _saved = gc.get_threshold()
             gc.set_threshold(*SEARCH_THRESHOLDS)
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
         _active += 1
     try:
         yield
@@ -41,3 +53,6 @@ def fewer_collections() -> Iterator[None]:
             _active -= 1
             if _active == 0:
                 gc.set_threshold(*_saved)
+                if _froze:
+                    gc.unfreeze()
+                    _froze = False
