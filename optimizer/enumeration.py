@@ -54,6 +54,7 @@ from aalps.optimizer.chunk_pruning import AggregatorInput, CountPruner
 from aalps.optimizer.ensemble_options import ensemble_options
 from aalps.optimizer.lead_saturation import LeadSaturation
 from aalps.optimizer.model_dominance import RELIABILITY_SETS_CALLS, RELIABILITY_SHAPES_CALLS
+from aalps.optimizer.operator_twins import SharedOutcomes
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
@@ -102,11 +103,17 @@ class SpaceBuilder:
     """Builds :class:`TaskSpace` records for the tasks of one request."""
 
     def __init__(
-        self, evaluator: PlanEvaluator, metrics: Metrics, far: PlanEvaluator | None = None
+        self,
+        evaluator: PlanEvaluator,
+        metrics: Metrics,
+        far: PlanEvaluator | None = None,
+        *,
+        share: bool = True,
     ) -> None:
-        self.evaluator = evaluator
-        self.metrics = metrics
+        self.evaluator, self.metrics = evaluator, metrics
         self.far = far if metrics.far else None
+        # Figures shared by tasks that look alike to an operator (:mod:`.operator_twins`).
+        self.shared = SharedOutcomes(evaluator, self.far) if share else None
         self._near: SpaceBuilder | None = None  # quick spaces go without the far figures
         self.catalog = evaluator.catalog.models
         graph = evaluator.graph
@@ -145,7 +152,8 @@ class SpaceBuilder:
         DIRECT has none), without the far point's figures, marked inexact."""
         if self.far is not None:
             if self._near is None:
-                self._near = SpaceBuilder(self.evaluator, replace(self.metrics, far=False))
+                near = replace(self.metrics, far=False)
+                self._near = SpaceBuilder(self.evaluator, near, share=self.shared is not None)
             return self._near.quick(index, task)
         space = TaskSpace(index, task, exact=False)
         if Operator.DIRECT in applicable_operators(task):
@@ -171,18 +179,20 @@ def build_spaces(
     far: PlanEvaluator | None = None,
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
+    share: bool = True,
 ) -> list[TaskSpace] | None:
     """Every task's space, in graph order; None when ``should_stop`` interrupted.
 
     Past ``deadline`` (``time.monotonic()``) the remaining tasks get
     :meth:`SpaceBuilder.quick` spaces (``exact`` False), so a plan is still found in time.
+    ``share`` False scores every task plan itself (:mod:`.operator_twins` off: its tests).
 
     Raises
     ------
     InfeasibleError
         with one reason per task that has no feasible plan (field ``graph.tasks[i]``).
     """
-    builder = SpaceBuilder(evaluator, metrics, far)
+    builder = SpaceBuilder(evaluator, metrics, far, share=share)
     spaces = []
     for index, task in enumerate(evaluator.graph.tasks):
         if should_stop is not None and should_stop():
@@ -320,9 +330,15 @@ class OperatorEnumerator:
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
         """The choice's task plan with its figures; the far point's only when its calls fit
         their windows at the scale point (a plan that does not is never compared: only
-        its window violation is read)."""
+        its window violation is read). A plan another task had scored comes with its figures
+        when the operator sees the two tasks alike (:mod:`.operator_twins`)."""
         plan = self.plan(choice, params)
         self.space.scored += 1
+        owner = self.owner.shared  # the key is computed when a plan is first scored
+        shared = None if owner is None else owner.table(self.task, self.operator, self.roles)
+        known = None if shared is None else shared.get(plan)
+        if known is not None:
+            return Candidate(plan, *known)
         far = self.owner.far
         outcome = self.evaluator.task_outcome(plan)
         if far is None or outcome.window_violation is not None:

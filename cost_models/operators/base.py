@@ -262,6 +262,11 @@ class OperatorSpec(ABC):
     """One decomposition operator: when it applies, its roles, parameters and schedule."""
 
     operator: Operator
+    #: The :class:`TaskShape` fields :meth:`schedule` may read, on any path (None: not
+    #: declared). Two tasks whose shapes agree on them get the same schedule from the same
+    #: reliability and parameters: :mod:`aalps.optimizer.operator_twins` shares their figures
+    #: (``tests/cost_models/test_shape_fields.py`` checks the declarations).
+    shape_fields: frozenset[str] | None = None
 
     @abstractmethod
     def missing(self, task: Task) -> str | None:

@@ -86,6 +86,16 @@ def _cap_reached(shape: TaskShape) -> Value:
 
 class IterateWithHistory(_Repair):
     operator = Operator.ITERATE_WITH_HISTORY
+    shape_fields = frozenset(
+        {
+            "defect_count",
+            "max_iterations",
+            "prompt",
+            "report_tokens",
+            "report_written",
+            "whole_input",
+        }
+    )
 
     def schedule(
         self,
@@ -129,6 +139,16 @@ def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Ar
 
 class IterateStateless(_Repair):
     operator = Operator.ITERATE_STATELESS
+    shape_fields = frozenset(
+        {
+            "defect_count",
+            "max_iterations",
+            "prompt",
+            "report_tokens",
+            "report_written",
+            "whole_input",
+        }
+    )
 
     def schedule(
         self,
@@ -148,6 +168,17 @@ class IterateStateless(_Repair):
 
 class ScanAndFix(_Repair):
     operator = Operator.SCAN_AND_FIX
+    shape_fields = frozenset(
+        {
+            "block_count",
+            "block_output",
+            "block_size",
+            "defect_count",
+            "prompt",
+            "report_tokens",
+            "report_written",
+        }
+    )
     needs_blocks = True
 
     def schedule(

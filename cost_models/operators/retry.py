@@ -156,6 +156,20 @@ def _groups(
 
 class GlobalRetry(_Retry):
     operator = Operator.GLOBAL_RETRY
+    shape_fields = frozenset(
+        {
+            "acceptance",
+            "block_count",
+            "block_output",
+            "block_size",
+            "llm_verifier",
+            "max_attempts",
+            "output",
+            "prompt",
+            "step_count",
+            "whole_input",
+        }
+    )
 
     def schedule(
         self,
@@ -187,6 +201,18 @@ class GlobalRetry(_Retry):
 
 class LocalRetry(_Retry):
     operator = Operator.LOCAL_RETRY
+    shape_fields = frozenset(
+        {
+            "acceptance",
+            "block_count",
+            "block_output",
+            "block_size",
+            "llm_verifier",
+            "max_attempts",
+            "prompt",
+            "step_count",
+        }
+    )
     needs_blocks = True
 
     def schedule(

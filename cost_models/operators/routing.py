@@ -29,6 +29,19 @@ __all__ = ["Route"]
 
 class Route(OperatorSpec):
     operator = Operator.ROUTE
+    shape_fields = frozenset(
+        {
+            "code_router",
+            "output",
+            "prompt",
+            "router_failure",
+            "router_latency",
+            "router_price",
+            "routing_tokens",
+            "step_count",
+            "whole_input",
+        }
+    )
 
     def missing(self, task: Task) -> str | None:
         return None if task.routing is not None else "needs the routing fact"

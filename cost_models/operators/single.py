@@ -26,6 +26,18 @@ class Direct(OperatorSpec):
     task's one tool call (no role)."""
 
     operator = Operator.DIRECT
+    shape_fields = frozenset(
+        {
+            "output",
+            "prompt",
+            "step_count",
+            "tool_failure",
+            "tool_latency",
+            "tool_price",
+            "tool_task",
+            "whole_input",
+        }
+    )
 
     def missing(self, task: Task) -> str | None:
         return None
@@ -56,6 +68,7 @@ class MapBlocks(OperatorSpec):
     """One focused call per independent block, all side by side."""
 
     operator = Operator.MAP
+    shape_fields = frozenset({"block_count", "block_output", "block_size", "prompt", "step_count"})
 
     def missing(self, task: Task) -> str | None:
         return None if task.blocks is not None else "needs the blocks fact"

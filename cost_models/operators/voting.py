@@ -85,6 +85,9 @@ def _lead_grows(p: Value) -> bool:
 
 class AheadByK(OperatorSpec):
     operator = Operator.AHEAD_BY_K
+    shape_fields = frozenset(
+        {"prompt", "step_count", "step_output", "step_reference", "step_tokens"}
+    )
 
     def missing(self, task: Task) -> str | None:
         return None if task.steps is not None else "needs the steps fact"
