@@ -85,7 +85,7 @@ class CompiledTask:
         known = recipe(task, incoming, reference)
         shape = self.memo.shapes.get(known)
         if shape is None:
-            if fast and task.chunkable is None:
+            if fast:
                 shape = fast_shape(known, values, self.memo)
             else:
                 shape = task_shape(task, incoming, values, reference, fast=fast, memo=self.memo)

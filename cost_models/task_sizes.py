@@ -60,17 +60,14 @@ class Recipe:
     flags and its step reference. Equal recipes give equal shapes at any point (the numbers
     are functions of the expressions alone); the hash is worked out once."""
 
-    __slots__ = ("_hash", "fixed", "items", "key")
+    __slots__ = ("_hash", "aggregate", "fixed", "items", "key")
 
     def __init__(self, task: Task, fields: Mapping[str, sympy.Expr], reference: float) -> None:
         self.items = tuple(fields.items())
         flags = _flags(task)
-        self.key = (
-            self.items,
-            flags,
-            task.chunkable.aggregate_tokens if task.chunkable else None,
-            reference if task.steps else None,
-        )
+        #: The chunks' aggregate tokens (a function of the chunk size), if chunkable.
+        self.aggregate = task.chunkable.aggregate_tokens if task.chunkable else None
+        self.key = (self.items, flags, self.aggregate, reference if task.steps else None)
         self._hash = hash(self.key)
         # The float shape's fields that are no size (:func:`_fast_shape`).
         self.fixed: dict[str, Any] = dict(
@@ -173,9 +170,10 @@ assert all(
 
 
 def fast_shape(recipe: Recipe, values: Mapping[sympy.Symbol, Any], memo: SizeMemo) -> TaskShape:
-    """:func:`task_shape` in floats at a ray point other than the scale point (``fast``), for a
-    task that is not chunkable: the same numbers (each size expression's compiled function
-    at the point, memoized by expression), the shape filled in without the dataclass's
+    """:func:`task_shape` in floats at a ray point other than the scale point (``fast``): the
+    same numbers (each size expression's compiled function at the point, memoized by
+    expression; a chunkable task's aggregate tokens the same function of the chunk size,
+    memoized as :func:`task_shape` does), the shape filled in without the dataclass's
     ``__init__`` (28 frozen fields cost more than the numbers: it runs per task and point
     along the crossover search's ray)."""
     symbols, args = _point_arguments(values, False)
@@ -193,9 +191,43 @@ def fast_shape(recipe: Recipe, values: Mapping[sympy.Symbol, Any], memo: SizeMem
             number = math.inf
         known[id(expr)] = (expr, number)
         fields[name] = number
+    if recipe.aggregate is not None:
+        fields["aggregate_tokens"] = _fast_aggregate(recipe.aggregate, symbols, args, known)
     shape: TaskShape = object.__new__(TaskShape)
     shape.__dict__.update(fields)
     return shape
+
+
+def _fast_aggregate(
+    expr: sympy.Expr,
+    symbols: tuple[sympy.Symbol, ...],
+    args: tuple[Any, ...],
+    known: dict[int, tuple[Any, Any]],
+) -> Callable[[Value], Value]:
+    """The aggregate tokens as a function of the chunk size at a ray point, in floats: what
+    :func:`task_shape` builds with ``fast`` (and the same memo entries, so both share one
+    function per expression and point)."""
+    entry = known.get(-id(expr) - 1)
+    if entry is not None and entry[0] is expr:
+        found: Callable[[Value], Value] = entry[1]
+        return found
+    fn: Callable[[Value], Value]
+    if CHUNK not in expr.free_symbols:
+        value = known.get(id(expr))
+        if value is not None and value[0] is expr:
+            constant = value[1]
+        else:
+            try:
+                constant = to_float(_ray_function(expr, symbols, "math")(*args))
+            except OverflowError:
+                constant = math.inf
+            known[id(expr)] = (expr, constant)
+        fn = lambda size: constant  # noqa: E731 (as task_shape's)
+    else:
+        compiled = _ray_function(expr, (CHUNK, *symbols), "math")
+        fn = lambda size: compiled(size, *args)  # noqa: E731
+    known[-id(expr) - 1] = (expr, fn)
+    return fn
 
 
 def _flags(task: Task) -> tuple[bool, int, int, bool, bool, bool]:
