@@ -29,6 +29,12 @@ from aalps.cost_models.operators.base import (
 __all__ = ["IterateStateless", "IterateWithHistory", "ScanAndFix"]
 
 
+#: The shape fields both iterating repairs read (for :mod:`aalps.optimizer.operator_twins`).
+_ITERATE_FIELDS = frozenset(
+    {"defect_count", "max_iterations", "prompt", "report_tokens", "report_written", "whole_input"}
+)
+
+
 class _Repair(OperatorSpec):
     needs_blocks = False
 
@@ -86,16 +92,7 @@ def _cap_reached(shape: TaskShape) -> Value:
 
 class IterateWithHistory(_Repair):
     operator = Operator.ITERATE_WITH_HISTORY
-    shape_fields = frozenset(
-        {
-            "defect_count",
-            "max_iterations",
-            "prompt",
-            "report_tokens",
-            "report_written",
-            "whole_input",
-        }
-    )
+    shape_fields = _ITERATE_FIELDS
 
     def schedule(
         self,
@@ -139,16 +136,7 @@ def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Ar
 
 class IterateStateless(_Repair):
     operator = Operator.ITERATE_STATELESS
-    shape_fields = frozenset(
-        {
-            "defect_count",
-            "max_iterations",
-            "prompt",
-            "report_tokens",
-            "report_written",
-            "whole_input",
-        }
-    )
+    shape_fields = _ITERATE_FIELDS
 
     def schedule(
         self,

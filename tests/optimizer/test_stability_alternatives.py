@@ -10,37 +10,19 @@ from typing import Any
 
 import pytest
 import yaml
-from aalps.cost_models.errors import InfeasibleError
-from aalps.cost_models.loading import load_request
-from aalps.optimizer import api
 from aalps.optimizer.stability_context import StabilityContext
 
 from tests.optimizer.chain_requests import chain_request_data
 from tests.optimizer.random_requests import random_request_data, wide_request_data
+from tests.optimizer.stability_calls import stability_calls
 from tests.optimizer.stability_reference import _Context
 
 CASCADE_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cascade.yaml"
 
 
-def _contexts(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The (evaluator, plan, spaces, ratio) stability_ranges is called with in optimize."""
-    seen: list[Any] = []
-
-    def keep(evaluator: Any, plan: Any, spaces: Any, *, ratio: bool) -> Any:
-        seen.append((evaluator, plan, spaces, ratio))
-        return ()
-
-    monkeypatch.setattr(api, "stability_ranges", keep)
-    try:
-        api.optimize(load_request(data))
-    except InfeasibleError:
-        return []
-    return seen
-
-
 def _check(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
     checked = 0
-    for evaluator, plan, spaces, ratio in _contexts(data, monkeypatch):
+    for evaluator, plan, spaces, ratio in stability_calls(data, monkeypatch):
         fast = StabilityContext(evaluator, plan, spaces, ratio)
         plain = _Context(evaluator, plan, spaces, ratio)
         models = [m.name for m in evaluator.catalog.models]

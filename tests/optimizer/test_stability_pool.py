@@ -12,30 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aalps.cost_models.errors import InfeasibleError
-from aalps.cost_models.loading import load_request
-from aalps.optimizer import api
 from aalps.optimizer.stability_context import StabilityContext
 from aalps.optimizer.stability_linear import _alternatives, _walked
 from aalps.optimizer.stability_reliability import _Alternatives
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
-
-
-def _contexts(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The (evaluator, plan, spaces, ratio) stability_ranges is called with in optimize."""
-    seen: list[Any] = []
-
-    def keep(evaluator: Any, plan: Any, spaces: Any, *, ratio: bool) -> Any:
-        seen.append((evaluator, plan, spaces, ratio))
-        return ()
-
-    monkeypatch.setattr(api, "stability_ranges", keep)
-    try:
-        api.optimize(load_request(data))
-    except InfeasibleError:
-        return []
-    return seen
+from tests.optimizer.stability_calls import stability_calls
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -53,7 +35,7 @@ def _figures(context: StabilityContext) -> tuple[list[str], list[tuple[str, str]
 
 def _check(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
     checked = 0
-    for evaluator, plan, spaces, ratio in _contexts(data, monkeypatch):
+    for evaluator, plan, spaces, ratio in stability_calls(data, monkeypatch):
         context = StabilityContext(evaluator, plan, spaces, ratio)
         used, pairs = _figures(context)
         costs = list(context.costs)
