@@ -64,7 +64,7 @@ from aalps.cost_models.task_scoring import (
     Fixed,
     RoleEntry,
     RoleKey,
-    fixed_figures,
+    fixed_of,
     numeric_outcome,
     role_models,
     run_schedule,
@@ -330,11 +330,7 @@ class PlanEvaluator:
 
     def _success_key(self, task_plan: TaskPlan) -> SuccessKey | None:
         """:func:`.ray_siblings.success_key` of the task plan (its fixed figures kept)."""
-        key = (task_plan.task_id, task_plan.operator)
-        fixed = self._capabilities.get(key)
-        if fixed is None:
-            fixed = self._capabilities[key] = fixed_figures(self, task_plan)
-        return success_key(self, task_plan, fixed)
+        return success_key(self, task_plan, fixed_of(self, task_plan))
 
     @cached_property
     def _log_successes(self) -> dict[SuccessKey, float]:

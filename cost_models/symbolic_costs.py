@@ -23,7 +23,7 @@ from aalps.cost_models.domain import Operator, TaskPlan
 from aalps.cost_models.operators import Schedule, TaskShape
 from aalps.cost_models.role_calls import RoleCalls, member_models
 from aalps.cost_models.setup_costs import amortized, setup_of
-from aalps.cost_models.task_scoring import _entry, fixed_figures
+from aalps.cost_models.task_scoring import fixed_of, role_entry
 from aalps.cost_models.tools import tool_figures
 
 if TYPE_CHECKING:
@@ -81,31 +81,15 @@ def cost_schedule(
     every other operator runs through it. The roles' figures come from, and go to, the
     evaluator's cache as there.
     """
-    key = (task_plan.task_id, task_plan.operator)
-    fixed = evaluator._capabilities.get(key)
-    if fixed is None:
-        fixed = evaluator._capabilities[key] = fixed_figures(evaluator, task_plan)
-    spec, capability, _, rates, _ = fixed
+    spec, capability, _, rates, _ = fixed_of(evaluator, task_plan)
     if rates or task_plan.operator not in SUCCESS_ONLY:
         full = evaluator._run(task_plan, SYMBOLIC, shape)
         return full[0], full[1]
-    known = evaluator._role_calls.setdefault(SYMBOLIC.name, {})
-    numbers = evaluator._numbers.setdefault(SYMBOLIC.name, {})
     calls: dict[str, RoleCalls] = {}
     for assignment in task_plan.roles:
         cap = capability.get(assignment.role)
         if cap is not None:
-            role_key = (
-                assignment.role,
-                assignment.model,
-                assignment.votes,
-                assignment.ensemble,
-                cap,
-            )
-            entry = known.get(role_key)
-            if entry is None:
-                entry = known[role_key] = _entry(assignment, cap, numbers, evaluator, SYMBOLIC)
-            calls[assignment.role] = entry.calls
+            calls[assignment.role] = role_entry(evaluator, assignment, cap, SYMBOLIC).calls
     return spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC), calls
 
 

@@ -64,8 +64,10 @@ __all__ = [
     "GroupCoster",
     "RoleEntry",
     "RoleKey",
+    "fixed_of",
     "group_coster",
     "numeric_outcome",
+    "role_entry",
     "run_schedule",
 ]
 
@@ -167,14 +169,38 @@ RoleKey = tuple[str, str, int, tuple[VoteShare, ...], str]
 Fixed = tuple[OperatorSpec, dict[str, str], bool, bool, Any]
 
 
-def run_schedule(
-    evaluator: PlanEvaluator, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
-) -> tuple[Schedule, dict[str, RoleCalls], bool]:
-    """The task plan's schedule, each role's calls, and whether a role has a setup cost."""
+def fixed_of(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Fixed:
+    """The task plan's (task, operator) :data:`Fixed` figures, kept in the evaluator."""
     key = (task_plan.task_id, task_plan.operator)
     fixed = evaluator._capabilities.get(key)
     if fixed is None:
         fixed = evaluator._capabilities[key] = fixed_figures(evaluator, task_plan)
+    return fixed
+
+
+def role_entry(
+    evaluator: PlanEvaluator, assignment: RoleAssignment, capability: str, arithmetic: Arithmetic
+) -> RoleEntry:
+    """The role's :class:`RoleEntry` in ``arithmetic``, kept in the evaluator by
+    :data:`RoleKey`: the assignment's fields, not the assignment (a tuple of strings and
+    ints hashes and compares in C, the dataclass's ``__hash__``/``__eq__`` in Python; equal
+    fields, equal assignments, the same entry)."""
+    known = evaluator._role_calls.setdefault(arithmetic.name, {})
+    key = (assignment.role, assignment.model, assignment.votes, assignment.ensemble, capability)
+    entry = known.get(key)
+    if entry is None:
+        numbers = evaluator._numbers.setdefault(arithmetic.name, {})
+        entry = known[key] = _entry(assignment, capability, numbers, evaluator, arithmetic)
+    return entry
+
+
+def run_schedule(
+    evaluator: PlanEvaluator, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
+) -> tuple[Schedule, dict[str, RoleCalls], bool]:
+    """The task plan's schedule, each role's calls, and whether a role has a setup cost."""
+    fixed = evaluator._capabilities.get((task_plan.task_id, task_plan.operator))
+    if fixed is None:
+        fixed = fixed_of(evaluator, task_plan)
     spec, capability, unverified, rates, task = fixed
     known = evaluator._role_calls.get(arithmetic.name)
     if known is None:
@@ -193,14 +219,10 @@ def run_schedule(
             # The assignment's fields, not the assignment: a tuple of strings and ints
             # hashes and compares in C, the dataclass's ``__hash__``/``__eq__`` in Python
             # (equal fields, equal assignments: the same entry).
-            role_key = (role, assignment.model, assignment.votes, assignment.ensemble, cap)
-            entry = known.get(role_key)
+            # :func:`role_entry`'s look-up, inlined on this hot path.
+            entry = known.get((role, assignment.model, assignment.votes, assignment.ensemble, cap))
             if entry is None:
-                numbers = evaluator._numbers.get(arithmetic.name)
-                if numbers is None:
-                    numbers = evaluator._numbers[arithmetic.name] = {}
-                entry = _entry(assignment, cap, numbers, evaluator, arithmetic)
-                known[role_key] = entry
+                entry = role_entry(evaluator, assignment, cap, arithmetic)
             calls[role] = entry.calls
             if remembered is not None:
                 remembered.remember(role, entry.prepared, entry.memo)
