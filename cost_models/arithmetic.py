@@ -19,7 +19,7 @@ from typing import Any
 import mpmath
 import sympy
 
-__all__ = ["Arithmetic", "BIG", "BIG_SUCCESS", "FLOAT", "SYMBOLIC", "Value"]
+__all__ = ["Arithmetic", "BIG", "BIG_SUCCESS", "FLOAT", "SYMBOLIC", "Value", "power"]
 
 Value = Any  # a sympy.Expr, a float or an mpmath.mpf, depending on the arithmetic
 
@@ -64,3 +64,37 @@ SYMBOLIC = Arithmetic("symbolic", True, sympy.ceiling, sympy.log, _sym_number)
 FLOAT = Arithmetic("float", False, lambda x: float(math.ceil(x)), math.log, _float_number)
 BIG = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number)
 BIG_SUCCESS = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number, groups=False)
+
+
+_MPF = mpmath.mpf
+_MP = mpmath.mp
+#: mpmath powers by (base, exponent with its type, precision and rounding): see :func:`power`.
+_POWERS: dict[tuple[Any, ...], Any] = {}
+#: The most powers kept (then the memo starts over).
+_MAX_POWERS = 1 << 15
+
+
+def power(base: Value, exponent: Value) -> Value:
+    """``base ** exponent``, the very operation; remembered when ``base`` is an mpmath
+    number and ``exponent`` an int or one too.
+
+    An mpmath power to a large exponent takes tens of microseconds, and the far point's
+    successes (:data:`BIG_SUCCESS`) raise few bases to few exponents thousands of times (a
+    task's acceptance to its block count, a step's success to the steps). The answer
+    depends on the two numbers and the context's precision and rounding alone, which the
+    key holds (an int exponent by its value, an mpmath one by its exact digits)."""
+    if type(base) is not _MPF:
+        return base**exponent
+    kind = type(exponent)
+    if kind is int:
+        key: tuple[Any, ...] = (base._mpf_, exponent, *_MP._prec_rounding)
+    elif kind is _MPF:
+        key = (base._mpf_, None, exponent._mpf_, *_MP._prec_rounding)
+    else:
+        return base**exponent
+    known = _POWERS.get(key)
+    if known is None:
+        if len(_POWERS) >= _MAX_POWERS:
+            _POWERS.clear()
+        known = _POWERS[key] = base**exponent
+    return known

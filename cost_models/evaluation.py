@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from functools import cached_property
+from typing import Any
 
 import sympy
 from aalps.cost_models import plan_checks, symbolic_costs
@@ -62,12 +63,15 @@ from aalps.cost_models.shapes import (
 from aalps.cost_models.stochastic import lead_choices
 from aalps.cost_models.task_scoring import (
     Fixed,
+    Resolved,
     RoleEntry,
     RoleKey,
+    Settings,
     fixed_of,
     numeric_outcome,
     role_models,
     run_schedule,
+    settings,
 )
 
 __all__ = [
@@ -144,9 +148,11 @@ class PlanEvaluator:
         sizes = tuple(repr(size) for size in self._model_sizes.values())
         tables = self._siblings.roles.get(sizes)
         if tables is None:
-            tables = self._siblings.roles[sizes] = ({}, {})
+            tables = self._siblings.roles[sizes] = ({}, {}, {})
         self._numbers: dict[str, dict[str, ModelNumbers]] = tables[0]
         self._role_calls: dict[str, dict[RoleKey, RoleEntry]] = tables[1]
+        # Per arithmetic: a task plan's roles resolved, by their entries (the same tables').
+        self._resolved: dict[str, dict[Any, Resolved]] = tables[2]
         # Per (task, operator): :data:`.task_scoring.Fixed` (the same at every ray point).
         self._capabilities: dict[tuple[str, Operator], Fixed] = self._siblings.fixed
         self._costs: dict[TaskPlan, sympy.Expr] = {}
@@ -187,6 +193,7 @@ class PlanEvaluator:
         twin = copy.copy(self)
         twin.__dict__.pop("_tiered", None)  # a cached reading of the catalog
         twin.__dict__.pop("_log_successes", None)  # the siblings' (below)
+        twin.__dict__.pop("_settings", None)  # the request's (below)
         twin.request = replace(self.request, catalog=catalog)
         twin.catalog = catalog
         twin._model_sizes = model_sizes(twin.request, self._values, self.scale)
@@ -202,7 +209,7 @@ class PlanEvaluator:
             for name, table in self._numbers.items()
         }
         twin._outcomes, twin._costs, twin._successes = {}, {}, {}
-        twin._role_calls = {}
+        twin._role_calls, twin._resolved = {}, {}
         # The fixed figures stand; the declarations and successes read the models.
         twin._siblings = self._siblings.for_catalog()
         twin._capabilities = twin._siblings.fixed
@@ -331,6 +338,11 @@ class PlanEvaluator:
     def _success_key(self, task_plan: TaskPlan) -> SuccessKey | None:
         """:func:`.ray_siblings.success_key` of the task plan (its fixed figures kept)."""
         return success_key(self, task_plan, fixed_of(self, task_plan))
+
+    @cached_property
+    def _settings(self) -> Settings:
+        """The request's settings every scoring reads (:func:`.task_scoring.settings`)."""
+        return settings(self.request)
 
     @cached_property
     def _log_successes(self) -> dict[SuccessKey, float]:

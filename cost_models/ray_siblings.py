@@ -38,7 +38,7 @@ from aalps.cost_models.shapes import ModelNumbers
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
-    from aalps.cost_models.task_scoring import Fixed, RoleEntry, RoleKey
+    from aalps.cost_models.task_scoring import Fixed, Resolved, RoleEntry, RoleKey
 
 __all__ = ["RaySiblings", "SuccessKey", "declaration_of", "success_key"]
 
@@ -48,6 +48,8 @@ SuccessKey = tuple[str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, 
 ModelTables = dict[str, dict[str, ModelNumbers]]
 #: Per arithmetic, per (assignment, capability): the role's figures (``_role_calls``).
 RoleTables = dict[str, dict["RoleKey", "RoleEntry"]]
+#: Per arithmetic, per role entries: a task plan's roles resolved (``_resolved``).
+ResolvedTables = dict[str, dict[Any, "Resolved"]]
 
 
 @dataclass
@@ -63,9 +65,12 @@ class RaySiblings:
     #: Per ray point: the mpmath log success by :data:`SuccessKey`.
     log_successes: dict[float, dict[SuccessKey, float]] = field(default_factory=dict)
     #: Per models' sizes (their reprs, in catalog order): the evaluators' model figures and
-    #: role entries by arithmetic (``_numbers``, ``_role_calls``), shared by every evaluator
-    #: whose models have those sizes.
-    roles: dict[tuple[str, ...], tuple[ModelTables, RoleTables]] = field(default_factory=dict)
+    #: role entries by arithmetic (``_numbers``, ``_role_calls``, and the task plans' roles
+    #: resolved from them, ``_resolved``), shared by every evaluator whose models have
+    #: those sizes.
+    roles: dict[tuple[str, ...], tuple[ModelTables, RoleTables, ResolvedTables]] = field(
+        default_factory=dict
+    )
     #: Per ray point: the evaluator :meth:`PlanEvaluator.at` built there, while it lives.
     points: WeakValueDictionary[float, PlanEvaluator] = field(default_factory=WeakValueDictionary)
 

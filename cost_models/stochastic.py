@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from aalps.cost_models.arithmetic import Value
+from aalps.cost_models.arithmetic import Value, power
 
 __all__ = [
     "MAX_LEAD",
@@ -50,7 +50,7 @@ def majority_vote_success(p: Value, votes: int) -> Value:
 
 def ahead_by_k_step_success(p: Value, k: int) -> Value:
     """P(the right answer is the first to lead by ``k`` votes) = 1/(1+((1−p)/p)^k)."""
-    return 1 / (1 + ((1 - p) / p) ** k)
+    return 1 / (1 + power((1 - p) / p, k))
 
 
 def ahead_by_k_expected_samples(p: Value, k: int) -> Value:

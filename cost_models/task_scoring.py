@@ -7,9 +7,12 @@ schedule's call groups. This module holds that loop, written to do no work twice
 * a role's figures (its :class:`~aalps.cost_models.role_calls.RoleCalls`, the shares it
   declares to the :class:`~aalps.cost_models.vote_reliability.RoleReliability` with their
   ``ρ`` already converted, whether a member has a setup cost) are built once per
-  (assignment, capability) and arithmetic: a :class:`RoleEntry`;
+  (assignment, capability) and arithmetic: a :class:`RoleEntry`; the reliability a plan's
+  roles declare together, and what its call groups read of them, once per those entries
+  (:mod:`aalps.cost_models.role_entries`);
 * a call group's cost goes through :func:`group_coster`, the request's cost model and cache
-  settings resolved once.
+  settings resolved once per evaluator (:class:`Settings`); a group of equal calls under
+  a cost model of forward passes is priced in place, by the coster's own operations.
 
 Every figure is computed by the same operations, in the same order, as the general rules
 (:func:`~aalps.cost_models.prompt_cache.cached_group_cost`, :meth:`RoleCalls.cost`), so the
@@ -23,9 +26,10 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from aalps.cost_models.arithmetic import BIG, BIG_SUCCESS, Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.call_costs import (
     Pricing,
     forward_pass_cost,
@@ -39,23 +43,23 @@ from aalps.cost_models.domain import (
     Model,
     Operator,
     OptimizeRequest,
-    RoleAssignment,
     TaskPlan,
-    VoteShare,
 )
 from aalps.cost_models.operators import OPERATORS, CallGroup, OperatorSpec, Schedule, TaskShape
 from aalps.cost_models.outcomes import RetryTail, TaskOutcome
 from aalps.cost_models.prompt_cache import CACHED_PASSES, cached_group_cost
-from aalps.cost_models.role_calls import RoleCalls, member_models, role_calls
-from aalps.cost_models.setup_costs import amortized, setup_of
-from aalps.cost_models.shapes import ModelNumbers, log_of, to_float
-from aalps.cost_models.tools import tool_figures
-from aalps.cost_models.vote_reliability import (
-    Prepared,
-    RememberedReliability,
-    RoleReliability,
-    prepare,
+from aalps.cost_models.role_calls import RoleCalls, member_models
+from aalps.cost_models.role_entries import (
+    Resolved,
+    RoleEntry,
+    RoleKey,
+    resolve,
+    resolved_roles,
+    role_entry,
 )
+from aalps.cost_models.setup_costs import amortized, setup_of
+from aalps.cost_models.shapes import log_of, to_float
+from aalps.cost_models.tools import tool_figures
 
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
@@ -63,12 +67,17 @@ if TYPE_CHECKING:
 __all__ = [
     "GroupCoster",
     "RoleEntry",
+    "Resolved",
     "RoleKey",
+    "Settings",
     "fixed_of",
     "group_coster",
     "numeric_outcome",
+    "resolve",
+    "resolved_roles",
     "role_entry",
     "run_schedule",
+    "settings",
 ]
 
 #: ``coster(group, request, pricing, votes, arithmetic, prompt)``: one member's cost of a
@@ -128,42 +137,6 @@ def group_coster(cost_model: CostModel, enabled: bool | None, lifetime: int) -> 
     return passes
 
 
-@dataclass(frozen=True, slots=True)
-class RoleEntry:
-    """One role's figures in one arithmetic: built once per (assignment, capability)."""
-
-    calls: RoleCalls
-    prepared: Prepared  # what the role declares to a RoleReliability
-    model: Model  # the (first) member's model
-    setup: bool  # whether a member has a one-time setup cost
-    memo: dict[tuple[Any, ...], Value]  # its reliabilities in mpmath (RememberedReliability)
-
-
-def _entry(
-    assignment: RoleAssignment,
-    capability: str,
-    numbers: dict[str, ModelNumbers],
-    evaluator: PlanEvaluator,
-    arithmetic: Arithmetic,
-) -> RoleEntry:
-    by_name = evaluator.catalog.by_name
-    for name, _ in assignment.members:  # converted on first use (once each)
-        if name not in numbers:
-            numbers[name] = ModelNumbers.of(by_name[name], arithmetic, evaluator._model_sizes[name])
-    calls, shares = role_calls(assignment, capability, numbers, by_name)
-    return RoleEntry(
-        calls,
-        prepare(arithmetic, shares),
-        calls.members[0].model,
-        any(m.model.setup_cost for m in calls.members),
-        {},
-    )
-
-
-#: What an evaluator keeps a :class:`RoleEntry` by: the assignment's role, model, votes
-#: and ensemble, and the capability.
-RoleKey = tuple[str, str, int, tuple[VoteShare, ...], str]
-
 #: Per (task, operator): the operator, its roles' capabilities, whether its attempts are
 #: unverified (success times the acceptance), whether it rates its stages (CASCADE), the task.
 Fixed = tuple[OperatorSpec, dict[str, str], bool, bool, Any]
@@ -178,80 +151,113 @@ def fixed_of(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Fixed:
     return fixed
 
 
-def role_entry(
-    evaluator: PlanEvaluator, assignment: RoleAssignment, capability: str, arithmetic: Arithmetic
-) -> RoleEntry:
-    """The role's :class:`RoleEntry` in ``arithmetic``, kept in the evaluator by
-    :data:`RoleKey`: the assignment's fields, not the assignment (a tuple of strings and
-    ints hashes and compares in C, the dataclass's ``__hash__``/``__eq__`` in Python; equal
-    fields, equal assignments, the same entry)."""
-    known = evaluator._role_calls.setdefault(arithmetic.name, {})
-    key = (assignment.role, assignment.model, assignment.votes, assignment.ensemble, capability)
-    entry = known.get(key)
-    if entry is None:
-        numbers = evaluator._numbers.setdefault(arithmetic.name, {})
-        entry = known[key] = _entry(assignment, capability, numbers, evaluator, arithmetic)
-    return entry
-
-
 def run_schedule(
     evaluator: PlanEvaluator, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
 ) -> tuple[Schedule, dict[str, RoleCalls], bool]:
     """The task plan's schedule, each role's calls, and whether a role has a setup cost."""
+    spec, capability, unverified, rates, task = fixed_of(evaluator, task_plan)
+    calls, models, setup, reliability, _ = resolved_roles(
+        evaluator, task_plan, capability, arithmetic
+    )
+    rated = spec.rated(task, models, capability, reliability, arithmetic) if rates else reliability
+    params = dict(task_plan.params) if task_plan.params else _NO_PARAMS
+    schedule = spec.schedule(shape, rated, params, arithmetic)
+    if unverified:
+        units = shape.block_count if shape.block_count != 0 else 1
+        # The acceptance to the blocks: an mpmath power remembered (:func:`power`).
+        schedule = Schedule(
+            schedule.groups, schedule.success * power(shape.acceptance, units), schedule.tools
+        )
+    return schedule, calls, setup
+
+
+#: The parameters of a task plan that has none (the operators only read them).
+_NO_PARAMS: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A request's settings every scoring reads, resolved once per evaluator."""
+
+    request: OptimizeRequest
+    parallelism: int | None
+    coster: GroupCoster
+    #: One call's cost when ``coster`` prices a group of equal calls (``input_step`` 0) as
+    #: ``votes · calls · one_call(size, input, output)`` (:func:`group_coster`'s passes),
+    #: else None.
+    one_call: Callable[[Value, Value, Value], Value] | None
+
+
+def settings(request: OptimizeRequest) -> Settings:
+    """The request's :class:`Settings` (its group coster through :func:`group_coster`)."""
+    cache = request.prompt_cache
+    cost_model = request.cost_model
+    passes = cost_model is not CostModel.PRICED and not (
+        cost_model in CACHED_PASSES and cache.enabled is True
+    )
+    return Settings(
+        request,
+        request.constraints.parallelism,
+        group_coster(cost_model, cache.enabled, cache.lifetime),
+        _PASS_COSTS[cost_model] if passes else None,
+    )
+
+
+def numeric_outcome(
+    evaluator: PlanEvaluator, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
+) -> TaskOutcome:
+    """The figures of one task plan in ``arithmetic`` (FLOAT, or BIG when it overflowed).
+
+    :func:`run_schedule`'s steps come first, inlined (every scored candidate runs them):
+    the same operations in the same order."""
+    # --- run_schedule, inlined ---------------------------------------------------------
     fixed = evaluator._capabilities.get((task_plan.task_id, task_plan.operator))
     if fixed is None:
         fixed = fixed_of(evaluator, task_plan)
     spec, capability, unverified, rates, task = fixed
-    known = evaluator._role_calls.get(arithmetic.name)
+    name = arithmetic.name
+    known = evaluator._role_calls.get(name)
     if known is None:
-        known = evaluator._role_calls[arithmetic.name] = {}
-    calls: dict[str, RoleCalls] = {}
-    models: dict[str, Model] = {}  # each role's (first) model, for the stages' rates
-    # BIG's numbers are slow to work out: there each role keeps its answers.
-    big = arithmetic is BIG or arithmetic is BIG_SUCCESS
-    remembered = RememberedReliability(arithmetic) if big else None
-    reliability = RoleReliability(arithmetic) if remembered is None else remembered
-    setup = False
+        known = evaluator._role_calls[name] = {}
+    entries = []
     for assignment in task_plan.roles:
         role = assignment.role
         cap = capability.get(role)
         if cap is not None:
             # The assignment's fields, not the assignment: a tuple of strings and ints
             # hashes and compares in C, the dataclass's ``__hash__``/``__eq__`` in Python
-            # (equal fields, equal assignments: the same entry).
-            # :func:`role_entry`'s look-up, inlined on this hot path.
+            # (equal fields, equal assignments: the same entry). :func:`role_entry`'s
+            # look-up, inlined.
             entry = known.get((role, assignment.model, assignment.votes, assignment.ensemble, cap))
             if entry is None:
                 entry = role_entry(evaluator, assignment, cap, arithmetic)
-            calls[role] = entry.calls
-            if remembered is not None:
-                remembered.remember(role, entry.prepared, entry.memo)
-            else:
-                reliability.put(role, entry.prepared)
-            if entry.setup:
-                setup = True
-            if rates:
-                models[role] = entry.model
+            entries.append(entry)
+    # :func:`resolved_roles`'s look-up, inlined.
+    resolved = evaluator._resolved.get(name)
+    if resolved is None:
+        resolved = evaluator._resolved[name] = {}
+    key = entries[0] if len(entries) == 1 else tuple(entries)
+    both = resolved.get(key)
+    if both is None:
+        both = resolved[key] = resolve(entries, arithmetic)
+    roles, models, has_setup, reliability, figures = both
     rated = spec.rated(task, models, capability, reliability, arithmetic) if rates else reliability
-    schedule = spec.schedule(shape, rated, dict(task_plan.params), arithmetic)
+    params = task_plan.params
+    schedule = spec.schedule(shape, rated, dict(params) if params else _NO_PARAMS, arithmetic)
+    success = schedule.success
     if unverified:
         units = shape.block_count if shape.block_count != 0 else 1
-        schedule = Schedule(
-            schedule.groups, schedule.success * shape.acceptance**units, schedule.tools
-        )
-    return schedule, calls, setup
-
-
-def numeric_outcome(
-    evaluator: PlanEvaluator, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
-) -> TaskOutcome:
-    """The figures of one task plan in ``arithmetic`` (FLOAT, or BIG when it overflowed)."""
-    schedule, roles, has_setup = run_schedule(evaluator, task_plan, arithmetic, shape)
-    request = evaluator.request
-    parallelism = request.constraints.parallelism
+        success = success * shape.acceptance**units
+    # --- the figures ---------------------------------------------------------------------
+    scoring = evaluator._settings
+    request = scoring.request
+    parallelism = scoring.parallelism
+    coster = scoring.coster
+    one_call = scoring.one_call
     groups = schedule.groups
     setup = setup_of(member_models(roles)) if has_setup else None
-    cost, latency = tool_figures(schedule.tools, request.cost_model)
+    tools = schedule.tools
+    cost, latency = tool_figures(tools, request.cost_model) if tools else (0, 0)
     share = 0 if setup is None else amortized(setup, request.volume, arithmetic)
     cost = cost + share
     violation = None
@@ -259,20 +265,24 @@ def numeric_outcome(
     stops: list[tuple[Value, Value]] = []
     retry: RetryTail | CascadeTail | None = None
     per_attempt: dict[str, Value] | None = None
-    cache = request.prompt_cache
-    coster = group_coster(request.cost_model, cache.enabled, cache.lifetime)
     prompt = shape.prompt
     for g in groups:
         calls = g.calls
         if calls == 0:
             continue  # no call (CHUNK_AGGREGATE on an empty input): no cost, no time
         role = g.role
-        own = roles[role]
-        members = own.members
-        first = members[0]
-        spent = coster(g, request, first.pricing, first.votes, arithmetic, prompt)
-        for m in members[1:]:
-            spent = spent + coster(g, request, m.pricing, m.votes, arithmetic, prompt)
+        own, pricing, votes, rest, all_votes, per_token, window = figures[role]
+        step = g.input_step
+        tokens_in = g.input
+        tokens_out = g.output
+        if step == 0 and one_call is not None:  # the coster's own steps (passes)
+            spent = votes * calls * one_call(pricing.size, tokens_in, tokens_out)
+            for m in rest:
+                spent = spent + m.votes * calls * one_call(m.pricing.size, tokens_in, tokens_out)
+        else:
+            spent = coster(g, request, pricing, votes, arithmetic, prompt)
+            for m in rest:
+                spent = spent + coster(g, request, m.pricing, m.votes, arithmetic, prompt)
         cost = cost + spent
         if g.nested:  # a CASCADE stage: it runs only when every stage before rejected
             stops.append((calls, spent))
@@ -290,21 +300,22 @@ def numeric_outcome(
                 units = int(round(to_float(g.retry_units)))
                 mean = to_float(calls * one)
                 retry = RetryTail(units, to_float(g.retry_accept), to_float(one), mean)
-        step = g.input_step
-        mean_in = g.input + (calls - 1) * step / 2 if step else g.input
-        rounds = g.stages * (
-            1 if parallelism is None else arithmetic.rounds(g.parallel * own.votes, parallelism)
+        mean_in = tokens_in + (calls - 1) * step / 2 if step else tokens_in
+        # ``stages · 1`` without parallelism: the stages themselves (the same number).
+        rounds = (
+            g.stages
+            if parallelism is None
+            else g.stages * arithmetic.rounds(g.parallel * all_votes, parallelism)
         )
-        latency = latency + rounds * own.latency_per_token * (mean_in + g.output)
+        latency = latency + rounds * per_token * (mean_in + tokens_out)
         if violation is None:
-            peak = (g.input + (calls - 1) * step if step else g.input) + g.output  # max_input
+            peak = (tokens_in + (calls - 1) * step if step else tokens_in) + tokens_out
             if type(peak) is not float:
                 peak = to_float(peak)
-            if not peak <= own.window_limit:  # a member's window may not hold it (or nan)
+            if not peak <= window:  # a member's window may not hold it (or nan)
                 violation = own.window_violation(role, peak)
     if stops:  # a CASCADE (no other random group): it stops at a random stage
         variance, retry = cascade_tail(stops)
-    success = schedule.success
     if type(cost) is float and type(success) is float:
         log_cost = math.log(cost) if cost > 0 else -math.inf
         log_success = math.log(success) if success > 0 else -math.inf

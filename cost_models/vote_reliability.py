@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from aalps.cost_models.arithmetic import Arithmetic, Value
+import mpmath
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.correlated_votes import (
     correlated_majority_success,
     ensemble_majority_success,
@@ -91,16 +92,15 @@ class RoleReliability:
                 ]
             )
         p, keep, votes, rho = self._roles[role]
+        # Floats' powers in place; mpmath's remembered (:func:`~.arithmetic.power`).
         if keep is not None:
-            p = p * keep**tokens_in
+            p = p * (keep**tokens_in if type(keep) is float else power(keep, tokens_in))
         if decisions != 1:
-            p = p**decisions
+            p = p**decisions if type(p) is float else power(p, decisions)
         if votes == 1:
             return p
         if not rho:
-            return (
-                _float_majority(p, votes) if type(p) is float else majority_vote_success(p, votes)
-            )
+            return _float_majority(p, votes) if type(p) is float else _big_majority(p, votes)
         return correlated_majority_success(p, votes, rho)
 
     def correlation(self, role: str) -> float:
@@ -140,8 +140,8 @@ class RememberedReliability(RoleReliability):
 def _decayed(p: Value, keep: Value | None, tokens_in: Value, decisions: Value) -> Value:
     """One sample's reliability on a call: per-token decay, then every decision right."""
     if keep is not None:
-        p = p * keep**tokens_in
-    return p if decisions == 1 else p**decisions
+        p = p * power(keep, tokens_in)
+    return p if decisions == 1 else power(p, decisions)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -150,3 +150,26 @@ def _float_majority(p: float, votes: int) -> float:
     (reliability, votes) of many candidates (a role's model beside every other choice)."""
     result: float = majority_vote_success(p, votes)
     return result
+
+
+_MPF = mpmath.mpf
+_MP = mpmath.mp
+#: mpmath majorities by (reliability, votes, precision and rounding): :func:`_big_majority`.
+_MAJORITIES: dict[tuple[Any, ...], Any] = {}
+#: The most majorities kept (then the memo starts over).
+_MAX_MAJORITIES = 1 << 14
+
+
+def _big_majority(p: Value, votes: int) -> Value:
+    """:func:`majority_vote_success` on an mpmath number, remembered by its exact digits
+    and the context's precision and rounding (the far point's successes ask the same few
+    of many roles and token counts); other numbers (sympy) computed."""
+    if type(p) is not _MPF:
+        return majority_vote_success(p, votes)
+    key = (p._mpf_, votes, *_MP._prec_rounding)
+    known = _MAJORITIES.get(key)
+    if known is None:
+        if len(_MAJORITIES) >= _MAX_MAJORITIES:
+            _MAJORITIES.clear()
+        known = _MAJORITIES[key] = majority_vote_success(p, votes)
+    return known

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy
-from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -131,7 +131,7 @@ def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Ar
             success = success * reliability("fixer", detect_in + r)
         return success
     mean_detect = first + (b - 1) * (n + r) / 2
-    return (reliability("detector", mean_detect) * reliability("fixer", mean_detect + r)) ** b
+    return power(reliability("detector", mean_detect) * reliability("fixer", mean_detect + r), b)
 
 
 class IterateStateless(_Repair):
@@ -148,9 +148,10 @@ class IterateStateless(_Repair):
         b, n, r = _capped(shape)
         detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, stages=b)
         fix = CallGroup("fixer", b, shape.prompt + n + r, n, stages=b)
-        success = (
-            reliability("detector", shape.prompt + n) * reliability("fixer", shape.prompt + n + r)
-        ) ** b
+        success = power(
+            reliability("detector", shape.prompt + n) * reliability("fixer", shape.prompt + n + r),
+            b,
+        )
         return Schedule((detect, fix), success * _cap_reached(shape))
 
 
@@ -181,5 +182,7 @@ class ScanAndFix(_Repair):
         fix_in = scan_in + r
         scan = CallGroup("detector", k, scan_in, shape.report_written, parallel=k)
         fix = CallGroup("fixer", b, fix_in, shape.block_output, parallel=b)
-        success = reliability("detector", scan_in) ** k * reliability("fixer", fix_in) ** b
+        success = power(reliability("detector", scan_in), k) * power(
+            reliability("fixer", fix_in), b
+        )
         return Schedule((scan, fix), success)

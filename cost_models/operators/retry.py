@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import mpmath
 import sympy
-from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -119,10 +119,10 @@ def _groups(
     accept = right
     if with_verifier:
         accept, right_when_accepted = verified_acceptance(right, reliability("verifier", check_in))
-        success = right_when_accepted**units
+        success = power(right_when_accepted, units)
     attempts, reached, one_variance = capped_attempts(accept, cap)
     if cap:
-        success = success * reached**units
+        success = success * power(reached, units)
     calls = units * attempts
     variance = units * one_variance
     groups = [
@@ -185,7 +185,7 @@ class GlobalRetry(_Retry):
         else:
             count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
         decisions = chain_decisions(shape, 1)
-        right = reliability("worker", tokens_in, decisions) * shape.acceptance**count
+        right = reliability("worker", tokens_in, decisions) * power(shape.acceptance, count)
         groups, success = _groups(
             1,
             tokens_in,

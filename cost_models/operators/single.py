@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aalps.cost_models.arithmetic import Arithmetic
+from aalps.cost_models.arithmetic import Arithmetic, power
 from aalps.cost_models.domain import Executor, Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -89,4 +89,4 @@ class MapBlocks(OperatorSpec):
         count = shape.block_count
         calls = CallGroup("worker", count, tokens_in, shape.block_output, parallel=count)
         one = reliability("worker", tokens_in, chain_decisions(shape, count))
-        return Schedule((calls,), one**count)
+        return Schedule((calls,), power(one, count))

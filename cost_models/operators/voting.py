@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy
-from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.correlated_votes import (
     ahead_by_k_correlated,
     ahead_by_k_correlated_variance,
@@ -130,7 +130,7 @@ class AheadByK(OperatorSpec):
                 lead = lead_at_scale(float(p), ahead, float(steps), float(reference))
             step_success = ahead_by_k_step_success(p, lead)
             if not arithmetic.groups:  # the success alone: no samples (mpmath's slowest part)
-                return Schedule((), step_success**steps)
+                return Schedule((), power(step_success, steps))
             samples = ahead_by_k_expected_samples(p, lead)
             if not arithmetic.symbolic:
                 variance = steps * ahead_by_k_samples_variance(float(p), lead)
@@ -142,4 +142,4 @@ class AheadByK(OperatorSpec):
             stages=steps * samples,
             variance=variance,
         )
-        return Schedule((calls,), step_success**steps)
+        return Schedule((calls,), power(step_success, steps))

@@ -1,0 +1,62 @@
+"""The remembered mpmath powers and majorities (:func:`aalps.cost_models.arithmetic.power`,
+``vote_reliability._big_majority``) against the plain operations: the same number, of the
+same type, whether the memo answers or computes, at every precision; other numbers pass
+through untouched."""
+
+from __future__ import annotations
+
+import itertools
+
+import mpmath
+import sympy
+from aalps.cost_models.arithmetic import power
+from aalps.cost_models.stochastic import majority_vote_success
+from aalps.cost_models.vote_reliability import _big_majority
+
+BASES = [mpmath.mpf("0.999"), mpmath.mpf(0.9), mpmath.mpf("1e-30"), mpmath.mpf(1), mpmath.mpf(0)]
+EXPONENTS = [0, 1, 7, 123456, 10**9, mpmath.mpf(3), mpmath.mpf("2.5e6"), mpmath.mpf("0.5")]
+
+
+def _identical(a: object, b: object) -> bool:
+    """The same type and value (mpmath numbers by their exact digits)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, mpmath.mpf):
+        return a._mpf_ == b._mpf_  # type: ignore[attr-defined]
+    return a == b
+
+
+def test_mpmath_powers_are_the_plain_powers_at_every_precision() -> None:
+    for _ in range(2):  # the second round answers from the memo
+        for prec in (53, 113):
+            with mpmath.workprec(prec):
+                for base, exponent in itertools.product(BASES, EXPONENTS):
+                    assert _identical(power(base, exponent), base**exponent), (prec, base, exponent)
+
+
+def test_a_precision_changes_the_answer_not_the_memo() -> None:
+    base, exponent = mpmath.mpf(1) / 3, 1001
+    low = power(base, exponent)
+    with mpmath.workprec(200):
+        high = power(base, exponent)
+        assert _identical(high, base**exponent)
+    assert not _identical(low, high)
+    assert _identical(power(base, exponent), low)
+
+
+def test_other_numbers_pass_through() -> None:
+    x = sympy.Symbol("x")
+    assert power(x, 3) == x**3
+    assert _identical(power(0.9, 12), 0.9**12)
+    assert _identical(power(3, 4), 81)
+    assert _identical(power(mpmath.mpf(2), 0.5), mpmath.mpf(2) ** 0.5)  # float exponent: plain
+
+
+def test_big_majorities_are_the_plain_sums() -> None:
+    for _ in range(2):
+        for prec in (53, 113):
+            with mpmath.workprec(prec):
+                for p, votes in itertools.product(BASES[:3], (1, 3, 5, 8)):
+                    assert _identical(_big_majority(p, votes), majority_vote_success(p, votes))
+    p = sympy.Rational(9, 10)
+    assert _big_majority(p, 3) == majority_vote_success(p, 3)
