@@ -122,7 +122,7 @@ class AggregatorInput:
 
         assert task.chunkable is not None
         return cls(
-            number(task.input_tokens + evaluator.graph.incoming_tokens(task.id)),
+            number(task.input_tokens + evaluator.facts.incoming[task.id]),
             number(task.prompt_tokens),
             written_tokens(task.chunkable.aggregate_tokens.xreplace(values))[0],
         )

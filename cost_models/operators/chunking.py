@@ -30,6 +30,9 @@ __all__ = ["ChunkAggregate", "MAX_CHUNK"]
 MAX_CHUNK = 10**9
 
 
+_ROLES: dict[int, tuple[Task, tuple[RoleSpec, ...]]] = {}
+
+
 class ChunkAggregate(OperatorSpec):
     operator = Operator.CHUNK_AGGREGATE
 
@@ -37,6 +40,19 @@ class ChunkAggregate(OperatorSpec):
         return None if task.chunkable is not None else "needs the chunkable fact"
 
     def roles(self, task: Task) -> tuple[RoleSpec, ...]:
+        # Asked again for every chunk size a task plan is made at (``plan_roles``): the
+        # task's roles, worked out once per task (by ``id``, the task kept beside them so
+        # a recycled id never matches).
+        known = _ROLES.get(id(task))
+        if known is not None and known[0] is task:
+            return known[1]
+        roles = self._roles(task)
+        if len(_ROLES) > 16384:
+            _ROLES.clear()
+        _ROLES[id(task)] = (task, roles)
+        return roles
+
+    def _roles(self, task: Task) -> tuple[RoleSpec, ...]:
         assert task.chunkable is not None
         worker = RoleSpec(
             "worker",
@@ -59,18 +75,26 @@ class ChunkAggregate(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        assert shape.aggregate_tokens is not None
-        total = shape.whole_input
+        written_by = shape.aggregate_tokens
+        assert written_by is not None
+        total, prompt = shape.whole_input, shape.prompt
         chunks = arithmetic.ceil(total / params["chunk"])
         size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
-        chunk_in = shape.prompt + size
+        chunk_in = prompt + size
         success = reliability("worker", chunk_in, chain_decisions(shape, chunks)) ** chunks
-        if not arithmetic.groups and not shape.llm_aggregator:
-            return Schedule((), success)  # the success alone: nothing reads the chunks' output
-        written = shape.aggregate_tokens(size)
-        groups = [CallGroup("worker", chunks, chunk_in, written, parallel=chunks)]
-        if shape.llm_aggregator:
-            combine_in = shape.prompt + chunks * written
-            groups.append(CallGroup("aggregator", 1, combine_in, shape.output))
-            success = success * reliability("aggregator", combine_in)
-        return Schedule(tuple(groups), success)
+        # Scored for every candidate chunk count: the groups are built as a tuple at once.
+        if not shape.llm_aggregator:
+            if not arithmetic.groups:
+                return Schedule((), success)  # the success alone: nothing reads the output
+            worker = CallGroup("worker", chunks, chunk_in, written_by(size), parallel=chunks)
+            return Schedule((worker,), success)
+        written = written_by(size)
+        combine_in = prompt + chunks * written
+        success = success * reliability("aggregator", combine_in)
+        if not arithmetic.groups:
+            return Schedule((), success)
+        groups = (
+            CallGroup("worker", chunks, chunk_in, written, parallel=chunks),
+            CallGroup("aggregator", 1, combine_in, shape.output),
+        )
+        return Schedule(groups, success)
