@@ -52,7 +52,7 @@ from aalps.optimizer.cascade_enumeration import cascade_candidates
 from aalps.optimizer.chunk_enumeration import ChunkShape, chunk_candidates
 from aalps.optimizer.chunk_pruning import AggregatorInput, CountPruner
 from aalps.optimizer.ensemble_options import ensemble_options
-from aalps.optimizer.lead_saturation import LeadSaturation
+from aalps.optimizer.lead_saturation import LeadSaturation, success_cap
 from aalps.optimizer.model_dominance import RELIABILITY_SETS_CALLS, RELIABILITY_SHAPES_CALLS
 from aalps.optimizer.operator_twins import SharedOutcomes
 from aalps.optimizer.param_values import (
@@ -63,7 +63,9 @@ from aalps.optimizer.param_values import (
 )
 from aalps.optimizer.pareto import pareto_filter
 from aalps.optimizer.ray import FAR_SCALE, model_size_at
+from aalps.optimizer.role_combinations import ROLE_SEPARABLE, combinations, window_problem
 from aalps.optimizer.role_models import RoleModels
+from aalps.optimizer.shadowing import Shadows
 from aalps.optimizer.space import (
     Candidate,
     ChunkWindows,
@@ -73,7 +75,6 @@ from aalps.optimizer.space import (
     TaskSpace,
     feasible_in_order,
     widest,
-    window_of,
 )
 from aalps.optimizer.twin_spaces import twin_space
 
@@ -88,15 +89,9 @@ __all__ = [
     "build_spaces",
 ]
 
-ROLE_SEPARABLE = frozenset(
-    {
-        Operator.ROUTE,
-        Operator.SCAN_AND_FIX,
-        Operator.ITERATE_WITH_HISTORY,
-        Operator.ITERATE_STATELESS,
-        Operator.CHUNK_AGGREGATE,
-    }
-)
+
+#: Operators whose enumeration does not skip shadowed choices (:mod:`.shadowing`).
+_UNSHADOWED = frozenset({Operator.CASCADE, Operator.CHUNK_AGGREGATE})
 
 
 class SpaceBuilder:
@@ -109,8 +104,10 @@ class SpaceBuilder:
         far: PlanEvaluator | None = None,
         *,
         share: bool = True,
+        prune: bool = True,
     ) -> None:
         self.evaluator, self.metrics = evaluator, metrics
+        self.prune = prune  # skip shadowed choices (:mod:`.shadowing`); False: its tests
         self.far = far if metrics.far else None
         # Figures shared by tasks that look alike to an operator (:mod:`.operator_twins`).
         self.shared = SharedOutcomes(evaluator, self.far) if share else None
@@ -153,7 +150,9 @@ class SpaceBuilder:
         if self.far is not None:
             if self._near is None:
                 near = replace(self.metrics, far=False)
-                self._near = SpaceBuilder(self.evaluator, near, share=self.shared is not None)
+                self._near = SpaceBuilder(
+                    self.evaluator, near, share=self.shared is not None, prune=self.prune
+                )
             return self._near.quick(index, task)
         space = TaskSpace(index, task, exact=False)
         if Operator.DIRECT in applicable_operators(task):
@@ -180,19 +179,21 @@ def build_spaces(
     should_stop: Callable[[], bool] | None = None,
     deadline: float | None = None,
     share: bool = True,
+    prune: bool = True,
 ) -> list[TaskSpace] | None:
     """Every task's space, in graph order; None when ``should_stop`` interrupted.
 
     Past ``deadline`` (``time.monotonic()``) the remaining tasks get
     :meth:`SpaceBuilder.quick` spaces (``exact`` False), so a plan is still found in time.
-    ``share`` False scores every task plan itself (:mod:`.operator_twins` off: its tests).
+    ``share`` False scores every task plan itself (:mod:`.operator_twins` off: its tests);
+    ``prune`` False scores the choices :mod:`.shadowing` skips (its tests).
 
     Raises
     ------
     InfeasibleError
         with one reason per task that has no feasible plan (field ``graph.tasks[i]``).
     """
-    builder = SpaceBuilder(evaluator, metrics, far, share=share)
+    builder = SpaceBuilder(evaluator, metrics, far, share=share, prune=prune)
     spaces = []
     for index, task in enumerate(evaluator.graph.tasks):
         if should_stop is not None and should_stop():
@@ -221,6 +222,9 @@ class OperatorEnumerator:
         # (role, option)'s assignment (plans share them, and their hashes).
         self._used: dict[tuple[tuple[str, int], ...], tuple[str, ...]] = {}
         self._assignments: dict[tuple[str, Option], RoleAssignment] = {}
+        # Per role, the models an earlier one shadows (:mod:`.shadowing`); None: none, or
+        # not this operator's enumeration (CASCADE, CHUNK_AGGREGATE) or pruning is off.
+        self.shadows: Shadows | None = None
 
     # --- entry ------------------------------------------------------------------------
 
@@ -234,6 +238,11 @@ class OperatorEnumerator:
             # A stage's worth lies in its rates as well: no dominance among stage models.
             cascade = self.operator is Operator.CASCADE
             models[role.name] = able if cascade else self._useful(role, able)
+        if self.owner.prune and self.operator not in _UNSHADOWED:
+            shadows = {
+                r.name: self.owner.role_models.shadows(r, models[r.name]) for r in self.roles
+            }
+            self.shadows = shadows if any(shadows.values()) else None
         votes = {
             r.name: VOTE_CHOICES if (r.votable and self.metrics.success) else (1,)
             for r in self.roles
@@ -310,13 +319,21 @@ class OperatorEnumerator:
 
     # --- scoring ----------------------------------------------------------------------
 
-    def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
+    def used(self, params: Mapping[str, int]) -> tuple[str, ...]:
+        """The roles a plan at ``params`` assigns (remembered)."""
         fixed = tuple(sorted(params.items()))
         used = self._used.get(fixed)
         if used is None:
             used = self._used[fixed] = tuple(
                 r.name for r in self.spec.plan_roles(self.task, params)
             )
+        return used
+
+    def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
+        fixed = tuple(sorted(params.items()))
+        used = self._used.get(fixed)
+        if used is None:
+            used = self.used(params)
         assignments = self._assignments
         roles = []
         for name in used:
@@ -365,7 +382,14 @@ class OperatorEnumerator:
         if self.operator is Operator.AHEAD_BY_K:  # leads past a certain chain only cost more
             (worker,) = self.roles
             by_name = {m.name: m for m in models[worker.name]}
-            saturation = LeadSaturation(by_name, worker.capability)
+            caps = None
+            if self.owner.prune:  # another worker's cap too (:mod:`.lead_saturation`)
+                far = self.owner.far
+                caps = (
+                    success_cap(self.task, self.evaluator),
+                    None if far is None else success_cap(self.task, far),
+                )
+            saturation = LeadSaturation(by_name, worker.capability, self.metrics, caps)
         for params in self._param_grid():
             if saturation is None:
                 candidates.extend(self.combinations(options, reference, params, feasible))
@@ -396,49 +420,12 @@ class OperatorEnumerator:
         params: Mapping[str, int],
         feasible: dict[str, set[str]] | None = None,
     ) -> list[Candidate]:
-        """Feasible (non-dominated, for separable roles) role choices at fixed parameters.
-
-        ``feasible`` collects, per role, the models whose window holds the role's calls.
-        """
-        names = [r.name for r in self.roles]
-        rejected: list[Candidate] = []
-        if self.operator in ROLE_SEPARABLE and len(names) > 1:
-            fronts = []
-            for name in names:
-                scored = [(o, self.score({**reference, name: o}, params)) for o in options[name]]
-                ok = [(o, c) for o, c in scored if c.outcome.window_violation is None]
-                if not ok:
-                    self.window_problem([c for _, c in scored])
-                    return []
-                if feasible is not None:
-                    feasible[name].update(o[0] for o, _ in ok)
-                fronts.append([o for o, _ in pareto_filter(ok, lambda oc: self.key(oc[1]))])
-            product: Iterable[tuple[Option, ...]] = itertools.product(*fronts)
-        else:
-            product = itertools.product(*(options[n] for n in names))
-        candidates = []
-        for combo in product:
-            candidate = self.score(dict(zip(names, combo, strict=True)), params)
-            if candidate.outcome.window_violation is None:
-                candidates.append(candidate)
-                if feasible is not None:
-                    for assignment in candidate.plan.roles:
-                        feasible[assignment.role].update(m for m, _ in assignment.members)
-            else:
-                rejected.append(candidate)
-        if not candidates and rejected:
-            self.window_problem(rejected)
-        return candidates
+        """:func:`.role_combinations.combinations` of this enumerator."""
+        return combinations(self, options, reference, params, feasible)
 
     def window_problem(self, scored: Sequence[Candidate]) -> None:
-        """Record why no choice fits: the violation of the plan with the widest windows."""
-        by_name = {m.name: m for m in self.owner.catalog}
-        roomiest = max(scored, key=lambda c: min(window_of(by_name[a.model]) for a in c.plan.roles))
-        self.space.problems.setdefault(
-            self.operator,
-            "no capable model's context window is large enough "
-            f"({roomiest.outcome.window_violation})",
-        )
+        """Record why no choice fits (:func:`.role_combinations.window_problem`)."""
+        window_problem(self, scored)
 
     def ordered(
         self, models: Mapping[str, tuple[Model, ...]], feasible: Mapping[str, set[str]]

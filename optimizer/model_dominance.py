@@ -107,6 +107,7 @@ def dominance_key(
     reliability: bool,
     latency: bool,
     same_reliability: bool = False,
+    window: bool = True,
 ) -> tuple[float, ...]:
     """``model``'s figures in a role needing ``capability``, smaller is better.
 
@@ -115,12 +116,15 @@ def dominance_key(
     reliabilities (success matters, or the reliability sets how many calls run).
     ``same_reliability``: only models of the same reliability dominate each other (a
     verifier's reliability trades the calls against the success: see
-    :data:`~aalps.optimizer.enumeration.RELIABILITY_TRADES_CALLS`).
+    :data:`~aalps.optimizer.enumeration.RELIABILITY_TRADES_CALLS`). ``window`` False leaves
+    the context window out (:mod:`~aalps.optimizer.shadowing` compares it on its own).
     """
     figures: list[float] = (
         list(price_figures(model)) if far_size is None else [model.size_value, far_size]
     )
-    figures += [-window_of(model), float(model.setup_cost)]
+    if window:
+        figures.append(-window_of(model))
+    figures.append(float(model.setup_cost))
     if reliability:
         # A vote's gain depends on ρ both ways (it helps above p = 1/2, hurts below): only
         # models of the same ρ dominate each other.

@@ -18,6 +18,7 @@ from aalps.cost_models.errors import did_you_mean
 from aalps.cost_models.operators import RoleSpec
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.model_dominance import useful_models
+from aalps.optimizer.shadowing import shadowing_models
 
 __all__ = ["RoleModels"]
 
@@ -39,6 +40,7 @@ class RoleModels:
         self._latency = latency
         self._capable: dict[RoleSpec, tuple[Model, ...]] = {}
         self._useful: dict[tuple[object, ...], tuple[Model, ...]] = {}
+        self._shadows: dict[tuple[object, ...], dict[str, tuple[str, ...]]] = {}
 
     def capable(self, role: RoleSpec) -> tuple[Model, ...]:
         """The catalog's models that can play ``role``, in catalog order."""
@@ -71,6 +73,16 @@ class RoleModels:
                 latency=self._latency,
             )
             self._useful[key] = known
+        return known
+
+    def shadows(self, role: RoleSpec, models: tuple[Model, ...]) -> dict[str, tuple[str, ...]]:
+        """Per model of ``models`` the earlier ones that shadow it in ``role``
+        (:func:`~aalps.optimizer.shadowing.shadowing_models`)."""
+        key = (role, tuple(m.name for m in models))
+        known = self._shadows.get(key)
+        if known is None:
+            known = shadowing_models(role, models, far_sizes=self._far_sizes, latency=self._latency)
+            self._shadows[key] = known
         return known
 
     def no_model(self, role: RoleSpec) -> str:
