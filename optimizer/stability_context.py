@@ -106,24 +106,36 @@ class StabilityContext:
         empty, needs that capability of it)."""
         return (model, capability) in self._pairs(tp)
 
+    def pairs(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
+        """Every (model, capability) and (model, "") the roles of ``tp`` involve (one set
+        shared by the task plans of equal roles and capabilities)."""
+        return self._pairs(tp)
+
     def _pairs(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
-        """Every (model, capability) and (model, "") the roles of ``tp`` involve."""
+        """Every (model, capability) and (model, "") the roles of ``tp`` involve (a task
+        plan of the pool: kept there by id; another: kept here)."""
+        g = self.pool.ids.get(tp)
+        if g is not None:
+            return self.pool.pairs[g]
         pairs = self._involved.get(tp)
         if pairs is None:
-            # Many tasks' plans share their roles and their roles' capabilities: the set is
-            # made once per (capabilities, roles).
-            key = (self._table_key(tp), tp.roles)
-            pairs = self._pairs_of.get(key)
-            if pairs is None:
-                table = self._capability_table(tp)
-                found: set[tuple[str, str | None]] = set()
-                for r in tp.roles:
-                    capability = table.get(r.role)
-                    for m in (r.model,) if not r.ensemble else (s.model for s in r.ensemble):
-                        found.add((m, ""))
-                        found.add((m, capability))
-                pairs = self._pairs_of[key] = frozenset(found)
-            self._involved[tp] = pairs
+            pairs = self._involved[tp] = self._pairs_new(tp)
+        return pairs
+
+    def _pairs_new(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
+        """:meth:`_pairs` worked out: made once per (capabilities, roles), since many tasks'
+        plans share their roles and their roles' capabilities."""
+        key = (self._table_key(tp), tp.roles)
+        pairs = self._pairs_of.get(key)
+        if pairs is None:
+            table = self._capability_table(tp)
+            found: set[tuple[str, str | None]] = set()
+            for r in tp.roles:
+                capability = table.get(r.role)
+                for m in (r.model,) if not r.ensemble else (s.model for s in r.ensemble):
+                    found.add((m, ""))
+                    found.add((m, capability))
+            pairs = self._pairs_of[key] = frozenset(found)
         return pairs
 
     def _table_key(self, tp: TaskPlan) -> int:
@@ -177,7 +189,7 @@ class StabilityContext:
                 if task.cascade is not None
                 else []
             )
-            known = self._bases[index] = _Candidates(bases, cascades, self.pool, self._pairs)
+            known = self._bases[index] = _Candidates(bases, cascades, self.pool, self._pairs_new)
         return known
 
     def _swaps(self, index: int, model: str, capability: str) -> list[int]:
@@ -194,10 +206,9 @@ class StabilityContext:
             key = (index, i, model)
             made = self._role_swaps.get(key)
             if made is None:
-                add, pairs = self.pool.add, self._pairs
-                made = self._role_swaps[key] = [
-                    add(tp, pairs) for tp in self._swaps_of(chosen, i, model)
-                ]
+                made = self._role_swaps[key] = self.pool.add_all(
+                    self._swaps_of(chosen, i, model), self._pairs_new
+                )
             swaps += made
         return swaps
 
@@ -212,10 +223,13 @@ class StabilityContext:
             else ([model] if model in models else [])
         )
         made = []
+        task_id, operator, params = chosen.task_id, chosen.operator, chosen.params
+        old = model if model in names else role.model
+        before, after = chosen.roles[:i], chosen.roles[i + 1 :]
         for name in targets:
-            roles = list(chosen.roles)
-            roles[i] = with_member(role, model if model in names else role.model, name)
-            made.append(replace(chosen, roles=tuple(roles)))
+            # ``replace(chosen, roles=...)``: the same fields, without its generic path.
+            roles = (*before, with_member(role, old, name), *after)
+            made.append(TaskPlan(task_id, operator, roles, params))
         return made
 
     def _ids_of(self, index: int, model: str, capability: str) -> list[int]:
@@ -264,8 +278,7 @@ class _Candidates:
     def __init__(
         self, bases: list[TaskPlan], cascades: list[TaskPlan], pool: PlanPool, involved: Pairs
     ) -> None:
-        add = pool.add
-        every = [add(tp, involved) for tp in itertools.chain(bases, cascades)]
+        every = pool.add_all(itertools.chain(bases, cascades), involved)
         ids = self.ids = list(dict.fromkeys(every))
         self.count = len(set(every[: len(bases)]))  # the candidates' places
         self.local = {g: j for j, g in enumerate(ids)}  # id -> position

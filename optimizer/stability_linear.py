@@ -16,11 +16,13 @@ order, so that the same crossing and the same first alternative reaching it are 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from aalps.cost_models.domain import Model, TaskPlan
-from aalps.optimizer.scaled_figures import scaled_evaluator
+from aalps.cost_models.domain import CostModel, Model, TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.optimizer.scaled_figures import SIZE, scaled_evaluator
 from aalps.optimizer.stability_context import StabilityContext
 from aalps.optimizer.stability_range import TIE, StabilityRange
 
@@ -30,6 +32,9 @@ __all__ = ["Line", "line_through", "linear_range"]
 _MARGIN = 1e-6
 #: The rounding error of a line's figures, relative to the largest (a few ulps, inflated).
 _ROUNDING = 1e-12
+#: Sizes and costs doubled exactly (:func:`_twice`) lie within these, far from the
+#: floats' overflow and their subnormal range.
+_SMALLEST, _LARGEST = 1e-200, 1e200
 
 
 @dataclass
@@ -192,12 +197,15 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     """The exact range of a price or size factor: nearest crossings of objective lines."""
     evaluator = context.evaluator
     doubled = scaled_evaluator(evaluator, model.name, field, 2.0)
+    twice = _twice(context, model, field, doubled)
     costs1 = [o.expected_cost for o in context.outcomes]
     costs2 = [
-        (doubled if context.involves(tp, model.name, "") else evaluator)
+        2.0 * cost
+        if twice(tp, cost)
+        else (doubled if context.involves(tp, model.name, "") else evaluator)
         .task_outcome(tp)
         .expected_cost
-        for tp in context.tasks
+        for tp, cost in zip(context.tasks, costs1, strict=True)
     ]
     total1, total2 = math.fsum(costs1), math.fsum(costs2)
     success = math.prod(o.success_probability for o in context.outcomes)
@@ -209,6 +217,14 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     if max_cost is not None and chosen.b < 0:
         low = min(1.0, (max_cost - chosen.a) / chosen.b)
     found = _alternatives(context, model.name, costs1, costs2)
+    # Those whose cost at 2 is twice their cost: settled with the others, in arrays.
+    exact = np.zeros(len(found.plans), dtype=bool)
+    using = np.flatnonzero(found.again)
+    plans = found.plans
+    exact[using] = [
+        twice(plans[j], c) for j, c in zip(using.tolist(), found.own[using].tolist(), strict=True)
+    ]
+    found.again &= ~exact
     count = len(found.plans)
     side = np.zeros(count, dtype=np.int8)  # the end each settled alternative sets
     factor = np.zeros(count)  # and its factor there
@@ -246,10 +262,15 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
         elif known[0] == _LOW and known[1] > nearest["low"]:
             nearest["low"] = known[1]
 
-    # The alternatives that do not use the model: their cost at 2 is their cost at 1.
+    # The alternatives that do not use the model: their cost at 2 is their cost at 1; and
+    # those whose cost is the model's alone: twice it.
     plain = ~found.again
     some, slope, cross, a, b, _, _ = _crossings(
-        chosen, found.cost1, found.rest2 + found.own, found.success, context.ratio
+        chosen,
+        found.cost1,
+        found.rest2 + np.where(exact, 2.0 * found.own, found.own),
+        found.success,
+        context.ratio,
     )
     with np.errstate(all="ignore"):
         if max_cost is not None:
@@ -288,6 +309,45 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     return StabilityRange(
         model.name, field, low, high, below, above, conditional=context.conditional
     )
+
+
+def _twice(
+    context: StabilityContext, model: Model, field: str, doubled: PlanEvaluator
+) -> Callable[[TaskPlan, float], bool]:
+    """Whether a task plan's cost under the doubled figure is exactly twice its cost
+    ``cost`` (then it is not scored again): under a size-based cost model, a task plan whose
+    every role is answered by the model alone, the model without a setup cost.
+
+    Every term of such a cost is a call's cost under that cost model, the model's size
+    times token counts (:mod:`aalps.cost_models.call_costs`; a tool call costs nothing
+    there), summed and scaled by call counts, votes and cache writes that the size does not
+    change: sums, differences and products with those. Doubling the size doubles each term
+    exactly in binary floating point (and in mpmath's), and so the cost, unless a figure
+    overflows or falls below the normal range: the size the evaluator uses must be doubled
+    exactly and lie far within the range, and so must the cost.
+    """
+    name = model.name
+    size = float(context.evaluator._model_sizes[name])
+    if (
+        field != SIZE
+        or context.evaluator.request.cost_model is CostModel.PRICED
+        or model.setup_cost != 0
+        or float(doubled._model_sizes[name]) != 2.0 * size
+        or not _SMALLEST <= size <= _LARGEST
+    ):
+        return lambda tp, cost: False
+    alone: dict[frozenset[tuple[str, str | None]], bool] = {}
+
+    def twice(tp: TaskPlan, cost: float) -> bool:
+        if not (cost == 0.0 or _SMALLEST <= cost <= _LARGEST):
+            return False
+        pairs = context.pairs(tp)
+        known = alone.get(pairs)
+        if known is None:
+            known = alone[pairs] = bool(pairs) and all(m == name for m, _ in pairs)
+        return known
+
+    return twice
 
 
 def _nearest(nearest: dict[str, float], side: np.ndarray, factor: np.ndarray) -> None:

@@ -16,7 +16,7 @@ the task plans the per-alternative walk scored are scored, in the same order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from aalps.cost_models.domain import TaskPlan
@@ -56,16 +56,29 @@ class PlanPool:
         """The id of ``tp`` (numbered now if new, with the pairs ``involved`` says it
         involves; passed per call, not kept: the pool refers to no context, so a context
         and its pool are freed when the analysis ends, without waiting for the collector)."""
-        known = self.ids.get(tp)
-        if known is None:
-            known = self.ids[tp] = len(self.plans)
-            self.plans.append(tp)
-            self.outcomes.append(None)
-            pairs = involved(tp)
-            self.pairs.append(pairs)
-            for pair in pairs:
-                self.by_pair.setdefault(pair, []).append(known)
-        return known
+        return self.add_all((tp,), involved)[0]
+
+    def add_all(self, plans: Iterable[TaskPlan], involved: Pairs) -> list[int]:
+        """:meth:`add` of each of ``plans``, in order."""
+        found: list[int] = []
+        ids, known_plans, outcomes, every_pairs = self.ids, self.plans, self.outcomes, self.pairs
+        get, append, by_pair = ids.get, found.append, self.by_pair
+        for tp in plans:
+            known = get(tp)
+            if known is None:
+                known = ids[tp] = len(known_plans)
+                known_plans.append(tp)
+                outcomes.append(None)
+                pairs = involved(tp)
+                every_pairs.append(pairs)
+                for pair in pairs:
+                    listed = by_pair.get(pair)
+                    if listed is None:
+                        by_pair[pair] = [known]
+                    else:
+                        listed.append(known)
+            append(known)
+        return found
 
     def involving(self, pair: tuple[str, str]) -> np.ndarray:
         """Per id, whether its task plan involves ``pair`` (:meth:`StabilityContext.involves`)."""

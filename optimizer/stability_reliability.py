@@ -330,18 +330,30 @@ def _array_walk(
             q = rest * bounds.success
             bound = np.where(q > 0, bound / q, math.inf)
     before = np.minimum.accumulate(value)  # the best objective met up to each place
-    # Skipped whatever came before: bound at least the plan's own objective.
-    walk = table.again_at[~((bound[table.again_at] >= own) & rest_ok[table.again_at])]
+    # Skipped whatever came before: bound at least the best met before it or the plan's
+    # own objective (the best met among these only lowers that).
+    again_at = table.again_at
+    with np.errstate(invalid="ignore"):
+        skip = (bound[again_at] >= np.minimum(before[again_at], own)) & rest_ok[again_at]
+    walk = again_at[~skip]
     best_again, scored = math.inf, []
-    for j in walk.tolist():
-        if bound[j] >= min(float(before[j]), best_again, own) and rest_ok[j]:
+    plans, task_outcome = table.plans, scaled.task_outcome
+    for j, b, first, ok, spare, share in zip(
+        walk.tolist(),
+        bound[walk].tolist(),
+        before[walk].tolist(),
+        rest_ok[walk].tolist(),
+        left[walk].tolist(),
+        rest[walk].tolist(),
+        strict=True,
+    ):
+        if b >= min(first, best_again, own) and ok:
             continue
-        alt = table.plans[j]
-        outcome = scaled.task_outcome(alt)
+        outcome = task_outcome(plans[j])
         if outcome.window_violation is not None:
             continue
-        c = float(left[j]) + outcome.expected_cost
-        q = float(rest[j]) * outcome.success_probability
+        c = spare + outcome.expected_cost
+        q = share * outcome.success_probability
         v = (c / q if q > 0 else math.inf) if ratio else c
         if v < best_again:
             best_again = v
