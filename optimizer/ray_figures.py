@@ -21,10 +21,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from aalps.cost_models.outcomes import PlanOutcome, TaskOutcome, _log_sum, combine_outcomes
 
-__all__ = ["PlanFigures", "RayFigures", "ray_figures"]
+__all__ = ["PlanFigures", "RayFigures", "TaskFigures", "ray_figures"]
+
+
+class TaskFigures(Protocol):
+    """What the sums read of a task plan's figures: a
+    :class:`~aalps.cost_models.outcomes.TaskOutcome`, or the crossover search's lean
+    :class:`~aalps.optimizer.ray_scoring.RayTask` (whose log-success is never nan: where
+    the sum is nan, every figure is a whole outcome)."""
+
+    @property
+    def expected_cost(self) -> float: ...
+    @property
+    def log_cost(self) -> float: ...
+    @property
+    def log_success(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +50,7 @@ class RayFigures:
     expected_cost: float
     log_cost: float
     log_success: float
-    ordered: Sequence[TaskOutcome] = field(repr=False, compare=False)
+    ordered: Sequence[TaskFigures] = field(repr=False, compare=False)
     pred_index: Sequence[Sequence[int]] = field(repr=False, compare=False)
 
     @property
@@ -46,7 +61,7 @@ class RayFigures:
             return math.inf
         return self.log_cost - self.log_success
 
-    def swapped(self, changes: Sequence[tuple[int, TaskOutcome]]) -> RayFigures:
+    def swapped(self, changes: Sequence[tuple[int, TaskFigures]]) -> RayFigures:
         """The figures with the task at each position of ``changes`` doing as its figure."""
         ordered = list(self.ordered)
         for position, outcome in changes:
@@ -59,7 +74,7 @@ class RayFigures:
 PlanFigures = RayFigures | PlanOutcome
 
 
-def ray_figures(ordered: Sequence[TaskOutcome], pred_index: Sequence[Sequence[int]]) -> RayFigures:
+def ray_figures(ordered: Sequence[TaskFigures], pred_index: Sequence[Sequence[int]]) -> RayFigures:
     """The figures of the plan whose tasks (in topological order, ``pred_index`` as
     :func:`~aalps.cost_models.outcomes.combine_outcomes` takes it) do as ``ordered``: the
     same floats as that function's :class:`PlanOutcome`."""
@@ -68,7 +83,7 @@ def ray_figures(ordered: Sequence[TaskOutcome], pred_index: Sequence[Sequence[in
         cost += o.expected_cost
         log_success += o.log_success
     if math.isnan(log_success):  # the outcome takes it from the product of the successes
-        whole = combine_outcomes(ordered, pred_index)
+        whole = combine_outcomes(cast(Sequence[TaskOutcome], ordered), pred_index)
         return RayFigures(
             whole.expected_cost, whole.log_cost, whole.log_success, ordered, pred_index
         )

@@ -7,7 +7,8 @@ tokens and models' sizes read no parameter that moves along the ray has the very
 figures at each of those points: the evaluator computes them from the same numbers by the
 same steps (away from the scale point its sizes come from the same compiled functions of
 the same values). :class:`SteadyOutcomes` computes such a task plan's figures once and hands
-them to every later point, so a point costs only the tasks that grow.
+them to every later point, so a point costs only the tasks that grow, and those by their
+cost and success alone (:class:`~aalps.optimizer.ray_scoring.RayScorer`: the same floats).
 :meth:`SteadyOutcomes.figures_beside` scores a challenger at a point from the challenged
 plan's figures there, looking up only the task plans it changes.
 """
@@ -18,11 +19,13 @@ from collections.abc import Iterable
 from typing import cast
 
 import sympy
-from aalps.cost_models.domain import TaskGraph, TaskPlan
+from aalps.cost_models.domain import Operator, TaskGraph, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
 from aalps.cost_models.outcomes import combine_outcomes
-from aalps.cost_models.task_sizes import size_symbols
-from aalps.optimizer.ray_figures import RayFigures, ray_figures
+from aalps.cost_models.task_sizes import recipe, size_symbols
+from aalps.optimizer.operator_twins import scored_fields
+from aalps.optimizer.ray_figures import RayFigures, TaskFigures, ray_figures
+from aalps.optimizer.ray_scoring import RayScorer
 
 __all__ = ["SteadyOutcomes", "moving_symbols"]
 
@@ -51,9 +54,12 @@ class SteadyOutcomes:
         for edge in graph.edges:
             incoming.setdefault(edge.target, []).append(edge.tokens)
         self._incoming = {t: sympy.Add(*e) for t, e in incoming.items()}
+        self._facts = evaluator.facts
         self._steady_tasks: dict[str, bool] = {}
+        self._steady_fields: dict[tuple[str, Operator], bool] = {}
         self._steady: dict[TaskPlan, bool] = {}
         self._known: dict[TaskPlan, TaskOutcome] = {}
+        self._scorer = RayScorer(evaluator)
         # The last plans scored, by identity of their task plans' tuple (kept beside it):
         # each one's task plans in the evaluator's order, with the steady ones' figures.
         self._layouts: dict[int, tuple[tuple[TaskPlan, ...], _Layout]] = {}
@@ -62,11 +68,15 @@ class SteadyOutcomes:
         self._differences: dict[tuple[int, int], tuple[_Plans, _Plans, _Changes]] = {}
 
     def steady(self, task_plan: TaskPlan) -> bool:
-        """Whether the task plan's figures are the same at every point but the scale point."""
+        """Whether the task plan's figures are the same at every point but the scale point:
+        its models' sizes do not move, and neither do its task's sizes, or at least those
+        its operator's figures read (:func:`~aalps.optimizer.operator_twins.scored_fields`:
+        DIRECT reads no block)."""
         known = self._steady.get(task_plan)
         if known is None:
-            known = self._steady[task_plan] = self._task_steady(
-                task_plan.task_id
+            task_id = task_plan.task_id
+            known = self._steady[task_plan] = (
+                self._task_steady(task_id) or self._fields_steady(task_id, task_plan.operator)
             ) and self._models_steady(m for r in task_plan.roles for m, _ in r.members)
         return known
 
@@ -76,6 +86,27 @@ class SteadyOutcomes:
             task = self._graph.task_by_id[task_id]
             symbols = size_symbols(task, self._incoming.get(task_id, sympy.Integer(0)))
             known = self._steady_tasks[task_id] = not (symbols & self._moving)
+        return known
+
+    def _fields_steady(self, task_id: str, operator: Operator) -> bool:
+        """Whether none of the shape fields the operator's figures read on the task moves
+        (False when the operator declares none). The figures are a function of those
+        fields' numbers (in floats, or the same fields in mpmath), of the roles' figures
+        and of the plan: equal numbers, equal figures at any two points."""
+        key = (task_id, operator)
+        known = self._steady_fields.get(key)
+        if known is None:
+            task = self._graph.task_by_id[task_id]
+            fields = scored_fields(operator, task)
+            if fields is None or "aggregate_tokens" in fields:
+                known = False
+            else:
+                facts = self._facts
+                sizes = dict(recipe(task, facts.incoming[task_id], facts.references[task_id]).items)
+                known = not any(
+                    sizes[name].free_symbols & self._moving for name in fields if name in sizes
+                )
+            self._steady_fields[key] = known
         return known
 
     def _models_steady(self, names: Iterable[str]) -> bool:
@@ -89,12 +120,18 @@ class SteadyOutcomes:
         search tries) is laid out in the evaluator's order once: a point then scores only
         its moving task plans and combines the figures as :meth:`PlanEvaluator.combine`
         does (:func:`~aalps.cost_models.outcomes.combine_outcomes` on the same list)."""
-        return combine_outcomes(self._ordered(evaluator, task_plans), evaluator.facts.pred_index)
+        ordered = cast(list[TaskOutcome], self._ordered(evaluator, task_plans, lean=False))
+        return combine_outcomes(ordered, evaluator.facts.pred_index)
 
     def figures(self, evaluator: PlanEvaluator, task_plans: Iterable[TaskPlan]) -> RayFigures:
         """The :class:`~aalps.optimizer.ray_figures.RayFigures` of :meth:`outcome`'s plan:
-        its cost and log-success, the same floats, without the rest of the pass."""
-        return ray_figures(self._ordered(evaluator, task_plans), evaluator.facts.pred_index)
+        its cost and log-success, the same floats, without the rest of the pass (the moving
+        task plans scored by their cost and success alone, but when a task's log-success is
+        nan: then the sum takes the whole pass, which reads every figure)."""
+        ordered = self._ordered(evaluator, task_plans, lean=True)
+        if any(o.log_success != o.log_success for o in ordered):
+            ordered = self._ordered(evaluator, task_plans, lean=False)
+        return ray_figures(ordered, evaluator.facts.pred_index)
 
     def figures_beside(
         self,
@@ -118,7 +155,13 @@ class SteadyOutcomes:
                 reference_plans,
                 _differences(evaluator.facts.order, task_plans, reference_plans),
             )
-        return reference.swapped([(i, self._figure(evaluator, tp)) for i, tp in entry[2]])
+        changes = [(i, self._figure(evaluator, tp)) for i, tp in entry[2]]
+        if any(o.log_success != o.log_success for _, o in changes):
+            # The sum is nan: the whole pass decides, on every task plan's whole figures.
+            return ray_figures(
+                self._ordered(evaluator, task_plans, lean=False), evaluator.facts.pred_index
+            )
+        return reference.swapped(changes)
 
     def _figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskOutcome:
         """One task plan's figures at ``evaluator``'s point (a steady one's computed once)."""
@@ -130,10 +173,11 @@ class SteadyOutcomes:
         return outcome
 
     def _ordered(
-        self, evaluator: PlanEvaluator, task_plans: Iterable[TaskPlan]
-    ) -> list[TaskOutcome]:
+        self, evaluator: PlanEvaluator, task_plans: Iterable[TaskPlan], *, lean: bool
+    ) -> list[TaskFigures]:
         """The figures of the plan's task plans in the evaluator's order (its layout kept
-        for the next point)."""
+        for the next point); ``lean``: the moving ones by :class:`.RayScorer`, else the
+        evaluator's whole outcomes."""
         assert evaluator.scale != 1.0
         plans = task_plans if isinstance(task_plans, tuple) else tuple(task_plans)
         entry = self._layouts.get(id(plans))
@@ -142,10 +186,15 @@ class SteadyOutcomes:
                 self._layouts.clear()
             entry = self._layouts[id(plans)] = (plans, self._layout(evaluator, plans))
         steady, moving = entry[1]
-        ordered = list(steady)
-        for position, tp in moving:
-            ordered[position] = evaluator.task_outcome(tp)
-        return cast(list[TaskOutcome], ordered)
+        ordered: list[TaskFigures | None] = list(steady)
+        if lean:
+            score = self._scorer.figures
+            for position, tp in moving:
+                ordered[position] = score(evaluator, tp)
+        else:
+            for position, tp in moving:
+                ordered[position] = evaluator.task_outcome(tp)
+        return cast(list[TaskFigures], ordered)
 
     def _layout(self, evaluator: PlanEvaluator, plans: tuple[TaskPlan, ...]) -> _Layout:
         """Per position of the evaluator's order, the steady task plan's figures (None for

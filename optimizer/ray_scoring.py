@@ -1,0 +1,205 @@
+"""A task plan's cost and success at points of the scale ray, without the rest of its figures.
+
+The crossover search (:mod:`aalps.optimizer.crossover`) scores the challenged plan whole at
+some thirty points of the ray (:mod:`aalps.optimizer.steady_tasks`) and reads three figures
+of each task plan there: the expected cost, its log and the log-success
+(:mod:`aalps.optimizer.ray_figures`). :meth:`PlanEvaluator.task_outcome
+<aalps.cost_models.evaluation.PlanEvaluator.task_outcome>` works out the whole
+:class:`~aalps.cost_models.outcomes.TaskOutcome` (latency, variance, window, tails) and, at
+each point, what does not depend on the point again: the task's compiled record, the
+(task, operator)'s fixed figures, each role's entry and the reliability the roles declare.
+
+:class:`RayScorer` keeps, per task plan, what
+:func:`~aalps.cost_models.task_scoring.run_schedule` works out before the operator's
+schedule (the roles' calls, the reliability they declare, the setup's share), valid at every
+point whose evaluator has the same role tables (the models' sizes are the same there: every
+point, when they are numbers). Per point it builds the task's shape as the evaluator does
+(:func:`~aalps.cost_models.task_sizes.fast_shape` of the task's recipe), runs the schedule
+and sums the cost by :func:`~aalps.cost_models.task_scoring.numeric_outcome`'s operations in
+its order: the same floats. Whatever is not that plain path goes to the evaluator, which
+then decides as it always did: an operator that rates its stages or stops at a random stage
+(CASCADE), a request with a parallelism limit, a retry tail whose attempt count is not a
+finite number (the evaluator's pass raises there and falls back to mpmath), a figure that
+is not a float, not finite or zero, any exception. A twin task (:mod:`.task_twins`) is
+scored as its twin's plan, as the evaluator does. ``tests/optimizer/test_ray_scoring.py``
+checks the figures against the evaluator's on every candidate of many requests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, cast
+
+from aalps.cost_models.arithmetic import FLOAT
+from aalps.cost_models.domain import TaskPlan
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.operators import OperatorSpec, Schedule
+from aalps.cost_models.outcomes import TaskOutcome
+from aalps.cost_models.role_calls import RoleCalls, member_models
+from aalps.cost_models.setup_costs import amortized, setup_of
+from aalps.cost_models.task_scoring import GroupCoster, fixed_of, group_coster, role_entry
+from aalps.cost_models.task_sizes import Recipe, SizeMemo, fast_shape, recipe, to_float
+from aalps.cost_models.tools import tool_figures
+from aalps.cost_models.vote_reliability import RoleReliability
+
+__all__ = ["RayScorer", "RayTask"]
+
+#: A task plan not prepared yet.
+_UNSEEN: Any = object()
+#: Ray points whose shapes are kept at once (a crossover search visits about thirty).
+_POINTS = 64
+
+
+class RayTask:
+    """The figures of a task plan the crossover search reads at a ray point (the same
+    floats as the evaluator's :class:`~aalps.cost_models.outcomes.TaskOutcome` there)."""
+
+    __slots__ = ("expected_cost", "log_cost", "log_success")
+
+    def __init__(self, expected_cost: float, log_cost: float, log_success: float) -> None:
+        self.expected_cost = expected_cost
+        self.log_cost = log_cost
+        self.log_success = log_success
+
+    def __repr__(self) -> str:
+        return f"RayTask({self.expected_cost!r}, {self.log_cost!r}, {self.log_success!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """What :func:`run_schedule` works out before the schedule, the same at every point
+    whose evaluator has ``tables`` for its role entries."""
+
+    spec: OperatorSpec
+    unverified: bool
+    calls: dict[str, RoleCalls]
+    reliability: RoleReliability
+    share: Any  # the setup's share per run (0 without a setup)
+    params: tuple[tuple[str, int], ...]
+    recipe: Recipe
+    tables: object  # the evaluators' role tables the entries were taken from
+
+
+class RayScorer:
+    """Task plans' :class:`RayTask` at ray points other than the scale point."""
+
+    def __init__(self, evaluator: PlanEvaluator) -> None:
+        request = evaluator.request
+        cache = request.prompt_cache
+        self._coster: GroupCoster = group_coster(request.cost_model, cache.enabled, cache.lifetime)
+        #: Off for requests whose latency pass can raise on its own (a parallelism limit).
+        self._enabled = request.constraints.parallelism is None
+        self._prepared: dict[TaskPlan, _Prepared | None] = {}
+        self._memos: dict[float, SizeMemo] = {}
+
+    def figures(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> RayTask | TaskOutcome:
+        """The task plan's figures at ``evaluator``'s point (not the scale point): a
+        :class:`RayTask`, or the evaluator's outcome where it decides (module docstring)."""
+        known = evaluator._outcomes.get(task_plan)
+        if known is not None or not self._enabled:
+            return known if known is not None else evaluator.task_outcome(task_plan)
+        prepared = cast("_Prepared | None", self._prepared.get(task_plan, _UNSEEN))
+        if prepared is _UNSEEN:
+            try:
+                prepared = self._prepare(evaluator, task_plan)
+            except Exception:  # noqa: BLE001 - the evaluator's own run decides (and raises)
+                prepared = None
+            self._prepared[task_plan] = prepared
+        if prepared is not None and prepared.tables is evaluator._role_calls:
+            try:
+                found = self._score(evaluator, prepared)
+            except Exception:  # noqa: BLE001 - as above
+                found = None
+            if found is not None:
+                return found
+        return evaluator.task_outcome(task_plan)
+
+    def _prepare(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> _Prepared | None:
+        """:func:`run_schedule`'s work before the schedule (None: the evaluator scores it)."""
+        twin = evaluator.facts.twins.get(task_plan.task_id)
+        if twin is not None:  # the evaluator scores the twin's plan: the same numbers
+            task_plan = TaskPlan(twin, task_plan.operator, task_plan.roles, task_plan.params)
+        spec, capability, unverified, rates, task = fixed_of(evaluator, task_plan)
+        if rates:
+            return None
+        calls: dict[str, RoleCalls] = {}
+        reliability = RoleReliability(FLOAT)
+        setup = False
+        for assignment in task_plan.roles:
+            cap = capability.get(assignment.role)
+            if cap is not None:
+                entry = role_entry(evaluator, assignment, cap, FLOAT)
+                calls[assignment.role] = entry.calls
+                reliability.put(assignment.role, entry.prepared)
+                setup = setup or entry.setup
+        share: Any = 0
+        if setup:
+            amount = setup_of(member_models(calls))
+            float(amount)  # noqa: B018 - as the evaluator's record converts it
+            share = amortized(amount, evaluator.request.volume, FLOAT)
+        facts = evaluator.facts
+        return _Prepared(
+            spec,
+            unverified,
+            calls,
+            reliability,
+            share,
+            task_plan.params,
+            recipe(task, facts.incoming[task.id], facts.references[task.id]),
+            evaluator._role_calls,
+        )
+
+    def _score(self, evaluator: PlanEvaluator, prepared: _Prepared) -> RayTask | None:
+        """:func:`numeric_outcome`'s cost and success in floats, or None (the evaluator's)."""
+        memo = self._memos.get(evaluator.scale)
+        if memo is None:
+            if len(self._memos) >= _POINTS:
+                self._memos.clear()
+            memo = self._memos[evaluator.scale] = SizeMemo()
+        shape = memo.shapes.get(prepared.recipe)
+        if shape is None:
+            shape = memo.shapes[prepared.recipe] = fast_shape(
+                prepared.recipe, evaluator._values, memo
+            )
+        schedule = prepared.spec.schedule(shape, prepared.reliability, dict(prepared.params), FLOAT)
+        if prepared.unverified:
+            units = shape.block_count if shape.block_count != 0 else 1
+            schedule = Schedule(
+                schedule.groups, schedule.success * shape.acceptance**units, schedule.tools
+            )
+        request = evaluator.request
+        cost = (tool_figures(schedule.tools, request.cost_model)[0] if schedule.tools else 0) + (
+            prepared.share
+        )
+        coster = self._coster
+        prompt = shape.prompt
+        calls = prepared.calls
+        tail = True  # whether the first retry group's attempt count is yet to be read
+        for g in schedule.groups:
+            if g.calls == 0:
+                continue
+            if g.nested:
+                return None  # a CASCADE stage: its tail is the evaluator's
+            if tail and g.variance and g.retry_units:
+                tail = False
+                if not math.isfinite(to_float(g.retry_units)):
+                    return None  # the evaluator's pass raises here (and goes to mpmath)
+            members = calls[g.role].members
+            first = members[0]
+            spent = coster(g, request, first.pricing, first.votes, FLOAT, prompt)
+            for m in members[1:]:
+                spent = spent + coster(g, request, m.pricing, m.votes, FLOAT, prompt)
+            cost = cost + spent
+        success = schedule.success
+        if type(success) is float:
+            if not success > 0.0:
+                return None  # underflowed (its log from mpmath), or nan: the evaluator's
+            log_success = math.log(success)
+        elif type(success) is int and success == 1:
+            log_success = 0.0  # certain (the evaluator's ``log_of`` gives the same)
+        else:
+            return None
+        if type(cost) is not float or not 0.0 < cost < math.inf:
+            return None
+        return RayTask(cost, math.log(cost), log_success)

@@ -1,0 +1,99 @@
+"""A task plan's cost and success along the scale ray, scored without the rest of its figures.
+
+:class:`~aalps.optimizer.ray_scoring.RayScorer` must give the very floats of the evaluator's
+whole :class:`~aalps.cost_models.outcomes.TaskOutcome` (expected cost, its log, the
+log-success), not close ones: the crossover search's crossing points are compared bit for
+bit. The oracle is a fresh evaluator built at each point, scoring each task plan by
+:meth:`~aalps.cost_models.evaluation.PlanEvaluator.task_outcome` (the general path, with its
+mpmath fallbacks), on every candidate the search enumerates for requests of every operator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from aalps.cost_models.domain import OptimizeRequest
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
+from aalps.optimizer.enumeration import build_spaces
+from aalps.optimizer.ray_scoring import RayScorer, RayTask
+from aalps.optimizer.space import Metrics
+
+from tests.optimizer.chain_requests import chain_request_data
+from tests.optimizer.random_requests import random_request_data, wide_request_data
+
+SCALES = (0.5, 1.7, 40.0, 1e6, 3e9)
+
+
+def _requests() -> list[tuple[str, OptimizeRequest]]:
+    found = []
+    for seed in range(1, 41):
+        try:
+            found.append((f"random{seed}", load_request(random_request_data(seed))))
+        except Exception:  # noqa: BLE001, S112 - a request the loader rejects has no ray
+            continue
+    found.append(("chain", load_request(chain_request_data(1, 8, 10))))
+    found.append(("wide", load_request(wide_request_data(2, 30, 6))))
+    return found
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.parametrize(("name", "request_"), _requests(), ids=lambda v: str(v)[:12])
+def test_ray_figures_equal_a_fresh_evaluators(name: str, request_: OptimizeRequest) -> None:
+    evaluator = PlanEvaluator(request_)
+    try:
+        spaces = build_spaces(evaluator, Metrics.of(request_, far=False), far=None)
+    except Exception:  # noqa: BLE001 - an infeasible request: no plan to score along the ray
+        pytest.skip("no search space")
+    assert spaces is not None
+    task_plans = [c.plan for space in spaces for c in space.candidates]
+    scorer = RayScorer(evaluator)
+    lean = 0
+    for scale in SCALES:
+        point = evaluator.at(scale)
+        fresh = PlanEvaluator(request_, scale=scale)
+        for tp in task_plans:
+            try:
+                want = fresh.task_outcome(tp)
+            except Exception as error:  # noqa: BLE001 - then the scorer raises the same
+                with pytest.raises(type(error)):
+                    scorer.figures(point, tp)
+                continue
+            got = scorer.figures(point, tp)
+            lean += isinstance(got, RayTask)
+            assert _same(got.expected_cost, want.expected_cost), (name, scale, tp)
+            assert _same(got.log_cost, want.log_cost), (name, scale, tp)
+            assert _same(got.log_success, want.log_success), (name, scale, tp)
+    if task_plans:
+        assert lean > 0  # the lean path is taken, not only the evaluator's
+
+
+def test_twins_and_fallbacks_take_the_evaluators_figures() -> None:
+    request = load_request(wide_request_data(1, 200, 6))
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+    assert spaces is not None
+    twins = [
+        c.plan
+        for space in spaces
+        for c in space.candidates
+        if c.plan.task_id in evaluator.facts.twins
+    ]
+    assert twins  # the wide requests draw tasks from a few definitions
+    point = evaluator.at(7.0)
+    fresh = PlanEvaluator(request, scale=7.0)
+    scorer = RayScorer(evaluator)
+    lean = 0
+    for tp in twins:
+        got, want = scorer.figures(point, tp), fresh.task_outcome(tp)
+        lean += isinstance(got, RayTask)
+        assert (got.expected_cost, got.log_cost, got.log_success) == (
+            want.expected_cost,
+            want.log_cost,
+            want.log_success,
+        )
+    assert lean > 0  # scored as their twins' plans, without the evaluator
