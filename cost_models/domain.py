@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import ClassVar
 
 import networkx as nx
 import sympy
@@ -410,9 +411,13 @@ class TaskPlan:
     roles: tuple[RoleAssignment, ...]
     params: tuple[tuple[str, int], ...] = ()
 
+    #: The plan's hash once worked out (an instance attribute then; not a field).
+    _hash: ClassVar[int | None] = None
+
     def __hash__(self) -> int:
-        # Task plans key the evaluator's caches: hash once per object, not per look-up.
-        cached: int | None = self.__dict__.get("_hash")
+        # Task plans key the evaluator's caches: hash once per object, not per look-up
+        # (read as an attribute: the class's None until the instance has its own).
+        cached = self._hash
         if cached is None:
             cached = hash((self.task_id, self.operator, self.roles, self.params))
             object.__setattr__(self, "_hash", cached)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -34,8 +34,10 @@ from aalps.cost_models.domain import (
     Task,
     TaskPlan,
 )
-from aalps.cost_models.errors import FieldViolation
-from aalps.cost_models.numeric_errors import numeric_errors
+from aalps.cost_models.errors import FieldViolation, InvalidRequestError
+from aalps.cost_models.far_successes import log_success as far_log_success
+from aalps.cost_models.far_successes import with_log_success
+from aalps.cost_models.numeric_errors import NUMERIC_FAILURES, numeric_errors, numeric_failure
 from aalps.cost_models.operators import (
     OPERATORS,
     RoleSpec,
@@ -56,7 +58,6 @@ from aalps.cost_models.shapes import (
     CompiledTasks,
     GraphFacts,
     ModelNumbers,
-    log_of,
     model_sizes,
     ray_values,
 )
@@ -85,24 +86,6 @@ __all__ = [
     "make_task_plan",
     "ray_values",
 ]
-
-
-_OUTCOME_FIELDS = tuple(f.name for f in fields(TaskOutcome))
-
-
-def _with_log_success(outcome: TaskOutcome, log_success: float) -> TaskOutcome:
-    """``dataclasses.replace(outcome, log_success=log_success)`` for a log that is not nan
-    (``__post_init__`` would leave it), field by field by name without the frozen
-    dataclass's ``__init__``: thousands of far-point successes take it."""
-    if math.isnan(log_success):
-        return replace(outcome, log_success=log_success)
-    copied: TaskOutcome = object.__new__(TaskOutcome)
-    values = outcome.__dict__
-    state = copied.__dict__
-    for name in _OUTCOME_FIELDS:
-        state[name] = values[name]
-    state["log_success"] = log_success
-    return copied
 
 
 class PlanEvaluator:
@@ -287,20 +270,19 @@ class PlanEvaluator:
         if outcome is None:
             compiled = self._compiled[task_plan.task_id]
             try:
-                outcome = self._numeric(task_plan, FLOAT, compiled.numeric)
+                outcome = numeric_outcome(self, task_plan, FLOAT, compiled.numeric)
             except (OverflowError, ZeroDivisionError):
                 outcome = None
-            if (
-                outcome is not None
-                and math.isfinite(outcome.expected_cost)
-                and outcome.success_probability == 0.0
-            ):
-                # Only the success underflowed (far along the ray): its log from mpmath,
-                # the float figures stand (a success below 1e-308 moves none of them).
-                outcome = self._big_success(task_plan, outcome)
-            if outcome is None or not math.isfinite(outcome.expected_cost):
+            if outcome is not None:
+                if not math.isfinite(outcome.expected_cost):
+                    outcome = None  # the cost overflowed: every figure in mpmath (below)
+                elif outcome.success_probability == 0.0:
+                    # Only the success underflowed (far along the ray): its log from mpmath,
+                    # the float figures stand (a success below 1e-308 moves none of them).
+                    outcome = self._big_success(task_plan, outcome)
+            if outcome is None:
                 with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
-                    outcome = self._numeric(task_plan, BIG, compiled.big)
+                    outcome = numeric_outcome(self, task_plan, BIG, compiled.big)
             self._outcomes[task_plan] = outcome
         return outcome
 
@@ -322,7 +304,9 @@ class PlanEvaluator:
         (:func:`.ray_siblings.success_key`): task plans that declare the same reliabilities
         share one mpmath run.
         """
-        with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
+        # :func:`.numeric_errors.numeric_errors`'s handling, without the context manager's
+        # microseconds (thousands of far-point plans come here).
+        try:
             key = self._success_key(task_plan)
             memo = self._log_successes
             log_success = None if key is None else memo.get(key)
@@ -330,10 +314,15 @@ class PlanEvaluator:
                 compiled = self._compiled[task_plan.task_id]
                 # Only the success is read: the operators skip what only the groups need.
                 schedule = run_schedule(self, task_plan, BIG_SUCCESS, compiled.big)[0]
-                log_success = log_of(schedule.success)
+                log_success = far_log_success(schedule.success)
                 if key is not None:
                     memo[key] = log_success
-            return _with_log_success(outcome, log_success)
+            return with_log_success(outcome, log_success)
+        except InvalidRequestError:
+            raise
+        except NUMERIC_FAILURES as error:
+            field = self._fields[task_plan.task_id]
+            raise numeric_failure(field, "the task's figures", error) from error
 
     def _success_key(self, task_plan: TaskPlan) -> SuccessKey | None:
         """:func:`.ray_siblings.success_key` of the task plan (its fixed figures kept)."""
@@ -348,11 +337,6 @@ class PlanEvaluator:
     def _log_successes(self) -> dict[SuccessKey, float]:
         """The mpmath log successes at this ray point, shared with its siblings there."""
         return self._siblings.log_successes.setdefault(self.scale, {})
-
-    def _numeric(
-        self, task_plan: TaskPlan, arithmetic: Arithmetic, shape: TaskShape
-    ) -> TaskOutcome:
-        return numeric_outcome(self, task_plan, arithmetic, shape)
 
     # --- whole plans -------------------------------------------------------------------
 

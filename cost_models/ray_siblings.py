@@ -58,8 +58,9 @@ class RaySiblings:
 
     #: Per (task id, operator): :data:`~aalps.cost_models.task_scoring.Fixed`.
     fixed: dict[tuple[str, Operator], Fixed] = field(default_factory=dict)
-    #: Per (assignment, capability): the number of the role's declaration in mpmath.
-    declarations: dict[tuple[RoleAssignment, str], int] = field(default_factory=dict)
+    #: Per (assignment's fields, capability), a :data:`~.task_scoring.RoleKey`: the number
+    #: of the role's declaration in mpmath.
+    declarations: dict[RoleKey, int] = field(default_factory=dict)
     #: Per declaration (its members' shares, with their types): its number.
     numbered: dict[tuple[Any, ...], int] = field(default_factory=dict)
     #: Per ray point: the mpmath log success by :data:`SuccessKey`.
@@ -90,7 +91,9 @@ def declaration_of(evaluator: PlanEvaluator, assignment: RoleAssignment, capabil
     so an ``int`` and an equal float never share a number.
     """
     siblings = evaluator._siblings
-    key = (assignment, capability)
+    # The assignment's fields (equal fields, equal assignments): a tuple of strings and
+    # ints hashes in C, the dataclass in Python.
+    key = (assignment.role, assignment.model, assignment.votes, assignment.ensemble, capability)
     number = siblings.declarations.get(key)
     if number is None:
         numbers = evaluator._numbers.get(BIG.name)

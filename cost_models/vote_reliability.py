@@ -26,6 +26,9 @@ from aalps.cost_models.stochastic import majority_vote_success
 
 __all__ = ["Prepared", "RememberedReliability", "RoleReliability", "prepare"]
 
+_MPF = mpmath.mpf
+_MP = mpmath.mp
+
 #: A role's declaration made once (:func:`prepare`), for :meth:`RoleReliability.put`:
 #: (ensemble, (p, keep, votes, exact ρ) or the members' list of them, ρ).
 Prepared = tuple[bool, Any, float]
@@ -113,7 +116,8 @@ class RememberedReliability(RoleReliability):
     work out): each role is declared with a memo of its own, by (tokens, decisions), that
     lives as long as the role's figures (:class:`~aalps.cost_models.task_scoring.RoleEntry`).
     The same numbers: the answer depends on nothing else (the memo keys hold the numbers'
-    types as well, so an ``int`` and an equal ``mpf`` are kept apart)."""
+    types as well, so an ``int`` and an equal ``mpf`` are kept apart, and an ``mpf`` by
+    its exact digits, equal for equal numbers, which hash in C)."""
 
     __slots__ = ("_memos",)
 
@@ -130,7 +134,14 @@ class RememberedReliability(RoleReliability):
         memo = self._memos.get(role)
         if memo is None:
             return super().__call__(role, tokens_in, decisions)
-        key = (type(tokens_in), tokens_in, type(decisions), decisions)
+        kind = type(tokens_in)
+        times = type(decisions)
+        key = (
+            kind,
+            tokens_in._mpf_ if kind is _MPF else tokens_in,
+            times,
+            decisions._mpf_ if times is _MPF else decisions,
+        )
         known = memo.get(key)
         if known is None:
             known = memo[key] = super().__call__(role, tokens_in, decisions)
@@ -152,8 +163,6 @@ def _float_majority(p: float, votes: int) -> float:
     return result
 
 
-_MPF = mpmath.mpf
-_MP = mpmath.mp
 #: mpmath majorities by (reliability, votes, precision and rounding): :func:`_big_majority`.
 _MAJORITIES: dict[tuple[Any, ...], Any] = {}
 #: The most majorities kept (then the memo starts over).

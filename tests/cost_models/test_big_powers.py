@@ -1,15 +1,20 @@
-"""The remembered mpmath powers and majorities (:func:`aalps.cost_models.arithmetic.power`,
-``vote_reliability._big_majority``) against the plain operations: the same number, of the
-same type, whether the memo answers or computes, at every precision; other numbers pass
-through untouched."""
+"""The far point's mpmath shortcuts against the plain operations: the remembered powers
+and majorities (:func:`aalps.cost_models.arithmetic.power`,
+``vote_reliability._big_majority``: the same number, of the same type, whether the memo
+answers or computes, at every precision; other numbers pass through untouched) and the log
+of a success (:func:`aalps.cost_models.far_successes.log_success`)."""
 
 from __future__ import annotations
 
 import itertools
+import math
+import random
 
 import mpmath
 import sympy
 from aalps.cost_models.arithmetic import power
+from aalps.cost_models.far_successes import log_success
+from aalps.cost_models.shapes import log_of
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import _big_majority
 
@@ -60,3 +65,32 @@ def test_big_majorities_are_the_plain_sums() -> None:
                     assert _identical(_big_majority(p, votes), majority_vote_success(p, votes))
     p = sympy.Rational(9, 10)
     assert _big_majority(p, 3) == majority_vote_success(p, 3)
+
+
+def test_far_log_success_is_log_of() -> None:
+    """:func:`.far_successes.log_success` against :func:`.shapes.log_of`, bit for bit,
+    on mpmath numbers across the exponent range and on the special values (0, negatives,
+    infinities, nan), and on the other number types it passes on."""
+    rng = random.Random(7)
+    values: list[object] = [
+        mpmath.mpf(0),
+        mpmath.mpf(-2),
+        mpmath.mpf("-1e-400000"),
+        mpmath.inf,
+        -mpmath.inf,
+        mpmath.nan,
+        mpmath.mpf(1),
+        mpmath.mpf("1e-400000"),
+        0,
+        1,
+        0.0,
+        -1.0,
+        0.25,
+    ]
+    for _ in range(300):
+        mantissa = mpmath.mpf(rng.random())
+        values.append(mantissa * mpmath.mpf(2) ** rng.randint(-(10**6), 10**6))
+    for value in values:
+        mine, reference = log_success(value), log_of(value)
+        assert type(mine) is type(reference) is float, value
+        assert mine.hex() == reference.hex() or (math.isnan(mine) and math.isnan(reference))

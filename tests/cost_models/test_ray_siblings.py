@@ -14,7 +14,8 @@ import mpmath
 import pytest
 from aalps.cost_models.arithmetic import BIG
 from aalps.cost_models.domain import Catalog, OptimizeRequest, TaskPlan
-from aalps.cost_models.evaluation import PlanEvaluator, _with_log_success
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.far_successes import with_log_success
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.outcomes import RetryTail, TaskOutcome
 from aalps.cost_models.shapes import log_of
@@ -148,7 +149,7 @@ def test_with_log_success_is_replace() -> None:
     outcome = TaskOutcome(1.5, 0.4, 0.0, 2.0, 3.0, "too long", tail, -math.inf, 4.0, 0.1)
     for log_success in (-7.25, -math.inf, 0.0, math.nan):
         mine, reference = (
-            _with_log_success(outcome, log_success),
+            with_log_success(outcome, log_success),
             replace(outcome, log_success=log_success),
         )
         assert _same(mine, reference)
