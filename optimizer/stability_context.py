@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from aalps.cost_models.domain import Operator, Plan, TaskPlan
@@ -62,6 +62,7 @@ class StabilityContext:
         self._table_ids: dict[object, int] = {}
         self._bases: dict[int, _Candidates] = {}
         self._role_swaps: dict[tuple[int, int, str], list[int]] = {}
+        self._chosen_of: dict[int, _Chosen] = {}
         self.pool = PlanPool(evaluator)
         self._ids: dict[tuple[int, str, str], list[int]] = {}
 
@@ -166,14 +167,18 @@ class StabilityContext:
     def figure_alternatives(self, model: str, capability: str) -> tuple[np.ndarray, np.ndarray]:
         """Every task's :meth:`alternative_ids` for the figure, flat in task order, and the
         index of each one's task."""
+        known, make = self._ids, self._ids_of
         ids: list[int] = []
-        index: list[int] = []
+        counts: list[int] = []
         for i in range(len(self.tasks)):
-            found = self.alternative_ids(i, model, capability)
-            if found:
-                ids += found
-                index += [i] * len(found)
-        return np.array(ids, dtype=np.intp), np.array(index, dtype=np.intp)
+            key = (i, model, capability)
+            found = known.get(key)
+            if found is None:
+                found = known[key] = make(i, model, capability)
+            ids += found
+            counts.append(len(found))
+        index = np.repeat(np.arange(len(counts), dtype=np.intp), counts)
+        return np.array(ids, dtype=np.intp), index
 
     def _candidates(self, index: int) -> _Candidates:
         """The task's scored candidates and (under a cascade) every cascade, indexed by what
@@ -200,17 +205,34 @@ class StabilityContext:
         if chosen.operator is Operator.CASCADE:
             return []
         swaps: list[int] = []
-        for i, role in enumerate(chosen.roles):
-            if capability and self.capability(chosen, role.role) != capability:
+        made_of = self._role_swaps
+        for i, needs in enumerate(self._chosen(index).capabilities):
+            if capability and needs != capability:
                 continue
             key = (index, i, model)
-            made = self._role_swaps.get(key)
+            made = made_of.get(key)
             if made is None:
-                made = self._role_swaps[key] = self.pool.add_all(
+                made = made_of[key] = self.pool.add_all(
                     self._swaps_of(chosen, i, model), self._pairs_new
                 )
             swaps += made
         return swaps
+
+    def _chosen(self, index: int) -> _Chosen:
+        """What every figure reads of task ``index``'s chosen plan (once its candidates are
+        numbered: its id among them does not change after)."""
+        known = self._chosen_of.get(index)
+        if known is None:
+            chosen = self.tasks[index]
+            candidates = self._candidates(index)
+            table = self._capability_table(chosen)
+            known = self._chosen_of[index] = _Chosen(
+                candidates,
+                self.pool.ids.get(chosen),
+                self._pairs(chosen),
+                tuple(table.get(r.role) for r in chosen.roles),
+            )
+        return known
 
     def _swaps_of(self, chosen: TaskPlan, i: int, model: str) -> list[TaskPlan]:
         """The chosen task plan with role ``i`` moved off ``model`` (to every other able
@@ -236,13 +258,11 @@ class StabilityContext:
         """In order: the scored candidates, the swaps (:meth:`_swaps`), the cascades; each
         once, the chosen plan left out. All of them when the chosen plan involves the
         figure, else the swaps and those that involve it."""
-        chosen = self.tasks[index]
-        candidates = self._candidates(index)
+        chosen = self._chosen(index)
         swaps = self._swaps(index, model, capability)
-        skip = self.pool.ids.get(chosen)
-        if self.involves(chosen, model, capability):
-            return candidates.every(swaps, skip)
-        return candidates.involving((model, capability), swaps, skip)
+        if (model, capability) in chosen.pairs:
+            return chosen.candidates.every(swaps, chosen.skip)
+        return chosen.candidates.involving((model, capability), swaps, chosen.skip)
 
     def feasible_apart_from_cost(self, index: int, outcome: TaskOutcome) -> bool:
         """Whether the plan with task ``index`` done as ``outcome`` meets the constraints
@@ -268,6 +288,17 @@ class StabilityContext:
             outcome.success_probability if i == index else o.success_probability
             for i, o in enumerate(self.outcomes)
         )
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """A task's candidates, its chosen plan's id among them (None: not one), what the
+    chosen plan involves and the capability each of its roles needs."""
+
+    candidates: _Candidates
+    skip: int | None
+    pairs: frozenset[tuple[str, str | None]]
+    capabilities: tuple[str | None, ...]
 
 
 class _Candidates:
