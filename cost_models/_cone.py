@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from functools import lru_cache
 from math import gcd, lcm
 
 import sympy
@@ -27,6 +28,14 @@ def _sign(e: sympy.Expr) -> int | None:
     """Sign of a constant expression (numbers, logs, positive parameters), None if unknown."""
     if e.is_Rational:
         return 1 if e.p > 0 else -1 if e.p < 0 else 0
+    return _worked_sign(e)
+
+
+@lru_cache(maxsize=4096)
+def _worked_sign(e: sympy.Expr) -> int | None:
+    """:func:`_sign` of what is not a rational: an expansion and a 40-digit evaluation, the
+    same answer for the same expression (the coefficients and exponential rates of a
+    request's terms repeat across its plans), so remembered."""
     e = sympy.expand(e)
     if e == 0:
         return 0
@@ -45,8 +54,10 @@ def _sign(e: sympy.Expr) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _log_of_base(b: sympy.Expr) -> sympy.Expr | None:
-    """Canonical ``log(b)`` for an exponential's base: a sum of ``c*log(prime)``."""
+    """Canonical ``log(b)`` for an exponential's base: a sum of ``c*log(prime)`` (remembered:
+    a factorization, and a request's exponentials share a few bases)."""
     if b == sympy.E:
         return sympy.Integer(1)
     if b.is_Float:

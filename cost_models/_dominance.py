@@ -26,6 +26,8 @@ from aalps.cost_models._growth_terms import (
     _is_atomic_factor,
     _Key,
     _Term,
+    _times,
+    _vec_sum,
 )
 from sympy.core.relational import (
     Equality,
@@ -56,6 +58,7 @@ class _Dominance:
         self.n = len(self.growing)
         self._exp_ids: dict[tuple[tuple[Vec, sympy.Expr], ...], int] = {}
         self._exp_cache: dict[tuple[int, int], tuple[int, ...] | None] = {}
+        self._growing: dict[sympy.Expr, bool] = {}  # :meth:`_growing_in`'s answers
         self.gens: list[Ray] = []  # assumptions are parsed before the cone exists
         rows, unit_rows = self._constraints(assumptions)
         self.gens = _cone_generators(self.n, rows)
@@ -66,6 +69,7 @@ class _Dominance:
         # Symbols the assumptions keep bounded (b <= 5, Eq(b, c)) are constants from now on.
         self.active = {s: i for s, i in self.index.items() if any(g[i] for g in self.gens)}
         self.grow_set = frozenset(self.active)
+        self._growing = {}  # answers for the symbols before the constants were known
         self.one = self._analyze(sympy.Integer(1))
         self.bumps: list[_Term] = []
         for s, i in self.active.items():
@@ -140,10 +144,16 @@ class _Dominance:
     def _growing_in(self, e: sympy.Expr) -> bool:
         """Whether a growing symbol is free in ``e``. A sum's free symbols are the union of
         its terms', so a sum (a plan's cost: thousands of terms) stops at its first growing
-        term instead of collecting every symbol of every term."""
-        if isinstance(e, sympy.Add):
-            return any(self._growing_in(a) for a in e.args)
-        return bool(e.free_symbols & self.grow_set)
+        term instead of collecting every symbol of every term. Remembered per expression
+        (``free_symbols`` walks the whole tree; plans share most terms and factors)."""
+        known = self._growing.get(e)
+        if known is None:
+            if isinstance(e, sympy.Add):
+                known = any(self._growing_in(a) for a in e.args)
+            else:
+                known = bool(e.free_symbols & self.grow_set)
+            self._growing[e] = known
+        return known
 
     def _exponent(self, e: sympy.Expr) -> tuple[sympy.Expr, dict[Vec, sympy.Expr]] | None:
         """Split an exponent into a constant and ``{monomial: coefficient}``."""
@@ -269,8 +279,8 @@ class _Dominance:
             rates[mono] = rates.get(mono, sympy.Integer(0)) + r
         key = _Key(
             exp=tuple((m, r) for m, r in sorted(rates.items()) if r != 0),
-            deg=_compact(Fraction(x) + y for x, y in zip(a.key.deg, b.key.deg, strict=True)),
-            logs=_compact(Fraction(x) + y for x, y in zip(a.key.logs, b.key.logs, strict=True)),
+            deg=_vec_sum(a.key.deg, b.key.deg),
+            logs=_vec_sum(a.key.logs, b.key.logs),
             opaque=tuple(sorted((*a.key.opaque, *b.key.opaque), key=sympy.default_sort_key)),
         )
         alts: tuple[tuple[_Term, ...], ...] = ()
@@ -283,7 +293,8 @@ class _Dominance:
                     for alpha in alts_a
                     for beta in alts_b
                 )
-        return self._term(a.model * b.model, a.core * b.core, a.coef * b.coef, key, alts)
+        model, core, coef = _times(a.model, b.model), _times(a.core, b.core), _times(a.coef, b.coef)
+        return self._term(model, core, coef, key, alts)
 
     def power(self, t: _Term, q: Fraction) -> _Term | None:
         """``t**q`` for a plain term (None when ``t`` has alternatives and ``q < 0``)."""

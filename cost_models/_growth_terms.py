@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import starmap
+from operator import add
 
 import sympy
 from aalps.cost_models._cone import Vec
@@ -21,6 +23,8 @@ __all__ = [
     "_base_exp",
     "_is_atomic_factor",
     "_is_expanded_product",
+    "_times",
+    "_vec_sum",
 ]
 
 _MAX_SUBSETS = 12  # up-set enumeration is exponential in this; beyond it, stay undecided
@@ -75,3 +79,24 @@ def _base_exp(f: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
 def _is_expanded_product(t: sympy.Expr) -> bool:
     """A product of atomic factors: ``sympy.expand`` would leave it as it is."""
     return all(_is_atomic_factor(f) for f in sympy.Mul.make_args(t))
+
+
+def _vec_sum(a: Vec, b: Vec) -> Vec:
+    """``_compact`` of the entrywise sum of two compact vectors: their entries are ints and
+    Fractions, whose sums are exact as they are (ints stay ints); an integral Fraction is
+    made an int, as :func:`~aalps.cost_models._cone._compact` does."""
+    out = tuple(starmap(add, zip(a, b, strict=True)))
+    if all(type(x) is int for x in out):
+        return out
+    return tuple(x.numerator if type(x) is Fraction and x.denominator == 1 else x for x in out)
+
+
+def _times(x: sympy.Expr, y: sympy.Expr) -> sympy.Expr:
+    """``x * y``; a factor ``1`` is dropped as ``Mul`` drops it (the other factor itself)
+    without going through sympy."""
+    one = sympy.S.One
+    if x is one:
+        return y
+    if y is one:
+        return x
+    return x * y

@@ -30,8 +30,26 @@ class _Theta(_Dominance):
     """Θ reduction and bounds for one set of growing symbols and assumptions."""
 
     def __init__(self, *args: Any) -> None:
+        # None while the assumptions are parsed (before the cone and the constants exist).
+        self._analyzed: dict[sympy.Expr, _Term] | None = None
         super().__init__(*args)
+        self._analyzed = {}
         self._cache: dict[sympy.Expr, Signed] = {}
+
+    def _analyze(self, term: sympy.Expr) -> _Term:
+        """:meth:`_Dominance._analyze`, remembered per expression (a plan's terms share
+        their factors, and the exact expansions meet the same terms again). A new record
+        each time, as the analysis gives: terms are told apart by identity
+        (:meth:`maximal`)."""
+        memo = self._analyzed
+        if memo is None:
+            return super()._analyze(term)
+        known = memo.get(term)
+        if known is None:
+            known = memo[term] = super()._analyze(term)
+        return _Term(
+            known.model, known.core, known.coef, known.key, known.proj, known.exp_id, known.alts
+        )
 
     # ----------------------------------------------------------------- entry points
 

@@ -37,6 +37,7 @@ from aalps.cost_models.domain import (
 from aalps.cost_models.errors import FieldViolation, InvalidRequestError
 from aalps.cost_models.far_successes import log_success as far_log_success
 from aalps.cost_models.far_successes import with_log_success
+from aalps.cost_models.memo_replace import memo_xreplace
 from aalps.cost_models.numeric_errors import NUMERIC_FAILURES, numeric_errors, numeric_failure
 from aalps.cost_models.operators import (
     OPERATORS,
@@ -139,7 +140,8 @@ class PlanEvaluator:
         # Per (task, operator): :data:`.task_scoring.Fixed` (the same at every ray point).
         self._capabilities: dict[tuple[str, Operator], Fixed] = self._siblings.fixed
         self._costs: dict[TaskPlan, sympy.Expr] = {}
-        # Per term of a plan's cost: (term with the defined parameters replaced, changed).
+        # Per term of a plan's cost and per factor of one: (it with the defined parameters
+        # replaced, changed).
         self._substituted_terms: dict[sympy.Expr, tuple[sympy.Expr, bool]] = {}
         self._order = self.facts.order
         self._twins = self.facts.twins
@@ -367,10 +369,10 @@ class PlanEvaluator:
         )
 
     def _substituted(self, cost: sympy.Expr) -> sympy.Expr:
-        """``cost.xreplace(graph.substitutions)``, a sum term by term with each term's
-        replacement remembered: the plan, the baseline and every challenger share most
-        terms. The same steps as sympy's ``xreplace`` (a sum rebuilt only when a term
-        changed), so the same expression."""
+        """``cost.xreplace(graph.substitutions)``, a sum term by term with each term's (and
+        each of its factors') replacement remembered: the plan, the baseline and every
+        challenger share most terms. The same steps as sympy's ``xreplace`` (a sum rebuilt
+        only when a term changed), so the same expression."""
         rule = self.graph.substitutions
         if not isinstance(cost, sympy.Add) or not rule or cost in rule:
             return cost.xreplace(rule)
@@ -379,8 +381,8 @@ class PlanEvaluator:
         changed = False
         for term in cost.args:
             known = memo.get(term)
-            if known is None:
-                known = memo[term] = term._xreplace(rule)
+            if known is None:  # its factors remembered too (:mod:`.memo_replace`)
+                known = memo_xreplace(term, rule, memo)
             args.append(known[0])
             changed |= known[1]
         return cost.func(*args) if changed else cost

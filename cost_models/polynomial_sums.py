@@ -21,6 +21,8 @@ from operator import add
 from typing import Any
 
 import sympy
+from sympy.core.add import Add, _addsort
+from sympy.core.mul import Mul, _mulsort
 
 __all__ = ["NotPolynomial", "Polynomial"]
 
@@ -142,7 +144,17 @@ class Polynomial:
     __hash__ = None  # type: ignore[assignment]
 
     def to_expr(self) -> sympy.Expr:
-        """The expanded sympy sum of the monomials (``sympy.expand``'s form)."""
+        """The expanded sympy sum of the monomials (``sympy.expand``'s form).
+
+        Built as ``Add``'s and ``Mul``'s own flattening leaves it (:func:`_canonical_sum`):
+        the monomials are distinct and their factors distinct powers of symbols, so there is
+        nothing to collect, only to sort. Non-commutative symbols go through sympy."""
+        if not all(s.is_commutative for s in self.symbols):
+            return self._to_expr_slow()
+        return _canonical_sum(self.symbols, self.terms, self.den)
+
+    def _to_expr_slow(self) -> sympy.Expr:
+        """:meth:`to_expr` through ``sympy.Mul`` and ``sympy.Add`` (the reference)."""
         terms = []
         den = self.den
         for m, c in self.terms.items():
@@ -151,6 +163,38 @@ class Polynomial:
             ]
             terms.append(sympy.Mul(sympy.Rational(c, den), *factors))
         return sympy.Add(*terms)
+
+
+def _canonical_sum(
+    symbols: tuple[sympy.Symbol, ...], terms: dict[Monomial, int], den: int
+) -> sympy.Expr:
+    """``Add(*(Mul(Rational(c, den), *powers) ...))`` for distinct monomials of commutative
+    symbols and non-zero coefficients, assembled the way ``Mul.flatten`` and
+    ``Add.flatten`` assemble it: each product's powers in sympy's canonical order behind
+    its coefficient (none when it is 1), the sum's terms in that order behind its constant.
+    The same steps with nothing to merge, so the same expression (tests compare ``srepr``
+    with the reference)."""
+    one = sympy.S.One
+    const = None
+    seq: list[sympy.Expr] = []
+    for m, c in terms.items():
+        coeff = sympy.Rational(c, den)
+        factors = [s if e == 1 else sympy.Pow(s, e) for s, e in zip(symbols, m, strict=True) if e]
+        if not factors:
+            const = coeff
+            continue
+        if len(factors) > 1:
+            _mulsort(factors)
+        if coeff is one:
+            seq.append(factors[0] if len(factors) == 1 else Mul._from_args(factors, True))
+        else:
+            seq.append(Mul._from_args([coeff, *factors], True))
+    _addsort(seq)
+    if const is not None:
+        seq.insert(0, const)
+    if not seq:
+        return sympy.S.Zero
+    return seq[0] if len(seq) == 1 else Add._from_args(seq, True)
 
 
 def _convert(

@@ -6,6 +6,12 @@ exact inputs), the tools' cost and the amortized setup. A task defined as an ear
 (its *twin*, :mod:`.task_twins`: the same facts, sizes and incoming tokens, another id) has
 the very same expressions, so it takes the twin's.
 
+Tasks defined differently often still cost alike: an operator's schedule reads only some of
+the shape's fields (its declared :attr:`~.operators.OperatorSpec.shape_fields`, the rule
+:mod:`aalps.optimizer.operator_twins` shares numeric figures by), so two tasks that agree on
+them (and on the prompt, the roles' capabilities and the acceptance) give a task plan the
+very same expression: it is built once (:func:`shared_key`).
+
 The cost needs the schedule's call groups, not its success: an operator whose schedule
 reads the roles' reliabilities only to form the success (:data:`SUCCESS_ONLY`) is run for
 the cost with a reliability of ``1`` (:func:`cost_schedule`). The groups are the same
@@ -15,6 +21,9 @@ thousands of tokens: numbers of thousands of digits) is not worked out for nothi
 
 from __future__ import annotations
 
+import math
+import weakref
+from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 import sympy
@@ -29,7 +38,7 @@ from aalps.cost_models.tools import tool_figures
 if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
 
-__all__ = ["SUCCESS_ONLY", "cost_schedule", "task_cost", "task_success"]
+__all__ = ["SUCCESS_ONLY", "cost_schedule", "shared_key", "task_cost", "task_success"]
 
 #: Operators whose schedule reads a role's reliability only to multiply it into the success
 #: (never into a call group, a tool use or a branch): DIRECT and MAP (:mod:`.operators.single`),
@@ -93,22 +102,104 @@ def cost_schedule(
     return spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC), calls
 
 
+#: The shape fields a task plan's cost reads besides its operator's schedule: the prompt
+#: (cached prompts); on a task with an acceptance, also what its unverified attempts read
+#: (the success alone reads them; kept in the key as the numeric sharing keeps them).
+_COST_FIELDS = frozenset({"prompt"})
+_UNVERIFIED_FIELDS = frozenset({"block_count", "acceptance"})
+
+#: Per evaluator: per (task, operator), the part of :func:`shared_key` its task gives (None:
+#: not shared); and per shared key, the first task plan whose cost was built with it.
+_SHARED: weakref.WeakKeyDictionary[
+    PlanEvaluator, tuple[dict[tuple[str, Operator], Hashable | None], dict[Hashable, TaskPlan]]
+] = weakref.WeakKeyDictionary()
+
+
+def _exact(values: tuple[object, ...]) -> Hashable | None:
+    """The values with their types (``1`` is not ``1.0``, ``2`` not ``Integer(2)``); None
+    when one is a float ``-0.0`` (equal to ``0.0``, yet its sign shows in a division)."""
+    if any(type(v) is float and v == 0 and math.copysign(1.0, v) < 0 for v in values):
+        return None
+    return values, tuple(map(type, values))
+
+
+def _task_part(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Hashable | None:
+    """What a task plan's cost reads of its task: the operator's declared shape fields (and
+    :data:`_COST_FIELDS`) of the symbolic shape, exactly, the roles' capabilities and whether
+    attempts are unverified; None for an operator that declares none or reads the task
+    itself (CASCADE's rates)."""
+    spec, capability, unverified, rates, task = fixed_of(evaluator, task_plan)
+    names = spec.shape_fields
+    if names is None or rates:
+        return None
+    names = names | _COST_FIELDS
+    if task.acceptance is not None:
+        names = names | _UNVERIFIED_FIELDS
+    shape = evaluator._compiled[task_plan.task_id].symbolic
+    values = tuple(getattr(shape, n) for n in sorted(names))
+    exact = _exact(values)
+    if exact is None:
+        return None
+    return task_plan.operator, tuple(sorted(capability.items())), unverified, exact
+
+
+def shared_key(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Hashable | None:
+    """A key equal for two task plans whose symbolic costs are built from equal inputs (so
+    are the same expression): their operator, roles and parameters, and what the cost reads
+    of their tasks (:func:`_task_part`); None when the cost is not shared."""
+    parts = _tables(evaluator)[0]
+    at = (task_plan.task_id, task_plan.operator)
+    if at not in parts:
+        parts[at] = _task_part(evaluator, task_plan)
+    part = parts[at]
+    if part is None:
+        return None
+    return part, task_plan.roles, task_plan.params
+
+
+def _tables(
+    evaluator: PlanEvaluator,
+) -> tuple[dict[tuple[str, Operator], Hashable | None], dict[Hashable, TaskPlan]]:
+    """The evaluator's :data:`_SHARED` tables (made on first use)."""
+    tables = _SHARED.get(evaluator)
+    if tables is None:
+        tables = _SHARED[evaluator] = ({}, {})
+    return tables
+
+
 def task_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
-    """The symbolic expected cost of one task plan, kept in the evaluator's cache."""
+    """The symbolic expected cost of one task plan, kept in the evaluator's cache.
+
+    A task plan whose :func:`shared_key` an earlier one had takes that one's cost from the
+    evaluator's cache (the same expression: built from equal inputs); the table holds task
+    plans, not costs, so an evaluator with another catalog (:meth:`.with_catalog`, a copy:
+    its own cache) builds its own."""
     twin = _twin_plan(evaluator, task_plan)
     if twin is not None:
         cost = evaluator.task_cost(twin)
     else:
-        shape = evaluator._compiled[task_plan.task_id].symbolic
-        schedule, calls = cost_schedule(evaluator, task_plan, shape)
-        req, prompt = evaluator.request, shape.prompt
-        cost = sympy.Add(
-            *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
-            tool_figures(schedule.tools, req.cost_model)[0],
-            amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
-        )
+        key = shared_key(evaluator, task_plan)
+        firsts = _tables(evaluator)[1]
+        first = None if key is None else firsts.get(key)
+        cost = None if first is None else evaluator._costs.get(first)
+        if cost is None:
+            cost = _built_cost(evaluator, task_plan)
+            if key is not None:
+                firsts[key] = task_plan
     evaluator._costs[task_plan] = cost
     return cost
+
+
+def _built_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
+    """The task plan's symbolic cost, worked out: its schedule's call groups, tools and setup."""
+    shape = evaluator._compiled[task_plan.task_id].symbolic
+    schedule, calls = cost_schedule(evaluator, task_plan, shape)
+    req, prompt = evaluator.request, shape.prompt
+    return sympy.Add(
+        *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
+        tool_figures(schedule.tools, req.cost_model)[0],
+        amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
+    )
 
 
 def task_success(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:

@@ -60,3 +60,23 @@ def test_non_polynomials_are_refused(value):
         Polynomial.of(value, SYMBOLS)
     with pytest.raises(NotPolynomial):
         Polynomial.of(k, SYMBOLS) + value
+
+
+def test_canonical_sum_equals_sympy_mul_and_add():
+    """:meth:`Polynomial.to_expr` assembles what ``sympy.Add`` of ``sympy.Mul`` monomials
+    gives (the reference, :meth:`Polynomial._to_expr_slow`): the same ``srepr``, ``str``
+    and hash, constants, single terms and zero included."""
+    x = sympy.Symbol("x")  # no assumptions: ordered among the positive ones
+    symbols = (b, k, l, m, x)
+    rng = random.Random(3)
+    for _ in range(1500):
+        terms: dict[tuple[int, ...], int] = {}
+        for _ in range(rng.randint(0, 7)):
+            monomial = tuple(rng.choice((0, 0, 1, 1, 2, 3)) for _ in symbols)
+            terms[monomial] = terms.get(monomial, 0) + rng.choice((-10, -3, -1, 1, 1, 2, 7, 10**30))
+        poly = Polynomial(
+            symbols, {mono: c for mono, c in terms.items() if c}, rng.choice((1, 2, 6, 361))
+        )
+        got, expected = poly.to_expr(), poly._to_expr_slow()
+        assert sympy.srepr(got) == sympy.srepr(expected)
+        assert str(got) == str(expected) and hash(got) == hash(expected)

@@ -224,3 +224,72 @@ def test_threads_keep_their_own_analyzers():
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(shared, costs * 3)) == expected * 3
+
+
+def test_tasks_that_read_alike_share_the_cost_that_building_gives():
+    """Task plans of different tasks whose operators read the same shape fields share one
+    built cost (:func:`.symbolic_costs.shared_key`); each equals the cost built for it on a
+    fresh evaluator, and some are shared."""
+    from aalps.cost_models import symbolic_costs
+    from aalps.cost_models.evaluation import PlanEvaluator
+    from aalps.cost_models.loading import load_request
+    from aalps.optimizer.enumeration import build_spaces
+    from aalps.optimizer.space import Metrics
+
+    from tests.optimizer.random_requests import wide_request_data
+
+    shared = 0
+    for seed in range(3):
+        request = load_request(wide_request_data(seed, 40, 6))
+        evaluator = PlanEvaluator(request)
+        spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+        assert spaces is not None
+        reference = PlanEvaluator(request)
+        firsts: dict[object, str] = {}
+        for space in spaces:
+            for candidate in space.candidates[:12]:
+                task_plan = candidate.plan
+                got = evaluator.task_cost(task_plan)
+                built = symbolic_costs._built_cost(reference, task_plan)
+                # Structural equality (srepr would print integers of thousands of digits).
+                assert got == built and type(got) is type(built)
+                key = symbolic_costs.shared_key(evaluator, task_plan)
+                if key is not None and task_plan.task_id not in evaluator.facts.twins:
+                    first = firsts.setdefault(key, task_plan.task_id)
+                    shared += first != task_plan.task_id
+    assert shared > 20
+
+
+def test_shared_costs_follow_a_new_catalog():
+    """An evaluator with another catalog builds its own costs: a shared key's first plan
+    costs what the new reliabilities give, not what the old ones gave."""
+    from dataclasses import replace as replace_record
+
+    from aalps.cost_models import symbolic_costs
+    from aalps.cost_models.evaluation import PlanEvaluator
+    from aalps.cost_models.loading import load_request
+    from aalps.optimizer.enumeration import build_spaces
+    from aalps.optimizer.space import Metrics
+
+    from tests.optimizer.random_requests import wide_request_data
+
+    request = load_request(wide_request_data(1, 30, 4))
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+    assert spaces is not None
+    plans = [c.plan for s in spaces for c in s.candidates[:12]]
+    before = [evaluator.task_cost(tp) for tp in plans]
+    models = tuple(
+        replace_record(m, capabilities={c: p * 9 / 10 for c, p in m.capabilities.items()})
+        for m in request.catalog.models
+    )
+    other = evaluator.with_catalog(replace_record(request.catalog, models=models))
+    fresh = PlanEvaluator(replace_record(request, catalog=other.catalog))
+    changed = 0
+    for task_plan, old in zip(plans, before, strict=True):
+        got = other.task_cost(task_plan)
+        built = symbolic_costs._built_cost(fresh, task_plan)
+        assert got == built and type(got) is type(built)
+        assert evaluator.task_cost(task_plan) is old
+        changed += got != old
+    assert changed > 5
