@@ -53,6 +53,11 @@ class SizeMemo:
         #: The float shapes built at this point, by recipe: tasks with equal sizes and
         #: flags (a wide request draws them from a few choices) share one.
         self.shapes: dict[Recipe, TaskShape] = {}
+        #: The point's values with their symbols and float arguments
+        #: (:func:`_point_arguments`), for :func:`fast_shape`.
+        self.point: tuple[Mapping[sympy.Symbol, Any], tuple[Any, ...], tuple[Any, ...]] | None = (
+            None
+        )
 
 
 class Recipe:
@@ -60,10 +65,12 @@ class Recipe:
     flags and its step reference. Equal recipes give equal shapes at any point (the numbers
     are functions of the expressions alone); the hash is worked out once."""
 
-    __slots__ = ("_hash", "aggregate", "base", "fixed", "items", "key")
+    __slots__ = ("_hash", "aggregate", "base", "entries", "fixed", "items", "key")
 
     def __init__(self, task: Task, fields: Mapping[str, sympy.Expr], reference: float) -> None:
         self.items = tuple(fields.items())
+        #: The items with each expression's ``id`` (the key of the point's numbers).
+        self.entries = tuple((name, expr, id(expr)) for name, expr in self.items)
         flags = _flags(task)
         #: The chunks' aggregate tokens (a function of the chunk size), if chunkable.
         self.aggregate = task.chunkable.aggregate_tokens if task.chunkable else None
@@ -191,11 +198,14 @@ def fast_shape(recipe: Recipe, values: Mapping[sympy.Symbol, Any], memo: SizeMem
     memoized as :func:`task_shape` does), the shape filled in without the dataclass's
     ``__init__`` (28 frozen fields cost more than the numbers: it runs per task and point
     along the crossover search's ray)."""
-    symbols, args = _point_arguments(values, False)
+    point = memo.point
+    if point is None or point[0] is not values:
+        point = memo.point = (values, *_point_arguments(values, False))
+    _, symbols, args = point
     known = memo.numbers
     fields = recipe.base.copy()
-    for name, expr in recipe.items:
-        entry = known.get(id(expr))
+    for name, expr, key in recipe.entries:
+        entry = known.get(key)
         if entry is not None and entry[0] is expr:
             fields[name] = entry[1]
             continue
@@ -203,12 +213,12 @@ def fast_shape(recipe: Recipe, values: Mapping[sympy.Symbol, Any], memo: SizeMem
             number = to_float(_ray_function(expr, symbols, "math")(*args))
         except OverflowError:
             number = math.inf
-        known[id(expr)] = (expr, number)
+        known[key] = (expr, number)
         fields[name] = number
     if recipe.aggregate is not None:
         fields["aggregate_tokens"] = _fast_aggregate(recipe.aggregate, symbols, args, known)
     shape: TaskShape = object.__new__(TaskShape)
-    shape.__dict__.update(fields)
+    object.__setattr__(shape, "__dict__", fields)  # the frozen class's own __setattr__ refuses
     return shape
 
 
