@@ -52,9 +52,11 @@ def combinations(
     if enumerator.operator in ROLE_SEPARABLE and len(names) > 1:
         fronts = []
         for i, name in enumerate(names):
-            singles = [
-                tuple(o if n == name else reference[n] for n in names) for o in options[name]
-            ]
+            before, after = (
+                [reference[n] for n in names[:i]],
+                [reference[n] for n in names[i + 1 :]],
+            )
+            singles = [(*before, o, *after) for o in options[name]]
             scored = _pool(enumerator, singles, params, names, feasible, i)
             ok = [(combo[i], c) for combo, c in scored if c.outcome.window_violation is None]
             if not ok:
@@ -88,6 +90,7 @@ def _pool(
     ``feasible`` gets the models of the choices that fit, shadowed ones included: every
     role's, or only the one at index ``role``."""
     shadows = None if enumerator.shadows is None else ShadowPool(enumerator.shadows, names)
+    used = enumerator.used(params)
     score = enumerator.score
     found = []
     for combo in combos:
@@ -95,11 +98,7 @@ def _pool(
             shadowed = shadows.shadowed(combo)
             if shadowed is not None:  # it fits where it plays: as ``feasible`` says
                 at, model = shadowed
-                if (
-                    feasible is not None
-                    and role in (None, at)
-                    and names[at] in enumerator.used(params)
-                ):
+                if feasible is not None and role in (None, at) and names[at] in used:
                     feasible[names[at]].add(model)
                 continue
         candidate = score(dict(zip(names, combo, strict=True)), params)
