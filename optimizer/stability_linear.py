@@ -72,6 +72,7 @@ class _Alternatives:
     success with it, and whether it uses the model (scored again under the doubled figure)."""
 
     plans: list[TaskPlan]
+    ids: np.ndarray  # their ids in the context's pool
     again: np.ndarray
     cost1: np.ndarray  # the whole plan's, with this alternative
     rest2: np.ndarray  # the whole plan's at 2 without the task
@@ -105,6 +106,7 @@ def _alternatives(
     plans = pool.plans
     return _Alternatives(
         [plans[g] for g in ids.tolist()],
+        ids,
         pool.involving((model, ""))[ids],
         cost1,
         left2[index],
@@ -128,6 +130,7 @@ def _walked(
     total1, total2 = math.fsum(costs1), math.fsum(costs2)
     success = math.prod(o.success_probability for o in context.outcomes)
     plans: list[TaskPlan] = []
+    taken: list[int] = []
     again: list[bool] = []
     cost1: list[float] = []
     rest2: list[float] = []
@@ -151,6 +154,7 @@ def _walked(
             )
         alt = pool.plans[g]
         plans.append(alt)
+        taken.append(g)
         again.append(context.involves(alt, model, ""))
         cost1.append(total1 - costs1[i] + outcome.expected_cost)
         rest2.append(total2 - costs2[i])
@@ -158,6 +162,7 @@ def _walked(
         probability.append(p)
     return _Alternatives(
         plans,
+        np.array(taken, dtype=np.intp),
         np.array(again, dtype=bool),
         np.array(cost1, dtype=float),
         np.array(rest2, dtype=float),
@@ -201,7 +206,7 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     costs1 = [o.expected_cost for o in context.outcomes]
     costs2 = [
         2.0 * cost
-        if twice(tp, cost)
+        if twice(context.pairs(tp), cost)
         else (doubled if context.involves(tp, model.name, "") else evaluator)
         .task_outcome(tp)
         .expected_cost
@@ -220,9 +225,10 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     # Those whose cost at 2 is twice their cost: settled with the others, in arrays.
     exact = np.zeros(len(found.plans), dtype=bool)
     using = np.flatnonzero(found.again)
-    plans = found.plans
+    pairs = context.pool.pairs
     exact[using] = [
-        twice(plans[j], c) for j, c in zip(using.tolist(), found.own[using].tolist(), strict=True)
+        twice(pairs[g], c)
+        for g, c in zip(found.ids[using].tolist(), found.own[using].tolist(), strict=True)
     ]
     found.again &= ~exact
     count = len(found.plans)
@@ -313,10 +319,11 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
 
 def _twice(
     context: StabilityContext, model: Model, field: str, doubled: PlanEvaluator
-) -> Callable[[TaskPlan, float], bool]:
+) -> Callable[[frozenset[tuple[str, str | None]], float], bool]:
     """Whether a task plan's cost under the doubled figure is exactly twice its cost
-    ``cost`` (then it is not scored again): under a size-based cost model, a task plan whose
-    every role is answered by the model alone, the model without a setup cost.
+    ``cost``, given what it involves (:meth:`StabilityContext.pairs`; then it is not scored
+    again): under a size-based cost model, a task plan whose every role is answered by the
+    model alone, the model without a setup cost.
 
     Every term of such a cost is a call's cost under that cost model, the model's size
     times token counts (:mod:`aalps.cost_models.call_costs`; a tool call costs nothing
@@ -335,13 +342,12 @@ def _twice(
         or float(doubled._model_sizes[name]) != 2.0 * size
         or not _SMALLEST <= size <= _LARGEST
     ):
-        return lambda tp, cost: False
+        return lambda pairs, cost: False
     alone: dict[frozenset[tuple[str, str | None]], bool] = {}
 
-    def twice(tp: TaskPlan, cost: float) -> bool:
+    def twice(pairs: frozenset[tuple[str, str | None]], cost: float) -> bool:
         if not (cost == 0.0 or _SMALLEST <= cost <= _LARGEST):
             return False
-        pairs = context.pairs(tp)
         known = alone.get(pairs)
         if known is None:
             known = alone[pairs] = bool(pairs) and all(m == name for m, _ in pairs)
