@@ -57,9 +57,6 @@ class StabilityContext:
         self._able_by_spec: dict[RoleSpec, tuple[str, ...]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
-        self._pairs_of: dict[tuple[int, object], frozenset[tuple[str, str | None]]] = {}
-        self._table_keys: dict[tuple[str, object], int] = {}
-        self._table_ids: dict[object, int] = {}
         self._bases: dict[int, _Candidates] = {}
         self._role_swaps: dict[tuple[int, int, str], list[int]] = {}
         self._chosen_of: dict[int, _Chosen] = {}
@@ -108,8 +105,7 @@ class StabilityContext:
         return (model, capability) in self._pairs(tp)
 
     def pairs(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
-        """Every (model, capability) and (model, "") the roles of ``tp`` involve (one set
-        shared by the task plans of equal roles and capabilities)."""
+        """Every (model, capability) and (model, "") the roles of ``tp`` involve."""
         return self._pairs(tp)
 
     def _pairs(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
@@ -124,32 +120,23 @@ class StabilityContext:
         return pairs
 
     def _pairs_new(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
-        """:meth:`_pairs` worked out: made once per (capabilities, roles), since many tasks'
-        plans share their roles and their roles' capabilities."""
-        key = (self._table_key(tp), tp.roles)
-        pairs = self._pairs_of.get(key)
-        if pairs is None:
-            table = self._capability_table(tp)
-            found: set[tuple[str, str | None]] = set()
-            for r in tp.roles:
-                capability = table.get(r.role)
-                for m in (r.model,) if not r.ensemble else (s.model for s in r.ensemble):
-                    found.add((m, ""))
-                    found.add((m, capability))
-            pairs = self._pairs_of[key] = frozenset(found)
-        return pairs
-
-    def _table_key(self, tp: TaskPlan) -> int:
-        """A number per distinct capability table (:meth:`_capability_table`) of the task
-        plan's task and operator."""
+        """:meth:`_pairs` worked out from the roles and their capabilities."""
         key = (tp.task_id, tp.operator)
-        known = self._table_keys.get(key)
-        if known is None:
-            content = (tp.operator, tuple(self._capability_table(tp).items()))
-            known = self._table_keys[key] = self._table_ids.setdefault(
-                content, len(self._table_ids)
-            )
-        return known
+        table = self._capabilities.get(key)
+        if table is None:
+            table = self._capability_table(tp)
+        found: set[tuple[str, str | None]] = set()
+        add = found.add
+        for r in tp.roles:
+            capability = table.get(r.role)
+            if r.ensemble:
+                for share in r.ensemble:
+                    add((share.model, ""))
+                    add((share.model, capability))
+            else:
+                add((r.model, ""))
+                add((r.model, capability))
+        return frozenset(found)
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""

@@ -11,6 +11,8 @@ alternative whose crossing cannot come as near to 1 as the nearest one found (wi
 relative margin of :data:`_MARGIN`, far above the floats' rounding) is not scored again;
 the others are, nearest-bounded first, and the ends are then replayed in the alternatives'
 order, so that the same crossing and the same first alternative reaching it are named.
+Under a size-based cost model a task plan whose roles the model alone answers has ``C0``
+0, and its cost at 2 is exactly twice its cost (:func:`_twice`): it is never scored again.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class _Alternatives:
     success with it, and whether it uses the model (scored again under the doubled figure)."""
 
     plans: list[TaskPlan]
+    ids: np.ndarray  # their ids in the context's pool
     again: np.ndarray
     cost1: np.ndarray  # the whole plan's, with this alternative
     rest2: np.ndarray  # the whole plan's at 2 without the task
@@ -105,6 +108,7 @@ def _alternatives(
     plans = pool.plans
     return _Alternatives(
         [plans[g] for g in ids.tolist()],
+        ids,
         pool.involving((model, ""))[ids],
         cost1,
         left2[index],
@@ -128,6 +132,7 @@ def _walked(
     total1, total2 = math.fsum(costs1), math.fsum(costs2)
     success = math.prod(o.success_probability for o in context.outcomes)
     plans: list[TaskPlan] = []
+    taken: list[int] = []
     again: list[bool] = []
     cost1: list[float] = []
     rest2: list[float] = []
@@ -151,6 +156,7 @@ def _walked(
             )
         alt = pool.plans[g]
         plans.append(alt)
+        taken.append(g)
         again.append(context.involves(alt, model, ""))
         cost1.append(total1 - costs1[i] + outcome.expected_cost)
         rest2.append(total2 - costs2[i])
@@ -158,6 +164,7 @@ def _walked(
         probability.append(p)
     return _Alternatives(
         plans,
+        np.array(taken, dtype=np.intp),
         np.array(again, dtype=bool),
         np.array(cost1, dtype=float),
         np.array(rest2, dtype=float),
@@ -201,7 +208,7 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     costs1 = [o.expected_cost for o in context.outcomes]
     costs2 = [
         2.0 * cost
-        if twice(tp, cost)
+        if twice(context.pairs(tp), cost)
         else (doubled if context.involves(tp, model.name, "") else evaluator)
         .task_outcome(tp)
         .expected_cost
@@ -220,9 +227,10 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     # Those whose cost at 2 is twice their cost: settled with the others, in arrays.
     exact = np.zeros(len(found.plans), dtype=bool)
     using = np.flatnonzero(found.again)
-    plans = found.plans
+    pairs = context.pool.pairs
     exact[using] = [
-        twice(plans[j], c) for j, c in zip(using.tolist(), found.own[using].tolist(), strict=True)
+        twice(pairs[g], c)
+        for g, c in zip(found.ids[using].tolist(), found.own[using].tolist(), strict=True)
     ]
     found.again &= ~exact
     count = len(found.plans)
@@ -313,10 +321,11 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
 
 def _twice(
     context: StabilityContext, model: Model, field: str, doubled: PlanEvaluator
-) -> Callable[[TaskPlan, float], bool]:
+) -> Callable[[frozenset[tuple[str, str | None]], float], bool]:
     """Whether a task plan's cost under the doubled figure is exactly twice its cost
-    ``cost`` (then it is not scored again): under a size-based cost model, a task plan whose
-    every role is answered by the model alone, the model without a setup cost.
+    ``cost``, given what it involves (:meth:`StabilityContext.pairs`; then it is not scored
+    again): under a size-based cost model, a task plan whose every role is answered by the
+    model alone, the model without a setup cost.
 
     Every term of such a cost is a call's cost under that cost model, the model's size
     times token counts (:mod:`aalps.cost_models.call_costs`; a tool call costs nothing
@@ -335,13 +344,12 @@ def _twice(
         or float(doubled._model_sizes[name]) != 2.0 * size
         or not _SMALLEST <= size <= _LARGEST
     ):
-        return lambda tp, cost: False
+        return lambda pairs, cost: False
     alone: dict[frozenset[tuple[str, str | None]], bool] = {}
 
-    def twice(tp: TaskPlan, cost: float) -> bool:
+    def twice(pairs: frozenset[tuple[str, str | None]], cost: float) -> bool:
         if not (cost == 0.0 or _SMALLEST <= cost <= _LARGEST):
             return False
-        pairs = context.pairs(tp)
         known = alone.get(pairs)
         if known is None:
             known = alone[pairs] = bool(pairs) and all(m == name for m, _ in pairs)

@@ -34,7 +34,7 @@ def _check(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[int, 
             plans = [*plan.tasks, *(context.pool.plans[g] for g in ids.tolist())]
             for tp in plans:
                 cost = evaluator.task_outcome(tp).expected_cost
-                if twice(tp, cost):
+                if twice(context.pairs(tp), cost):
                     assert doubled.task_outcome(tp).expected_cost == 2.0 * cost
                     taken += 1
                 elif context.involves(tp, model.name, ""):
