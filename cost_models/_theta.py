@@ -18,8 +18,9 @@ from fractions import Fraction
 from typing import Any
 
 import sympy
-from aalps.cost_models._cone import _rational, _sign
+from aalps.cost_models._cone import Vec, _dot, _rational, _sign
 from aalps.cost_models._dominance import _MAX_ALTS, _Dominance, _is_atomic_factor, _Term
+from aalps.cost_models._growth_terms import _Key
 
 __all__ = ["Signed"]
 
@@ -32,8 +33,10 @@ class _Theta(_Dominance):
     def __init__(self, *args: Any) -> None:
         # None while the assumptions are parsed (before the cone and the constants exist).
         self._analyzed: dict[sympy.Expr, _Term] | None = None
+        self._projections: dict[Vec, tuple[Fraction | int, ...]] | None = None
         super().__init__(*args)
         self._analyzed = {}
+        self._projections = {}
         self._cache: dict[sympy.Expr, Signed] = {}
 
     def _analyze(self, term: sympy.Expr) -> _Term:
@@ -50,6 +53,25 @@ class _Theta(_Dominance):
         return _Term(
             known.model, known.core, known.coef, known.key, known.proj, known.exp_id, known.alts
         )
+
+    def _term(
+        self,
+        model: sympy.Expr,
+        core: sympy.Expr,
+        coef: sympy.Expr,
+        key: _Key,
+        alts: tuple[tuple[_Term, ...], ...] = (),
+    ) -> _Term:
+        """:meth:`_Dominance._term` with the degree vector's projections on the cone's
+        generators remembered per vector (terms of a plan share a few degree vectors)."""
+        memo = self._projections
+        if memo is None:
+            return super()._term(model, core, coef, key, alts)
+        proj = memo.get(key.deg)
+        if proj is None:
+            proj = memo[key.deg] = tuple(_dot(key.deg, g) for g in self.gens)
+        exp_id = self._exp_ids.setdefault(key.exp, len(self._exp_ids))
+        return _Term(model, core, coef, key, proj, exp_id, alts)
 
     # ----------------------------------------------------------------- entry points
 

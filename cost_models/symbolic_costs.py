@@ -99,7 +99,19 @@ def cost_schedule(
         cap = capability.get(assignment.role)
         if cap is not None:
             calls[assignment.role] = role_entry(evaluator, assignment, cap, SYMBOLIC).calls
-    return spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC), calls
+    # Read with no reliability, the schedule is the task's and the parameters' alone: task
+    # plans that differ only in their models share it (and so do tasks that read alike).
+    # (The key reads the evaluator's own shape of the task: another shape is not shared.)
+    own = shape is evaluator._compiled[task_plan.task_id].symbolic
+    part = _part(evaluator, task_plan) if own else None
+    key = None if part is None else (part, task_plan.params)
+    schedules = _tables(evaluator)[2]
+    schedule = None if key is None else schedules.get(key)
+    if schedule is None:
+        schedule = spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC)
+        if key is not None:
+            schedules[key] = schedule
+    return schedule, calls
 
 
 #: The shape fields a task plan's cost reads besides its operator's schedule: the prompt
@@ -109,10 +121,14 @@ _COST_FIELDS = frozenset({"prompt"})
 _UNVERIFIED_FIELDS = frozenset({"block_count", "acceptance"})
 
 #: Per evaluator: per (task, operator), the part of :func:`shared_key` its task gives (None:
-#: not shared); and per shared key, the first task plan whose cost was built with it.
-_SHARED: weakref.WeakKeyDictionary[
-    PlanEvaluator, tuple[dict[tuple[str, Operator], Hashable | None], dict[Hashable, TaskPlan]]
-] = weakref.WeakKeyDictionary()
+#: not shared); per shared key, the first task plan whose cost was built with it; and per
+#: (part, parameters), a :data:`SUCCESS_ONLY` operator's schedule (:func:`cost_schedule`).
+_Tables = tuple[
+    dict[tuple[str, Operator], Hashable | None],
+    dict[Hashable, TaskPlan],
+    dict[Hashable, Schedule],
+]
+_SHARED: weakref.WeakKeyDictionary[PlanEvaluator, _Tables] = weakref.WeakKeyDictionary()
 
 
 def _exact(values: tuple[object, ...]) -> Hashable | None:
@@ -147,23 +163,26 @@ def shared_key(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Hashable | None
     """A key equal for two task plans whose symbolic costs are built from equal inputs (so
     are the same expression): their operator, roles and parameters, and what the cost reads
     of their tasks (:func:`_task_part`); None when the cost is not shared."""
-    parts = _tables(evaluator)[0]
-    at = (task_plan.task_id, task_plan.operator)
-    if at not in parts:
-        parts[at] = _task_part(evaluator, task_plan)
-    part = parts[at]
+    part = _part(evaluator, task_plan)
     if part is None:
         return None
     return part, task_plan.roles, task_plan.params
 
 
-def _tables(
-    evaluator: PlanEvaluator,
-) -> tuple[dict[tuple[str, Operator], Hashable | None], dict[Hashable, TaskPlan]]:
+def _part(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Hashable | None:
+    """:func:`_task_part`, once per (task, operator)."""
+    parts = _tables(evaluator)[0]
+    at = (task_plan.task_id, task_plan.operator)
+    if at not in parts:
+        parts[at] = _task_part(evaluator, task_plan)
+    return parts[at]
+
+
+def _tables(evaluator: PlanEvaluator) -> _Tables:
     """The evaluator's :data:`_SHARED` tables (made on first use)."""
     tables = _SHARED.get(evaluator)
     if tables is None:
-        tables = _SHARED[evaluator] = ({}, {})
+        tables = _SHARED[evaluator] = ({}, {}, {})
     return tables
 
 

@@ -108,7 +108,9 @@ def test_growing_memo_follows_the_symbols_the_assumptions_bound():
 
 def test_analysis_memo_gives_new_equal_records():
     """A term analyzed again is a new record equal to a fresh analyzer's (terms are told
-    apart by identity), and the bounds are a fresh analyzer's."""
+    apart by identity), its projections the plain dot products."""
+    from aalps.cost_models._cone import _dot
+
     k, l, b = sympy.symbols("k l b", positive=True)  # noqa: E741
     m = sympy.Symbol("m_x", positive=True)
     terms = [3 * m * k**2 * l, 2**k * k, sympy.log(k) * l / 7, m * (k + l), b * k]
@@ -117,6 +119,8 @@ def test_analysis_memo_gives_new_equal_records():
         first, again = kept._analyze(term), kept._analyze(term)
         fresh = _Theta((b, k, l), (m,), (b <= k,))._analyze(term)
         assert first is not again
+        # The remembered projections are the degree vector's on each cone generator.
+        assert first.proj == tuple(_dot(first.key.deg, g) for g in kept.gens)
         for field in ("model", "core", "coef", "key", "proj", "alts"):
             assert getattr(first, field) == getattr(again, field) == getattr(fresh, field)
 
