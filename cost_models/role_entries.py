@@ -168,7 +168,9 @@ def resolved_roles(
         if cap is not None:
             entries.append(role_entry(evaluator, assignment, cap, arithmetic))
     known = evaluator._resolved.setdefault(arithmetic.name, {})
-    key = entries[0] if len(entries) == 1 else tuple(entries)
+    # As :func:`~.task_scoring.numeric_outcome` keys them: one entry, a tuple of several,
+    # None for none.
+    key = None if not entries else entries[0] if len(entries) == 1 else tuple(entries)
     roles = known.get(key)
     if roles is None:
         roles = known[key] = resolve(entries, arithmetic)

@@ -52,6 +52,7 @@ from aalps.cost_models.role_calls import RoleCalls, member_models
 from aalps.cost_models.role_entries import (
     Resolved,
     RoleEntry,
+    RoleFigures,
     RoleKey,
     resolve,
     resolved_roles,
@@ -219,7 +220,8 @@ def numeric_outcome(
     known = evaluator._role_calls.get(name)
     if known is None:
         known = evaluator._role_calls[name] = {}
-    entries = []
+    # The roles' entries in order: one entry, or a tuple of them (None: no role).
+    key: Any = None
     for assignment in task_plan.roles:
         role = assignment.role
         cap = capability.get(role)
@@ -231,14 +233,19 @@ def numeric_outcome(
             entry = known.get((role, assignment.model, assignment.votes, assignment.ensemble, cap))
             if entry is None:
                 entry = role_entry(evaluator, assignment, cap, arithmetic)
-            entries.append(entry)
+            if key is None:
+                key = entry
+            elif type(key) is tuple:
+                key = (*key, entry)
+            else:
+                key = (key, entry)
     # :func:`resolved_roles`'s look-up, inlined.
     resolved = evaluator._resolved.get(name)
     if resolved is None:
         resolved = evaluator._resolved[name] = {}
-    key = entries[0] if len(entries) == 1 else tuple(entries)
     both = resolved.get(key)
     if both is None:
+        entries = [] if key is None else list(key) if type(key) is tuple else [key]
         both = resolved[key] = resolve(entries, arithmetic)
     roles, models, has_setup, reliability, figures = both
     rated = spec.rated(task, models, capability, reliability, arithmetic) if rates else reliability
@@ -289,11 +296,15 @@ def numeric_outcome(
         if g.variance:
             if per_attempt is None:
                 # Per-attempt cost of each random group, with the groups that follow it.
-                per_attempt = {
-                    f.role: roles[f.role].attempt_cost(request, f.input, f.output, prompt)
-                    for f in groups
-                    if f.variance or f.follows
-                }
+                per_attempt = (
+                    {
+                        f.role: roles[f.role].attempt_cost(request, f.input, f.output, prompt)
+                        for f in groups
+                        if f.variance or f.follows
+                    }
+                    if one_call is None
+                    else _pass_attempts(groups, figures, one_call)
+                )
             one = per_attempt[role] + sum(per_attempt[f.role] for f in groups if f.follows == role)
             variance = variance + g.variance * one * one
             if g.retry_units and retry is None:
@@ -321,7 +332,9 @@ def numeric_outcome(
         log_success = math.log(success) if success > 0 else -math.inf
         float_success = success
     else:
-        log_cost, log_success = log_of(cost), log_of(success)
+        log_cost = log_of(cost)
+        # A sure success as the int 1 (a tool's 1 - 0): log_of's mpmath log gives 0.0.
+        log_success = 0.0 if type(success) is int and success == 1 else log_of(success)
         float_success = to_float(success)
     return _outcome(
         cost if type(cost) is float else to_float(cost),
@@ -335,6 +348,27 @@ def numeric_outcome(
         0.0 if setup is None else float(setup),
         share if type(share) is float else to_float(share),
     )
+
+
+def _pass_attempts(
+    groups: tuple[CallGroup, ...],
+    figures: dict[str, RoleFigures],
+    one_call: Callable[[Value, Value, Value], Value],
+) -> dict[str, Value]:
+    """Each random group's (and each follower's) per-attempt cost, by role, under a cost
+    model of forward passes whose prompt is not cached (:attr:`Settings.one_call`): what
+    :meth:`RoleCalls.attempt_cost` gives there (``cached_attempt_cost`` is each member's
+    ``votes · one_call(size, input, output)``), by the same operations."""
+    per_attempt: dict[str, Value] = {}
+    for f in groups:
+        if f.variance or f.follows:
+            _, pricing, votes, rest, _, _, _ = figures[f.role]
+            tokens_in, tokens_out = f.input, f.output
+            one = votes * one_call(pricing.size, tokens_in, tokens_out)
+            for m in rest:
+                one = one + m.votes * one_call(m.pricing.size, tokens_in, tokens_out)
+            per_attempt[f.role] = one
+    return per_attempt
 
 
 #: :class:`TaskOutcome`'s fields, in the order :func:`_outcome` writes them.
