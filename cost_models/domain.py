@@ -423,6 +423,12 @@ class TaskPlan:
             object.__setattr__(self, "_hash", cached)
         return cached
 
+    def __getstate__(self) -> dict[str, object]:
+        # The cached hash stays behind: another process hashes strings with its own seed.
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
     @property
     def role_map(self) -> Mapping[str, RoleAssignment]:
         return {r.role: r for r in self.roles}
