@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aalps.cost_models.arithmetic import Arithmetic
+from aalps.cost_models.arithmetic import Arithmetic, power
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -81,7 +81,7 @@ class ChunkAggregate(OperatorSpec):
         chunks = arithmetic.ceil(total / params["chunk"])
         size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
         chunk_in = prompt + size
-        success = reliability("worker", chunk_in, chain_decisions(shape, chunks)) ** chunks
+        success = power(reliability("worker", chunk_in, chain_decisions(shape, chunks)), chunks)
         # Scored for every candidate chunk count: the groups are built as a tuple at once.
         if not shape.llm_aggregator:
             if not arithmetic.groups:
