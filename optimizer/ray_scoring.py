@@ -23,15 +23,17 @@ finite number (the evaluator's pass raises there and falls back to mpmath), a fi
 is not a float, not finite or zero, any exception. A twin task (:mod:`.task_twins`) is
 scored as its twin's plan, as the evaluator does.
 
-At a point, task plans whose figures read the same numbers share one scoring, by the rule
+At a point, task plans whose figures read the same share one scoring, by the rule
 :mod:`aalps.optimizer.operator_twins` shares the search's: the same operator, roles'
-entries and parameters, and equal values (with their types, none a ``-0.0``) of the shape
-fields the operator and the scoring read
-(:func:`~aalps.optimizer.operator_twins.scored_fields`; DIRECT reads no block). The sizes
-among them are read from the point's numbers by expression (a request has a few dozen
-distinct ones), so a task plan whose figures are known there costs no shape either: in a
-1,000-task plan about six in ten. ``tests/optimizer/test_ray_scoring.py`` checks the
-figures against the evaluator's on every candidate of many requests.
+entries and parameters, and the same shape fields where the operator and the scoring read
+(:func:`~aalps.optimizer.operator_twins.scored_fields`; DIRECT reads no block): the same
+size expressions (a number at a point is its expression's: a 1,000-task request has a few
+dozen distinct ones), the other fields equal with their types (none a ``-0.0``). The task
+plans are grouped once; a task plan whose group was scored at the point costs a look-up,
+no shape: in a 1,000-task plan about six in ten. Where the evaluator scored a group's task
+plan (an mpmath pass far along the ray), the others of the group take its figures too.
+``tests/optimizer/test_ray_scoring.py`` checks the figures against the evaluator's on
+every candidate of many requests.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from aalps.cost_models.arithmetic import FLOAT
 from aalps.cost_models.domain import TaskPlan
@@ -56,8 +58,6 @@ from aalps.optimizer.operator_twins import scored_fields
 
 __all__ = ["RayScorer", "RayTask"]
 
-#: Not among the figures shared at a point.
-_MISSING = object()
 #: Ray points whose shapes are kept at once (a crossover search visits about thirty).
 _POINTS = 64
 
@@ -90,10 +90,10 @@ class _Prepared:
     params: tuple[tuple[str, int], ...]
     recipe: Recipe
     tables: object  # the evaluators' role tables the entries were taken from
-    #: What the figures read, when declared: the number of all but the sizes (operator,
-    #: unverified, roles' entries by identity, parameters, the fields that are no size),
-    #: and the size expressions (their numbers at a point are the rest).
-    reads: tuple[int, tuple[Any, ...]] | None
+    #: The number of what the figures read, when declared (operator, unverified, roles'
+    #: entries by identity, parameters, the scored fields: sizes by expression, the others
+    #: by value): task plans of one group have the same figures at a point.
+    group: int | None
 
 
 class RayScorer:
@@ -107,10 +107,10 @@ class RayScorer:
         self._enabled = request.constraints.parallelism is None
         # Per task plan, by ``id`` (kept beside it: no dataclass hash per look-up).
         self._prepared: dict[int, tuple[TaskPlan, _Prepared | None]] = {}
-        # Numbers of what task plans read but their sizes (see ``_Prepared.reads``).
-        self._statics: dict[Hashable, int] = {}
+        # Numbers of what task plans read (see ``_Prepared.group``).
+        self._groups: dict[Hashable, int] = {}
         # Per ray point: the shapes built there, and the figures by what they read.
-        self._points: dict[float, tuple[SizeMemo, dict[Hashable, RayTask | None]]] = {}
+        self._points: dict[float, tuple[SizeMemo, dict[int, RayTask | TaskOutcome]]] = {}
 
     def figures(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> RayTask | TaskOutcome:
         """The task plan's figures at ``evaluator``'s point (not the scale point): a
@@ -156,13 +156,20 @@ class RayScorer:
                     prepared = None
                 entry = prepared_of[id(tp)] = (tp, prepared)
             prepared = entry[1]
-            found = None
+            found: RayTask | TaskOutcome | None = None
+            group = None
             if prepared is not None and prepared.tables is tables:
+                group = prepared.group
                 try:
                     found = score(evaluator, memo, shared, prepared)
                 except Exception:  # noqa: BLE001 - as above
                     found = None
-            ordered[position] = found if found is not None else evaluator.task_outcome(tp)
+            if found is None:
+                # The evaluator's figures (an mpmath pass, far along the ray), the group's.
+                found = evaluator.task_outcome(tp)
+                if group is not None:
+                    shared[group] = found
+            ordered[position] = found
 
     def _prepare(
         self, evaluator: PlanEvaluator, memo: SizeMemo, task_plan: TaskPlan
@@ -193,9 +200,10 @@ class RayScorer:
             share = amortized(amount, evaluator.request.volume, FLOAT)
         facts = evaluator.facts
         known = recipe(task, facts.incoming[task.id], facts.references[task.id])
-        # What the figures read: the sizes among the scored fields (numbers at each point),
+        # What the figures read: the size expressions among the scored fields (by identity:
+        # the same expression, the same number at any point; the recipe keeps them alive)
         # and the other fields' values, the same at every point (with their types).
-        reads: tuple[Any, ...] | None = None
+        group = None
         fields = scored_fields(task_plan.operator, task)
         if fields is not None and "aggregate_tokens" not in fields:
             sizes = dict(known.items)
@@ -207,9 +215,15 @@ class RayScorer:
                 for value in (getattr(shape, name),)
             )
             if not _negative_zero(tuple(v for _, _, v in constants)):
-                static = (task_plan.operator, unverified, tuple(entries), task_plan.params)
-                number = self._statics.setdefault((static, constants), len(self._statics))
-                reads = (number, tuple(sizes[name] for name in fields if name in sizes))
+                reads = (
+                    task_plan.operator,
+                    unverified,
+                    tuple(entries),
+                    task_plan.params,
+                    constants,
+                    tuple((name, id(sizes[name])) for name in fields if name in sizes),
+                )
+                group = self._groups.setdefault(reads, len(self._groups))
         return _Prepared(
             spec,
             unverified,
@@ -219,7 +233,7 @@ class RayScorer:
             task_plan.params,
             known,
             evaluator._role_calls,
-            reads,
+            group,
         )
 
     @staticmethod
@@ -234,32 +248,20 @@ class RayScorer:
         self,
         evaluator: PlanEvaluator,
         memo: SizeMemo,
-        shared: dict[Hashable, RayTask | None],
+        shared: dict[int, RayTask | TaskOutcome],
         prepared: _Prepared,
-    ) -> RayTask | None:
+    ) -> RayTask | TaskOutcome | None:
         """:func:`numeric_outcome`'s cost and success in floats, or None (the evaluator's);
-        shared at the point by the task plans that read the same (:mod:`.operator_twins`'s
-        rule: the same operator, roles' entries and parameters, equal fields with their
-        types, none a ``-0.0``). The sizes are read from the point's numbers by expression
-        (the shape is built only when one is not there yet, or the figures are new)."""
-        reads = prepared.reads
-        shape = None
-        key = None
-        if reads is not None:
-            values = _numbers(memo.numbers, reads[1])
-            if values is None:
-                shape = self._shape(evaluator, memo, prepared.recipe)
-                values = _numbers(memo.numbers, reads[1])
-            if values:  # not ``()``: a float -0.0 or not a float
-                key = (reads[0], values)
-                found = shared.get(key, _MISSING)
-                if found is not _MISSING:
-                    return cast("RayTask | None", found)
-        if shape is None:
-            shape = self._shape(evaluator, memo, prepared.recipe)
-        result = self._run(evaluator, shape, prepared)
-        if key is not None:
-            shared[key] = result
+        shared at the point by the task plans of its group (``_Prepared.group``), which
+        then need no shape either (nor an mpmath pass, where the evaluator scored one)."""
+        group = prepared.group
+        if group is not None:
+            known = shared.get(group)
+            if known is not None:
+                return known
+        result = self._run(evaluator, self._shape(evaluator, memo, prepared.recipe), prepared)
+        if group is not None and result is not None:
+            shared[group] = result
         return result
 
     def _run(
@@ -307,23 +309,6 @@ class RayScorer:
         if type(cost) is not float or not 0.0 < cost < math.inf:
             return None
         return RayTask(cost, math.log(cost), log_success)
-
-
-def _numbers(
-    numbers: dict[int, tuple[Any, Any]], exprs: tuple[Any, ...]
-) -> tuple[float, ...] | None:
-    """The floats of ``exprs`` at a point (a :class:`SizeMemo`'s ``numbers``): None when one
-    is not there yet; ``()`` when one is no float or a ``-0.0`` (its figures not shared)."""
-    found = []
-    for expr in exprs:
-        entry = numbers.get(id(expr))
-        if entry is None or entry[0] is not expr:
-            return None
-        value = entry[1]
-        if type(value) is not float or (not value and math.copysign(1.0, value) < 0):
-            return ()
-        found.append(value)
-    return tuple(found)
 
 
 def _negative_zero(values: tuple[Any, ...]) -> bool:
