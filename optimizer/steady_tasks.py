@@ -163,10 +163,11 @@ class SteadyOutcomes:
             )
         return reference.swapped(changes)
 
-    def _figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskOutcome:
-        """One task plan's figures at ``evaluator``'s point (a steady one's computed once)."""
+    def _figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskFigures:
+        """One task plan's figures at ``evaluator``'s point (a steady one's computed once, a
+        moving one's by :class:`.RayScorer`)."""
         if not self.steady(task_plan):
-            return evaluator.task_outcome(task_plan)
+            return self._scorer.figures(evaluator, task_plan)
         outcome = self._known.get(task_plan)
         if outcome is None:
             outcome = self._known[task_plan] = evaluator.task_outcome(task_plan)
@@ -188,9 +189,7 @@ class SteadyOutcomes:
         steady, moving = entry[1]
         ordered: list[TaskFigures | None] = list(steady)
         if lean:
-            score = self._scorer.figures
-            for position, tp in moving:
-                ordered[position] = score(evaluator, tp)
+            self._scorer.fill(evaluator, ordered, moving)
         else:
             for position, tp in moving:
                 ordered[position] = evaluator.task_outcome(tp)
@@ -205,7 +204,7 @@ class SteadyOutcomes:
         for position, task_id in enumerate(evaluator.facts.order):
             tp = by_task[task_id]
             if self.steady(tp):
-                ordered.append(self._figure(evaluator, tp))
+                ordered.append(cast(TaskOutcome, self._figure(evaluator, tp)))
             else:
                 ordered.append(None)
                 moving.append((position, tp))

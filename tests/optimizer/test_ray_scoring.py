@@ -16,6 +16,7 @@ import pytest
 from aalps.cost_models.domain import OptimizeRequest
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
+from aalps.cost_models.outcomes import TaskOutcome
 from aalps.optimizer.enumeration import build_spaces
 from aalps.optimizer.ray_scoring import RayScorer, RayTask
 from aalps.optimizer.space import Metrics
@@ -97,3 +98,35 @@ def test_twins_and_fallbacks_take_the_evaluators_figures() -> None:
             want.log_success,
         )
     assert lean > 0  # scored as their twins' plans, without the evaluator
+
+
+def test_task_plans_reading_the_same_share_one_scoring() -> None:
+    request = load_request(wide_request_data(1, 200, 6))
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+    assert spaces is not None
+    task_plans = [c.plan for space in spaces for c in space.candidates]
+    scorer = RayScorer(evaluator)
+    runs = 0
+    run = scorer._run
+
+    def counted(*args: object) -> RayTask | None:
+        nonlocal runs
+        runs += 1
+        return run(*args)  # type: ignore[arg-type]
+
+    scorer._run = counted  # type: ignore[method-assign]
+    lean = 0
+    for scale in (2.5, 300.0, 65536.0):  # far out, some figures take an mpmath pass
+        point, fresh = evaluator.at(scale), PlanEvaluator(request, scale=scale)
+        for tp in task_plans:
+            got, want = scorer.figures(point, tp), fresh.task_outcome(tp)
+            lean += isinstance(got, RayTask)
+            if isinstance(got, TaskOutcome):  # the evaluator's (maybe a groupmate's): whole
+                assert repr(got) == repr(want)
+            assert (got.expected_cost, got.log_cost, got.log_success) == (
+                want.expected_cost,
+                want.log_cost,
+                want.log_success,
+            )
+    assert 0 < runs < 0.8 * lean  # many lean figures were another task plan's
