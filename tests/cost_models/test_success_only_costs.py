@@ -15,11 +15,9 @@ from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import OPERATORS, TaskShape, applicable_operators
 from aalps.cost_models.plan_checks import model_problem
-from aalps.cost_models.role_calls import member_models
-from aalps.cost_models.setup_costs import amortized, setup_of
 from aalps.cost_models.symbolic_costs import SUCCESS_ONLY, cost_schedule
-from aalps.cost_models.tools import tool_figures
 
+from tests.cost_models.full_run_costs import full_run_cost
 from tests.optimizer.random_requests import random_request_data, wide_request_data
 
 _VOTES = (1, 3, 9)
@@ -54,19 +52,6 @@ def _task_plans(evaluator: PlanEvaluator, operators: frozenset[Operator]) -> lis
     return out
 
 
-def _full_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
-    """The cost as :func:`~.symbolic_costs.task_cost` built it before the shortcut: from the
-    full run, the real reliabilities in."""
-    shape = evaluator._compiled[task_plan.task_id].symbolic
-    schedule, calls, _ = evaluator._run(task_plan, SYMBOLIC, shape)
-    req = evaluator.request
-    return sympy.Add(
-        *(calls[g.role].cost(g, req, SYMBOLIC, shape.prompt) for g in schedule.groups),
-        tool_figures(schedule.tools, req.cost_model)[0],
-        amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
-    )
-
-
 def _requests() -> list:
     datas = [random_request_data(seed) for seed in range(1, 41)]
     datas += [wide_request_data(seed, 12, 6) for seed in range(3)]
@@ -86,7 +71,7 @@ def test_success_only_cost_equals_the_full_run():
             assert _exact(schedule.groups) == _exact(full.groups)
             assert schedule.tools == full.tools
             assert calls == full_calls
-            expected = _full_cost(reference, task_plan)
+            expected = full_run_cost(reference, task_plan)
             got = symbolic_costs.task_cost(shortcut, task_plan)
             assert sympy.srepr(got) == sympy.srepr(expected), task_plan
             assert got != 0, task_plan  # a real cost

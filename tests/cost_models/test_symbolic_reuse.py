@@ -13,6 +13,8 @@ from aalps.cost_models._theta import _Theta
 from aalps.cost_models.bounds import derive_bound, separation
 from sympy import Max, Min, ceiling, log
 
+from tests.cost_models.full_run_costs import full_run_cost
+
 k, l, b = sympy.symbols("k l b", positive=True)  # noqa: E741 (the paper's names)
 m_a, m_b = sympy.symbols("m_a m_b", positive=True)
 CONTEXT = {"growing": (k, l, b), "model_symbols": (m_a, m_b), "assumptions": (b <= k,)}
@@ -226,23 +228,6 @@ def test_threads_keep_their_own_analyzers():
         assert list(pool.map(shared, costs * 3)) == expected * 3
 
 
-def _full_run_cost(evaluator, task_plan) -> sympy.Expr:  # noqa: ANN001 - a test helper
-    """The task plan's cost from the operator's full run (no shared schedule or cost)."""
-    from aalps.cost_models.arithmetic import SYMBOLIC
-    from aalps.cost_models.role_calls import member_models
-    from aalps.cost_models.setup_costs import amortized, setup_of
-    from aalps.cost_models.tools import tool_figures
-
-    shape = evaluator._compiled[task_plan.task_id].symbolic
-    schedule, calls, _ = evaluator._run(task_plan, SYMBOLIC, shape)
-    req = evaluator.request
-    return sympy.Add(
-        *(calls[g.role].cost(g, req, SYMBOLIC, shape.prompt) for g in schedule.groups),
-        tool_figures(schedule.tools, req.cost_model)[0],
-        amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
-    )
-
-
 def test_tasks_that_read_alike_share_the_cost_that_building_gives():
     """Task plans of different tasks whose operators read the same shape fields share one
     built cost (:func:`.symbolic_costs.shared_key`) and schedule; each equals the cost of the
@@ -267,7 +252,7 @@ def test_tasks_that_read_alike_share_the_cost_that_building_gives():
             for candidate in space.candidates[:12]:
                 task_plan = candidate.plan
                 got = evaluator.task_cost(task_plan)
-                built = _full_run_cost(reference, task_plan)
+                built = full_run_cost(reference, task_plan)
                 # Structural equality (srepr would print integers of thousands of digits).
                 assert got == built and type(got) is type(built)
                 key = symbolic_costs.shared_key(evaluator, task_plan)
@@ -304,7 +289,7 @@ def test_shared_costs_follow_a_new_catalog():
     changed = 0
     for task_plan, old in zip(plans, before, strict=True):
         got = other.task_cost(task_plan)
-        built = _full_run_cost(fresh, task_plan)
+        built = full_run_cost(fresh, task_plan)
         assert got == built and type(got) is type(built)
         assert evaluator.task_cost(task_plan) is old
         changed += got != old
