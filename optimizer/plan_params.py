@@ -11,11 +11,16 @@ requires, and every suggested plan is feasible.
 
 One walk over the space serves both directions (:meth:`PlanParams.suggest` for a trial,
 :meth:`PlanParams.encode` for recording a known plan), so the two cannot drift apart.
+
+Equal distributions are one object per :class:`PlanParams` (:class:`_Distributions`): a
+recorded trial of a 1,000-task plan names some 2,600 parameters over a few dozen distinct
+distributions, and Optuna's in-memory storage deep-copies each trial it adds, copying a
+shared object once (about half of recording such a plan, with building them anew).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -36,6 +41,7 @@ class PlanParams:
 
     def __init__(self, spaces: Sequence[TaskSpace]) -> None:
         self.spaces = list(spaces)
+        self._distributions = _Distributions()
 
     def suggest(self, trial: optuna.trial.BaseTrial) -> Plan:
         """Ask ``trial`` for a plan (every answer is a feasible plan)."""
@@ -52,7 +58,8 @@ class PlanParams:
                 log=distribution.log,
             )
 
-        return Plan(tuple(_walk(space, choose) for space in self.spaces))
+        shared = self._distributions
+        return Plan(tuple(_walk(space, choose, shared) for space in self.spaces))
 
     def encode(self, plan: Plan) -> tuple[dict[str, Any], dict[str, BaseDistribution]]:
         """``plan``'s parameters and their distributions, for ``create_trial``/``enqueue_trial``.
@@ -64,7 +71,9 @@ class PlanParams:
         by_id = {tp.task_id: tp for tp in plan.tasks}
         for space in self.spaces:
             task_plan = by_id.get(space.task.id)
-            encoded = None if task_plan is None else _encode(space, task_plan)
+            encoded = (
+                None if task_plan is None else _encode(space, task_plan, self._distributions)
+            )
             if encoded is not None:
                 params.update(encoded[0])
                 distributions.update(encoded[1])
@@ -72,14 +81,16 @@ class PlanParams:
 
 
 def _encode(
-    space: TaskSpace, task_plan: TaskPlan
+    space: TaskSpace, task_plan: TaskPlan, shared: _Distributions
 ) -> tuple[dict[str, Any], dict[str, BaseDistribution]] | None:
     """One task plan's parameters, or None when a value lies outside its distribution."""
     params: dict[str, Any] = {}
     distributions: dict[str, BaseDistribution] = {}
+    roles = task_plan.role_map
+    plan_params = task_plan.param_map
 
     def choose(name: str, distribution: BaseDistribution, meaning: Meaning) -> Any:
-        value = _value(task_plan, meaning)
+        value = _value(task_plan, meaning, roles, plan_params)
         if not _contains(distribution, value):
             raise _Outside
         params[name] = value
@@ -87,7 +98,7 @@ def _encode(
         return value
 
     try:
-        _walk(space, choose)
+        _walk(space, choose, shared)
     except _Outside:
         return None
     return params, distributions
@@ -97,16 +108,40 @@ class _Outside(Exception):
     """A plan's value is not among a parameter's choices."""
 
 
-def _walk(space: TaskSpace, choose: Choose) -> TaskPlan:
+class _Distributions:
+    """One distribution object per distinct distribution (module docstring): Optuna never
+    changes a distribution, and equal ones stand for the same parameter space."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], BaseDistribution] = {}
+
+    def categorical(self, choices: Sequence[str]) -> CategoricalDistribution:
+        """``CategoricalDistribution(choices)`` (the choices are strings: no ``1 == True``)."""
+        key = ("categorical", *choices)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = CategoricalDistribution(tuple(choices))
+        assert isinstance(found, CategoricalDistribution)
+        return found
+
+    def integer(self, low: int, high: int, *, step: int = 1, log: bool = False) -> IntDistribution:
+        """``IntDistribution(low, high, step=step, log=log)``."""
+        key = ("int", type(low), low, type(high), high, step, log)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = IntDistribution(low, high, log=log, step=step)
+        assert isinstance(found, IntDistribution)
+        return found
+
+
+def _walk(space: TaskSpace, choose: Choose, shared: _Distributions) -> TaskPlan:
     """Walk one task's parameters in define-by-run order, building the task plan."""
     tid = space.task.id
     operators = tuple(str(op) for op in space.operators)
-    operator = Operator(
-        choose(f"{tid}.operator", CategoricalDistribution(operators), ("operator",))
-    )
+    operator = Operator(choose(f"{tid}.operator", shared.categorical(operators), ("operator",)))
     options = space.operators[operator]
     if operator is Operator.CASCADE:
-        return _cascade(space, choose)
+        return _cascade(space, choose, shared)
     roles: list[RoleAssignment] = []
     chosen: dict[str, str] = {}
     for role in options.roles:
@@ -115,32 +150,32 @@ def _walk(space: TaskSpace, choose: Choose) -> TaskPlan:
         if options.chunk is not None and role.name == "aggregator":
             models = options.chunk.aggregators_for(chosen["worker"])
             name = f"{name}[{chosen['worker']}]"
-        model = choose(name, CategoricalDistribution(models), ("model", role.name))
+        model = choose(name, shared.categorical(models), ("model", role.name))
         chosen[role.name] = model
         votes = 1
         if len(options.votes[role.name]) > 1:
-            votes = choose(f"{name}.votes", IntDistribution(1, 9, step=2), ("votes", role.name))
+            votes = choose(f"{name}.votes", shared.integer(1, 9, step=2), ("votes", role.name))
         roles.append(RoleAssignment(role.name, model, votes))
     params: dict[str, int] = {}
     for param in options.params:
-        distribution = IntDistribution(param.low, param.high, log=param.log)
+        distribution = shared.integer(param.low, param.high, log=param.log)
         params[param.name] = choose(
             f"{tid}.{operator}.{param.name}", distribution, ("param", param.name)
         )
     if options.chunk is not None:
         span = options.chunk.size_span(chosen["worker"], chosen.get("aggregator"))
         assert span is not None
-        distribution = IntDistribution(span[0], span[1], log=True)
+        distribution = shared.integer(span[0], span[1], log=True)
         params["chunk"] = choose(f"{tid}.{operator}.chunk", distribution, ("param", "chunk"))
     return TaskPlan(tid, operator, tuple(roles), tuple(sorted(params.items())))
 
 
-def _cascade(space: TaskSpace, choose: Choose) -> TaskPlan:
+def _cascade(space: TaskSpace, choose: Choose, shared: _Distributions) -> TaskPlan:
     """A CASCADE plan: one categorical over the scored stage sequences (``a>b>c``), so
     that every choice is a feasible cascade of distinct models."""
     tid = space.task.id
     plans = {_stages(c.plan): c.plan for c in space.by_operator[Operator.CASCADE]}
-    label = choose(f"{tid}.CASCADE.stages", CategoricalDistribution(tuple(plans)), ("cascade",))
+    label = choose(f"{tid}.CASCADE.stages", shared.categorical(tuple(plans)), ("cascade",))
     return plans[label]
 
 
@@ -148,15 +183,21 @@ def _stages(task_plan: TaskPlan) -> str:
     return ">".join(r.model for r in task_plan.roles)
 
 
-def _value(task_plan: TaskPlan, meaning: Meaning) -> Any:
+def _value(
+    task_plan: TaskPlan,
+    meaning: Meaning,
+    roles: Mapping[str, RoleAssignment],
+    params: Mapping[str, int],
+) -> Any:
+    """The plan's value of the parameter ``meaning`` (``roles``, ``params``: its maps)."""
     kind = meaning[0]
     if kind == "cascade":
         return _stages(task_plan) if task_plan.operator is Operator.CASCADE else None
     if kind == "operator":
         return str(task_plan.operator)
     if kind == "param":
-        return task_plan.param_map.get(meaning[1])
-    assignment = task_plan.role_map.get(meaning[1])
+        return params.get(meaning[1])
+    assignment = roles.get(meaning[1])
     if assignment is None:
         return None
     return assignment.model if kind == "model" else assignment.votes
