@@ -106,7 +106,8 @@ def best_ratio_selection(problem: JointProblem) -> Selection:
     Among selections within the tie tolerance the asymptotically smaller one wins
     (:meth:`JointProblem.far_value`). The sweep's selections are scored by running totals
     (one task's change each); only those within :data:`_SCREEN` of the best running total
-    are scored again as a whole (:meth:`JointProblem.figures`), so the answer is the one the
+    are scored again as a whole (the sums :meth:`JointProblem.figures` makes of cost and
+    log-success, the only figures the value reads), so the answer is the one the
     whole-plan figures give, at the cost of a handful of recombinations.
     """
     walks, moves = _sweep(problem.cost, problem.logs)
@@ -122,10 +123,18 @@ def best_ratio_selection(problem: JointProblem) -> Selection:
     else:
         kept = list(range(len(approximate)))
     candidates = _selections_at(walks, moves, kept)
-    values = [problem.value(problem.figures(s)) for s in candidates]
+    values = [_whole_value(problem, s) for s in candidates]
     best = min(values)
     tied = [s for s, v in zip(candidates, values, strict=True) if v <= best + _TIE]
     return min(tied, key=problem.far_value)
+
+
+def _whole_value(problem: JointProblem, selection: Selection) -> float:
+    """``problem.value(problem.figures(selection))``: the same two sums (same lists, same
+    order, so the same floats), without the success product and the critical path."""
+    cost = sum([c[j] for c, j in zip(problem.cost, selection, strict=True)])
+    log_success = sum([g[j] for g, j in zip(problem.logs, selection, strict=True)])
+    return problem.value(JointFigures(cost, 0.0, 0.0, log_success))
 
 
 #: Two selections within this of each other (the objective's units) are tied.

@@ -81,3 +81,15 @@ def test_screened_ratio_sweep_matches_whole_plan_scoring(index: int) -> None:
     best = min(values)
     tied = [s for s, v in zip(candidates, values, strict=True) if v <= best + 1e-9]
     assert best_ratio_selection(problem) == min(tied, key=problem.far_value)
+
+
+@pytest.mark.parametrize("index", range(10))
+def test_the_sweeps_lean_values_are_the_whole_plan_values(index: int) -> None:
+    """The screened sweep scores its candidates by two sums alone: the very floats the
+    whole-plan figures give (the value reads no other figure)."""
+    from aalps.optimizer.cost_of_pass import _whole_value
+
+    for ratio in (True, False):
+        problem = _problem(index, ratio)
+        for selection in sweep_selections(problem.cost, problem.logs):
+            assert _whole_value(problem, selection) == problem.value(problem.figures(selection))
