@@ -71,9 +71,7 @@ class PlanParams:
         by_id = {tp.task_id: tp for tp in plan.tasks}
         for space in self.spaces:
             task_plan = by_id.get(space.task.id)
-            encoded = (
-                None if task_plan is None else _encode(space, task_plan, self._distributions)
-            )
+            encoded = None if task_plan is None else _encode(space, task_plan, self._distributions)
             if encoded is not None:
                 params.update(encoded[0])
                 distributions.update(encoded[1])

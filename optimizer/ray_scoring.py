@@ -111,6 +111,9 @@ class RayScorer:
         self._groups: dict[Hashable, int] = {}
         # Per ray point: the shapes built there, and the figures by what they read.
         self._points: dict[float, tuple[SizeMemo, dict[int, RayTask | TaskOutcome]]] = {}
+        # Per list :meth:`fill_plan` was given (by ``id``, kept beside it): each task plan
+        # with its preparation, as ``_prepared`` holds it.
+        self._lists: dict[int, tuple[_Moving, list[tuple[int, TaskPlan, _Prepared | None]]]] = {}
 
     def figures(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> RayTask | TaskOutcome:
         """The task plan's figures at ``evaluator``'s point (not the scale point): a
@@ -166,6 +169,65 @@ class RayScorer:
                     found = None
             if found is None:
                 # The evaluator's figures (an mpmath pass, far along the ray), the group's.
+                found = evaluator.task_outcome(tp)
+                if group is not None:
+                    shared[group] = found
+            ordered[position] = found
+
+    def fill_plan(self, evaluator: PlanEvaluator, ordered: list[Any], moving: _Moving) -> None:
+        """:meth:`fill` for a list given at every point (a plan's moving task plans): the
+        same figures by the same steps, each task plan's preparation read from a list kept
+        for ``moving`` rather than looked up, and a group already scored at the point
+        taken without a call (some 900 task plans a point, 30 points, at 1,000 tasks)."""
+        entry = self._lists.get(id(moving))
+        if entry is None or entry[0] is not moving or not self._enabled:
+            self.fill(evaluator, ordered, moving)  # prepares them (or the evaluator's)
+            if self._enabled:
+                prepared_of = self._prepared
+                kept = [(position, tp, prepared_of.get(id(tp))) for position, tp in moving]
+                # Those the evaluator had scored at the point were not prepared: not yet.
+                if all(e is not None and e[0] is tp for _, tp, e in kept):
+                    if len(self._lists) >= _POINTS:
+                        self._lists.clear()
+                    self._lists[id(moving)] = (
+                        moving,
+                        [(position, tp, e[1]) for position, tp, e in kept if e is not None],
+                    )
+            return
+        point = self._points.get(evaluator.scale)
+        if point is None:
+            if len(self._points) >= _POINTS:
+                self._points.clear()
+            point = self._points[evaluator.scale] = (SizeMemo(), {})
+        memo, shared = point
+        shapes = memo.shapes
+        outcomes = evaluator._outcomes
+        tables = evaluator._role_calls
+        run = self._run
+        for position, tp, prepared in entry[1]:
+            if outcomes:  # the point's figures worked out by the evaluator before
+                known = outcomes.get(tp)
+                if known is not None:
+                    ordered[position] = known
+                    continue
+            found: RayTask | TaskOutcome | None = None
+            group = None
+            if prepared is not None and prepared.tables is tables:
+                group = prepared.group
+                # :meth:`_score`, inline
+                if group is not None:
+                    found = shared.get(group)
+                if found is None:
+                    try:
+                        shape = shapes.get(prepared.recipe)
+                        if shape is None:
+                            shape = self._shape(evaluator, memo, prepared.recipe)
+                        found = run(evaluator, shape, prepared)
+                    except Exception:  # noqa: BLE001 - the evaluator's own run decides
+                        found = None
+                    if group is not None and found is not None:
+                        shared[group] = found
+            if found is None:
                 found = evaluator.task_outcome(tp)
                 if group is not None:
                     shared[group] = found
@@ -309,6 +371,10 @@ class RayScorer:
         if type(cost) is not float or not 0.0 < cost < math.inf:
             return None
         return RayTask(cost, math.log(cost), log_success)
+
+
+#: Task plans by position in the evaluator's order (:meth:`RayScorer.fill_plan`).
+_Moving = list[tuple[int, TaskPlan]]
 
 
 def _negative_zero(values: tuple[Any, ...]) -> bool:

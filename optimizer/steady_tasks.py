@@ -189,7 +189,7 @@ class SteadyOutcomes:
         steady, moving = entry[1]
         ordered: list[TaskFigures | None] = list(steady)
         if lean:
-            self._scorer.fill(evaluator, ordered, moving)
+            self._scorer.fill_plan(evaluator, ordered, moving)
         else:
             for position, tp in moving:
                 ordered[position] = evaluator.task_outcome(tp)

@@ -130,3 +130,42 @@ def test_task_plans_reading_the_same_share_one_scoring() -> None:
                 want.log_success,
             )
     assert 0 < runs < 0.8 * lean  # many lean figures were another task plan's
+
+
+def test_a_plans_list_scores_as_task_plan_by_task_plan() -> None:
+    """:meth:`RayScorer.fill_plan` (the list of a plan's task plans, kept from point to
+    point) gives the floats of a fresh evaluator at every point, as :meth:`RayScorer.fill`
+    does: far out (mpmath passes), again at a point met before, and where the point's
+    evaluator had scored some task plans already."""
+    request = load_request(wide_request_data(1, 200, 6))
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+    assert spaces is not None
+    for pick in range(3):
+        plans = [s.candidates[(pick * 7) % len(s.candidates)].plan for s in spaces]
+        moving = [(2 * i + 1, tp) for i, tp in enumerate(plans)]
+        kept, plain = RayScorer(evaluator), RayScorer(evaluator)
+        lean = whole = 0
+        for n, scale in enumerate((2.5, 300.0, 65536.0, 1e6, 2.5, 3e9)):
+            point, other = evaluator.at(scale), evaluator.at(scale)
+            if n == 3:  # the evaluator knows some figures at the point before the plan
+                for _, tp in moving[::5]:
+                    point.task_outcome(tp)
+                    other.task_outcome(tp)
+            got: list[object] = [None] * (2 * len(plans) + 1)
+            want: list[object] = list(got)
+            kept.fill_plan(point, got, moving)
+            plain.fill(other, want, moving)
+            fresh = PlanEvaluator(request, scale=scale)
+            for position, tp in moving:
+                a, b = got[position], want[position]
+                assert type(a) is type(b)
+                oracle = fresh.task_outcome(tp)
+                figures = [(f.expected_cost, f.log_cost, f.log_success) for f in (a, b, oracle)]
+                assert figures[0] == figures[1] == figures[2], (pick, scale, tp)
+                lean += isinstance(a, RayTask)
+                whole += isinstance(a, TaskOutcome)
+            assert got[0] is None and all(got[2 * i] is None for i in range(len(plans) + 1))
+        assert lean > 0
+        assert whole > 0  # some the evaluator's (known before, or an mpmath pass)
+        assert kept._lists  # the list was kept after the first point
