@@ -86,6 +86,16 @@ def sweep_totals(
     added to ``C``): branch and bound's lower bound on a partial plan's completions.
     """
     walks, moves = _sweep(costs, logs)
+    return _totals(costs, logs, walks, moves)
+
+
+def _totals(
+    costs: Sequence[Sequence[float]],
+    logs: Sequence[Sequence[float]],
+    walks: Sequence[Sequence[int]],
+    moves: Sequence[tuple[int, int]],
+) -> tuple[list[float], list[float]]:
+    """:func:`sweep_totals` from the sweep :func:`_sweep` gave."""
     current = [walk[0] for walk in walks]
     total_cost = math.fsum(c[j] for c, j in zip(costs, current, strict=True))
     total_log = math.fsum(g[j] for g, j in zip(logs, current, strict=True))
@@ -111,7 +121,7 @@ def best_ratio_selection(problem: JointProblem) -> Selection:
     whole-plan figures give, at the cost of a handful of recombinations.
     """
     walks, moves = _sweep(problem.cost, problem.logs)
-    totals = sweep_totals(problem.cost, problem.logs)
+    totals = _totals(problem.cost, problem.logs, walks, moves)  # one sweep for both
     approximate = [
         problem.value(JointFigures(cost, 0.0, 0.0, logs))
         for cost, logs in zip(*totals, strict=True)
