@@ -84,6 +84,7 @@ from types import MappingProxyType
 from typing import Any
 
 import sympy
+from aalps.cost_models._apart_roles import roles_stay_apart
 from aalps.cost_models._theta import _Theta
 from sympy.core.relational import Relational
 
@@ -337,7 +338,7 @@ def separation(
             dict.fromkeys((*baseline.assumptions, *plan.assumptions, *assumptions))
         ),
     }
-    whole = _ratio_bound(baseline.expr, plan.expr, context)
+    whole = _ratio_bound(baseline.expr, plan.expr, context, whole=True)
     if len(sympy.Add.make_args(whole)) == 1:
         return [Separation("", whole)]
     return [
@@ -347,15 +348,39 @@ def separation(
     ]
 
 
-def _ratio_bound(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> sympy.Expr:
+def _ratio_bound(
+    num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any], *, whole: bool = False
+) -> sympy.Expr:
     """Θ(num / den), reduced like a bound; of the ratio as it is and the ratio with its
     polynomial common factors cancelled (``(k**2 + k*l)/(k + l)`` is ``k``), the one with
-    fewer terms."""
+    fewer terms.
+
+    ``whole``: the whole plans' ratio, of which :func:`separation` reads only whether it
+    has one term: the ratio as it is when the cancelled one surely has two terms or more
+    too (:func:`_apart`), without cancelling."""
     raw = derive_bound(num / den, **context).expr
     if len(sympy.Add.make_args(raw)) == 1 or not _cheap_to_cancel(num / den):
         return raw
+    if whole and _apart(num, den, context):
+        return raw
     cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context).expr
     return min((raw, cancelled), key=lambda e: len(sympy.Add.make_args(e)))
+
+
+def _apart(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> bool:
+    """:func:`._apart_roles.roles_stay_apart` in the context's analyzer (the one
+    :func:`derive_bound` used for the ratio); False when a symbol is not declared positive
+    (:func:`derive_bound` then works on stand-ins)."""
+    growing = tuple(sorted(set(context["growing"]), key=sympy.default_sort_key))
+    models = tuple(sorted(set(context["model_symbols"]), key=sympy.default_sort_key))
+    assumptions = tuple(_as_sympy(rel) for rel in context["assumptions"])
+    symbols: set[Any] = _free_symbols(num) | _free_symbols(den) | set(growing) | set(models)
+    for rel in assumptions:
+        symbols |= getattr(rel, "free_symbols", set())
+    if any(not isinstance(s, sympy.Symbol) or s.is_positive is not True for s in symbols):
+        return False
+    analyzer = _analyzer(growing, models, assumptions, reuse=True)
+    return roles_stay_apart(analyzer, num, den, assumptions)
 
 
 #: Past these sizes :func:`sympy.cancel`'s polynomial gcd can run for many minutes (a
