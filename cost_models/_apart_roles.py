@@ -1,11 +1,10 @@
-"""Whether a whole-plan separation surely splits per role, without cancelling the ratio.
+"""Whether a whole-plan separation surely splits per role, without reducing the ratio.
 
 :func:`~aalps.cost_models.bounds.separation` reduces ``baseline / plan`` (two bounds'
-expressions) twice, as it stands and after ``cancel(together(...))``, and reports one
-whole-plan entry only when one of the two has a single term; else one entry per role. When
-the ratio as it stands has two terms or more, the cancelled one (a polynomial gcd over
-every generator of the ratio: tens of milliseconds) matters only if it has one term.
-:func:`roles_stay_apart` shows cheaply that it cannot, in this case:
+expressions) twice, as it stands and after ``cancel(together(...))`` (a polynomial gcd over
+every generator of the ratio: tens of milliseconds), and reports one whole-plan entry only
+when one of the two has a single term; else one entry per role. :func:`roles_stay_apart`
+shows cheaply that neither can have one term, in this case:
 
 1. every term of both bounds is one model-size symbol times a positive factor free of
    model sizes whose growth key is plain (powers and logs of growing symbols, exponentials
@@ -14,8 +13,9 @@ every generator of the ratio: tens of milliseconds) matters only if it has one t
    linear forms in the model symbols, not proportional (a symbol of one is missing from
    the other), so their gcd is free of model symbols: the cancelled numerator is
    ``sum_i m_i * P_i`` with ``m_i * P_i / Q`` equal to the baseline's part of role ``m_i``
-   over the plan's bound, and the reduction keeps the roles of those terms apart (terms
-   of different model monomials are never compared);
+   over the plan's bound. The ratio as it stands is ``(sum_i num_i) / den`` with the same
+   parts. Either way the reduction keeps the roles apart (terms of different model
+   monomials are never compared);
 2. for two roles ``m_i``, ``num_i / den`` is unbounded on the assumptions' region: a path
    of it (every growing symbol going to infinity as ``t**a`` or ``e**(c*t)``, the
    assumptions holding) along which ``a / b_j`` tends to infinity for one term ``a`` of
@@ -23,10 +23,10 @@ every generator of the ratio: tens of milliseconds) matters only if it has one t
    min_j a / b_j / len(den)`` does too).
 
 The reduction only drops a role it shows bounded (it never claims a bound that does not
-hold), so it keeps both roles of 2 in the cancelled ratio: two terms or more, the split per
-role, as without the shortcut. Anything this module cannot read (Piecewise, a bounded
-growing symbol, an assumption beyond monomial relations, a symbolic exponential rate) answers
-False: the ratio is then cancelled as before.
+hold), so it keeps both roles of 2, as the ratio stands and cancelled: two terms or more,
+the split per role. Anything this module cannot read (Piecewise, a bounded growing symbol,
+an assumption beyond monomial relations, a symbolic exponential rate) answers False: the
+ratio is then reduced both ways as before.
 """
 
 from __future__ import annotations
@@ -64,8 +64,11 @@ _MARGIN = 1e-9  # a float sum farther from 0 than this (relative) has its sign
 def roles_stay_apart(
     theta: _Theta, num: sympy.Expr, den: sympy.Expr, assumptions: Sequence[Any]
 ) -> bool:
-    """True when the bound of ``cancel(together(num / den))`` has two terms or more (the
-    module's conditions 1 and 2 shown); False when that is not shown."""
+    """True when the bound of ``num / den`` has two terms or more, as it stands and after
+    ``cancel(together(...))`` (the module's conditions 1 and 2 shown); False when that is
+    not shown."""
+    if len(num.free_symbols & theta.models) < 2:
+        return False  # one role at most
     if len(theta.active) != len(theta.growing):
         return False  # a growing symbol the assumptions bound: a constant, not a path's
     if num.has(sympy.Piecewise) or den.has(sympy.Piecewise):
@@ -74,17 +77,19 @@ def roles_stay_apart(
     bottoms = _terms(theta, den)
     if tops is None or bottoms is None or not bottoms:
         return False
-    if {t.model for t in tops} == {t.model for t in bottoms}:
+    roles: dict[sympy.Expr, list[_Term]] = {}
+    for t in tops:
+        roles.setdefault(t.model, []).append(t)
+    if len(roles) < 2 or roles.keys() == {t.model for t in bottoms}:
         return False
     relations = _relations(theta, assumptions)
     if relations is None:
         return False
     paths = [p for p in _paths(theta.n) if _holds(relations, p)]
-    roles: dict[sympy.Expr, list[_Term]] = {}
-    for t in tops:
-        roles.setdefault(t.model, []).append(t)
     shown = 0
-    for role in roles.values():
+    for left, role in enumerate(roles.values()):
+        if shown + len(roles) - left < 2:
+            break  # too few roles left to show two
         if any(_unbounded(theta, a, bottoms, paths) for a in role):
             shown += 1
             if shown == 2:

@@ -338,9 +338,12 @@ def separation(
             dict.fromkeys((*baseline.assumptions, *plan.assumptions, *assumptions))
         ),
     }
-    whole = _ratio_bound(baseline.expr, plan.expr, context, whole=True)
-    if len(sympy.Add.make_args(whole)) == 1:
-        return [Separation("", whole)]
+    # Two roles that surely grow apart (:func:`_apart`) make the whole ratio two terms or
+    # more, as it stands and cancelled: it is then not worked out.
+    if not _apart(baseline.expr, plan.expr, context):
+        whole = _ratio_bound(baseline.expr, plan.expr, context)
+        if len(sympy.Add.make_args(whole)) == 1:
+            return [Separation("", whole)]
     return [
         Separation(str(monomial), _ratio_bound(group, plan.groups[monomial], context))
         for monomial, group in baseline.groups.items()
@@ -348,20 +351,12 @@ def separation(
     ]
 
 
-def _ratio_bound(
-    num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any], *, whole: bool = False
-) -> sympy.Expr:
+def _ratio_bound(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> sympy.Expr:
     """Θ(num / den), reduced like a bound; of the ratio as it is and the ratio with its
     polynomial common factors cancelled (``(k**2 + k*l)/(k + l)`` is ``k``), the one with
-    fewer terms.
-
-    ``whole``: the whole plans' ratio, of which :func:`separation` reads only whether it
-    has one term: the ratio as it is when the cancelled one surely has two terms or more
-    too (:func:`_apart`), without cancelling."""
+    fewer terms."""
     raw = derive_bound(num / den, **context).expr
     if len(sympy.Add.make_args(raw)) == 1 or not _cheap_to_cancel(num / den):
-        return raw
-    if whole and _apart(num, den, context):
         return raw
     cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context).expr
     return min((raw, cancelled), key=lambda e: len(sympy.Add.make_args(e)))
@@ -369,7 +364,7 @@ def _ratio_bound(
 
 def _apart(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> bool:
     """:func:`._apart_roles.roles_stay_apart` in the context's analyzer (the one
-    :func:`derive_bound` used for the ratio); False when a symbol is not declared positive
+    :func:`derive_bound` reduces the ratio in); False when a symbol is not declared positive
     (:func:`derive_bound` then works on stand-ins)."""
     growing = tuple(sorted(set(context["growing"]), key=sympy.default_sort_key))
     models = tuple(sorted(set(context["model_symbols"]), key=sympy.default_sort_key))

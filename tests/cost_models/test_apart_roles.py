@@ -1,8 +1,8 @@
-"""The whole-plan separation skips cancelling the ratio only when the cancelled ratio surely
-has two terms or more (:mod:`aalps.cost_models._apart_roles`).
+"""The whole-plan separation skips reducing the ratio only when its bound surely has two
+terms or more, as it stands and cancelled (:mod:`aalps.cost_models._apart_roles`).
 
-The oracle is the plain path: ``cancel(together(num/den))`` reduced by ``derive_bound``, and
-``separation`` with the shortcut switched off.
+The oracle is the plain path: ``num/den`` and ``cancel(together(num/den))`` reduced by
+``derive_bound``, and ``separation`` with the shortcut switched off.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ def _context(assumptions=()):
 
 
 def _cancelled_terms(num, den, context) -> int:
-    """The plain path's count: terms of the cancelled ratio's bound."""
+    """The plain path's count: the fewer terms of the ratio's bound as it stands and of the
+    cancelled ratio's."""
+    raw = derive_bound(num / den, **context).expr
     cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context).expr
-    return len(sympy.Add.make_args(cancelled))
+    return min(len(sympy.Add.make_args(raw)), len(sympy.Add.make_args(cancelled)))
 
 
 def test_the_wide_requests_ratio_stays_apart_and_its_cancelled_bound_has_two_terms():
