@@ -238,7 +238,10 @@ def _float(r: sympy.Expr) -> float | None:
     """A numeric rate (a sum of ``c*log(p)``) as a float; None when it is not a number."""
     if not r.is_number:
         return None
-    return float(r)
+    try:
+        return float(r)
+    except (TypeError, ValueError):  # not a real number: left to no path
+        return None
 
 
 def _grows(delta: _Delta, path: _Path) -> bool:

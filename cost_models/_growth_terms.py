@@ -127,5 +127,8 @@ def _rate_float(r: sympy.Expr) -> float | None:
     """A numeric rate as a float (None when it holds a symbol)."""
     if not r.is_number:
         return None
-    f = float(r)
+    try:
+        f = float(r)
+    except (TypeError, ValueError):  # not a real number: the exact sign says so
+        return None
     return f if math.isfinite(f) else None
