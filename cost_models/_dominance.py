@@ -25,6 +25,7 @@ from aalps.cost_models._growth_terms import (
     _base_exp,
     _is_atomic_factor,
     _Key,
+    _sum_sign,
     _Term,
     _times,
     _vec_sum,
@@ -390,10 +391,9 @@ class _Dominance:
         return tuple(g for g in self.all_gens if all(self.gens[g][i] == 0 for i in support))
 
     def _exp_margin(self, diff: list[tuple[Vec, sympy.Expr]]) -> str | None:
-        """Is ``sum d_mu * z_mu <= 0`` on the order cone of the exponent monomials?
-
-        Returns ``"strict"`` (< 0 away from 0), ``"weak"`` (<= 0), or None (not shown).
-        """
+        """Is ``sum d_mu * z_mu <= 0`` on the order cone of the exponent monomials? Returns
+        ``"strict"`` (< 0 away from 0), ``"weak"`` (<= 0), or None (not shown); the signs of
+        the up-sets' rate sums from :func:`._growth_terms._sum_sign`."""
         items = sorted(diff, key=lambda md: md[0])
         if len(items) > _MAX_SUBSETS:
             return None
@@ -413,7 +413,7 @@ class _Dominance:
                 if upset in seen:
                     continue
                 seen.add(upset)
-                s = _sign(sympy.Add(*(items[j][1] for j in upset)))
+                s = _sum_sign([items[j][1] for j in upset])
                 if s is None or s > 0:
                     return None
                 weak = weak or s == 0

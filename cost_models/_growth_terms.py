@@ -6,13 +6,16 @@ each module holds one idea; :mod:`aalps.cost_models._theta` builds and combines 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from itertools import starmap
 from operator import add
 
 import sympy
-from aalps.cost_models._cone import Vec
+from aalps.cost_models._cone import Vec, _sign
 
 __all__ = [
     "_MAX_ALTS",
@@ -23,6 +26,7 @@ __all__ = [
     "_base_exp",
     "_is_atomic_factor",
     "_is_expanded_product",
+    "_sum_sign",
     "_times",
     "_vec_sum",
 ]
@@ -100,3 +104,31 @@ def _times(x: sympy.Expr, y: sympy.Expr) -> sympy.Expr:
     if y is one:
         return x
     return x * y
+
+
+def _sum_sign(rates: Sequence[sympy.Expr]) -> int | None:
+    """``_sign(sympy.Add(*rates))`` for exponential rates (sums of ``c*log(p)``): from
+    their floats when the sum is far from 0 (each float is within ~1e-16 of its rate, so
+    past ``1e-9`` of the rates' size, and past ``1e-20``, the float sum has the sign the
+    40-digit evaluation of :func:`._cone._sign` finds), else from :func:`._cone._sign`.
+    Spares building and evaluating the sum (the exponential levels ask for a few sums of
+    the same rates)."""
+    floats = [_rate_float(r) for r in rates]
+    if None not in floats:
+        total = math.fsum(floats)  # type: ignore[arg-type]
+        size = math.fsum(abs(f) for f in floats)  # type: ignore[arg-type]
+        if abs(total) > 1e-9 * size and abs(total) > 1e-20:
+            return 1 if total > 0 else -1
+    return _sign(sympy.Add(*rates))
+
+
+@lru_cache(maxsize=4096)
+def _rate_float(r: sympy.Expr) -> float | None:
+    """A numeric rate as a float (None when it holds a symbol)."""
+    if not r.is_number:
+        return None
+    try:
+        f = float(r)
+    except (TypeError, ValueError):  # not a real number: the exact sign says so
+        return None
+    return f if math.isfinite(f) else None

@@ -84,6 +84,7 @@ from types import MappingProxyType
 from typing import Any
 
 import sympy
+from aalps.cost_models._apart_roles import roles_stay_apart
 from aalps.cost_models._theta import _Theta
 from sympy.core.relational import Relational
 
@@ -337,9 +338,12 @@ def separation(
             dict.fromkeys((*baseline.assumptions, *plan.assumptions, *assumptions))
         ),
     }
-    whole = _ratio_bound(baseline.expr, plan.expr, context)
-    if len(sympy.Add.make_args(whole)) == 1:
-        return [Separation("", whole)]
+    # Two roles that surely grow apart (:func:`_apart`) make the whole ratio two terms or
+    # more, as it stands and cancelled: it is then not worked out.
+    if not _apart(baseline.expr, plan.expr, context):
+        whole = _ratio_bound(baseline.expr, plan.expr, context)
+        if len(sympy.Add.make_args(whole)) == 1:
+            return [Separation("", whole)]
     return [
         Separation(str(monomial), _ratio_bound(group, plan.groups[monomial], context))
         for monomial, group in baseline.groups.items()
@@ -356,6 +360,22 @@ def _ratio_bound(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -
         return raw
     cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context).expr
     return min((raw, cancelled), key=lambda e: len(sympy.Add.make_args(e)))
+
+
+def _apart(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> bool:
+    """:func:`._apart_roles.roles_stay_apart` in the context's analyzer (the one
+    :func:`derive_bound` reduces the ratio in); False when a symbol is not declared positive
+    (:func:`derive_bound` then works on stand-ins)."""
+    growing = tuple(sorted(set(context["growing"]), key=sympy.default_sort_key))
+    models = tuple(sorted(set(context["model_symbols"]), key=sympy.default_sort_key))
+    assumptions = tuple(_as_sympy(rel) for rel in context["assumptions"])
+    symbols: set[Any] = _free_symbols(num) | _free_symbols(den) | set(growing) | set(models)
+    for rel in assumptions:
+        symbols |= getattr(rel, "free_symbols", set())
+    if any(not isinstance(s, sympy.Symbol) or s.is_positive is not True for s in symbols):
+        return False
+    analyzer = _analyzer(growing, models, assumptions, reuse=True)
+    return roles_stay_apart(analyzer, num, den, assumptions)
 
 
 #: Past these sizes :func:`sympy.cancel`'s polynomial gcd can run for many minutes (a
