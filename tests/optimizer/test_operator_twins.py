@@ -60,7 +60,7 @@ def test_shared_spaces_are_the_unshared_ones(seed: int, far: bool) -> None:
     assert oracle.shared is None
     assert _figures(shared) == _figures(alone)
     assert builder.shared is not None
-    assert builder.shared.hits > 100  # the sharing did answer (280 of 4339 plans at seed 1)
+    assert builder.shared.hits > 50  # the sharing did answer (205 distinct plans at seed 1)
     assert sum(s.scored for s in shared) == sum(s.scored for s in alone)
 
 
