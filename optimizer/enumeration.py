@@ -384,12 +384,13 @@ class OperatorEnumerator:
         return Candidate(plan, outcome, far.task_outcome(plan))
 
     def plans(
-        self, names: Sequence[str], params: Mapping[str, int]
+        self, names: Sequence[str], params: Mapping[str, int], used: Sequence[str]
     ) -> Callable[[tuple[Option, ...]], TaskPlan]:
         """The task plan of a choice given as one option per role of ``names``, at
-        ``params``: :meth:`plan` with the parameters' work done once."""
+        ``params`` (whose roles are ``used``, :meth:`used`'s): :meth:`plan` with the
+        parameters' work done once."""
         fixed = tuple(sorted(params.items()))
-        at = tuple((name, names.index(name)) for name in self.used(params))
+        at = tuple((name, names.index(name)) for name in used)
         assignments = self._assignments
         task_id, operator = self.task.id, self.operator
 

@@ -166,6 +166,7 @@ class OperatorTable:
     ) -> None:
         self.owner, self.task_id, self.first = owner, task_id, first
         self.operator, self.names = operator, names
+        self._agree: set[int] = set()  # the points where the two mpmath shapes agree
 
     def get(self, plan: TaskPlan) -> tuple[TaskOutcome, TaskOutcome | None] | None:
         """The figures of ``plan`` (near, far) as the first task's plan got them, or None
@@ -181,11 +182,15 @@ class OperatorTable:
             far = points[1]._outcomes.get(theirs)
             if far is None:
                 return None
+        agree = self._agree
         for point, outcome in enumerate((near, far)):
-            if outcome is None or not owner.went_big(point, self.first, outcome):
+            if outcome is None or point in agree:
+                continue
+            if not owner.went_big(point, self.first, outcome):
                 continue
             if not owner.same_big(point, self.first, self.task_id, self):
                 return None
+            agree.add(point)  # both shapes exist now, and do not change
         owner.hits += 1
         for evaluator, outcome in zip(points, (near, far), strict=False):
             if outcome is not None:  # as its own scoring would leave it: remembered there

@@ -92,7 +92,7 @@ def _pool(
     role's, or only the one at index ``role``."""
     shadows = None if enumerator.shadows is None else ShadowPool(enumerator.shadows, names)
     used = enumerator.used(params)
-    plan, score = enumerator.plans(names, params), enumerator.score_plan
+    plan, score = enumerator.plans(names, params, used), enumerator.score_plan
     found = []
     for combo in combos:
         if shadows is not None:
