@@ -54,7 +54,7 @@ from aalps.optimizer.chunk_pruning import AggregatorInput, CountPruner
 from aalps.optimizer.ensemble_options import ensemble_options
 from aalps.optimizer.lead_saturation import LeadSaturation, success_cap
 from aalps.optimizer.model_dominance import RELIABILITY_SETS_CALLS, RELIABILITY_SHAPES_CALLS
-from aalps.optimizer.operator_twins import SharedOutcomes
+from aalps.optimizer.operator_twins import OperatorTable, SharedOutcomes
 from aalps.optimizer.param_values import (
     LEAD_FAILURE_FLOOR,
     PARAM_ENUMERATION_LIMIT,
@@ -140,7 +140,7 @@ class SpaceBuilder:
         for operator in applicable_operators(task):
             OperatorEnumerator(self, space, operator).build()
         pool = [c for op in space.by_operator for c in space.by_operator[op]]
-        space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c)))
+        space.candidates = tuple(pareto_filter(pool, self.metrics.key))
         self._built[task.id] = space
         return space
 
@@ -160,7 +160,7 @@ class SpaceBuilder:
         if not space.by_operator:
             return replace(self.build(index, task), exact=False)
         pool = [c for op in space.by_operator for c in space.by_operator[op]]
-        space.candidates = tuple(pareto_filter(pool, lambda c: self.metrics.key(c)))
+        space.candidates = tuple(pareto_filter(pool, self.metrics.key))
         return space
 
     def number(self, expr: sympy.Expr) -> float:
@@ -225,6 +225,11 @@ class OperatorEnumerator:
         # Per role, the models an earlier one shadows (:mod:`.shadowing`); None: none, or
         # not this operator's enumeration (CASCADE, CHUNK_AGGREGATE) or pruning is off.
         self.shadows: Shadows | None = None
+        # Every plan this enumerator scored, with its candidate: the separable operators'
+        # product of role fronts holds plans their role-wise pools scored already.
+        self._scored: dict[TaskPlan, Candidate] = {}
+        self._table: OperatorTable | None = None
+        self._table_known = False  # whether ``_table`` was looked up (at the first scoring)
 
     # --- entry ------------------------------------------------------------------------
 
@@ -267,7 +272,7 @@ class OperatorEnumerator:
             tuple(p for p in self.spec.params(self.task) if p.name != "chunk"),
             chunk,
         )
-        kept = pareto_filter(candidates, lambda c: self.metrics.key(c))
+        kept = pareto_filter(candidates, self.metrics.key)
         self.space.by_operator[self.operator] = tuple(kept)
 
     def _chunked(
@@ -345,14 +350,30 @@ class OperatorEnumerator:
         return TaskPlan(self.task.id, self.operator, tuple(roles), fixed)
 
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
-        """The choice's task plan with its figures; the far point's only when its calls fit
-        their windows at the scale point (a plan that does not is never compared: only
-        its window violation is read). A plan another task had scored comes with its figures
-        when the operator sees the two tasks alike (:mod:`.operator_twins`)."""
-        plan = self.plan(choice, params)
+        """The choice's task plan with its figures (:meth:`score_plan`)."""
+        return self.score_plan(self.plan(choice, params))
+
+    def score_plan(self, plan: TaskPlan) -> Candidate:
+        """A task plan of this enumerator with its figures; the far point's only when its
+        calls fit their windows at the scale point (a plan that does not is never compared:
+        only its window violation is read). A plan another task had scored comes with its
+        figures when the operator sees the two tasks alike (:mod:`.operator_twins`). A plan
+        scored before comes back as the same candidate (the same figures: the evaluator's
+        are remembered), counted again as scored."""
         self.space.scored += 1
-        owner = self.owner.shared  # the key is computed when a plan is first scored
-        shared = None if owner is None else owner.table(self.task, self.operator, self.roles)
+        candidate = self._scored.get(plan)
+        if candidate is None:
+            candidate = self._scored[plan] = self._figures(plan)
+        return candidate
+
+    def _figures(self, plan: TaskPlan) -> Candidate:
+        """:meth:`score_plan` of a plan not scored before."""
+        if not self._table_known:  # the key is computed when a plan is first scored
+            owner = self.owner.shared
+            if owner is not None:
+                self._table = owner.table(self.task, self.operator, self.roles)
+            self._table_known = True
+        shared = self._table
         known = None if shared is None else shared.get(plan)
         if known is not None:
             return Candidate(plan, *known)
@@ -361,6 +382,29 @@ class OperatorEnumerator:
         if far is None or outcome.window_violation is not None:
             return Candidate(plan, outcome)
         return Candidate(plan, outcome, far.task_outcome(plan))
+
+    def plans(
+        self, names: Sequence[str], params: Mapping[str, int], used: Sequence[str]
+    ) -> Callable[[tuple[Option, ...]], TaskPlan]:
+        """The task plan of a choice given as one option per role of ``names``, at
+        ``params`` (whose roles are ``used``, :meth:`used`'s): :meth:`plan` with the
+        parameters' work done once."""
+        fixed = tuple(sorted(params.items()))
+        at = tuple((name, names.index(name)) for name in used)
+        assignments = self._assignments
+        task_id, operator = self.task.id, self.operator
+
+        def make(combo: tuple[Option, ...]) -> TaskPlan:
+            roles = []
+            for name, i in at:
+                option = combo[i]
+                assignment = assignments.get((name, option))
+                if assignment is None:
+                    assignment = assignments[(name, option)] = RoleAssignment(name, *option)
+                roles.append(assignment)
+            return TaskPlan(task_id, operator, tuple(roles), fixed)
+
+        return make
 
     def key(self, candidate: Candidate) -> tuple[float, ...]:
         return self.metrics.key(candidate)

@@ -29,7 +29,9 @@ windows, as :meth:`.OperatorEnumerator.score` asks), and leaves them there under
 plan as its own scoring would (the later phases look plans up there); nothing is stored
 per scored plan. Whether a scoring took the mpmath path is known conservatively: its
 success underflowed, or its task's mpmath shape exists; such figures are shared only with a
-task whose mpmath shape exists and agrees (never computed here for that). A task with a
+task whose mpmath shape agrees (worked out here when the task has none yet: far along the
+ray most tasks' plans underflow somewhere, and waiting for the task's own scoring to build
+it kept ~1.9k of wide 1000x10's plans from being shared). A task with a
 twin is left out (the evaluator answers it with its twin's figures), and so is a key that
 cannot be computed (its far sizes fail: the task's own scoring reports that, when it gets
 there).
@@ -130,15 +132,23 @@ class SharedOutcomes:
         return outcome.success_probability == 0.0 or "big" in compiled.__dict__
 
     def same_big(self, point: int, one: str, other: str, table: OperatorTable) -> bool:
-        """Whether two tasks' mpmath shapes exist at ``point`` and agree on the fields."""
+        """Whether two tasks' mpmath shapes at ``point`` agree on the fields: ``one``'s
+        exists (its figures may have come from it), ``other``'s is worked out when it has
+        none yet (as its own scoring would, or not: the shape is only read, and read alike
+        by every later use). One that cannot be worked out shares nothing (the task's own
+        scoring reports it)."""
         keys = []
         for task_id in (one, other):
             memo = (point, task_id, table.operator)
             if memo not in self._big:
                 compiled = self.points[point]._compiled[task_id]
-                if "big" not in compiled.__dict__:
+                if "big" not in compiled.__dict__ and task_id == one:
                     return False
-                self._big[memo] = _exact(attrgetter(*table.names)(compiled.big))
+                try:
+                    shape = compiled.big
+                except Exception:  # noqa: BLE001 - not shared; the own scoring reports it
+                    return False
+                self._big[memo] = _exact(attrgetter(*table.names)(shape))
             keys.append(self._big[memo])
         return keys[0] is not None and keys[0] == keys[1]
 
@@ -156,6 +166,7 @@ class OperatorTable:
     ) -> None:
         self.owner, self.task_id, self.first = owner, task_id, first
         self.operator, self.names = operator, names
+        self._agree: set[int] = set()  # the points where the two mpmath shapes agree
 
     def get(self, plan: TaskPlan) -> tuple[TaskOutcome, TaskOutcome | None] | None:
         """The figures of ``plan`` (near, far) as the first task's plan got them, or None
@@ -171,11 +182,15 @@ class OperatorTable:
             far = points[1]._outcomes.get(theirs)
             if far is None:
                 return None
+        agree = self._agree
         for point, outcome in enumerate((near, far)):
-            if outcome is None or not owner.went_big(point, self.first, outcome):
+            if outcome is None or point in agree:
+                continue
+            if not owner.went_big(point, self.first, outcome):
                 continue
             if not owner.same_big(point, self.first, self.task_id, self):
                 return None
+            agree.add(point)  # both shapes exist now, and do not change
         owner.hits += 1
         for evaluator, outcome in zip(points, (near, far), strict=False):
             if outcome is not None:  # as its own scoring would leave it: remembered there

@@ -30,7 +30,7 @@ def pareto_filter(items: Sequence[T], key: Callable[[T], tuple[float, ...]]) -> 
     >>> pareto_filter([(3, 1), (1, 3), (2, 2), (2, 3), (1, 3)], key=lambda x: x)
     [(1, 3), (2, 2), (3, 1)]
     """
-    keyed = sorted(((key(item), index) for index, item in enumerate(items)))
+    keyed = sorted([(key(item), index) for index, item in enumerate(items)])
     kept: list[int] = []
     if keyed and len(keyed[0][0]) == 1:
         return [items[keyed[0][1]]]

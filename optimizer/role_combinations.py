@@ -49,6 +49,7 @@ def combinations(
     ``feasible`` collects, per role, the models whose window holds the role's calls.
     """
     names = [r.name for r in enumerator.roles]
+    key = enumerator.metrics.key
     if enumerator.operator in ROLE_SEPARABLE and len(names) > 1:
         fronts = []
         for i, name in enumerate(names):
@@ -62,7 +63,7 @@ def combinations(
             if not ok:
                 window_problem(enumerator, [c for _, c in scored])
                 return []
-            fronts.append([o for o, _ in pareto_filter(ok, lambda oc: enumerator.key(oc[1]))])
+            fronts.append([o for o, _ in pareto_filter(ok, lambda oc: key(oc[1]))])
         product: Iterable[tuple[Option, ...]] = itertools.product(*fronts)
     else:
         product = itertools.product(*(options[n] for n in names))
@@ -91,7 +92,7 @@ def _pool(
     role's, or only the one at index ``role``."""
     shadows = None if enumerator.shadows is None else ShadowPool(enumerator.shadows, names)
     used = enumerator.used(params)
-    score = enumerator.score
+    plan, score = enumerator.plans(names, params, used), enumerator.score_plan
     found = []
     for combo in combos:
         if shadows is not None:
@@ -101,7 +102,7 @@ def _pool(
                 if feasible is not None and role in (None, at) and names[at] in used:
                     feasible[names[at]].add(model)
                 continue
-        candidate = score(dict(zip(names, combo, strict=True)), params)
+        candidate = score(plan(combo))
         found.append((combo, candidate))
         if candidate.outcome.window_violation is not None:
             continue

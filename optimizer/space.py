@@ -78,17 +78,18 @@ class Metrics:
     def key(self, candidate: Candidate) -> tuple[float, ...]:
         """The figures to minimize: log cost, then −log success and latency when they
         matter, then the far point's log cost (and −log success for the ratio)."""
+        # Tuples joined, not a list grown: the enumeration keys every candidate it scores.
         outcome = candidate.outcome
-        figures = [outcome.log_cost]
         if self.success:
-            figures.append(-outcome.log_success)
+            figures: tuple[float, ...] = (outcome.log_cost, -outcome.log_success)
+        else:
+            figures = (outcome.log_cost,)
         if self.latency:
-            figures.append(outcome.latency)
-        if self.far and candidate.far is not None:
-            figures.append(candidate.far.log_cost)
-            if self.ratio:
-                figures.append(-candidate.far.log_success)
-        return tuple(figures)
+            figures += (outcome.latency,)
+        far = candidate.far
+        if self.far and far is not None:
+            figures += (far.log_cost, -far.log_success) if self.ratio else (far.log_cost,)
+        return figures
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,24 @@ def test_shared_spaces_are_the_unshared_ones(seed: int, far: bool) -> None:
     assert oracle.shared is None
     assert _figures(shared) == _figures(alone)
     assert builder.shared is not None
-    assert builder.shared.hits > 100  # the sharing did answer (280 of 4339 plans at seed 1)
+    assert builder.shared.hits > 50  # the sharing did answer (205 distinct plans at seed 1)
     assert sum(s.scored for s in shared) == sum(s.scored for s in alone)
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_mpmath_shapes_do_not_keep_plans_apart(seed: int) -> None:
+    """Far along the ray many successes underflow and the first task's figures may come
+    from its mpmath shape: a later task whose own is not worked out yet gets it worked out
+    and compared, so the far point shares every plan the scale point alone shares (before,
+    such a task took none of the plans whose first figures may have come from mpmath), with
+    the oracle's figures."""
+    request = load_request(wide_request_data(seed, 60, 8))
+    far, with_far = _spaces(request, share=True)
+    _, near_only = _spaces(request, share=True, far=False)
+    alone, _ = _spaces(request, share=False)
+    assert _figures(far) == _figures(alone)
+    assert with_far.shared is not None and near_only.shared is not None
+    assert with_far.shared.hits == near_only.shared.hits > 100
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
