@@ -13,7 +13,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from functools import wraps
+from typing import Protocol, TypeVar
 
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Model, Operator, Task
@@ -31,6 +32,7 @@ __all__ = [
     "ToolUse",
     "chain_decisions",
     "discrete_answer",
+    "per_shape",
 ]
 
 
@@ -256,6 +258,38 @@ class TaskShape:
     def report_written(self) -> Value:
         """A detector writes its report, and at least one token."""
         return self.report_tokens if self.report_tokens != 0 else 1
+
+
+_Layout = TypeVar("_Layout")
+
+#: The most shapes a :func:`per_shape` memo keeps (then it starts over): the shapes of a
+#: large request at the points it scores (a 1,000-task one has under two thousand).
+MAX_SHAPES = 1 << 12
+
+
+def per_shape(build: Callable[[TaskShape], _Layout]) -> Callable[[TaskShape], _Layout]:
+    """``build(shape)`` remembered per shape object: an operator's call groups and sizes
+    that read the shape alone (not the reliability), the same for every task plan of the
+    task the operator scores there (one per choice of models), built once.
+
+    Kept by the shape's ``id`` beside the shape itself (a recycled id never matches); a
+    shape is frozen, so the values are the ones ``build`` gives it on every call (the same
+    objects: call groups are frozen too). The source walk of ``test_shape_fields`` reads
+    ``build`` (``__wrapped__``)."""
+    memo: dict[int, tuple[TaskShape, _Layout]] = {}
+
+    @wraps(build)
+    def remembered(shape: TaskShape) -> _Layout:
+        known = memo.get(id(shape))
+        if known is not None and known[0] is shape:
+            return known[1]
+        layout = build(shape)
+        if len(memo) >= MAX_SHAPES:
+            memo.clear()
+        memo[id(shape)] = (shape, layout)
+        return layout
+
+    return remembered
 
 
 class OperatorSpec(ABC):

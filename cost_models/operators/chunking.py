@@ -9,8 +9,9 @@ size), and the results are combined by code (free) or by one LLM call that reads
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from aalps.cost_models.arithmetic import Arithmetic, power
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -75,26 +76,68 @@ class ChunkAggregate(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
+        chunk = params["chunk"]
+        if not arithmetic.groups:
+            return _success_alone(shape, reliability, chunk, arithmetic)
+        known: tuple[Any, ...] | None
+        if type(chunk) is not int:  # (a caller's odd parameter: not kept)
+            known = (shape, arithmetic, *_layout(shape, chunk, arithmetic))
+        else:
+            # The calls read the shape, the chunk size and the arithmetic alone: built once
+            # per (shape object, chunk, arithmetic), kept by ``id`` beside the shape and the
+            # arithmetic (a recycled id never matches): the same values every time.
+            key = (id(shape), chunk, id(arithmetic))
+            known = _LAYOUTS.get(key)
+            if known is None or known[0] is not shape or known[1] is not arithmetic:
+                if len(_LAYOUTS) >= _MAX_LAYOUTS:
+                    _LAYOUTS.clear()
+                known = _LAYOUTS[key] = (shape, arithmetic, *_layout(shape, chunk, arithmetic))
+        _, _, groups, chunk_in, decisions, chunks, combine_in = known
+        success = power(reliability("worker", chunk_in, decisions), chunks)
+        if combine_in is not None:
+            success = success * reliability("aggregator", combine_in)
+        return Schedule(groups, success)
+
+
+def _success_alone(
+    shape: TaskShape, reliability: Reliability, chunk: int, arithmetic: Arithmetic
+) -> Schedule:
+    """The schedule's success without its groups (``arithmetic.groups`` off): nothing reads
+    a chunk's output but the aggregator."""
+    total, prompt = shape.whole_input, shape.prompt
+    chunks = arithmetic.ceil(total / chunk)
+    size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
+    chunk_in = prompt + size
+    success = power(reliability("worker", chunk_in, chain_decisions(shape, chunks)), chunks)
+    if shape.llm_aggregator:
         written_by = shape.aggregate_tokens
         assert written_by is not None
-        total, prompt = shape.whole_input, shape.prompt
-        chunks = arithmetic.ceil(total / params["chunk"])
-        size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
-        chunk_in = prompt + size
-        success = power(reliability("worker", chunk_in, chain_decisions(shape, chunks)), chunks)
-        # Scored for every candidate chunk count: the groups are built as a tuple at once.
-        if not shape.llm_aggregator:
-            if not arithmetic.groups:
-                return Schedule((), success)  # the success alone: nothing reads the output
-            worker = CallGroup("worker", chunks, chunk_in, written_by(size), parallel=chunks)
-            return Schedule((worker,), success)
-        written = written_by(size)
-        combine_in = prompt + chunks * written
-        success = success * reliability("aggregator", combine_in)
-        if not arithmetic.groups:
-            return Schedule((), success)
-        groups = (
-            CallGroup("worker", chunks, chunk_in, written, parallel=chunks),
-            CallGroup("aggregator", 1, combine_in, shape.output),
-        )
-        return Schedule(groups, success)
+        success = success * reliability("aggregator", prompt + chunks * written_by(size))
+    return Schedule((), success)
+
+
+#: :func:`_layout` by (shape's id, chunk, arithmetic's id), with the shape and arithmetic.
+_LAYOUTS: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+#: The most layouts kept (then they start over): a large request's (shape, chunk) pairs.
+_MAX_LAYOUTS = 1 << 13
+
+
+def _layout(
+    shape: TaskShape, chunk: int, arithmetic: Arithmetic
+) -> tuple[tuple[CallGroup, ...], Value, Value, Value, Value | None]:
+    """CHUNK_AGGREGATE's (groups, a chunk's input, decisions per chunk, chunks, the
+    aggregator's input or None) at ``chunk``."""
+    written_by = shape.aggregate_tokens
+    assert written_by is not None
+    total, prompt = shape.whole_input, shape.prompt
+    chunks = arithmetic.ceil(total / chunk)
+    size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
+    chunk_in = prompt + size
+    decisions = chain_decisions(shape, chunks)
+    written = written_by(size)
+    worker = CallGroup("worker", chunks, chunk_in, written, parallel=chunks)
+    if not shape.llm_aggregator:
+        return (worker,), chunk_in, decisions, chunks, None
+    combine_in = prompt + chunks * written
+    aggregator = CallGroup("aggregator", 1, combine_in, shape.output)
+    return (worker, aggregator), chunk_in, decisions, chunks, combine_in

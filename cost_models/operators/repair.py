@@ -24,6 +24,7 @@ from aalps.cost_models.operators.base import (
     Schedule,
     TaskShape,
     discrete_answer,
+    per_shape,
 )
 
 __all__ = ["IterateStateless", "IterateWithHistory", "ScanAndFix"]
@@ -101,28 +102,39 @@ class IterateWithHistory(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        b, n, r = _capped(shape)
-        # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
-        detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
-        fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
-        success = _iterated_success(shape, reliability, arithmetic)
-        return Schedule((detect, fix), success * _cap_reached(shape))
+        groups, reached, b, n, r, first = _history_layout(shape)
+        success = _iterated_success(b, n, r, first, reliability, arithmetic)
+        return Schedule(groups, success * reached)
+
+
+@per_shape
+def _history_layout(
+    shape: TaskShape,
+) -> tuple[tuple[CallGroup, ...], Value, Value, Value, Value, Value]:
+    """ITERATE_WITH_HISTORY's (groups, cap reached, iterations, input, report tokens, the
+    first detector's input) on ``shape``."""
+    b, n, r = _capped(shape)
+    # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
+    detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
+    fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
+    return (detect, fix), _cap_reached(shape), b, n, r, shape.prompt + n
 
 
 #: Beyond this many iterations the numeric success uses the mean input of a call.
 _EXACT_ITERATIONS = 10_000
 
 
-def _iterated_success(shape: TaskShape, reliability: Reliability, arithmetic: Arithmetic) -> Value:
-    """Success of ``b`` iterations whose calls read more and more history.
+def _iterated_success(
+    b: Value, n: Value, r: Value, first: Value, reliability: Reliability, arithmetic: Arithmetic
+) -> Value:
+    """Success of ``b`` iterations whose calls read more and more history (input ``n``,
+    reports of ``r`` tokens, the first detector reading ``first``).
 
     The product over iterations of each call's reliability at its own input length. With
     votes and a per-token error the reliability is not exponential in the length, so the mean
     length is not enough: the numeric form multiplies call by call (up to
     ``_EXACT_ITERATIONS``); the symbolic form, used for display only, takes the mean.
     """
-    b, n, r = _capped(shape)
-    first = shape.prompt + n
     if not arithmetic.symbolic and b <= _EXACT_ITERATIONS:
         success: Value = 1
         for i in range(int(round(b))):
@@ -145,14 +157,21 @@ class IterateStateless(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        b, n, r = _capped(shape)
-        detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, stages=b)
-        fix = CallGroup("fixer", b, shape.prompt + n + r, n, stages=b)
-        success = power(
-            reliability("detector", shape.prompt + n) * reliability("fixer", shape.prompt + n + r),
-            b,
-        )
-        return Schedule((detect, fix), success * _cap_reached(shape))
+        groups, reached, b, detect_in, fix_in = _stateless_layout(shape)
+        success = power(reliability("detector", detect_in) * reliability("fixer", fix_in), b)
+        return Schedule(groups, success * reached)
+
+
+@per_shape
+def _stateless_layout(
+    shape: TaskShape,
+) -> tuple[tuple[CallGroup, ...], Value, Value, Value, Value]:
+    """ITERATE_STATELESS's (groups, cap reached, iterations, the detector's and the fixer's
+    input) on ``shape``."""
+    b, n, r = _capped(shape)
+    detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, stages=b)
+    fix = CallGroup("fixer", b, shape.prompt + n + r, n, stages=b)
+    return (detect, fix), _cap_reached(shape), b, shape.prompt + n, shape.prompt + n + r
 
 
 class ScanAndFix(_Repair):
@@ -177,12 +196,19 @@ class ScanAndFix(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        k, b, r = shape.block_count, shape.defect_count, shape.report_tokens
-        scan_in = shape.prompt + shape.block_size
-        fix_in = scan_in + r
-        scan = CallGroup("detector", k, scan_in, shape.report_written, parallel=k)
-        fix = CallGroup("fixer", b, fix_in, shape.block_output, parallel=b)
+        groups, k, b, scan_in, fix_in = _scan_layout(shape)
         success = power(reliability("detector", scan_in), k) * power(
             reliability("fixer", fix_in), b
         )
-        return Schedule((scan, fix), success)
+        return Schedule(groups, success)
+
+
+@per_shape
+def _scan_layout(shape: TaskShape) -> tuple[tuple[CallGroup, ...], Value, Value, Value, Value]:
+    """SCAN_AND_FIX's (groups, blocks, defects, the scan's and the fix's input) on ``shape``."""
+    k, b, r = shape.block_count, shape.defect_count, shape.report_tokens
+    scan_in = shape.prompt + shape.block_size
+    fix_in = scan_in + r
+    scan = CallGroup("detector", k, scan_in, shape.report_written, parallel=k)
+    fix = CallGroup("fixer", b, fix_in, shape.block_output, parallel=b)
+    return (scan, fix), k, b, scan_in, fix_in

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aalps.cost_models.arithmetic import Arithmetic
+from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -22,6 +22,7 @@ from aalps.cost_models.operators.base import (
     ToolUse,
     chain_decisions,
     discrete_answer,
+    per_shape,
 )
 
 __all__ = ["Route"]
@@ -66,17 +67,28 @@ class Route(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        route_in = shape.prompt + shape.routing_tokens
-        work_in = shape.prompt + shape.whole_input
-        decisions = chain_decisions(shape, 1)  # the specialist writes the whole chain
-        if shape.code_router:
-            router = ToolUse("router", 1, shape.router_price, shape.router_latency)
-            work = CallGroup("specialist", 1, work_in, shape.output)
-            success = (1 - shape.router_failure) * reliability("specialist", work_in, decisions)
-            return Schedule((work,), success, (router,))
-        groups = (
-            CallGroup("delegator", 1, route_in, 1),
-            CallGroup("specialist", 1, work_in, shape.output),
-        )
+        groups, tools, route_in, work_in, decisions, routed = _layout(shape)
+        if tools:  # a code router: no delegator call
+            return Schedule(groups, routed * reliability("specialist", work_in, decisions), tools)
         success = reliability("delegator", route_in) * reliability("specialist", work_in, decisions)
         return Schedule(groups, success)
+
+
+@per_shape
+def _layout(
+    shape: TaskShape,
+) -> tuple[tuple[CallGroup, ...], tuple[ToolUse, ...], Value, Value, Value, Value]:
+    """ROUTE's (groups, tools, routing tokens in, work tokens in, the specialist's
+    decisions, the code router's success) on ``shape``."""
+    route_in = shape.prompt + shape.routing_tokens
+    work_in = shape.prompt + shape.whole_input
+    decisions = chain_decisions(shape, 1)  # the specialist writes the whole chain
+    if shape.code_router:
+        router = ToolUse("router", 1, shape.router_price, shape.router_latency)
+        work = CallGroup("specialist", 1, work_in, shape.output)
+        return (work,), (router,), route_in, work_in, decisions, 1 - shape.router_failure
+    groups = (
+        CallGroup("delegator", 1, route_in, 1),
+        CallGroup("specialist", 1, work_in, shape.output),
+    )
+    return groups, (), route_in, work_in, decisions, 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aalps.cost_models.arithmetic import Arithmetic, power
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Executor, Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -16,9 +16,33 @@ from aalps.cost_models.operators.base import (
     ToolUse,
     chain_decisions,
     discrete_answer,
+    per_shape,
 )
 
 __all__ = ["Direct", "MapBlocks"]
+
+
+@per_shape
+def _direct_layout(
+    shape: TaskShape,
+) -> tuple[tuple[CallGroup, ...], Value, Value, tuple[ToolUse, ...], Value]:
+    """DIRECT's (groups, tokens in, decisions, tools, the tool's success) on ``shape``."""
+    if shape.tool_task:
+        tool = ToolUse("tool", 1, shape.tool_price, shape.tool_latency)
+        return (), 0, 1, (tool,), 1 - shape.tool_failure
+    tokens_in = shape.prompt + shape.whole_input
+    call = CallGroup("worker", 1, tokens_in, shape.output)
+    # On a ``steps`` task the one call writes the whole chain: right only if every step is.
+    return (call,), tokens_in, chain_decisions(shape, 1), (), 1
+
+
+@per_shape
+def _map_layout(shape: TaskShape) -> tuple[tuple[CallGroup, ...], Value, Value, Value]:
+    """MAP's (groups, tokens in, block count, decisions per call) on ``shape``."""
+    tokens_in = shape.prompt + shape.block_size
+    count = shape.block_count
+    calls = CallGroup("worker", count, tokens_in, shape.block_output, parallel=count)
+    return (calls,), tokens_in, count, chain_decisions(shape, count)
 
 
 class Direct(OperatorSpec):
@@ -55,13 +79,10 @@ class Direct(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        if shape.tool_task:
-            tool = ToolUse("tool", 1, shape.tool_price, shape.tool_latency)
-            return Schedule((), 1 - shape.tool_failure, (tool,))
-        tokens_in = shape.prompt + shape.whole_input
-        call = CallGroup("worker", 1, tokens_in, shape.output)
-        # On a ``steps`` task the one call writes the whole chain: right only if every step is.
-        return Schedule((call,), reliability("worker", tokens_in, chain_decisions(shape, 1)))
+        groups, tokens_in, decisions, tools, tool_success = _direct_layout(shape)
+        if tools:
+            return Schedule((), tool_success, tools)
+        return Schedule(groups, reliability("worker", tokens_in, decisions))
 
 
 class MapBlocks(OperatorSpec):
@@ -85,8 +106,5 @@ class MapBlocks(OperatorSpec):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        tokens_in = shape.prompt + shape.block_size
-        count = shape.block_count
-        calls = CallGroup("worker", count, tokens_in, shape.block_output, parallel=count)
-        one = reliability("worker", tokens_in, chain_decisions(shape, count))
-        return Schedule((calls,), power(one, count))
+        groups, tokens_in, count, decisions = _map_layout(shape)
+        return Schedule(groups, power(reliability("worker", tokens_in, decisions), count))

@@ -48,7 +48,10 @@ def test_the_undeclared_operators_are_the_two_that_read_more_than_the_shape() ->
 
 
 def _source_reads(function: Callable[..., Any]) -> set[str]:
-    """The shape fields ``function`` reads, following the shape into operator functions."""
+    """The shape fields ``function`` reads, following the shape into operator functions
+    (through a :func:`~aalps.cost_models.operators.base.per_shape` memo: the function it
+    remembers)."""
+    function = inspect.unwrap(function)
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     node = tree.body[0]
     assert isinstance(node, ast.FunctionDef)
@@ -85,7 +88,8 @@ def test_the_source_reads_only_declared_fields(operator: Operator) -> None:
 
 
 def test_the_source_check_follows_helpers() -> None:
-    """The walk above sees through a helper: MAP's chain decisions read the step count."""
+    """The walk above sees through a helper: MAP's chain decisions read the step count
+    (in its layout, remembered per shape)."""
     assert _source_reads(type(OPERATORS[Operator.MAP]).schedule) == {
         "block_count",
         "block_output",
