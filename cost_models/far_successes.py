@@ -11,7 +11,7 @@ with the same results: :func:`log_success` is :func:`~aalps.cost_models.shapes.l
 from __future__ import annotations
 
 import math
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import mpmath
 from aalps.cost_models.arithmetic import Value
@@ -23,7 +23,6 @@ from mpmath.libmp import to_float as _to_float
 
 __all__ = ["log_success", "with_log_success"]
 
-_OUTCOME_FIELDS = tuple(f.name for f in fields(TaskOutcome))
 _MP = mpmath.mp
 _MPF = mpmath.mpf
 
@@ -44,14 +43,12 @@ def log_success(success: Value) -> float:
 
 def with_log_success(outcome: TaskOutcome, log_success: float) -> TaskOutcome:
     """``dataclasses.replace(outcome, log_success=log_success)`` for a log that is not nan
-    (``__post_init__`` would leave it), field by field by name without the frozen
+    (``__post_init__`` would leave it), the fields copied in one step without the frozen
     dataclass's ``__init__``: thousands of far-point successes take it."""
     if math.isnan(log_success):
         return replace(outcome, log_success=log_success)
     copied: TaskOutcome = object.__new__(TaskOutcome)
-    values = outcome.__dict__
     state = copied.__dict__
-    for name in _OUTCOME_FIELDS:
-        state[name] = values[name]
+    state.update(outcome.__dict__)  # every field (a record's dict holds them, in order)
     state["log_success"] = log_success
     return copied

@@ -336,18 +336,35 @@ def numeric_outcome(
         # A sure success as the int 1 (a tool's 1 - 0): log_of's mpmath log gives 0.0.
         log_success = 0.0 if type(success) is int and success == 1 else log_of(success)
         float_success = to_float(success)
-    return _outcome(
-        cost if type(cost) is float else to_float(cost),
-        log_cost,
-        float_success,
-        latency if type(latency) is float else to_float(latency),
-        variance if type(variance) is float else to_float(variance),
-        violation,
-        retry,
-        log_success,
-        0.0 if setup is None else float(setup),
-        share if type(share) is float else to_float(share),
-    )
+    if log_success != log_success:  # nan: the constructor's ``__post_init__`` fills it
+        return TaskOutcome(
+            cost if type(cost) is float else to_float(cost),
+            log_cost,
+            float_success,
+            latency if type(latency) is float else to_float(latency),
+            variance if type(variance) is float else to_float(variance),
+            violation,
+            retry,
+            log_success,
+            0.0 if setup is None else float(setup),
+            share if type(share) is float else to_float(share),
+        )
+    # ``TaskOutcome(...)`` without the frozen dataclass's ``__init__`` (one attribute write
+    # at a time): the same record, built for every scored candidate, each field stored in
+    # the instance's dict by name, in :data:`_FIELDS`' order.
+    outcome: TaskOutcome = _new(TaskOutcome)
+    state = outcome.__dict__
+    state["expected_cost"] = cost if type(cost) is float else to_float(cost)
+    state["log_cost"] = log_cost
+    state["success_probability"] = float_success
+    state["latency"] = latency if type(latency) is float else to_float(latency)
+    state["cost_variance"] = variance if type(variance) is float else to_float(variance)
+    state["window_violation"] = violation
+    state["retry"] = retry
+    state["log_success"] = log_success
+    state["setup_cost"] = 0.0 if setup is None else float(setup)
+    state["setup_share"] = share if type(share) is float else to_float(share)
+    return outcome
 
 
 def _pass_attempts(
@@ -371,7 +388,7 @@ def _pass_attempts(
     return per_attempt
 
 
-#: :class:`TaskOutcome`'s fields, in the order :func:`_outcome` writes them.
+#: :class:`TaskOutcome`'s fields, in the order :func:`numeric_outcome` writes them.
 _FIELDS = (
     "expected_cost",
     "log_cost",
@@ -386,51 +403,6 @@ _FIELDS = (
 )
 assert _FIELDS == tuple(f.name for f in fields(TaskOutcome))
 _new = object.__new__
-
-
-def _outcome(
-    expected_cost: float,
-    log_cost: float,
-    success_probability: float,
-    latency: float,
-    cost_variance: float,
-    window_violation: str | None,
-    retry: RetryTail | CascadeTail | None,
-    log_success: float,
-    setup_cost: float,
-    setup_share: float,
-) -> TaskOutcome:
-    """``TaskOutcome(...)`` without the frozen dataclass's ``__init__`` (one attribute
-    write at a time): the same record, built for every scored candidate, each field
-    stored in the instance's dict by name (a third of the time of ``dict.update`` over a
-    ``zip``). Through the constructor when ``log_success`` is nan (its ``__post_init__``
-    fills it)."""
-    if log_success != log_success:  # nan
-        return TaskOutcome(
-            expected_cost,
-            log_cost,
-            success_probability,
-            latency,
-            cost_variance,
-            window_violation,
-            retry,
-            log_success,
-            setup_cost,
-            setup_share,
-        )
-    outcome: TaskOutcome = _new(TaskOutcome)
-    state = outcome.__dict__
-    state["expected_cost"] = expected_cost
-    state["log_cost"] = log_cost
-    state["success_probability"] = success_probability
-    state["latency"] = latency
-    state["cost_variance"] = cost_variance
-    state["window_violation"] = window_violation
-    state["retry"] = retry
-    state["log_success"] = log_success
-    state["setup_cost"] = setup_cost
-    state["setup_share"] = setup_share
-    return outcome
 
 
 def fixed_figures(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Fixed:

@@ -103,21 +103,46 @@ def _success_alone(
     shape: TaskShape, reliability: Reliability, chunk: int, arithmetic: Arithmetic
 ) -> Schedule:
     """The schedule's success without its groups (``arithmetic.groups`` off): nothing reads
-    a chunk's output but the aggregator."""
+    a chunk's output but the aggregator. Its sizes (:func:`_sizes`) kept as the layouts are
+    (the far point's mpmath successes: each operation takes microseconds)."""
+    known: tuple[Any, ...] | None
+    if type(chunk) is not int:  # (a caller's odd parameter: not kept)
+        known = (shape, arithmetic, *_sizes(shape, chunk, arithmetic))
+    else:
+        key = (id(shape), chunk, id(arithmetic))
+        known = _SIZES.get(key)
+        if known is None or known[0] is not shape or known[1] is not arithmetic:
+            if len(_SIZES) >= _MAX_LAYOUTS:
+                _SIZES.clear()
+            known = _SIZES[key] = (shape, arithmetic, *_sizes(shape, chunk, arithmetic))
+    _, _, chunk_in, decisions, chunks, combine_in = known
+    success = power(reliability("worker", chunk_in, decisions), chunks)
+    if combine_in is not None:
+        success = success * reliability("aggregator", combine_in)
+    return Schedule((), success)
+
+
+def _sizes(
+    shape: TaskShape, chunk: int, arithmetic: Arithmetic
+) -> tuple[Value, Value, Value, Value | None]:
+    """(a chunk's input, decisions per chunk, chunks, the aggregator's input or None) at
+    ``chunk``: what the success reads (a chunk's output only with an LLM aggregator)."""
     total, prompt = shape.whole_input, shape.prompt
     chunks = arithmetic.ceil(total / chunk)
     size = total / chunks if chunks != 0 else 0  # an empty input makes no calls
     chunk_in = prompt + size
-    success = power(reliability("worker", chunk_in, chain_decisions(shape, chunks)), chunks)
-    if shape.llm_aggregator:
-        written_by = shape.aggregate_tokens
-        assert written_by is not None
-        success = success * reliability("aggregator", prompt + chunks * written_by(size))
-    return Schedule((), success)
+    decisions = chain_decisions(shape, chunks)
+    if not shape.llm_aggregator:
+        return chunk_in, decisions, chunks, None
+    written_by = shape.aggregate_tokens
+    assert written_by is not None
+    return chunk_in, decisions, chunks, prompt + chunks * written_by(size)
 
 
-#: :func:`_layout` by (shape's id, chunk, arithmetic's id), with the shape and arithmetic.
+#: :func:`_layout` by (shape's id, chunk, arithmetic's id), with the shape and arithmetic;
+#: :func:`_sizes` likewise (for the success alone).
 _LAYOUTS: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+_SIZES: dict[tuple[int, int, int], tuple[Any, ...]] = {}
 #: The most layouts kept (then they start over): a large request's (shape, chunk) pairs.
 _MAX_LAYOUTS = 1 << 13
 

@@ -11,7 +11,7 @@ below the defect count runs that many iterations and leaves the rest unfixed (su
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import sympy
 from aalps.cost_models.arithmetic import Arithmetic, Value, power
@@ -102,22 +102,54 @@ class IterateWithHistory(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        groups, reached, b, n, r, first = _history_layout(shape)
-        success = _iterated_success(b, n, r, first, reliability, arithmetic)
+        groups, reached, b, n, r, first, inputs = _history_layout(shape)
+        if inputs is not None and not arithmetic.symbolic:
+            # :func:`_iterated_success`'s numeric product, the calls' inputs worked out.
+            success: Value = 1
+            for detect_in, fix_in in inputs:
+                success = success * reliability("detector", detect_in)
+                success = success * reliability("fixer", fix_in)
+        else:
+            success = _iterated_success(b, n, r, first, reliability, arithmetic)
         return Schedule(groups, success * reached)
+
+
+#: Iterations whose calls' inputs a layout lists (more: worked out per scoring).
+_LISTED_ITERATIONS = 64
 
 
 @per_shape
 def _history_layout(
     shape: TaskShape,
-) -> tuple[tuple[CallGroup, ...], Value, Value, Value, Value, Value]:
+) -> tuple[
+    tuple[CallGroup, ...],
+    Value,
+    Value,
+    Value,
+    Value,
+    Value,
+    tuple[tuple[Value, Value], ...] | None,
+]:
     """ITERATE_WITH_HISTORY's (groups, cap reached, iterations, input, report tokens, the
-    first detector's input) on ``shape``."""
+    first detector's input, and each iteration's (detector's, fixer's) input when the
+    iterations are a number up to ``_LISTED_ITERATIONS``, else None) on ``shape``."""
     b, n, r = _capped(shape)
     # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
     detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
     fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
-    return (detect, fix), _cap_reached(shape), b, n, r, shape.prompt + n
+    first = shape.prompt + n
+    inputs = None
+    if not isinstance(b, sympy.Basic) and b <= _LISTED_ITERATIONS:
+        inputs = tuple(_inputs(int(round(b)), n, r, first))
+    return (detect, fix), _cap_reached(shape), b, n, r, first, inputs
+
+
+def _inputs(count: int, n: Value, r: Value, first: Value) -> Iterator[tuple[Value, Value]]:
+    """Each of ``count`` iterations' (detector's, fixer's) input, as
+    :func:`_iterated_success` works them out."""
+    for i in range(count):
+        detect_in = first + i * (n + r)
+        yield detect_in, detect_in + r
 
 
 #: Beyond this many iterations the numeric success uses the mean input of a call.

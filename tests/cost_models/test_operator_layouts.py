@@ -273,3 +273,11 @@ def test_a_recycled_id_never_reads_another_chunk_layout() -> None:
     chunking._LAYOUTS[(id(second), 300, id(FLOAT))] = kept  # first's layout, second's id
     assert _schedule_key(spec.schedule(second, asked, {"chunk": 300}, FLOAT)) == expected
     assert chunking._LAYOUTS[(id(second), 300, id(FLOAT))][0] is second
+    # The sizes of the success alone (an arithmetic without groups) likewise.
+    alone = replace(FLOAT, groups=False)
+    expected = _schedule_key(_chunk(second, asked, {"chunk": 300}, alone))
+    spec.schedule(first, asked, {"chunk": 300}, alone)
+    kept = chunking._SIZES[(id(first), 300, id(alone))]
+    chunking._SIZES[(id(second), 300, id(alone))] = kept
+    assert _schedule_key(spec.schedule(second, asked, {"chunk": 300}, alone)) == expected
+    assert chunking._SIZES[(id(second), 300, id(alone))][0] is second

@@ -1,6 +1,6 @@
 """The hand-written constructors of the records every scored candidate builds
 (:class:`~aalps.cost_models.operators.CallGroup`, :class:`~aalps.cost_models.operators.Schedule`,
-and :func:`~aalps.cost_models.task_scoring._outcome`'s :class:`TaskOutcome`) against the
+and :func:`~aalps.cost_models.task_scoring.numeric_outcome`'s :class:`TaskOutcome`) against the
 records dataclasses' own ``__init__`` builds from the same fields: the same values, the same
 types, the same defaults, still frozen, equal and with equal hashes."""
 
@@ -12,9 +12,15 @@ from typing import Any
 
 import mpmath
 import pytest
+from aalps.cost_models.arithmetic import BIG, FLOAT
+from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import CallGroup, Schedule, ToolUse
-from aalps.cost_models.outcomes import RetryTail, TaskOutcome
-from aalps.cost_models.task_scoring import _outcome
+from aalps.cost_models.outcomes import TaskOutcome
+from aalps.cost_models.task_scoring import numeric_outcome
+
+from tests.cost_models.test_task_scoring import _plans
+from tests.optimizer.random_requests import wide_request_data
 
 
 def _generated(cls: type) -> type:
@@ -71,25 +77,27 @@ def test_schedule_is_the_dataclass_record() -> None:
         Schedule((), 1.0).success = 0.5  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        (12.5, math.log(12.5), 0.9, 3.0, 0.0, None, None, math.log(0.9), 0.0, 0.0),
-        (1e300, 690.8, 0.0, 1e5, 2.5, "too long", RetryTail(3, 0.5, 2.0, 12.0), -1e4, 50.0, 0.5),
-        (0.0, -math.inf, 1.0, 0.0, 0.0, None, None, 0.0, 0.0, 0.0),
-        (2.0, math.log(2.0), 0.0, 1.0, 0.0, None, None, -math.inf, 0.0, 0.0),
-    ],
-)
-def test_outcome_is_task_outcome(values: tuple[Any, ...]) -> None:
-    built = _outcome(*values)
-    reference = TaskOutcome(*values)
-    assert type(built) is TaskOutcome
-    assert _state(built) == _state(reference)
-    assert built == reference
-
-
-def test_outcome_with_nan_log_success_fills_it() -> None:
-    values = (2.0, math.log(2.0), 0.25, 1.0, 0.0, None, None, math.nan, 0.0, 0.0)
-    built = _outcome(*values)
-    assert built.log_success == math.log(0.25)
-    assert _state(built) == _state(TaskOutcome(*values))
+def test_scored_outcomes_are_task_outcomes() -> None:
+    """:func:`numeric_outcome` builds its records in place: each one is the record
+    ``TaskOutcome(...)`` builds from its fields (the same values, types and order, frozen,
+    equal), on every candidate of a request, in floats and in mpmath."""
+    request = load_request(wide_request_data(0, 6, 5))
+    compared = 0
+    for scale in (1.0, 1e6):
+        evaluator = PlanEvaluator(request, scale=scale)
+        for plan in _plans(evaluator):
+            compiled = evaluator._compiled[plan.task_id]
+            for arithmetic, shape in ((FLOAT, compiled.numeric), (BIG, compiled.big)):
+                try:
+                    built = numeric_outcome(evaluator, plan, arithmetic, shape)
+                except Exception:  # noqa: BLE001, S112 - no record to compare
+                    continue
+                values = [getattr(built, f.name) for f in dataclasses.fields(TaskOutcome)]
+                reference = TaskOutcome(*values)
+                assert type(built) is TaskOutcome
+                assert _state(built) == _state(reference)
+                assert built == reference or math.isnan(built.expected_cost)
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    built.latency = 1.0  # type: ignore[misc]
+                compared += 1
+    assert compared > 20
