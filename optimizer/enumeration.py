@@ -221,12 +221,11 @@ class OperatorEnumerator:
         # Built once per enumerator: the roles a parameter choice assigns, and each
         # (role, option)'s assignment (plans share them, and their hashes).
         self._used: dict[tuple[tuple[str, int], ...], tuple[str, ...]] = {}
-        self._assignments: dict[tuple[str, Option], RoleAssignment] = {}
+        self.assignments: dict[tuple[str, Option], RoleAssignment] = {}
         # Per role, the models an earlier one shadows (:mod:`.shadowing`); None: none, or
         # not this operator's enumeration (CASCADE, CHUNK_AGGREGATE) or pruning is off.
         self.shadows: Shadows | None = None
-        # Every plan this enumerator scored, with its candidate: the separable operators'
-        # product of role fronts holds plans their role-wise pools scored already.
+        # Each plan scored, with its candidate (role fronts' products repeat plans).
         self._scored: dict[TaskPlan, Candidate] = {}
         self._table: OperatorTable | None = None
         self._table_known = False  # whether ``_table`` was looked up (at the first scoring)
@@ -339,7 +338,7 @@ class OperatorEnumerator:
         used = self._used.get(fixed)
         if used is None:
             used = self.used(params)
-        assignments = self._assignments
+        assignments = self.assignments
         roles = []
         for name in used:
             option = choice[name]
@@ -358,8 +357,7 @@ class OperatorEnumerator:
         calls fit their windows at the scale point (a plan that does not is never compared:
         only its window violation is read). A plan another task had scored comes with its
         figures when the operator sees the two tasks alike (:mod:`.operator_twins`). A plan
-        scored before comes back as the same candidate (the same figures: the evaluator's
-        are remembered), counted again as scored."""
+        scored before comes back as the same candidate, counted again as scored."""
         self.space.scored += 1
         candidate = self._scored.get(plan)
         if candidate is None:
@@ -368,11 +366,10 @@ class OperatorEnumerator:
 
     def _figures(self, plan: TaskPlan) -> Candidate:
         """:meth:`score_plan` of a plan not scored before."""
-        if not self._table_known:  # the key is computed when a plan is first scored
-            owner = self.owner.shared
-            if owner is not None:
-                self._table = owner.table(self.task, self.operator, self.roles)
-            self._table_known = True
+        owner = self.owner.shared
+        if not self._table_known and owner is not None:  # keyed at the first scoring
+            self._table = owner.table(self.task, self.operator, self.roles)
+        self._table_known = True
         shared = self._table
         known = None if shared is None else shared.get(plan)
         if known is not None:
@@ -382,32 +379,6 @@ class OperatorEnumerator:
         if far is None or outcome.window_violation is not None:
             return Candidate(plan, outcome)
         return Candidate(plan, outcome, far.task_outcome(plan))
-
-    def plans(
-        self, names: Sequence[str], params: Mapping[str, int], used: Sequence[str]
-    ) -> Callable[[tuple[Option, ...]], TaskPlan]:
-        """The task plan of a choice given as one option per role of ``names``, at
-        ``params`` (whose roles are ``used``, :meth:`used`'s): :meth:`plan` with the
-        parameters' work done once."""
-        fixed = tuple(sorted(params.items()))
-        at = tuple((name, names.index(name)) for name in used)
-        assignments = self._assignments
-        task_id, operator = self.task.id, self.operator
-
-        def make(combo: tuple[Option, ...]) -> TaskPlan:
-            roles = []
-            for name, i in at:
-                option = combo[i]
-                assignment = assignments.get((name, option))
-                if assignment is None:
-                    assignment = assignments[(name, option)] = RoleAssignment(name, *option)
-                roles.append(assignment)
-            return TaskPlan(task_id, operator, tuple(roles), fixed)
-
-        return make
-
-    def key(self, candidate: Candidate) -> tuple[float, ...]:
-        return self.metrics.key(candidate)
 
     # --- operators without a chunk size -----------------------------------------------
 

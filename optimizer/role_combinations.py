@@ -11,10 +11,10 @@ combination is. Either way a choice that an earlier one in the same pool shadows
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from aalps.cost_models.domain import Operator
+from aalps.cost_models.domain import Operator, RoleAssignment, TaskPlan
 from aalps.optimizer.pareto import pareto_filter
 from aalps.optimizer.shadowing import ShadowPool
 from aalps.optimizer.space import Candidate, Option, window_of
@@ -92,7 +92,7 @@ def _pool(
     role's, or only the one at index ``role``."""
     shadows = None if enumerator.shadows is None else ShadowPool(enumerator.shadows, names)
     used = enumerator.used(params)
-    plan, score = enumerator.plans(names, params, used), enumerator.score_plan
+    plan, score = _plan_maker(enumerator, names, params, used), enumerator.score_plan
     found = []
     for combo in combos:
         if shadows is not None:
@@ -116,6 +116,33 @@ def _pool(
         for assignment in candidate.plan.roles:
             feasible[assignment.role].update(m for m, _ in assignment.members)
     return found
+
+
+def _plan_maker(
+    enumerator: OperatorEnumerator,
+    names: Sequence[str],
+    params: Mapping[str, int],
+    used: Sequence[str],
+) -> Callable[[tuple[Option, ...]], TaskPlan]:
+    """The task plan of a choice given as one option per role of ``names`` at ``params``
+    (whose roles are ``used``): :meth:`~.OperatorEnumerator.plan` with the parameters' work
+    done once per pool, and no dict per choice."""
+    fixed = tuple(sorted(params.items()))
+    at = tuple((name, names.index(name)) for name in used)
+    assignments = enumerator.assignments
+    task_id, operator = enumerator.task.id, enumerator.operator
+
+    def make(combo: tuple[Option, ...]) -> TaskPlan:
+        roles = []
+        for name, i in at:
+            option = combo[i]
+            assignment = assignments.get((name, option))
+            if assignment is None:
+                assignment = assignments[(name, option)] = RoleAssignment(name, *option)
+            roles.append(assignment)
+        return TaskPlan(task_id, operator, tuple(roles), fixed)
+
+    return make
 
 
 def window_problem(enumerator: OperatorEnumerator, scored: Sequence[Candidate]) -> None:

@@ -1,18 +1,19 @@
 """The far point's figures are scored only for plans whose calls fit their windows at the
-scale point (:meth:`~aalps.optimizer.enumeration.OperatorEnumerator.score`): the spaces equal
-those built scoring both points of every plan, the old way, figure for figure, and the
-problems recorded (the windows' reasons) are the same.
+scale point (:meth:`~aalps.optimizer.enumeration.OperatorEnumerator.score_plan`, which
+every scoring goes through): the spaces equal those built scoring both points of every
+plan, the old way, figure for figure, and the problems recorded (the windows' reasons) are
+the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import aalps.optimizer.enumeration as enumeration
 import pytest
+from aalps.cost_models.domain import TaskPlan
 from aalps.optimizer.enumeration import OperatorEnumerator
-from aalps.optimizer.space import Candidate, Option
+from aalps.optimizer.space import Candidate
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
 from tests.optimizer.space_summaries import built_spaces, space_summary
@@ -24,10 +25,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def _both_points(
-    self: OperatorEnumerator, choice: Mapping[str, Option], params: Mapping[str, int]
-) -> Candidate:
-    plan = self.plan(choice, params)
+def _both_points(self: OperatorEnumerator, plan: TaskPlan) -> Candidate:
     self.space.scored += 1
     far = self.owner.far
     return Candidate(
@@ -42,7 +40,7 @@ def test_far_figures_only_where_the_windows_hold_give_the_same_spaces(
     name: str, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fitting = built_spaces(data)[1]
-    monkeypatch.setattr(OperatorEnumerator, "score", _both_points)
+    monkeypatch.setattr(OperatorEnumerator, "score_plan", _both_points)
     both = built_spaces(data)[1]
     assert [space_summary(s) for s in fitting] == [space_summary(s) for s in both], name
 
@@ -52,16 +50,14 @@ def test_plans_that_overflow_a_window_skip_the_far_point(
 ) -> None:
     """Not vacuous: a wide request scores plans whose calls overflow a window, far-less."""
     seen: list[Candidate] = []
-    score = enumeration.OperatorEnumerator.score
+    score = enumeration.OperatorEnumerator.score_plan
 
-    def spy(
-        self: OperatorEnumerator, choice: Mapping[str, Option], params: Mapping[str, int]
-    ) -> Candidate:
-        candidate = score(self, choice, params)
+    def spy(self: OperatorEnumerator, plan: TaskPlan) -> Candidate:
+        candidate = score(self, plan)
         seen.append(candidate)
         return candidate
 
-    monkeypatch.setattr(enumeration.OperatorEnumerator, "score", spy)
+    monkeypatch.setattr(enumeration.OperatorEnumerator, "score_plan", spy)
     built_spaces(wide_request_data(2, 40, 10))
     overflowing = [c for c in seen if c.outcome.window_violation is not None]
     assert overflowing and all(c.far is None for c in overflowing)
