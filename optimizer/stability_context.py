@@ -25,6 +25,7 @@ from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
 from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.stability_pool import Pairs, PlanPool
+from aalps.optimizer.stability_shared import ShapeKeys, SharedScorer
 from aalps.optimizer.swap_check import PlanLayout, SwapCheck
 
 __all__ = ["StabilityContext"]
@@ -60,8 +61,15 @@ class StabilityContext:
         self._bases: dict[int, _Candidates] = {}
         self._role_swaps: dict[tuple[int, int, str], list[int]] = {}
         self._chosen_of: dict[int, _Chosen] = {}
-        self.pool = PlanPool(evaluator)
+        # Alike task plans of alike tasks scored once per evaluator (:mod:`.stability_shared`).
+        self.shapes = ShapeKeys(evaluator, self._capability_table)
+        self.pool = PlanPool(self.scorer(evaluator))
         self._ids: dict[tuple[int, str, str], list[int]] = {}
+
+    def scorer(self, evaluator: PlanEvaluator) -> SharedScorer:
+        """A scorer of task plans under ``evaluator`` (one of this request's, a figure
+        scaled), sharing alike task plans' figures across alike tasks."""
+        return SharedScorer(evaluator, self.shapes)
 
     def capability(self, tp: TaskPlan, role: str) -> str:
         return self._capability_table(tp)[role]

@@ -203,13 +203,14 @@ def _crossings(
 def linear_range(context: StabilityContext, model: Model, field: str) -> StabilityRange:
     """The exact range of a price or size factor: nearest crossings of objective lines."""
     evaluator = context.evaluator
-    doubled = scaled_evaluator(evaluator, model.name, field, 2.0)
-    twice = _twice(context, model, field, doubled)
+    doubled_evaluator = scaled_evaluator(evaluator, model.name, field, 2.0)
+    twice = _twice(context, model, field, doubled_evaluator)
+    doubled, unscaled = context.scorer(doubled_evaluator), context.pool.scorer
     costs1 = [o.expected_cost for o in context.outcomes]
     costs2 = [
         2.0 * cost
         if twice(context.pairs(tp), cost)
-        else (doubled if context.involves(tp, model.name, "") else evaluator)
+        else (doubled if context.involves(tp, model.name, "") else unscaled)
         .task_outcome(tp)
         .expected_cost
         for tp, cost in zip(context.tasks, costs1, strict=True)

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 from aalps.cost_models.domain import TaskPlan
-from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.cost_models.evaluation import TaskOutcome
+from aalps.optimizer.stability_shared import SharedScorer
 
 __all__ = ["Figures", "Pairs", "PlanPool"]
 
@@ -38,10 +39,10 @@ class Figures:
 
 class PlanPool:
     """Task plans by id (the order first met), the ids involving each pair, and their
-    figures under ``evaluator`` (scored on first need)."""
+    figures under ``scorer``'s evaluator (scored on first need)."""
 
-    def __init__(self, evaluator: PlanEvaluator) -> None:
-        self.evaluator = evaluator
+    def __init__(self, scorer: SharedScorer) -> None:
+        self.scorer = scorer
         self.plans: list[TaskPlan] = []
         self.ids: dict[TaskPlan, int] = {}
         self.by_pair: dict[tuple[str, str | None], list[int]] = {}
@@ -92,7 +93,7 @@ class PlanPool:
         """The figures of task plan ``g`` under the evaluator (scored on first need)."""
         known = self.outcomes[g]
         if known is None:
-            known = self.outcomes[g] = self.evaluator.task_outcome(self.plans[g])
+            known = self.outcomes[g] = self.scorer.task_outcome(self.plans[g])
         return known
 
     def figures(self, ids: np.ndarray) -> Figures:

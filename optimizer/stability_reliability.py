@@ -28,12 +28,13 @@ from functools import cached_property
 
 import numpy as np
 from aalps.cost_models.domain import Model, Operator, TaskPlan
-from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
+from aalps.cost_models.evaluation import TaskOutcome
 from aalps.optimizer.constraints import meets
 from aalps.optimizer.scaled_figures import RELIABILITY, scaled_evaluator
 from aalps.optimizer.stability_context import StabilityContext
 from aalps.optimizer.stability_range import TIE, StabilityRange
 from aalps.optimizer.stability_scan import scan
+from aalps.optimizer.stability_shared import SharedScorer
 
 __all__ = ["RELIABILITY_FLOOR", "reliability_range"]
 
@@ -106,15 +107,15 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
     # Per factor one scaled evaluator (the scan checks a factor again against every
     # alternative, and the far end's floors are taken at the first factor up): the task
     # plans scored there are scored once.
-    evaluators: dict[float, PlanEvaluator] = {}
+    evaluators: dict[float, SharedScorer] = {}
     probes: dict[float, _Probe] = {}
     bounds_of: dict[tuple[bool, bool], _Bounds] = {}
 
-    def scaled_at(factor: float) -> PlanEvaluator:
+    def scaled_at(factor: float) -> SharedScorer:
         scaled = evaluators.get(factor)
         if scaled is None:
-            scaled = evaluators[factor] = scaled_evaluator(
-                context.evaluator, model.name, RELIABILITY, factor, capability
+            scaled = evaluators[factor] = context.scorer(
+                scaled_evaluator(context.evaluator, model.name, RELIABILITY, factor, capability)
             )
         return scaled
 
@@ -167,7 +168,7 @@ class _Bounds:
         self.success[table.again_at] = success
 
 
-def _floors(plans: Sequence[TaskPlan], evaluator: PlanEvaluator) -> tuple[np.ndarray, np.ndarray]:
+def _floors(plans: Sequence[TaskPlan], evaluator: SharedScorer) -> tuple[np.ndarray, np.ndarray]:
     """The task plans' (cost, success) at the end of a reliability scan: along the scan
     their cost is no lower and their success no higher (more reliable models retry less and
     fail less; AHEAD_BY_K's samples only while the reliability stays above 1/2)."""
@@ -191,7 +192,7 @@ class _Probe:
     success: float
 
     @classmethod
-    def of(cls, context: StabilityContext, scaled: PlanEvaluator, moved: Sequence[int]) -> _Probe:
+    def of(cls, context: StabilityContext, scaled: SharedScorer, moved: Sequence[int]) -> _Probe:
         outcomes = list(context.outcomes)
         costs = list(context.costs)
         successes = list(context.successes)
@@ -204,7 +205,7 @@ class _Probe:
 
 def _optimal_at(
     context: StabilityContext,
-    scaled: PlanEvaluator,
+    scaled: SharedScorer,
     table: _Alternatives,
     bounds: _Bounds,
     probe: _Probe,
@@ -226,7 +227,7 @@ def _optimal_at(
 
 def _walk(
     context: StabilityContext,
-    scaled: PlanEvaluator,
+    scaled: SharedScorer,
     probe: _Probe,
     table: _Alternatives,
     positions: Iterable[int],
@@ -235,7 +236,7 @@ def _walk(
     """The one-by-one walk over the entries of ``table`` at ``positions``: the plan's
     objective with ``outcomes`` against each alternative's (skipping those whose floors —
     cost no lower, success no higher — cannot beat the best objective met so far)."""
-    base = context.evaluator
+    base = context.pool.scorer
     constraints = context.constraints
     outcomes, total, success = probe.outcomes, probe.total, probe.success
 
@@ -246,7 +247,7 @@ def _walk(
         when that breaks a constraint."""
         if check is not None:
             if swap is None:
-                plan = scaled.combine(
+                plan = scaled.evaluator.combine(
                     {tp.task_id: o for tp, o in zip(context.tasks, outcomes, strict=True)}
                 )
                 if not meets(plan, constraints):
@@ -299,7 +300,7 @@ def _verdict(
 
 def _array_walk(
     context: StabilityContext,
-    scaled: PlanEvaluator,
+    scaled: SharedScorer,
     probe: _Probe,
     table: _Alternatives,
     bounds: _Bounds,
