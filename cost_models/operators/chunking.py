@@ -8,7 +8,7 @@ size), and the results are combined by code (free) or by one LLM call that reads
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aalps.cost_models.arithmetic import Arithmetic, Value, power
@@ -79,24 +79,36 @@ class ChunkAggregate(OperatorSpec):
         chunk = params["chunk"]
         if not arithmetic.groups:
             return _success_alone(shape, reliability, chunk, arithmetic)
-        known: tuple[Any, ...] | None
-        if type(chunk) is not int:  # (a caller's odd parameter: not kept)
-            known = (shape, arithmetic, *_layout(shape, chunk, arithmetic))
-        else:
-            # The calls read the shape, the chunk size and the arithmetic alone: built once
-            # per (shape object, chunk, arithmetic), kept by ``id`` beside the shape and the
-            # arithmetic (a recycled id never matches): the same values every time.
-            key = (id(shape), chunk, id(arithmetic))
-            known = _LAYOUTS.get(key)
-            if known is None or known[0] is not shape or known[1] is not arithmetic:
-                if len(_LAYOUTS) >= _MAX_LAYOUTS:
-                    _LAYOUTS.clear()
-                known = _LAYOUTS[key] = (shape, arithmetic, *_layout(shape, chunk, arithmetic))
-        _, _, groups, chunk_in, decisions, chunks, combine_in = known
+        # The calls read the shape, the chunk size and the arithmetic alone (:func:`_kept`).
+        _, _, groups, chunk_in, decisions, chunks, combine_in = _kept(
+            _LAYOUTS, _layout, shape, chunk, arithmetic
+        )
         success = power(reliability("worker", chunk_in, decisions), chunks)
         if combine_in is not None:
             success = success * reliability("aggregator", combine_in)
         return Schedule(groups, success)
+
+
+def _kept(
+    memo: dict[tuple[int, int, int], tuple[Any, ...]],
+    build: Callable[[TaskShape, int, Arithmetic], tuple[Any, ...]],
+    shape: TaskShape,
+    chunk: int,
+    arithmetic: Arithmetic,
+) -> tuple[Any, ...]:
+    """``(shape, arithmetic, *build(shape, chunk, arithmetic))``, built once per (shape
+    object, chunk, arithmetic): kept in ``memo`` by ``id`` beside the shape and the
+    arithmetic (a recycled id never matches), so the same values every time; a chunk that
+    is not an int (a caller's odd parameter) is not kept."""
+    if type(chunk) is not int:
+        return (shape, arithmetic, *build(shape, chunk, arithmetic))
+    key = (id(shape), chunk, id(arithmetic))
+    known = memo.get(key)
+    if known is None or known[0] is not shape or known[1] is not arithmetic:
+        if len(memo) >= _MAX_LAYOUTS:
+            memo.clear()
+        known = memo[key] = (shape, arithmetic, *build(shape, chunk, arithmetic))
+    return known
 
 
 def _success_alone(
@@ -105,17 +117,7 @@ def _success_alone(
     """The schedule's success without its groups (``arithmetic.groups`` off): nothing reads
     a chunk's output but the aggregator. Its sizes (:func:`_sizes`) kept as the layouts are
     (the far point's mpmath successes: each operation takes microseconds)."""
-    known: tuple[Any, ...] | None
-    if type(chunk) is not int:  # (a caller's odd parameter: not kept)
-        known = (shape, arithmetic, *_sizes(shape, chunk, arithmetic))
-    else:
-        key = (id(shape), chunk, id(arithmetic))
-        known = _SIZES.get(key)
-        if known is None or known[0] is not shape or known[1] is not arithmetic:
-            if len(_SIZES) >= _MAX_LAYOUTS:
-                _SIZES.clear()
-            known = _SIZES[key] = (shape, arithmetic, *_sizes(shape, chunk, arithmetic))
-    _, _, chunk_in, decisions, chunks, combine_in = known
+    _, _, chunk_in, decisions, chunks, combine_in = _kept(_SIZES, _sizes, shape, chunk, arithmetic)
     success = power(reliability("worker", chunk_in, decisions), chunks)
     if combine_in is not None:
         success = success * reliability("aggregator", combine_in)
