@@ -38,13 +38,10 @@ from functools import lru_cache
 from typing import Any
 
 import sympy
-from aalps.cost_models._cone import Vec, _sign
+from aalps.cost_models._cone import Vec, _sign, relation_sides
 from aalps.cost_models._growth_terms import _Term
 from aalps.cost_models._theta import _Theta
 from sympy.core.relational import (
-    Equality,
-    GreaterThan,
-    LessThan,
     StrictGreaterThan,
     StrictLessThan,
 )
@@ -127,13 +124,8 @@ def _relations(theta: _Theta, assumptions: Sequence[Any]) -> list[_Relation] | N
     for rel in assumptions:
         if rel is sympy.true:
             continue
-        if isinstance(rel, (LessThan, StrictLessThan)):
-            pairs = [(rel.lhs, rel.rhs)]
-        elif isinstance(rel, (GreaterThan, StrictGreaterThan)):
-            pairs = [(rel.rhs, rel.lhs)]
-        elif isinstance(rel, Equality):
-            pairs = [(rel.lhs, rel.rhs), (rel.rhs, rel.lhs)]
-        else:
+        pairs = relation_sides(rel)
+        if pairs is None:
             return None
         strict = isinstance(rel, (StrictLessThan, StrictGreaterThan))
         for small, big in pairs:
@@ -251,13 +243,7 @@ def _grows(delta: _Delta, path: _Path) -> bool:
     parts, deg, logs = delta
     scales: dict[_Scale, list[tuple[float, sympy.Expr | Fraction | int]]] = {}
     for mono, r, ra in parts:
-        q: Fraction | int = 0
-        p: Fraction | int = 0
-        for (fast, v), m in zip(path, mono, strict=True):
-            if fast:
-                q += m * v
-            else:
-                p += m * v
+        q, p = _log_growth(path, mono)
         scales.setdefault((q, p, 0, 0), []).append((ra, r))
     lin, slow = _log_growth(path, deg)
     # log(log(x)) is log(t) + log(c) for x = e**(c*t), log(log(t)) + log(a) for x = t**a.

@@ -6,13 +6,33 @@ from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from functools import lru_cache
 from math import gcd, lcm
+from typing import Any
 
 import sympy
+from sympy.core.relational import (
+    Equality,
+    GreaterThan,
+    LessThan,
+    StrictGreaterThan,
+    StrictLessThan,
+)
 
-__all__ = ["Ray", "Vec"]
+__all__ = ["Ray", "Vec", "relation_sides"]
 
 Vec = tuple[Fraction | int, ...]
 Ray = tuple[int, ...]
+
+
+def relation_sides(rel: Any) -> list[tuple[sympy.Expr, sympy.Expr]] | None:
+    """An assumption's (small side, large side) pairs: one for ``<=``, ``<``, ``>=``, ``>``,
+    both ways for ``=``; None for any other kind of relation (each reader decides)."""
+    if isinstance(rel, (LessThan, StrictLessThan)):
+        return [(rel.lhs, rel.rhs)]
+    if isinstance(rel, (GreaterThan, StrictGreaterThan)):
+        return [(rel.rhs, rel.lhs)]
+    if isinstance(rel, Equality):
+        return [(rel.lhs, rel.rhs), (rel.rhs, rel.lhs)]
+    return None
 
 
 def _rational(e: sympy.Expr) -> Fraction | None:

@@ -17,6 +17,7 @@ from aalps.cost_models._cone import (
     _log_of_base,
     _rational,
     _sign,
+    relation_sides,
 )
 from aalps.cost_models._growth_terms import (
     _EPS,
@@ -31,12 +32,7 @@ from aalps.cost_models._growth_terms import (
     _vec_sum,
 )
 from sympy.core.relational import (
-    Equality,
-    GreaterThan,
-    LessThan,
     Relational,
-    StrictGreaterThan,
-    StrictLessThan,
 )
 
 __all__ = ["_MAX_ALTS", "_Dominance", "_Term", "_is_atomic_factor"]
@@ -97,13 +93,8 @@ class _Dominance:
                 raise ValueError("an assumption evaluates to False")
             if not isinstance(rel, Relational):
                 raise TypeError(f"assumptions must be sympy relations, got {rel!r}")
-            if isinstance(rel, (LessThan, StrictLessThan)):
-                pairs = [(rel.lhs, rel.rhs)]
-            elif isinstance(rel, (GreaterThan, StrictGreaterThan)):
-                pairs = [(rel.rhs, rel.lhs)]
-            elif isinstance(rel, Equality):
-                pairs = [(rel.lhs, rel.rhs), (rel.rhs, rel.lhs)]
-            else:
+            pairs = relation_sides(rel)
+            if pairs is None:
                 continue
             for small, big in pairs:
                 big_terms = self._plain_terms(big)
