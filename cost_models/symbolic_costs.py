@@ -210,15 +210,30 @@ def task_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
 
 
 def _built_cost(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
-    """The task plan's symbolic cost, worked out: its schedule's call groups, tools and setup."""
+    """The task plan's symbolic cost, worked out: its schedule's call groups, tools and setup.
+
+    ``sympy.Add`` drops its zero terms before anything else and returns a lone sympy term
+    as it is, so a zero tools' or setup cost (most plans: no tools, no setup) is left out
+    and a lone group's cost is the sum: the very expression the full ``Add`` gives, without
+    its argument conversions and cache look-up (a test compares them)."""
     shape = evaluator._compiled[task_plan.task_id].symbolic
     schedule, calls = cost_schedule(evaluator, task_plan, shape)
     req, prompt = evaluator.request, shape.prompt
-    return sympy.Add(
-        *(calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups),
+    terms = [calls[g.role].cost(g, req, SYMBOLIC, prompt) for g in schedule.groups]
+    for extra in (
         tool_figures(schedule.tools, req.cost_model)[0],
         amortized(setup_of(member_models(calls)), req.volume, SYMBOLIC),
-    )
+    ):
+        if not _zero(extra):
+            terms.append(extra)
+    if len(terms) == 1 and isinstance(terms[0], sympy.Expr):
+        return terms[0]
+    return sympy.Add(*terms)
+
+
+def _zero(value: object) -> bool:
+    """Whether ``value`` is a Python ``int`` 0 or sympy's zero: what ``sympy.Add`` drops."""
+    return value is sympy.S.Zero or (type(value) is int and value == 0)
 
 
 def task_success(evaluator: PlanEvaluator, task_plan: TaskPlan) -> sympy.Expr:
