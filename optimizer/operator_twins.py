@@ -40,6 +40,7 @@ there).
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Hashable, Sequence
 from operator import attrgetter
 
@@ -164,7 +165,10 @@ class OperatorTable:
         operator: Operator,
         names: tuple[str, ...],
     ) -> None:
-        self.owner, self.task_id, self.first = owner, task_id, first
+        # A proxy: the owner keeps its tables, and a table holding it back would tie the
+        # evaluators' figures into a reference cycle, left for the collector to free.
+        self.owner = weakref.proxy(owner)
+        self.task_id, self.first = task_id, first
         self.operator, self.names = operator, names
         self._agree: set[int] = set()  # the points where the two mpmath shapes agree
 

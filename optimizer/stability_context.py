@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -62,6 +62,9 @@ class StabilityContext:
         self._role_swaps: dict[tuple[int, int, str], list[int]] = {}
         self._chosen_of: dict[int, _Chosen] = {}
         # Alike task plans of alike tasks scored once per evaluator (:mod:`.stability_shared`).
+        # A function over the table, not a method: the keys hold it, and a bound method
+        # would tie the context into a reference cycle (freed only by the collector).
+        self._capability_table = _capability_tables(evaluator, self._capabilities)
         self.shapes = ShapeKeys(evaluator, self._capability_table)
         self.pool = PlanPool(self.scorer(evaluator))
         self._ids: dict[tuple[int, str, str], list[int]] = {}
@@ -73,16 +76,6 @@ class StabilityContext:
 
     def capability(self, tp: TaskPlan, role: str) -> str:
         return self._capability_table(tp)[role]
-
-    def _capability_table(self, tp: TaskPlan) -> dict[str, str]:
-        """Per role of the task plan's operator, the capability it needs."""
-        key = (tp.task_id, tp.operator)
-        table = self._capabilities.get(key)
-        if table is None:
-            task = self.evaluator.graph.task_by_id[tp.task_id]
-            specs = self.evaluator.role_specs(task, tp.operator)
-            table = self._capabilities[key] = {r.name: r.capability for r in specs}
-        return table
 
     def able(self, tp: TaskPlan) -> dict[str, tuple[str, ...]]:
         """Per role of the task plan's operator, every catalog model able to play it (the
@@ -364,3 +357,20 @@ class _Candidates:
         out += extra
         out += [ids[j] for j in ordered if j >= count and j != mine and j not in moved]
         return out
+
+
+def _capability_tables(
+    evaluator: PlanEvaluator, tables: dict[tuple[str, object], dict[str, str]]
+) -> Callable[[TaskPlan], dict[str, str]]:
+    """Per task plan, per role of its operator, the capability it needs (kept in ``tables``)."""
+
+    def table_of(tp: TaskPlan) -> dict[str, str]:
+        key = (tp.task_id, tp.operator)
+        table = tables.get(key)
+        if table is None:
+            task = evaluator.graph.task_by_id[tp.task_id]
+            specs = evaluator.role_specs(task, tp.operator)
+            table = tables[key] = {r.name: r.capability for r in specs}
+        return table
+
+    return table_of
