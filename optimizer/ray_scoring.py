@@ -136,12 +136,7 @@ class RayScorer:
             for position, tp in task_plans:
                 ordered[position] = evaluator.task_outcome(tp)
             return
-        point = self._points.get(evaluator.scale)
-        if point is None:
-            if len(self._points) >= _POINTS:
-                self._points.clear()
-            point = self._points[evaluator.scale] = (SizeMemo(), {})
-        memo, shared = point
+        memo, shared = self._point(evaluator.scale)
         tables = evaluator._role_calls
         prepared_of = self._prepared
         score = self._score
@@ -174,6 +169,15 @@ class RayScorer:
                     shared[group] = found
             ordered[position] = found
 
+    def _point(self, scale: float) -> tuple[SizeMemo, dict[int, RayTask | TaskOutcome]]:
+        """The sizes and the groups' figures kept for the ray point at ``scale``."""
+        point = self._points.get(scale)
+        if point is None:
+            if len(self._points) >= _POINTS:
+                self._points.clear()
+            point = self._points[scale] = (SizeMemo(), {})
+        return point
+
     def fill_plan(self, evaluator: PlanEvaluator, ordered: list[Any], moving: _Moving) -> None:
         """:meth:`fill` for a list given at every point (a plan's moving task plans): the
         same figures by the same steps, each task plan's preparation read from a list kept
@@ -194,12 +198,7 @@ class RayScorer:
                         [(position, tp, e[1]) for position, tp, e in kept if e is not None],
                     )
             return
-        point = self._points.get(evaluator.scale)
-        if point is None:
-            if len(self._points) >= _POINTS:
-                self._points.clear()
-            point = self._points[evaluator.scale] = (SizeMemo(), {})
-        memo, shared = point
+        memo, shared = self._point(evaluator.scale)
         shapes = memo.shapes
         outcomes = evaluator._outcomes
         tables = evaluator._role_calls
