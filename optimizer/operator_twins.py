@@ -49,6 +49,7 @@ from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.operators import OPERATORS, RoleSpec
 
 __all__ = [
+    "alike_key",
     "SCORING_FIELDS",
     "UNVERIFIED_FIELDS",
     "OperatorTable",
@@ -85,6 +86,30 @@ def _exact(values: tuple[object, ...]) -> Hashable | None:
     return values, tuple(map(type, values))
 
 
+def alike_key(
+    points: Sequence[PlanEvaluator],
+    task: Task,
+    operator: Operator,
+    capabilities: tuple[tuple[str, str], ...],
+) -> Hashable | None:
+    """The key under which ``task``'s plans of ``operator`` score as those of every task
+    with the same key at ``points`` (the shape fields the operator reads there, its roles'
+    ``capabilities``, whether the task has an acceptance); None when not shared (a twin
+    task, an operator that reads more, a shape that cannot be read or compared exactly:
+    the task's own scoring reports it)."""
+    names = scored_fields(operator, task)
+    if names is None or any(task.id in p.facts.twins for p in points):
+        return None
+    read = attrgetter(*names)
+    try:
+        shapes = tuple(_exact(read(p._compiled[task.id].numeric)) for p in points)
+    except Exception:  # noqa: BLE001 - not shared; the task's own scoring reports it
+        return None
+    if None in shapes:
+        return None
+    return (operator, capabilities, task.acceptance is not None, shapes)
+
+
 class SharedOutcomes:
     """Per request and pair of ray points: the first task of every operator key."""
 
@@ -108,24 +133,16 @@ class SharedOutcomes:
     def _table(
         self, task: Task, operator: Operator, roles: Sequence[RoleSpec]
     ) -> OperatorTable | None:
+        capabilities = tuple((r.name, r.capability) for r in roles)
+        key = alike_key(self.points, task, operator, capabilities)
+        if key is None:
+            return None
+        first = self._first.setdefault(key, task.id)
+        if first == task.id:
+            return None
         names = scored_fields(operator, task)
-        if names is None or any(task.id in p.facts.twins for p in self.points):
-            return None
-        read = attrgetter(*names)
-        try:
-            shapes = tuple(_exact(read(p._compiled[task.id].numeric)) for p in self.points)
-            if None in shapes:
-                return None
-            key = (
-                operator,
-                tuple((r.name, r.capability) for r in roles),
-                task.acceptance is not None,
-                shapes,
-            )
-            first = self._first.setdefault(key, task.id)
-        except Exception:  # noqa: BLE001 - not shared; the task's own scoring reports it
-            return None
-        return None if first == task.id else OperatorTable(self, task.id, first, operator, names)
+        assert names is not None  # (a key was made of them)
+        return OperatorTable(self, task.id, first, operator, names)
 
     def went_big(self, point: int, task_id: str, outcome: TaskOutcome) -> bool:
         """Whether figures of ``task_id`` at ``point`` may have come from mpmath."""

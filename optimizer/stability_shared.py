@@ -24,11 +24,10 @@ look-ups would cost more than the scorings they save).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from operator import attrgetter
 
 from aalps.cost_models.domain import Operator, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
-from aalps.optimizer.operator_twins import _exact, scored_fields
+from aalps.optimizer.operator_twins import alike_key
 
 __all__ = ["ShapeKeys", "SharedScorer"]
 
@@ -77,24 +76,11 @@ class ShapeKeys:
 
     def _key_of(self, plan: TaskPlan) -> int | None:
         """The number of the key of ``plan``'s task and operator (None: not shared)."""
-        evaluator, task_id, operator = self.evaluator, plan.task_id, plan.operator
-        if task_id in evaluator.facts.twins:
-            return None
-        task = evaluator.graph.task_by_id[task_id]
-        names = scored_fields(operator, task)
-        if names is None:
-            return None
-        try:
-            shape = _exact(attrgetter(*names)(evaluator._compiled[task_id].numeric))
-            if shape is None:
-                return None
-            key = (
-                operator,
-                tuple(self._capabilities(plan).items()),
-                task.acceptance is not None,
-                shape,
-            )
-        except Exception:  # noqa: BLE001 - not shared; the task's own scoring reports it
+        evaluator = self.evaluator
+        task = evaluator.graph.task_by_id[plan.task_id]
+        capabilities = tuple(self._capabilities(plan).items())
+        key = alike_key((evaluator,), task, plan.operator, capabilities)
+        if key is None:
             return None
         keys = self._keys
         number = keys.setdefault(key, len(keys))
