@@ -64,8 +64,11 @@ class SteadyOutcomes:
         # each one's task plans in the evaluator's order, with the steady ones' figures.
         self._layouts: dict[int, tuple[tuple[TaskPlan, ...], _Layout]] = {}
         # Per pair of plans (by identity, kept beside): where the first differs from the
-        # second, by position in the evaluator's order.
-        self._differences: dict[tuple[int, int], tuple[_Plans, _Plans, _Changes]] = {}
+        # second, by position in the evaluator's order, and those task plans by index
+        # there, steady and moving.
+        self._differences: dict[
+            tuple[int, int], tuple[_Plans, _Plans, _Changes, _Changes, _Changes]
+        ] = {}
 
     def steady(self, task_plan: TaskPlan) -> bool:
         """Whether the task plan's figures are the same at every point but the scale point:
@@ -150,18 +153,33 @@ class SteadyOutcomes:
         if entry is None or entry[0] is not task_plans or entry[1] is not reference_plans:
             if len(self._differences) >= _LAYOUTS:
                 self._differences.clear()
-            entry = self._differences[key] = (
-                task_plans,
-                reference_plans,
-                _differences(evaluator.facts.order, task_plans, reference_plans),
-            )
-        changes = [(i, self._figure(evaluator, tp)) for i, tp in entry[2]]
+            changed = _differences(evaluator.facts.order, task_plans, reference_plans)
+            # By index in ``changed``: the steady task plans, and the moving ones (a list
+            # kept for :meth:`RayScorer.fill_plan`, given at every point).
+            steady: _Changes = []
+            moving: _Changes = []
+            for k, (_, tp) in enumerate(changed):
+                (steady if self.steady(tp) else moving).append((k, tp))
+            entry = self._differences[key] = (task_plans, reference_plans, changed, steady, moving)
+        changed, steady, moving = entry[2], entry[3], entry[4]
+        figures: list[TaskFigures | None] = [None] * len(changed)
+        for k, tp in steady:
+            figures[k] = self._figure(evaluator, tp)
+        if moving:
+            self._scorer.fill_plan(evaluator, figures, moving)
+        changes = [(i, cast(TaskFigures, f)) for (i, _), f in zip(changed, figures, strict=True)]
         if any(o.log_success != o.log_success for _, o in changes):
             # The sum is nan: the whole pass decides, on every task plan's whole figures.
             return ray_figures(
                 self._ordered(evaluator, task_plans, lean=False), evaluator.facts.pred_index
             )
         return reference.swapped(changes)
+
+    def figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskFigures:
+        """One task plan's figures at ``evaluator``'s point (not the scale point): the
+        evaluator's outcome's cost, its log and log-success, as :meth:`figures` reads them."""
+        assert evaluator.scale != 1.0
+        return self._figure(evaluator, task_plan)
 
     def _figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskFigures:
         """One task plan's figures at ``evaluator``'s point (a steady one's computed once, a
