@@ -214,6 +214,7 @@ class RayScorer:
             return
         memo, shared = self._point(evaluator.scale)
         shapes = memo.shapes
+        values = evaluator._values
         outcomes = evaluator._outcomes
         tables = evaluator._role_calls
         run = self._run
@@ -232,9 +233,10 @@ class RayScorer:
                     found = shared.get(group)
                 if found is None:
                     try:
-                        shape = shapes.get(prepared.recipe)
-                        if shape is None:
-                            shape = self._shape(evaluator, memo, prepared.recipe)
+                        sizes = prepared.recipe
+                        shape = shapes.get(sizes)
+                        if shape is None:  # :meth:`_shape`, inline
+                            shape = shapes[sizes] = fast_shape(sizes, values, memo)
                         found = run(evaluator, shape, prepared)
                     except Exception:  # noqa: BLE001 - the evaluator's own run decides
                         found = None
