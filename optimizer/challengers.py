@@ -15,7 +15,6 @@ The answer is the one the whole-plan figures give.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -67,11 +66,9 @@ def one_task_challengers(problem: JointProblem, selection: Selection | None) -> 
     swapped = SwapFigures(problem, selection)
     passing: dict[tuple[int, str], list[tuple[float, int]]] = {}
     for i, choices in enumerate(problem.choices):
-        for j, candidate in enumerate(choices):
-            far = _passes(problem, selection, totals, i, j, exact_checks, swaps, swapped)
-            if far is not None:
-                key = (i, str(candidate.plan.operator))
-                passing.setdefault(key, []).append((far, j))
+        for far, j in _row(problem, selection, totals, i, exact_checks, swaps, swapped):
+            key = (i, str(choices[j].plan.operator))
+            passing.setdefault(key, []).append((far, j))
     lowest = {key: min(far for far, _ in found) for key, found in passing.items()}
     ranked = sorted(lowest.values())
     cut = ranked[MAX_CROSSOVERS - 1] if len(ranked) >= MAX_CROSSOVERS else math.inf
@@ -109,48 +106,74 @@ def _totals(problem: JointProblem, selection: Selection) -> _Totals:
     )
 
 
-def _passes(
+def _row(
     problem: JointProblem,
     selection: Selection,
     totals: _Totals,
     i: int,
-    j: int,
     exact_checks: bool,
     swaps: FarSwaps,
     swapped: SwapFigures,
-) -> float | None:
-    """The change's far objective (running totals) when it is a challenger, else None."""
+) -> list[tuple[float, int]]:
+    """Each challenger among task ``i``'s choices, ``(far objective, choice)`` in choice
+    order: the change's far objective (running totals) when it is a challenger.
+
+    The figures the choices share (the plan's choice of the task, the totals) are read
+    once, and the test that ``a`` is clearly below ``b`` (both finite, ``a`` below ``b``
+    by more than the rounding of running totals could explain, :func:`_margin` of the
+    larger) is written out."""
     assert problem.far_cost is not None and problem.far_logs is not None
     now = selection[i]
-    far_cost, far_logs = problem.far_cost, problem.far_logs
-    if j == now or (far_cost[i][j] >= far_cost[i][now] and far_logs[i][j] <= far_logs[i][now]):
-        return None  # no better far away
-    far = _far_after(problem, totals, far_cost[i][now], far_cost[i][j])
-    if far is not None and problem.ratio:
-        far -= totals.far_logs - far_logs[i][now] + far_logs[i][j]
-    cost = totals.cost - problem.cost[i][now] + problem.cost[i][j]
-    logs = totals.logs - problem.logs[i][now] + problem.logs[i][j]
-    here = _value(problem, cost, logs) if cost >= _CANCELLATION * totals.cost else math.nan
-    below = functools.partial(_clearly_below, rounding=totals.rounding)
-    clear = (
-        far is not None
-        and not exact_checks
-        and below(far, totals.far_here)
-        and below(totals.here, here)
-    )
-    if clear:
-        return far
-    if far is not None and not exact_checks and below(totals.far_here, far):
-        return None
-    if not exact_checks and below(here, totals.here):
-        return None
-    exact_far = swaps.far_value(i, j)
-    if not exact_far < totals.far_here:
-        return None
-    figures = swapped.figures(i, j)
-    if not problem.feasible(figures) or problem.value(figures) <= totals.here:
-        return None
-    return exact_far
+    far_costs, far_logs = problem.far_cost[i], problem.far_logs[i]
+    costs, logs_of = problem.cost[i], problem.logs[i]
+    far_now, logs_now = far_costs[now], far_logs[now]
+    cost_now, log_now = costs[now], logs_of[now]
+    ratio = problem.ratio
+    rounding = totals.rounding
+    far_here, plan_here = totals.far_here, totals.here
+    far_here_finite, plan_here_finite = math.isfinite(far_here), math.isfinite(plan_here)
+    base_far_logs, base_cost, base_logs = totals.far_logs, totals.cost, totals.logs
+    least = _CANCELLATION * base_cost
+    isfinite = math.isfinite
+    found = []
+    for j in range(len(problem.choices[i])):
+        far_into = far_costs[j]
+        if j == now or (far_into >= far_now and far_logs[j] <= logs_now):
+            continue  # no better far away
+        far = _far_after(problem, totals, far_now, far_into)
+        if far is not None and ratio:
+            far -= base_far_logs - logs_now + far_logs[j]
+        cost = base_cost - cost_now + costs[j]
+        logs = base_logs - log_now + logs_of[j]
+        here = _value(problem, cost, logs) if cost >= least else math.nan
+        if not exact_checks:
+            # ``a`` clearly below ``b``: both finite and ``a < b - margin``.
+            here_finite = isfinite(here)
+            if far is not None and isfinite(far) and far_here_finite:
+                if (
+                    far < far_here - rounding * max(1.0, max(abs(far), abs(far_here)))
+                    and plan_here_finite
+                    and here_finite
+                    and plan_here < here - rounding * max(1.0, max(abs(plan_here), abs(here)))
+                ):
+                    found.append((far, j))  # clearly a challenger
+                    continue
+                if far_here < far - rounding * max(1.0, max(abs(far_here), abs(far))):
+                    continue  # clearly no better far away
+            if (
+                here_finite
+                and plan_here_finite
+                and here < plan_here - rounding * max(1.0, max(abs(here), abs(plan_here)))
+            ):
+                continue  # clearly cheaper at the scale point: no crossover
+        exact_far = swaps.far_value(i, j)
+        if not exact_far < far_here:
+            continue
+        figures = swapped.figures(i, j)
+        if not problem.feasible(figures) or problem.value(figures) <= plan_here:
+            continue
+        found.append((exact_far, j))
+    return found
 
 
 def _far_after(problem: JointProblem, totals: _Totals, out: float, into: float) -> float | None:
@@ -174,10 +197,3 @@ def _value(problem: JointProblem, cost: float, logs: float) -> float:
 
 def _margin(value: float, rounding: float) -> float:
     return rounding * max(1.0, abs(value)) if math.isfinite(value) else 0.0
-
-
-def _clearly_below(a: float, b: float, *, rounding: float) -> bool:
-    """``a < b`` by more than rounding of running totals could explain."""
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return False
-    return a < b - _margin(max(abs(a), abs(b)), rounding)

@@ -34,7 +34,7 @@ from aalps.cost_models.evaluation import PlanEvaluation, PlanEvaluator
 from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challengers
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, objective_of
-from aalps.optimizer.ray_figures import PlanFigures, RayFigures
+from aalps.optimizer.ray_figures import PlanFigures, RayFigures, TaskFigures
 from aalps.optimizer.ray_roots import crossing_root
 from aalps.optimizer.result import Crossover
 from aalps.optimizer.steady_tasks import SteadyOutcomes
@@ -82,6 +82,7 @@ class ScalingPath:
         self._now: Plan | None = None
         self._now_outcomes: dict[float, PlanFigures] = {}
         self._steady = SteadyOutcomes(evaluator)
+        self._positions: dict[str, int] | None = None
 
     def evaluator(self, scale: float) -> PlanEvaluator:
         """The evaluator at ``scale``; :class:`OutOfTime` past the deadline for a new one."""
@@ -133,7 +134,16 @@ class ScalingPath:
         """``into``'s plan's objective minus the base's, from the one task's delta; None
         when the running totals cannot be trusted to the sign."""
         evaluator = self.evaluator(scale)
-        old, new = evaluator.task_outcome(out), evaluator.task_outcome(into)
+        old: TaskFigures
+        new: TaskFigures
+        if isinstance(base, RayFigures):
+            # The plan's figures of ``out`` at the point are in ``base`` already, and the
+            # swapped-in task plan's are scored as the plan's are (the same floats as the
+            # evaluator's outcome, without its other figures).
+            old = base.ordered[self._position(out.task_id)]
+            new = self._steady.figure(evaluator, into)
+        else:
+            old, new = evaluator.task_outcome(out), evaluator.task_outcome(into)
         total = base.expected_cost
         cost = total - old.expected_cost + new.expected_cost
         if not (0.0 < total < math.inf and math.isfinite(cost)) or cost < _CANCELLATION * total:
@@ -149,6 +159,12 @@ class ScalingPath:
         if abs(gap) <= MARGIN * max(1, size) * scale_of_logs:
             return None  # a close call: the whole plan decides
         return gap
+
+    def _position(self, task_id: str) -> int:
+        """The task's position in the evaluator's order (that of a :class:`RayFigures`)."""
+        if self._positions is None:
+            self._positions = {t: i for i, t in enumerate(self._base.facts.order)}
+        return self._positions[task_id]
 
     def values(self, scale: float) -> dict[str, float]:
         return {p.name: p.value * scale for p in self.growing}
@@ -181,7 +197,9 @@ class ScalingPath:
         last = max(i for i, g in enumerate(gaps) if g >= 0)
         steep = min(gaps[last], -gaps[last + 1]) >= _STEEP
         if swap is not None and out is not None and len(now.tasks) >= _CURVE_TASKS and steep:
-            curve = SwapCurve(self._base, self._now_outcomes, out, swap, self.ratio, grid)
+            curve = SwapCurve(
+                self._base, self._now_outcomes, out, swap, self.ratio, grid, self._steady.figure
+            )
             if curve.single_crossing(math.log(grid[last]), math.log(grid[last + 1])):
                 return self._refined(gap, grid, gaps, last, curve)
         return _root(gap, grid[last], grid[last + 1], gaps[last], gaps[last + 1])

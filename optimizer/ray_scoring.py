@@ -39,18 +39,25 @@ every candidate of many requests.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from aalps.cost_models.arithmetic import FLOAT
 from aalps.cost_models.domain import TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.cost_models.operators import OperatorSpec, Schedule, TaskShape
+from aalps.cost_models.operators import OperatorSpec, TaskShape
 from aalps.cost_models.outcomes import TaskOutcome
 from aalps.cost_models.role_calls import RoleCalls, member_models
 from aalps.cost_models.setup_costs import amortized, setup_of
-from aalps.cost_models.task_scoring import GroupCoster, fixed_of, group_coster, role_entry
+from aalps.cost_models.task_scoring import (
+    GroupCoster,
+    fixed_of,
+    group_coster,
+    role_entry,
+    settings,
+)
 from aalps.cost_models.task_sizes import Recipe, SizeMemo, fast_shape, recipe, to_float
 from aalps.cost_models.tools import tool_figures
 from aalps.cost_models.vote_reliability import RoleReliability
@@ -88,6 +95,8 @@ class _Prepared:
     reliability: RoleReliability
     share: Any  # the setup's share per run (0 without a setup)
     params: tuple[tuple[str, int], ...]
+    #: The parameters as the operator reads them (a read-only mapping, built once).
+    arguments: Mapping[str, int]
     recipe: Recipe
     tables: object  # the evaluators' role tables the entries were taken from
     #: The number of what the figures read, when declared (operator, unverified, roles'
@@ -103,6 +112,11 @@ class RayScorer:
         request = evaluator.request
         cache = request.prompt_cache
         self._coster: GroupCoster = group_coster(request.cost_model, cache.enabled, cache.lifetime)
+        #: One call's cost where the coster prices a group of equal calls as
+        #: ``votes · calls · one_call(size, input, output)`` (its own steps, inlined in
+        #: :meth:`_run` as :func:`numeric_outcome` inlines them), else None.
+        self._one_call = settings(request).one_call
+        self._cost_model = request.cost_model
         #: Off for requests whose latency pass can raise on its own (a parallelism limit).
         self._enabled = request.constraints.parallelism is None
         # Per task plan, by ``id`` (kept beside it: no dataclass hash per look-up).
@@ -200,6 +214,7 @@ class RayScorer:
             return
         memo, shared = self._point(evaluator.scale)
         shapes = memo.shapes
+        values = evaluator._values
         outcomes = evaluator._outcomes
         tables = evaluator._role_calls
         run = self._run
@@ -218,9 +233,10 @@ class RayScorer:
                     found = shared.get(group)
                 if found is None:
                     try:
-                        shape = shapes.get(prepared.recipe)
-                        if shape is None:
-                            shape = self._shape(evaluator, memo, prepared.recipe)
+                        sizes = prepared.recipe
+                        shape = shapes.get(sizes)
+                        if shape is None:  # :meth:`_shape`, inline
+                            shape = shapes[sizes] = fast_shape(sizes, values, memo)
                         found = run(evaluator, shape, prepared)
                     except Exception:  # noqa: BLE001 - the evaluator's own run decides
                         found = None
@@ -292,6 +308,7 @@ class RayScorer:
             reliability,
             share,
             task_plan.params,
+            MappingProxyType(dict(task_plan.params)),
             known,
             evaluator._role_calls,
             group,
@@ -329,22 +346,20 @@ class RayScorer:
         self, evaluator: PlanEvaluator, shape: TaskShape, prepared: _Prepared
     ) -> RayTask | None:
         """The schedule on ``shape`` and its cost and success (None: the evaluator's)."""
-        schedule = prepared.spec.schedule(shape, prepared.reliability, dict(prepared.params), FLOAT)
+        schedule = prepared.spec.schedule(shape, prepared.reliability, prepared.arguments, FLOAT)
+        success = schedule.success
         if prepared.unverified:
             units = shape.block_count if shape.block_count != 0 else 1
-            schedule = Schedule(
-                schedule.groups, schedule.success * shape.acceptance**units, schedule.tools
-            )
-        request = evaluator.request
-        cost = (tool_figures(schedule.tools, request.cost_model)[0] if schedule.tools else 0) + (
-            prepared.share
-        )
-        coster = self._coster
+            success = success * shape.acceptance**units
+        tools = schedule.tools
+        cost = (tool_figures(tools, self._cost_model)[0] if tools else 0) + prepared.share
+        one_call = self._one_call
         prompt = shape.prompt
         calls = prepared.calls
         tail = True  # whether the first retry group's attempt count is yet to be read
         for g in schedule.groups:
-            if g.calls == 0:
+            count = g.calls
+            if count == 0:
                 continue
             if g.nested:
                 return None  # a CASCADE stage: its tail is the evaluator's
@@ -354,11 +369,19 @@ class RayScorer:
                     return None  # the evaluator's pass raises here (and goes to mpmath)
             members = calls[g.role].members
             first = members[0]
-            spent = coster(g, request, first.pricing, first.votes, FLOAT, prompt)
-            for m in members[1:]:
-                spent = spent + coster(g, request, m.pricing, m.votes, FLOAT, prompt)
+            if one_call is not None and g.input_step == 0:
+                # The coster's own steps (its passes of equal calls), as numeric_outcome's.
+                put, out = g.input, g.output
+                spent = first.votes * count * one_call(first.pricing.size, put, out)
+                for m in members[1:]:
+                    spent = spent + m.votes * count * one_call(m.pricing.size, put, out)
+            else:
+                coster = self._coster
+                request = evaluator.request
+                spent = coster(g, request, first.pricing, first.votes, FLOAT, prompt)
+                for m in members[1:]:
+                    spent = spent + coster(g, request, m.pricing, m.votes, FLOAT, prompt)
             cost = cost + spent
-        success = schedule.success
         if type(success) is float:
             if not success > 0.0:
                 return None  # underflowed (its log from mpmath), or nan: the evaluator's

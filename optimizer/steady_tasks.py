@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from typing import cast
 
 import sympy
-from aalps.cost_models.domain import Operator, TaskGraph, TaskPlan
+from aalps.cost_models.domain import CHUNK, Operator, TaskGraph, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator, PlanOutcome, TaskOutcome
 from aalps.cost_models.outcomes import combine_outcomes
-from aalps.cost_models.task_sizes import recipe, size_symbols
+from aalps.cost_models.task_sizes import recipe
 from aalps.optimizer.operator_twins import scored_fields
 from aalps.optimizer.ray_figures import RayFigures, TaskFigures, ray_figures
 from aalps.optimizer.ray_scoring import RayScorer
@@ -50,12 +50,10 @@ class SteadyOutcomes:
         self._graph = graph
         self._models = evaluator.catalog.by_name
         self._moving = moving_symbols(graph)
-        incoming: dict[str, list[sympy.Expr]] = {}
-        for edge in graph.edges:
-            incoming.setdefault(edge.target, []).append(edge.tokens)
-        self._incoming = {t: sympy.Add(*e) for t, e in incoming.items()}
         self._facts = evaluator.facts
         self._steady_tasks: dict[str, bool] = {}
+        # Per size expression (by ``id``, kept beside it): whether it reads a moving symbol.
+        self._expressions: dict[int, tuple[sympy.Expr, bool]] = {}
         self._steady_fields: dict[tuple[str, Operator], bool] = {}
         self._steady: dict[TaskPlan, bool] = {}
         self._known: dict[TaskPlan, TaskOutcome] = {}
@@ -64,8 +62,11 @@ class SteadyOutcomes:
         # each one's task plans in the evaluator's order, with the steady ones' figures.
         self._layouts: dict[int, tuple[tuple[TaskPlan, ...], _Layout]] = {}
         # Per pair of plans (by identity, kept beside): where the first differs from the
-        # second, by position in the evaluator's order.
-        self._differences: dict[tuple[int, int], tuple[_Plans, _Plans, _Changes]] = {}
+        # second, by position in the evaluator's order, and those task plans by index
+        # there, steady and moving.
+        self._differences: dict[
+            tuple[int, int], tuple[_Plans, _Plans, _Changes, _Changes, _Changes]
+        ] = {}
 
     def steady(self, task_plan: TaskPlan) -> bool:
         """Whether the task plan's figures are the same at every point but the scale point:
@@ -81,12 +82,28 @@ class SteadyOutcomes:
         return known
 
     def _task_steady(self, task_id: str) -> bool:
+        """Whether none of the symbols the task's shape reads moves
+        (:func:`~aalps.cost_models.task_sizes.size_symbols`: its size expressions' symbols,
+        its chunks' aggregate tokens' but the chunk size), read from its recipe's
+        expressions (the same ones), each expression's verdict kept."""
         known = self._steady_tasks.get(task_id)
         if known is None:
             task = self._graph.task_by_id[task_id]
-            symbols = size_symbols(task, self._incoming.get(task_id, sympy.Integer(0)))
-            known = self._steady_tasks[task_id] = not (symbols & self._moving)
+            facts = self._facts
+            kept = recipe(task, facts.incoming[task_id], facts.references[task_id])
+            moves = any(self._moves(expr) for _, expr in kept.items)
+            if not moves and kept.aggregate is not None:
+                moves = bool((kept.aggregate.free_symbols - {CHUNK}) & self._moving)
+            known = self._steady_tasks[task_id] = not moves
         return known
+
+    def _moves(self, expr: sympy.Expr) -> bool:
+        """Whether ``expr`` reads a moving parameter (kept by expression: a request's tasks
+        share a few dozen size expressions)."""
+        known = self._expressions.get(id(expr))
+        if known is None or known[0] is not expr:
+            known = self._expressions[id(expr)] = (expr, bool(expr.free_symbols & self._moving))
+        return known[1]
 
     def _fields_steady(self, task_id: str, operator: Operator) -> bool:
         """Whether none of the shape fields the operator's figures read on the task moves
@@ -103,9 +120,7 @@ class SteadyOutcomes:
             else:
                 facts = self._facts
                 sizes = dict(recipe(task, facts.incoming[task_id], facts.references[task_id]).items)
-                known = not any(
-                    sizes[name].free_symbols & self._moving for name in fields if name in sizes
-                )
+                known = not any(self._moves(sizes[name]) for name in fields if name in sizes)
             self._steady_fields[key] = known
         return known
 
@@ -150,18 +165,33 @@ class SteadyOutcomes:
         if entry is None or entry[0] is not task_plans or entry[1] is not reference_plans:
             if len(self._differences) >= _LAYOUTS:
                 self._differences.clear()
-            entry = self._differences[key] = (
-                task_plans,
-                reference_plans,
-                _differences(evaluator.facts.order, task_plans, reference_plans),
-            )
-        changes = [(i, self._figure(evaluator, tp)) for i, tp in entry[2]]
+            changed = _differences(evaluator.facts.order, task_plans, reference_plans)
+            # By index in ``changed``: the steady task plans, and the moving ones (a list
+            # kept for :meth:`RayScorer.fill_plan`, given at every point).
+            steady: _Changes = []
+            moving: _Changes = []
+            for k, (_, tp) in enumerate(changed):
+                (steady if self.steady(tp) else moving).append((k, tp))
+            entry = self._differences[key] = (task_plans, reference_plans, changed, steady, moving)
+        changed, steady, moving = entry[2], entry[3], entry[4]
+        figures: list[TaskFigures | None] = [None] * len(changed)
+        for k, tp in steady:
+            figures[k] = self._figure(evaluator, tp)
+        if moving:
+            self._scorer.fill_plan(evaluator, figures, moving)
+        changes = [(i, cast(TaskFigures, f)) for (i, _), f in zip(changed, figures, strict=True)]
         if any(o.log_success != o.log_success for _, o in changes):
             # The sum is nan: the whole pass decides, on every task plan's whole figures.
             return ray_figures(
                 self._ordered(evaluator, task_plans, lean=False), evaluator.facts.pred_index
             )
         return reference.swapped(changes)
+
+    def figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskFigures:
+        """One task plan's figures at ``evaluator``'s point (not the scale point): the
+        evaluator's outcome's cost, its log and log-success, as :meth:`figures` reads them."""
+        assert evaluator.scale != 1.0
+        return self._figure(evaluator, task_plan)
 
     def _figure(self, evaluator: PlanEvaluator, task_plan: TaskPlan) -> TaskFigures:
         """One task plan's figures at ``evaluator``'s point (a steady one's computed once, a

@@ -17,12 +17,12 @@ the search stops at, within its precision.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from aalps.cost_models.domain import TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.numeric_errors import NUMERIC_FAILURES
-from aalps.optimizer.ray_figures import PlanFigures
+from aalps.optimizer.ray_figures import PlanFigures, TaskFigures
 
 __all__ = ["SwapCurve"]
 
@@ -52,9 +52,13 @@ class SwapCurve:
         into: TaskPlan,
         ratio: bool,
         grid: Iterable[float],
+        figure: Callable[[PlanEvaluator, TaskPlan], TaskFigures] | None = None,
     ) -> None:
         self.base, self.scored, self.out, self.into, self.ratio = base, scored, out, into, ratio
         self._allowed = set(grid)
+        #: A task plan's figures at a point of the ray other than the scale point (the
+        #: crossover search's lean ones, the same floats), else the evaluator's outcome.
+        self._figure = figure
 
     def scored_at(self, scale: float) -> None:
         """Make the plan's figures at ``scale`` (once scored) a node."""
@@ -139,8 +143,14 @@ class SwapCurve:
             return math.nan  # the interpolated cost would overflow a float (or is NaN)
         total = math.exp(log_total)
         scale = math.exp(x)
-        evaluator = self.base if scale == 1.0 else self.base.at(scale)
-        old, new = evaluator.task_outcome(self.out), evaluator.task_outcome(self.into)
+        old: TaskFigures
+        new: TaskFigures
+        if scale == 1.0 or self._figure is None:
+            evaluator = self.base if scale == 1.0 else self.base.at(scale)
+            old, new = evaluator.task_outcome(self.out), evaluator.task_outcome(self.into)
+        else:
+            evaluator = self.base.at(scale)
+            old, new = self._figure(evaluator, self.out), self._figure(evaluator, self.into)
         cost = total - old.expected_cost + new.expected_cost
         if not (0.0 < cost < math.inf and 0.0 < total < math.inf):
             return math.nan

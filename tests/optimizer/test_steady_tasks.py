@@ -11,6 +11,7 @@ dataclass's ``__init__``) are checked against the general
 from __future__ import annotations
 
 import pytest
+import sympy
 from aalps.cost_models import shapes, task_sizes
 from aalps.cost_models.domain import Plan
 from aalps.cost_models.evaluation import PlanEvaluator
@@ -18,7 +19,7 @@ from aalps.cost_models.loading import load_request
 from aalps.optimizer import optimize
 from aalps.optimizer.steady_tasks import SteadyOutcomes, moving_symbols
 
-from tests.optimizer.random_requests import wide_request_data
+from tests.optimizer.random_requests import random_request_data, wide_request_data
 
 SCALES = (0.5, 1.7, 40.0, 1e6, 3e9)
 
@@ -44,6 +45,21 @@ def test_steady_outcomes_equal_a_fresh_evaluators(wide: tuple[PlanEvaluator, Pla
                 assert fresh.task_outcome(tp) == PlanEvaluator(
                     evaluator.request, scale=scale * 3
                 ).task_outcome(tp)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_task_steady_reads_the_symbols_the_shape_reads(seed: int) -> None:
+    """A task is steady exactly when :func:`~aalps.cost_models.task_sizes.size_symbols` of
+    its sizes and incoming tokens holds no moving symbol (computed here directly)."""
+    data = random_request_data(seed) if seed % 2 else wide_request_data(seed, 30, 5)
+    request = load_request(data)
+    steady = SteadyOutcomes(PlanEvaluator(request))
+    graph = request.graph
+    moving = moving_symbols(graph)
+    for task in graph.tasks:
+        incoming = sympy.Add(*(e.tokens for e in graph.edges if e.target == task.id))
+        expected = not (task_sizes.size_symbols(task, incoming) & moving)
+        assert steady._task_steady(task.id) is expected
 
 
 def test_moving_symbols_follow_the_definitions() -> None:
