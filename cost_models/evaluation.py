@@ -300,11 +300,13 @@ class PlanEvaluator:
             return None
 
     def _big_success(self, task_plan: TaskPlan, outcome: TaskOutcome) -> TaskOutcome:
-        """``outcome`` with the log of its success from mpmath (the float underflowed).
+        """``outcome`` with the log of its success from mpmath (the float underflowed):
+        the float figures just worked out, which no one else holds, take the log in place
+        (:func:`.far_successes.with_log_success`).
 
         Remembered at the ray point by what the success depends on
         (:func:`.ray_siblings.success_key`): task plans that declare the same reliabilities
-        share one mpmath run.
+        on shapes that agree share one mpmath run.
         """
         # :func:`.numeric_errors.numeric_errors`'s handling, without the context manager's
         # microseconds (thousands of far-point plans come here).

@@ -27,7 +27,9 @@ starts a family of its own for all but the fixed figures.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from weakref import WeakValueDictionary
 
@@ -40,10 +42,15 @@ if TYPE_CHECKING:
     from aalps.cost_models.evaluation import PlanEvaluator
     from aalps.cost_models.task_scoring import Fixed, Resolved, RoleEntry, RoleKey
 
-__all__ = ["RaySiblings", "SuccessKey", "declaration_of", "success_key"]
+__all__ = ["RaySiblings", "SuccessKey", "declaration_of", "shape_key", "success_key"]
 
-#: (task id, operator, parameters, (role, declaration number) of every role with a capability).
-SuccessKey = tuple[str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+#: (the task's :func:`shape_key`, operator, parameters, (role, declaration number) of every
+#: role with a capability).
+SuccessKey = tuple[int | str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+#: The shape fields the scoring reads besides the operator's (the prompt), and those of
+#: unverified attempts (:mod:`aalps.optimizer.operator_twins` reads the same).
+_SCORED = frozenset({"prompt"})
+_UNVERIFIED = frozenset({"block_count", "acceptance"})
 #: Per arithmetic, per model: its figures (an evaluator's ``_numbers``).
 ModelTables = dict[str, dict[str, ModelNumbers]]
 #: Per arithmetic, per (assignment, capability): the role's figures (``_role_calls``).
@@ -65,6 +72,10 @@ class RaySiblings:
     numbered: dict[tuple[Any, ...], int] = field(default_factory=dict)
     #: Per ray point: the mpmath log success by :data:`SuccessKey`.
     log_successes: dict[float, dict[SuccessKey, float]] = field(default_factory=dict)
+    #: Per (ray point, task id, operator): the task's part of a :data:`SuccessKey`
+    #: (:func:`shape_key`), and the numbers of the shapes' fields.
+    shapes: dict[tuple[float, str, Operator], int | str] = field(default_factory=dict)
+    numbered_shapes: dict[tuple[Any, ...], int] = field(default_factory=dict)
     #: Per models' sizes (their reprs, in catalog order): the evaluators' model figures and
     #: role entries by arithmetic (``_numbers``, ``_role_calls``, and the task plans' roles
     #: resolved from them, ``_resolved``), shared by every evaluator whose models have
@@ -117,14 +128,54 @@ def success_key(evaluator: PlanEvaluator, task_plan: TaskPlan, fixed: Fixed) -> 
 
     The success is the operator's schedule run on the task's shape with the plan's
     parameters and a reliability declared role by role (roles with no capability are
-    not declared); unverified attempts multiply it by the task's acceptance.
+    not declared); unverified attempts multiply it by the task's acceptance. The task
+    counts through its mpmath shape alone (:func:`shape_key`): plans of two tasks whose
+    shapes agree on what the operator reads share the run.
     """
     _, capability, _, rates, _ = fixed
     if rates:
         return None
+    declarations = evaluator._siblings.declarations
     roles = []
     for assignment in task_plan.roles:
-        cap = capability.get(assignment.role)
+        role = assignment.role
+        cap = capability.get(role)
         if cap is not None:
-            roles.append((assignment.role, declaration_of(evaluator, assignment, cap)))
-    return task_plan.task_id, task_plan.operator, task_plan.params, tuple(roles)
+            # :func:`declaration_of`'s look-up, inlined (thousands of far-point plans).
+            number = declarations.get(
+                (role, assignment.model, assignment.votes, assignment.ensemble, cap)
+            )
+            if number is None:
+                number = declaration_of(evaluator, assignment, cap)
+            roles.append((role, number))
+    shapes = evaluator._siblings.shapes
+    at = (evaluator.scale, task_plan.task_id, task_plan.operator)
+    task = shapes.get(at)
+    if task is None:
+        task = shapes[at] = shape_key(evaluator, task_plan, fixed)
+    return task, task_plan.operator, task_plan.params, tuple(roles)
+
+
+def shape_key(evaluator: PlanEvaluator, task_plan: TaskPlan, fixed: Fixed) -> int | str:
+    """The task's part of :func:`success_key`: the number of its mpmath shape's fields
+    that the operator declares it reads
+    (:attr:`~aalps.cost_models.operators.OperatorSpec.shape_fields`, and the prompt), with
+    the acceptance and the block count when the attempts are unverified, each value with
+    its type (equal fields, equal number); the task's id when the operator declares
+    nothing (CHUNK_AGGREGATE) or a value is a float ``-0.0`` (equal to ``0.0``, not alike
+    in a division).
+
+    Read where the mpmath run reads the shape (the evaluator's ``big``, which that run
+    works out anyway: a task whose plans share a run has its shape)."""
+    spec, _, unverified, _, _ = fixed
+    names = spec.shape_fields
+    if names is None:
+        return task_plan.task_id
+    names = names | _SCORED
+    if unverified:
+        names = names | _UNVERIFIED
+    values = attrgetter(*sorted(names))(evaluator._compiled[task_plan.task_id].big)
+    if any(type(v) is float and v == 0 and math.copysign(1.0, v) < 0 for v in values):
+        return task_plan.task_id
+    numbered = evaluator._siblings.numbered_shapes
+    return numbered.setdefault((unverified, values, tuple(map(type, values))), len(numbered))

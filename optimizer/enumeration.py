@@ -73,6 +73,7 @@ from aalps.optimizer.space import (
     OperatorOptions,
     Option,
     TaskSpace,
+    candidate,
     feasible_in_order,
     widest,
 )
@@ -365,7 +366,7 @@ class OperatorEnumerator:
         return candidate
 
     def _figures(self, plan: TaskPlan) -> Candidate:
-        """:meth:`score_plan` of a plan not scored before."""
+        """:meth:`score_plan` of a plan not scored before (a :func:`.space.candidate`)."""
         owner = self.owner.shared
         if not self._table_known and owner is not None:  # keyed at the first scoring
             self._table = owner.table(self.task, self.operator, self.roles)
@@ -373,12 +374,12 @@ class OperatorEnumerator:
         shared = self._table
         known = None if shared is None else shared.get(plan)
         if known is not None:
-            return Candidate(plan, *known)
+            return candidate(plan, *known)
         far = self.owner.far
         outcome = self.evaluator.task_outcome(plan)
         if far is None or outcome.window_violation is not None:
-            return Candidate(plan, outcome)
-        return Candidate(plan, outcome, far.task_outcome(plan))
+            return candidate(plan, outcome)
+        return candidate(plan, outcome, far.task_outcome(plan))
 
     # --- operators without a chunk size -----------------------------------------------
 

@@ -31,6 +31,7 @@ from aalps.optimizer.chunking import ChunkCounts
 
 __all__ = [
     "Candidate",
+    "candidate",
     "ChunkWindows",
     "Metrics",
     "OperatorOptions",
@@ -100,6 +101,21 @@ class Candidate:
     plan: TaskPlan
     outcome: TaskOutcome
     far: TaskOutcome | None = None
+
+
+_new = object.__new__
+
+
+def candidate(plan: TaskPlan, outcome: TaskOutcome, far: TaskOutcome | None = None) -> Candidate:
+    """``Candidate(plan, outcome, far)`` without the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field): the same record, its fields stored in the
+    instance's dict by name, in their order. The enumeration builds one per plan scored."""
+    made: Candidate = _new(Candidate)
+    state = made.__dict__
+    state["plan"] = plan
+    state["outcome"] = outcome
+    state["far"] = far
+    return made
 
 
 @dataclass(frozen=True)

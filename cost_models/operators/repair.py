@@ -102,13 +102,17 @@ class IterateWithHistory(_Repair):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        groups, reached, b, n, r, first, inputs = _history_layout(shape)
+        groups, reached, b, n, r, first, inputs, mean = _history_layout(shape)
         if inputs is not None and not arithmetic.symbolic:
             # :func:`_iterated_success`'s numeric product, the calls' inputs worked out.
             success: Value = 1
             for detect_in, fix_in in inputs:
                 success = success * reliability("detector", detect_in)
                 success = success * reliability("fixer", fix_in)
+        elif mean is not None and not arithmetic.symbolic:
+            # :func:`_iterated_success`'s numeric mean form, the mean inputs worked out.
+            detect_in, fix_in = mean
+            success = power(reliability("detector", detect_in) * reliability("fixer", fix_in), b)
         else:
             success = _iterated_success(b, n, r, first, reliability, arithmetic)
         return Schedule(groups, success * reached)
@@ -129,19 +133,26 @@ def _history_layout(
     Value,
     Value,
     tuple[tuple[Value, Value], ...] | None,
+    tuple[Value, Value] | None,
 ]:
     """ITERATE_WITH_HISTORY's (groups, cap reached, iterations, input, report tokens, the
-    first detector's input, and each iteration's (detector's, fixer's) input when the
-    iterations are a number up to ``_LISTED_ITERATIONS``, else None) on ``shape``."""
+    first detector's input, each iteration's (detector's, fixer's) input when the
+    iterations are a number up to ``_LISTED_ITERATIONS``, else None, and the (detector's,
+    fixer's) mean input when they are a number past ``_EXACT_ITERATIONS``, else None:
+    :func:`_iterated_success`'s steps, the same for every task plan) on ``shape``."""
     b, n, r = _capped(shape)
     # Iteration i: the detector reads i versions and i-1 reports, the fixer also the i-th.
     detect = CallGroup("detector", b, shape.prompt + n, shape.report_written, n + r, stages=b)
     fix = CallGroup("fixer", b, shape.prompt + n + r, n, n + r, stages=b)
     first = shape.prompt + n
-    inputs = None
-    if not isinstance(b, sympy.Basic) and b <= _LISTED_ITERATIONS:
-        inputs = tuple(_inputs(int(round(b)), n, r, first))
-    return (detect, fix), _cap_reached(shape), b, n, r, first, inputs
+    inputs = mean = None
+    if not isinstance(b, sympy.Basic):
+        if b <= _LISTED_ITERATIONS:
+            inputs = tuple(_inputs(int(round(b)), n, r, first))
+        elif not b <= _EXACT_ITERATIONS:
+            mean_detect = first + (b - 1) * (n + r) / 2
+            mean = mean_detect, mean_detect + r
+    return (detect, fix), _cap_reached(shape), b, n, r, first, inputs, mean
 
 
 def _inputs(count: int, n: Value, r: Value, first: Value) -> Iterator[tuple[Value, Value]]:

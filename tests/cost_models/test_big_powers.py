@@ -13,10 +13,11 @@ import random
 import mpmath
 import sympy
 from aalps.cost_models.arithmetic import power
-from aalps.cost_models.far_successes import log_success
+from aalps.cost_models.far_successes import _log_53, log_success
 from aalps.cost_models.shapes import log_of
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import _big_majority
+from mpmath.libmp import mpf_log, to_float
 
 BASES = [mpmath.mpf("0.999"), mpmath.mpf(0.9), mpmath.mpf("1e-30"), mpmath.mpf(1), mpmath.mpf(0)]
 EXPONENTS = [0, 1, 7, 123456, 10**9, mpmath.mpf(3), mpmath.mpf("2.5e6"), mpmath.mpf("0.5")]
@@ -94,3 +95,33 @@ def test_far_log_success_is_log_of() -> None:
         mine, reference = log_success(value), log_of(value)
         assert type(mine) is type(reference) is float, value
         assert mine.hex() == reference.hex() or (math.isnan(mine) and math.isnan(reference))
+
+
+def test_far_log_success_general_path_is_libmp_log() -> None:
+    """The fast general path (``_log_53``: ``mpf_log``'s fixed-point steps, then one
+    correctly rounded ``int / int``) against ``to_float(mpf_log(x, 53, "n"))``, bit for
+    bit: mantissas of every width up to 53 bits, magnitudes at the path's edges (±2, just
+    inside and outside ±2^73) and across the range, at the default precision; at other
+    precisions and on the edges outside the path ``log_success`` still equals libmp."""
+    rng = random.Random(11)
+    edge = 1 << 73
+    magnitudes = [-2, 2, -3, 3, 64, -1100, edge - 1, -(edge - 1), edge, -edge, -1, 0, 1]
+    taken = 0
+    for trial in range(40000):
+        bits = rng.randint(1, 53)
+        man = rng.getrandbits(bits) | 1 | (1 << (bits - 1))  # odd, ``bits`` wide
+        mag = magnitudes[trial] if trial < len(magnitudes) else rng.randint(-3000, 3000)
+        if trial % 7 == 0:
+            mag = rng.randint(-(edge + 5), edge + 5)
+        digits = (0, man, mag - man.bit_length(), man.bit_length())
+        reference = to_float(mpf_log(digits, 53, "n"), rnd="n")
+        fast = _log_53(digits)
+        if fast is not None:
+            taken += 1
+            assert fast.hex() == reference.hex(), digits
+        assert log_success(mpmath.mpf(digits)).hex() == reference.hex(), digits
+    assert taken > 30000
+    with mpmath.workprec(80):
+        value = mpmath.mpf(2) ** -5000 / 3
+        reference = to_float(mpf_log(value._mpf_, 80, "n"), rnd="n")
+        assert log_success(value).hex() == reference.hex()

@@ -89,6 +89,30 @@ def test_equal_declarations_share_one_mpmath_run() -> None:
     assert len(far._log_successes) < runs  # some were shared
 
 
+def test_tasks_whose_shapes_agree_share_one_mpmath_run() -> None:
+    """Plans of different tasks whose mpmath shapes agree on the fields their operator
+    reads share one run (:func:`.ray_siblings.shape_key`); each log success is its own
+    task's plain one, worked out by a fresh evaluator."""
+    request = load_request(wide_request_data(3, 30, 8))
+    far = PlanEvaluator(request).at(FAR)
+    tasks: dict[object, set[str]] = {}
+    plans: dict[object, list[TaskPlan]] = {}
+    for plan in _plans(far):
+        outcome = _scored(far, plan)
+        if not isinstance(outcome, TaskOutcome) or outcome.success_probability != 0.0:
+            continue
+        key = far._success_key(plan)
+        if key is not None and not isinstance(key[0], str):
+            tasks.setdefault(key, set()).add(plan.task_id)
+            plans.setdefault(key, []).append(plan)
+    shared = [key for key, ids in tasks.items() if len(ids) > 1]
+    assert shared
+    fresh = PlanEvaluator(request, scale=FAR)
+    for key in shared:
+        for plan in plans[key]:
+            assert _same(_scored(far, plan), _plain(fresh, plan)), plan
+
+
 def test_fixed_figures_are_shared_and_the_same() -> None:
     request = load_request(wide_request_data(1, 8, 5))
     base = PlanEvaluator(request)
@@ -148,9 +172,11 @@ def test_with_log_success_is_replace() -> None:
     tail = RetryTail(2, 0.5, 1.0, 2.0)
     outcome = TaskOutcome(1.5, 0.4, 0.0, 2.0, 3.0, "too long", tail, -math.inf, 4.0, 0.1)
     for log_success in (-7.25, -math.inf, 0.0, math.nan):
+        fresh = replace(outcome)  # a record no one else holds, as the evaluator's
         mine, reference = (
-            with_log_success(outcome, log_success),
+            with_log_success(fresh, log_success),
             replace(outcome, log_success=log_success),
         )
         assert _same(mine, reference)
         assert list(vars(mine)) == list(vars(reference))
+        assert outcome.log_success == -math.inf  # the original untouched
