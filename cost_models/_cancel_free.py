@@ -31,7 +31,9 @@ answers False: the ratio is then cancelled as before.
 
 from __future__ import annotations
 
-from math import gcd
+from collections.abc import Sequence
+from fractions import Fraction
+from math import gcd, lcm
 
 import sympy
 from aalps.cost_models._cone import _sign
@@ -52,6 +54,13 @@ def cancel_keeps_terms(theta: _Theta, num: sympy.Expr, den: sympy.Expr) -> bool:
         return False
     if not all(_plain(theta, t) for t in (*tops, *bottoms)):
         return False
+    if not (theta._growing_in(num) and theta._growing_in(den)):
+        return False  # (see below)
+    # Seen first without sympy's polynomials: the growth keys' degrees, logs and model
+    # powers of two terms differ in a direction the other side's do too (a common factor
+    # such as the plan's bound itself, ``2**k*k*(k*l**2 + ...) / (k*l**2 + ...)``).
+    if _seen_directions(theta, tops, bottoms):
+        return False
     # The steps of ``sympy.cancel`` up to its gcd, on what it is given.
     f = signsimp(sympy.together(num / den))
     if not isinstance(f, sympy.Expr) or f.is_Number or f.has(sympy.Piecewise):
@@ -67,10 +76,8 @@ def cancel_keeps_terms(theta: _Theta, num: sympy.Expr, den: sympy.Expr) -> bool:
         return False
     if _directions(list(top)) & _directions(list(bottom)):
         return False
-    # Both sides still grow once the monomial gcd is divided out, as they do now (a side
-    # left constant would be read as one constant, its model symbols with it).
-    if not (theta._growing_in(num) and theta._growing_in(den)):
-        return False
+    # Both sides still grow once the monomial gcd is divided out, as they do now (checked
+    # above: a side left constant would be read as one constant, its model symbols with it).
     growing = [theta._growing_in(g) for g in ring.symbols]
     low = [min(e) for e in zip(*top, *bottom, strict=True)]
     return _grows(list(top), low, growing) and _grows(list(bottom), low, growing)
@@ -87,6 +94,42 @@ def _plain(theta: _Theta, term: sympy.Expr) -> bool:
     """A positive product whose growth key the analysis reads in full."""
     t = theta._analyze(term)
     return not t.key.opaque and not t.alts and _sign(t.coef) == 1
+
+
+def _seen_directions(
+    theta: _Theta, tops: tuple[sympy.Expr, ...], bottoms: tuple[sympy.Expr, ...]
+) -> bool:
+    """Whether the terms' degrees, log powers and model powers (their exponentials left
+    out) give a direction on both sides, or two terms of a side that differ only there:
+    then a common factor is likely, and sympy's ``cancel`` looks for it as before."""
+    models = sorted({m for t in (*tops, *bottoms) for m in _powers(theta, t)}, key=str)
+    sides = []
+    for side in (tops, bottoms):
+        vectors = []
+        for term in side:
+            t = theta._analyze(term)
+            powers = _powers(theta, term)
+            row = (*t.key.deg, *t.key.logs, *(powers.get(m, 0) for m in models))
+            vectors.append(_integral(row))
+        if len(set(vectors)) < len(vectors):
+            return True  # two terms differ only in their exponentials
+        sides.append(_directions(vectors))
+    return bool(sides[0] & sides[1])
+
+
+def _powers(theta: _Theta, term: sympy.Expr) -> dict[sympy.Expr, Fraction]:
+    """The term's model symbols and their (rational) powers."""
+    out = {}
+    for m, e in theta._analyze(term).model.as_powers_dict().items():
+        if m != 1:
+            out[m] = Fraction(int(e.p), int(e.q)) if e.is_Rational else Fraction(1)
+    return out
+
+
+def _integral(row: Sequence[Fraction | int]) -> tuple[int, ...]:
+    """The row scaled by its denominators' lcm (directions are the same)."""
+    den = lcm(*(Fraction(x).denominator for x in row))
+    return tuple(int(x * den) for x in row)
 
 
 def _directions(monomials: list[tuple[int, ...]]) -> set[tuple[int, ...]]:
