@@ -85,6 +85,7 @@ from typing import Any
 
 import sympy
 from aalps.cost_models._apart_roles import roles_stay_apart
+from aalps.cost_models._cancel_free import cancel_keeps_terms
 from aalps.cost_models._theta import _Theta
 from sympy.core.relational import Relational
 
@@ -358,14 +359,28 @@ def _ratio_bound(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -
     raw = derive_bound(num / den, **context).expr
     if len(sympy.Add.make_args(raw)) == 1 or not _cheap_to_cancel(num / den):
         return raw
+    # A gcd that surely cancels nothing but a monomial is not worked out (:mod:`._cancel_free`).
+    analyzer = _context_analyzer(num, den, context)
+    if analyzer is not None and cancel_keeps_terms(analyzer, num, den):
+        return raw
     cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context).expr
     return min((raw, cancelled), key=lambda e: len(sympy.Add.make_args(e)))
 
 
 def _apart(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> bool:
-    """:func:`._apart_roles.roles_stay_apart` in the context's analyzer (the one
-    :func:`derive_bound` reduces the ratio in); False when a symbol is not declared positive
-    (:func:`derive_bound` then works on stand-ins)."""
+    """:func:`._apart_roles.roles_stay_apart` in the context's analyzer; False without one."""
+    analyzer = _context_analyzer(num, den, context)
+    if analyzer is None:
+        return False
+    assumptions = tuple(_as_sympy(rel) for rel in context["assumptions"])
+    return roles_stay_apart(analyzer, num, den, assumptions)
+
+
+def _context_analyzer(
+    num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]
+) -> _Theta | None:
+    """The analyzer :func:`derive_bound` reduces ``num / den`` in; None when a symbol is not
+    declared positive (:func:`derive_bound` then works on stand-ins)."""
     growing = tuple(sorted(set(context["growing"]), key=sympy.default_sort_key))
     models = tuple(sorted(set(context["model_symbols"]), key=sympy.default_sort_key))
     assumptions = tuple(_as_sympy(rel) for rel in context["assumptions"])
@@ -373,9 +388,8 @@ def _apart(num: sympy.Expr, den: sympy.Expr, context: Mapping[str, Any]) -> bool
     for rel in assumptions:
         symbols |= getattr(rel, "free_symbols", set())
     if any(not isinstance(s, sympy.Symbol) or s.is_positive is not True for s in symbols):
-        return False
-    analyzer = _analyzer(growing, models, assumptions, reuse=True)
-    return roles_stay_apart(analyzer, num, den, assumptions)
+        return None
+    return _analyzer(growing, models, assumptions, reuse=True)
 
 
 #: Past these sizes :func:`sympy.cancel`'s polynomial gcd can run for many minutes (a

@@ -1,0 +1,103 @@
+"""A separation's ratio is not cancelled only when cancelling surely keeps as many terms
+(:mod:`aalps.cost_models._cancel_free`).
+
+The oracles are sympy's own: the gcd of the ratio's numerator and denominator polynomials
+(a monomial whenever the shortcut answers), ``cancel(together(num/den))`` reduced by
+``derive_bound`` (as many terms as the ratio as it stands), and ``separation`` with the
+shortcut switched off.
+"""
+
+from __future__ import annotations
+
+import random
+
+import aalps.cost_models.bounds as bounds_module
+import pytest
+import sympy
+from aalps.cost_models._cancel_free import cancel_keeps_terms
+from aalps.cost_models.bounds import derive_bound, separation
+from sympy import Rational, log
+
+k, l, b = sympy.symbols("k l b", positive=True)  # noqa: E741
+m1, m2, m3, m4 = sympy.symbols("m_m1 m_m2 m_m3 m_m4", positive=True)
+GROWING = (k, l, b)
+MODELS = (m1, m2, m3, m4)
+
+_FACTORS = (
+    k,
+    l,
+    b,
+    k**2,
+    l**2,
+    k * l,
+    log(k),
+    2**k,
+    Rational(9, 10) ** k,
+    Rational(19, 20) ** (-k),
+    Rational(99999, 100000) ** (-2 * k * l - 201),  # a success over tokens: long numbers
+    Rational(99999, 100000) ** (-l - 20),
+)
+
+
+def _context(assumptions=()):
+    return {"growing": GROWING, "model_symbols": MODELS, "assumptions": tuple(assumptions)}
+
+
+def _terms(e: sympy.Expr) -> int:
+    return len(sympy.Add.make_args(e))
+
+
+def _random_cost(rng: random.Random, models) -> sympy.Expr:
+    terms = []
+    for _ in range(rng.randint(1, 5)):
+        factors = rng.sample(_FACTORS, rng.randint(1, 3))
+        terms.append(rng.choice(models) * sympy.Mul(*factors) * rng.randint(1, 3))
+    return sympy.Add(*terms)
+
+
+def _shown(num: sympy.Expr, den: sympy.Expr, context) -> bool:
+    analyzer = bounds_module._context_analyzer(num, den, context)
+    return analyzer is not None and cancel_keeps_terms(analyzer, num, den)
+
+
+def _gcd_is_monomial(num: sympy.Expr, den: sympy.Expr) -> bool:
+    p, q = sympy.together(num / den).as_numer_denom()
+    return _terms(sympy.expand(sympy.gcd(p, q))) == 1
+
+
+def test_a_common_factor_is_cancelled():
+    context = _context()
+    assert not _shown(k**2 + k * l, k + l, context)  # (k + l) in common
+    assert not _shown(k**2 * m1 + l**2 * m1, k * m2 + l * m2, context)  # k - l and k + l
+    # after the gcd k*l both sides are constants, read as one term: cancelled
+    assert not _shown(k * l * m1 + k * l * m2, k * l * m3 + k * l * m1, context)
+    assert _shown(k**2 * m1 + l * m2, k * m3 + l**2 * m1, context)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_bounds_separate_as_the_plain_path(monkeypatch, seed):
+    """Random bounds (of random costs under b <= k or nothing): whenever the shortcut
+    answers, the gcd is a monomial and the cancelled ratio has as many terms or more; the
+    separation is the plain path's."""
+    rng = random.Random(seed)
+    fired = 0
+    for _ in range(25):
+        assumptions = rng.choice(((), (b <= k,)))
+        context = _context(assumptions)
+        kw = {"growing": GROWING, "model_symbols": MODELS, "assumptions": assumptions}
+        base = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
+        plan = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
+        pairs = [(base.expr, plan.expr)]
+        pairs += [(g, plan.groups[m]) for m, g in base.groups.items() if m in plan.groups]
+        for num, den in pairs:
+            if _shown(num, den, context):
+                fired += 1
+                assert _gcd_is_monomial(num, den), (num, den)
+                raw = derive_bound(num / den, **context).expr
+                cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context)
+                assert _terms(cancelled.expr) >= _terms(raw), (num, den)
+        got = separation(base, plan)
+        with monkeypatch.context() as patch:
+            patch.setattr(bounds_module, "cancel_keeps_terms", lambda *a: False)
+            assert got == separation(base, plan)
+    assert fired >= 3
