@@ -187,16 +187,19 @@ class StabilityContext:
             known = self._bases[index] = _Candidates(bases, cascades, self.pool, self._pairs_new)
         return known
 
-    def _swaps(self, index: int, model: str, capability: str) -> list[int]:
+    def _swaps(
+        self, index: int, model: str, capability: str, needed: tuple[str | None, ...]
+    ) -> list[int]:
         """The ids of the single-role swaps of the chosen task plan that move a role of
         ``capability`` (any, when empty) off ``model`` or onto it, in role order (each
-        role's swaps made once per model and shared by the figures that ask)."""
+        role's swaps made once per model and shared by the figures that ask); ``needed``:
+        the capability each role of the chosen plan needs (:class:`_Chosen`)."""
         chosen = self.tasks[index]
         if chosen.operator is Operator.CASCADE:
             return []
         swaps: list[int] = []
         made_of = self._role_swaps
-        for i, needs in enumerate(self._chosen(index).capabilities):
+        for i, needs in enumerate(needed):
             if capability and needs != capability:
                 continue
             key = (index, i, model)
@@ -249,7 +252,7 @@ class StabilityContext:
         once, the chosen plan left out. All of them when the chosen plan involves the
         figure, else the swaps and those that involve it."""
         chosen = self._chosen(index)
-        swaps = self._swaps(index, model, capability)
+        swaps = self._swaps(index, model, capability, chosen.capabilities)
         if (model, capability) in chosen.pairs:
             return chosen.candidates.every(swaps, chosen.skip)
         return chosen.candidates.involving((model, capability), swaps, chosen.skip)
@@ -303,11 +306,29 @@ class _Candidates:
         ids = self.ids = list(dict.fromkeys(every))
         self.count = len(set(every[: len(bases)]))  # the candidates' places
         self.local = {g: j for j, g in enumerate(ids)}  # id -> position
-        by_pair: dict[tuple[str, str | None], list[int]] = {}
+        # The positions by what their plans involve (a few sets, shared by many plans),
+        # then by pair, in increasing order.
+        by_set: dict[frozenset[tuple[str, str | None]], list[int]] = {}
         pairs = pool.pairs
         for j, g in enumerate(ids):
-            for pair in pairs[g]:
-                by_pair.setdefault(pair, []).append(j)
+            involves = pairs[g]
+            listed = by_set.get(involves)
+            if listed is None:
+                by_set[involves] = [j]
+            else:
+                listed.append(j)
+        by_pair: dict[tuple[str, str | None], list[int]] = {}
+        merged = []
+        for involves, positions in by_set.items():
+            for pair in involves:
+                known = by_pair.get(pair)
+                if known is None:
+                    by_pair[pair] = positions.copy()
+                else:
+                    known += positions
+                    merged.append(known)
+        for known in merged:
+            known.sort()
         self.by_pair = by_pair
 
     def every(self, swaps: list[int], skip: int | None) -> list[int]:
