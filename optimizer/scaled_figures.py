@@ -7,11 +7,13 @@ range moves (:mod:`aalps.optimizer.stability`).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
+import math
 
 import sympy
-from aalps.cost_models.domain import Catalog
+from aalps.cost_models.domain import Catalog, Model
 from aalps.cost_models.evaluation import PlanEvaluator
+from mpmath import libmp
 
 __all__ = ["PRICE_FIELDS", "RELIABILITY", "SIZE", "scaled_evaluator"]
 
@@ -28,17 +30,34 @@ def scaled_evaluator(
     in symbolic costs) or one capability's reliability, clipped to 1."""
     base = evaluator.catalog.by_name[model]
     if field == SIZE:
-        changed = replace(base, size_value=base.size_value * factor)
+        changed = _replaced(base, "size_value", base.size_value * factor)
     elif field == RELIABILITY:
         capabilities = dict(base.capabilities)
         capabilities[capability] = _number(min(1.0, float(capabilities[capability]) * factor))
-        changed = replace(base, capabilities=capabilities)
+        changed = _replaced(base, "capabilities", capabilities)
     else:
-        changed = replace(base, **{field: _number(float(getattr(base, field)) * factor)})
+        changed = _replaced(base, field, _number(float(getattr(base, field)) * factor))
     return evaluator.with_catalog(
         Catalog(tuple(changed if m.name == model else m for m in evaluator.catalog.models))
     )
 
 
+def _replaced(model: Model, field: str, value: object) -> Model:
+    """``dataclasses.replace(model, field=value)`` without its generic path (a copy of the
+    frozen record with the one field set: the model has no ``__post_init__``)."""
+    changed = copy.copy(model)
+    object.__setattr__(changed, field, value)
+    return changed
+
+
+#: ``sympy.Float(value, 30)``'s binary precision and rounding.
+_PRECISION = 103
+_ROUNDING = libmp.round_nearest
+
+
 def _number(value: float) -> sympy.Rational:
-    return sympy.Float(value, 30)
+    """``sympy.Float(value, 30)``: a finite non-zero float built directly (the same
+    record, without ``Float.__new__``'s dispatch on the argument's type)."""
+    if value == 0.0 or not math.isfinite(value):
+        return sympy.Float(value, 30)
+    return sympy.Float._new(libmp.from_float(value, _PRECISION, _ROUNDING), _PRECISION, zero=False)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from aalps.cost_models.domain import Operator, Plan, TaskPlan
+from aalps.cost_models.domain import Operator, Plan, RoleAssignment, TaskPlan
 from aalps.cost_models.ensemble_roles import with_member
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.operators import RoleSpec
@@ -58,6 +58,10 @@ class StabilityContext:
         self._able_by_spec: dict[RoleSpec, tuple[str, ...]] = {}
         # Per task plan: every (model, capability) and (model, "") its roles involve.
         self._involved: dict[TaskPlan, frozenset[tuple[str, str | None]]] = {}
+        # Per capability table (by identity: equal tables are one, :func:`_capability_tables`)
+        # and roles' (role, model, ensemble): what they involve. The search's candidates
+        # repeat a few role choices over every task and parameter.
+        self._pairs_of_roles: dict[tuple[object, ...], frozenset[tuple[str, str | None]]] = {}
         self._bases: dict[int, _Candidates] = {}
         self._role_swaps: dict[tuple[int, int, str], list[int]] = {}
         self._chosen_of: dict[int, _Chosen] = {}
@@ -121,23 +125,21 @@ class StabilityContext:
         return pairs
 
     def _pairs_new(self, tp: TaskPlan) -> frozenset[tuple[str, str | None]]:
-        """:meth:`_pairs` worked out from the roles and their capabilities."""
-        key = (tp.task_id, tp.operator)
-        table = self._capabilities.get(key)
+        """:meth:`_pairs` worked out from the roles and their capabilities (once per
+        capability table and roles' models)."""
+        table = self._capabilities.get((tp.task_id, tp.operator))
         if table is None:
             table = self._capability_table(tp)
-        found: set[tuple[str, str | None]] = set()
-        add = found.add
-        for r in tp.roles:
-            capability = table.get(r.role)
-            if r.ensemble:
-                for share in r.ensemble:
-                    add((share.model, ""))
-                    add((share.model, capability))
-            else:
-                add((r.model, ""))
-                add((r.model, capability))
-        return frozenset(found)
+        roles = tp.roles
+        if len(roles) == 1:
+            r = roles[0]
+            key: tuple[object, ...] = (id(table), r.role, r.model, r.ensemble)
+        else:
+            key = (id(table), *[(r.role, r.model, r.ensemble) for r in roles])
+        known = self._pairs_of_roles.get(key)
+        if known is None:
+            known = self._pairs_of_roles[key] = _involved(table, roles)
+        return known
 
     def alternatives(self, index: int, model: str, capability: str) -> list[TaskPlan]:
         """Task plans for task ``index`` other than the chosen one that the figure can favour."""
@@ -185,16 +187,19 @@ class StabilityContext:
             known = self._bases[index] = _Candidates(bases, cascades, self.pool, self._pairs_new)
         return known
 
-    def _swaps(self, index: int, model: str, capability: str) -> list[int]:
+    def _swaps(
+        self, index: int, model: str, capability: str, needed: tuple[str | None, ...]
+    ) -> list[int]:
         """The ids of the single-role swaps of the chosen task plan that move a role of
         ``capability`` (any, when empty) off ``model`` or onto it, in role order (each
-        role's swaps made once per model and shared by the figures that ask)."""
+        role's swaps made once per model and shared by the figures that ask); ``needed``:
+        the capability each role of the chosen plan needs (:class:`_Chosen`)."""
         chosen = self.tasks[index]
         if chosen.operator is Operator.CASCADE:
             return []
         swaps: list[int] = []
         made_of = self._role_swaps
-        for i, needs in enumerate(self._chosen(index).capabilities):
+        for i, needs in enumerate(needed):
             if capability and needs != capability:
                 continue
             key = (index, i, model)
@@ -247,7 +252,7 @@ class StabilityContext:
         once, the chosen plan left out. All of them when the chosen plan involves the
         figure, else the swaps and those that involve it."""
         chosen = self._chosen(index)
-        swaps = self._swaps(index, model, capability)
+        swaps = self._swaps(index, model, capability, chosen.capabilities)
         if (model, capability) in chosen.pairs:
             return chosen.candidates.every(swaps, chosen.skip)
         return chosen.candidates.involving((model, capability), swaps, chosen.skip)
@@ -301,11 +306,29 @@ class _Candidates:
         ids = self.ids = list(dict.fromkeys(every))
         self.count = len(set(every[: len(bases)]))  # the candidates' places
         self.local = {g: j for j, g in enumerate(ids)}  # id -> position
-        by_pair: dict[tuple[str, str | None], list[int]] = {}
+        # The positions by what their plans involve (a few sets, shared by many plans),
+        # then by pair, in increasing order.
+        by_set: dict[frozenset[tuple[str, str | None]], list[int]] = {}
         pairs = pool.pairs
         for j, g in enumerate(ids):
-            for pair in pairs[g]:
-                by_pair.setdefault(pair, []).append(j)
+            involves = pairs[g]
+            listed = by_set.get(involves)
+            if listed is None:
+                by_set[involves] = [j]
+            else:
+                listed.append(j)
+        by_pair: dict[tuple[str, str | None], list[int]] = {}
+        merged = []
+        for involves, positions in by_set.items():
+            for pair in involves:
+                known = by_pair.get(pair)
+                if known is None:
+                    by_pair[pair] = positions.copy()
+                else:
+                    known += positions
+                    merged.append(known)
+        for known in merged:
+            known.sort()
         self.by_pair = by_pair
 
     def every(self, swaps: list[int], skip: int | None) -> list[int]:
@@ -359,10 +382,31 @@ class _Candidates:
         return out
 
 
+def _involved(
+    table: dict[str, str], roles: tuple[RoleAssignment, ...]
+) -> frozenset[tuple[str, str | None]]:
+    """Every (model, capability) and (model, "") the ``roles`` involve, each role needing
+    its capability in ``table``."""
+    found: set[tuple[str, str | None]] = set()
+    add = found.add
+    for r in roles:
+        capability = table.get(r.role)
+        if r.ensemble:
+            for share in r.ensemble:
+                add((share.model, ""))
+                add((share.model, capability))
+        else:
+            add((r.model, ""))
+            add((r.model, capability))
+    return frozenset(found)
+
+
 def _capability_tables(
     evaluator: PlanEvaluator, tables: dict[tuple[str, object], dict[str, str]]
 ) -> Callable[[TaskPlan], dict[str, str]]:
-    """Per task plan, per role of its operator, the capability it needs (kept in ``tables``)."""
+    """Per task plan, per role of its operator, the capability it needs (kept in ``tables``;
+    equal tables are one object, so that what a table's roles involve is kept once)."""
+    equal: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
 
     def table_of(tp: TaskPlan) -> dict[str, str]:
         key = (tp.task_id, tp.operator)
@@ -370,7 +414,8 @@ def _capability_tables(
         if table is None:
             task = evaluator.graph.task_by_id[tp.task_id]
             specs = evaluator.role_specs(task, tp.operator)
-            table = tables[key] = {r.name: r.capability for r in specs}
+            made = {r.name: r.capability for r in specs}
+            table = tables[key] = equal.setdefault(tuple(made.items()), made)
         return table
 
     return table_of

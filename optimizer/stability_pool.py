@@ -2,8 +2,8 @@
 
 The ranges of :mod:`aalps.optimizer.stability` walk the same alternatives again for every
 figure: each price or size, and each reliability of each model. :class:`PlanPool` numbers a
-task plan the first time any figure meets it (an *id*), keeps what it involves (per
-(model, capability) and (model, ""), the ids involving it) and, once a figure first needs
+task plan the first time any figure meets it (an *id*), keeps what it involves (its
+(model, capability) and (model, "") pairs, and the ids by those sets) and, once a figure first needs
 them, its figures under the request's own evaluator in arrays by id. A figure's
 alternatives are then a list of ids, and the arrays its range compares are gathered from
 the pool's in a few numpy operations instead of one dictionary look-up (a task plan hashed)
@@ -16,6 +16,7 @@ the task plans the per-alternative walk scored are scored, in the same order.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -38,15 +39,16 @@ class Figures:
 
 
 class PlanPool:
-    """Task plans by id (the order first met), the ids involving each pair, and their
+    """Task plans by id (the order first met), the ids by the pairs they involve, and their
     figures under ``scorer``'s evaluator (scored on first need)."""
 
     def __init__(self, scorer: SharedScorer) -> None:
         self.scorer = scorer
         self.plans: list[TaskPlan] = []
         self.ids: dict[TaskPlan, int] = {}
-        self.by_pair: dict[tuple[str, str | None], list[int]] = {}
         self.pairs: list[frozenset[tuple[str, str | None]]] = []  # by id
+        # The ids by what they involve (a few sets, shared by many task plans).
+        self._by_pairs: dict[frozenset[tuple[str, str | None]], list[int]] = {}
         self.outcomes: list[TaskOutcome | None] = []
         self._cost = np.zeros(0)
         self._success = np.zeros(0)
@@ -63,7 +65,7 @@ class PlanPool:
         """:meth:`add` of each of ``plans``, in order."""
         found: list[int] = []
         ids, known_plans, outcomes, every_pairs = self.ids, self.plans, self.outcomes, self.pairs
-        get, append, by_pair = ids.get, found.append, self.by_pair
+        get, append, by_pairs = ids.get, found.append, self._by_pairs
         for tp in plans:
             known = get(tp)
             if known is None:
@@ -72,21 +74,20 @@ class PlanPool:
                 outcomes.append(None)
                 pairs = involved(tp)
                 every_pairs.append(pairs)
-                for pair in pairs:
-                    listed = by_pair.get(pair)
-                    if listed is None:
-                        by_pair[pair] = [known]
-                    else:
-                        listed.append(known)
+                listed = by_pairs.get(pairs)
+                if listed is None:
+                    by_pairs[pairs] = [known]
+                else:
+                    listed.append(known)
             append(known)
         return found
 
     def involving(self, pair: tuple[str, str]) -> np.ndarray:
         """Per id, whether its task plan involves ``pair`` (:meth:`StabilityContext.involves`)."""
         mask = np.zeros(len(self.plans), dtype=bool)
-        found = self.by_pair.get(pair)
+        found = [listed for pairs, listed in self._by_pairs.items() if pair in pairs]
         if found:
-            mask[np.array(found, dtype=np.intp)] = True
+            mask[np.fromiter(itertools.chain.from_iterable(found), dtype=np.intp)] = True
         return mask
 
     def outcome(self, g: int) -> TaskOutcome:

@@ -83,6 +83,14 @@ def _check(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
         assert figures.cost.tolist() == [o.expected_cost for o in outcomes]
         assert figures.success.tolist() == [o.success_probability for o in outcomes]
         assert figures.window.tolist() == [o.window_violation is not None for o in outcomes]
+        # What each pooled plan involves, from its roles, and the ids involving each pair.
+        for g, tp in enumerate(pool.plans):
+            task = evaluator.graph.task_by_id[tp.task_id]
+            needs = {s.name: s.capability for s in evaluator.role_specs(task, tp.operator)}
+            members = [(m, needs.get(r.role)) for r in tp.roles for m, _ in r.members]
+            assert pool.pairs[g] == {(m, "") for m, _ in members} | set(members)
+        for pair in {p for s in pool.pairs for p in s} | {("nobody", "")}:
+            assert pool.involving(pair).tolist() == [pair in s for s in pool.pairs]
     return checked
 
 
