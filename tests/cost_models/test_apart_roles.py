@@ -15,14 +15,8 @@ import sympy
 from aalps.cost_models.bounds import derive_bound, separation
 from sympy import Rational, log
 
-k, l, b = sympy.symbols("k l b", positive=True)  # noqa: E741
-m1, m2, m3, m4 = sympy.symbols("m_m1 m_m2 m_m3 m_m4", positive=True)
-GROWING = (k, l, b)
-MODELS = (m1, m2, m3, m4)
-
-
-def _context(assumptions=()):
-    return {"growing": GROWING, "model_symbols": MODELS, "assumptions": tuple(assumptions)}
+from tests.cost_models.random_costs import GROWING, MODELS, b, k, l, m1, m2, m3, m4, random_cost
+from tests.cost_models.random_costs import context as _context
 
 
 def _cancelled_terms(num, den, context) -> int:
@@ -108,11 +102,7 @@ _FACTORS = (
 
 
 def _random_cost(rng: random.Random, models) -> sympy.Expr:
-    terms = []
-    for _ in range(rng.randint(1, 5)):
-        factors = rng.sample(_FACTORS, rng.randint(1, 3))
-        terms.append(rng.choice(models) * sympy.Mul(*factors) * rng.randint(1, 3))
-    return sympy.Add(*terms)
+    return random_cost(rng, models, _FACTORS)
 
 
 @pytest.mark.parametrize("seed", range(3))

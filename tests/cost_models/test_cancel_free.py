@@ -18,10 +18,8 @@ from aalps.cost_models._cancel_free import cancel_keeps_terms
 from aalps.cost_models.bounds import derive_bound, separation
 from sympy import Rational, log
 
-k, l, b = sympy.symbols("k l b", positive=True)  # noqa: E741
-m1, m2, m3, m4 = sympy.symbols("m_m1 m_m2 m_m3 m_m4", positive=True)
-GROWING = (k, l, b)
-MODELS = (m1, m2, m3, m4)
+from tests.cost_models.random_costs import GROWING, MODELS, b, k, l, m1, m2, m3, random_cost
+from tests.cost_models.random_costs import context as _context
 
 _FACTORS = (
     k,
@@ -39,20 +37,12 @@ _FACTORS = (
 )
 
 
-def _context(assumptions=()):
-    return {"growing": GROWING, "model_symbols": MODELS, "assumptions": tuple(assumptions)}
-
-
 def _terms(e: sympy.Expr) -> int:
     return len(sympy.Add.make_args(e))
 
 
 def _random_cost(rng: random.Random, models) -> sympy.Expr:
-    terms = []
-    for _ in range(rng.randint(1, 5)):
-        factors = rng.sample(_FACTORS, rng.randint(1, 3))
-        terms.append(rng.choice(models) * sympy.Mul(*factors) * rng.randint(1, 3))
-    return sympy.Add(*terms)
+    return random_cost(rng, models, _FACTORS)
 
 
 def _shown(num: sympy.Expr, den: sympy.Expr, context) -> bool:
