@@ -6,7 +6,10 @@ number a search compares in microseconds, and with :data:`BIG` the same number w
 would overflow (``2**k`` at large ``k``). Sharing the formula is what makes the two agree.
 :data:`BIG_SUCCESS` is :data:`BIG` for a run that wants only the success (the far point's
 log success when its float underflowed): the operators may skip the work that only their
-call groups need, the success comes from the same operations.
+call groups need, the success comes from the same operations. :data:`SYMBOLIC_COST` is
+:data:`SYMBOLIC` the other way round, for a run that wants only the call groups (the
+symbolic cost, :func:`~.symbolic_costs.cost_schedule`): the operators may skip what only
+their success reads, the groups come from the same operations.
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ from typing import Any
 import mpmath
 import sympy
 
-__all__ = ["Arithmetic", "BIG", "BIG_SUCCESS", "FLOAT", "SYMBOLIC", "Value", "power"]
+__all__ = [
+    "Arithmetic",
+    "BIG",
+    "BIG_SUCCESS",
+    "FLOAT",
+    "SYMBOLIC",
+    "SYMBOLIC_COST",
+    "UNWORKED",
+    "Value",
+    "power",
+]
 
 Value = Any  # a sympy.Expr, a float or an mpmath.mpf, depending on the arithmetic
 
@@ -36,6 +49,9 @@ class Arithmetic:
     #: Whether the schedule's call groups are wanted (False: only its success, which an
     #: operator then computes by the same operations, skipping what only the groups read).
     groups: bool = True
+    #: Whether the schedule's success is wanted (False: only its call groups and tools; an
+    #: operator may then leave the success :data:`UNWORKED`, skipping what only it reads).
+    success: bool = True
 
     def rounds(self, calls: Value, parallelism: int | None) -> Value:
         """Rounds needed for ``calls`` independent calls on ``parallelism`` workers."""
@@ -64,6 +80,12 @@ SYMBOLIC = Arithmetic("symbolic", True, sympy.ceiling, sympy.log, _sym_number)
 FLOAT = Arithmetic("float", False, lambda x: float(math.ceil(x)), math.log, _float_number)
 BIG = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number)
 BIG_SUCCESS = Arithmetic("mpmath", False, mpmath.ceil, mpmath.log, _big_number, groups=False)
+#: Named as :data:`SYMBOLIC` (so the roles' symbolic figures, kept by name, are shared: the
+#: same numbers), as :data:`BIG_SUCCESS` is named as :data:`BIG`.
+SYMBOLIC_COST = Arithmetic("symbolic", True, sympy.ceiling, sympy.log, _sym_number, success=False)
+#: The success of a schedule run with ``success`` off (:data:`SYMBOLIC_COST`): not worked
+#: out (sympy's ``nan``, so that a reader who took it for a probability would see it).
+UNWORKED = sympy.nan
 
 
 _MPF = mpmath.mpf

@@ -27,7 +27,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 import sympy
-from aalps.cost_models.arithmetic import SYMBOLIC, Value
+from aalps.cost_models.arithmetic import SYMBOLIC, SYMBOLIC_COST, Value
 from aalps.cost_models.domain import Operator, TaskPlan
 from aalps.cost_models.operators import Schedule, TaskShape
 from aalps.cost_models.role_calls import RoleCalls, member_models
@@ -44,7 +44,8 @@ __all__ = ["SUCCESS_ONLY", "cost_schedule", "shared_key", "task_cost", "task_suc
 #: (never into a call group, a tool use or a branch): DIRECT and MAP (:mod:`.operators.single`),
 #: CHUNK_AGGREGATE (:mod:`.operators.chunking`), the ITERATE_* loops and SCAN_AND_FIX
 #: (:mod:`.operators.repair`), ROUTE (:mod:`.operators.routing`). Retries and AHEAD_BY_K
-#: size their calls by the reliability, CASCADE by its stages' rates: they run in full.
+#: size their calls by the reliability, CASCADE by its stages' rates: they run in full (with
+#: :data:`~.arithmetic.SYMBOLIC_COST`: their success is not worked out).
 SUCCESS_ONLY = frozenset(
     {
         Operator.DIRECT,
@@ -87,12 +88,14 @@ def cost_schedule(
 
     A :data:`SUCCESS_ONLY` operator runs with the reliability ``1``: the same call groups
     and tools as :func:`~.task_scoring.run_schedule` gives (its success is not the plan's);
-    every other operator runs through it. The roles' figures come from, and go to, the
-    evaluator's cache as there.
+    every other operator runs through it with :data:`~.arithmetic.SYMBOLIC_COST` (the same
+    groups and tools; the success, which only :func:`task_success` reads, is not worked
+    out: a verified retry's rightness, AHEAD_BY_K's power of its step success). The roles'
+    figures come from, and go to, the evaluator's cache as there.
     """
     spec, capability, _, rates, _ = fixed_of(evaluator, task_plan)
     if rates or task_plan.operator not in SUCCESS_ONLY:
-        full = evaluator._run(task_plan, SYMBOLIC, shape)
+        full = evaluator._run(task_plan, SYMBOLIC_COST, shape)
         return full[0], full[1]
     calls: dict[str, RoleCalls] = {}
     for assignment in task_plan.roles:

@@ -163,7 +163,7 @@ def run_schedule(
     rated = spec.rated(task, models, capability, reliability, arithmetic) if rates else reliability
     params = dict(task_plan.params) if task_plan.params else _NO_PARAMS
     schedule = spec.schedule(shape, rated, params, arithmetic)
-    if unverified:
+    if unverified and arithmetic.success:
         units = shape.block_count if shape.block_count != 0 else 1
         # The acceptance to the blocks: an mpmath power remembered (:func:`power`).
         schedule = Schedule(

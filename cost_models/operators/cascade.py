@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 
-from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.arithmetic import UNWORKED, Arithmetic, Value
 from aalps.cost_models.domain import CascadeRates, Model, Operator, Task, TaskPlan
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -174,10 +174,13 @@ class Cascade(OperatorSpec):
             groups.append(CallGroup(role, reach, work_in, shape.output, stages=reach, nested=True))
             if j == count:
                 accept: Value = 1
-                accuracy = reliability(role, work_in, decisions)
+                given: Value | None = None
             else:
                 accept, given = reliability.rates(role)
+            if arithmetic.success:
                 accuracy = given if given is not None else reliability(role, work_in, decisions)
-            success = success + reach * accept * accuracy
+                success = success + reach * accept * accuracy
             reach = reach * (1 - accept)
-        return Schedule(tuple(groups), success)
+        # The groups read the accept rates alone: without ``arithmetic.success``
+        # (:data:`~.arithmetic.SYMBOLIC_COST`) no accuracy is asked, the success is unworked.
+        return Schedule(tuple(groups), success if arithmetic.success else UNWORKED)

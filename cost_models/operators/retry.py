@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import mpmath
 import sympy
-from aalps.cost_models.arithmetic import Arithmetic, Value, power
+from aalps.cost_models.arithmetic import UNWORKED, Arithmetic, Value, power
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -33,7 +33,13 @@ from aalps.cost_models.operators.base import (
 )
 from aalps.cost_models.stochastic import geometric_variance
 
-__all__ = ["GlobalRetry", "LocalRetry", "capped_attempts", "verified_acceptance"]
+__all__ = [
+    "GlobalRetry",
+    "LocalRetry",
+    "accepted_share",
+    "capped_attempts",
+    "verified_acceptance",
+]
 
 
 class _Retry(OperatorSpec):
@@ -61,8 +67,13 @@ def verified_acceptance(right: Value, check: Value) -> tuple[Value, Value]:
     ``right``: the chance an attempt is right; ``check``: the verifier's reliability on each
     check (it accepts a right attempt with ``check`` and a wrong one with ``1 − check``).
     """
-    accept = right * check + (1 - right) * (1 - check)
+    accept = accepted_share(right, check)
     return accept, right * check / accept
+
+
+def accepted_share(right: Value, check: Value) -> Value:
+    """P(an attempt is accepted), :func:`verified_acceptance`'s first figure alone."""
+    return right * check + (1 - right) * (1 - check)
 
 
 def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
@@ -106,6 +117,7 @@ def _groups(
     with_verifier: bool,
     prompt: Value,
     cap: int = 0,
+    success_wanted: bool = True,
 ) -> tuple[tuple[CallGroup, ...], Value]:
     """Calls for ``units`` independent units, each retried until an attempt is accepted.
 
@@ -113,15 +125,25 @@ def _groups(
     the right attempts; an LLM verifier errs on each check (see the module docstring). With
     a ``cap`` each unit stops after that many attempts (:func:`capped_attempts`); a unit
     none of whose attempts was accepted fails the task.
+
+    Without ``success_wanted`` (:data:`~.arithmetic.SYMBOLIC_COST`) the success is left
+    :data:`~.arithmetic.UNWORKED`: the groups read the acceptance, never the accepted
+    attempts' rightness nor the success's powers (over half of a symbolic build).
     """
     check_in = prompt + tokens_out
     success: Value = 1
     accept = right
     if with_verifier:
-        accept, right_when_accepted = verified_acceptance(right, reliability("verifier", check_in))
-        success = power(right_when_accepted, units)
+        check = reliability("verifier", check_in)
+        if success_wanted:
+            accept, right_when_accepted = verified_acceptance(right, check)
+            success = power(right_when_accepted, units)
+        else:
+            accept = accepted_share(right, check)
     attempts, reached, one_variance = capped_attempts(accept, cap)
-    if cap:
+    if not success_wanted:
+        success = UNWORKED
+    elif cap:
         success = success * power(reached, units)
     calls = units * attempts
     variance = units * one_variance
@@ -195,6 +217,7 @@ class GlobalRetry(_Retry):
             shape.llm_verifier,
             shape.prompt,
             shape.max_attempts,
+            arithmetic.success,
         )
         return Schedule(groups, success)
 
@@ -234,5 +257,6 @@ class LocalRetry(_Retry):
             shape.llm_verifier,
             shape.prompt,
             shape.max_attempts,
+            arithmetic.success,
         )
         return Schedule(groups, success)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy
-from aalps.cost_models.arithmetic import Arithmetic, Value, power
+from aalps.cost_models.arithmetic import UNWORKED, Arithmetic, Value, power
 from aalps.cost_models.correlated_votes import (
     ahead_by_k_correlated,
     ahead_by_k_correlated_variance,
@@ -123,12 +123,12 @@ class AheadByK(OperatorSpec):
             lead = ahead + arithmetic.log(steps / reference) / arithmetic.log(p / q)
             odds = (q / p) ** ahead * reference / steps
             samples = lead / (p - q) * (1 - odds) / (1 + odds)
-            step_success = 1 / (1 + odds)
+            step_success = 1 / (1 + odds) if arithmetic.success else UNWORKED
         else:
             lead = ahead
             if not arithmetic.symbolic and reference:
                 lead = lead_at_scale(float(p), ahead, float(steps), float(reference))
-            step_success = ahead_by_k_step_success(p, lead)
+            step_success = ahead_by_k_step_success(p, lead) if arithmetic.success else UNWORKED
             if not arithmetic.groups:  # the success alone: no samples (mpmath's slowest part)
                 return Schedule((), power(step_success, steps))
             samples = ahead_by_k_expected_samples(p, lead)
@@ -142,4 +142,6 @@ class AheadByK(OperatorSpec):
             stages=steps * samples,
             variance=variance,
         )
+        if not arithmetic.success:  # the groups alone: no power of the step success
+            return Schedule((calls,), UNWORKED)
         return Schedule((calls,), power(step_success, steps))
