@@ -96,7 +96,6 @@ def optimize(
         when ``should_stop`` turned true before any feasible plan was known.
     """
     reporter = Reporter(progress, should_stop, request.search.timeout_seconds)
-    evaluator = PlanEvaluator(request)
     objectives = request.search.objectives
     multi = len(objectives) >= 2
     sampler = nsga2_sampler(request.search.seed) if multi else tpe_sampler(request.search.seed)
@@ -113,7 +112,10 @@ def optimize(
         reporter.on_trial = mirror.checkpoint
     try:
         with fewer_collections():
-            return _optimize(request, reporter, evaluator, study, analysis=analysis)
+            # The evaluator (every figure the search worked out) is made here and dropped
+            # with ``_optimize``'s frame, before the collector's thresholds come back: else
+            # the first collection after them walks all of it, just before it is freed.
+            return _optimize(request, reporter, PlanEvaluator(request), study, analysis=analysis)
     finally:
         if mirror is not None:
             mirror.sync()
