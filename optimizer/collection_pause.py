@@ -11,8 +11,9 @@ walks only what the search made (about 11% of a 1,000-task optimize, 5% of a 50-
 measured in one run against the thresholds alone). A counter makes overlapping searches in
 threads restore both once, when the last one ends. Collection is only deferred, never
 disabled: cycles made during a search are freed by its passes or the first one after it,
-and cycles among the frozen objects once they are unfrozen. A process that froze objects itself (a server after start-up)
-keeps its own freeze: then nothing is frozen or unfrozen here.
+and cycles among the frozen objects once they are unfrozen. A process that froze objects
+itself (a server after start-up) keeps its own freeze: then nothing is frozen or unfrozen
+here.
 
 The first threshold (a million more container objects than the last pass left) is above
 what a 1,000-task, 10-model search holds at once, so a search of that size runs without a
