@@ -27,7 +27,6 @@ starts a family of its own for all but the fixed figures.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from weakref import WeakValueDictionary
 from aalps.cost_models.arithmetic import BIG
 from aalps.cost_models.domain import Operator, RoleAssignment, TaskPlan
 from aalps.cost_models.role_calls import role_calls
+from aalps.cost_models.shape_fields import exact_values, read_fields
 from aalps.cost_models.shapes import ModelNumbers
 
 if TYPE_CHECKING:
@@ -47,10 +47,6 @@ __all__ = ["RaySiblings", "SuccessKey", "declaration_of", "shape_key", "success_
 #: (the task's :func:`shape_key`, operator, parameters, (role, declaration number) of every
 #: role with a capability).
 SuccessKey = tuple[int | str, Operator, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
-#: The shape fields the scoring reads besides the operator's (the prompt), and those of
-#: unverified attempts (:mod:`aalps.optimizer.operator_twins` reads the same).
-_SCORED = frozenset({"prompt"})
-_UNVERIFIED = frozenset({"block_count", "acceptance"})
 #: Per arithmetic, per model: its figures (an evaluator's ``_numbers``).
 ModelTables = dict[str, dict[str, ModelNumbers]]
 #: Per arithmetic, per (assignment, capability): the role's figures (``_role_calls``).
@@ -168,14 +164,11 @@ def shape_key(evaluator: PlanEvaluator, task_plan: TaskPlan, fixed: Fixed) -> in
     Read where the mpmath run reads the shape (the evaluator's ``big``, which that run
     works out anyway: a task whose plans share a run has its shape)."""
     spec, _, unverified, _, _ = fixed
-    names = spec.shape_fields
+    names = read_fields(spec.shape_fields, unverified)
     if names is None:
         return task_plan.task_id
-    names = names | _SCORED
-    if unverified:
-        names = names | _UNVERIFIED
-    values = attrgetter(*sorted(names))(evaluator._compiled[task_plan.task_id].big)
-    if any(type(v) is float and v == 0 and math.copysign(1.0, v) < 0 for v in values):
+    exact = exact_values(attrgetter(*names)(evaluator._compiled[task_plan.task_id].big))
+    if exact is None:
         return task_plan.task_id
     numbered = evaluator._siblings.numbered_shapes
-    return numbered.setdefault((unverified, values, tuple(map(type, values))), len(numbered))
+    return numbered.setdefault((unverified, exact), len(numbered))

@@ -21,7 +21,6 @@ thousands of tokens: numbers of thousands of digits) is not worked out for nothi
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Hashable
 from typing import TYPE_CHECKING
@@ -32,6 +31,7 @@ from aalps.cost_models.domain import Operator, TaskPlan
 from aalps.cost_models.operators import Schedule, TaskShape
 from aalps.cost_models.role_calls import RoleCalls, member_models
 from aalps.cost_models.setup_costs import amortized, setup_of
+from aalps.cost_models.shape_fields import exact_values, read_fields
 from aalps.cost_models.task_scoring import fixed_of, role_entry
 from aalps.cost_models.tools import tool_figures
 
@@ -117,12 +117,6 @@ def cost_schedule(
     return schedule, calls
 
 
-#: The shape fields a task plan's cost reads besides its operator's schedule: the prompt
-#: (cached prompts); on a task with an acceptance, also what its unverified attempts read
-#: (the success alone reads them; kept in the key as the numeric sharing keeps them).
-_COST_FIELDS = frozenset({"prompt"})
-_UNVERIFIED_FIELDS = frozenset({"block_count", "acceptance"})
-
 #: Per evaluator: per (task, operator), the part of :func:`shared_key` its task gives (None:
 #: not shared); per shared key, the first task plan whose cost was built with it; and per
 #: (part, parameters), a :data:`SUCCESS_ONLY` operator's schedule (:func:`cost_schedule`).
@@ -134,29 +128,20 @@ _Tables = tuple[
 _SHARED: weakref.WeakKeyDictionary[PlanEvaluator, _Tables] = weakref.WeakKeyDictionary()
 
 
-def _exact(values: tuple[object, ...]) -> Hashable | None:
-    """The values with their types (``1`` is not ``1.0``, ``2`` not ``Integer(2)``); None
-    when one is a float ``-0.0`` (equal to ``0.0``, yet its sign shows in a division)."""
-    if any(type(v) is float and v == 0 and math.copysign(1.0, v) < 0 for v in values):
-        return None
-    return values, tuple(map(type, values))
-
-
 def _task_part(evaluator: PlanEvaluator, task_plan: TaskPlan) -> Hashable | None:
     """What a task plan's cost reads of its task: the operator's declared shape fields (and
-    :data:`_COST_FIELDS`) of the symbolic shape, exactly, the roles' capabilities and whether
-    attempts are unverified; None for an operator that declares none or reads the task
-    itself (CASCADE's rates)."""
+    the scoring's, :func:`.shape_fields.read_fields`) of the symbolic shape, exactly, the
+    roles' capabilities and whether attempts are unverified; None for an operator that
+    declares none or reads the task itself (CASCADE's rates)."""
     spec, capability, unverified, rates, task = fixed_of(evaluator, task_plan)
-    names = spec.shape_fields
+    # The unverified attempts' fields are read by the success alone; kept in the key as
+    # the numeric sharing keeps them.
+    names = read_fields(spec.shape_fields, task.acceptance is not None)
     if names is None or rates:
         return None
-    names = names | _COST_FIELDS
-    if task.acceptance is not None:
-        names = names | _UNVERIFIED_FIELDS
     shape = evaluator._compiled[task_plan.task_id].symbolic
-    values = tuple(getattr(shape, n) for n in sorted(names))
-    exact = _exact(values)
+    values = tuple(getattr(shape, n) for n in names)
+    exact = exact_values(values)
     if exact is None:
         return None
     return task_plan.operator, tuple(sorted(capability.items())), unverified, exact

@@ -39,7 +39,6 @@ there).
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Hashable, Sequence
 from operator import attrgetter
@@ -47,6 +46,12 @@ from operator import attrgetter
 from aalps.cost_models.domain import Operator, Task, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.operators import OPERATORS, RoleSpec
+from aalps.cost_models.shape_fields import (
+    SCORING_FIELDS,
+    UNVERIFIED_FIELDS,
+    exact_values,
+    read_fields,
+)
 
 __all__ = [
     "alike_key",
@@ -57,33 +62,11 @@ __all__ = [
     "scored_fields",
 ]
 
-#: The shape fields the scoring reads besides the operator's schedule: the prompt (cached
-#: prompts), and on a task with an acceptance the blocks and acceptance (unverified attempts).
-SCORING_FIELDS = frozenset({"prompt"})
-UNVERIFIED_FIELDS = frozenset({"block_count", "acceptance"})
-
 
 def scored_fields(operator: Operator, task: Task) -> tuple[str, ...] | None:
     """The shape fields the figures of ``task``'s plans of ``operator`` read (sorted); None
-    when the operator declares none."""
-    fields = OPERATORS[operator].shape_fields
-    if fields is None:
-        return None
-    fields = fields | SCORING_FIELDS
-    if task.acceptance is not None:
-        fields = fields | UNVERIFIED_FIELDS
-    return tuple(sorted(fields))
-
-
-def _exact(values: tuple[object, ...]) -> Hashable | None:
-    """A key equal for two tuples of field values only when every operation treats them
-    alike: the values with their types (``1`` is not ``1.0``); None when one is a float
-    ``-0.0`` (equal to ``0.0``, yet not alike: its sign shows in a division)."""
-    if 0 in values and any(
-        type(v) is float and v == 0 and math.copysign(1.0, v) < 0 for v in values
-    ):
-        return None
-    return values, tuple(map(type, values))
+    when the operator declares none (:func:`.shape_fields.read_fields`)."""
+    return read_fields(OPERATORS[operator].shape_fields, task.acceptance is not None)
 
 
 def alike_key(
@@ -102,7 +85,7 @@ def alike_key(
         return None
     read = attrgetter(*names)
     try:
-        shapes = tuple(_exact(read(p._compiled[task.id].numeric)) for p in points)
+        shapes = tuple(exact_values(read(p._compiled[task.id].numeric)) for p in points)
     except Exception:  # noqa: BLE001 - not shared; the task's own scoring reports it
         return None
     if None in shapes:
@@ -166,7 +149,7 @@ class SharedOutcomes:
                     shape = compiled.big
                 except Exception:  # noqa: BLE001 - not shared; the own scoring reports it
                     return False
-                self._big[memo] = _exact(attrgetter(*table.names)(shape))
+                self._big[memo] = exact_values(attrgetter(*table.names)(shape))
             keys.append(self._big[memo])
         return keys[0] is not None and keys[0] == keys[1]
 

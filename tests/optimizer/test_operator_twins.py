@@ -14,8 +14,9 @@ from aalps.cost_models.domain import Operator, OptimizeRequest
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import OPERATORS
+from aalps.cost_models.shape_fields import exact_values as _exact
 from aalps.optimizer.enumeration import SpaceBuilder
-from aalps.optimizer.operator_twins import SharedOutcomes, _exact, scored_fields
+from aalps.optimizer.operator_twins import SharedOutcomes, scored_fields
 from aalps.optimizer.ray import FAR_SCALE
 from aalps.optimizer.space import Metrics, TaskSpace
 
