@@ -150,8 +150,7 @@ def _history_layout(
         if b <= _LISTED_ITERATIONS:
             inputs = tuple(_inputs(int(round(b)), n, r, first))
         elif not b <= _EXACT_ITERATIONS:
-            mean_detect = first + (b - 1) * (n + r) / 2
-            mean = mean_detect, mean_detect + r
+            mean = _mean_inputs(b, n, r, first)
     return (detect, fix), _cap_reached(shape), b, n, r, first, inputs, mean
 
 
@@ -180,13 +179,18 @@ def _iterated_success(
     """
     if not arithmetic.symbolic and b <= _EXACT_ITERATIONS:
         success: Value = 1
-        for i in range(int(round(b))):
-            detect_in = first + i * (n + r)
+        for detect_in, fix_in in _inputs(int(round(b)), n, r, first):
             success = success * reliability("detector", detect_in)
-            success = success * reliability("fixer", detect_in + r)
+            success = success * reliability("fixer", fix_in)
         return success
+    detect_in, fix_in = _mean_inputs(b, n, r, first)
+    return power(reliability("detector", detect_in) * reliability("fixer", fix_in), b)
+
+
+def _mean_inputs(b: Value, n: Value, r: Value, first: Value) -> tuple[Value, Value]:
+    """The (detector's, fixer's) mean input over ``b`` iterations (:func:`_inputs`'s)."""
     mean_detect = first + (b - 1) * (n + r) / 2
-    return power(reliability("detector", mean_detect) * reliability("fixer", mean_detect + r), b)
+    return mean_detect, mean_detect + r
 
 
 class IterateStateless(_Repair):
