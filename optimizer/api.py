@@ -34,7 +34,6 @@ from aalps.optimizer.result import (
     SearchCancelled,
     SearchStats,
 )
-from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics, TaskSpace
 from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
@@ -97,17 +96,14 @@ def optimize(
     """
     reporter = Reporter(progress, should_stop, request.search.timeout_seconds)
     objectives = request.search.objectives
-    multi = len(objectives) >= 2
-    sampler = nsga2_sampler(request.search.seed) if multi else tpe_sampler(request.search.seed)
-    study = create_study(objectives=objectives, sampler=sampler, storage=None, study_name=None)
+    # The search's seeded sampler is set when it runs trials (JointSearch._search).
+    study = create_study(objectives=objectives, storage=None, study_name=None)
     mirror = None
     if storage is not None:
         # Imported here: SQLAlchemy and Optuna's RDB models cost an embedded run ~0.2 s.
         from aalps.optimizer.study_mirror import StudyMirror
 
-        stored = create_study(
-            objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
-        )
+        stored = create_study(objectives=objectives, storage=storage, study_name=study_name)
         mirror = StudyMirror(study, stored, study_fence)
         reporter.on_trial = mirror.checkpoint
     try:
@@ -289,9 +285,7 @@ def _cheapest(request: OptimizeRequest, parent: Reporter) -> PlanEvaluation:
     break-even's plans with and without setups); stops when ``parent`` is stopped."""
     evaluator = PlanEvaluator(request)
     reporter = Reporter(None, parent.stop_requested, request.search.timeout_seconds)
-    study = create_study(
-        objectives=(), sampler=tpe_sampler(request.search.seed), storage=None, study_name=None
-    )
+    study = create_study(objectives=(), storage=None, study_name=None)
     spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
     if spaces is None:
         raise SearchCancelled("stopped while the search space was being built")

@@ -41,7 +41,7 @@ from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import TIE_TOLERANCE
 from aalps.optimizer.reach import bounded_problem, cheapest_within, reachable
 from aalps.optimizer.result import SearchCancelled
-from aalps.optimizer.search import OptunaSearch
+from aalps.optimizer.search import OptunaSearch, nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.study import objective_values, record
 
@@ -242,6 +242,12 @@ class JointSearch:
         self.reporter.offer(self.problem.unscaled(self.problem.figures(selection).cost))
 
     def _search(self) -> OptunaSearch:
+        """The Optuna search on the study, whose seeded sampler is set here (the study was
+        created without one: :func:`~aalps.optimizer.study.create_study`): NSGA-II for
+        several objectives, else TPE."""
+        seed = self.request.search.seed
+        multi = len(self.objectives) >= 2
+        self.study.sampler = nsga2_sampler(seed) if multi else tpe_sampler(seed)
         return OptunaSearch(
             self.evaluator,
             self.params,
