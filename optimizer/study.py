@@ -1,4 +1,4 @@
-"""The Optuna study every optimization records into, exact or not.
+"""The Optuna study every optimization with a caller's storage records into, exact or not.
 
 Searches that Optuna drives add their own trials. Exact paths (enumeration, branch and
 bound) add theirs by hand with :func:`record`: the optimum (or the Pareto front) and the

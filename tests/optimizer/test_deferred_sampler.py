@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import aalps.optimizer.api
 import aalps.optimizer.coupled_search
 import aalps.optimizer.joint_search
 import optuna
@@ -69,3 +70,33 @@ def test_the_optuna_phase_gets_the_seeded_sampler(
         assert isinstance(made[0][2], TrialSeededTPESampler)
     else:
         assert isinstance(made[0][2], optuna.samplers.NSGAIISampler)
+
+
+def test_without_storage_no_study_is_made_unless_a_search_runs_trials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[object] = []
+    real = aalps.optimizer.joint_search.create_study
+
+    def spy(**kwargs: Any) -> optuna.Study:
+        study = real(**kwargs)
+        made.append(study)
+        return study
+
+    monkeypatch.setattr(aalps.optimizer.joint_search, "create_study", spy)
+    monkeypatch.setattr(aalps.optimizer.api, "create_study", spy)
+    optimize(example("code_debugging"))
+    assert made == []
+    _force_optuna(monkeypatch)
+    request = replace(cached_request(5), search=SearchOptions(n_trials=20, seed=7))
+    plain = optimize(request)
+    assert len(made) == 1
+    kept = made[0]
+    assert isinstance(kept, optuna.Study)
+    assert {t.user_attrs.get("kind") for t in kept.trials} <= {"warm start", None}  # none recorded
+    stored = optuna.create_study()
+    again = optimize(request, storage=stored._storage, study_name=stored.study_name)
+    assert again.plan == plain.plan  # the same search, kept or not
+    assert [
+        t.params for t in stored.trials if t.user_attrs.get("kind") not in {"optimum", "baseline"}
+    ] == [t.params for t in kept.trials]
