@@ -3,8 +3,9 @@
 :func:`optimize` enumerates each task's feasible choices (:mod:`aalps.optimizer.enumeration`; a
 task without any ends the run with an :class:`~aalps.cost_models.errors.InfeasibleError`),
 searches their joint product with the cheapest exact method the request's structure allows
-(:mod:`aalps.optimizer.joint_search`), records the results in an Optuna study, and derives the
-baseline, the separation and the crossovers from the chosen plan.
+(:mod:`aalps.optimizer.joint_search`), records the results in the caller's Optuna study
+when there is one, and derives the baseline, the separation and the crossovers from the
+chosen plan.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from aalps.optimizer.result import (
     SearchCancelled,
     SearchStats,
 )
-from aalps.optimizer.search import nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import Metrics, TaskSpace
 from aalps.optimizer.stability import StabilityRange, stability_ranges
 from aalps.optimizer.study import create_study
@@ -75,10 +75,11 @@ def optimize(
         Polled during the search; once it returns True the search stops and returns the
         best plan found so far (``stats.exhaustive`` False).
     storage, study_name
-        Where the Optuna study lives (in memory by default); an existing study of that
-        name is continued. The search runs on an in-memory study whose trials are copied
-        there in one transaction at checkpoints and at the end
-        (:mod:`aalps.optimizer.study_mirror`).
+        Where the Optuna study lives; an existing study of that name is continued. The
+        search runs on an in-memory study whose trials are copied there in one transaction
+        at checkpoints and at the end (:mod:`aalps.optimizer.study_mirror`). Without
+        ``storage`` no study is kept: a search that runs trials makes an in-memory one of
+        its own, and the results are recorded nowhere.
     study_fence
         Run inside each copy's transaction: a false answer (a job whose lease another
         replica has claimed) drops that copy and every later one.
@@ -97,17 +98,15 @@ def optimize(
     """
     reporter = Reporter(progress, should_stop, request.search.timeout_seconds)
     objectives = request.search.objectives
-    multi = len(objectives) >= 2
-    sampler = nsga2_sampler(request.search.seed) if multi else tpe_sampler(request.search.seed)
-    study = create_study(objectives=objectives, sampler=sampler, storage=None, study_name=None)
+    # The search's seeded sampler is set when it runs trials (JointSearch._search).
+    study = None
     mirror = None
     if storage is not None:
         # Imported here: SQLAlchemy and Optuna's RDB models cost an embedded run ~0.2 s.
         from aalps.optimizer.study_mirror import StudyMirror
 
-        stored = create_study(
-            objectives=objectives, sampler=sampler, storage=storage, study_name=study_name
-        )
+        study = create_study(objectives=objectives, storage=None, study_name=None)
+        stored = create_study(objectives=objectives, storage=storage, study_name=study_name)
         mirror = StudyMirror(study, stored, study_fence)
         reporter.on_trial = mirror.checkpoint
     try:
@@ -125,11 +124,11 @@ def _optimize(
     request: OptimizeRequest,
     reporter: Reporter,
     evaluator: PlanEvaluator,
-    study: optuna.Study,
+    study: optuna.Study | None,
     *,
     analysis: bool,
 ) -> OptimizeResult:
-    """:func:`optimize` on the working (in-memory) study."""
+    """:func:`optimize` on the working (in-memory) study, if the caller keeps one."""
     objectives = request.search.objectives
     multi = len(objectives) >= 2
     reporter.report()
@@ -244,8 +243,9 @@ def _analysis(
     stability: bool,
     far: bool,
 ) -> _Analysis:
-    """The baseline (recorded in the study with the results), separation, crossovers and
-    stability ranges of the chosen ``plan``; what the deadline cuts is added to ``skipped``."""
+    """The baseline (recorded with the results in the caller's study), separation,
+    crossovers and stability ranges of the chosen ``plan``; what the deadline cuts is added
+    to ``skipped``."""
     baseline, notes = baseline_from_spaces(spaces)
     baseline_evaluation = evaluator.evaluate(baseline)
     for note in notes:
@@ -289,13 +289,10 @@ def _cheapest(request: OptimizeRequest, parent: Reporter) -> PlanEvaluation:
     break-even's plans with and without setups); stops when ``parent`` is stopped."""
     evaluator = PlanEvaluator(request)
     reporter = Reporter(None, parent.stop_requested, request.search.timeout_seconds)
-    study = create_study(
-        objectives=(), sampler=tpe_sampler(request.search.seed), storage=None, study_name=None
-    )
     spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
     if spaces is None:
         raise SearchCancelled("stopped while the search space was being built")
-    solution = JointSearch(request, evaluator, spaces, study, reporter).cheapest()
+    solution = JointSearch(request, evaluator, spaces, None, reporter).cheapest()
     return evaluator.evaluate(solution.plans[0])
 
 

@@ -41,9 +41,9 @@ from aalps.optimizer.progress import Reporter
 from aalps.optimizer.ray import TIE_TOLERANCE
 from aalps.optimizer.reach import bounded_problem, cheapest_within, reachable
 from aalps.optimizer.result import SearchCancelled
-from aalps.optimizer.search import OptunaSearch
+from aalps.optimizer.search import OptunaSearch, nsga2_sampler, tpe_sampler
 from aalps.optimizer.space import TaskSpace
-from aalps.optimizer.study import objective_values, record
+from aalps.optimizer.study import create_study, objective_values, record
 
 __all__ = [
     "JointSearch",
@@ -79,6 +79,11 @@ class Solution:
 class JointSearch:
     """One request's joint search over its built spaces.
 
+    ``study``: the working study the caller keeps (its trials are copied to a stored one),
+    which the search runs on and the results are recorded into; None when no one keeps
+    one: a search that runs trials then makes an in-memory study of its own, and
+    :meth:`record_results` records nothing.
+
     Raises :class:`~aalps.cost_models.errors.InfeasibleError` on construction when a coupling
     constraint is out of reach even on its own.
     """
@@ -88,7 +93,7 @@ class JointSearch:
         request: OptimizeRequest,
         evaluator: PlanEvaluator,
         spaces: Sequence[TaskSpace],
-        study: optuna.Study,
+        study: optuna.Study | None,
         reporter: Reporter,
     ) -> None:
         self.request = request
@@ -96,6 +101,8 @@ class JointSearch:
         self.constraints = request.constraints
         self.objectives = request.search.objectives
         self.study = study
+        #: Whether the results go to the caller's study (:meth:`record_results`).
+        self.keeps_study = study is not None
         self.reporter = reporter
         self.params = PlanParams(spaces)
         self.ratio = not self.objectives and (
@@ -242,6 +249,14 @@ class JointSearch:
         self.reporter.offer(self.problem.unscaled(self.problem.figures(selection).cost))
 
     def _search(self) -> OptunaSearch:
+        """The Optuna search on the study, whose seeded sampler is set here (the study was
+        created without one: :func:`~aalps.optimizer.study.create_study`): NSGA-II for
+        several objectives, else TPE. Without the caller's study, an in-memory one is made."""
+        if self.study is None:
+            self.study = create_study(objectives=self.objectives, storage=None, study_name=None)
+        seed = self.request.search.seed
+        multi = len(self.objectives) >= 2
+        self.study.sampler = nsga2_sampler(seed) if multi else tpe_sampler(seed)
         return OptunaSearch(
             self.evaluator,
             self.params,
@@ -376,7 +391,10 @@ class JointSearch:
     def record_results(
         self, solution: Solution, baseline: PlanEvaluation, notes: Sequence[str]
     ) -> None:
-        """Add exact results (and always the baseline) to the study as trials."""
+        """Add exact results (and always the baseline) to the caller's study as trials
+        (nothing without one: no one would read them)."""
+        if not self.keeps_study:
+            return
         objectives = self.objectives
         if not solution.recorded:
             kind = "front" if len(objectives) >= 2 else "optimum"
@@ -388,6 +406,7 @@ class JointSearch:
     def _record(
         self, plan: Plan, outcome: PlanOutcome, kind: str, extra: Mapping[str, Any] | None = None
     ) -> None:
+        assert self.study is not None
         record(
             self.study,
             self.params,

@@ -1,4 +1,4 @@
-"""The Optuna study every optimization records into, exact or not.
+"""The Optuna study every optimization with a caller's storage records into, exact or not.
 
 Searches that Optuna drives add their own trials. Exact paths (enumeration, branch and
 bound) add theirs by hand with :func:`record`: the optimum (or the Pareto front) and the
@@ -45,18 +45,24 @@ _METRICS = {
 def create_study(
     *,
     objectives: Sequence[Objective],
-    sampler: optuna.samplers.BaseSampler,
     storage: str | optuna.storages.BaseStorage | None,
     study_name: str | None,
+    sampler: optuna.samplers.BaseSampler | None = None,
 ) -> optuna.Study:
     """An in-memory study by default; the caller's storage and name when given.
 
-    An existing study of that name is continued (a job resumed after a restart).
+    An existing study of that name is continued (a job resumed after a restart). Without
+    ``sampler`` the study gets an unseeded :class:`optuna.samplers.RandomSampler` that
+    samples nothing: a search that runs trials sets its own seeded sampler first
+    (``JointSearch._search``). Recording trials (``record``, ``add_trial``,
+    ``enqueue_trial``) asks no sampler, and making Optuna's seeded ones imports
+    ``numpy.random`` (about 5 ms of a process's first request, which an exact method
+    solves without them).
     """
     return optuna.create_study(
         storage=storage,
         study_name=study_name,
-        sampler=sampler,
+        sampler=sampler if sampler is not None else optuna.samplers.RandomSampler(),
         directions=["minimize"] * max(1, len(objectives)),
         load_if_exists=study_name is not None,
     )
