@@ -187,13 +187,17 @@ class ScalingPath:
                     return delta
             return self._beside(later, now, base, scale) - objective_of(base, self.ratio)
 
-        if not gap(FAR_SCALE) < 0:
+        far = gap(FAR_SCALE)
+        if not far < 0:
             return None
         steps = int(math.log(FAR_SCALE, _GRID_STEP))
         grid = [_GRID_STEP**i for i in range(steps + 1)] + [FAR_SCALE]
-        gaps = [gap(s) for s in grid]
-        if gaps[0] < 0:
-            return None  # cheaper already at the scale point: not a crossover
+        # The grid's ends first: the far gap is known, and a challenger cheaper already at
+        # the scale point is no crossover (the points between are then not scored).
+        first = gap(grid[0])
+        if first < 0:
+            return None
+        gaps = [first, *(gap(s) for s in grid[1:-1]), far]
         last = max(i for i, g in enumerate(gaps) if g >= 0)
         steep = min(gaps[last], -gaps[last + 1]) >= _STEEP
         if swap is not None and out is not None and len(now.tasks) >= _CURVE_TASKS and steep:
