@@ -22,6 +22,11 @@ as the ratio's as it stands (so the latter is kept, as ``min`` keeps the first o
    sum of its factors'), and an edge's ends are monomials. So the gcd is a monomial times a
    constant, and the cancelled ratio is ``sum_i a_i * M' / sum_j b_j * M'`` up to constants.
 
+Condition 2 is first looked for on the terms' growth keys (:func:`_keys_show_it`: a linear
+image of sympy's exponent vectors), which shows it in most separations without forming
+sympy's polynomials (``together`` and ``sring``: milliseconds); only when the keys do not
+show it are the polynomials formed.
+
 Its terms are then those of the ratio as it stands times one monomial: the analysis reads
 the same growth keys, shifted alike (dominance compares key differences), the same
 alternatives for the denominator's sum, so it keeps as many terms. Anything else (an
@@ -61,6 +66,8 @@ def cancel_keeps_terms(theta: _Theta, num: sympy.Expr, den: sympy.Expr) -> bool:
     # such as the plan's bound itself, ``2**k*k*(k*l**2 + ...) / (k*l**2 + ...)``).
     if _seen_directions(theta, tops, bottoms):
         return False
+    if _keys_show_it(theta, tops, bottoms):
+        return True
     # The steps of ``sympy.cancel`` up to its gcd, on what it is given.
     f = signsimp(sympy.together(num / den))
     if not isinstance(f, sympy.Expr) or f.is_Number or f.has(sympy.Piecewise):
@@ -115,6 +122,68 @@ def _seen_directions(
             return True  # two terms differ only in their exponentials
         sides.append(_directions(vectors))
     return bool(sides[0] & sides[1])
+
+
+def _keys_show_it(
+    theta: _Theta, tops: tuple[sympy.Expr, ...], bottoms: tuple[sympy.Expr, ...]
+) -> bool:
+    """Condition 2 and the growth after the gcd, shown on the terms' full growth keys
+    without sympy's polynomials: True when it holds there.
+
+    A term's key (degrees, log powers, per exponent monomial its rate as a vector over
+    ``log(prime)``, model powers) is a linear function of its exponent vector over the
+    generators sympy forms (a symbol, ``x**(1/q)``, ``log(x)``, ``c**monomial``, a model
+    symbol: each has its key), so two sympy monomials whose difference is parallel to
+    another two's have keys whose differences are parallel too, or equal keys. Keys
+    distinct on each side, with no direction of one side's differences among the other
+    side's, therefore show that sympy's have none in common either. A side whose keys
+    differ in their growing part has monomials that differ in a growing generator, so it
+    grows once the monomial gcd is divided out. Rational coefficients only (sympy's
+    domain is then the integers or rationals); a rate that is not a sum of rationals times
+    logs of integers answers False."""
+    models = sorted({m for t in (*tops, *bottoms) for m in _powers(theta, t)}, key=str)
+    keys = []
+    for term in (*tops, *bottoms):
+        t = theta._analyze(term)
+        if not t.coef.is_Rational:
+            return False
+        rates = {}
+        for mono, rate in t.key.exp:
+            logs = _log_vector(rate)
+            if logs is None:
+                return False
+            for prime, c in logs.items():
+                rates[(mono, prime)] = c
+        powers = _powers(theta, term)
+        keys.append((t.key.deg + t.key.logs, rates, tuple(powers.get(m, 0) for m in models)))
+    axes = sorted({a for _, rates, _ in keys for a in rates})
+    rows = [(*grow, *(rates.get(a, 0) for a in axes), *model) for grow, rates, model in keys]
+    scale = lcm(*(Fraction(x).denominator for row in rows for x in row))
+    points = [tuple(int(x * scale) for x in row) for row in rows]
+    grown = len(points[0]) - len(models)  # the growing part: all but the model powers
+    sides = (points[: len(tops)], points[len(tops) :])
+    for side in sides:
+        if len(set(side)) < len(side) or len({p[:grown] for p in side}) < 2:
+            return False
+    return not (_directions(sides[0]) & _directions(sides[1]))
+
+
+def _log_vector(rate: sympy.Expr) -> dict[int, Fraction] | None:
+    """A rate ``sum c*log(p)`` (``p`` an integer above 1; ``1`` for a bare rational, the rate
+    of ``e``) as ``{p: c}``; None for any other rate."""
+    out: dict[int, Fraction] = {}
+    for term in sympy.Add.make_args(rate):
+        c, f = term.as_coeff_Mul()
+        if not c.is_Rational:
+            return None
+        if f is sympy.S.One:
+            p = 1
+        elif isinstance(f, sympy.log) and f.args[0].is_Integer and int(f.args[0]) > 1:
+            p = int(f.args[0])
+        else:
+            return None
+        out[p] = out.get(p, Fraction(0)) + Fraction(int(c.p), int(c.q))
+    return {p: c for p, c in out.items() if c}
 
 
 def _powers(theta: _Theta, term: sympy.Expr) -> dict[sympy.Expr, Fraction]:

@@ -114,15 +114,20 @@ def _log_of_base(b: sympy.Expr) -> sympy.Expr | None:
     if b.is_Rational:
         if b <= 0:
             return None
-        out = sympy.Integer(0)
-        for p, e in sympy.factorint(int(b.p)).items():
-            out += e * sympy.log(sympy.Integer(p))
-        for p, e in sympy.factorint(int(b.q)).items():
-            out -= e * sympy.log(sympy.Integer(p))
-        return out
+        # ``log`` of an integer above 1 is left as it is (sympy's ``log.eval`` returns None
+        # for it after a few tests): built unevaluated, the same expression, without them.
+        # The sum of the terms at once is the one added term by term.
+        terms = [e * _log_int(p) for p, e in sympy.factorint(int(b.p)).items()]
+        terms += [-e * _log_int(p) for p, e in sympy.factorint(int(b.q)).items()]
+        return sympy.Add(*terms)
     if b.is_positive:
         return sympy.expand_log(sympy.log(b), force=True)
     return None
+
+
+def _log_int(p: int) -> sympy.Expr:
+    """``sympy.log(sympy.Integer(p))`` for an integer ``p > 1`` (a prime of a base)."""
+    return sympy.log(sympy.Integer(p), evaluate=False)
 
 
 def _compact(v: Iterable[Fraction]) -> Vec:

@@ -35,7 +35,13 @@ from sympy.core.relational import (
     Relational,
 )
 
-__all__ = ["_MAX_ALTS", "_Dominance", "_Term", "_is_atomic_factor"]
+__all__ = ["_MAX_ALTS", "_Antichain", "_Dominance", "_Term", "_is_atomic_factor"]
+
+
+class _Antichain(list[_Term]):
+    """What :meth:`_Dominance.maximal` returns: terms none of which was shown to dominate
+    another of its model monomial (each pair was tested both ways as the later one came
+    in), so that ``maximal`` of any part of it is that part, in its order."""
 
 
 class _Dominance:
@@ -314,19 +320,29 @@ class _Dominance:
         Of mutually dominating terms (equivalent under the assumptions) the one with more
         exponentials and higher total degree is kept, ties going to the earlier one.
         """
+        if len(terms) < 2:
+            return _Antichain(terms)
         order = sorted(
             range(len(terms)),
             key=lambda i: (-len(terms[i].key.exp), -sum(terms[i].key.deg), i),
         )
-        kept: list[_Term] = []
+        # The kept terms per model monomial (only those are compared), each in the order
+        # they came in: the same tests, in the same order, as over one list of them all.
+        kept: dict[sympy.Expr, list[_Term]] = {}
         for i in order:
             t = terms[i]
-            if any(m.model == t.model and self.dominates(m, t) for m in kept):
+            same = kept.get(t.model)
+            if same is None:
+                kept[t.model] = [t]
                 continue
-            kept = [m for m in kept if m.model != t.model or not self.dominates(t, m)]
-            kept.append(t)
+            if any(self.dominates(m, t) for m in same):
+                continue
+            same[:] = [m for m in same if not self.dominates(t, m)]
+            same.append(t)
         position = {id(t): i for i, t in enumerate(terms)}
-        return sorted(kept, key=lambda t: position[id(t)])
+        return _Antichain(
+            sorted((t for same in kept.values() for t in same), key=lambda t: position[id(t)])
+        )
 
     # ----------------------------------------------------------------- dominance
 

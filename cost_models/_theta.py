@@ -19,7 +19,13 @@ from typing import Any
 
 import sympy
 from aalps.cost_models._cone import Vec, _dot, _rational, _sign
-from aalps.cost_models._dominance import _MAX_ALTS, _Dominance, _is_atomic_factor, _Term
+from aalps.cost_models._dominance import (
+    _MAX_ALTS,
+    _Antichain,
+    _Dominance,
+    _is_atomic_factor,
+    _Term,
+)
 from aalps.cost_models._growth_terms import _Key
 
 __all__ = ["Signed"]
@@ -83,7 +89,9 @@ class _Theta(_Dominance):
         by_model: dict[sympy.Expr, list[_Term]] = {}
         for t in terms:
             by_model.setdefault(t.model, []).append(t)
-        kept = {m: self.maximal(ts) for m, ts in by_model.items()}
+        # An antichain's part is its own maximal terms (:class:`._dominance._Antichain`).
+        done = isinstance(terms, _Antichain)
+        kept = {m: ts if done else self.maximal(ts) for m, ts in by_model.items()}
         growing = {m for m, ts in kept.items() if any(not self.dominates(self.one, t) for t in ts)}
         if growing:
             kept = {m: ts for m, ts in kept.items() if m in growing}

@@ -91,3 +91,39 @@ def test_random_bounds_separate_as_the_plain_path(monkeypatch, seed):
             patch.setattr(bounds_module, "cancel_keeps_terms", lambda *a: False)
             assert got == separation(base, plan)
     assert fired >= 3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_growth_keys_answer_only_when_sympys_polynomials_would(seed):
+    """Whenever the terms' growth keys show the conditions (``_keys_show_it``, tried before
+    sympy's polynomials are formed), the gcd of the ratio's polynomials is a monomial and
+    the cancelled ratio has as many terms or more."""
+    from aalps.cost_models._cancel_free import _keys_show_it, _plain
+
+    rng = random.Random(100 + seed)
+    fired = 0
+    for _ in range(40):
+        assumptions = rng.choice(((), (b <= k,)))
+        context = _context(assumptions)
+        kw = {"growing": GROWING, "model_symbols": MODELS, "assumptions": assumptions}
+        base = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
+        plan = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
+        pairs = [(base.expr, plan.expr)]
+        pairs += [(g, plan.groups[m]) for m, g in base.groups.items() if m in plan.groups]
+        for num, den in pairs:
+            analyzer = bounds_module._context_analyzer(num, den, context)
+            tops, bottoms = sympy.Add.make_args(num), sympy.Add.make_args(den)
+            if analyzer is None or len(tops) < 2 or len(bottoms) < 2:
+                continue
+            if not all(_plain(analyzer, t) for t in (*tops, *bottoms)):
+                continue  # (what cancel_keeps_terms asks before)
+            if not (analyzer._growing_in(num) and analyzer._growing_in(den)):
+                continue
+            if not _keys_show_it(analyzer, tops, bottoms):
+                continue
+            fired += 1
+            assert _gcd_is_monomial(num, den), (num, den)
+            raw = derive_bound(num / den, **context).expr
+            cancelled = derive_bound(sympy.cancel(sympy.together(num / den)), **context)
+            assert _terms(cancelled.expr) >= _terms(raw), (num, den)
+    assert fired >= 3

@@ -1,0 +1,89 @@
+"""The Θ analysis' shortcuts give what the plain steps give.
+
+* :func:`aalps.cost_models._cone._log_of_base` builds the canonical log of a rational base
+  (``sum e*log(p)`` over its factorization) with unevaluated ``log``\\ s of the primes, summed
+  at once: the very expression the plain ``sympy.log`` terms added one by one give.
+* :meth:`aalps.cost_models._dominance._Dominance.maximal` compares each term with the kept
+  terms of its model monomial only: the same terms as the one-list walk over them all, in
+  the same order; and ``maximal`` of what it returned (or of a part of it, as
+  :meth:`aalps.cost_models._theta._Theta.bound` takes per model) is that part.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import sympy
+from aalps.cost_models._cone import _log_of_base
+from aalps.cost_models._dominance import _Antichain
+from aalps.cost_models._growth_terms import _Term
+from aalps.cost_models._theta import _Theta
+
+
+def _plain_log(b: sympy.Rational) -> sympy.Expr:
+    """The canonical log as the plain sympy steps form it."""
+    out = sympy.Integer(0)
+    for p, e in sympy.factorint(int(b.p)).items():
+        out += e * sympy.log(sympy.Integer(p))
+    for p, e in sympy.factorint(int(b.q)).items():
+        out -= e * sympy.log(sympy.Integer(p))
+    return out
+
+
+def test_log_of_a_rational_base_is_the_plain_sum():
+    rng = random.Random(3)
+    bases = [sympy.Rational(x) for x in (1, 2, 8, 10**6)]
+    bases += [sympy.Rational(1, 2), sympy.Rational(99, 100), sympy.Rational(99999**27, 10**135)]
+    for _ in range(200):
+        bases.append(sympy.Rational(rng.randint(1, 10**6), rng.randint(1, 10**6)))
+        bases.append(sympy.Rational(rng.randint(1, 60) ** rng.randint(1, 20), rng.randint(1, 60)))
+    for b in bases:
+        fast, plain = _log_of_base.__wrapped__(b), _plain_log(b)
+        assert fast == plain and sympy.srepr(fast) == sympy.srepr(plain), b
+
+
+def _one_list_maximal(theta: _Theta, terms: Sequence[_Term]) -> list[_Term]:
+    """The walk over one list of every kept term (the independent reading of the rule)."""
+    order = sorted(
+        range(len(terms)), key=lambda i: (-len(terms[i].key.exp), -sum(terms[i].key.deg), i)
+    )
+    kept: list[_Term] = []
+    for i in order:
+        t = terms[i]
+        if any(m.model == t.model and theta.dominates(m, t) for m in kept):
+            continue
+        kept = [m for m in kept if m.model != t.model or not theta.dominates(t, m)]
+        kept.append(t)
+    position = {id(t): i for i, t in enumerate(terms)}
+    return sorted(kept, key=lambda t: position[id(t)])
+
+
+def _random_terms(theta: _Theta, rng: random.Random) -> list[_Term]:
+    b, k, ell = theta.growing
+    models = [sympy.Integer(1), *sorted(theta.models, key=str)]
+    factors = [k, ell, b, sympy.log(k), sympy.log(ell), 2**k, sympy.Rational(9, 10) ** (-k)]
+    out = []
+    for _ in range(rng.randint(0, 14)):
+        core = sympy.Mul(*(f ** rng.randint(0, 2) for f in rng.sample(factors, 3)))
+        model = rng.choice(models)
+        out.append(theta._analyze(sympy.Rational(rng.randint(1, 9), 2) * model * core))
+    return out
+
+
+def test_maximal_per_model_is_the_one_list_walk_and_idempotent():
+    b, k, ell = sympy.symbols("b k l", positive=True)
+    models = sympy.symbols("m_a m_b m_c", positive=True)
+    theta = _Theta((b, k, ell), models, (b <= k,))
+    rng = random.Random(11)
+    dropped = 0
+    for _ in range(300):
+        terms = _random_terms(theta, rng)
+        kept = theta.maximal(terms)
+        dropped += len(terms) - len(kept)
+        assert isinstance(kept, _Antichain)
+        assert [id(t) for t in kept] == [id(t) for t in _one_list_maximal(theta, terms)]
+        for model in {t.model for t in kept}:
+            part = [t for t in kept if t.model == model]
+            assert [id(t) for t in theta.maximal(part)] == [id(t) for t in part]
+    assert dropped > 300  # the walks did drop dominated terms
