@@ -38,6 +38,7 @@ __all__ = [
     "LocalRetry",
     "accepted_share",
     "capped_attempts",
+    "capped_reached",
     "verified_acceptance",
 ]
 
@@ -87,14 +88,11 @@ def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
     if not cap:
         return 1 / accept, 1, geometric_variance(accept)
     if isinstance(accept, sympy.Basic):
-        reached = 1 - (1 - accept) ** cap
+        reached = capped_reached(accept, cap)
         return reached / accept, reached, 0
-    # 1 − (1−a)^c without cancellation when a is tiny (2^−k far along the ray).
-    big = isinstance(accept, mpmath.mpf)
-    log1p, expm1 = (mpmath.log1p, mpmath.expm1) if big else (math.log1p, math.expm1)
     if accept >= 1:
         return accept * 0 + 1, accept * 0 + 1, 0.0
-    reached = -expm1(cap * log1p(-accept))
+    reached = capped_reached(accept, cap)
     mean = reached / accept if accept > 0 else accept * 0 + cap
     m = float(1 - accept)
     if cap <= _DIRECT_SUM:
@@ -108,6 +106,19 @@ def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
 _DIRECT_SUM = 4096
 
 
+def capped_reached(accept: Value, cap: int) -> Value:
+    """P(some attempt of a unit accepted) within a ``cap`` of attempts (not 0):
+    :func:`capped_attempts`' second figure alone, by the same operations."""
+    if isinstance(accept, sympy.Basic):
+        return 1 - (1 - accept) ** cap
+    if accept >= 1:
+        return accept * 0 + 1
+    # 1 − (1−a)^c without cancellation when a is tiny (2^−k far along the ray).
+    big = isinstance(accept, mpmath.mpf)
+    log1p, expm1 = (mpmath.log1p, mpmath.expm1) if big else (math.log1p, math.expm1)
+    return -expm1(cap * log1p(-accept))
+
+
 def _groups(
     units: Value,
     tokens_in: Value,
@@ -118,6 +129,7 @@ def _groups(
     prompt: Value,
     cap: int = 0,
     success_wanted: bool = True,
+    groups_wanted: bool = True,
 ) -> tuple[tuple[CallGroup, ...], Value]:
     """Calls for ``units`` independent units, each retried until an attempt is accepted.
 
@@ -128,9 +140,13 @@ def _groups(
 
     Without ``success_wanted`` (:data:`~.arithmetic.SYMBOLIC_COST`) the success is left
     :data:`~.arithmetic.UNWORKED`: the groups read the acceptance, never the accepted
-    attempts' rightness nor the success's powers (over half of a symbolic build).
+    attempts' rightness nor the success's powers (over half of a symbolic build). Without
+    ``groups_wanted`` (:data:`~.arithmetic.BIG_SUCCESS`, the far point's mpmath success) the
+    groups are empty: only the success is worked out (:func:`_success_alone`).
     """
     check_in = prompt + tokens_out
+    if not groups_wanted:  # :data:`~.arithmetic.BIG_SUCCESS`: no attempts, calls, variance
+        return (), _success_alone(units, right, reliability, with_verifier, check_in, cap)
     success: Value = 1
     accept = right
     if with_verifier:
@@ -176,6 +192,28 @@ def _groups(
     return tuple(groups), success
 
 
+def _success_alone(
+    units: Value,
+    right: Value,
+    reliability: Reliability,
+    with_verifier: bool,
+    check: Value,
+    cap: int,
+) -> Value:
+    """:func:`_groups`' success without its groups, by the same operations: the verified
+    share and its rightness, the capped acceptance (:func:`capped_reached`), their powers;
+    not the attempts' mean and variance nor the calls, which only the groups read (the
+    mpmath variance is most of a far-point success run). ``check``: the verifier's input."""
+    success: Value = 1
+    accept = right
+    if with_verifier:
+        accept, right_when_accepted = verified_acceptance(right, reliability("verifier", check))
+        success = power(right_when_accepted, units)
+    if cap:
+        success = success * power(capped_reached(accept, cap), units)
+    return success
+
+
 class GlobalRetry(_Retry):
     operator = Operator.GLOBAL_RETRY
     shape_fields = frozenset(
@@ -218,6 +256,7 @@ class GlobalRetry(_Retry):
             shape.prompt,
             shape.max_attempts,
             arithmetic.success,
+            arithmetic.groups,
         )
         return Schedule(groups, success)
 
@@ -258,5 +297,6 @@ class LocalRetry(_Retry):
             shape.prompt,
             shape.max_attempts,
             arithmetic.success,
+            arithmetic.groups,
         )
         return Schedule(groups, success)
