@@ -31,6 +31,9 @@ from aalps.optimizer.operator_twins import alike_key
 
 __all__ = ["ShapeKeys", "SharedScorer"]
 
+#: A look-up's default: not met yet (None is an answer; numbers count from 0).
+_UNKNOWN = -1
+
 
 class ShapeKeys:
     """Per task plan: the number of its choice (operator, roles, parameters) on tasks that
@@ -52,14 +55,14 @@ class ShapeKeys:
     def number(self, plan: TaskPlan) -> int | None:
         """The number of ``plan``'s choice among those of alike tasks (the same for every
         plan that scores alike); None when it is not shared."""
-        try:
-            return self._numbers[plan]
-        except KeyError:
-            pass
+        # Looked up with a default, not caught: most plans' keys are met on one task so far,
+        # not numbered, and asked again under every scaled evaluator.
+        found = self._numbers.get(plan, _UNKNOWN)
+        if found != _UNKNOWN:
+            return found
         key = (plan.task_id, plan.operator)
-        try:
-            alike = self._of[key]
-        except KeyError:
+        alike = self._of.get(key, _UNKNOWN)
+        if alike == _UNKNOWN:
             alike = self._of[key] = self._key_of(plan)
         if alike is None:
             self._numbers[plan] = None
