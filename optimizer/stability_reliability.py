@@ -98,8 +98,6 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
     reliability = float(model.capabilities[capability])
     table = _Alternatives(context, model.name, capability)
     alts = [table.plans[j] for j in table.again_at.tolist()]
-    # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
-    ahead = np.array([alt.operator is Operator.AHEAD_BY_K for alt in alts], dtype=bool)
     moved = [
         i for i, tp in enumerate(context.tasks) if context.involves(tp, model.name, capability)
     ]
@@ -147,7 +145,12 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
         if bounds is None:
             cost, success = floors[down]
             fixed = None
-            if not monotone and ahead.any():
+            ahead = (
+                np.array([alt.operator is Operator.AHEAD_BY_K for alt in alts], dtype=bool)
+                if not monotone
+                else None
+            )
+            if ahead is not None and ahead.any():
                 cost, success = np.where(ahead, 0.0, cost), np.where(ahead, 1.0, success)
                 fixed = ahead
             bounds = bounds_of[down, monotone] = Bounds(
