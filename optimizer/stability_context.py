@@ -23,6 +23,7 @@ from aalps.cost_models.evaluation import PlanEvaluator, TaskOutcome
 from aalps.cost_models.operators import RoleSpec
 from aalps.cost_models.plan_checks import model_problem
 from aalps.optimizer.cascade_enumeration import cascade_alternatives
+from aalps.optimizer.scaled_figures import ScaledFigures
 from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.stability_pool import Pairs, PlanPool
 from aalps.optimizer.stability_shared import ShapeKeys, SharedScorer
@@ -71,6 +72,7 @@ class StabilityContext:
         self._capability_table = _capability_tables(evaluator, self._capabilities)
         self.shapes = ShapeKeys(evaluator, self._capability_table)
         self.pool = PlanPool(self.scorer(evaluator))
+        self.scaled = ScaledFigures(evaluator).scaled  # the figures scaled, for the ranges
         self._ids: dict[tuple[int, str, str], list[int]] = {}
 
     def scorer(self, evaluator: PlanEvaluator) -> SharedScorer:

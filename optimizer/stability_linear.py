@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from aalps.cost_models.domain import CostModel, Model, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
-from aalps.optimizer.scaled_figures import SIZE, scaled_evaluator
+from aalps.optimizer.scaled_figures import SIZE
 from aalps.optimizer.stability_context import StabilityContext
 from aalps.optimizer.stability_range import TIE, StabilityRange
 
@@ -202,8 +202,7 @@ def _crossings(
 
 def linear_range(context: StabilityContext, model: Model, field: str) -> StabilityRange:
     """The exact range of a price or size factor: nearest crossings of objective lines."""
-    evaluator = context.evaluator
-    doubled_evaluator = scaled_evaluator(evaluator, model.name, field, 2.0)
+    doubled_evaluator = context.scaled(model.name, field, 2.0)
     twice = _twice(context, model, field, doubled_evaluator)
     doubled, unscaled = context.scorer(doubled_evaluator), context.pool.scorer
     costs1 = [o.expected_cost for o in context.outcomes]

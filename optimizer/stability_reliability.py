@@ -30,8 +30,9 @@ import numpy as np
 from aalps.cost_models.domain import Model, Operator, TaskPlan
 from aalps.cost_models.evaluation import TaskOutcome
 from aalps.optimizer.constraints import meets
-from aalps.optimizer.scaled_figures import RELIABILITY, scaled_evaluator
+from aalps.optimizer.scaled_figures import RELIABILITY
 from aalps.optimizer.stability_context import StabilityContext
+from aalps.optimizer.stability_floors import Bounds, UpFloors, success_caps
 from aalps.optimizer.stability_range import TIE, StabilityRange
 from aalps.optimizer.stability_scan import scan
 from aalps.optimizer.stability_shared import SharedScorer
@@ -97,51 +98,76 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
     reliability = float(model.capabilities[capability])
     table = _Alternatives(context, model.name, capability)
     alts = [table.plans[j] for j in table.again_at.tolist()]
-    # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
-    ahead = np.array([alt.operator is Operator.AHEAD_BY_K for alt in alts], dtype=bool)
     moved = [
         i for i, tp in enumerate(context.tasks) if context.involves(tp, model.name, capability)
     ]
     up = 1.0 / reliability if reliability > 0 else math.inf
     floors: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+    up_floors: list[UpFloors] = []  # the up scan's, scored on first need
     # Per factor one scaled evaluator (the scan checks a factor again against every
     # alternative, and the far end's floors are taken at the first factor up): the task
     # plans scored there are scored once.
     evaluators: dict[float, SharedScorer] = {}
     probes: dict[float, _Probe] = {}
-    bounds_of: dict[tuple[bool, bool], _Bounds] = {}
+    bounds_of: dict[tuple[bool, bool], Bounds] = {}
+    # A full probe's answer per factor: the scan checks some factors against every
+    # alternative twice (the bisection's end after its grid factor), and the answer is the same.
+    answers: dict[float, tuple[bool, tuple[TaskPlan, ...]]] = {}
 
     def scaled_at(factor: float) -> SharedScorer:
         scaled = evaluators.get(factor)
         if scaled is None:
             scaled = evaluators[factor] = context.scorer(
-                scaled_evaluator(context.evaluator, model.name, RELIABILITY, factor, capability)
+                context.scaled(model.name, RELIABILITY, factor, capability)
             )
         return scaled
 
     def takeover(factor: float, only: TaskPlan | None = None) -> tuple[bool, tuple[TaskPlan, ...]]:
         """(still optimal, the task plans of the best alternative when not); ``only``:
         against that alternative alone."""
+        if only is None:
+            known = answers.get(factor)
+            if known is not None:
+                return known
         scaled = scaled_at(factor)
         down = factor < 1.0
         if down not in floors:  # each direction's floors, once: at its far end
             if down:  # the request's own figures, the pool's
                 found = context.pool.figures(table.ids[table.again_at])
                 floors[down] = found.cost, found.success
-            else:
-                floors[down] = _floors(alts, scaled_at(up))
+            else:  # scored there on first need (:mod:`.stability_floors`)
+                caps = success_caps(context.evaluator, alts)
+                up_floors.append(UpFloors(alts, caps, scaled_at(up).task_outcome))
+                floors[down] = up_floors[0].cost, up_floors[0].success
         # AHEAD_BY_K is monotone in the reliability above 1/2 only (as the enumeration's).
         monotone = reliability * factor > 0.5
         bounds = bounds_of.get((down, monotone))
         if bounds is None:
             cost, success = floors[down]
-            if not monotone and ahead.any():
+            fixed = None
+            ahead = (
+                np.array([alt.operator is Operator.AHEAD_BY_K for alt in alts], dtype=bool)
+                if not monotone
+                else None
+            )
+            if ahead is not None and ahead.any():
                 cost, success = np.where(ahead, 0.0, cost), np.where(ahead, 1.0, success)
-            bounds = bounds_of[down, monotone] = _Bounds(table, cost, success)
+                fixed = ahead
+            bounds = bounds_of[down, monotone] = Bounds(
+                len(table.plans),
+                table.again_at,
+                cost,
+                success,
+                None if down else up_floors[0],
+                fixed,
+            )
         probe = probes.get(factor)
         if probe is None:
             probe = probes[factor] = _Probe.of(context, scaled, moved)
-        return _optimal_at(context, scaled, table, bounds, probe, only)
+        answer = _optimal_at(context, scaled, table, bounds, probe, only)
+        if only is None:
+            answers[factor] = answer
+        return answer
 
     high, above = scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
     low, below = scan(takeover, list(_DOWN))
@@ -154,28 +180,6 @@ def reliability_range(context: StabilityContext, model: Model, capability: str) 
         above,
         capability=capability,
         conditional=context.conditional,
-    )
-
-
-class _Bounds:
-    """The floors of the alternatives that use the varied figure, by their place among
-    the entries (NaN at the others'), read by both walks."""
-
-    def __init__(self, table: _Alternatives, cost: np.ndarray, success: np.ndarray) -> None:
-        self.cost = np.full(len(table.plans), math.nan)
-        self.success = np.full(len(table.plans), math.nan)
-        self.cost[table.again_at] = cost
-        self.success[table.again_at] = success
-
-
-def _floors(plans: Sequence[TaskPlan], evaluator: SharedScorer) -> tuple[np.ndarray, np.ndarray]:
-    """The task plans' (cost, success) at the end of a reliability scan: along the scan
-    their cost is no lower and their success no higher (more reliable models retry less and
-    fail less; AHEAD_BY_K's samples only while the reliability stays above 1/2)."""
-    outcomes = [evaluator.task_outcome(plan) for plan in plans]
-    return (
-        np.array([o.expected_cost for o in outcomes], dtype=float),
-        np.array([o.success_probability for o in outcomes], dtype=float),
     )
 
 
@@ -207,7 +211,7 @@ def _optimal_at(
     context: StabilityContext,
     scaled: SharedScorer,
     table: _Alternatives,
-    bounds: _Bounds,
+    bounds: Bounds,
     probe: _Probe,
     only: TaskPlan | None = None,
 ) -> tuple[bool, tuple[TaskPlan, ...]]:
@@ -231,7 +235,7 @@ def _walk(
     probe: _Probe,
     table: _Alternatives,
     positions: Iterable[int],
-    bounds: _Bounds,
+    bounds: Bounds,
 ) -> tuple[bool, tuple[TaskPlan, ...]]:
     """The one-by-one walk over the entries of ``table`` at ``positions``: the plan's
     objective with ``outcomes`` against each alternative's (skipping those whose floors —
@@ -261,17 +265,28 @@ def _walk(
     own = objective(total, success, None)
     best, best_plan = math.inf, None
     floor_costs, floor_successes = bounds.cost, bounds.success
+    provisional = bounds.provisional
+
+    def floor_bound(j: int, mine: TaskOutcome, rest: float) -> float:
+        """The bound on the objective of the alternative at ``j`` from its floor."""
+        cost, p = float(floor_costs[j]), float(floor_successes[j])
+        bound = total - mine.expected_cost + cost
+        if context.ratio:
+            bound = bound / (rest * p) if rest * p > 0 else math.inf
+        return bound
+
     for j in positions:
         index, alt, again = table.entry(j)
         mine = outcomes[index]
         if again:
-            cost, p = float(floor_costs[j]), float(floor_successes[j])
             rest = success / mine.success_probability if mine.success_probability > 0 else 0.0
-            bound = total - mine.expected_cost + cost
-            if context.ratio:
-                bound = bound / (rest * p) if rest * p > 0 else math.inf
-            if bound >= min(best, own if own is not None else math.inf) and rest > 0:
+            least = min(best, own if own is not None else math.inf)
+            if floor_bound(j, mine, rest) >= least and rest > 0:
                 continue
+            if provisional is not None and provisional[j] and rest > 0:
+                bounds.settle(j)  # the bound was below the floor's: decide on the floor
+                if floor_bound(j, mine, rest) >= least:
+                    continue
         outcome = (scaled if again else base).task_outcome(alt)
         if outcome.window_violation is not None:
             continue
@@ -303,7 +318,7 @@ def _array_walk(
     scaled: SharedScorer,
     probe: _Probe,
     table: _Alternatives,
-    bounds: _Bounds,
+    bounds: Bounds,
 ) -> tuple[bool, tuple[TaskPlan, ...]] | None:
     """:func:`_walk` over every alternative of a request without coupling constraints, in
     arrays: the same float operations, the same alternatives scored, the same plan named.
@@ -339,6 +354,7 @@ def _array_walk(
     walk = again_at[~skip]
     best_again, scored = math.inf, []
     plans, task_outcome = table.plans, scaled.task_outcome
+    provisional = bounds.provisional
     for j, b, first, ok, spare, share in zip(
         walk.tolist(),
         bound[walk].tolist(),
@@ -350,6 +366,14 @@ def _array_walk(
     ):
         if b >= min(first, best_again, own) and ok:
             continue
+        if provisional is not None and provisional[j] and ok:
+            bounds.settle(j)  # the bound was below the floor's: decide on the floor
+            b = spare + float(bounds.cost[j])
+            if ratio:
+                q = share * float(bounds.success[j])
+                b = b / q if q > 0 else math.inf
+            if b >= min(first, best_again, own):
+                continue
         outcome = task_outcome(plans[j])
         if outcome.window_violation is not None:
             continue

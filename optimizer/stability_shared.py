@@ -31,6 +31,9 @@ from aalps.optimizer.operator_twins import alike_key
 
 __all__ = ["ShapeKeys", "SharedScorer"]
 
+#: A look-up's default: not met yet (None is an answer; numbers count from 0).
+_UNKNOWN = -1
+
 
 class ShapeKeys:
     """Per task plan: the number of its choice (operator, roles, parameters) on tasks that
@@ -52,14 +55,14 @@ class ShapeKeys:
     def number(self, plan: TaskPlan) -> int | None:
         """The number of ``plan``'s choice among those of alike tasks (the same for every
         plan that scores alike); None when it is not shared."""
-        try:
-            return self._numbers[plan]
-        except KeyError:
-            pass
+        # Looked up with a default, not caught: most plans' keys are met on one task so far,
+        # not numbered, and asked again under every scaled evaluator.
+        found = self._numbers.get(plan, _UNKNOWN)
+        if found != _UNKNOWN:
+            return found
         key = (plan.task_id, plan.operator)
-        try:
-            alike = self._of[key]
-        except KeyError:
+        alike = self._of.get(key, _UNKNOWN)
+        if alike == _UNKNOWN:
             alike = self._of[key] = self._key_of(plan)
         if alike is None:
             self._numbers[plan] = None
@@ -99,25 +102,28 @@ class SharedScorer:
         self.evaluator = evaluator
         self._keys = keys
         self._known: dict[int, TaskOutcome] = {}  # by choice number
+        # Read once (a scorer answers thousands of look-ups): the evaluator's cache (the
+        # same dict for its life), its scoring and the keys' numbering.
+        self._outcomes = evaluator._outcomes
+        self._score = evaluator.task_outcome
+        self._number = keys.number
 
     def task_outcome(self, plan: TaskPlan) -> TaskOutcome:
         """The evaluator's figures of ``plan`` (the same floats), from a task of its key
         when one was scored."""
-        evaluator = self.evaluator
-        outcomes = evaluator._outcomes
-        outcome = outcomes.get(plan)
+        outcome = self._outcomes.get(plan)
         if outcome is not None:
             return outcome
-        key = self._keys.number(plan)
+        key = self._number(plan)
         if key is None:
-            return evaluator.task_outcome(plan)
+            return self._score(plan)
         outcome = self._known.get(key)
         if outcome is not None:
-            outcomes[plan] = outcome  # as its own scoring would leave it
+            self._outcomes[plan] = outcome  # as its own scoring would leave it
             return outcome
-        outcome = evaluator.task_outcome(plan)
+        outcome = self._score(plan)
         if outcome.success_probability != 0.0 and (
-            "big" not in evaluator._compiled[plan.task_id].__dict__
+            "big" not in self.evaluator._compiled[plan.task_id].__dict__
         ):
             self._known[key] = outcome
         return outcome
