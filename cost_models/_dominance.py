@@ -26,10 +26,10 @@ from aalps.cost_models._growth_terms import (
     _base_exp,
     _is_atomic_factor,
     _Key,
-    _sum_sign,
     _Term,
     _times,
     _vec_sum,
+    exp_margin,
 )
 from sympy.core.relational import (
     Relational,
@@ -389,42 +389,13 @@ class _Dominance:
         diff = [(m, d) for m, d in diff if d != 0]
         if not diff:
             return self.all_gens
-        margin = self._exp_margin(diff)
+        margin = exp_margin(diff, self.unit_gens)
         if margin is None:
             return None
         if margin == "weak":
             return self.all_gens
         support = {i for mono, _ in diff for i, x in enumerate(mono) if x}
         return tuple(g for g in self.all_gens if all(self.gens[g][i] == 0 for i in support))
-
-    def _exp_margin(self, diff: list[tuple[Vec, sympy.Expr]]) -> str | None:
-        """Is ``sum d_mu * z_mu <= 0`` on the order cone of the exponent monomials? Returns
-        ``"strict"`` (< 0 away from 0), ``"weak"`` (<= 0), or None (not shown); the signs of
-        the up-sets' rate sums from :func:`._growth_terms._sum_sign`."""
-        items = sorted(diff, key=lambda md: md[0])
-        if len(items) > _MAX_SUBSETS:
-            return None
-        monos = [m for m, _ in items]
-        below = [
-            [
-                all(_dot(monos[i], g) <= _dot(monos[j], g) for g in self.unit_gens)
-                for j in range(len(monos))
-            ]
-            for i in range(len(monos))
-        ]
-        seen: set[frozenset[int]] = set()
-        weak = False
-        for r in range(1, len(items) + 1):
-            for subset in itertools.combinations(range(len(items)), r):
-                upset = frozenset(j for j in range(len(items)) if any(below[i][j] for i in subset))
-                if upset in seen:
-                    continue
-                seen.add(upset)
-                s = _sum_sign([items[j][1] for j in upset])
-                if s is None or s > 0:
-                    return None
-                weak = weak or s == 0
-        return "weak" if weak else "strict"
 
     def _poly_log(self, a: _Term, b: _Term, gens: Sequence[int]) -> bool:
         """Degrees, then log powers, of ``b`` against ``a`` on the cone spanned by ``gens``."""

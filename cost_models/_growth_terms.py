@@ -6,6 +6,7 @@ each module holds one idea; :mod:`aalps.cost_models._theta` builds and combines 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from itertools import starmap
 from operator import add
 
 import sympy
-from aalps.cost_models._cone import Vec, _sign
+from aalps.cost_models._cone import Ray, Vec, _dot, _sign
 
 __all__ = [
     "_MAX_ALTS",
@@ -29,6 +30,7 @@ __all__ = [
     "_sum_sign",
     "_times",
     "_vec_sum",
+    "exp_margin",
 ]
 
 _MAX_SUBSETS = 12  # up-set enumeration is exponential in this; beyond it, stay undecided
@@ -132,3 +134,30 @@ def _rate_float(r: sympy.Expr) -> float | None:
     except (TypeError, ValueError):  # not a real number: the exact sign says so
         return None
     return f if math.isfinite(f) else None
+
+
+def exp_margin(diff: list[tuple[Vec, sympy.Expr]], unit_gens: Sequence[Ray]) -> str | None:
+    """Is ``sum d_mu * z_mu <= 0`` on the order cone of the exponent monomials (``unit_gens``:
+    the cone's generators)? Returns ``"strict"`` (< 0 away from 0), ``"weak"`` (<= 0), or
+    None (not shown); the signs of the up-sets' rate sums from :func:`_sum_sign`."""
+    items = sorted(diff, key=lambda md: md[0])
+    if len(items) > _MAX_SUBSETS:
+        return None
+    monos = [m for m, _ in items]
+    below = [
+        [all(_dot(monos[i], g) <= _dot(monos[j], g) for g in unit_gens) for j in range(len(monos))]
+        for i in range(len(monos))
+    ]
+    seen: set[frozenset[int]] = set()
+    weak = False
+    for r in range(1, len(items) + 1):
+        for subset in itertools.combinations(range(len(items)), r):
+            upset = frozenset(j for j in range(len(items)) if any(below[i][j] for i in subset))
+            if upset in seen:
+                continue
+            seen.add(upset)
+            s = _sum_sign([items[j][1] for j in upset])
+            if s is None or s > 0:
+                return None
+            weak = weak or s == 0
+    return "weak" if weak else "strict"
