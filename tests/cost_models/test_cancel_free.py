@@ -10,6 +10,8 @@ shortcut switched off.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import aalps.cost_models.bounds as bounds_module
 import pytest
@@ -64,14 +66,11 @@ def test_a_common_factor_is_cancelled():
     assert _shown(k**2 * m1 + l * m2, k * m3 + l**2 * m1, context)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_random_bounds_separate_as_the_plain_path(monkeypatch, seed):
-    """Random bounds (of random costs under b <= k or nothing): whenever the shortcut
-    answers, the gcd is a monomial and the cancelled ratio has as many terms or more; the
-    separation is the plain path's."""
-    rng = random.Random(seed)
-    fired = 0
-    for _ in range(25):
+def _random_bound_pairs(rng: random.Random, count: int) -> Iterator[tuple[Any, ...]]:
+    """``count`` random (context, baseline bound, plan bound, ratio pairs): bounds of random
+    costs under ``b <= k`` or nothing, and the (numerator, denominator) pairs a separation
+    forms of them (the whole bounds, then each model's groups both have)."""
+    for _ in range(count):
         assumptions = rng.choice(((), (b <= k,)))
         context = _context(assumptions)
         kw = {"growing": GROWING, "model_symbols": MODELS, "assumptions": assumptions}
@@ -79,6 +78,16 @@ def test_random_bounds_separate_as_the_plain_path(monkeypatch, seed):
         plan = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
         pairs = [(base.expr, plan.expr)]
         pairs += [(g, plan.groups[m]) for m, g in base.groups.items() if m in plan.groups]
+        yield context, base, plan, pairs
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_bounds_separate_as_the_plain_path(monkeypatch, seed):
+    """Random bounds (of random costs under b <= k or nothing): whenever the shortcut
+    answers, the gcd is a monomial and the cancelled ratio has as many terms or more; the
+    separation is the plain path's."""
+    fired = 0
+    for context, base, plan, pairs in _random_bound_pairs(random.Random(seed), 25):
         for num, den in pairs:
             if _shown(num, den, context):
                 fired += 1
@@ -100,16 +109,8 @@ def test_the_growth_keys_answer_only_when_sympys_polynomials_would(seed):
     the cancelled ratio has as many terms or more."""
     from aalps.cost_models._cancel_free import _keys_show_it, _plain
 
-    rng = random.Random(100 + seed)
     fired = 0
-    for _ in range(40):
-        assumptions = rng.choice(((), (b <= k,)))
-        context = _context(assumptions)
-        kw = {"growing": GROWING, "model_symbols": MODELS, "assumptions": assumptions}
-        base = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
-        plan = derive_bound(_random_cost(rng, rng.sample(MODELS, rng.randint(1, 3))), **kw)
-        pairs = [(base.expr, plan.expr)]
-        pairs += [(g, plan.groups[m]) for m, g in base.groups.items() if m in plan.groups]
+    for context, _, _, pairs in _random_bound_pairs(random.Random(100 + seed), 40):
         for num, den in pairs:
             analyzer = bounds_module._context_analyzer(num, den, context)
             tops, bottoms = sympy.Add.make_args(num), sympy.Add.make_args(den)
