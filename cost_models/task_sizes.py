@@ -94,11 +94,11 @@ class Recipe:
         #: Every field of the float shape at its default but for :attr:`fixed`'s: what
         #: :func:`fast_shape` starts from at each point (one copy instead of two updates).
         self.base: dict[str, Any] = {**_SHAPE_DEFAULTS, **self.fixed}
-        #: The entries whose expressions have free symbols: the only numbers that change
-        #: from one ray point to another (a wide request's ``93`` or ``4`` do not).
-        self.moving = tuple(entry for entry in self.entries if entry[1].free_symbols)
-        #: :attr:`base` with the numbers of the other entries (a function of their
-        #: expressions alone), filled in by :func:`fast_shape` at its first point.
+        #: The entries whose expressions are no number: the only ones whose numbers may
+        #: change from one ray point to another (a wide request's ``93`` or ``4`` do not).
+        self.moving = tuple(entry for entry in self.entries if not entry[1].is_Number)
+        #: :attr:`base` with the numbers of the other entries (sympy numbers: the same at
+        #: every point), filled in by :func:`fast_shape` at its first point.
         self.template: dict[str, Any] | None = None
 
     def __hash__(self) -> int:

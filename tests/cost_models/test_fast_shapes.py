@@ -75,8 +75,8 @@ def test_fast_shape_is_task_shape(name: str, request_: OptimizeRequest) -> None:
 
 
 def test_template_keeps_only_constant_sizes() -> None:
-    """After its first point a recipe's template holds the sizes with no symbol (the same
-    number at every point) and leaves the others to each point: the later points' shapes
+    """After its first point a recipe's template holds the sizes that are numbers (the same
+    at every point) and leaves the others to each point: the later points' shapes
     stay :func:`task_shape`'s (the test above), and no moving size is frozen."""
     request_ = load_request(wide_request_data(3, 40, 4))
     graph = request_.graph
@@ -87,7 +87,8 @@ def test_template_keeps_only_constant_sizes() -> None:
         assert known.template is not None
         moving = {name for name, _, _ in known.moving}
         for name, expr in known.items:
-            assert (name in moving) == bool(expr.free_symbols)
+            assert (name in moving) == (not expr.is_Number)
+            assert name in moving or not expr.free_symbols
             if name not in moving:
                 assert known.template[name] == float(expr)
 
