@@ -311,10 +311,16 @@ def model_sizes(
 ) -> dict[str, float]:
     """Every model's size at the ray point: a size such as ``k*m_s`` follows its parameters."""
     sizes = {}
+    known: set[sympy.Symbol] | None = None  # the point's symbols, once a size has any
     for m in request.catalog.models:
         size = m.size_value
+        if scale == 1.0:
+            sizes[m.name] = size
+            continue
         free = m.size.free_symbols
-        if scale != 1.0 and free and free <= set(values):
+        if free and known is None:
+            known = set(values)
+        if free and known is not None and free <= known:
             try:
                 size = float(sympy.N(m.size.xreplace(values), 30))
             except (OverflowError, TypeError):

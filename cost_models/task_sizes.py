@@ -66,7 +66,17 @@ class Recipe:
     flags and its step reference. Equal recipes give equal shapes at any point (the numbers
     are functions of the expressions alone); the hash is worked out once."""
 
-    __slots__ = ("_hash", "aggregate", "base", "entries", "fixed", "items", "key")
+    __slots__ = (
+        "_hash",
+        "aggregate",
+        "base",
+        "entries",
+        "fixed",
+        "items",
+        "key",
+        "moving",
+        "template",
+    )
 
     def __init__(self, task: Task, fields: Mapping[str, sympy.Expr], reference: float) -> None:
         self.items = tuple(fields.items())
@@ -84,6 +94,12 @@ class Recipe:
         #: Every field of the float shape at its default but for :attr:`fixed`'s: what
         #: :func:`fast_shape` starts from at each point (one copy instead of two updates).
         self.base: dict[str, Any] = {**_SHAPE_DEFAULTS, **self.fixed}
+        #: The entries whose expressions are no number: the only ones whose numbers may
+        #: change from one ray point to another (a wide request's ``93`` or ``4`` do not).
+        self.moving = tuple(entry for entry in self.entries if not entry[1].is_Number)
+        #: :attr:`base` with the numbers of the other entries (sympy numbers: the same at
+        #: every point), filled in by :func:`fast_shape` at its first point.
+        self.template: dict[str, Any] | None = None
 
     def __hash__(self) -> int:
         return self._hash
@@ -122,6 +138,11 @@ _POINTS: dict[
 ] = {}
 
 
+#: The symbols of a point's values sorted by name, by the values' own order: every point of
+#: a request's ray has the same symbols in the same order (``str`` of a symbol is slow).
+_ORDERS: dict[tuple[sympy.Symbol, ...], tuple[sympy.Symbol, ...]] = {}
+
+
 def _point_arguments(
     values: Mapping[sympy.Symbol, Any], big: bool
 ) -> tuple[tuple[sympy.Symbol, ...], tuple[Any, ...]]:
@@ -130,7 +151,13 @@ def _point_arguments(
     known = _POINTS.get((id(values), big))
     if known is not None and known[0] is values:
         return known[1], known[2]
-    symbols = tuple(sorted(values, key=str))
+    keys = tuple(values)
+    symbols = _ORDERS.get(keys)
+    if symbols is None:
+        symbols = tuple(sorted(keys, key=str))
+        if len(_ORDERS) > 64:
+            _ORDERS.clear()
+        _ORDERS[keys] = symbols
     args = tuple(mpmath.mpf(str(values[s])) if big else float(values[s]) for s in symbols)
     if len(_POINTS) > 64:
         _POINTS.clear()
@@ -208,8 +235,9 @@ def fast_shape(recipe: Recipe, values: Mapping[sympy.Symbol, Any], memo: SizeMem
         point = memo.point = (values, *_point_arguments(values, False))
     _, symbols, args = point
     known = memo.numbers
-    fields = recipe.base.copy()
-    for name, expr, key in recipe.entries:
+    template = recipe.template
+    fields = (recipe.base if template is None else template).copy()
+    for name, expr, key in recipe.entries if template is None else recipe.moving:
         entry = known.get(key)
         if entry is not None and entry[0] is expr:
             fields[name] = entry[1]
@@ -220,6 +248,11 @@ def fast_shape(recipe: Recipe, values: Mapping[sympy.Symbol, Any], memo: SizeMem
             number = math.inf
         known[key] = (expr, number)
         fields[name] = number
+    if template is None:  # every number worked out: keep those of the constant sizes
+        template = recipe.base.copy()
+        moving = {name for name, _, _ in recipe.moving}
+        template.update((n, fields[n]) for n, _, _ in recipe.entries if n not in moving)
+        recipe.template = template
     if recipe.aggregate is not None:
         fields["aggregate_tokens"] = _fast_aggregate(recipe.aggregate, symbols, args, known)
     shape: TaskShape = object.__new__(TaskShape)

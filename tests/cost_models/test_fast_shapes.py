@@ -13,7 +13,13 @@ from aalps.cost_models.domain import OptimizeRequest
 from aalps.cost_models.loading import load_request
 from aalps.cost_models.operators import TaskShape
 from aalps.cost_models.shapes import CompiledTask, GraphFacts, ray_values
-from aalps.cost_models.task_sizes import SizeMemo, fast_shape, recipe, task_shape
+from aalps.cost_models.task_sizes import (
+    SizeMemo,
+    _point_arguments,
+    fast_shape,
+    recipe,
+    task_shape,
+)
 
 from tests.optimizer.random_requests import random_request, wide_request_data
 
@@ -66,3 +72,34 @@ def test_fast_shape_is_task_shape(name: str, request_: OptimizeRequest) -> None:
             assert (compiled.numeric.aggregate_tokens is None) == (task.chunkable is None)
     if name.startswith("wide"):
         assert chunkable > 0  # the case this guards
+
+
+def test_template_keeps_only_constant_sizes() -> None:
+    """After its first point a recipe's template holds the sizes that are numbers (the same
+    at every point) and leaves the others to each point: the later points' shapes
+    stay :func:`task_shape`'s (the test above), and no moving size is frozen."""
+    request_ = load_request(wide_request_data(3, 40, 4))
+    graph = request_.graph
+    facts = GraphFacts.of(graph)
+    for task in graph.tasks:
+        known = recipe(task, facts.incoming[task.id], facts.references[task.id])
+        fast_shape(known, ray_values(graph, 3.25), SizeMemo())
+        assert known.template is not None
+        moving = {name for name, _, _ in known.moving}
+        for name, expr in known.items:
+            assert (name in moving) == (not expr.is_Number)
+            assert name in moving or not expr.free_symbols
+            if name not in moving:
+                assert known.template[name] == float(expr)
+
+
+def test_point_symbols_sorted_by_name_whatever_their_order() -> None:
+    """The symbols' order (kept by the values' own order) is their names' sorted order, for
+    a point whose values come in another order too."""
+    graph = load_request(wide_request_data(1, 10, 2)).graph
+    values = ray_values(graph, 5.0)
+    backwards = dict(reversed(list(values.items())))
+    for point in (values, backwards, values):
+        symbols, args = _point_arguments(point, False)
+        assert [str(s) for s in symbols] == sorted(str(s) for s in values)
+        assert args == tuple(float(values[s]) for s in symbols)

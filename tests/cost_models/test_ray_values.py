@@ -8,12 +8,16 @@ mpf, its precision, its decimal and float forms).
 
 from __future__ import annotations
 
+import math
 import random
+from pathlib import Path
 
 import pytest
 import sympy
+import yaml
+from aalps.cost_models.domain import OptimizeRequest
 from aalps.cost_models.loading import load_request
-from aalps.cost_models.shapes import _defined_value, ray_values
+from aalps.cost_models.shapes import _defined_value, model_sizes, ray_values
 
 from tests.optimizer.random_requests import wide_request_data
 
@@ -97,3 +101,32 @@ def test_ray_values_of_a_wide_request_are_the_general_rules() -> None:
         assert values.keys() == reference.keys()
         for symbol, value in values.items():
             assert _identical(value, reference[symbol]), (scale, symbol)
+
+
+def _each_model(request: OptimizeRequest, scale: float) -> dict[str, float]:
+    """The models' sizes at ``scale``, each model's worked out on its own (the rule)."""
+    values = ray_values(request.graph, scale)
+    sizes = {}
+    for m in request.catalog.models:
+        size = m.size_value
+        free = m.size.free_symbols
+        if scale != 1.0 and free and free <= set(values):
+            try:
+                size = float(sympy.N(m.size.xreplace(values), 30))
+            except (OverflowError, TypeError):
+                size = math.inf
+        sizes[m.name] = size
+    return sizes
+
+
+def test_model_sizes_follow_their_parameters() -> None:
+    """:func:`model_sizes` (the catalog's fixed sizes read once) equals each model's size
+    worked out on its own, for sizes that grow with the ray (``k*m_s``) and fixed ones."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    routing = load_request(yaml.safe_load((examples / "k_task_routing.yaml").read_text()))
+    for request_ in (routing, load_request(wide_request_data(1, 8, 6))):
+        for scale in (1.0, 0.5, 3.5, 1e300, 1.0):
+            mine = model_sizes(request_, ray_values(request_.graph, scale), scale)
+            rule = _each_model(request_, scale)
+            assert list(mine.items()) == list(rule.items())
+    assert any(m.size.free_symbols for m in routing.catalog.models)
