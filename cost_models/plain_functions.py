@@ -29,9 +29,19 @@ from typing import Any
 import mpmath
 import sympy
 
-__all__ = ["plain_function"]
+__all__ = ["plain_function", "size_function"]
 
 Function = Callable[..., Any]
+
+
+def size_function(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...], module: str) -> Function:
+    """``expr`` as a function of ``symbols`` in ``module`` (``"math"`` or ``"mpmath"``): the
+    closure of :func:`plain_function` for the common forms, else ``sympy.lambdify``'s."""
+    plain = plain_function(expr, symbols, module)
+    if plain is not None:
+        return plain
+    compiled: Function = sympy.lambdify(symbols, expr, modules=module)
+    return compiled
 
 
 def plain_function(

@@ -310,20 +310,20 @@ def model_sizes(
     request: OptimizeRequest, values: Mapping[sympy.Symbol, Any], scale: float
 ) -> dict[str, float]:
     """Every model's size at the ray point: a size such as ``k*m_s`` follows its parameters."""
+    models = request.catalog.models
+    if scale == 1.0:
+        return {m.name: m.size_value for m in models}
     sizes = {}
     known: set[sympy.Symbol] | None = None  # the point's symbols, once a size has any
-    for m in request.catalog.models:
+    for m in models:
         size = m.size_value
-        if scale == 1.0:
-            sizes[m.name] = size
-            continue
         free = m.size.free_symbols
-        if free and known is None:
-            known = set(values)
-        if free and known is not None and free <= known:
-            try:
-                size = float(sympy.N(m.size.xreplace(values), 30))
-            except (OverflowError, TypeError):
-                size = math.inf
+        if free:
+            known = set(values) if known is None else known
+            if free <= known:
+                try:
+                    size = float(sympy.N(m.size.xreplace(values), 30))
+                except (OverflowError, TypeError):
+                    size = math.inf
         sizes[m.name] = size
     return sizes

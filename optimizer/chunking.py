@@ -43,7 +43,7 @@ from functools import lru_cache
 
 import sympy
 from aalps.cost_models.domain import CHUNK
-from aalps.cost_models.plain_functions import plain_function
+from aalps.cost_models.plain_functions import size_function
 
 __all__ = [
     "ChunkCounts",
@@ -209,9 +209,9 @@ def written_tokens(expr: sympy.Expr) -> tuple[Callable[[float], float], bool]:
     """The tokens a chunk's call writes as a function of the chunk size, and whether it
     is a polynomial with nonnegative coefficients: per distinct expression, once (tasks of
     a request share a few; ``lambdify`` costs about a millisecond, and the common forms
-    skip it: :func:`~aalps.cost_models.plain_functions.plain_function`)."""
+    skip it: :func:`~aalps.cost_models.plain_functions.size_function`)."""
     if CHUNK in expr.free_symbols:
-        fn = plain_function(expr, (CHUNK,), "math") or sympy.lambdify(CHUNK, expr, modules="math")
+        fn = size_function(expr, (CHUNK,), "math")
     else:
         constant = float(expr)
         fn = lambda size: constant  # noqa: E731
