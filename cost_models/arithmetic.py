@@ -101,7 +101,7 @@ def power(base: Value, exponent: Value) -> Value:
     number and ``exponent`` an int or one too.
 
     An mpmath power to a large exponent takes tens of microseconds, and the far point's
-    successes (:data:`BIG_SUCCESS`) raise few bases to few exponents thousands of times (a
+    successes (:data:`BIG_SUCCESS`) raise few bases to few exponents many times over (a
     task's acceptance to its block count, a step's success to the steps). The answer
     depends on the two numbers and the context's precision and rounding alone, which the
     key holds (an int exponent by its value, an mpmath one by its exact digits)."""

@@ -278,9 +278,10 @@ class PlanEvaluator:
             if outcome is not None:
                 if not math.isfinite(outcome.expected_cost):
                     outcome = None  # the cost overflowed: every figure in mpmath (below)
-                elif outcome.success_probability == 0.0:
-                    # Only the success underflowed (far along the ray): its log from mpmath,
-                    # the float figures stand (a success below 1e-308 moves none of them).
+                elif outcome.success_probability == 0.0 and outcome.log_success == -math.inf:
+                    # Only the success underflowed (far along the ray) and its formula does
+                    # not run on logs (:mod:`.log_successes`): its log from mpmath, the float
+                    # figures stand (a success below 1e-308 moves none of them).
                     outcome = self._big_success(task_plan, outcome)
             if outcome is None:
                 with numeric_errors(self._fields[task_plan.task_id], "the task's figures"):
@@ -309,7 +310,7 @@ class PlanEvaluator:
         on shapes that agree share one mpmath run.
         """
         # :func:`.numeric_errors.numeric_errors`'s handling, without the context manager's
-        # microseconds (thousands of far-point plans come here).
+        # microseconds (many far-point plans come here).
         try:
             key = self._success_key(task_plan)
             memo = self._log_successes

@@ -2,10 +2,12 @@
 
 Far along the scale ray a task plan's success can fall below the smallest float; its
 figures stand (a success below 1e-308 moves none of them) but its log comes from mpmath
-(:meth:`~aalps.cost_models.evaluation.PlanEvaluator.task_outcome`). Thousands of plans take
-this path in a large request, so both steps here skip the general machinery's overheads,
-with the same results: :func:`log_success` is :func:`~aalps.cost_models.shapes.log_of`, and
-:func:`with_log_success` is ``dataclasses.replace`` (on a record only it holds).
+(:meth:`~aalps.cost_models.evaluation.PlanEvaluator.task_outcome`) when its formula does
+not run on logs (:mod:`.log_successes`). Many plans take this path in a large request
+(every crossover point scores some), so both steps here skip the general machinery's
+overheads, with the same results: :func:`log_success` is
+:func:`~aalps.cost_models.shapes.log_of`, and :func:`with_log_success` is
+``dataclasses.replace`` (on a record only it holds).
 """
 
 from __future__ import annotations

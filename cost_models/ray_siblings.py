@@ -137,7 +137,7 @@ def success_key(evaluator: PlanEvaluator, task_plan: TaskPlan, fixed: Fixed) -> 
         role = assignment.role
         cap = capability.get(role)
         if cap is not None:
-            # :func:`declaration_of`'s look-up, inlined (thousands of far-point plans).
+            # :func:`declaration_of`'s look-up, inlined (many far-point plans).
             number = declarations.get(
                 (role, assignment.model, assignment.votes, assignment.ensemble, cap)
             )

@@ -45,6 +45,7 @@ from aalps.cost_models.domain import (
     OptimizeRequest,
     TaskPlan,
 )
+from aalps.cost_models.log_successes import float_log_success
 from aalps.cost_models.operators import OPERATORS, CallGroup, OperatorSpec, Schedule, TaskShape
 from aalps.cost_models.outcomes import RetryTail, TaskOutcome
 from aalps.cost_models.prompt_cache import CACHED_PASSES, cached_group_cost
@@ -250,7 +251,8 @@ def numeric_outcome(
     roles, models, has_setup, reliability, figures = both
     rated = spec.rated(task, models, capability, reliability, arithmetic) if rates else reliability
     params = task_plan.params
-    schedule = spec.schedule(shape, rated, dict(params) if params else _NO_PARAMS, arithmetic)
+    arguments = dict(params) if params else _NO_PARAMS
+    schedule = spec.schedule(shape, rated, arguments, arithmetic)
     success = schedule.success
     if unverified:
         units = shape.block_count if shape.block_count != 0 else 1
@@ -329,7 +331,13 @@ def numeric_outcome(
         variance, retry = cascade_tail(stops)
     if type(cost) is float and type(success) is float:
         log_cost = math.log(cost) if cost > 0 else -math.inf
-        log_success = math.log(success) if success > 0 else -math.inf
+        if success > 0:
+            log_success = math.log(success)
+        elif success == 0.0:  # underflowed far along the ray (or none): its log on logs
+            found = float_log_success(spec, shape, rated, arguments, unverified)
+            log_success = -math.inf if found is None else found  # -inf: mpmath's (the caller)
+        else:
+            log_success = -math.inf
         float_success = success
     else:
         log_cost = log_of(cost)

@@ -75,6 +75,7 @@ from aalps.optimizer.space import (
     TaskSpace,
     candidate,
     feasible_in_order,
+    task_plan,
     widest,
 )
 from aalps.optimizer.twin_spaces import twin_space
@@ -347,7 +348,7 @@ class OperatorEnumerator:
             if assignment is None:
                 assignment = assignments[(name, option)] = RoleAssignment(name, *option)
             roles.append(assignment)
-        return TaskPlan(self.task.id, self.operator, tuple(roles), fixed)
+        return task_plan(self.task.id, self.operator, tuple(roles), fixed)
 
     def score(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> Candidate:
         """The choice's task plan with its figures (:meth:`score_plan`)."""

@@ -28,13 +28,13 @@ task's scoring left them (both ray points': the far point's only when the plan f
 windows, as :meth:`.OperatorEnumerator.score` asks), and leaves them there under its own
 plan as its own scoring would (the later phases look plans up there); nothing is stored
 per scored plan. Whether a scoring took the mpmath path is known conservatively: its
-success underflowed, or its task's mpmath shape exists; such figures are shared only with a
-task whose mpmath shape agrees (worked out here when the task has none yet: far along the
-ray most tasks' plans underflow somewhere, and waiting for the task's own scoring to build
-it kept ~1.9k of wide 1000x10's plans from being shared). A task with a
-twin is left out (the evaluator answers it with its twin's figures), and so is a key that
-cannot be computed (its far sizes fail: the task's own scoring reports that, when it gets
-there).
+task's mpmath shape exists (an underflowed success whose log is worked out on logs,
+:mod:`aalps.cost_models.log_successes`, reads the float shape alone); such figures are
+shared only with a task whose mpmath shape agrees (worked out here when the task has none
+yet: waiting for the task's own scoring to build it kept ~1.9k of wide 1000x10's plans
+from being shared). A task with a twin is left out (the evaluator answers it with its
+twin's figures), and so is a key that cannot be computed (its far sizes fail: the task's
+own scoring reports that, when it gets there).
 """
 
 from __future__ import annotations
@@ -127,10 +127,12 @@ class SharedOutcomes:
         assert names is not None  # (a key was made of them)
         return OperatorTable(self, task.id, first, operator, names)
 
-    def went_big(self, point: int, task_id: str, outcome: TaskOutcome) -> bool:
-        """Whether figures of ``task_id`` at ``point`` may have come from mpmath."""
-        compiled = self.points[point]._compiled[task_id]
-        return outcome.success_probability == 0.0 or "big" in compiled.__dict__
+    def went_big(self, point: int, task_id: str) -> bool:
+        """Whether figures of ``task_id`` at ``point`` may have come from mpmath: its mpmath
+        shape exists (every mpmath run of a plan of the task reads it, and so does the
+        key its log success is remembered by; an underflowed success worked out on logs,
+        :mod:`aalps.cost_models.log_successes`, reads the float shape alone)."""
+        return "big" in self.points[point]._compiled[task_id].__dict__
 
     def same_big(self, point: int, one: str, other: str, table: OperatorTable) -> bool:
         """Whether two tasks' mpmath shapes at ``point`` agree on the fields: ``one``'s
@@ -190,7 +192,7 @@ class OperatorTable:
         for point, outcome in enumerate((near, far)):
             if outcome is None or point in agree:
                 continue
-            if not owner.went_big(point, self.first, outcome):
+            if not owner.went_big(point, self.first):
                 continue
             if not owner.same_big(point, self.first, self.task_id, self):
                 return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from aalps.cost_models.domain import Operator, RoleAssignment, TaskPlan
 from aalps.optimizer.pareto import pareto_filter
 from aalps.optimizer.shadowing import ShadowPool
-from aalps.optimizer.space import Candidate, Option, window_of
+from aalps.optimizer.space import Candidate, Option, task_plan, window_of
 
 if TYPE_CHECKING:
     from aalps.optimizer.enumeration import OperatorEnumerator
@@ -140,7 +140,7 @@ def _plan_maker(
             if assignment is None:
                 assignment = assignments[(name, option)] = RoleAssignment(name, *option)
             roles.append(assignment)
-        return TaskPlan(task_id, operator, tuple(roles), fixed)
+        return task_plan(task_id, operator, tuple(roles), fixed)
 
     return make
 

@@ -19,6 +19,7 @@ from aalps.cost_models.domain import (
     Objective,
     Operator,
     OptimizeRequest,
+    RoleAssignment,
     SearchObjective,
     Task,
     TaskPlan,
@@ -38,6 +39,7 @@ __all__ = [
     "Option",
     "TaskSpace",
     "feasible_in_order",
+    "task_plan",
     "widest",
     "window_of",
 ]
@@ -115,6 +117,24 @@ def candidate(plan: TaskPlan, outcome: TaskOutcome, far: TaskOutcome | None = No
     state["plan"] = plan
     state["outcome"] = outcome
     state["far"] = far
+    return made
+
+
+def task_plan(
+    task_id: str,
+    operator: Operator,
+    roles: tuple[RoleAssignment, ...],
+    params: tuple[tuple[str, int], ...],
+) -> TaskPlan:
+    """``TaskPlan(task_id, operator, roles, params)`` without the frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field): the same record, its fields stored
+    in the instance's dict by name, in their order. The enumeration makes one per choice."""
+    made: TaskPlan = _new(TaskPlan)
+    state = made.__dict__
+    state["task_id"] = task_id
+    state["operator"] = operator
+    state["roles"] = roles
+    state["params"] = params
     return made
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import mpmath
 import pytest
+from aalps.cost_models import task_scoring
 from aalps.cost_models.arithmetic import BIG
 from aalps.cost_models.domain import Catalog, OptimizeRequest, TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
@@ -50,9 +51,15 @@ def _cases() -> list[tuple[str, OptimizeRequest]]:
 
 
 @pytest.mark.parametrize(("name", "request_"), _cases(), ids=lambda x: str(x)[:40])
-def test_remembered_log_success_is_the_plain_one(name: str, request_: OptimizeRequest) -> None:
+@pytest.mark.parametrize("on_logs", [True, False])
+def test_remembered_log_success_is_the_plain_one(
+    name: str, request_: OptimizeRequest, on_logs: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every task plan scored by two siblings at the far point (the second finds the
-    first's successes) equals a fresh evaluator's plain figures, bit for bit."""
+    first's successes) equals a fresh evaluator's plain figures, bit for bit; with the
+    successes worked out on logs where they run (:mod:`.log_successes`) and without."""
+    if not on_logs:
+        monkeypatch.setattr(task_scoring, "float_log_success", lambda *_: None)
     base = PlanEvaluator(request_)
     far = base.at(FAR)
     # A second evaluator at the point (``at`` would hand back the first while it lives).
@@ -71,9 +78,11 @@ def test_remembered_log_success_is_the_plain_one(name: str, request_: OptimizeRe
     assert len(far._log_successes) <= underflowed
 
 
-def test_equal_declarations_share_one_mpmath_run() -> None:
+def test_equal_declarations_share_one_mpmath_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Wide requests give two models 0.9 on each capability: plans that differ only in
-    which of them serves a role share the run, and the log success is the plain one."""
+    which of them serves a role share the run, and the log success is the plain one
+    (every underflowed success from mpmath: none worked out on logs, :mod:`.log_successes`)."""
+    monkeypatch.setattr(task_scoring, "float_log_success", lambda *_: None)
     request = load_request(wide_request_data(3, 30, 8))
     far = PlanEvaluator(request).at(FAR)
     runs = 0
@@ -89,10 +98,11 @@ def test_equal_declarations_share_one_mpmath_run() -> None:
     assert len(far._log_successes) < runs  # some were shared
 
 
-def test_tasks_whose_shapes_agree_share_one_mpmath_run() -> None:
+def test_tasks_whose_shapes_agree_share_one_mpmath_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Plans of different tasks whose mpmath shapes agree on the fields their operator
     reads share one run (:func:`.ray_siblings.shape_key`); each log success is its own
-    task's plain one, worked out by a fresh evaluator."""
+    task's plain one, worked out by a fresh evaluator (all of them in mpmath)."""
+    monkeypatch.setattr(task_scoring, "float_log_success", lambda *_: None)
     request = load_request(wide_request_data(3, 30, 8))
     far = PlanEvaluator(request).at(FAR)
     tasks: dict[object, set[str]] = {}

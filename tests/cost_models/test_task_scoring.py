@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from aalps.cost_models import task_scoring
 from aalps.cost_models.arithmetic import BIG, BIG_SUCCESS, FLOAT, Arithmetic, Value
 from aalps.cost_models.call_costs import Pricing
 from aalps.cost_models.cascade_tail import CascadeTail, cascade_tail
@@ -23,6 +24,7 @@ from aalps.cost_models.domain import CostModel, Operator, OptimizeRequest, RoleA
 from aalps.cost_models.ensemble_roles import ensemble_role
 from aalps.cost_models.evaluation import PlanEvaluator
 from aalps.cost_models.loading import load_request
+from aalps.cost_models.log_successes import float_log_success
 from aalps.cost_models.operators import OPERATORS, CallGroup, TaskShape, applicable_operators
 from aalps.cost_models.outcomes import RetryTail, TaskOutcome
 from aalps.cost_models.plan_checks import model_problem
@@ -115,6 +117,11 @@ def reference_outcome(
             violation = own.window_violation(g.role, to_float(g.max_input() + g.output))
     if stops:
         variance, retry = cascade_tail(stops)
+    log_success = log_of(success)
+    if type(success) is float and success == 0.0:  # underflowed: its log on logs, if it runs
+        unverified = task.acceptance is not None and plan.operator.name not in _VERIFIED
+        on_logs = float_log_success(spec, shape, rated, dict(plan.params), unverified)
+        log_success = log_success if on_logs is None else on_logs
     return TaskOutcome(
         expected_cost=to_float(cost),
         log_cost=log_of(cost),
@@ -123,7 +130,7 @@ def reference_outcome(
         cost_variance=to_float(variance),
         window_violation=violation,
         retry=retry,
-        log_success=log_of(success),
+        log_success=log_success,
         setup_cost=0.0 if setup is None else float(setup),
         setup_share=to_float(share),
     )
@@ -280,11 +287,15 @@ def test_remembered_reliability_answers_as_computed() -> None:
 
 
 @pytest.mark.parametrize(("name", "request_"), list(_requests()), ids=lambda x: str(x)[:40])
-def test_success_only_runs_give_the_full_runs_success(name: str, request_: OptimizeRequest) -> None:
+def test_success_only_runs_give_the_full_runs_success(
+    name: str, request_: OptimizeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """:data:`BIG_SUCCESS` (the operators skip what only the groups read) gives the success
     of a full :data:`BIG` run, the same mpmath number, for every operator and plan; and the
     far point's evaluator takes its underflowed log successes from it, as the plain
-    reference works them out in mpmath."""
+    reference works them out in mpmath, when none is worked out on logs (turned off here:
+    ``test_log_successes`` checks those against mpmath)."""
+    monkeypatch.setattr(task_scoring, "float_log_success", lambda *_: None)
     compared = underflowed = 0
     for scale in (1.0, 1e6):
         evaluator = PlanEvaluator(request_, scale=scale)

@@ -1,0 +1,197 @@
+"""An underflowed success's log in floats: the operator's own formula, run on logs.
+
+Far along the scale ray a task plan's success can fall below the smallest float (``p^b``
+with ``b`` in the millions): the float run gives 0.0 and the log used to come from an
+mpmath run of the whole schedule (tens of microseconds, thousands of plans per large
+request). For the operators whose success is a product of powers of their roles'
+reliabilities (:data:`LOG_OPERATORS`), the same formula runs here on
+:class:`LogProbability` numbers instead: each role's reliability is handed to the
+operator as its log, a product adds logs and a power multiplies one. Every term of such
+a log is a log of a probability (not positive), so the sums have no cancellation and the
+log comes out within a few units in the last place of the exact one, as the mpmath run's
+does (``tests/cost_models/test_log_successes.py`` checks both against mpmath at 50 digits).
+
+Anything else the formula asks of a number (a sum, a comparison; of a reliability below
+the normal floats, a majority of votes whose later terms count, a correlated vote, an
+ensemble) is not supported: :func:`float_log_success` gives None and the caller takes the
+mpmath run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.domain import Operator
+from aalps.cost_models.operators import OperatorSpec, TaskShape
+from aalps.cost_models.stochastic import majority_vote_success
+from aalps.cost_models.vote_reliability import RoleReliability
+
+__all__ = ["LOG_OPERATORS", "LOG_SUCCESS", "LogProbability", "float_log_success"]
+
+#: The operators whose success (the unverified acceptance aside, which
+#: :func:`float_log_success` adds) is a product of their roles' reliabilities, their
+#: powers to shape figures and factors in [0, 1] read from the shape that never underflow
+#: (``1 - failure`` of a code router, whether an iteration cap is reached): the formulas
+#: :class:`LogProbability` runs exactly. (The retries multiply by the acceptance to the
+#: block count in floats, CASCADE and AHEAD_BY_K take sums.)
+LOG_OPERATORS = frozenset(
+    {
+        Operator.DIRECT,
+        Operator.MAP,
+        Operator.ROUTE,
+        Operator.CHUNK_AGGREGATE,
+        Operator.ITERATE_WITH_HISTORY,
+        Operator.ITERATE_STATELESS,
+        Operator.SCAN_AND_FIX,
+    }
+)
+
+#: A float arithmetic that asks for the success alone (the operators skip their call
+#: groups, as for :data:`~aalps.cost_models.arithmetic.BIG_SUCCESS`).
+LOG_SUCCESS = Arithmetic(
+    "float", False, lambda x: float(math.ceil(x)), math.log, float, groups=False
+)
+
+#: A reliability at least this large is a float of full precision worked out from floats
+#: of full precision (its terms' smaller powers are normal floats too): its log is taken
+#: as it is. (2^-960, well above the smallest normal float, 2^-1022.)
+_FULL_PRECISION = 2.0**-960
+#: The log of a share of a probability that a 53-bit number cannot hold (2^-60).
+_NEGLIGIBLE = -60 * math.log(2)
+
+
+class Unsupported(TypeError):
+    """The formula asked of a :class:`LogProbability` what it does not do."""
+
+
+class LogProbability:
+    """A probability held by its log (a float, −inf for 0): products and powers only."""
+
+    __slots__ = ("log",)
+
+    def __init__(self, log: float) -> None:
+        if log != log:  # nan: 0 to the power 0, say (mpmath gives 1)
+            raise Unsupported("an undefined log")
+        self.log = log
+
+    def __mul__(self, other: Any) -> LogProbability:
+        kind = type(other)
+        if kind is LogProbability:
+            return LogProbability(self.log + other.log)
+        if kind is int or kind is float:
+            if other > 0:
+                return LogProbability(self.log + math.log(other))
+            if other == 0:
+                return LogProbability(-math.inf)
+        raise Unsupported(f"a product with {other!r}")
+
+    __rmul__ = __mul__
+
+    def __pow__(self, exponent: Any) -> LogProbability:
+        kind = type(exponent)
+        if kind is int or kind is float:
+            return LogProbability(self.log * exponent)
+        raise Unsupported(f"a power to {exponent!r}")
+
+    def _unsupported(self, *_: Any) -> Any:
+        raise Unsupported("a sum or a comparison")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __truediv__ = __rtruediv__ = _unsupported
+    __rpow__ = __neg__ = __float__ = __bool__ = _unsupported
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _unsupported
+    __hash__ = None  # type: ignore[assignment]
+
+
+class LogReliability:
+    """A float :class:`~aalps.cost_models.vote_reliability.RoleReliability`'s answers as
+    :class:`LogProbability` numbers: the float answer's log when it is a normal float (the
+    number the mpmath run rounds to as well), else, for a role of one model, the per-token
+    decay and the decisions as products of logs, and a majority of votes by its first term
+    where the others do not count (ensembles and correlated votes that small unsupported)."""
+
+    __slots__ = ("_reliability",)
+
+    def __init__(self, reliability: RoleReliability) -> None:
+        self._reliability = reliability
+
+    def __call__(self, role: str, tokens_in: Value, decisions: Value = 1) -> LogProbability:
+        reliability = self._reliability
+        value = reliability(role, tokens_in, decisions)
+        if value >= _FULL_PRECISION:
+            if role not in reliability._ensembles:
+                p, keep, votes, rho = reliability._roles[role]
+                if votes != 1 and not rho and keep is None and decisions == 1:
+                    return LogProbability(_log_majority(p, votes))
+            return LogProbability(math.log(value))
+        if role in reliability._ensembles:
+            raise Unsupported("an ensemble below the normal floats")
+        p, keep, votes, rho = reliability._roles[role]
+        log = math.log(p) if p > 0 else -math.inf
+        if keep is not None:
+            log = log + tokens_in * math.log(keep)
+        if decisions != 1:
+            log = log * decisions
+        if votes == 1:
+            return LogProbability(log)
+        # A majority of ``votes`` samples each right with a probability ``q`` this small:
+        # its first term ``C(votes, m)·q^m·(1−q)^(votes−m)`` (``m`` the smallest majority),
+        # within a factor ``1 + votes·q`` of the sum and of ``C(votes, m)·q^m``, which a
+        # 53-bit run cannot tell apart once ``votes·q < 2^-60``.
+        if rho or not log + math.log(votes) < _NEGLIGIBLE:
+            raise Unsupported("a vote whose later terms count")
+        m = votes // 2 + 1
+        return LogProbability(math.log(math.comb(votes, m)) + m * log)
+
+    def correlation(self, role: str) -> float:
+        return self._reliability.correlation(role)
+
+
+@lru_cache(maxsize=1 << 12)
+def _log_majority(p: float, votes: int) -> float:
+    """The log of a majority of ``votes`` samples each right with probability ``p``.
+
+    A likely majority's log from its failure (the minority's terms): the log of a number
+    near 1 to a few units in the last place of itself, where the log of the majority's
+    float loses the digits its rounding took (tens of units far along the ray, where the
+    log is multiplied by millions of iterations); an unlikely one's from the majority's
+    float (:func:`~aalps.cost_models.stochastic.majority_vote_success`), whose terms are
+    then the small ones."""
+    q = 1.0 - p  # exact for p in [1/2, 1]
+    failure = math.fsum(
+        math.comb(votes, j) * p**j * q ** (votes - j) for j in range(votes // 2 + 1)
+    )
+    if failure <= 0.5:
+        return math.log1p(-failure)
+    majority = majority_vote_success(p, votes)
+    return math.log(majority) if majority > 0 else -math.inf
+
+
+def float_log_success(
+    spec: OperatorSpec,
+    shape: TaskShape,
+    reliability: Any,
+    params: Mapping[str, int],
+    unverified: bool,
+) -> float | None:
+    """The log of the success ``spec.schedule`` gives on ``shape`` with ``reliability`` (a
+    float :class:`RoleReliability`) and ``params``, times the acceptance to the blocks when
+    ``unverified``, worked out on logs; None when the operator is not one of
+    :data:`LOG_OPERATORS` or its formula asks what logs do not support."""
+    if spec.operator not in LOG_OPERATORS or type(reliability) is not RoleReliability:
+        return None
+    try:
+        success = spec.schedule(shape, LogReliability(reliability), params, LOG_SUCCESS).success
+        if type(success) is not LogProbability:
+            return None  # no reliability in it (a tool's): not an underflow of ours
+        log = success.log
+        if unverified:
+            units = shape.block_count if shape.block_count != 0 else 1
+            acceptance = shape.acceptance
+            log = log + units * (math.log(acceptance) if acceptance > 0 else -math.inf)
+    except Unsupported:
+        return None
+    return None if log != log else log
