@@ -179,6 +179,12 @@ class _Dominance:
         return const, parts
 
     def _analyze(self, term: sympy.Expr) -> _Term:
+        return self._analyze_factors(sympy.Mul.make_args(term), term)
+
+    def _analyze_factors(self, factors: Sequence[sympy.Expr], term: sympy.Expr | None) -> _Term:
+        """:meth:`_analyze` of the product of ``factors``: ``term``'s arguments, or (``term``
+        None) factors that ``Mul`` leaves as they are (some arguments of a product, no
+        ``Add`` among them), whose product is then built only when it is the core."""
         consts: list[sympy.Expr] = []  # numbers and non-growing parameters
         models: list[sympy.Expr] = []
         core: list[sympy.Expr] = []
@@ -187,7 +193,6 @@ class _Dominance:
         rates: dict[Vec, sympy.Expr] = {}
         opaque: list[sympy.Expr] = []
         active = self.active
-        factors = sympy.Mul.make_args(term)
         for f in factors:
             if f.is_Number:
                 consts.append(f)
@@ -247,7 +252,7 @@ class _Dominance:
             logs=_compact(logs),
             opaque=tuple(sorted(opaque, key=sympy.default_sort_key)),
         )
-        whole = len(core) == len(factors)  # spare a Mul when nothing was split off
+        whole = len(core) == len(factors) and term is not None  # spare a Mul: nothing split off
         return self._term(
             sympy.Mul(*models), term if whole else sympy.Mul(*core), sympy.Mul(*consts), key
         )
