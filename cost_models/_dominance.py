@@ -140,13 +140,15 @@ class _Dominance:
     # ----------------------------------------------------------------- normalization
 
     def _growing_in(self, e: sympy.Expr) -> bool:
-        """Whether a growing symbol is free in ``e``. A sum's free symbols are the union of
-        its terms', so a sum (a plan's cost: thousands of terms) stops at its first growing
-        term instead of collecting every symbol of every term. Remembered per expression
-        (``free_symbols`` walks the whole tree; plans share most terms and factors)."""
+        """Whether a growing symbol is free in ``e``. A sum's, product's or power's free
+        symbols are the union of its arguments', so a sum (a plan's cost: thousands of
+        terms) stops at its first growing term instead of collecting every symbol of every
+        term, and a product asks its factors (shared by many products). Remembered per
+        expression (``free_symbols`` walks the whole tree; plans share most terms and
+        factors)."""
         known = self._growing.get(e)
         if known is None:
-            if isinstance(e, sympy.Add):
+            if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
                 known = any(self._growing_in(a) for a in e.args)
             else:
                 known = bool(e.free_symbols & self.grow_set)
