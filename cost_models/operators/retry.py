@@ -85,7 +85,7 @@ def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
     symbolic ``a``) ``Var T = Σ_{t=1}^{c} (2t−1)(1−a)^{t−1} − E[T]²``. Without a cap:
     ``1/a``, 1 and the geometric variance (again 0 for symbolic ``a``: a call group's
     variance is read by the numeric evaluation alone, and a symbolic ``(1−a)/a²`` of a new
-    ``a`` is a third of a symbolic retry's build).
+    ``a`` is a sixth of a first-seen symbolic retry's build).
     """
     symbolic = isinstance(accept, sympy.Basic)
     if not cap:
