@@ -140,13 +140,15 @@ class _Dominance:
     # ----------------------------------------------------------------- normalization
 
     def _growing_in(self, e: sympy.Expr) -> bool:
-        """Whether a growing symbol is free in ``e``. A sum's free symbols are the union of
-        its terms', so a sum (a plan's cost: thousands of terms) stops at its first growing
-        term instead of collecting every symbol of every term. Remembered per expression
-        (``free_symbols`` walks the whole tree; plans share most terms and factors)."""
+        """Whether a growing symbol is free in ``e``. A sum's, product's or power's free
+        symbols are the union of its arguments', so a sum (a plan's cost: thousands of
+        terms) stops at its first growing term instead of collecting every symbol of every
+        term, and a product asks its factors (shared by many products). Remembered per
+        expression (``free_symbols`` walks the whole tree; plans share most terms and
+        factors)."""
         known = self._growing.get(e)
         if known is None:
-            if isinstance(e, sympy.Add):
+            if isinstance(e, sympy.Add | sympy.Mul | sympy.Pow):
                 known = any(self._growing_in(a) for a in e.args)
             else:
                 known = bool(e.free_symbols & self.grow_set)
@@ -179,6 +181,12 @@ class _Dominance:
         return const, parts
 
     def _analyze(self, term: sympy.Expr) -> _Term:
+        return self._analyze_factors(sympy.Mul.make_args(term), term)
+
+    def _analyze_factors(self, factors: Sequence[sympy.Expr], term: sympy.Expr | None) -> _Term:
+        """:meth:`_analyze` of the product of ``factors``: ``term``'s arguments, or (``term``
+        None) factors that ``Mul`` leaves as they are (some arguments of a product, no
+        ``Add`` among them), whose product is then built only when it is the core."""
         consts: list[sympy.Expr] = []  # numbers and non-growing parameters
         models: list[sympy.Expr] = []
         core: list[sympy.Expr] = []
@@ -187,7 +195,6 @@ class _Dominance:
         rates: dict[Vec, sympy.Expr] = {}
         opaque: list[sympy.Expr] = []
         active = self.active
-        factors = sympy.Mul.make_args(term)
         for f in factors:
             if f.is_Number:
                 consts.append(f)
@@ -247,7 +254,7 @@ class _Dominance:
             logs=_compact(logs),
             opaque=tuple(sorted(opaque, key=sympy.default_sort_key)),
         )
-        whole = len(core) == len(factors)  # spare a Mul when nothing was split off
+        whole = len(core) == len(factors) and term is not None  # spare a Mul: nothing split off
         return self._term(
             sympy.Mul(*models), term if whole else sympy.Mul(*core), sympy.Mul(*consts), key
         )

@@ -42,6 +42,7 @@ class _Theta(_Dominance):
         self._projections: dict[Vec, tuple[Fraction | int, ...]] | None = None
         super().__init__(*args)
         self._analyzed = {}
+        self._atomic: dict[tuple[sympy.Expr, ...], _Term] = {}
         self._projections = {}
         self._cache: dict[sympy.Expr, Signed] = {}
 
@@ -56,6 +57,20 @@ class _Theta(_Dominance):
         known = memo.get(term)
         if known is None:
             known = memo[term] = super()._analyze(term)
+        return _Term(
+            known.model, known.core, known.coef, known.key, known.proj, known.exp_id, known.alts
+        )
+
+    def _analyze_atomic(self, factors: list[sympy.Expr]) -> _Term:
+        """:meth:`_analyze` of the product of some of a product's arguments (no ``Add``
+        among them: ``Mul`` leaves them as they are), remembered per factors: the product
+        itself, a new expression for each coefficient and model of a plan's terms, is not
+        built."""
+        memo = self._atomic
+        key = tuple(factors)
+        known = memo.get(key)
+        if known is None:
+            known = memo[key] = self._analyze_factors(factors, None)
         return _Term(
             known.model, known.core, known.coef, known.key, known.proj, known.exp_id, known.alts
         )
@@ -130,7 +145,7 @@ class _Theta(_Dominance):
         if e in self.active:
             return 1, [self._analyze(e)]
         if isinstance(e, sympy.Mul):
-            return self._product(e.args)
+            return self._product(e)
         if isinstance(e, sympy.Add):
             return self._sum(e)
         if isinstance(e, (sympy.Pow, sympy.exp)):
@@ -166,10 +181,16 @@ class _Theta(_Dominance):
             return None
         return (s, [t]) if s else (0, [])
 
-    def _product(self, factors: Sequence[sympy.Expr]) -> Signed:
+    def _product(self, e: sympy.Expr) -> Signed:
+        factors = e.args
         atomic = [f for f in factors if _is_atomic_factor(f) or not self._growing_in(f)]
-        r = self._signed(self._analyze(sympy.Mul(*atomic)))
-        if r is None or len(atomic) == len(factors):
+        if len(atomic) == len(factors):  # their product is ``e`` (``Mul(*e.args) == e``)
+            return self._signed(self._analyze(e))
+        if any(f.is_Add for f in atomic):  # ``Mul`` may distribute a number over it
+            r = self._signed(self._analyze(sympy.Mul(*atomic)))
+        else:
+            r = self._signed(self._analyze_atomic(atomic))
+        if r is None:
             return r
         sign, terms = r
         for f in factors:

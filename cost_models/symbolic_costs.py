@@ -86,8 +86,10 @@ def cost_schedule(
 ) -> tuple[Schedule, dict[str, RoleCalls]]:
     """The symbolic schedule of a task plan and each role's calls, for its cost.
 
-    A :data:`SUCCESS_ONLY` operator runs with the reliability ``1``: the same call groups
-    and tools as :func:`~.task_scoring.run_schedule` gives (its success is not the plan's);
+    A :data:`SUCCESS_ONLY` operator runs with the reliability ``1`` and
+    :data:`~.arithmetic.SYMBOLIC_COST`: the same call groups and tools as
+    :func:`~.task_scoring.run_schedule` gives (its success, not the plan's, is left unworked:
+    ITERATE_WITH_HISTORY's mean inputs are new sympy sums of each shape);
     every other operator runs through it with :data:`~.arithmetic.SYMBOLIC_COST` (the same
     groups and tools; the success, which only :func:`task_success` reads, is not worked
     out: a verified retry's rightness, AHEAD_BY_K's power of its step success). The roles'
@@ -111,7 +113,7 @@ def cost_schedule(
     schedules = _tables(evaluator)[2]
     schedule = None if key is None else schedules.get(key)
     if schedule is None:
-        schedule = spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC)
+        schedule = spec.schedule(shape, _UNREAD, dict(task_plan.params), SYMBOLIC_COST)
         if key is not None:
             schedules[key] = schedule
     return schedule, calls

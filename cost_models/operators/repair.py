@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 import sympy
-from aalps.cost_models.arithmetic import Arithmetic, Value, power
+from aalps.cost_models.arithmetic import UNWORKED, Arithmetic, Value, power
 from aalps.cost_models.domain import Operator, Task
 from aalps.cost_models.operators.base import (
     CallGroup,
@@ -113,6 +113,8 @@ class IterateWithHistory(_Repair):
             # :func:`_iterated_success`'s numeric mean form, the mean inputs worked out.
             detect_in, fix_in = mean
             success = power(reliability("detector", detect_in) * reliability("fixer", fix_in), b)
+        elif not arithmetic.success:  # the groups alone (:data:`~.arithmetic.SYMBOLIC_COST`)
+            success = UNWORKED
         else:
             success = _iterated_success(b, n, r, first, reliability, arithmetic)
         return Schedule(groups, success * reached)

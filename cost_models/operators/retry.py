@@ -83,11 +83,14 @@ def capped_attempts(accept: Value, cap: int) -> tuple[Value, Value, Value]:
     The attempts are geometric truncated at the cap, ``T = min(G, c)``: expected attempts
     ``(1 − (1−a)^c)/a``, P(some attempt accepted) ``1 − (1−a)^c``, and (numeric only, 0 for
     symbolic ``a``) ``Var T = Σ_{t=1}^{c} (2t−1)(1−a)^{t−1} − E[T]²``. Without a cap:
-    ``1/a``, 1 and the geometric variance.
+    ``1/a``, 1 and the geometric variance (again 0 for symbolic ``a``: a call group's
+    variance is read by the numeric evaluation alone, and a symbolic ``(1−a)/a²`` of a new
+    ``a`` is a sixth of a first-seen symbolic retry's build).
     """
+    symbolic = isinstance(accept, sympy.Basic)
     if not cap:
-        return 1 / accept, 1, geometric_variance(accept)
-    if isinstance(accept, sympy.Basic):
+        return 1 / accept, 1, 0 if symbolic else geometric_variance(accept)
+    if symbolic:
         reached = capped_reached(accept, cap)
         return reached / accept, reached, 0
     if accept >= 1:

@@ -7,6 +7,9 @@
   terms of its model monomial only: the same terms as the one-list walk over them all, in
   the same order; and ``maximal`` of what it returned (or of a part of it, as
   :meth:`aalps.cost_models._theta._Theta.bound` takes per model) is that part.
+* :meth:`aalps.cost_models._theta._Theta._product` analyses a product's atomic factors
+  without building their product (the product itself when every factor is atomic): the
+  same terms as analysing ``Mul(*atomic)``.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from collections.abc import Sequence
 import sympy
 from aalps.cost_models._cone import _log_of_base
 from aalps.cost_models._dominance import _Antichain
-from aalps.cost_models._growth_terms import _Term
-from aalps.cost_models._theta import _Theta
+from aalps.cost_models._growth_terms import _is_atomic_factor, _Term
+from aalps.cost_models._theta import Signed, _Theta
 
 
 def _plain_log(b: sympy.Rational) -> sympy.Expr:
@@ -87,3 +90,71 @@ def test_maximal_per_model_is_the_one_list_walk_and_idempotent():
             part = [t for t in kept if t.model == model]
             assert [id(t) for t in theta.maximal(part)] == [id(t) for t in part]
     assert dropped > 300  # the walks did drop dominated terms
+
+
+class _BuiltProduct(_Theta):
+    """:class:`_Theta` whose products analyse ``Mul(*atomic)`` (the plain steps)."""
+
+    def _product(self, e: sympy.Expr) -> Signed:
+        factors = e.args
+        atomic = [f for f in factors if _is_atomic_factor(f) or not self._growing_in(f)]
+        r = self._signed(self._analyze(sympy.Mul(*atomic)))
+        if r is None or len(atomic) == len(factors):
+            return r
+        sign, terms = r
+        for f in factors:
+            if _is_atomic_factor(f) or not self._growing_in(f):
+                continue
+            rf = self.theta(f)
+            if rf is None:
+                return None
+            if rf[0] == 0:
+                return 0, []
+            sign *= rf[0]
+            terms = self.maximal([self.mul(x, y) for x in terms for y in rf[1]])
+        return sign, terms
+
+
+def _fields(signed: Signed) -> object:
+    """Everything of a Θ result but the records' identities (expressions by ``srepr``)."""
+    if signed is None:
+        return None
+    return signed[0], [
+        (sympy.srepr(t.model), sympy.srepr(t.core), sympy.srepr(t.coef), t.key, t.proj, t.alts)
+        for t in signed[1]
+    ]
+
+
+def test_products_are_analysed_as_their_built_atomic_part():
+    b, k, ell = sympy.symbols("b k l", positive=True)
+    models = sympy.symbols("m_a m_b m_c", positive=True)
+    context = ((b, k, ell), models, (b <= k,))
+    fast, plain = _Theta(*context), _BuiltProduct(*context)
+    half, keep = sympy.Rational(1, 2), sympy.Rational(99999, 100000)
+    pool = [
+        *models,
+        k,
+        ell**2,
+        b,
+        sympy.log(k),
+        2**k,
+        sympy.Rational(9, 10) ** (-k),
+        sympy.log(9),
+        1 / sympy.log(99),
+        ell + 200,
+        ell * (ell - 1) / 2 + ell * (ell + 200),
+        1 / (9 * keep ** (ell + 20) / 20 + half),
+        (1 - 10 / (59049 * k)) / (1 + 10 / (59049 * k)),
+        sympy.log(k / 10) + 4,
+        1 - sympy.Rational(19, 20) * keep ** (k * ell),
+    ]
+    rng = random.Random(5)
+    products = 0
+    for _ in range(600):
+        coefficient = sympy.Rational(rng.randint(-9, 9) or 1, rng.randint(1, 9))
+        e = coefficient * sympy.Mul(*rng.sample(pool, rng.randint(1, 5)))
+        if isinstance(e, sympy.Mul):
+            products += 1
+            assert sympy.Mul(*e.args) == e
+        assert _fields(fast.theta(e)) == _fields(plain.theta(e)), e
+    assert products > 500
