@@ -20,7 +20,9 @@ Cost is linear in a price factor ``f``: each alternative's objective is a line `
 (the cost of a correct result divides cost by a success probability the price does not
 touch), fitted from two numeric evaluations, and the ends are the nearest crossings with the
 chosen plan's line (or where it breaks ``max_cost``). Reliability is not linear: the ends are
-found on a grid of factors, refined by bisection, with the scaled reliability clipped to 1:
+found on a grid of factors, refined by regula falsi steps on the gap between the plan and
+the alternative that took over (:mod:`aalps.optimizer.stability_scan`), with the scaled
+reliability clipped to 1:
 the end reported is a factor where the plan is still optimal, within :data:`RESOLUTION` (in
 log ratio) of one where the plan named is better.
 All of it is plain float arithmetic on the evaluator's numeric formulas: no symbolic work.
@@ -29,8 +31,9 @@ own evaluator in arrays (:mod:`aalps.optimizer.stability_pool`): a figure gather
 instead of looking each one up.
 The price and size ranges are :mod:`aalps.optimizer.stability_linear`'s (an alternative is
 scored under the doubled figure only when its crossing may set an end), the reliability
-ranges :mod:`aalps.optimizer.stability_reliability`'s (bisection probes score one
-alternative; full probes walk in arrays the alternatives whose floor may beat the plan).
+ranges :mod:`aalps.optimizer.stability_reliability`'s (refining probes score one
+alternative; full probes walk in arrays the alternatives whose floor may beat the plan,
+:mod:`aalps.optimizer.stability_probe`).
 """
 
 from __future__ import annotations

@@ -108,6 +108,10 @@ class Bounds:
         self.success[again_at] = success
         self.provisional: np.ndarray | None = None
         self._floors = floors
+        self._base: Bounds | None = None
+        self._fixed = np.zeros(count, dtype=bool)
+        if fixed is not None:
+            self._fixed[again_at[fixed]] = True
         if floors is not None:
             pending = ~floors.exact if fixed is None else ~floors.exact & ~fixed
             if pending.any():
@@ -118,6 +122,29 @@ class Bounds:
 
     def settle(self, j: int) -> None:
         """The floor of the alternative at place ``j`` scored, in place of its bound."""
-        assert self._floors is not None and self.provisional is not None
-        self.cost[j], self.success[j] = self._floors.settle(int(self._slot[j]))
+        assert self.provisional is not None
+        if self._base is not None:  # a tightened copy: its base keeps what is settled
+            self._base.settle(j)
+            self.cost[j], self.success[j] = self._base.cost[j], self._base.success[j]
+        else:
+            assert self._floors is not None
+            self.cost[j], self.success[j] = self._floors.settle(int(self._slot[j]))
         self.provisional[j] = False
+
+    def tightened(self, places: np.ndarray, cost: np.ndarray, success: np.ndarray) -> Bounds:
+        """These bounds with the figures ``cost`` and ``success`` of the alternatives at
+        ``places`` (scored nearer the probed factor than the floors: tighter bounds, on
+        the floors' assumption) in place of their floors, except where :attr:`fixed`."""
+        copy = Bounds.__new__(Bounds)
+        copy._floors, copy._base, copy._fixed = self._floors, self, self._fixed
+        copy.cost, copy.success = self.cost.copy(), self.success.copy()
+        keep = ~self._fixed[places]
+        places = places[keep]
+        copy.cost[places], copy.success[places] = cost[keep], success[keep]
+        copy.provisional = None
+        if self.provisional is not None:
+            copy.provisional = self.provisional.copy()
+            copy.provisional[places] = False
+            if not copy.provisional.any():
+                copy.provisional = None
+        return copy

@@ -22,14 +22,15 @@ from aalps.optimizer.scaled_figures import PRICE_FIELDS, RELIABILITY, SIZE, scal
 from aalps.optimizer.space import TaskSpace
 from aalps.optimizer.stability import StabilityRange
 from aalps.optimizer.stability_context import StabilityContext
-from aalps.optimizer.stability_scan import scan
+from aalps.optimizer.stability_probe import gap
+from aalps.optimizer.stability_scan import Verdict, scan
 
 __all__ = ["reference_ranges"]
 
 RELIABILITY_FLOOR = 1e-3
 _TIE = 1e-9
 _DOWN = (0.99, 0.9, 0.5, 0.1, RELIABILITY_FLOOR)
-_UP = (1.0,)
+_UP = (0.2, 1.0)
 
 
 class _Context(StabilityContext):
@@ -191,7 +192,7 @@ def _line(cost1: float, cost2: float, success: float, ratio: bool) -> _Line:
 
 
 def _reliability_range(context: StabilityContext, model: Model, capability: str) -> StabilityRange:
-    """A reliability's range: scanned on a grid of factors, its ends refined by bisection."""
+    """A reliability's range: scanned on a grid of factors, its ends refined by the scan."""
     reliability = float(model.capabilities[capability])
     pools: dict[int, list[tuple[TaskPlan, bool]]] = {}
     for index, tp in enumerate(context.tasks):
@@ -219,9 +220,18 @@ def _reliability_range(context: StabilityContext, model: Model, capability: str)
             )
         return scaled
 
-    def takeover(factor: float, only: TaskPlan | None = None) -> tuple[bool, tuple[TaskPlan, ...]]:
-        """(still optimal, the task plans of the best alternative when not); ``only``:
-        against that alternative alone."""
+    def takeover(factor: float, only: TaskPlan | None = None) -> Verdict:
+        """(still optimal, the task plans of the best alternative when not, the gap to
+        ``only``); ``only``: against that alternative alone, scored (at factor 1 under
+        the request's own figures)."""
+        if only is not None:
+            if factor == 1.0:
+                ok, plans, own, best = _optimal_at(context, context.evaluator, pools, {}, [], only)
+            else:
+                ok, plans, own, best = _optimal_at(
+                    context, scaled_at(factor), pools, {}, moved, only
+                )
+            return Verdict(ok, plans, gap(own, best))
         scaled = scaled_at(factor)
         down = factor < 1.0
         if down not in floors:  # each direction's floors, once: at its far end
@@ -235,7 +245,8 @@ def _reliability_range(context: StabilityContext, model: Model, capability: str)
                 alt: floor if monotone or alt.operator is not Operator.AHEAD_BY_K else (0.0, 1.0)
                 for alt, floor in floors[down].items()
             }
-        return _optimal_at(context, scaled, pools, bounds, moved, only)
+        ok, plans, _, _ = _optimal_at(context, scaled, pools, bounds, moved, None)
+        return Verdict(ok, plans)
 
     high, above = scan(takeover, [1.0 + (up - 1.0) * t for t in _UP] if up > 1.0 else [])
     low, below = scan(takeover, list(_DOWN))
@@ -266,14 +277,15 @@ def _optimal_at(
     floors: dict[TaskPlan, tuple[float, float]],
     moved: Sequence[int],
     only: TaskPlan | None = None,
-) -> tuple[bool, tuple[TaskPlan, ...]]:
+) -> tuple[bool, tuple[TaskPlan, ...], float | None, float]:
     """Whether the plan is optimal under ``scaled`` among the single-task alternatives
     (each marked whether it uses the scaled figure: the others, and the plan's tasks but
     those at ``moved``, keep their outcomes), or at least as good as the alternative
-    ``only``.
+    ``only``; the task plans that take over when not, the plan's objective (None: it
+    breaks a constraint) and the best alternative's.
 
     An alternative whose ``floors`` (cost no lower, success no higher) cannot beat the best
-    objective known so far is not scored again.
+    objective known so far is not scored again (one without floors always is).
     """
     outcomes = list(context.outcomes)
     base = context.evaluator
@@ -309,7 +321,7 @@ def _optimal_at(
         for alt, again in alternatives:
             if only is not None and alt != only:
                 continue
-            if again:
+            if again and alt in floors:
                 cost, p = floors[alt]
                 rest = success / mine.success_probability if mine.success_probability > 0 else 0.0
                 bound = total - mine.expected_cost + cost
@@ -332,7 +344,7 @@ def _optimal_at(
             if value is not None and value < best:
                 best, best_plan = value, alt
     if own is None:
-        return False, (best_plan,) if best_plan is not None else ()
+        return False, (best_plan,) if best_plan is not None else (), own, best
     if best_plan is not None and best < own * (1 - _TIE):
-        return False, (best_plan,)
-    return True, ()
+        return False, (best_plan,), own, best
+    return True, (), own, best

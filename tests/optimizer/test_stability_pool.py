@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from aalps.optimizer.stability_context import StabilityContext
 from aalps.optimizer.stability_linear import _alternatives, _walked
-from aalps.optimizer.stability_reliability import _Alternatives
+from aalps.optimizer.stability_probe import Alternatives
 
 from tests.optimizer.random_requests import random_request_data, wide_request_data
 from tests.optimizer.stability_calls import stability_calls
@@ -50,7 +50,7 @@ def _check(data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
                 assert _same(getattr(fast, name), getattr(plain, name)), name
             checked += len(plain.plans)
         for model, capability in pairs:
-            table = _Alternatives(context, model, capability)
+            table = Alternatives(context, model, capability)
             entries = [
                 (index, alt, context.involves(alt, model, capability))
                 for index in range(len(context.tasks))
