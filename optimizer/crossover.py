@@ -11,15 +11,17 @@ Where it becomes cheaper: the two plans' objectives are compared on a grid of th
 up to the far point (a factor of 4 a step), each point scored numerically by an evaluator
 built there (:meth:`~aalps.cost_models.evaluation.PlanEvaluator.at`: the same figures the
 search compares, with growing model sizes and AHEAD_BY_K's growing lead), and the last sign
-change is refined: by regula falsi for the asymptotically optimal plan, and for a one-task
-challenger by gaps taken where the swapped task plan's exact figures and the plan's
-interpolated cost place the crossing (:mod:`aalps.optimizer.swap_curve`,
-:mod:`aalps.optimizer.ray_roots`: a third of the gaps). Evaluators are shared by every
-challenger of a request; a one-task challenger is scored by that task's delta on the plan's
-totals, and the task plans whose figures do not move along the ray are scored once for all
-its points (:mod:`aalps.optimizer.steady_tasks`); away from the scale point a plan is summed
-for its cost and log-success alone (:mod:`aalps.optimizer.ray_figures`), and a challenger that
-falls back to whole-plan figures is scored from the plan's with its own task plans put in.
+change is refined (:mod:`aalps.optimizer.ray_roots`): by two steps of regula falsi, then
+gaps taken at the root of a cubic through the nearest (:func:`.bracket_root`: two thirds of
+regula falsi's gaps), and for a one-task challenger of a large plan by gaps taken where the
+swapped task plan's exact figures and the plan's interpolated cost place the crossing
+(:mod:`aalps.optimizer.swap_curve`, :func:`.crossing_root`: a third of the gaps). Evaluators
+are shared by every challenger of a request; a one-task challenger is scored by that task's
+delta on the plan's totals, and the task plans whose figures do not move along the ray are
+scored once for all its points (:mod:`aalps.optimizer.steady_tasks`); away from the scale
+point a plan is summed for its cost and log-success alone
+(:mod:`aalps.optimizer.ray_figures`), and a challenger that falls back to whole-plan figures
+is scored from the plan's with its own task plans put in.
 """
 
 from __future__ import annotations
@@ -35,17 +37,16 @@ from aalps.optimizer.challengers import MARGIN, MAX_CROSSOVERS, one_task_challen
 from aalps.optimizer.exact import JointProblem, Selection
 from aalps.optimizer.ray import FAR_SCALE, objective_of
 from aalps.optimizer.ray_figures import PlanFigures, RayFigures, TaskFigures
-from aalps.optimizer.ray_roots import crossing_root
+from aalps.optimizer.ray_roots import bracket_root, crossing_root
 from aalps.optimizer.result import Crossover
 from aalps.optimizer.steady_tasks import SteadyOutcomes
 from aalps.optimizer.swap_curve import SwapCurve
 
 __all__ = ["MAX_CROSSOVERS", "ScalingPath", "approximately", "describe_plan", "find_crossovers"]
 
-#: The grid's step along the ray; the crossing is found to a relative 1e-6 within a step.
+#: The grid's step along the ray (the crossing is then found to a relative
+#: :data:`~aalps.optimizer.ray_roots.PRECISION` within a step).
 _GRID_STEP = 4.0
-_PRECISION = 1e-6
-_MAX_STEPS = 40
 #: One-task crossings of plans of this many tasks or more are refined by the swapped task
 #: plan's curve (:mod:`.swap_curve`); in smaller ones a point costs less than its steps.
 _CURVE_TASKS = 100
@@ -206,7 +207,7 @@ class ScalingPath:
             )
             if curve.single_crossing(math.log(grid[last]), math.log(grid[last + 1])):
                 return self._refined(gap, grid, gaps, last, curve)
-        return _root(gap, grid[last], grid[last + 1], gaps[last], gaps[last + 1])
+        return bracket_root(gap, grid, gaps, last)
 
     @staticmethod
     def _refined(
@@ -225,42 +226,6 @@ class ScalingPath:
             return value
 
         return crossing_root(traced, grid, gaps, last, curve.estimate)
-
-
-def _root(gap: Callable[[float], float], lo: float, hi: float, g_lo: float, g_hi: float) -> float:
-    """The least scale in ``(lo, hi]`` past which ``gap`` stays negative, to a relative
-    :data:`_PRECISION`: the Illinois variant of regula falsi on ``log s`` (the gaps of
-    smooth costs are nearly linear there), falling back to bisection when it stalls, and
-    stepping half the precision past an estimate that hugs an end of the bracket."""
-    x_lo, x_hi = math.log(lo), math.log(hi)
-    side = 0
-    for _ in range(_MAX_STEPS):
-        if x_hi - x_lo <= _PRECISION:
-            break
-        x = x_hi - g_hi * (x_hi - x_lo) / (g_hi - g_lo) if g_hi != g_lo else (x_lo + x_hi) / 2
-        # An estimate within half the precision of an end steps that far past it: the next
-        # point brackets the root to the precision, where halving took about seven more.
-        step = _PRECISION / 2
-        if not x_lo < x < x_hi:
-            x = (x_lo + x_hi) / 2
-        elif x - x_lo < step:
-            x = x_lo + step
-        elif x_hi - x < step:
-            x = x_hi - step
-        elif (x - x_lo) < 1e-3 * (x_hi - x_lo):
-            x = (x_lo + x_hi) / 2
-        g = gap(math.exp(x))
-        if g < 0:
-            x_hi, g_hi = x, g
-            if side == -1:
-                g_lo /= 2
-            side = -1
-        else:
-            x_lo, g_lo = x, g
-            if side == 1:
-                g_hi /= 2
-            side = 1
-    return math.exp(x_hi)
 
 
 def find_crossovers(

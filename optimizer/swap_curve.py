@@ -67,7 +67,8 @@ class SwapCurve:
     def single_crossing(self, x_lo: float, x_hi: float) -> bool:
         """Whether the estimated gap changes sign once only across ``[x_lo, x_hi]`` (a scan
         of :data:`_SCAN` steps): where it turns more than once, which crossing a search
-        meets depends on its steps, and the caller keeps to regula falsi's."""
+        meets depends on its steps, and the caller keeps to :func:`.bracket_root`'s (regula
+        falsi's first)."""
         try:
             nodes = self._nodes((x_lo + x_hi) / 2)
             if nodes is None:

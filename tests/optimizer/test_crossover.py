@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Callable
+
 import mpmath
 import pytest
 import sympy
@@ -104,24 +108,15 @@ def test_approximately(value: float, text: str) -> None:
     assert approximately(value) == text
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_the_root_is_the_last_sign_change_to_the_precision(seed: int) -> None:
-    """Gaps of several shapes in ``log s`` (linear, curved, flat around the root, with a
-    jump): the scale returned has a negative gap, and one precision below it a gap >= 0."""
-    import math
-    import random
-
-    from aalps.optimizer.crossover import _PRECISION, _root
-
+def _shaped_gap(seed: int) -> tuple[float, float, Callable[[float], float]]:
+    """A bracket ``(lo, hi)`` a factor of 4 wide and a gap of one of several shapes in
+    ``log s`` across it (linear, curved, flat around the root, with a jump)."""
     rng = random.Random(seed)
     lo = 4.0 ** rng.randint(0, 8)
-    hi = lo * 4
     x0 = math.log(lo) + rng.uniform(0.01, 0.99) * math.log(4)
     shape = seed % 4
-    calls = []
 
     def gap(s: float) -> float:
-        calls.append(s)
         d = x0 - math.log(s)
         if shape == 0:
             return 3.0 * d
@@ -131,10 +126,82 @@ def test_the_root_is_the_last_sign_change_to_the_precision(seed: int) -> None:
             return d**3 + 1e-2 * d
         return (0.5 if d > 0 else -0.5) + 0.1 * d
 
-    s = _root(gap, lo, hi, gap(lo), gap(hi))
+    return lo, lo * 4, gap
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_root_is_the_last_sign_change_to_the_precision(seed: int) -> None:
+    """The scale returned has a negative gap, and one precision below it a gap >= 0."""
+    from aalps.optimizer.ray_roots import PRECISION, bracket_root
+
+    lo, hi, shaped = _shaped_gap(seed)
+    calls = []
+
+    def gap(s: float) -> float:
+        calls.append(s)
+        return shaped(s)
+
+    s = bracket_root(gap, [lo, hi], [shaped(lo), shaped(hi)], 0)
     assert gap(s) < 0
-    assert gap(s * math.exp(-_PRECISION)) >= 0
-    assert len(calls) <= 45
+    assert gap(s * math.exp(-PRECISION)) >= 0
+    assert len(calls) <= 42
+
+
+def _regula_falsi(gap: Callable[[float], float], lo: float, hi: float) -> float:
+    """The crossing by the Illinois variant of regula falsi alone on ``log s``, to a
+    relative 1e-6 (as the crossover search located it before :func:`bracket_root`)."""
+    x_lo, x_hi = math.log(lo), math.log(hi)
+    g_lo, g_hi = gap(lo), gap(hi)
+    side = 0
+    for _ in range(40):
+        if x_hi - x_lo <= 1e-6:
+            break
+        x = x_hi - g_hi * (x_hi - x_lo) / (g_hi - g_lo)
+        if not x_lo < x < x_hi or x - x_lo < 1e-3 * (x_hi - x_lo):
+            x = (x_lo + x_hi) / 2
+        g = gap(math.exp(x))
+        if g < 0:
+            x_hi, g_hi = x, g
+            g_lo, side = (g_lo / 2 if side == -1 else g_lo), -1
+        else:
+            x_lo, g_lo = x, g
+            g_hi, side = (g_hi / 2 if side == 1 else g_hi), 1
+    return math.exp(x_hi)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_the_root_is_regula_falsis_crossing(seed: int) -> None:
+    """Gaps that cross zero once in the bracket, and staircases that cross it three times
+    (smooth falls, each next one rising above zero by a jump), with the grid's other gaps
+    around: the crossing :func:`bracket_root` meets is the one regula falsi alone met
+    (its opening steps pick the same part of the bracket), within the precision."""
+    from aalps.optimizer.ray_roots import PRECISION, bracket_root
+
+    rng = random.Random(seed)
+    grid = [4.0**i for i in range(10)] + [1e6]
+    last = rng.randint(0, 8)
+    lo, hi = grid[last], grid[last + 1]
+    x_lo, width = math.log(lo), math.log(4)
+    if seed % 2:
+        lo, hi, gap = _shaped_gap(seed)
+        last = round(math.log(lo, 4))
+    else:
+        ends = [0.0, *sorted(rng.uniform(0.1, 0.9) for _ in range(2)), 1.0]
+        height, bend = rng.uniform(1e-4, 2), rng.uniform(0.5, 6)
+
+        def gap(s: float) -> float:
+            t = (math.log(s) - x_lo) / width
+            if not 0 <= t <= 1:  # the grid's other points: above zero below, under above
+                return height * (1 + abs(t)) * (1 if t < 0 else -1)
+            i = max(j for j in range(3) if ends[j] <= t) if t < 1 else 2
+            u = (t - ends[i]) / (ends[i + 1] - ends[i])
+            return height * math.expm1(bend * (0.5 - u))
+
+    gaps = [gap(s) for s in grid]
+    found = bracket_root(gap, grid, gaps, last)
+    expected = _regula_falsi(gap, lo, hi)
+    assert abs(math.log(found) - math.log(expected)) <= PRECISION
+    assert gap(found) < 0 <= gap(found * math.exp(-PRECISION))
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -142,9 +209,6 @@ def test_the_refined_root_is_the_last_sign_change_to_the_precision(seed: int) ->
     """Gaps of several shapes in ``log s`` (linear, curved, flat around the root, with a
     jump, a kink, a plateau): the scale returned has a negative gap, and one precision below
     it a gap >= 0; with a model of the gap (exact, or off by a few percent) as well."""
-    import math
-    import random
-
     from aalps.optimizer.ray_roots import MAX_STEPS, PRECISION, crossing_root
 
     rng = random.Random(seed)

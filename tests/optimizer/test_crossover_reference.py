@@ -90,3 +90,22 @@ def test_crossings_are_the_references(case: str) -> None:
         first = next(p for p in request.graph.parameters if p.grows and p.expr is None)
         assert crossover.at == first.value * scale
         assert crossover.values[first.name] == first.value * scale
+
+
+@pytest.mark.parametrize(
+    "case", ["random:2", "random:12", "wide:4", "wide:10", "wide:11", "wide:13", "large:1"]
+)
+def test_crossings_are_sign_changes_to_the_precision(case: str) -> None:
+    """Each reported crossing, by a dense look with fresh evaluators: the challenger is
+    cheaper at the scale reported, and not cheaper at one of twenty points within the
+    search's precision below it (the sign change lies within that much of the scale)."""
+    from aalps.optimizer.ray_roots import PRECISION
+
+    request, result = _solved(case)
+    now = result.plan.plan
+    assert result.crossovers, "the case was chosen for its crossovers"
+    for crossover in result.crossovers:
+        later, scale = crossover.plan.plan, crossover.scale
+        assert _gap(request, later, now, scale) < 0, crossover.text
+        below = (scale * math.exp(-PRECISION * k / 20) for k in range(1, 21))
+        assert any(_gap(request, later, now, s) >= 0 for s in below), crossover.text
