@@ -125,6 +125,22 @@ def _log_of_base(b: sympy.Expr) -> sympy.Expr | None:
     return None
 
 
+def _expand_rate(r: sympy.Expr) -> sympy.Expr:
+    """``sympy.expand(r)`` for an exponential's rate (sums of constants times
+    :func:`_log_of_base` values, their differences and multiples). A rational combination
+    of logs of primes, which the rates of rational bases are (``Add`` and a rational times a
+    sum collect and distribute as they are built), is returned as it is: ``expand`` would
+    rebuild every ``log`` (a prime is no perfect power: its ``log`` expands to itself) and
+    return the same expression, in a request's first Θ analyses ~0.3 ms a rate."""
+    for t in sympy.Add.make_args(r):
+        if t.is_Rational:
+            continue
+        _, f = t.as_coeff_Mul(rational=True)
+        if not (isinstance(f, sympy.log) and f.args[0].is_Integer and sympy.isprime(f.args[0])):
+            return sympy.expand(r)
+    return r
+
+
 def _log_int(p: int) -> sympy.Expr:
     """``sympy.log(sympy.Integer(p))`` for an integer ``p > 1`` (a prime of a base)."""
     return sympy.log(sympy.Integer(p), evaluate=False)

@@ -14,6 +14,7 @@ from aalps.cost_models._cone import (
     _compact,
     _cone_generators,
     _dot,
+    _expand_rate,
     _log_of_base,
     _rational,
     _sign,
@@ -245,7 +246,7 @@ class _Dominance:
             core.append(f)
         exp_key = []
         for mono in sorted(rates):
-            r = sympy.expand(rates[mono])
+            r = _expand_rate(rates[mono])
             if r != 0:
                 exp_key.append((mono, r))
         key = _Key(
@@ -307,7 +308,7 @@ class _Dominance:
             return None
         e = sympy.Rational(q.numerator, q.denominator)
         key = _Key(
-            exp=tuple((m, sympy.expand(r * e)) for m, r in t.key.exp),
+            exp=tuple((m, _expand_rate(r * e)) for m, r in t.key.exp),
             deg=_compact(x * q for x in t.key.deg),
             logs=_compact(x * q for x in t.key.logs),
             opaque=tuple(sorted((o**e for o in t.key.opaque), key=sympy.default_sort_key)),
@@ -392,7 +393,7 @@ class _Dominance:
         delta: dict[Vec, sympy.Expr] = dict(exp_b)
         for mono, r in exp_a:
             delta[mono] = delta.get(mono, sympy.Integer(0)) - r
-        diff = [(m, sympy.expand(d)) for m, d in delta.items()]
+        diff = [(m, _expand_rate(d)) for m, d in delta.items()]
         diff = [(m, d) for m, d in diff if d != 0]
         if not diff:
             return self.all_gens

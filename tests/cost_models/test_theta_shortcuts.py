@@ -10,6 +10,9 @@
 * :meth:`aalps.cost_models._theta._Theta._product` analyses a product's atomic factors
   without building their product (the product itself when every factor is atomic): the
   same terms as analysing ``Mul(*atomic)``.
+* :func:`aalps.cost_models._cone._expand_rate` returns an exponential's rate as it is when
+  ``sympy.expand`` would give it back: the rates of rational bases, their differences and
+  their rational multiples.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import random
 from collections.abc import Sequence
 
 import sympy
-from aalps.cost_models._cone import _log_of_base
+from aalps.cost_models._cone import _expand_rate, _log_of_base
 from aalps.cost_models._dominance import _Antichain
 from aalps.cost_models._growth_terms import _is_atomic_factor, _Term
 from aalps.cost_models._theta import Signed, _Theta
@@ -44,6 +47,28 @@ def test_log_of_a_rational_base_is_the_plain_sum():
     for b in bases:
         fast, plain = _log_of_base.__wrapped__(b), _plain_log(b)
         assert fast == plain and sympy.srepr(fast) == sympy.srepr(plain), b
+
+
+def test_rates_kept_as_they_are_are_what_expand_gives():
+    rng = random.Random(5)
+    a = sympy.Symbol("a", positive=True)
+    kept = 0
+    for _ in range(300):
+        rates = []
+        for _ in range(2):
+            r = sympy.Integer(0)
+            for _ in range(rng.randint(1, 3)):
+                b = sympy.Rational(rng.randint(1, 10**4), rng.randint(1, 10**4))
+                lb = _log_of_base.__wrapped__(b) if rng.random() < 0.9 else sympy.Integer(1)
+                r += sympy.Rational(rng.randint(-9, 9), rng.randint(1, 5)) * lb
+            rates.append(r)
+        odd = rng.choice([a, sympy.Float(0.5), sympy.log(sympy.Integer(4), evaluate=False), 1])
+        power = sympy.Rational(rng.randint(-9, 9), rng.randint(1, 5))
+        for r in (*rates, rates[0] - rates[1], rates[0] * power, odd * rates[0], rates[0] + odd):
+            fast, plain = _expand_rate(r), sympy.expand(r)
+            assert fast == plain and sympy.srepr(fast) == sympy.srepr(plain), r
+            kept += fast is r
+    assert kept > 900  # the shortcut is taken for the rational rates
 
 
 def _one_list_maximal(theta: _Theta, terms: Sequence[_Term]) -> list[_Term]:
