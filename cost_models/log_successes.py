@@ -4,12 +4,14 @@ Far along the scale ray a task plan's success can fall below the smallest float 
 with ``b`` in the millions): the float run gives 0.0 and the log used to come from an
 mpmath run of the whole schedule (tens of microseconds, thousands of plans per large
 request). For the operators whose success is a product of powers of their roles'
-reliabilities (:data:`LOG_OPERATORS`), the same formula runs here on
+reliabilities (``_PRODUCT_OPERATORS``), the same formula runs here on
 :class:`LogProbability` numbers instead: each role's reliability is handed to the
 operator as its log, a product adds logs and a power multiplies one. Every term of such
 a log is a log of a probability (not positive), so the sums have no cancellation and the
 log comes out within a few units in the last place of the exact one, as the mpmath run's
 does (``tests/cost_models/test_log_successes.py`` checks both against mpmath at 50 digits).
+AHEAD_BY_K's success, its step success ``1/(1+odds)`` to the steps, has its log in closed
+form, ``−steps·log1p(odds)`` (:func:`_ahead_by_k_log`).
 
 Anything else the formula asks of a number (a sum, a comparison; of a reliability below
 the normal floats, a majority of votes whose later terms count, a correlated vote, an
@@ -27,6 +29,7 @@ from typing import Any
 from aalps.cost_models.arithmetic import Arithmetic, Value
 from aalps.cost_models.domain import Operator
 from aalps.cost_models.operators import OperatorSpec, TaskShape
+from aalps.cost_models.operators.voting import numeric_lead
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import RoleReliability
 
@@ -38,7 +41,7 @@ __all__ = ["LOG_OPERATORS", "LOG_SUCCESS", "LogProbability", "float_log_success"
 #: (``1 - failure`` of a code router, whether an iteration cap is reached): the formulas
 #: :class:`LogProbability` runs exactly. (The retries multiply by the acceptance to the
 #: block count in floats, CASCADE and AHEAD_BY_K take sums.)
-LOG_OPERATORS = frozenset(
+_PRODUCT_OPERATORS = frozenset(
     {
         Operator.DIRECT,
         Operator.MAP,
@@ -49,6 +52,9 @@ LOG_OPERATORS = frozenset(
         Operator.SCAN_AND_FIX,
     }
 )
+#: The operators whose underflowed success's log :func:`float_log_success` works out:
+#: the products above, and AHEAD_BY_K's power of its step success (:func:`_ahead_by_k_log`).
+LOG_OPERATORS = _PRODUCT_OPERATORS | {Operator.AHEAD_BY_K}
 
 #: A float arithmetic that asks for the success alone (the operators skip their call
 #: groups, as for :data:`~aalps.cost_models.arithmetic.BIG_SUCCESS`).
@@ -184,10 +190,13 @@ def float_log_success(
     if spec.operator not in LOG_OPERATORS or type(reliability) is not RoleReliability:
         return None
     try:
-        success = spec.schedule(shape, LogReliability(reliability), params, LOG_SUCCESS).success
-        if type(success) is not LogProbability:
-            return None  # no reliability in it (a tool's): not an underflow of ours
-        log = success.log
+        if spec.operator is Operator.AHEAD_BY_K:
+            log = _ahead_by_k_log(shape, reliability, params["ahead"])
+        else:
+            success = spec.schedule(shape, LogReliability(reliability), params, LOG_SUCCESS).success
+            if type(success) is not LogProbability:
+                return None  # no reliability in it (a tool's): not an underflow of ours
+            log = success.log
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             acceptance = shape.acceptance
@@ -195,3 +204,33 @@ def float_log_success(
     except Unsupported:
         return None
     return None if log != log else log
+
+
+def _ahead_by_k_log(shape: TaskShape, reliability: RoleReliability, ahead: int) -> float:
+    """The log of AHEAD_BY_K's chain success ``(1/(1+odds))^steps`` on floats, with
+    ``odds = ((1−p)/p)^lead`` (:func:`~aalps.cost_models.stochastic.ahead_by_k_step_success`
+    at the schedule's lead, :func:`~aalps.cost_models.operators.voting.numeric_lead`):
+    ``−steps·log1p(odds)``, a sum of no cancellation (the mpmath run rounds the step success
+    near 1 before its log, which loses the digits of a small ``odds``). Independent samples
+    of a worker reliability of full precision only (a correlated one takes Beta
+    expectations).
+
+    For ``p ≥ 1/2`` the odds (at most 1) are the float power of ``(1−p)/p`` (``1−p`` exact);
+    for ``p < 1/2`` they can pass the floats' top, and their log is ``lead·log1p((1−2p)/p)``
+    (``1−2p`` rounded once, never cancelling), then ``log1p(odds)`` is that log plus
+    ``log1p(1/odds)``: a few units in the last place however near 1 the ratio is."""
+    if reliability.correlation("worker") > 0.0:
+        raise Unsupported("correlated samples")
+    p = reliability("worker", shape.prompt + shape.step_tokens)
+    if not _FULL_PRECISION <= p < 1.0:
+        raise Unsupported("a worker reliability below the normal floats (or sure)")
+    lead = numeric_lead(p, ahead, shape)
+    if p >= 0.5:
+        odds = ((1.0 - p) / p) ** lead
+        if odds < _FULL_PRECISION:
+            raise Unsupported("odds below the normal floats")
+        step_failure = math.log1p(odds)
+    else:
+        log_odds = lead * math.log1p((1.0 - 2.0 * p) / p)
+        step_failure = log_odds + math.log1p(math.exp(-log_odds))
+    return -float(shape.step_count) * step_failure
