@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Operator
 from aalps.cost_models.operators import OperatorSpec, TaskShape
+from aalps.cost_models.operators.base import chain_decisions
 from aalps.cost_models.operators.voting import numeric_lead
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import RoleReliability
@@ -53,8 +54,13 @@ _PRODUCT_OPERATORS = frozenset(
     }
 )
 #: The operators whose underflowed success's log :func:`float_log_success` works out:
-#: the products above, and AHEAD_BY_K's power of its step success (:func:`_ahead_by_k_log`).
-LOG_OPERATORS = _PRODUCT_OPERATORS | {Operator.AHEAD_BY_K}
+#: the products above, AHEAD_BY_K's power of its step success (:func:`_ahead_by_k_log`) and
+#: the retries' verified successes without a cap (:func:`_retry_log`).
+LOG_OPERATORS = _PRODUCT_OPERATORS | {
+    Operator.AHEAD_BY_K,
+    Operator.GLOBAL_RETRY,
+    Operator.LOCAL_RETRY,
+}
 
 #: A float arithmetic that asks for the success alone (the operators skip their call
 #: groups, as for :data:`~aalps.cost_models.arithmetic.BIG_SUCCESS`).
@@ -192,6 +198,8 @@ def float_log_success(
     try:
         if spec.operator is Operator.AHEAD_BY_K:
             log = _ahead_by_k_log(shape, reliability, params["ahead"])
+        elif spec.operator is Operator.GLOBAL_RETRY or spec.operator is Operator.LOCAL_RETRY:
+            log = _retry_log(spec.operator is Operator.GLOBAL_RETRY, shape, reliability)
         else:
             success = spec.schedule(shape, LogReliability(reliability), params, LOG_SUCCESS).success
             if type(success) is not LogProbability:
@@ -234,3 +242,55 @@ def _ahead_by_k_log(shape: TaskShape, reliability: RoleReliability, ahead: int) 
         log_odds = lead * math.log1p((1.0 - 2.0 * p) / p)
         step_failure = log_odds + math.log1p(math.exp(-log_odds))
     return -float(shape.step_count) * step_failure
+
+
+def _retry_log(whole: bool, shape: TaskShape, reliability: RoleReliability) -> float:
+    """The log of a retry's success (GLOBAL_RETRY's when ``whole``, else LOCAL_RETRY's)
+    with an LLM verifier and no cap: the accepted attempts' rightness ``r·v/a`` to the
+    units, ``a = r·v + (1−r)(1−v)`` (:func:`~aalps.cost_models.operators.retry._groups`,
+    ``r`` an attempt's rightness, ``v`` the verifier's reliability), the operator's inputs
+    read as its schedule reads them.
+
+    A rightness of full precision: ``r·v/a`` by the same float operations as the mpmath
+    run's (each rounded once to 53 bits in both), its log times the units (the sum of its
+    factors' logs when the float share is below the normal floats). A smaller one
+    (an acceptance to millions of blocks): ``a`` is ``1−v`` rounded, as in the mpmath run,
+    once ``r·v/(1−v) < 2^-60``, and the log is ``log r + log v − log(1−v)``. Without a
+    verifier the success is 1 or a capped acceptance's power (not done here: mpmath's)."""
+    if not shape.llm_verifier or shape.max_attempts:
+        raise Unsupported("no verifier, or a cap")
+    if whole:
+        units: Value = 1
+        if shape.block_count != 0:
+            count = shape.block_count
+            tokens_in = shape.prompt + count * shape.block_size
+            tokens_out = count * shape.block_output
+        else:
+            count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
+        decisions = chain_decisions(shape, 1)
+    else:
+        units = count = shape.block_count
+        tokens_in, tokens_out = shape.prompt + shape.block_size, shape.block_output
+        decisions = chain_decisions(shape, units)
+    acceptance = shape.acceptance
+    check = reliability("verifier", shape.prompt + tokens_out)
+    if not _FULL_PRECISION <= check < 1.0:
+        raise Unsupported("a verifier below the normal floats (or sure)")
+    right = reliability("worker", tokens_in, decisions) * power(acceptance, count if whole else 1)
+    if right >= _FULL_PRECISION:
+        accept = right * check + (1 - right) * (1 - check)
+        share = right * check / accept
+        # A share below the normal floats (not so in mpmath): its log from its factors'.
+        if share >= _FULL_PRECISION:
+            log_step = math.log(share)
+        else:
+            log_step = math.log(right) + math.log(check) - math.log(accept)
+    else:
+        log_right = LogReliability(reliability)("worker", tokens_in, decisions).log + (
+            count if whole else 1
+        ) * (math.log(acceptance) if acceptance > 0 else -math.inf)
+        log_share = log_right + math.log(check) - math.log(1.0 - check)
+        if not log_share < _NEGLIGIBLE:
+            raise Unsupported("an accepted share the right attempts count in")
+        log_step = log_share
+    return float(units) * log_step
