@@ -11,7 +11,9 @@ a log is a log of a probability (not positive), so the sums have no cancellation
 log comes out within a few units in the last place of the exact one, as the mpmath run's
 does (``tests/cost_models/test_log_successes.py`` checks both against mpmath at 50 digits).
 AHEAD_BY_K's success, its step success ``1/(1+odds)`` to the steps, has its log in closed
-form, ``−steps·log1p(odds)`` (:func:`_ahead_by_k_log`).
+form, ``−steps·log1p(odds)`` (:func:`_ahead_by_k_log`); a verified retry's without a cap,
+its accepted attempts' rightness to the units, as the sum of its factors' logs or the float
+share's log times the units (:func:`_retry_log`).
 
 Anything else the formula asks of a number (a sum, a comparison; of a reliability below
 the normal floats, a majority of votes whose later terms count, a correlated vote, an
@@ -269,14 +271,14 @@ def _retry_log(whole: bool, shape: TaskShape, reliability: RoleReliability) -> f
             count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
         decisions = chain_decisions(shape, 1)
     else:
-        units = count = shape.block_count
+        units, count = shape.block_count, 1  # the acceptance of one block per unit
         tokens_in, tokens_out = shape.prompt + shape.block_size, shape.block_output
         decisions = chain_decisions(shape, units)
     acceptance = shape.acceptance
     check = reliability("verifier", shape.prompt + tokens_out)
     if not _FULL_PRECISION <= check < 1.0:
         raise Unsupported("a verifier below the normal floats (or sure)")
-    right = reliability("worker", tokens_in, decisions) * power(acceptance, count if whole else 1)
+    right = reliability("worker", tokens_in, decisions) * power(acceptance, count)
     if right >= _FULL_PRECISION:
         accept = right * check + (1 - right) * (1 - check)
         share = right * check / accept
@@ -286,9 +288,9 @@ def _retry_log(whole: bool, shape: TaskShape, reliability: RoleReliability) -> f
         else:
             log_step = math.log(right) + math.log(check) - math.log(accept)
     else:
-        log_right = LogReliability(reliability)("worker", tokens_in, decisions).log + (
-            count if whole else 1
-        ) * (math.log(acceptance) if acceptance > 0 else -math.inf)
+        log_right = LogReliability(reliability)("worker", tokens_in, decisions).log + count * (
+            math.log(acceptance) if acceptance > 0 else -math.inf
+        )
         log_share = log_right + math.log(check) - math.log(1.0 - check)
         if not log_share < _NEGLIGIBLE:
             raise Unsupported("an accepted share the right attempts count in")
