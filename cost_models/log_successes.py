@@ -4,12 +4,16 @@ Far along the scale ray a task plan's success can fall below the smallest float 
 with ``b`` in the millions): the float run gives 0.0 and the log used to come from an
 mpmath run of the whole schedule (tens of microseconds, thousands of plans per large
 request). For the operators whose success is a product of powers of their roles'
-reliabilities (:data:`LOG_OPERATORS`), the same formula runs here on
+reliabilities (``_PRODUCT_OPERATORS``), the same formula runs here on
 :class:`LogProbability` numbers instead: each role's reliability is handed to the
 operator as its log, a product adds logs and a power multiplies one. Every term of such
 a log is a log of a probability (not positive), so the sums have no cancellation and the
 log comes out within a few units in the last place of the exact one, as the mpmath run's
 does (``tests/cost_models/test_log_successes.py`` checks both against mpmath at 50 digits).
+AHEAD_BY_K's success, its step success ``1/(1+odds)`` to the steps, has its log in closed
+form, ``−steps·log1p(odds)`` (:func:`_ahead_by_k_log`); a verified retry's without a cap,
+its accepted attempts' rightness to the units, as the sum of its factors' logs or the float
+share's log times the units (:func:`_retry_log`).
 
 Anything else the formula asks of a number (a sum, a comparison; of a reliability below
 the normal floats, a majority of votes whose later terms count, a correlated vote, an
@@ -24,9 +28,11 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from aalps.cost_models.arithmetic import Arithmetic, Value
+from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Operator
 from aalps.cost_models.operators import OperatorSpec, TaskShape
+from aalps.cost_models.operators.base import chain_decisions
+from aalps.cost_models.operators.voting import numeric_lead
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import RoleReliability
 
@@ -38,7 +44,7 @@ __all__ = ["LOG_OPERATORS", "LOG_SUCCESS", "LogProbability", "float_log_success"
 #: (``1 - failure`` of a code router, whether an iteration cap is reached): the formulas
 #: :class:`LogProbability` runs exactly. (The retries multiply by the acceptance to the
 #: block count in floats, CASCADE and AHEAD_BY_K take sums.)
-LOG_OPERATORS = frozenset(
+_PRODUCT_OPERATORS = frozenset(
     {
         Operator.DIRECT,
         Operator.MAP,
@@ -49,6 +55,14 @@ LOG_OPERATORS = frozenset(
         Operator.SCAN_AND_FIX,
     }
 )
+#: The operators whose underflowed success's log :func:`float_log_success` works out:
+#: the products above, AHEAD_BY_K's power of its step success (:func:`_ahead_by_k_log`) and
+#: the retries' verified successes without a cap (:func:`_retry_log`).
+LOG_OPERATORS = _PRODUCT_OPERATORS | {
+    Operator.AHEAD_BY_K,
+    Operator.GLOBAL_RETRY,
+    Operator.LOCAL_RETRY,
+}
 
 #: A float arithmetic that asks for the success alone (the operators skip their call
 #: groups, as for :data:`~aalps.cost_models.arithmetic.BIG_SUCCESS`).
@@ -184,10 +198,15 @@ def float_log_success(
     if spec.operator not in LOG_OPERATORS or type(reliability) is not RoleReliability:
         return None
     try:
-        success = spec.schedule(shape, LogReliability(reliability), params, LOG_SUCCESS).success
-        if type(success) is not LogProbability:
-            return None  # no reliability in it (a tool's): not an underflow of ours
-        log = success.log
+        if spec.operator is Operator.AHEAD_BY_K:
+            log = _ahead_by_k_log(shape, reliability, params["ahead"])
+        elif spec.operator is Operator.GLOBAL_RETRY or spec.operator is Operator.LOCAL_RETRY:
+            log = _retry_log(spec.operator is Operator.GLOBAL_RETRY, shape, reliability)
+        else:
+            success = spec.schedule(shape, LogReliability(reliability), params, LOG_SUCCESS).success
+            if type(success) is not LogProbability:
+                return None  # no reliability in it (a tool's): not an underflow of ours
+            log = success.log
         if unverified:
             units = shape.block_count if shape.block_count != 0 else 1
             acceptance = shape.acceptance
@@ -195,3 +214,85 @@ def float_log_success(
     except Unsupported:
         return None
     return None if log != log else log
+
+
+def _ahead_by_k_log(shape: TaskShape, reliability: RoleReliability, ahead: int) -> float:
+    """The log of AHEAD_BY_K's chain success ``(1/(1+odds))^steps`` on floats, with
+    ``odds = ((1−p)/p)^lead`` (:func:`~aalps.cost_models.stochastic.ahead_by_k_step_success`
+    at the schedule's lead, :func:`~aalps.cost_models.operators.voting.numeric_lead`):
+    ``−steps·log1p(odds)``, a sum of no cancellation (the mpmath run rounds the step success
+    near 1 before its log, which loses the digits of a small ``odds``). Independent samples
+    of a worker reliability of full precision only (a correlated one takes Beta
+    expectations).
+
+    For ``p ≥ 1/2`` the odds (at most 1) are the float power of ``(1−p)/p`` (``1−p`` exact);
+    for ``p < 1/2`` they can pass the floats' top, and their log is ``lead·log1p((1−2p)/p)``
+    (``1−2p`` rounded once, never cancelling), then ``log1p(odds)`` is that log plus
+    ``log1p(1/odds)``: a few units in the last place however near 1 the ratio is."""
+    if reliability.correlation("worker") > 0.0:
+        raise Unsupported("correlated samples")
+    p = reliability("worker", shape.prompt + shape.step_tokens)
+    if not _FULL_PRECISION <= p < 1.0:
+        raise Unsupported("a worker reliability below the normal floats (or sure)")
+    lead = numeric_lead(p, ahead, shape)
+    if p >= 0.5:
+        odds = ((1.0 - p) / p) ** lead
+        if odds < _FULL_PRECISION:
+            raise Unsupported("odds below the normal floats")
+        step_failure = math.log1p(odds)
+    else:
+        log_odds = lead * math.log1p((1.0 - 2.0 * p) / p)
+        step_failure = log_odds + math.log1p(math.exp(-log_odds))
+    return -float(shape.step_count) * step_failure
+
+
+def _retry_log(whole: bool, shape: TaskShape, reliability: RoleReliability) -> float:
+    """The log of a retry's success (GLOBAL_RETRY's when ``whole``, else LOCAL_RETRY's)
+    with an LLM verifier and no cap: the accepted attempts' rightness ``r·v/a`` to the
+    units, ``a = r·v + (1−r)(1−v)`` (:func:`~aalps.cost_models.operators.retry._groups`,
+    ``r`` an attempt's rightness, ``v`` the verifier's reliability), the operator's inputs
+    read as its schedule reads them.
+
+    A rightness of full precision: ``r·v/a`` by the same float operations as the mpmath
+    run's (each rounded once to 53 bits in both), its log times the units (the sum of its
+    factors' logs when the float share is below the normal floats). A smaller one
+    (an acceptance to millions of blocks): ``a`` is ``1−v`` rounded, as in the mpmath run,
+    once ``r·v/(1−v) < 2^-60``, and the log is ``log r + log v − log(1−v)``. Without a
+    verifier the success is 1 or a capped acceptance's power (not done here: mpmath's)."""
+    if not shape.llm_verifier or shape.max_attempts:
+        raise Unsupported("no verifier, or a cap")
+    if whole:
+        units: Value = 1
+        if shape.block_count != 0:
+            count = shape.block_count
+            tokens_in = shape.prompt + count * shape.block_size
+            tokens_out = count * shape.block_output
+        else:
+            count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
+        decisions = chain_decisions(shape, 1)
+    else:
+        units, count = shape.block_count, 1  # the acceptance of one block per unit
+        tokens_in, tokens_out = shape.prompt + shape.block_size, shape.block_output
+        decisions = chain_decisions(shape, units)
+    acceptance = shape.acceptance
+    check = reliability("verifier", shape.prompt + tokens_out)
+    if not _FULL_PRECISION <= check < 1.0:
+        raise Unsupported("a verifier below the normal floats (or sure)")
+    right = reliability("worker", tokens_in, decisions) * power(acceptance, count)
+    if right >= _FULL_PRECISION:
+        accept = right * check + (1 - right) * (1 - check)
+        share = right * check / accept
+        # A share below the normal floats (not so in mpmath): its log from its factors'.
+        if share >= _FULL_PRECISION:
+            log_step = math.log(share)
+        else:
+            log_step = math.log(right) + math.log(check) - math.log(accept)
+    else:
+        log_right = LogReliability(reliability)("worker", tokens_in, decisions).log + count * (
+            math.log(acceptance) if acceptance > 0 else -math.inf
+        )
+        log_share = log_right + math.log(check) - math.log(1.0 - check)
+        if not log_share < _NEGLIGIBLE:
+            raise Unsupported("an accepted share the right attempts count in")
+        log_step = log_share
+    return float(units) * log_step

@@ -38,7 +38,7 @@ from aalps.cost_models.stochastic import (
     lead_choices,
 )
 
-__all__ = ["MAX_LEAD", "AheadByK", "lead_choices"]
+__all__ = ["MAX_LEAD", "AheadByK", "lead_choices", "numeric_lead"]
 
 
 def _correlated(
@@ -74,6 +74,16 @@ def _correlated(
     else:
         samples = ratio * ahead_by_k_expected_samples(p, ahead)
     return samples, arithmetic.number(fig.success), 0
+
+
+def numeric_lead(p: float, ahead: int, shape: TaskShape) -> int:
+    """The lead a numeric run takes on ``shape`` when it is ``ahead`` at the scale point and
+    the worker's samples are independent and right with ``p``
+    (:func:`~aalps.cost_models.stochastic.lead_at_scale`; ``ahead`` without a reference)."""
+    reference = shape.step_reference
+    if not reference:
+        return ahead
+    return lead_at_scale(p, ahead, float(shape.step_count), float(reference))
 
 
 def _lead_grows(p: Value) -> bool:
@@ -125,9 +135,7 @@ class AheadByK(OperatorSpec):
             samples = lead / (p - q) * (1 - odds) / (1 + odds)
             step_success = 1 / (1 + odds) if arithmetic.success else UNWORKED
         else:
-            lead = ahead
-            if not arithmetic.symbolic and reference:
-                lead = lead_at_scale(float(p), ahead, float(steps), float(reference))
+            lead = ahead if arithmetic.symbolic else numeric_lead(float(p), ahead, shape)
             step_success = ahead_by_k_step_success(p, lead) if arithmetic.success else UNWORKED
             if not arithmetic.groups:  # the success alone: no samples (mpmath's slowest part)
                 return Schedule((), power(step_success, steps))
