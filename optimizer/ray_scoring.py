@@ -20,8 +20,10 @@ its order: the same floats. Whatever is not that plain path goes to the evaluato
 then decides as it always did: an operator that rates its stages or stops at a random stage
 (CASCADE), a request with a parallelism limit, a retry tail whose attempt count is not a
 finite number (the evaluator's pass raises there and falls back to mpmath), a figure that
-is not a float, not finite or zero, any exception. A twin task (:mod:`.task_twins`) is
-scored as its twin's plan, as the evaluator does.
+is not a float, not finite or zero (but a success that underflowed far along the ray: its
+log on logs, as the evaluator works it out, :mod:`~aalps.cost_models.log_successes`), any
+exception. A twin task (:mod:`.task_twins`) is scored as its twin's plan, as the evaluator
+does.
 
 At a point, task plans whose figures read the same share one scoring, by the rule
 :mod:`aalps.optimizer.operator_twins` shares the search's: the same operator, roles'
@@ -47,6 +49,7 @@ from typing import Any
 from aalps.cost_models.arithmetic import FLOAT
 from aalps.cost_models.domain import TaskPlan
 from aalps.cost_models.evaluation import PlanEvaluator
+from aalps.cost_models.log_successes import float_log_success
 from aalps.cost_models.operators import OperatorSpec, TaskShape
 from aalps.cost_models.outcomes import TaskOutcome
 from aalps.cost_models.role_calls import RoleCalls, member_models
@@ -383,9 +386,24 @@ class RayScorer:
                     spent = spent + coster(g, request, m.pricing, m.votes, FLOAT, prompt)
             cost = cost + spent
         if type(success) is float:
-            if not success > 0.0:
-                return None  # underflowed (its log from mpmath), or nan: the evaluator's
-            log_success = math.log(success)
+            if success > 0.0:
+                log_success = math.log(success)
+            elif success == 0.0 and type(cost) is float and 0.0 < cost < math.inf:
+                # Underflowed far along the ray: its log on logs, as numeric_outcome works
+                # it out (None, or -inf: the operator's formula does not run on logs, the
+                # evaluator's mpmath run decides).
+                found = float_log_success(
+                    prepared.spec,
+                    shape,
+                    prepared.reliability,
+                    prepared.arguments,
+                    prepared.unverified,
+                )
+                if found is None or found == -math.inf:
+                    return None
+                log_success = found
+            else:
+                return None  # nan: the evaluator's
         elif type(success) is int and success == 1:
             log_success = 0.0  # certain (the evaluator's ``log_of`` gives the same)
         else:

@@ -169,3 +169,30 @@ def test_a_plans_list_scores_as_task_plan_by_task_plan() -> None:
         assert lean > 0
         assert whole > 0  # some the evaluator's (known before, or an mpmath pass)
         assert kept._lists  # the list was kept after the first point
+
+
+def test_underflowed_successes_are_scored_on_logs_as_the_evaluator_does() -> None:
+    """Far along the ray a success underflows to 0.0: the scorer works its log out on logs
+    (:func:`~aalps.cost_models.log_successes.float_log_success`) instead of handing the task
+    plan to the evaluator, and gets the evaluator's very floats."""
+    request = load_request(wide_request_data(1, 50, 20))
+    evaluator = PlanEvaluator(request)
+    spaces = build_spaces(evaluator, Metrics.of(request, far=False), far=None)
+    assert spaces is not None
+    task_plans = [c.plan for space in spaces for c in space.candidates]
+    scorer = RayScorer(evaluator)
+    underflowed = 0
+    for scale in (65536.0, 1e6, 3e9):
+        point, fresh = evaluator.at(scale), PlanEvaluator(request, scale=scale)
+        for tp in task_plans:
+            want = fresh.task_outcome(tp)
+            got = scorer.figures(point, tp)
+            assert (got.expected_cost, got.log_cost, got.log_success) == (
+                want.expected_cost,
+                want.log_cost,
+                want.log_success,
+            ), (scale, tp)
+            if want.success_probability == 0.0 and isinstance(got, RayTask):
+                assert math.isfinite(got.log_success)
+                underflowed += 1
+    assert underflowed > 0  # the lean path, not the evaluator's, took underflowed ones
