@@ -6,7 +6,9 @@ alternative scored again under the doubled figure when it uses the model. Most o
 scorings cannot matter: a task plan's cost is ``C0 + f·C1`` with ``C0, C1 ≥ 0`` in the
 factor ``f`` (prices and sizes multiply token counts; nothing else reads them), so its cost
 at 2 lies between its cost at 1 and twice that, and the crossing — a Möbius function of
-that cost, monotone away from its pole — lies between its values at those two ends. An
+that cost, monotone away from its pole — lies between its values at those two ends (or,
+with the pole between them, beyond its value at the one end where it may set ``high`` and
+before its value at the other where it may set ``low``: :func:`_bounds`). An
 alternative whose crossing cannot come as near to 1 as the nearest one found (with a
 relative margin of :data:`_MARGIN`, far above the floats' rounding) is not scored again;
 the others are, nearest-bounded first, and the ends are then replayed in the alternatives'
