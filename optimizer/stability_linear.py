@@ -6,7 +6,9 @@ alternative scored again under the doubled figure when it uses the model. Most o
 scorings cannot matter: a task plan's cost is ``C0 + f·C1`` with ``C0, C1 ≥ 0`` in the
 factor ``f`` (prices and sizes multiply token counts; nothing else reads them), so its cost
 at 2 lies between its cost at 1 and twice that, and the crossing — a Möbius function of
-that cost, monotone away from its pole — lies between its values at those two ends. An
+that cost, monotone away from its pole — lies between its values at those two ends (or,
+with the pole between them, beyond its value at the one end where it may set ``high`` and
+before its value at the other where it may set ``low``: :func:`_bounds`). An
 alternative whose crossing cannot come as near to 1 as the nearest one found (with a
 relative margin of :data:`_MARGIN`, far above the floats' rounding) is not scored again;
 the others are, nearest-bounded first, and the ends are then replayed in the alternatives'
@@ -63,8 +65,8 @@ def line_through(cost1: float, cost2: float, success: float, ratio: bool) -> Lin
     return Line(a, b, a, b)
 
 
-#: The ends an alternative may set, coded in arrays.
-_NONE, _HIGH, _LOW = 0, 1, 2
+#: The ends an alternative may set, coded in arrays (:data:`_BOTH`: either, in bounds).
+_NONE, _HIGH, _LOW, _BOTH = 0, 1, 2, 3
 
 
 @dataclass
@@ -289,19 +291,25 @@ def linear_range(context: StabilityContext, model: Model, field: str) -> Stabili
     side[falls], factor[falls] = _LOW, np.minimum(cross[falls], 1.0)
     _nearest(nearest, side, factor)
     # Those that do: bounds on the end each may set (or none: settled now).
-    kind, reach = _bounds(chosen, found, context.ratio)
+    # (One whose line may turn parallel to the plan's in between has a bound on each end.)
+    kind, reach, reach_low = _bounds(chosen, found, context.ratio)
     for j in np.flatnonzero(found.again & (kind == _NONE)).tolist():
         settle(j)
-    rising = np.flatnonzero(kind == _HIGH)
+    settled = np.zeros(count, dtype=bool)
+    rising = np.flatnonzero((kind == _HIGH) | (kind == _BOTH))
     for j in rising[np.argsort(reach[rising], kind="stable")].tolist():
         if reach[j] > nearest["high"]:
             break
         settle(j)
-    falling = np.flatnonzero(kind == _LOW)[::-1]  # greatest first, then the later
-    for j in falling[np.argsort(-reach[falling], kind="stable")].tolist():
-        if reach[j] < max(nearest["low"], 0.0):
+        settled[j] = True
+    falling = np.flatnonzero((kind == _LOW) | (kind == _BOTH))[
+        ::-1
+    ]  # greatest first, then the later
+    for j in falling[np.argsort(-reach_low[falling], kind="stable")].tolist():
+        if reach_low[j] < max(nearest["low"], 0.0):
             break
-        settle(j)
+        if not settled[j]:
+            settle(j)
     # The first alternative (in the walk's order) to reach the nearest end names it.
     below: tuple[TaskPlan, ...] = ()
     above: tuple[TaskPlan, ...] = ()
@@ -369,10 +377,24 @@ def _nearest(nearest: dict[str, float], side: np.ndarray, factor: np.ndarray) ->
             nearest["low"] = float(lows.max())
 
 
-def _bounds(chosen: Line, found: _Alternatives, ratio: bool) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(
+    chosen: Line, found: _Alternatives, ratio: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per alternative that uses the model: the end it may set and a bound on its factor
     there (least for ``high``, greatest for ``low``), from its cost at 2 lying in
-    ``[own, 2·own]``; :data:`_NONE` when that is not sure (then it is scored again)."""
+    ``[own, 2·own]``; :data:`_NONE` when that is not sure (then it is scored again).
+    Returned as (kind, the ``high`` bound or the one bound, the ``low`` bound of
+    :data:`_BOTH`).
+
+    An alternative whose slope against the plan's turns from negative to positive within
+    those costs (a pole between them) may set either end: :data:`_BOTH` with a bound on
+    each when it is worse than the plan at 1 by ``g > 0``. Then ``d = slope - g`` (``d``:
+    the plan's ``alpha`` less the alternative's; both grow with the cost at 2 alike) and
+    the crossing ``d / slope = 1 - g / slope`` is at least ``1 + g / |slope0|`` where the
+    slope is negative and at most ``1 - g / slope1`` where positive (the slopes at the
+    ends); their floats, each off by at most ``E`` (:data:`_ROUNDING`, inflated four
+    times), move these by less than ``3E`` in ``g`` and ``2E`` in the slopes.
+    """
     own = found.own
     with np.errstate(all="ignore"):
         sure = found.again & np.isfinite(own) & (own >= 0)
@@ -382,12 +404,22 @@ def _bounds(chosen: Line, found: _Alternatives, ratio: bool) -> tuple[np.ndarray
         some1, slope1, cross1, _, _, alpha1, beta1 = _crossings(
             chosen, found.cost1, found.rest2 + 2 * own * (1 + 1e-9), found.success, ratio
         )
-        sure &= some0 & some1 & np.isfinite(cross0) & np.isfinite(cross1)
         # Far above the rounding of the lines' figures (a few ulps of the largest).
         largest = np.maximum(abs(chosen.alpha), abs(chosen.beta))
         for x in (alpha0, beta0, alpha1, beta1):
             largest = np.maximum(largest, np.abs(x))
         error = _ROUNDING * largest
+        finite = np.isfinite(alpha0) & np.isfinite(beta0) & np.isfinite(alpha1)
+        pole = sure & finite & np.isfinite(beta1) & (slope0 < 0) & (slope1 > 0)
+        worse = (found.cost1 / found.success if ratio else found.cost1) - (
+            chosen.alpha + chosen.beta
+        )
+        gap = worse - 12 * error
+        pole &= gap > 0
+        above = 1 + gap / (np.abs(slope0) + 8 * error) * (1 - _MARGIN)
+        below = 1 - gap / (slope1 + 8 * error) * (1 - _MARGIN)
+        pole &= np.isfinite(above) & np.isfinite(below)
+        sure &= some0 & some1 & np.isfinite(cross0) & np.isfinite(cross1)
         steep = np.minimum(np.abs(slope0), np.abs(slope1))
         # The slope may change sign between the ends (a pole): not sure.
         sure &= (steep > 1e3 * error) & ((slope0 < 0) == (slope1 < 0))
@@ -397,4 +429,6 @@ def _bounds(chosen: Line, found: _Alternatives, ratio: bool) -> tuple[np.ndarray
         high = np.maximum(np.minimum(cross0, cross1) - slack, 1.0)
         low = np.minimum(np.maximum(cross0, cross1) + slack, 1.0)
     kind = np.where(sure, np.where(slope0 < 0, _HIGH, _LOW), _NONE).astype(np.int8)
-    return kind, np.where(slope0 < 0, high, low)
+    kind[pole & ~sure] = _BOTH
+    first = np.where(kind == _BOTH, above, np.where(slope0 < 0, high, low))
+    return kind, first, np.where(kind == _BOTH, below, low)
