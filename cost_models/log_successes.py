@@ -32,6 +32,7 @@ from aalps.cost_models.arithmetic import Arithmetic, Value, power
 from aalps.cost_models.domain import Operator
 from aalps.cost_models.operators import OperatorSpec, TaskShape
 from aalps.cost_models.operators.base import chain_decisions
+from aalps.cost_models.operators.retry import whole_call
 from aalps.cost_models.operators.voting import numeric_lead
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import RoleReliability
@@ -263,12 +264,7 @@ def _retry_log(whole: bool, shape: TaskShape, reliability: RoleReliability) -> f
         raise Unsupported("no verifier, or a cap")
     if whole:
         units: Value = 1
-        if shape.block_count != 0:
-            count = shape.block_count
-            tokens_in = shape.prompt + count * shape.block_size
-            tokens_out = count * shape.block_output
-        else:
-            count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
+        count, tokens_in, tokens_out = whole_call(shape)
         decisions = chain_decisions(shape, 1)
     else:
         units, count = shape.block_count, 1  # the acceptance of one block per unit

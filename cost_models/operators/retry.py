@@ -40,6 +40,7 @@ __all__ = [
     "capped_attempts",
     "capped_reached",
     "verified_acceptance",
+    "whole_call",
 ]
 
 
@@ -60,6 +61,16 @@ class _Retry(OperatorSpec):
             return (worker,)
         verifier = task.role_capability(self.operator, "verifier", task.acceptance.verifier)
         return (worker, RoleSpec("verifier", verifier, votable=False))
+
+
+def whole_call(shape: TaskShape) -> tuple[Value, Value, Value]:
+    """GLOBAL_RETRY's one attempt over the whole input: the blocks it holds (1 without
+    blocks), its input tokens (the prompt and every block, or the whole input) and its
+    output tokens."""
+    if shape.block_count != 0:
+        count = shape.block_count
+        return count, shape.prompt + count * shape.block_size, count * shape.block_output
+    return 1, shape.prompt + shape.whole_input, shape.output
 
 
 def verified_acceptance(right: Value, check: Value) -> tuple[Value, Value]:
@@ -241,12 +252,7 @@ class GlobalRetry(_Retry):
         params: Mapping[str, int],
         arithmetic: Arithmetic,
     ) -> Schedule:
-        if shape.block_count != 0:
-            count = shape.block_count
-            tokens_in = shape.prompt + count * shape.block_size
-            tokens_out = count * shape.block_output
-        else:
-            count, tokens_in, tokens_out = 1, shape.prompt + shape.whole_input, shape.output
+        count, tokens_in, tokens_out = whole_call(shape)
         decisions = chain_decisions(shape, 1)
         right = reliability("worker", tokens_in, decisions) * power(shape.acceptance, count)
         groups, success = _groups(
