@@ -337,9 +337,7 @@ class OperatorEnumerator:
 
     def plan(self, choice: Mapping[str, Option], params: Mapping[str, int]) -> TaskPlan:
         fixed = tuple(sorted(params.items()))
-        used = self._used.get(fixed)
-        if used is None:
-            used = self.used(params)
+        used = self._used.get(fixed) or self.used(params)  # () is remembered by used() too
         assignments = self.assignments
         roles = []
         for name in used:
