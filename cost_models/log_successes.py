@@ -25,14 +25,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from aalps.cost_models.arithmetic import Arithmetic, Value, power
+from aalps.cost_models.arithmetic import FLOAT, Value, power
 from aalps.cost_models.domain import Operator
 from aalps.cost_models.operators import OperatorSpec, TaskShape
 from aalps.cost_models.operators.base import chain_decisions
-from aalps.cost_models.operators.retry import whole_call
+from aalps.cost_models.operators.retry import verified_acceptance, whole_call
 from aalps.cost_models.operators.voting import numeric_lead
 from aalps.cost_models.stochastic import majority_vote_success
 from aalps.cost_models.vote_reliability import RoleReliability
@@ -67,9 +68,7 @@ LOG_OPERATORS = _PRODUCT_OPERATORS | {
 
 #: A float arithmetic that asks for the success alone (the operators skip their call
 #: groups, as for :data:`~aalps.cost_models.arithmetic.BIG_SUCCESS`).
-LOG_SUCCESS = Arithmetic(
-    "float", False, lambda x: float(math.ceil(x)), math.log, float, groups=False
-)
+LOG_SUCCESS = replace(FLOAT, groups=False)
 
 #: A reliability at least this large is a float of full precision worked out from floats
 #: of full precision (its terms' smaller powers are normal floats too): its log is taken
@@ -276,8 +275,7 @@ def _retry_log(whole: bool, shape: TaskShape, reliability: RoleReliability) -> f
         raise Unsupported("a verifier below the normal floats (or sure)")
     right = reliability("worker", tokens_in, decisions) * power(acceptance, count)
     if right >= _FULL_PRECISION:
-        accept = right * check + (1 - right) * (1 - check)
-        share = right * check / accept
+        accept, share = verified_acceptance(right, check)
         # A share below the normal floats (not so in mpmath): its log from its factors'.
         if share >= _FULL_PRECISION:
             log_step = math.log(share)
